@@ -1,0 +1,1 @@
+"""Storage: typed models, engine/session factory, Alembic migrations."""

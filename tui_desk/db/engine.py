@@ -1,0 +1,129 @@
+"""Engine and session factory for both engines (SQLite file with WAL, PostgreSQL via psycopg 3).
+
+Writes run in ``Database.write()``: on SQLite that transaction starts with
+``BEGIN IMMEDIATE`` so a read-then-write never fails with "database is locked" half-way;
+on PostgreSQL it is an ordinary transaction and services take row locks where they need them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseUrlError(ValueError):
+    """The database URL cannot be used; the message is one line for the user."""
+
+
+def normalise_url(raw: str) -> URL:
+    """Parse a SQLAlchemy URL; PostgreSQL URLs default to the psycopg 3 driver."""
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise DatabaseUrlError(f"not a database URL: {raw!r}") from exc
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        if url.get_driver_name() in ("", "psycopg2", None) or "+" not in url.drivername:
+            url = url.set(drivername="postgresql+psycopg")
+    elif backend != "sqlite":
+        raise DatabaseUrlError(
+            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://..."
+        )
+    return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        mode = cur.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal" and engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@dataclass
+class Database:
+    """One database: its engine plus read and write session factories."""
+
+    url: URL
+    engine: Engine
+    _read: sessionmaker[Session] = field(init=False, repr=False)
+    _write: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        write_bind = self.engine
+        if self.is_sqlite:
+            write_bind = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._write = sessionmaker(write_bind, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url.get_backend_name() == "postgresql"
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work (rolled back at the end)."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+
+def open_database(raw_url: str, *, echo: bool = False) -> Database:
+    url = normalise_url(raw_url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = 5
+        kwargs["connect_args"] = {"connect_timeout": 5, "application_name": "tui-desk"}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        raise DatabaseUrlError(f"cannot use {url.render_as_string(hide_password=True)}: {exc}") from exc
+    if url.get_backend_name() == "sqlite":
+        _sqlite_setup(engine)
+    return Database(url=url, engine=engine)

@@ -1,0 +1,795 @@
+"""SQLAlchemy 2 typed models: the whole collection process in one schema.
+
+Conventions: money in integer minor units (fen/cents, ``*_minor``), timestamps are
+timezone-aware UTC (``UtcDateTime``), enumerations are stored as short strings with a
+CHECK constraint so both engines agree on the allowed values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+# --- enumerations ---------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    OPERATOR = "operator"
+    COLLECTOR = "collector"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class PhoneKind(enum.StrEnum):
+    MOBILE = "mobile"
+    LANDLINE = "landline"
+    WORK = "work"
+
+
+class Relation(enum.StrEnum):
+    """Whose number (or who was reached): the borrower or a related party."""
+
+    BORROWER = "borrower"
+    SPOUSE = "spouse"
+    GUARANTOR = "guarantor"
+    EMPLOYER = "employer"
+    RELATIVE = "relative"
+    OTHER = "other"
+
+
+class Product(enum.StrEnum):
+    CONSUMER_LOAN = "consumer_loan"
+    CREDIT_CARD = "credit_card"
+    AUTO_LOAN = "auto_loan"
+    MORTGAGE = "mortgage"
+    CASH_ADVANCE = "cash_advance"
+
+
+class AccountStatus(enum.StrEnum):
+    CURRENT = "current"
+    OVERDUE = "overdue"
+    SETTLED = "settled"
+    WRITTEN_OFF = "written_off"
+
+
+class Stage(enum.StrEnum):
+    """Where a case stands in the home-visit collection process (PROCESS.md steps)."""
+
+    NEW = "new"
+    CONTACTING = "contacting"
+    REGISTERED = "registered"
+    DOCUMENTS = "documents"
+    VISIT_BOOKED = "visit_booked"
+    VISITED = "visited"
+    PLAN = "plan"
+    AGREEMENT = "agreement"
+    FOLLOW_UP = "follow_up"
+    PAID = "paid"
+    ARCHIVED = "archived"
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class HoldKind(enum.StrEnum):
+    DISPUTE = "dispute"
+    LITIGATION = "litigation"
+    DECEASED = "deceased"
+    BANKRUPTCY = "bankruptcy"
+    COMPLAINT = "complaint"
+    CEASE_CONTACT = "cease_contact"
+    FALSE_DOCUMENTS = "false_documents"
+
+
+class Channel(enum.StrEnum):
+    PHONE = "phone"
+    SMS = "sms"
+    EMAIL = "email"
+    VISIT = "visit"
+    LETTER = "letter"
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class Outcome(enum.StrEnum):
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    LEFT_MESSAGE = "left_message"
+    WRONG_NUMBER = "wrong_number"
+    THIRD_PARTY = "third_party"
+    REFUSED = "refused"
+    PROMISE = "promise"
+    AGREES_VISIT = "agrees_visit"
+    CALLBACK = "callback"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class PromiseStatus(enum.StrEnum):
+    OPEN = "open"
+    KEPT = "kept"
+    BROKEN = "broken"
+    CANCELLED = "cancelled"
+
+
+class DocumentKind(enum.StrEnum):
+    IDENTITY = "identity"
+    RESIDENCE = "residence"
+    INCOME = "income"
+    OTHER = "other"
+
+
+class DocumentChannel(enum.StrEnum):
+    EMAIL = "email"
+    POST = "post"
+    IN_PERSON = "in_person"
+
+
+class DocumentStatus(enum.StrEnum):
+    RECEIVED = "received"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class AppointmentStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    DONE = "done"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class ChangeKind(enum.StrEnum):
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+
+
+class Side(enum.StrEnum):
+    BANK = "bank"
+    BORROWER = "borrower"
+
+
+class VisitOutcome(enum.StrEnum):
+    PLAN_DISCUSSED = "plan_discussed"
+    PAID_AT_DOOR = "paid_at_door"
+    BORROWER_ABSENT = "borrower_absent"
+    REFUSED = "refused"
+    WRONG_ADDRESS = "wrong_address"
+
+
+class PlanKind(enum.StrEnum):
+    ANNUITY = "annuity"
+    EQUAL_PRINCIPAL = "equal_principal"
+    INTEREST_FREE = "interest_free"
+
+
+class Frequency(enum.StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class GraceMode(enum.StrEnum):
+    NONE = "none"
+    INTEREST_ONLY = "interest_only"
+    CAPITALISED = "capitalised"
+
+
+class PlanStatus(enum.StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"
+    COMPLETED = "completed"
+    BROKEN = "broken"
+
+
+class InstalmentStatus(enum.StrEnum):
+    DUE = "due"
+    PAID = "paid"
+    PARTIAL = "partial"
+    MISSED = "missed"
+
+
+class AgreementStatus(enum.StrEnum):
+    DRAFT = "draft"
+    READY = "ready"
+    SIGNED = "signed"
+    VOID = "void"
+
+
+class FollowUpStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class PaymentChannel(enum.StrEnum):
+    BANK_TRANSFER = "bank_transfer"
+    DIRECT_DEBIT = "direct_debit"
+    COUNTER = "counter"
+    DOOR = "door"
+    CARD = "card"
+    IMPORT = "import"
+
+
+class AdjustmentKind(enum.StrEnum):
+    SUSPEND_INTEREST = "suspend_interest"
+    EXTEND_TERM = "extend_term"
+    GRACE_PERIOD = "grace_period"
+    EARLY_SETTLEMENT = "early_settlement"
+
+
+class ApprovalStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ComplaintStatus(enum.StrEnum):
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+# --- people ------------------------------------------------------------------------------
+
+
+class Agent(Base):
+    __tablename__ = "agent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    extension: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime]
+
+
+class Borrower(Base):
+    __tablename__ = "borrower"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    address: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(50))
+    district: Mapped[str] = mapped_column(String(50))
+    region_code: Mapped[str] = mapped_column(String(6))
+    timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
+    created_at: Mapped[dt.datetime]
+
+    phones: Mapped[list[Phone]] = relationship(back_populates="borrower", order_by="Phone.id")
+    accounts: Mapped[list[LoanAccount]] = relationship(
+        back_populates="borrower", order_by="LoanAccount.id"
+    )
+
+
+class Phone(Base):
+    __tablename__ = "phone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    kind: Mapped[PhoneKind] = mapped_column(_enum(PhoneKind, "phone_kind"))
+    relation: Mapped[Relation] = mapped_column(_enum(Relation, "relation"))
+    holder_name: Mapped[str | None] = mapped_column(String(100))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    do_not_call: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+    borrower: Mapped[Borrower] = relationship(back_populates="phones")
+
+
+# --- the debt --------------------------------------------------------------------------
+
+
+class CollectionCase(Base):
+    """One case per borrower, covering all of that borrower's overdue accounts."""
+
+    __tablename__ = "collection_case"
+    __table_args__ = (
+        # The queue: open cases, most urgent first = ORDER BY priority DESC, id DESC,
+        # served by a backward scan of these indexes on both engines (keyset paging).
+        Index("ix_case_queue", "status", "priority", "id"),
+        Index("ix_case_owner_queue", "owner_id", "status", "priority", "id"),
+        Index("ix_case_next_action", "status", "next_action_at"),
+        Index("ix_case_lease", "lease_holder_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), unique=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    lease_holder_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    lease_expires_at: Mapped[dt.datetime | None]
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_since: Mapped[dt.date | None] = mapped_column(Date)
+    overdue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    broken_promises: Mapped[int] = mapped_column(Integer, default=0)
+    next_action_at: Mapped[dt.datetime | None]
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    borrower: Mapped[Borrower] = relationship()
+    owner: Mapped[Agent | None] = relationship(foreign_keys=[owner_id])
+    lease_holder: Mapped[Agent | None] = relationship(foreign_keys=[lease_holder_id])
+    accounts: Mapped[list[LoanAccount]] = relationship(
+        back_populates="case", order_by="LoanAccount.id"
+    )
+    holds: Mapped[list[CaseHold]] = relationship(back_populates="case", order_by="CaseHold.id")
+
+
+class LoanAccount(Base):
+    __tablename__ = "loan_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(64), unique=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    product: Mapped[Product] = mapped_column(_enum(Product, "product"))
+    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus, "account_status"))
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_principal_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_interest_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_penalty_minor: Mapped[int] = mapped_column(BigInteger)
+    outstanding_fees_minor: Mapped[int] = mapped_column(BigInteger)
+    overdue_minor: Mapped[int] = mapped_column(BigInteger)
+    annual_rate: Mapped[Any] = mapped_column(Numeric(7, 4))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    overdue_since: Mapped[dt.date | None] = mapped_column(Date)
+
+    borrower: Mapped[Borrower] = relationship(back_populates="accounts")
+    case: Mapped[CollectionCase | None] = relationship(back_populates="accounts")
+
+
+class CaseHold(Base):
+    __tablename__ = "case_hold"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    kind: Mapped[HoldKind] = mapped_column(_enum(HoldKind, "hold_kind"))
+    reason: Mapped[str] = mapped_column(Text)
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    set_at: Mapped[dt.datetime]
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    released_at: Mapped[dt.datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+    case: Mapped[CollectionCase] = relationship(back_populates="holds")
+
+
+# --- step 1: contact --------------------------------------------------------------------
+
+
+class ContactAttempt(Base):
+    __tablename__ = "contact_attempt"
+    __table_args__ = (Index("ix_contact_case_time", "case_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"))
+    address_used: Mapped[str | None] = mapped_column(String(200))
+    party: Mapped[Relation | None] = mapped_column(_enum(Relation, "party"))
+    outcome: Mapped[Outcome] = mapped_column(_enum(Outcome, "outcome"))
+    note: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime]
+    callback_at: Mapped[dt.datetime | None]
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+
+    agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
+    phone: Mapped[Phone | None] = relationship()
+
+
+class PromiseToPay(Base):
+    __tablename__ = "promise_to_pay"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_attempt.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[PromiseStatus] = mapped_column(_enum(PromiseStatus, "promise_status"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[dt.datetime]
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class ServiceRegistration(Base):
+    """The borrower's consent to the home-visit service."""
+
+    __tablename__ = "service_registration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    consent_channel: Mapped[Channel] = mapped_column(_enum(Channel, "consent_channel"))
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    registered_at: Mapped[dt.datetime]
+    note: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- step 2: documents ------------------------------------------------------------------
+
+
+class Document(Base):
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind, "document_kind"))
+    description: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[DocumentChannel] = mapped_column(_enum(DocumentChannel, "document_channel"))
+    received_at: Mapped[dt.datetime]
+    status: Mapped[DocumentStatus] = mapped_column(_enum(DocumentStatus, "document_status"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- steps 3-4: appointments and the visit -------------------------------------------
+
+
+class Appointment(Base):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        Index("ix_appointment_collector_time", "collector_id", "starts_at"),
+        Index("ix_appointment_case_time", "case_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    collector_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    place: Mapped[str] = mapped_column(String(300))
+    district: Mapped[str] = mapped_column(String(50))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus, "appointment_status")
+    )
+    booked_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    booked_at: Mapped[dt.datetime]
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    collector: Mapped[Agent] = relationship(foreign_keys=[collector_id])
+    case: Mapped[CollectionCase] = relationship()
+
+
+class AppointmentChange(Base):
+    """A reschedule or cancellation, with the notice given to the other side."""
+
+    __tablename__ = "appointment_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), index=True)
+    kind: Mapped[ChangeKind] = mapped_column(_enum(ChangeKind, "change_kind"))
+    requested_by_side: Mapped[Side] = mapped_column(_enum(Side, "side"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    requested_at: Mapped[dt.datetime]
+    notified_at: Mapped[dt.datetime]
+    notified_how: Mapped[Channel] = mapped_column(_enum(Channel, "notified_how"))
+    old_starts_at: Mapped[dt.datetime]
+    new_starts_at: Mapped[dt.datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class VisitReport(Base):
+    __tablename__ = "visit_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    collector_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    work_id_shown: Mapped[bool] = mapped_column(Boolean)
+    name_checked: Mapped[bool] = mapped_column(Boolean)
+    contact_checked: Mapped[bool] = mapped_column(Boolean)
+    address_checked: Mapped[bool] = mapped_column(Boolean)
+    documents_ok: Mapped[bool] = mapped_column(Boolean)
+    mismatches: Mapped[str | None] = mapped_column(Text)
+    declared_income_minor: Mapped[int | None] = mapped_column(BigInteger)
+    obligations_minor: Mapped[int | None] = mapped_column(BigInteger)
+    affordable_monthly_minor: Mapped[int | None] = mapped_column(BigInteger)
+    collected_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    collected_method: Mapped[str | None] = mapped_column(String(30))
+    receipt_no: Mapped[str | None] = mapped_column(String(40))
+    reconciled_payment_id: Mapped[int | None] = mapped_column(ForeignKey("payment.id"))
+    outcome: Mapped[VisitOutcome] = mapped_column(_enum(VisitOutcome, "visit_outcome"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+# --- steps 5-8: plan, agreement, follow-up, payments, adjustments ---------------------
+
+
+class RepaymentPlan(Base):
+    __tablename__ = "repayment_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    kind: Mapped[PlanKind] = mapped_column(_enum(PlanKind, "plan_kind"))
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "frequency"))
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    annual_rate: Mapped[Any] = mapped_column(Numeric(7, 4))
+    instalments: Mapped[int] = mapped_column(Integer)
+    down_payment_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    waiver_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    grace_periods: Mapped[int] = mapped_column(Integer, default=0)
+    grace_mode: Mapped[GraceMode] = mapped_column(_enum(GraceMode, "grace_mode"))
+    first_due_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[PlanStatus] = mapped_column(_enum(PlanStatus, "plan_status"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[dt.datetime]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+
+    schedule: Mapped[list[PlanInstalment]] = relationship(order_by="PlanInstalment.seq")
+
+
+class PlanInstalment(Base):
+    __tablename__ = "plan_instalment"
+    __table_args__ = (UniqueConstraint("plan_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("repayment_plan.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    interest_minor: Mapped[int] = mapped_column(BigInteger)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[InstalmentStatus] = mapped_column(_enum(InstalmentStatus, "instalment_status"))
+
+
+class Agreement(Base):
+    __tablename__ = "agreement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("repayment_plan.id"))
+    template_name: Mapped[str] = mapped_column(String(60))
+    template_version: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(10))
+    status: Mapped[AgreementStatus] = mapped_column(_enum(AgreementStatus, "agreement_status"))
+    effective_on: Mapped[dt.date | None] = mapped_column(Date)
+    signed_at: Mapped[dt.datetime | None]
+    signed_place: Mapped[str | None] = mapped_column(String(200))
+    bank_signatory_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    borrower_confirmation: Mapped[str | None] = mapped_column(String(200))
+    borrower_copy_delivery: Mapped[str | None] = mapped_column(String(100))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    versions: Mapped[list[AgreementVersion]] = relationship(order_by="AgreementVersion.seq")
+
+
+class AgreementVersion(Base):
+    __tablename__ = "agreement_version"
+    __table_args__ = (UniqueConstraint("agreement_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    special_terms: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[dt.datetime]
+    note: Mapped[str | None] = mapped_column(String(200))
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+    __table_args__ = (Index("ix_follow_up_due", "status", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "follow_up_channel"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    status: Mapped[FollowUpStatus] = mapped_column(_enum(FollowUpStatus, "follow_up_status"))
+    done_at: Mapped[dt.datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_case_date", "case_id", "paid_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("loan_account.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[PaymentChannel] = mapped_column(_enum(PaymentChannel, "payment_channel"))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    recorded_at: Mapped[dt.datetime]
+
+
+class Adjustment(Base):
+    __tablename__ = "adjustment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("repayment_plan.id"))
+    kinds: Mapped[str] = mapped_column(String(120))
+    details: Mapped[dict[str, Any]]
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[ApprovalStatus] = mapped_column(_enum(ApprovalStatus, "approval_status"))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    requested_at: Mapped[dt.datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- step 10: complaints ---------------------------------------------------------------
+
+
+class Complaint(Base):
+    __tablename__ = "complaint"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    against_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_attempt.id"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "complaint_channel"))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus, "complaint_status"))
+    received_at: Mapped[dt.datetime]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    resolved_at: Mapped[dt.datetime | None]
+
+
+# --- audit and coordination ------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """Append-only record of every write; doubles as the change feed."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_case", "case_id", "id"),
+        Index("ix_audit_agent_time", "agent_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    occurred_at: Mapped[dt.datetime]
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(BigInteger)
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(300))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class WorkerLease(Base):
+    """Leader election for `tui-desk worker`: one row per lease name."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class WorkerJobRun(Base):
+    """Last run of each periodic job, so a new leader resumes the cadence."""
+
+    __tablename__ = "worker_job_run"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_started_at: Mapped[dt.datetime]
+    last_finished_at: Mapped[dt.datetime | None]
+    last_status: Mapped[str] = mapped_column(String(200))
+    runs: Mapped[int] = mapped_column(Integer, default=0)
