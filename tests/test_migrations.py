@@ -1,0 +1,56 @@
+"""Migrations: upgrade from empty on both engines; models match migrations; newer refused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from tests.conftest import _pg_admin, _pg_dsn
+from tui_desk.db.engine import Database, open_database
+from tui_desk.db.migrate import SchemaError, ensure_schema, head_revision
+from tui_desk.db.models import Base
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def empty_db(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_available: str | None
+) -> Iterator[Database]:
+    if request.param == "sqlite":
+        db = open_database(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield db
+        db.dispose()
+        return
+    request.getfixturevalue("pg_template")  # skips or fails exactly as the other PG tests
+    name = f"tde_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0")
+    db = open_database(_pg_dsn(name))
+    yield db
+    db.dispose()
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_upgrade_from_empty_and_models_match(empty_db: Database) -> None:
+    assert ensure_schema(empty_db) == head_revision()
+    with empty_db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, Base.metadata) == []
+    # A second run is a no-op.
+    assert ensure_schema(empty_db) == head_revision()
+
+
+def test_database_newer_than_code_is_refused(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'ffff9999'"))
+    with pytest.raises(SchemaError, match="newer than this tui-desk"):
+        ensure_schema(db)
+
+
+def test_postgres_database_is_utf8(pg_db: Database) -> None:
+    with pg_db.engine.connect() as conn:
+        assert conn.execute(text("SHOW server_encoding")).scalar() == "UTF8"

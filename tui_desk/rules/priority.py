@@ -1,0 +1,75 @@
+"""Queue urgency: days past due, DPD bucket and the stored priority score (with its reason)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tui_desk.rules.profile import PriorityWeights
+
+MAX_SCORE = 2_000_000_000
+
+
+def days_past_due(overdue_since: dt.date | None, today: dt.date) -> int:
+    """Whole days an account has been overdue on ``today`` (0 when not overdue)."""
+    if overdue_since is None:
+        return 0
+    return max(0, (today - overdue_since).days)
+
+
+def dpd_bucket(dpd: int, bounds: tuple[int, ...]) -> str:
+    """Bucket label: with bounds (30, 60, 90) -> "0", "1-30", "31-60", "61-90", "91+"."""
+    if dpd <= 0:
+        return "0"
+    low = 1
+    for high in bounds:
+        if dpd <= high:
+            return f"{low}-{high}"
+        low = high + 1
+    return f"{low}+"
+
+
+def bucket_labels(bounds: tuple[int, ...]) -> list[str]:
+    labels = []
+    low = 1
+    for high in bounds:
+        labels.append(f"{low}-{high}")
+        low = high + 1
+    labels.append(f"{low}+")
+    return labels
+
+
+@dataclass(frozen=True)
+class Score:
+    value: int
+    dpd_part: int
+    amount_part: int
+    broken_part: int
+    due_part: int
+
+    def reason(self) -> str:
+        """Short "why" line: which factors put the case where it is."""
+        parts = [
+            ("dpd", self.dpd_part),
+            ("amount", self.amount_part),
+            ("broken", self.broken_part),
+            ("due", self.due_part),
+        ]
+        return " ".join(f"{name}+{value}" for name, value in parts if value)
+
+
+def priority_score(
+    *,
+    dpd: int,
+    overdue_minor: int,
+    broken_promises: int,
+    next_action_due: bool,
+    weights: PriorityWeights,
+) -> Score:
+    """The formula of the policy profile; higher is more urgent."""
+    dpd_part = max(0, dpd) * weights.w_dpd
+    amount_part = (max(0, overdue_minor) // weights.amount_unit_minor) * weights.w_amount
+    broken_part = max(0, broken_promises) * weights.w_broken
+    due_part = weights.w_due if next_action_due else 0
+    total = min(MAX_SCORE, dpd_part + amount_part + broken_part + due_part)
+    return Score(total, dpd_part, amount_part, broken_part, due_part)

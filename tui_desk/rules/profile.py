@@ -1,0 +1,81 @@
+"""The policy profile: every number the desk enforces, loaded from data/profiles/*.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from tui_desk.resources import data_path
+
+
+@dataclass(frozen=True)
+class MaskingPolicy:
+    id_keep_start: int
+    id_keep_end: int
+    phone_keep_start: int
+    phone_keep_end: int
+    address_keep_start: int
+
+
+@dataclass(frozen=True)
+class PriorityWeights:
+    w_dpd: int
+    amount_unit_minor: int
+    w_amount: int
+    w_broken: int
+    w_due: int
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    title: str
+    office_timezone: str
+    currency: str
+    country: str
+    holidays_country: str
+    masking: MaskingPolicy
+    priority: PriorityWeights
+    dpd_bounds: tuple[int, ...]
+    lease_minutes: int
+    raw: dict[str, Any]
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.raw.get(name, {})
+        assert isinstance(value, dict)
+        return value
+
+
+class ProfileError(ValueError):
+    pass
+
+
+def parse_profile(raw: dict[str, Any]) -> Profile:
+    try:
+        return Profile(
+            name=str(raw["name"]),
+            title=str(raw["title"]),
+            office_timezone=str(raw["office_timezone"]),
+            currency=str(raw["currency"]),
+            country=str(raw["country"]),
+            holidays_country=str(raw["holidays_country"]),
+            masking=MaskingPolicy(**raw["masking"]),
+            priority=PriorityWeights(**raw["priority"]),
+            dpd_bounds=tuple(int(b) for b in raw["dpd_buckets"]["bounds"]),
+            lease_minutes=int(raw["lease"]["minutes"]),
+            raw=raw,
+        )
+    except (KeyError, TypeError) as exc:
+        raise ProfileError(f"invalid policy profile: {exc}") from exc
+
+
+@lru_cache(maxsize=8)
+def load_profile(name: str = "cn") -> Profile:
+    try:
+        path = data_path(f"profiles/{name}.toml")
+    except FileNotFoundError as exc:
+        raise ProfileError(f"unknown policy profile {name!r}") from exc
+    with path.open("rb") as fh:
+        return parse_profile(tomllib.load(fh))
