@@ -793,3 +793,12 @@ class WorkerJobRun(Base):
     last_finished_at: Mapped[dt.datetime | None]
     last_status: Mapped[str] = mapped_column(String(200))
     runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeskMeta(Base):
+    """Small key/value facts about the database itself (e.g. that it is a demo database)."""
+
+    __tablename__ = "desk_meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 17:18:53.850512
+Create Date: 2026-11-28 17:21:30.986385
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ def upgrade() -> None:
     with op.batch_alter_table('borrower', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_borrower_id_number'), ['id_number'], unique=False)
 
+    op.create_table('desk_meta',
+    sa.Column('key', sa.String(length=60), nullable=False),
+    sa.Column('value', sa.String(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_desk_meta'))
+    )
     op.create_table('worker_job_run',
     sa.Column('name', sa.String(length=60), nullable=False),
     sa.Column('last_started_at', sa.DateTime(timezone=True), nullable=False),
@@ -585,6 +590,7 @@ def downgrade() -> None:
     op.drop_table('audit_event')
     op.drop_table('worker_lease')
     op.drop_table('worker_job_run')
+    op.drop_table('desk_meta')
     with op.batch_alter_table('borrower', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_borrower_id_number'))
 

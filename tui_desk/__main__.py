@@ -1,0 +1,256 @@
+"""Command line: run the desk, the demo, seeding, schema upgrades, agents and the worker.
+
+Every command first upgrades an empty (or older) database and refuses one newer than
+this code. Database problems are reported as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import os
+import pwd
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from tui_desk import __version__
+from tui_desk.config import Settings, demo_database_url, load_settings
+from tui_desk.db.engine import Database, DatabaseUrlError, open_database
+from tui_desk.db.migrate import DatabaseUnavailable, SchemaError, ensure_schema
+from tui_desk.db.models import Role
+from tui_desk.i18n import _, set_language
+from tui_desk.services.errors import ServiceError
+
+ADMIN_GROUP = "tui-desk-admin"
+DEMO_CASES = 5000
+
+
+class CliError(Exception):
+    """A one-line failure shown as ``tui-desk: <message>`` with exit status 2."""
+
+
+def current_login() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def may_choose_agent(login: str, is_demo: bool) -> bool:
+    """``--agent`` is honoured on a demo database, for root, or for the admin group."""
+    if is_demo or os.getuid() == 0:
+        return True
+    try:
+        members = grp.getgrnam(ADMIN_GROUP).gr_mem
+    except KeyError:
+        return False
+    return login in members
+
+
+def _common(*, top: bool) -> argparse.ArgumentParser:
+    # Sub-commands repeat the global options; SUPPRESS keeps a value given before the
+    # sub-command from being reset to None by the sub-parser's own default.
+    default = None if top else argparse.SUPPRESS
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db", metavar="URL", default=default,
+        help=_("database URL (default: embedded SQLite file)"),
+    )
+    common.add_argument(
+        "--agent", metavar="LOGIN", default=default, help=_("open as this agent (demo/admin only)")
+    )
+    common.add_argument(
+        "--lang", choices=["en", "zh_CN"], default=default, help=_("interface language")
+    )
+    common.add_argument("--profile", default=default, help=_("policy profile (cn, us-regf)"))
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tui-desk",
+        description=_("Terminal desk for overdue-loan collection."),
+        parents=[_common(top=True)],
+    )
+    common = _common(top=False)
+    p.add_argument("--version", action="version", version=f"tui-desk {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", parents=[common], help=_("open the desk as the current agent (default)"))
+    demo = sub.add_parser(
+        "demo", parents=[common], help=_("open the desk on a demo database (seeded on first use)")
+    )
+    demo.add_argument("--cases", type=int, default=DEMO_CASES, help=_("cases to seed the first time"))
+    demo.add_argument("--no-open", action="store_true", help=_("seed only, do not open the desk"))
+
+    seed = sub.add_parser("seed", parents=[common], help=_("add realistic demo data"))
+    seed.add_argument("--cases", type=int, required=True, help=_("number of cases"))
+    seed.add_argument("--seed", type=int, default=42, help=_("random seed (deterministic)"))
+
+    dbp = sub.add_parser("db", help=_("database schema"))
+    dbsub = dbp.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    dbsub.add_parser("upgrade", parents=[common], help=_("upgrade the schema to this version"))
+    dbsub.add_parser("current", parents=[common], help=_("show the schema revision"))
+
+    ag = sub.add_parser("agents", help=_("manage agents"))
+    agsub = ag.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
+    add = agsub.add_parser("add", parents=[common], help=_("add an agent"))
+    add.add_argument("login")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
+    agsub.add_parser("list", parents=[common], help=_("list agents"))
+    for action in ("activate", "deactivate"):
+        a = agsub.add_parser(action, parents=[common], help=_("{action} an agent").format(action=action))
+        a.add_argument("login")
+
+    sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
+    return p
+
+
+def _settings(args: argparse.Namespace, *, database_url: str | None = None) -> Settings:
+    return load_settings(
+        database_url=database_url or args.db,
+        agent=args.agent,
+        language=args.lang,
+        profile=args.profile,
+    )
+
+
+def _open(settings: Settings) -> Database:
+    db = open_database(settings.database_url)
+    ensure_schema(db)
+    return db
+
+
+def _progress_printer() -> Callable[[str, int, int], None]:
+    last = {"t": 0.0}
+
+    def show(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last["t"] < 0.2:
+            return
+        last["t"] = now
+        pct = 100 * done // total if total else 100
+        print(f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%)", end="", file=sys.stderr, flush=True)
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def cmd_seed(db: Database, cases: int, seed: int) -> None:
+    from tui_desk.services.seed import seed_database
+
+    if cases < 1:
+        raise CliError(_("--cases must be at least 1"))
+    summary = seed_database(db, cases=cases, seed=seed, progress=_progress_printer())
+    print(_("seeded {cases:,} cases in {secs:.1f} s").format(cases=cases, secs=summary.elapsed_s))
+
+
+def _is_demo(db: Database) -> bool:
+    from tui_desk.services.meta import get_meta
+
+    return get_meta(db, "demo") == "1"
+
+
+def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
+    from tui_desk.services.agents import resolve_actor
+
+    login = current_login()
+    chosen = settings.agent or default_agent
+    if settings.agent and not may_choose_agent(login, _is_demo(db)):
+        raise CliError(
+            _("--agent is only honoured on a demo database or for administrators; "
+              "you are {login}").format(login=login)
+        )
+    actor = resolve_actor(db, chosen or login)
+    from tui_desk.app import run_desk
+
+    run_desk(db, actor, settings)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from tui_desk.services.agents import list_agents
+    from tui_desk.services.meta import set_meta
+
+    settings = _settings(args, database_url=args.db or demo_database_url())
+    db = _open(settings)
+    if not list_agents(db):
+        print(_("creating the demo database at {url}").format(url=db.describe()), file=sys.stderr)
+        cmd_seed(db, args.cases, 42)
+        set_meta(db, "demo", "1")
+    if args.no_open:
+        return
+    cmd_run(db, settings, default_agent="demo")
+
+
+def cmd_agents(args: argparse.Namespace, db: Database) -> None:
+    from tui_desk.services import agents
+
+    if args.agents_command == "add":
+        info = agents.add_agent(db, args.login, args.name, Role(args.role))
+        print(_("added {login} ({role})").format(login=info.login, role=info.role.value))
+    elif args.agents_command == "list":
+        rows = agents.list_agents(db)
+        width = max([len(a.login) for a in rows] + [5])
+        for a in rows:
+            state = "" if a.active else _(" (inactive)")
+            print(f"{a.login:<{width}}  {a.role.value:<10}  {a.name}{state}")
+        if not rows:
+            print(_("no agents yet: tui-desk agents add LOGIN --name NAME --role ROLE"))
+    else:
+        info = agents.set_active(db, args.login, args.agents_command == "activate")
+        print(f"{info.login}: {'active' if info.active else 'inactive'}")
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    command = args.command or "run"
+    if command == "demo":
+        cmd_demo(args)
+        return 0
+    settings = _settings(args)
+    set_language(settings.language)
+    db = _open(settings)
+    try:
+        if command == "run":
+            cmd_run(db, settings)
+        elif command == "seed":
+            cmd_seed(db, args.cases, args.seed)
+        elif command == "db":
+            from tui_desk.db.migrate import check_schema
+
+            # _open() has already upgraded: both actions end by showing the revision in force.
+            print(_("schema revision {rev} on {url}").format(rev=check_schema(db), url=db.describe()))
+        elif command == "agents":
+            cmd_agents(args, db)
+        elif command == "worker":
+            from tui_desk.services.worker import run_worker
+
+            return run_worker(db)
+    finally:
+        db.dispose()
+    return 0
+
+
+def fail(message: str) -> NoReturn:
+    print(f"tui-desk: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.lang:
+        set_language(args.lang)
+    else:
+        from tui_desk.config import language_from_env
+
+        set_language(language_from_env())
+    try:
+        return dispatch(args)
+    except (CliError, DatabaseUrlError, DatabaseUnavailable, SchemaError, ServiceError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
