@@ -40,7 +40,7 @@ def _pg_dsn(dbname: str) -> str:
 
 def _pg_admin(sql: str) -> None:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql.encode())
 
 
 @pytest.fixture(autouse=True)
@@ -116,4 +116,3 @@ def db(request: pytest.FixtureRequest) -> Database:
     result = request.getfixturevalue(name)
     assert isinstance(result, Database)
     return result
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,10 @@ def test_every_command_upgrades_an_empty_database(tmp_path: Path) -> None:
 
 def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
-    assert run(["agents", "add", "wang.fang", "--name", "王芳", "--role", "collector", "--db", url]) == 0
+    assert (
+        run(["agents", "add", "wang.fang", "--name", "王芳", "--role", "collector", "--db", url])
+        == 0
+    )
     assert run(["--db", url, "agents", "list"]) == 0
     out = capsys.readouterr().out
     assert "wang.fang" in out and "collector" in out and "王芳" in out
@@ -80,7 +84,7 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'r.db'}"
     run(["--db", url, "agents", "add", "boss", "--name", "Boss", "--role", "supervisor"])
-    monkeypatch.setattr(cli.os, "getuid", lambda: 4242)
+    monkeypatch.setattr(os, "getuid", lambda: 4242)
     monkeypatch.setattr(cli, "current_login", lambda: "clerk")
     capsys.readouterr()
     assert run(["--db", url, "--agent", "boss"]) == 2
@@ -88,8 +92,8 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
 
 
 def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.os, "getuid", lambda: 4242)
+    monkeypatch.setattr(os, "getuid", lambda: 4242)
     assert cli.may_choose_agent("clerk", is_demo=True)
     assert not cli.may_choose_agent("clerk", is_demo=False)
-    monkeypatch.setattr(cli.os, "getuid", lambda: 0)
+    monkeypatch.setattr(os, "getuid", lambda: 0)
     assert cli.may_choose_agent("root", is_demo=False)

@@ -52,7 +52,9 @@ def _common(*, top: bool) -> argparse.ArgumentParser:
     default = None if top else argparse.SUPPRESS
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--db", metavar="URL", default=default,
+        "--db",
+        metavar="URL",
+        default=default,
         help=_("database URL (default: embedded SQLite file)"),
     )
     common.add_argument(
@@ -79,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", parents=[common], help=_("open the desk on a demo database (seeded on first use)")
     )
-    demo.add_argument("--cases", type=int, default=DEMO_CASES, help=_("cases to seed the first time"))
+    demo.add_argument(
+        "--cases", type=int, default=DEMO_CASES, help=_("cases to seed the first time")
+    )
     demo.add_argument("--no-open", action="store_true", help=_("seed only, do not open the desk"))
 
     seed = sub.add_parser("seed", parents=[common], help=_("add realistic demo data"))
@@ -99,7 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.OPERATOR.value)
     agsub.add_parser("list", parents=[common], help=_("list agents"))
     for action in ("activate", "deactivate"):
-        a = agsub.add_parser(action, parents=[common], help=_("{action} an agent").format(action=action))
+        a = agsub.add_parser(
+            action, parents=[common], help=_("{action} an agent").format(action=action)
+        )
         a.add_argument("login")
 
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
@@ -130,7 +136,12 @@ def _progress_printer() -> Callable[[str, int, int], None]:
             return
         last["t"] = now
         pct = 100 * done // total if total else 100
-        print(f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%)", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         if done >= total:
             print(file=sys.stderr)
 
@@ -159,8 +170,9 @@ def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = Non
     chosen = settings.agent or default_agent
     if settings.agent and not may_choose_agent(login, _is_demo(db)):
         raise CliError(
-            _("--agent is only honoured on a demo database or for administrators; "
-              "you are {login}").format(login=login)
+            _(
+                "--agent is only honoured on a demo database or for administrators; you are {login}"
+            ).format(login=login)
         )
     actor = resolve_actor(db, chosen or login)
     from tui_desk.app import run_desk
@@ -219,7 +231,9 @@ def dispatch(args: argparse.Namespace) -> int:
             from tui_desk.db.migrate import check_schema
 
             # _open() has already upgraded: both actions end by showing the revision in force.
-            print(_("schema revision {rev} on {url}").format(rev=check_schema(db), url=db.describe()))
+            print(
+                _("schema revision {rev} on {url}").format(rev=check_schema(db), url=db.describe())
+            )
         elif command == "agents":
             cmd_agents(args, db)
         elif command == "worker":

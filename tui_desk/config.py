@@ -68,7 +68,10 @@ def load_settings(
 ) -> Settings:
     """Settings from defaults, then the config file, then TUI_DESK_* variables, then flags."""
     env = dict(os.environ) if env is None else env
-    values: dict[str, Any] = {"database_url": default_database_url(), "language": language_from_env()}
+    values: dict[str, Any] = {
+        "database_url": default_database_url(),
+        "language": language_from_env(),
+    }
     path = file or config_file()
     if path.is_file():
         with path.open("rb") as fh:

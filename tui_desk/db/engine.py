@@ -118,7 +118,10 @@ def open_database(raw_url: str, *, echo: bool = False) -> Database:
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseUrlError(f"cannot create the database folder: {exc}") from exc
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        kwargs["connect_args"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+        }
     else:
         kwargs["pool_pre_ping"] = True
         kwargs["pool_size"] = 5
@@ -126,7 +129,9 @@ def open_database(raw_url: str, *, echo: bool = False) -> Database:
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
-        raise DatabaseUrlError(f"cannot use {url.render_as_string(hide_password=True)}: {exc}") from exc
+        raise DatabaseUrlError(
+            f"cannot use {url.render_as_string(hide_password=True)}: {exc}"
+        ) from exc
     if url.get_backend_name() == "sqlite":
         _sqlite_setup(engine)
     return Database(url=url, engine=engine)

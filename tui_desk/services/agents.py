@@ -53,7 +53,9 @@ def add_agent(
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
     if not LOGIN_RE.match(login):
-        raise ServiceError(_("invalid login {login!r}: use lower-case letters, digits, _ . -").format(login=login))
+        raise ServiceError(
+            _("invalid login {login!r}: use lower-case letters, digits, _ . -").format(login=login)
+        )
     if not name.strip():
         raise ServiceError(_("an agent needs a name"))
     try:
@@ -64,8 +66,13 @@ def add_agent(
             s.add(agent)
             s.flush()
             audit.record(
-                s, actor, "agent.add", "agent", agent.id,
-                f"added agent {login} ({role.value})", now=now,
+                s,
+                actor,
+                "agent.add",
+                "agent",
+                agent.id,
+                f"added agent {login} ({role.value})",
+                now=now,
                 after={"login": login, "name": agent.name, "role": role.value},
             )
             return _info(agent)
@@ -74,7 +81,12 @@ def add_agent(
 
 
 def set_active(
-    db: Database, login: str, active: bool, *, actor: Actor | None = None, now: dt.datetime | None = None
+    db: Database,
+    login: str,
+    active: bool,
+    *,
+    actor: Actor | None = None,
+    now: dt.datetime | None = None,
 ) -> AgentInfo:
     now = now or utcnow()
     if actor is not None:
@@ -86,8 +98,15 @@ def set_active(
         before = agent.active
         agent.active = active
         audit.record(
-            s, actor, "agent.activate" if active else "agent.deactivate", "agent", agent.id,
-            f"{login} active={active}", now=now, before={"active": before}, after={"active": active},
+            s,
+            actor,
+            "agent.activate" if active else "agent.deactivate",
+            "agent",
+            agent.id,
+            f"{login} active={active}",
+            now=now,
+            before={"active": before},
+            after={"active": active},
         )
         return _info(agent)
 
@@ -98,9 +117,13 @@ def resolve_actor(db: Database, login: str) -> Actor:
         agent = s.scalar(select(Agent).where(Agent.login == login))
         if agent is None:
             raise UnknownAgent(
-                _("login {login!r} is not a tui-desk agent; ask a supervisor to add you "
-                  "(tui-desk agents add)").format(login=login)
+                _(
+                    "login {login!r} is not a tui-desk agent; ask a supervisor to add you "
+                    "(tui-desk agents add)"
+                ).format(login=login)
             )
         if not agent.active:
-            raise UnknownAgent(_("agent {login!r} is inactive; ask a supervisor").format(login=login))
+            raise UnknownAgent(
+                _("agent {login!r} is inactive; ask a supervisor").format(login=login)
+            )
         return Actor.of(agent)

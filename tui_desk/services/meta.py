@@ -25,6 +25,13 @@ def set_meta(db: Database, key: str, value: str, *, actor: Actor | None = None) 
         else:
             row.value = value
         audit.record(
-            s, actor, "meta.set", "desk_meta", None, f"{key}={value}", now=now,
-            before={key: before}, after={key: value},
+            s,
+            actor,
+            "meta.set",
+            "desk_meta",
+            None,
+            f"{key}={value}",
+            now=now,
+            before={key: before},
+            after={key: value},
         )
