@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("tui-desk needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -28,3 +28,10 @@ test: lint
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Extract user-facing strings, merge them into the catalogues, compile (no network needed).
+LOCALE := tui_desk/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output --omit-header -o $(LOCALE)/tui_desk.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/tui_desk.pot -d $(LOCALE) -D tui_desk --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d $(LOCALE) -D tui_desk --use-fuzzy
