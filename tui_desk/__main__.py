@@ -154,7 +154,11 @@ def cmd_seed(db: Database, cases: int, seed: int) -> None:
     if cases < 1:
         raise CliError(_("--cases must be at least 1"))
     summary = seed_database(db, cases=cases, seed=seed, progress=_progress_printer())
-    print(_("seeded {cases:,} cases in {secs:.1f} s").format(cases=cases, secs=summary.elapsed_s))
+    print(
+        _("seeded {cases:,} cases in {secs:.1f} s").format(
+            cases=cases, secs=summary.elapsed_seconds
+        )
+    )
 
 
 def _is_demo(db: Database) -> bool:
@@ -264,6 +268,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(str(exc))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

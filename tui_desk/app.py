@@ -1,0 +1,140 @@
+"""DeskApp: the Textual application shell (stylesheet, app-wide keys, screens, palette).
+
+Identity, settings and the database are resolved by the CLI before the app starts and
+are injected here; the app itself never reads the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import Provider
+from textual.content import Content
+from textual.screen import Screen
+
+from tui_desk.commands import DeskCommands
+from tui_desk.config import Settings
+from tui_desk.db.engine import Database
+from tui_desk.i18n import N_, set_language
+from tui_desk.rules.profile import load_profile
+from tui_desk.screens import localise_bindings
+from tui_desk.screens.desk import DeskScreen
+from tui_desk.screens.help import HelpModal, help_rows
+from tui_desk.services.context import Actor
+from tui_desk.services.desk import DeskService
+
+_FUNCTION_KEY = re.compile(r"f[0-9]{1,2}")
+_KEY_NAMES = {
+    "up": "Up",
+    "down": "Down",
+    "left": "Left",
+    "right": "Right",
+    "enter": "Enter",
+    "escape": "Esc",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+}
+
+
+class DeskApp(App[None], inherit_bindings=False):
+    """One operator's desk; one process per SSH session."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-desk"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {DeskCommands}
+    ESCAPE_TO_MINIMIZE: ClassVar[bool] = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "f1,question_mark",
+            "help",
+            N_("Help"),
+            tooltip=N_("List every key of the desk"),
+            id="app.help",
+        ),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            N_("Commands"),
+            tooltip=N_("Search the desk's commands"),
+            show=False,
+            priority=True,
+            id="app.command_palette",
+        ),
+        Binding(
+            "q",
+            "quit",
+            N_("Quit"),
+            tooltip=N_("Leave the desk (your case lease is released when it expires)"),
+            id="app.quit",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            N_("Quit"),
+            tooltip=N_("Leave the desk from anywhere, even inside a dialog"),
+            show=False,
+            priority=True,
+            id="app.quit.anywhere",
+        ),
+        Binding(
+            "ctrl+c",
+            "help_quit",
+            N_("How to quit"),
+            tooltip=N_("Tell how to leave the desk"),
+            show=False,
+            system=True,
+            id="app.help_quit",
+        ),
+    ]
+
+    def __init__(self, *, db: Database, actor: Actor, settings: Settings) -> None:
+        super().__init__()
+        localise_bindings(self)
+        self.db = db
+        self.actor = actor
+        self.settings = settings
+        self.profile = load_profile(settings.profile)
+        self.service = DeskService(
+            db=db, actor=actor, profile=self.profile, queue_limit=settings.queue_window
+        )
+
+    def get_default_screen(self) -> Screen[None]:
+        return DeskScreen(self.service)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpModal):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpModal(help_rows(self.screen)))
+
+    def get_key_display(self, binding: Binding) -> str:
+        # Plain ASCII names: Textual's arrow and return symbols are "ambiguous width" and
+        # shift whole lines in terminals that draw those characters double-width.
+        if binding.key_display:
+            return binding.key_display
+        if _FUNCTION_KEY.fullmatch(binding.key):
+            return binding.key.upper()
+        if binding.key in _KEY_NAMES:
+            return _KEY_NAMES[binding.key]
+        return super().get_key_display(binding)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        # An ASCII separator: the em dash is "ambiguous width" and shifts the line in
+        # terminals set to CJK widths (PuTTY on a Chinese Windows, for one).
+        if not sub_title:
+            return Content(title)
+        return Content.assemble(Content(title), (" | ", "dim"), Content(sub_title))
+
+
+def run_desk(db: Database, actor: Actor, settings: Settings) -> None:
+    """Open the desk in this terminal until the operator quits or the session hangs up."""
+    set_language(settings.language)
+    DeskApp(db=db, actor=actor, settings=settings).run()

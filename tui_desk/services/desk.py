@@ -1,0 +1,982 @@
+"""Read models for the desk: the queue window, a case's detail, its contact log, the
+collector's week and the current plan/agreement.
+
+Every function opens its own read session and returns frozen dataclasses, so no ORM
+object (and no lazy load) ever reaches a widget. Personal data (ID numbers, phone
+numbers, addresses) leaves this module masked unless a caller explicitly asks otherwise;
+the desk never does, it goes through the audited reveal instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from tui_desk.clock import utcnow
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    AccountStatus,
+    Agent,
+    Agreement,
+    AgreementStatus,
+    AgreementVersion,
+    Appointment,
+    AppointmentStatus,
+    Borrower,
+    CaseHold,
+    CaseStatus,
+    Channel,
+    CollectionCase,
+    ContactAttempt,
+    Direction,
+    Document,
+    DocumentChannel,
+    DocumentKind,
+    DocumentStatus,
+    Frequency,
+    GraceMode,
+    HoldKind,
+    InstalmentStatus,
+    LoanAccount,
+    Outcome,
+    Phone,
+    PhoneKind,
+    PlanInstalment,
+    PlanKind,
+    PlanStatus,
+    Product,
+    Relation,
+    RepaymentPlan,
+    ServiceRegistration,
+    Stage,
+)
+from tui_desk.i18n import _
+from tui_desk.rules.masking import mask_address, mask_id, mask_phone
+from tui_desk.rules.priority import days_past_due, dpd_bucket, priority_score
+from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
+from tui_desk.services import personal
+from tui_desk.services.context import Actor
+from tui_desk.services.errors import NotFound
+from tui_desk.services.personal import PersonalField
+
+QueueKey = tuple[int, int]
+"""Position in the queue: (priority, case id); the queue is ordered by it, descending."""
+
+MAX_WINDOW = 1000
+CONTACT_LOG_LIMIT = 200
+
+# Free text (notes, agreement wording) may quote numbers that no column masks.
+_ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE_RE = re.compile(r"(?<![0-9+])(\+?86)?(1[3-9][0-9]{9})(?![0-9])")
+
+
+# --- read models ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    case_id: int
+    priority: int
+    dpd: int
+    bucket: str
+    borrower_name: str
+    overdue_minor: int
+    currency: str
+    stage: Stage
+    owner_name: str | None
+    next_action_at: dt.datetime | None
+    phone_masked: str | None
+    why: str
+    on_hold: bool
+    stale: bool
+
+    @property
+    def key(self) -> QueueKey:
+        return (self.priority, self.case_id)
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    account_id: int
+    external_id: str
+    product: Product
+    status: AccountStatus
+    currency: str
+    principal_minor: int
+    outstanding_principal_minor: int
+    outstanding_interest_minor: int
+    outstanding_penalty_minor: int
+    outstanding_fees_minor: int
+    overdue_minor: int
+    overdue_since: dt.date | None
+
+    @property
+    def outstanding_minor(self) -> int:
+        return (
+            self.outstanding_principal_minor
+            + self.outstanding_interest_minor
+            + self.outstanding_penalty_minor
+            + self.outstanding_fees_minor
+        )
+
+
+@dataclass(frozen=True)
+class HoldLine:
+    kind: HoldKind
+    reason: str
+    set_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PhoneLine:
+    phone_id: int
+    number: str
+    kind: PhoneKind
+    relation: Relation
+    verified: bool
+    do_not_call: bool
+
+
+@dataclass(frozen=True)
+class RegistrationLine:
+    registered_at: dt.datetime
+    channel: Channel
+    cancelled_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    kind: DocumentKind
+    status: DocumentStatus
+    channel: DocumentChannel
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case_id: int
+    borrower_id: int
+    borrower_name: str
+    id_number: str
+    address: str
+    city: str
+    district: str
+    masked: bool
+    status: CaseStatus
+    stage: Stage
+    priority: int
+    dpd: int
+    bucket: str
+    why: str
+    currency: str
+    overdue_minor: int
+    broken_promises: int
+    next_action_at: dt.datetime | None
+    owner_name: str | None
+    lease_holder_name: str | None
+    lease_expires_at: dt.datetime | None
+    on_hold: bool
+    stale: bool
+    accounts: tuple[AccountLine, ...]
+    holds: tuple[HoldLine, ...]
+    phones: tuple[PhoneLine, ...]
+    registration: RegistrationLine | None
+    documents: tuple[DocumentLine, ...]
+
+    @property
+    def outstanding_minor(self) -> int:
+        return sum(a.outstanding_minor for a in self.accounts)
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    contact_id: int
+    started_at: dt.datetime
+    channel: Channel
+    direction: Direction
+    number: str | None
+    address: str | None
+    party: Relation | None
+    outcome: Outcome
+    note: str | None
+    agent_name: str | None
+    callback_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class VisitLine:
+    appointment_id: int
+    case_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    borrower_name: str
+    district: str
+    status: AppointmentStatus
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: dt.date
+    visits: tuple[VisitLine, ...]
+
+
+@dataclass(frozen=True)
+class CalendarWeek:
+    """One collector's visits Monday to Sunday in the office time zone."""
+
+    case_id: int | None
+    collector_id: int | None
+    collector_name: str | None
+    week_start: dt.date
+    timezone: str
+    days: tuple[CalendarDay, ...]
+
+    @property
+    def week_end(self) -> dt.date:
+        return self.week_start + dt.timedelta(days=6)
+
+    @property
+    def visit_count(self) -> int:
+        return sum(len(d.visits) for d in self.days)
+
+
+@dataclass(frozen=True)
+class InstalmentLine:
+    seq: int
+    due_on: dt.date
+    amount_minor: int
+    paid_minor: int
+    status: InstalmentStatus
+
+    @property
+    def open_minor(self) -> int:
+        return max(0, self.amount_minor - self.paid_minor)
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    plan_id: int
+    kind: PlanKind
+    frequency: Frequency
+    status: PlanStatus
+    principal_minor: int
+    annual_rate: Decimal
+    instalment_count: int
+    down_payment_minor: int
+    waiver_minor: int
+    grace_periods: int
+    grace_mode: GraceMode
+    first_due_on: dt.date
+    schedule: tuple[InstalmentLine, ...]
+
+    @property
+    def total_minor(self) -> int:
+        return sum(i.amount_minor for i in self.schedule)
+
+    @property
+    def paid_minor(self) -> int:
+        return sum(i.paid_minor for i in self.schedule)
+
+    @property
+    def next_due(self) -> InstalmentLine | None:
+        for line in self.schedule:
+            if line.status is not InstalmentStatus.PAID and line.open_minor > 0:
+                return line
+        return None
+
+    @property
+    def last_due_on(self) -> dt.date | None:
+        return self.schedule[-1].due_on if self.schedule else None
+
+
+@dataclass(frozen=True)
+class AgreementSummary:
+    agreement_id: int
+    plan_id: int | None
+    status: AgreementStatus
+    template_name: str
+    template_version: str
+    language: str
+    record_version: int
+    text_version: int | None
+    text_versions: int
+    effective_on: dt.date | None
+    signed_at: dt.datetime | None
+    signed_place: str | None
+    text: str
+    special_terms: str | None
+
+
+@dataclass(frozen=True)
+class AgreementView:
+    case_id: int
+    plan: PlanSummary | None
+    agreement: AgreementSummary | None
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _profile(profile: Profile | None) -> Profile:
+    return profile if profile is not None else load_profile()
+
+
+def office_today(now: dt.datetime, timezone: str) -> dt.date:
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def week_start_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _why(
+    case: CollectionCase | _CaseFacts, today: dt.date, now: dt.datetime, profile: Profile
+) -> tuple[int, str, str]:
+    dpd = days_past_due(case.overdue_since, today)
+    score = priority_score(
+        dpd=dpd,
+        overdue_minor=case.overdue_minor,
+        broken_promises=case.broken_promises,
+        next_action_due=case.next_action_at is not None and case.next_action_at <= now,
+        weights=profile.priority,
+    )
+    return dpd, dpd_bucket(dpd, profile.dpd_bounds), score.reason()
+
+
+@dataclass(frozen=True)
+class _CaseFacts:
+    overdue_since: dt.date | None
+    overdue_minor: int
+    broken_promises: int
+    next_action_at: dt.datetime | None
+
+
+def scrub_text(text: str, policy: MaskingPolicy, known: Iterable[tuple[str, str]] = ()) -> str:
+    """Mask personal data quoted inside free text.
+
+    ``known`` holds (full value, masked value) pairs of this borrower (ID, address,
+    numbers) replaced first; then anything shaped like a CN ID or mobile number.
+    """
+    for full, masked in sorted(known, key=lambda p: -len(p[0])):
+        if full:
+            text = text.replace(full, masked)
+    text = _ID_RE.sub(lambda m: mask_id(m.group(0), policy), text)
+    return _MOBILE_RE.sub(
+        lambda m: (m.group(1) or "") + mask_phone(m.group(2), policy),
+        text,
+    )
+
+
+def _known_values(
+    borrower: Borrower, phones: Sequence[Phone], policy: MaskingPolicy
+) -> list[tuple[str, str]]:
+    pairs = [
+        (borrower.id_number, mask_id(borrower.id_number, policy)),
+        (borrower.address, mask_address(borrower.address, policy)),
+    ]
+    for phone in phones:
+        pairs.append((phone.e164, mask_phone(phone.e164, policy)))
+        national = _national(phone.e164)
+        if national != phone.e164:
+            pairs.append((national, mask_phone(national, policy)))
+    return pairs
+
+
+def _national(e164: str) -> str:
+    for prefix in ("+86", "+1"):
+        if e164.startswith(prefix):
+            return e164[len(prefix) :]
+    return e164
+
+
+def _preferred_phone(phones: Iterable[Phone]) -> Phone | None:
+    """The number an operator would dial first: the borrower's own, mobile, callable."""
+    own = [p for p in phones if p.relation is Relation.BORROWER]
+    if not own:
+        return None
+    own.sort(key=lambda p: (p.do_not_call, p.kind is not PhoneKind.MOBILE, p.id))
+    return own[0]
+
+
+# --- the queue -----------------------------------------------------------------------
+
+
+def queue_window(
+    db: Database,
+    *,
+    limit: int,
+    after: QueueKey | None = None,
+    profile: Profile | None = None,
+    now: dt.datetime | None = None,
+) -> list[QueueRow]:
+    """The most urgent open cases: ``ORDER BY priority DESC, id DESC``, at most ``limit``.
+
+    ``after`` is the key of the last row already shown; the next window starts below it.
+    The row-value comparison ``(priority, id) < (p, i)`` is a range of ix_case_queue on
+    both engines, so a deep window costs what the first one does (no OFFSET).
+    """
+    prof = _profile(profile)
+    now = now or utcnow()
+    today = office_today(now, prof.office_timezone)
+    limit = max(1, min(limit, MAX_WINDOW))
+    owner = aliased(Agent)
+    stmt = (
+        select(
+            CollectionCase.id,
+            CollectionCase.priority,
+            CollectionCase.borrower_id,
+            CollectionCase.overdue_since,
+            CollectionCase.overdue_minor,
+            CollectionCase.broken_promises,
+            CollectionCase.next_action_at,
+            CollectionCase.stage,
+            CollectionCase.on_hold,
+            CollectionCase.stale,
+            Borrower.name,
+            owner.name,
+        )
+        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+        .outerjoin(owner, owner.id == CollectionCase.owner_id)
+        .where(CollectionCase.status == CaseStatus.OPEN)
+        .order_by(CollectionCase.priority.desc(), CollectionCase.id.desc())
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(tuple_(CollectionCase.priority, CollectionCase.id) < tuple_(*after))
+    with db.read() as s:
+        rows = s.execute(stmt).all()
+        phones_by_borrower: dict[int, list[Phone]] = {}
+        if rows:
+            owners = [r[2] for r in rows]
+            for p in s.scalars(select(Phone).where(Phone.borrower_id.in_(owners))):
+                phones_by_borrower.setdefault(p.borrower_id, []).append(p)
+        # Rows are built inside the session: the read session expires everything on exit.
+        return [
+            _queue_row(row, phones_by_borrower.get(row[2], []), today, now, prof) for row in rows
+        ]
+
+
+def _queue_row(
+    row: Any, phones: Sequence[Phone], today: dt.date, now: dt.datetime, prof: Profile
+) -> QueueRow:
+    (
+        case_id,
+        priority,
+        _borrower_id,
+        overdue_since,
+        overdue_minor,
+        broken,
+        next_action_at,
+        stage,
+        on_hold,
+        stale,
+        borrower_name,
+        owner_name,
+    ) = row
+    dpd, bucket, why = _why(
+        _CaseFacts(overdue_since, overdue_minor, broken, next_action_at), today, now, prof
+    )
+    dial = _preferred_phone(phones)
+    return QueueRow(
+        case_id=case_id,
+        priority=priority,
+        dpd=dpd,
+        bucket=bucket,
+        borrower_name=borrower_name,
+        overdue_minor=overdue_minor,
+        currency=prof.currency,
+        stage=stage,
+        owner_name=owner_name,
+        next_action_at=next_action_at,
+        phone_masked=mask_phone(_national(dial.e164), prof.masking) if dial else None,
+        why=why,
+        on_hold=on_hold,
+        stale=stale,
+    )
+
+
+# --- case detail ---------------------------------------------------------------------
+
+
+def _load_case(s: Session, case_id: int) -> CollectionCase:
+    case = s.get(CollectionCase, case_id)
+    if case is None:
+        raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
+    return case
+
+
+def case_detail(
+    db: Database,
+    case_id: int,
+    *,
+    profile: Profile | None = None,
+    now: dt.datetime | None = None,
+    masked: bool = True,
+) -> CaseDetail:
+    """The case header: borrower, accounts, holds, phones, registration and documents."""
+    prof = _profile(profile)
+    policy = prof.masking
+    now = now or utcnow()
+    today = office_today(now, prof.office_timezone)
+    with db.read() as s:
+        case = _load_case(s, case_id)
+        borrower = s.get(Borrower, case.borrower_id)
+        assert borrower is not None
+        names: dict[int, str] = {
+            agent_id: name
+            for agent_id, name in s.execute(
+                select(Agent.id, Agent.name).where(
+                    Agent.id.in_([i for i in (case.owner_id, case.lease_holder_id) if i])
+                )
+            )
+        }
+        accounts = s.scalars(
+            select(LoanAccount).where(LoanAccount.case_id == case_id).order_by(LoanAccount.id)
+        ).all()
+        holds = s.scalars(
+            select(CaseHold)
+            .where(CaseHold.case_id == case_id, CaseHold.released_at.is_(None))
+            .order_by(CaseHold.id)
+        ).all()
+        phones = s.scalars(
+            select(Phone).where(Phone.borrower_id == borrower.id).order_by(Phone.id)
+        ).all()
+        registration = s.scalars(
+            select(ServiceRegistration)
+            .where(ServiceRegistration.case_id == case_id)
+            .order_by(ServiceRegistration.registered_at.desc(), ServiceRegistration.id.desc())
+            .limit(1)
+        ).first()
+        documents = s.scalars(
+            select(Document)
+            .where(Document.case_id == case_id)
+            .order_by(Document.received_at.desc(), Document.id.desc())
+        ).all()
+        dpd, bucket, why = _why(case, today, now, prof)
+        known = _known_values(borrower, phones, policy)
+        latest_docs: dict[DocumentKind, Document] = {}
+        for doc in documents:
+            latest_docs.setdefault(doc.kind, doc)
+        return CaseDetail(
+            case_id=case.id,
+            borrower_id=borrower.id,
+            borrower_name=borrower.name,
+            id_number=mask_id(borrower.id_number, policy) if masked else borrower.id_number,
+            address=mask_address(borrower.address, policy) if masked else borrower.address,
+            city=borrower.city,
+            district=borrower.district,
+            masked=masked,
+            status=case.status,
+            stage=case.stage,
+            priority=case.priority,
+            dpd=dpd,
+            bucket=bucket,
+            why=why,
+            currency=prof.currency,
+            overdue_minor=case.overdue_minor,
+            broken_promises=case.broken_promises,
+            next_action_at=case.next_action_at,
+            owner_name=names.get(case.owner_id) if case.owner_id else None,
+            lease_holder_name=names.get(case.lease_holder_id) if case.lease_holder_id else None,
+            lease_expires_at=case.lease_expires_at,
+            on_hold=case.on_hold,
+            stale=case.stale,
+            accounts=tuple(
+                AccountLine(
+                    account_id=a.id,
+                    external_id=a.external_id,
+                    product=a.product,
+                    status=a.status,
+                    currency=a.currency,
+                    principal_minor=a.principal_minor,
+                    outstanding_principal_minor=a.outstanding_principal_minor,
+                    outstanding_interest_minor=a.outstanding_interest_minor,
+                    outstanding_penalty_minor=a.outstanding_penalty_minor,
+                    outstanding_fees_minor=a.outstanding_fees_minor,
+                    overdue_minor=a.overdue_minor,
+                    overdue_since=a.overdue_since,
+                )
+                for a in accounts
+            ),
+            holds=tuple(
+                HoldLine(
+                    h.kind, scrub_text(h.reason, policy, known) if masked else h.reason, h.set_at
+                )
+                for h in holds
+            ),
+            phones=tuple(
+                PhoneLine(
+                    phone_id=p.id,
+                    number=mask_phone(p.e164, policy) if masked else p.e164,
+                    kind=p.kind,
+                    relation=p.relation,
+                    verified=p.verified,
+                    do_not_call=p.do_not_call,
+                )
+                for p in phones
+            ),
+            registration=(
+                RegistrationLine(
+                    registered_at=registration.registered_at,
+                    channel=registration.consent_channel,
+                    cancelled_at=registration.cancelled_at,
+                )
+                if registration
+                else None
+            ),
+            documents=tuple(
+                DocumentLine(d.kind, d.status, d.channel, d.received_at)
+                for kind in DocumentKind
+                if (d := latest_docs.get(kind)) is not None
+            ),
+        )
+
+
+# --- contact log ---------------------------------------------------------------------
+
+
+def contact_log(
+    db: Database,
+    case_id: int,
+    *,
+    profile: Profile | None = None,
+    limit: int = CONTACT_LOG_LIMIT,
+) -> list[ContactLine]:
+    """The case's contact attempts, newest first, numbers and addresses masked."""
+    policy = _profile(profile).masking
+    agent = aliased(Agent)
+    stmt = (
+        select(ContactAttempt, Phone.e164, agent.name)
+        .outerjoin(Phone, Phone.id == ContactAttempt.phone_id)
+        .outerjoin(agent, agent.id == ContactAttempt.agent_id)
+        .where(ContactAttempt.case_id == case_id)
+        .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
+        .limit(max(1, limit))
+    )
+    with db.read() as s:
+        case = _load_case(s, case_id)
+        borrower = s.get(Borrower, case.borrower_id)
+        assert borrower is not None
+        phones = s.scalars(select(Phone).where(Phone.borrower_id == borrower.id)).all()
+        known = _known_values(borrower, phones, policy)
+        return [
+            ContactLine(
+                contact_id=c.id,
+                started_at=c.started_at,
+                channel=c.channel,
+                direction=c.direction,
+                number=mask_phone(e164, policy) if e164 else None,
+                address=mask_address(c.address_used, policy) if c.address_used else None,
+                party=c.party,
+                outcome=c.outcome,
+                note=scrub_text(c.note, policy, known) if c.note else None,
+                agent_name=agent_name,
+                callback_at=c.callback_at,
+            )
+            for c, e164, agent_name in s.execute(stmt)
+        ]
+
+
+# --- the collector's week -------------------------------------------------------------
+
+
+def collector_week(
+    db: Database,
+    collector_id: int,
+    *,
+    week_start: dt.date,
+    timezone: str,
+    case_id: int | None = None,
+) -> CalendarWeek:
+    """All of one collector's appointments from Monday 00:00 to Sunday 24:00 local time."""
+    with db.read() as s:
+        collector = s.get(Agent, collector_id)
+        if collector is None:
+            raise NotFound(_("agent {agent_id} does not exist").format(agent_id=collector_id))
+        return _week(s, collector, week_start_of(week_start), timezone, case_id)
+
+
+def _week(
+    s: Session, collector: Agent, monday: dt.date, timezone: str, case_id: int | None
+) -> CalendarWeek:
+    zone = ZoneInfo(timezone)
+    start = dt.datetime.combine(monday, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(), tzinfo=zone).astimezone(
+        dt.UTC
+    )
+    stmt = (
+        select(Appointment, Borrower.name)
+        .join(CollectionCase, CollectionCase.id == Appointment.case_id)
+        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+        .where(
+            Appointment.collector_id == collector.id,
+            Appointment.starts_at >= start,
+            Appointment.starts_at < end,
+        )
+        .order_by(Appointment.starts_at, Appointment.id)
+    )
+    by_day: dict[dt.date, list[VisitLine]] = {}
+    for appt, borrower_name in s.execute(stmt):
+        local_day = appt.starts_at.astimezone(zone).date()
+        by_day.setdefault(local_day, []).append(
+            VisitLine(
+                appointment_id=appt.id,
+                case_id=appt.case_id,
+                starts_at=appt.starts_at,
+                ends_at=appt.ends_at,
+                borrower_name=borrower_name,
+                district=appt.district,
+                status=appt.status,
+            )
+        )
+    days = tuple(
+        CalendarDay(d, tuple(by_day.get(d, ())))
+        for d in (monday + dt.timedelta(days=i) for i in range(7))
+    )
+    return CalendarWeek(
+        case_id=case_id,
+        collector_id=collector.id,
+        collector_name=collector.name,
+        week_start=monday,
+        timezone=timezone,
+        days=days,
+    )
+
+
+def case_calendar(
+    db: Database,
+    case_id: int,
+    *,
+    timezone: str,
+    week_start: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> CalendarWeek:
+    """The week of the collector of the case's latest appointment.
+
+    Without ``week_start`` the week shown is the one holding that appointment, so the
+    operator sees the visit in the context of the collector's other visits. A case with
+    no appointment gets an empty week (this week) with no collector.
+    """
+    now = now or utcnow()
+    zone = ZoneInfo(timezone)
+    with db.read() as s:
+        _load_case(s, case_id)
+        latest = s.scalars(
+            select(Appointment)
+            .where(Appointment.case_id == case_id)
+            .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+            .limit(1)
+        ).first()
+        if latest is None:
+            monday = week_start_of(week_start or now.astimezone(zone).date())
+            return CalendarWeek(
+                case_id=case_id,
+                collector_id=None,
+                collector_name=None,
+                week_start=monday,
+                timezone=timezone,
+                days=tuple(CalendarDay(monday + dt.timedelta(days=i), ()) for i in range(7)),
+            )
+        collector = s.get(Agent, latest.collector_id)
+        assert collector is not None
+        anchor = week_start or latest.starts_at.astimezone(zone).date()
+        return _week(s, collector, week_start_of(anchor), timezone, case_id)
+
+
+# --- plan and agreement ----------------------------------------------------------------
+
+_PLAN_RANK = {
+    PlanStatus.ACTIVE: 0,
+    PlanStatus.DRAFT: 1,
+    PlanStatus.BROKEN: 2,
+    PlanStatus.COMPLETED: 3,
+    PlanStatus.SUPERSEDED: 4,
+}
+_AGREEMENT_RANK = {
+    AgreementStatus.SIGNED: 0,
+    AgreementStatus.READY: 1,
+    AgreementStatus.DRAFT: 2,
+    AgreementStatus.VOID: 3,
+}
+
+
+def agreement_view(
+    db: Database,
+    case_id: int,
+    *,
+    profile: Profile | None = None,
+    masked: bool = True,
+) -> AgreementView:
+    """The case's current plan (active, else the newest draft) and its agreement."""
+    policy = _profile(profile).masking
+    with db.read() as s:
+        case = _load_case(s, case_id)
+        plans = s.scalars(
+            select(RepaymentPlan)
+            .where(RepaymentPlan.case_id == case_id)
+            .order_by(RepaymentPlan.id.desc())
+        ).all()
+        plan = min(plans, key=lambda p: _PLAN_RANK[p.status]) if plans else None
+        plan_summary = None
+        if plan is not None:
+            schedule = s.scalars(
+                select(PlanInstalment)
+                .where(PlanInstalment.plan_id == plan.id)
+                .order_by(PlanInstalment.seq)
+            ).all()
+            plan_summary = PlanSummary(
+                plan_id=plan.id,
+                kind=plan.kind,
+                frequency=plan.frequency,
+                status=plan.status,
+                principal_minor=plan.principal_minor,
+                annual_rate=Decimal(plan.annual_rate),
+                instalment_count=plan.instalments,
+                down_payment_minor=plan.down_payment_minor,
+                waiver_minor=plan.waiver_minor,
+                grace_periods=plan.grace_periods,
+                grace_mode=plan.grace_mode,
+                first_due_on=plan.first_due_on,
+                schedule=tuple(
+                    InstalmentLine(i.seq, i.due_on, i.amount_minor, i.paid_minor, i.status)
+                    for i in schedule
+                ),
+            )
+        agreements = s.scalars(
+            select(Agreement).where(Agreement.case_id == case_id).order_by(Agreement.id.desc())
+        ).all()
+        agreement = _current_agreement(agreements, plan.id if plan else None)
+        summary = None
+        if agreement is not None:
+            versions = s.scalars(
+                select(AgreementVersion)
+                .where(AgreementVersion.agreement_id == agreement.id)
+                .order_by(AgreementVersion.seq.desc())
+            ).all()
+            latest = versions[0] if versions else None
+            text = latest.content if latest else ""
+            terms = latest.special_terms if latest else None
+            place = agreement.signed_place
+            if masked:
+                borrower = s.get(Borrower, case.borrower_id)
+                assert borrower is not None
+                phones = s.scalars(select(Phone).where(Phone.borrower_id == borrower.id)).all()
+                known = _known_values(borrower, phones, policy)
+                text = scrub_text(text, policy, known)
+                terms = scrub_text(terms, policy, known) if terms else terms
+                # Agreements are often signed at the borrower's home.
+                place = scrub_text(place, policy, known) if place else place
+            summary = AgreementSummary(
+                agreement_id=agreement.id,
+                plan_id=agreement.plan_id,
+                status=agreement.status,
+                template_name=agreement.template_name,
+                template_version=agreement.template_version,
+                language=agreement.language,
+                record_version=agreement.version,
+                text_version=latest.seq if latest else None,
+                text_versions=len(versions),
+                effective_on=agreement.effective_on,
+                signed_at=agreement.signed_at,
+                signed_place=place,
+                text=text,
+                special_terms=terms,
+            )
+        return AgreementView(case_id=case_id, plan=plan_summary, agreement=summary)
+
+
+def _current_agreement(agreements: Sequence[Agreement], plan_id: int | None) -> Agreement | None:
+    """The agreement of the current plan if there is one, else the most advanced newest."""
+    if not agreements:
+        return None
+    live = [a for a in agreements if a.status is not AgreementStatus.VOID]
+    if plan_id is not None:
+        for a in live:
+            if a.plan_id == plan_id:
+                return a
+    pool = live or list(agreements)
+    return min(pool, key=lambda a: _AGREEMENT_RANK[a.status])
+
+
+# --- who is at the desk -----------------------------------------------------------------
+
+
+def database_kind(db: Database) -> str:
+    """The engine name shown in the desk's header line."""
+    return (
+        "postgresql"
+        if db.is_postgresql
+        else "sqlite"
+        if db.is_sqlite
+        else db.url.get_backend_name()
+    )
+
+
+# --- the desk's one entry point -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseBundle:
+    """Everything the side panes show for one case, read in one go."""
+
+    case_id: int
+    detail: CaseDetail
+    contacts: tuple[ContactLine, ...]
+    calendar: CalendarWeek
+    agreement: AgreementView
+
+
+@dataclass(frozen=True)
+class DeskService:
+    """What the desk screen may ask of the database, bound to who is asking.
+
+    Screens hold this instead of a ``Database`` so that nothing above the service layer
+    can open a session. Every method is blocking: call it from a thread worker.
+    """
+
+    db: Database
+    actor: Actor
+    profile: Profile
+    queue_limit: int = 200
+
+    @property
+    def timezone(self) -> str:
+        return self.profile.office_timezone
+
+    @property
+    def database_kind(self) -> str:
+        return database_kind(self.db)
+
+    def queue(self, *, after: QueueKey | None = None) -> list[QueueRow]:
+        return queue_window(self.db, limit=self.queue_limit, after=after, profile=self.profile)
+
+    def case(self, case_id: int, *, week_start: dt.date | None = None) -> CaseBundle:
+        now = utcnow()
+        return CaseBundle(
+            case_id=case_id,
+            detail=case_detail(self.db, case_id, profile=self.profile, now=now),
+            contacts=tuple(contact_log(self.db, case_id, profile=self.profile)),
+            calendar=case_calendar(
+                self.db, case_id, timezone=self.timezone, week_start=week_start, now=now
+            ),
+            agreement=agreement_view(self.db, case_id, profile=self.profile),
+        )
+
+    def calendar(self, case_id: int, week_start: dt.date | None) -> CalendarWeek:
+        return case_calendar(self.db, case_id, timezone=self.timezone, week_start=week_start)
+
+    def this_week(self) -> dt.date:
+        return week_start_of(office_today(utcnow(), self.timezone))
+
+    def reveal(self, borrower_id: int, field: PersonalField, phone_id: int | None = None) -> str:
+        """The full value, through the audited reveal (the actor's role is checked there)."""
+        return personal.reveal(self.db, self.actor, borrower_id, field, phone_id, now=utcnow())

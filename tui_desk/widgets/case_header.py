@@ -1,0 +1,105 @@
+"""The case header: who the borrower is (masked), what is owed, and where the case stands."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui_desk.i18n import _
+from tui_desk.services.desk import CaseDetail
+from tui_desk.widgets.formatting import DASH, day, label, local, money
+
+
+class CaseHeader(Static):
+    """A compact, read-only summary of the selected case."""
+
+    def __init__(self, *, timezone: str, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.timezone = timezone
+        self.detail: CaseDetail | None = None
+
+    def on_mount(self) -> None:
+        self.show(None)
+
+    def show(self, detail: CaseDetail | None) -> None:
+        self.detail = detail
+        self.update(self._render_detail(detail) if detail else Text(_("No case selected."), "dim"))
+
+    def _render_detail(self, d: CaseDetail) -> Text:
+        t = Text()
+
+        def field(name: str, value: str, style: str = "") -> None:
+            t.append(name + " ", style="dim")
+            t.append(value, style=style)
+            t.append("  ")
+
+        t.append(f"#{d.case_id} ", style="bold")
+        t.append(d.borrower_name, style="bold")
+        t.append("  ")
+        field(_("ID"), d.id_number)
+        field(_("Stage"), label("stage", d.stage), "bold")
+        field(_("DPD"), f"{d.dpd} ({d.bucket})")
+        t.append("\n")
+        field(_("Address"), d.address)
+        field(_("Owner"), d.owner_name or DASH)
+        if d.lease_holder_name:
+            field(
+                _("Worked by"),
+                f"{d.lease_holder_name} "
+                + _("until {time}").format(time=local(d.lease_expires_at, self.timezone, "%H:%M")),
+            )
+        field(_("Next action"), local(d.next_action_at, self.timezone))
+        t.append("\n")
+        field(_("Overdue"), money(d.overdue_minor, d.currency), "bold")
+        field(_("Outstanding"), money(d.outstanding_minor, d.currency))
+        field(_("Broken promises"), str(d.broken_promises))
+        field(_("Why"), d.why or DASH)
+        # Holds first: on a short pane the header is cut at the bottom, and a hold
+        # (dispute, litigation, cease contact...) changes what the operator may do.
+        if d.holds:
+            t.append("\n")
+            holds = "; ".join(f"{label('hold_kind', h.kind)}: {h.reason}" for h in d.holds)
+            field(_("Holds"), holds, "bold red")
+        t.append("\n")
+        if d.registration is None:
+            field(_("Registration"), _("not registered"))
+        elif d.registration.cancelled_at is not None:
+            field(
+                _("Registration"),
+                _("cancelled {day}").format(day=day(d.registration.cancelled_at.date())),
+            )
+        else:
+            field(
+                _("Registration"),
+                local(d.registration.registered_at, self.timezone, "%Y-%m-%d")
+                + f" ({label('channel', d.registration.channel)})",
+            )
+        docs = {doc.kind.value: doc for doc in d.documents}
+        summary = ", ".join(
+            f"{label('document_kind', kind)} "
+            + (label("document_status", docs[kind].status) if kind in docs else DASH)
+            for kind in ("identity", "residence", "income", "other")
+        )
+        field(_("Documents"), summary)
+        if not d.holds:
+            field(_("Holds"), _("none"))
+        t.append("\n")
+        if d.phones:
+            numbers = ", ".join(
+                f"{p.number} ({label('relation', p.relation)}"
+                + (", " + _("do not call") if p.do_not_call else "")
+                + ")"
+                for p in d.phones
+            )
+            field(_("Phones"), numbers)
+        else:
+            field(_("Phones"), _("none on file"))
+        for a in d.accounts:
+            t.append("\n")
+            t.append(f"{a.external_id} ", style="dim")
+            t.append(f"{label('product', a.product)} / {label('account_status', a.status)}  ")
+            field(_("principal"), money(a.outstanding_principal_minor, a.currency))
+            field(_("interest"), money(a.outstanding_interest_minor, a.currency))
+            field(_("penalty"), money(a.outstanding_penalty_minor, a.currency))
+            field(_("fees"), money(a.outstanding_fees_minor, a.currency))
+        return t

@@ -1,0 +1,107 @@
+"""The contact log of the selected case: every call, SMS, letter and visit attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from tui_desk.i18n import N_, _
+from tui_desk.services.desk import ContactLine
+from tui_desk.widgets.formatting import DASH, label, local
+
+NOTE_WIDTH = 28
+
+COLUMNS = (
+    ("time", N_("Time")),
+    ("channel", N_("Channel")),
+    ("outcome", N_("Outcome")),
+    ("note", N_("Note")),
+    ("number", N_("Number")),
+    ("party", N_("Party")),
+    ("agent", N_("Agent")),
+)
+
+
+class ContactLogPanel(Vertical):
+    """Newest attempt first, one line each; the full note of the cursor row below.
+
+    Notes come before the number and party because at 80 columns they are what an
+    operator reads first; they are clipped in the table and shown whole underneath.
+    """
+
+    def __init__(self, *, timezone: str, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.timezone = timezone
+        self.contacts: tuple[ContactLine, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield DataTable[Text](id="contact-rows", cursor_type="row", zebra_stripes=True)
+        yield Static(id="contact-note")
+
+    def on_mount(self) -> None:
+        for key, title in COLUMNS:
+            self.table.add_column(Text(_(title)), key=key)
+
+    @property
+    def table(self) -> DataTable[Text]:
+        return self.query_one("#contact-rows", DataTable)
+
+    @property
+    def note_text(self) -> str:
+        return str(self.query_one("#contact-note", Static).content)
+
+    def show(self, contacts: Sequence[ContactLine]) -> None:
+        self.contacts = tuple(contacts)
+        table = self.table
+        with self.app.batch_update():
+            table.clear()
+            for c in self.contacts:
+                table.add_row(
+                    Text(local(c.started_at, self.timezone)),
+                    Text(f"{label('channel', c.channel)} {label('direction', c.direction)}"),
+                    Text(label("outcome", c.outcome)),
+                    Text(_clip(_one_line(c.note), NOTE_WIDTH), style="dim"),
+                    Text(c.number or c.address or DASH),
+                    Text(label("relation", c.party)),
+                    Text(c.agent_name or DASH),
+                    key=str(c.contact_id),
+                )
+            self._show_note(self.contacts[0] if self.contacts else None)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        key = event.row_key.value
+        self._show_note(next((c for c in self.contacts if str(c.contact_id) == key), None))
+
+    def _show_note(self, contact: ContactLine | None) -> None:
+        note = self.query_one("#contact-note", Static)
+        if contact is None:
+            note.update(Text(_("No contact attempts yet."), style="dim"))
+            return
+        text = Text()
+        text.append(local(contact.started_at, self.timezone) + " ", style="dim")
+        text.append(_one_line(contact.note) if contact.note else _("(no note)"))
+        if contact.callback_at:
+            text.append(
+                "  " + _("call back {time}").format(time=local(contact.callback_at, self.timezone)),
+                style="bold",
+            )
+        note.update(text)
+
+
+def _one_line(note: str | None) -> str:
+    if not note:
+        return DASH
+    return " ".join(note.split())
+
+
+def _clip(text: str, width: int) -> str:
+    # ASCII "..": the ellipsis character is ambiguous-width and misaligns CJK terminals.
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 2).rstrip() + ".."

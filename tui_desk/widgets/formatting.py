@@ -1,0 +1,187 @@
+"""How the panes spell values: money from minor units, times in the office zone, and the
+translated label of every stored code.
+
+Labels are keyed by the stored string value (not the model enums) so that widgets stay
+free of the database layer; they are marked with ``N_`` and translated when shown.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from tui_desk.i18n import N_, _
+
+DASH = "-"
+
+_SYMBOLS = {"CNY": "¥", "USD": "$"}
+
+
+def money(minor: int, currency: str = "CNY") -> str:
+    """``1234567`` fen -> ``¥12,345.67``; integer arithmetic, no float rounding."""
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), 100)
+    symbol = _SYMBOLS.get(currency, f"{currency} ")
+    return f"{sign}{symbol}{units:,}.{cents:02d}"
+
+
+def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if ts is None:
+        return DASH
+    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def short_local(ts: dt.datetime | None, timezone: str) -> str:
+    return local(ts, timezone, "%m-%d %H:%M")
+
+
+def day(value: dt.date | None) -> str:
+    return value.isoformat() if value else DASH
+
+
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def weekday(value: dt.date) -> str:
+    return _(WEEKDAYS[value.weekday()])
+
+
+_LABELS: dict[str, dict[str, str]] = {
+    "stage": {
+        "new": N_("new"),
+        "contacting": N_("contacting"),
+        "registered": N_("registered"),
+        "documents": N_("documents"),
+        "visit_booked": N_("visit booked"),
+        "visited": N_("visited"),
+        "plan": N_("plan"),
+        "agreement": N_("agreement"),
+        "follow_up": N_("follow-up"),
+        "paid": N_("paid"),
+        "archived": N_("archived"),
+    },
+    "case_status": {"open": N_("open"), "closed": N_("closed")},
+    "channel": {
+        "phone": N_("phone"),
+        "sms": N_("SMS"),
+        "email": N_("email"),
+        "visit": N_("visit"),
+        "letter": N_("letter"),
+        "post": N_("post"),
+        "in_person": N_("in person"),
+    },
+    "direction": {"outbound": N_("out"), "inbound": N_("in")},
+    "relation": {
+        "borrower": N_("borrower"),
+        "spouse": N_("spouse"),
+        "guarantor": N_("guarantor"),
+        "employer": N_("employer"),
+        "relative": N_("relative"),
+        "other": N_("other"),
+    },
+    "phone_kind": {"mobile": N_("mobile"), "landline": N_("landline"), "work": N_("work")},
+    "outcome": {
+        "no_answer": N_("no answer"),
+        "busy": N_("busy"),
+        "left_message": N_("left message"),
+        "wrong_number": N_("wrong number"),
+        "third_party": N_("third party"),
+        "refused": N_("refused"),
+        "promise": N_("promise to pay"),
+        "agrees_visit": N_("agrees to visit"),
+        "callback": N_("call back"),
+        "sent": N_("sent"),
+        "delivered": N_("delivered"),
+        "failed": N_("failed"),
+    },
+    "appointment_status": {
+        "booked": N_("booked"),
+        "confirmed": N_("confirmed"),
+        "done": N_("done"),
+        "rescheduled": N_("rescheduled"),
+        "cancelled": N_("cancelled"),
+        "no_show": N_("no show"),
+    },
+    "product": {
+        "consumer_loan": N_("consumer loan"),
+        "credit_card": N_("credit card"),
+        "auto_loan": N_("auto loan"),
+        "mortgage": N_("mortgage"),
+        "cash_advance": N_("cash advance"),
+    },
+    "account_status": {
+        "current": N_("current"),
+        "overdue": N_("overdue"),
+        "settled": N_("settled"),
+        "written_off": N_("written off"),
+    },
+    "hold_kind": {
+        "dispute": N_("dispute"),
+        "litigation": N_("litigation"),
+        "deceased": N_("deceased"),
+        "bankruptcy": N_("bankruptcy"),
+        "complaint": N_("complaint"),
+        "cease_contact": N_("cease contact"),
+        "false_documents": N_("false documents"),
+    },
+    "document_kind": {
+        "identity": N_("identity"),
+        "residence": N_("residence"),
+        "income": N_("income"),
+        "other": N_("other"),
+    },
+    "document_status": {
+        "received": N_("received"),
+        "verified": N_("verified"),
+        "rejected": N_("rejected"),
+    },
+    "plan_kind": {
+        "annuity": N_("annuity"),
+        "equal_principal": N_("equal principal"),
+        "interest_free": N_("interest free"),
+    },
+    "frequency": {
+        "weekly": N_("weekly"),
+        "biweekly": N_("every two weeks"),
+        "monthly": N_("monthly"),
+        "quarterly": N_("quarterly"),
+    },
+    "grace_mode": {
+        "none": N_("no grace"),
+        "interest_only": N_("interest only"),
+        "capitalised": N_("capitalised"),
+    },
+    "plan_status": {
+        "draft": N_("draft"),
+        "active": N_("active"),
+        "superseded": N_("superseded"),
+        "completed": N_("completed"),
+        "broken": N_("broken"),
+    },
+    "instalment_status": {
+        "due": N_("due"),
+        "paid": N_("paid"),
+        "partial": N_("partly paid"),
+        "missed": N_("missed"),
+    },
+    "agreement_status": {
+        "draft": N_("draft"),
+        "ready": N_("ready to sign"),
+        "signed": N_("signed"),
+        "void": N_("void"),
+    },
+    "role": {
+        "operator": N_("operator"),
+        "collector": N_("collector"),
+        "supervisor": N_("supervisor"),
+        "admin": N_("admin"),
+    },
+}
+
+
+def label(kind: str, value: str | None) -> str:
+    """The translated label of a stored code, e.g. ``label("stage", "visit_booked")``."""
+    if value is None:
+        return DASH
+    text = _LABELS.get(kind, {}).get(value)
+    return _(text) if text else value.replace("_", " ")
