@@ -32,6 +32,6 @@ clean:
 # Extract user-facing strings, merge them into the catalogues, compile (no network needed).
 LOCALE := tui_desk/locale
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output --omit-header -o $(LOCALE)/tui_desk.pot .
-	$(BIN)/pybabel update -i $(LOCALE)/tui_desk.pot -d $(LOCALE) -D tui_desk --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o $(LOCALE)/tui_desk.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/tui_desk.pot -d $(LOCALE) -D tui_desk --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(LOCALE) -D tui_desk --use-fuzzy
