@@ -243,7 +243,7 @@ def dispatch(args: argparse.Namespace) -> int:
         elif command == "worker":
             from tui_desk.services.worker import run_worker
 
-            return run_worker(db)
+            return run_worker(db, profile=settings.profile)
     finally:
         db.dispose()
     return 0

@@ -31,6 +31,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from tui_desk.rules.roles import Role as Role  # re-exported: the models' role column type
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -84,13 +86,6 @@ class Base(DeclarativeBase):
 
 
 # --- enumerations ---------------------------------------------------------------------
-
-
-class Role(enum.StrEnum):
-    OPERATOR = "operator"
-    COLLECTOR = "collector"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
 
 
 class PhoneKind(enum.StrEnum):

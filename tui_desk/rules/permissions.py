@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from tui_desk.db.models import Role
+from tui_desk.rules.roles import Role
 
 
 class Action(enum.StrEnum):

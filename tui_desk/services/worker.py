@@ -1,0 +1,535 @@
+"""`tui-desk worker`: the one process that runs time-driven jobs.
+
+Every desk is one process per SSH session, so no desk may run periodic work. Worker
+processes (one, or a hot standby too, on any host) elect a single leader through the
+``worker_lease`` row named ``leader``; only the leader runs jobs.
+
+One clock decides everything: lease expiries are written and compared with it, and it
+decides which jobs are due. Tests inject a fake clock; ``run_worker`` uses the database's
+own clock on PostgreSQL, so hosts sharing one database need not agree on the time.
+
+Leadership is a belief bounded in time: a worker acts only while its clock is before the
+expiry it last wrote. Job code writes through :func:`job_write`, which also checks the
+lease inside the job's own transaction, so a leader that stalled past its expiry (paused
+VM, lost network) cannot commit work after another worker took over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+import os
+import signal
+import socket
+import threading
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from tui_desk.clock import utcnow
+from tui_desk.db.engine import Database
+from tui_desk.db.models import WorkerJobRun, WorkerLease
+from tui_desk.i18n import _
+
+LEADER = "leader"
+DEFAULT_TTL = dt.timedelta(seconds=30)
+DEFAULT_POLL_SECONDS = 1.0
+
+Clock = Callable[[], dt.datetime]
+JobFunction = Callable[[Database, dt.datetime], str]
+Log = Callable[[str], None]
+
+# Core tables, not the ORM: lease and bookkeeping rows are read and written as plain rows
+# so no identity map can hold a stale copy of a row another worker just changed.
+_LEASE = cast(Table, WorkerLease.__table__)
+_JOB_RUN = cast(Table, WorkerJobRun.__table__)
+_STATUS_LEN = 200  # worker_job_run.last_status
+_JOB_NAME_LEN = 60  # worker_job_run.name
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job: due when its last start (kept in the database) is ``every`` ago.
+
+    ``run(db, now)`` does the work and returns a one-line status for ``worker_job_run``
+    and the log. It writes through :func:`job_write` and audits what it changes.
+    """
+
+    name: str
+    every: dt.timedelta
+    run: JobFunction
+
+
+@dataclass(frozen=True)
+class JobResult:
+    name: str
+    ok: bool
+    status: str
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """What one tick saw: whether this worker leads, who holds the lease, what ran."""
+
+    leading: bool
+    holder: str | None
+    ran: tuple[JobResult, ...] = ()
+
+    @property
+    def ran_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.ran)
+
+
+class JobInterrupted(Exception):
+    """A job must stop now; its partial work is committed batch by batch."""
+
+
+class LeaseLost(JobInterrupted):
+    """This worker no longer holds the leader lease."""
+
+
+class WorkerStopping(JobInterrupted):
+    """The worker was asked to stop (SIGTERM, SIGINT)."""
+
+
+_current_worker: contextvars.ContextVar[Worker | None] = contextvars.ContextVar(
+    "tui_desk_current_worker", default=None
+)
+
+
+@contextlib.contextmanager
+def job_write(db: Database) -> Iterator[Session]:
+    """``db.write()`` for job code, fenced by the leader lease.
+
+    Inside a job run by a leading :class:`Worker` it first renews the lease when a renewal
+    is due (long jobs keep it alive batch by batch), then checks within the transaction
+    that this worker still holds it, and raises :class:`LeaseLost` (or
+    :class:`WorkerStopping`) instead of writing. Outside a worker (a one-off run from the
+    command line, a test) it is plain ``db.write()``.
+    """
+    worker = _current_worker.get()
+    if worker is None:
+        with db.write() as session:
+            yield session
+        return
+    with worker.fenced_write(db, check_stop=True) as session:
+        yield session
+
+
+def default_identity() -> str:
+    """``host:pid:random``: unique per process start, readable in the lease row."""
+    host = socket.gethostname()[:90] or "unknown"
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def database_clock(db: Database) -> Clock:
+    """The database server's clock on PostgreSQL (shared by every host); local on SQLite.
+
+    An SQLite file is only ever used from one host, so its workers share that host's clock.
+    """
+    if not db.is_postgresql:
+        return utcnow
+
+    def clock() -> dt.datetime:
+        with db.read() as session:
+            # clock_timestamp(), not now(): now() is frozen at transaction start.
+            value = session.scalar(text("SELECT clock_timestamp()"))
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise RuntimeError("the database returned no time zone aware clock reading")
+        return value.astimezone(dt.UTC)
+
+    return clock
+
+
+def default_jobs(profile: str = "cn") -> list[Job]:
+    """Every job `tui-desk worker` runs, for the deployment's policy profile."""
+    # Imported here because job modules import job_write from this module.
+    from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
+
+    return [Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile))]
+
+
+class Worker:
+    """One contender for the leader lease, and the job runner while it leads.
+
+    Not thread-safe: one thread calls :meth:`tick` (or :meth:`run_forever`), then
+    :meth:`release`.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        jobs: Sequence[Job],
+        *,
+        ttl: dt.timedelta = DEFAULT_TTL,
+        clock: Clock = utcnow,
+        identity: str | None = None,
+        log: Log | None = None,
+    ) -> None:
+        if ttl <= dt.timedelta(0):
+            raise ValueError("the lease ttl must be positive")
+        names = [job.name for job in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate job names: {names}")
+        too_long = [name for name in names if not 0 < len(name) <= _JOB_NAME_LEN]
+        if too_long:
+            raise ValueError(f"job names must be 1-{_JOB_NAME_LEN} characters: {too_long}")
+        self.db = db
+        self.jobs = tuple(jobs)
+        self.ttl = ttl
+        self.identity = identity or default_identity()
+        self._clock = clock
+        self._log: Log = log or (lambda _message: None)
+        # Our current term: the lease's acquired_at when we took it. A renewal never
+        # revives an expired term, so work started in one term cannot continue in another.
+        self._term: dt.datetime | None = None
+        self._lease_until: dt.datetime | None = None
+        self._renewed_at: dt.datetime | None = None
+        self._stopping = threading.Event()
+
+    # --- leadership -------------------------------------------------------------------
+
+    def is_leading(self, now: dt.datetime | None = None) -> bool:
+        if self._term is None or self._lease_until is None:
+            return False
+        return (now or self._clock()) < self._lease_until
+
+    @property
+    def lease_until(self) -> dt.datetime | None:
+        """The expiry we last wrote, while we hold a term."""
+        return self._lease_until if self._term is not None else None
+
+    def _renewal_due(self, now: dt.datetime) -> bool:
+        return self._renewed_at is None or now >= self._renewed_at + self.ttl / 3
+
+    def _insert_if_absent(self, now: dt.datetime) -> Any:
+        insert = pg_insert if self.db.is_postgresql else sqlite_insert
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT DO NOTHING.
+        return (
+            insert(_LEASE)
+            .values(name=LEADER, holder=self.identity, acquired_at=now, expires_at=now + self.ttl)
+            .on_conflict_do_nothing(index_elements=[_LEASE.c.name])
+            .returning(_LEASE.c.name)
+        )
+
+    def _renew_in(self, session: Session, now: dt.datetime) -> bool:
+        """Extend our current term if it is still ours and unexpired; one atomic UPDATE."""
+        if self._term is None:
+            return False
+        renewed = session.execute(
+            update(_LEASE)
+            .where(
+                _LEASE.c.name == LEADER,
+                _LEASE.c.holder == self.identity,
+                _LEASE.c.acquired_at == self._term,
+                _LEASE.c.expires_at > now,
+            )
+            .values(expires_at=now + self.ttl)
+            .returning(_LEASE.c.name)
+        ).first()
+        return renewed is not None
+
+    def _lead(self, now: dt.datetime) -> str | None:
+        """Renew, acquire or observe the lease; returns the holder after this attempt."""
+        if self.is_leading(now) and not self._renewal_due(now):
+            return self.identity
+        term = self._term
+        renewed = False
+        with self.db.write() as session:
+            if self._renew_in(session, now):
+                renewed = True
+            elif session.execute(self._insert_if_absent(now)).first() is None:
+                # BEGIN IMMEDIATE already serialises this on SQLite; PostgreSQL needs the lock.
+                row = session.execute(
+                    select(_LEASE.c.holder, _LEASE.c.expires_at)
+                    .where(_LEASE.c.name == LEADER)
+                    .with_for_update()
+                ).one()
+                if row.expires_at > now:
+                    self._lost(_("another worker leads: {holder}").format(holder=row.holder))
+                    return str(row.holder)
+                session.execute(
+                    update(_LEASE)
+                    .where(_LEASE.c.name == LEADER)
+                    .values(holder=self.identity, acquired_at=now, expires_at=now + self.ttl)
+                )
+        # Only after the commit: a rolled-back write must not make us believe we lead.
+        if renewed:
+            self._granted(term, now)
+            return self.identity
+        self._granted(now, now)
+        self._log(
+            _("worker {identity} now leads (lease {ttl}s)").format(
+                identity=self.identity, ttl=int(self.ttl.total_seconds())
+            )
+        )
+        return self.identity
+
+    def _granted(self, term: dt.datetime | None, now: dt.datetime) -> None:
+        self._term = term
+        self._renewed_at = now
+        self._lease_until = now + self.ttl
+
+    def _forget(self) -> None:
+        self._term = None
+        self._lease_until = None
+        self._renewed_at = None
+
+    def _lost(self, reason: str) -> None:
+        was_leading = self._term is not None
+        self._forget()
+        if was_leading:
+            self._log(
+                _("worker {identity} stopped leading: {reason}").format(
+                    identity=self.identity, reason=reason
+                )
+            )
+
+    @contextlib.contextmanager
+    def fenced_write(self, db: Database, *, check_stop: bool) -> Iterator[Session]:
+        """A write transaction that commits only while this worker's term holds the lease."""
+        self.keep_lease(check_stop=check_stop)
+        with db.write() as session:
+            self.verify_lease(session)
+            yield session
+
+    def keep_lease(self, *, check_stop: bool = True) -> None:
+        """Between batches of a job: renew when due; raise if we must stop acting."""
+        if check_stop and self._stopping.is_set():
+            raise WorkerStopping(_("the worker is stopping"))
+        now = self._clock()
+        if not self.is_leading(now):
+            self._lost(_("the lease expired"))
+            raise LeaseLost(_("the leader lease expired"))
+        if not self._renewal_due(now):
+            return
+        with self.db.write() as session:
+            renewed = self._renew_in(session, now)
+        if not renewed:
+            self._lost(_("the lease was taken over"))
+            raise LeaseLost(_("another worker took the leader lease"))
+        self._granted(self._term, now)
+
+    def verify_lease(self, session: Session) -> None:
+        """Inside a write transaction: raise unless this worker's term still holds the lease.
+
+        On PostgreSQL the shared row lock keeps a takeover waiting until this transaction
+        ends; on SQLite the transaction already holds the database's write lock.
+        """
+        now = self._clock()
+        row = session.execute(
+            select(_LEASE.c.holder, _LEASE.c.acquired_at, _LEASE.c.expires_at)
+            .where(_LEASE.c.name == LEADER)
+            .with_for_update(read=True)
+        ).first()
+        if (
+            self._term is None
+            or row is None
+            or row.holder != self.identity
+            or row.acquired_at != self._term
+            or row.expires_at <= now
+        ):
+            self._lost(_("the lease is no longer ours"))
+            raise LeaseLost(_("this worker no longer holds the leader lease"))
+
+    def release(self) -> None:
+        """Give the lease up so a standby takes over at its next tick, not after the ttl."""
+        was_leading = self._term is not None
+        self._forget()  # first: from here on this worker must not act, whatever happens
+        with self.db.write() as session:
+            session.execute(
+                delete(_LEASE).where(_LEASE.c.name == LEADER, _LEASE.c.holder == self.identity)
+            )
+        if was_leading:
+            self._log(_("worker {identity} released the lease").format(identity=self.identity))
+
+    # --- jobs -------------------------------------------------------------------------
+
+    def tick(self) -> TickResult:
+        """Take or renew the lease, then run the jobs that are due while we lead.
+
+        All time comes from the injected clock, so the lease decision, job due-ness and
+        the fence inside jobs see one timeline.
+        """
+        holder = self._lead(self._clock())
+        if holder != self.identity:
+            return TickResult(leading=False, holder=holder)
+        ran: list[JobResult] = []
+        for job in self.jobs:
+            if self._stopping.is_set() or not self.is_leading():
+                break
+            result = self._run_if_due(job)
+            if result is not None:
+                ran.append(result)
+        leading = self.is_leading()
+        return TickResult(
+            leading=leading, holder=self.identity if leading else None, ran=tuple(ran)
+        )
+
+    def _run_if_due(self, job: Job) -> JobResult | None:
+        now = self._clock()
+        try:
+            with self.fenced_write(self.db, check_stop=True) as session:
+                row = session.execute(
+                    select(_JOB_RUN.c.last_started_at, _JOB_RUN.c.runs).where(
+                        _JOB_RUN.c.name == job.name
+                    )
+                ).first()
+                if row is not None and row.last_started_at + job.every > now:
+                    return None
+                values = {
+                    "last_started_at": now,
+                    "last_finished_at": None,
+                    "last_status": "running",
+                    "runs": (row.runs if row is not None else 0) + 1,
+                }
+                if row is None:
+                    session.execute(_JOB_RUN.insert().values(name=job.name, **values))
+                else:
+                    session.execute(
+                        update(_JOB_RUN).where(_JOB_RUN.c.name == job.name).values(**values)
+                    )
+        except JobInterrupted:
+            return None
+
+        token = _current_worker.set(self)
+        try:
+            status = job.run(self.db, now)
+            ok = True
+        except JobInterrupted as exc:
+            status, ok = _("interrupted: {reason}").format(reason=exc), False
+        except Exception as exc:  # a failing job must not take the leader down
+            status, ok = _("failed: {error}").format(error=exc), False
+            self._log(traceback.format_exc().rstrip())
+        finally:
+            _current_worker.reset(token)
+        status = " ".join(status.split())[:_STATUS_LEN]
+        self._log(f"{job.name}: {status}")
+        try:
+            # Not check_stop: a job that finished during shutdown still records its status.
+            with self.fenced_write(self.db, check_stop=False) as session:
+                session.execute(
+                    update(_JOB_RUN)
+                    .where(_JOB_RUN.c.name == job.name, _JOB_RUN.c.last_started_at == now)
+                    .values(last_finished_at=self._clock(), last_status=status)
+                )
+        except JobInterrupted:
+            pass  # the next leader owns the bookkeeping now
+        return JobResult(job.name, ok, status)
+
+    # --- the loop ---------------------------------------------------------------------
+
+    def run_forever(
+        self, stop_event: threading.Event, poll_seconds: float = DEFAULT_POLL_SECONDS
+    ) -> None:
+        """Tick until ``stop_event`` is set, then release the lease."""
+        self._stopping = stop_event
+        try:
+            while not stop_event.is_set():
+                try:
+                    self.tick()
+                except SQLAlchemyError as exc:
+                    # The database may be restarting: keep trying. Our belief in the lease
+                    # still ends at the expiry we last wrote, so nothing unsafe follows.
+                    self._log(_("worker tick failed: {error}").format(error=_first_line(exc)))
+                stop_event.wait(poll_seconds)
+        finally:
+            try:
+                self.release()
+            except SQLAlchemyError as exc:
+                self._log(_("could not release the lease: {error}").format(error=_first_line(exc)))
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _print_flushed(line: str) -> None:
+    # Under systemd stdout is a pipe, block-buffered: without flush the journal lags hours.
+    print(line, flush=True)
+
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _install_signal_handlers(stop: threading.Event, received: list[str]) -> Callable[[], None]:
+    """SIGTERM/SIGINT/SIGHUP set ``stop``; returns a function restoring the old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals can only be handled on the main thread
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        # No logging here: print() interrupted mid-write by its own handler would raise.
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+def run_worker(
+    db: Database,
+    *,
+    stop: threading.Event | None = None,
+    log: Log | None = None,
+    profile: str = "cn",
+    jobs: Sequence[Job] | None = None,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    poll_seconds: float = DEFAULT_POLL_SECONDS,
+) -> int:
+    """Entry point of `tui-desk worker`: run until SIGTERM/SIGINT/SIGHUP (or ``stop``).
+
+    Returns the process exit code: 0 after a clean stop (the lease released), 1 when the
+    worker itself failed (a failing job does not stop it).
+
+    ``profile`` is the policy profile the jobs apply (the desk's ``--profile`` setting);
+    ``log`` receives one line per event (default: stdout, flushed, for the journal).
+    """
+    if stop is None:
+        stop = threading.Event()
+    if log is None:
+        log = _print_flushed
+    worker = Worker(
+        db,
+        default_jobs(profile) if jobs is None else jobs,
+        ttl=ttl,
+        clock=database_clock(db),
+        log=log,
+    )
+    received: list[str] = []
+    restore = _install_signal_handlers(stop, received)
+    log(
+        _("worker {identity} started on {database}; jobs: {jobs}").format(
+            identity=worker.identity,
+            database=db.describe(),
+            jobs=", ".join(job.name for job in worker.jobs) or "-",
+        )
+    )
+    try:
+        worker.run_forever(stop, poll_seconds)
+    except Exception:
+        log(traceback.format_exc().rstrip())
+        return 1
+    finally:
+        restore()
+        if received:
+            log(_("received {signal}, stopping").format(signal=", ".join(received)))
+    log(_("worker {identity} stopped").format(identity=worker.identity))
+    return 0
