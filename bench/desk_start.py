@@ -65,7 +65,9 @@ def main() -> int:
     cols, rows = (int(x) for x in args.size.split("x"))
     exe = os.path.join(os.path.dirname(sys.executable), "tui-desk")
     argv = [exe, "--db", args.db, "--agent", args.agent]
-    times = [one_run(argv, args.marker.encode(), args.timeout, cols, rows) for _ in range(args.runs)]
+    times = [
+        one_run(argv, args.marker.encode(), args.timeout, cols, rows) for _ in range(args.runs)
+    ]
     print("runs (s):", " ".join(f"{t:.2f}" for t in times))
     print(f"median first frame with queue: {statistics.median(times):.2f} s ({args.size})")
     return 0

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -330,7 +331,10 @@ class Borrower(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    # Exact and "last digits" ID searches both go through the reversed copy's index.
+    id_number: Mapped[str] = mapped_column(String(18))
+    # The ID number reversed: "last digits of the ID" is a prefix search on this.
+    id_rev: Mapped[str | None] = mapped_column(String(18), index=True)
     address: Mapped[str] = mapped_column(String(300))
     city: Mapped[str] = mapped_column(String(50))
     district: Mapped[str] = mapped_column(String(50))
@@ -349,7 +353,10 @@ class Phone(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
-    e164: Mapped[str] = mapped_column(String(20), index=True)
+    # Exact and "last digits" number searches both go through the reversed copy's index.
+    e164: Mapped[str] = mapped_column(String(20))
+    # The digits of e164 reversed: "last digits" search is a prefix search on this.
+    digits_rev: Mapped[str | None] = mapped_column(String(20), index=True)
     kind: Mapped[PhoneKind] = mapped_column(_enum(PhoneKind, "phone_kind"))
     relation: Mapped[Relation] = mapped_column(_enum(Relation, "relation"))
     holder_name: Mapped[str | None] = mapped_column(String(100))
@@ -373,7 +380,7 @@ class CollectionCase(Base):
         Index("ix_case_queue", "status", "priority", "id"),
         Index("ix_case_owner_queue", "owner_id", "status", "priority", "id"),
         Index("ix_case_next_action", "status", "next_action_at"),
-        Index("ix_case_lease", "lease_holder_id"),
+        Index("ix_case_stage_queue", "status", "stage", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -390,6 +397,13 @@ class CollectionCase(Base):
     overdue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     broken_promises: Mapped[int] = mapped_column(Integer, default=0)
     next_action_at: Mapped[dt.datetime | None]
+    # A callback promised to the borrower: the agent who owns it and when it is due.
+    callback_at: Mapped[dt.datetime | None]
+    callback_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    # Kept in step with service_registration / document rows by the services that write
+    # them, so the queue can filter on them through an index.
+    registered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    documents_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     opened_at: Mapped[dt.datetime]
     closed_at: Mapped[dt.datetime | None]
     close_reason: Mapped[str | None] = mapped_column(String(200))
@@ -400,6 +414,7 @@ class CollectionCase(Base):
     borrower: Mapped[Borrower] = relationship()
     owner: Mapped[Agent | None] = relationship(foreign_keys=[owner_id])
     lease_holder: Mapped[Agent | None] = relationship(foreign_keys=[lease_holder_id])
+    callback_agent: Mapped[Agent | None] = relationship(foreign_keys=[callback_agent_id])
     accounts: Mapped[list[LoanAccount]] = relationship(
         back_populates="case", order_by="LoanAccount.id"
     )
@@ -411,7 +426,8 @@ class LoanAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(64), unique=True)
-    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"), index=True)
+    # Accounts are reached through their case; no index on borrower_id is needed.
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrower.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_case.id"), index=True)
     product: Mapped[Product] = mapped_column(_enum(Product, "product"))
     status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus, "account_status"))
@@ -444,6 +460,88 @@ class CaseHold(Base):
     release_reason: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[CollectionCase] = relationship(back_populates="holds")
+
+
+# Partial indexes for the queue filters that select few cases: each serves its filter in
+# priority order without walking the whole queue (PostgreSQL ignores a composite index
+# for "owner_id IS NULL"; a partial one answers in well under a millisecond).
+Index(
+    "ix_case_unowned_queue",
+    CollectionCase.status,
+    CollectionCase.priority,
+    CollectionCase.id,
+    sqlite_where=CollectionCase.owner_id.is_(None),
+    postgresql_where=CollectionCase.owner_id.is_(None),
+)
+Index(
+    "ix_case_lease",
+    CollectionCase.lease_holder_id,
+    sqlite_where=CollectionCase.lease_holder_id.is_not(None),
+    postgresql_where=CollectionCase.lease_holder_id.is_not(None),
+)
+Index(
+    "ix_case_callback",
+    CollectionCase.callback_agent_id,
+    CollectionCase.callback_at,
+    sqlite_where=CollectionCase.callback_at.is_not(None),
+    postgresql_where=CollectionCase.callback_at.is_not(None),
+)
+Index(
+    "ix_case_hold_queue",
+    CollectionCase.status,
+    CollectionCase.priority,
+    CollectionCase.id,
+    sqlite_where=CollectionCase.on_hold.is_(True),
+    postgresql_where=CollectionCase.on_hold.is_(True),
+)
+Index(
+    "ix_case_broken_queue",
+    CollectionCase.status,
+    CollectionCase.priority,
+    CollectionCase.id,
+    sqlite_where=CollectionCase.broken_promises > 0,
+    postgresql_where=CollectionCase.broken_promises > 0,
+)
+Index(
+    "ix_case_registered_queue",
+    CollectionCase.status,
+    CollectionCase.priority,
+    CollectionCase.id,
+    sqlite_where=CollectionCase.registered.is_(True),
+    postgresql_where=CollectionCase.registered.is_(True),
+)
+
+
+class BorrowerNameGram(Base):
+    """Every 1- and 2-character piece of a borrower's name (most Chinese names have 2-3
+    characters, too short for trigram indexes): name search looks the query's first
+    piece up here, then checks the whole name."""
+
+    __tablename__ = "borrower_name_gram"
+    # On SQLite the primary key is the table: one b-tree instead of a table and an index.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    gram: Mapped[str] = mapped_column(String(8), primary_key=True)
+    borrower_id: Mapped[int] = mapped_column(
+        ForeignKey("borrower.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class RuleOverride(Base):
+    """A supervisor's permission to break one rule once for one case (never self-granted)."""
+
+    __tablename__ = "rule_override"
+    __table_args__ = (Index("ix_rule_override_case", "case_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    rule: Mapped[str] = mapped_column(String(40))
+    granted_to_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
 
 
 # --- step 1: contact --------------------------------------------------------------------
