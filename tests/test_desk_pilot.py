@@ -24,6 +24,8 @@ from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import AgreementStatus, AuditEvent, Borrower, Phone, Role
 from tui_desk.i18n import set_language
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.contact_modal import ContactModal
 from tui_desk.screens.desk import DeskScreen, RevealModal
 from tui_desk.screens.help import HelpModal
 from tui_desk.services.context import Actor
@@ -31,8 +33,9 @@ from tui_desk.services.desk import DeskService
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader
+from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.contact_log import ContactLogPanel
-from tui_desk.widgets.queue_table import QueueTable
+from tui_desk.widgets.queue_view import QueueView, SearchInput
 
 WIDE = (160, 50)
 NARROW = (80, 24)
@@ -150,8 +153,8 @@ async def test_wide_desk_shows_all_four_panes_with_data(desk_data: Desk) -> None
         assert screen.has_class("-wide") and screen.has_class("-tall")
         for pane in ("queue", "contacts", "calendar", "agreement"):
             assert shown(app, pane), pane
-        assert app.query_one(QueueTable).row_count == len(NAMES)
-        assert app.query_one(QueueTable).case_id == desk_data.first
+        assert len(app.query_one(QueueView).rows_held) == len(NAMES)
+        assert app.query_one(QueueView).case_id == desk_data.first
         text = screen_text(app)
         assert "王小明 (operator) | sqlite | profile cn" in text
         for expected in ("欧阳娜娜", "答应周五还款", "赵六", "第二版协议", "¥"):
@@ -163,14 +166,14 @@ async def test_narrow_desk_shows_one_pane_and_f_keys_switch(desk_data: Desk) -> 
     async with app.run_test(size=NARROW) as pilot:
         await settle(pilot)
         assert desk_screen(app).has_class("-narrow")
-        assert app.query_one(QueueTable).row_count == len(NAMES)
+        assert len(app.query_one(QueueView).rows_held) == len(NAMES)
         panes = ("queue", "contacts", "calendar", "agreement")
         assert [shown(app, p) for p in panes] == [True, False, False, False]
         for key, pane, focus in (
             ("f3", "contacts", DataTable),
             ("f4", "calendar", DataTable),
             ("f5", "agreement", object),
-            ("f2", "queue", QueueTable),
+            ("f2", "queue", QueueView),
         ):
             await pilot.press(key)
             await pilot.pause()
@@ -247,7 +250,7 @@ async def test_holding_the_arrow_key_does_not_flood_queries(
         loaded.clear()
         await pilot.press("down", "down", "down", "down")
         await settle(pilot)
-        assert loaded == [app.query_one(QueueTable).case_id]
+        assert loaded == [app.query_one(QueueView).case_id]
 
 
 async def test_calendar_week_keys_move_the_week(desk_data: Desk) -> None:
@@ -270,7 +273,18 @@ async def test_calendar_week_keys_move_the_week(desk_data: Desk) -> None:
 
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip() -> None:
-    for owner in (DeskApp, DeskScreen, HelpModal, RevealModal):
+    owners = (
+        DeskApp,
+        DeskScreen,
+        HelpModal,
+        RevealModal,
+        QueueView,
+        SearchInput,
+        ContactModal,
+        CaseFormModal,
+        Choice,
+    )
+    for owner in owners:
         for binding in owner.BINDINGS:
             assert isinstance(binding, Binding)
             assert binding.id and binding.description and binding.tooltip, binding
@@ -315,10 +329,10 @@ async def test_command_palette_switches_panes(desk_data: Desk) -> None:
 async def test_worker_errors_become_a_notification(
     desk_data: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: DeskService, *, after: object = None) -> object:
+    def broken(self: DeskService, flt: object, **kwargs: object) -> object:
         raise RuntimeError("connection refused\nSQL: SELECT ...")
 
-    monkeypatch.setattr(DeskService, "queue", broken)
+    monkeypatch.setattr(DeskService, "queue_page", broken)
     app = desk_data.app()
     notes: list[str] = []
     async with app.run_test(size=NARROW) as pilot:

@@ -60,6 +60,8 @@ def test_placeholders_survive_translation() -> None:
             continue
         source = message.id[0] if isinstance(message.id, tuple) else message.id
         target = message.string[0] if isinstance(message.string, tuple | list) else message.string
+        if not target:
+            continue
         assert isinstance(source, str) and isinstance(target, str)
         assert _fields(source) == _fields(target), (source, target)
 

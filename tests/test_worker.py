@@ -22,6 +22,7 @@ from tui_desk.db.models import AuditEvent, CaseStatus, CollectionCase, WorkerJob
 from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
+from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.worker import (
     LEADER,
     Job,
@@ -329,14 +330,14 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
     closed = make.case(priority=0, overdue_days=10, status=CaseStatus.CLOSED)
 
     worker = Worker(db, default_jobs("cn"), ttl=TTL, clock=clock)
-    assert worker.tick().ran_names == ("priority_refresh",)
+    assert worker.tick().ran_names == ("priority_refresh", "broken_promises")
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
     assert _priorities(db) == {overdue: (265, 1), due_tomorrow: (0, 1), closed: (0, 1)}
     assert len(audit_actions(db, "priority.refresh")) == 1
 
     clock.advance(dt.timedelta(days=1))
     result = worker.tick()
-    assert result.ran_names == ("priority_refresh",)
+    assert result.ran_names == ("priority_refresh", "broken_promises")
     assert result.ran[0].ok
     # One more day past due (+10 each); the next action fell due (+200). Versions are
     # untouched: a system recompute must not make an operator's open edit look stale.
@@ -352,7 +353,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
     # Not due again before its cadence; when due and nothing changed, nothing is written.
     assert worker.tick().ran == ()
     clock.advance(PRIORITY_REFRESH_EVERY)
-    assert worker.tick().ran_names == ("priority_refresh",)
+    assert worker.tick().ran_names == ("priority_refresh", "broken_promises")
     assert len(audit_actions(db, "priority.refresh")) == 2
     assert job_run(db, "priority_refresh").runs == 3
 
@@ -439,7 +440,10 @@ def test_refresh_keeps_a_desk_write_made_between_its_read_and_its_write(
 
 def test_default_jobs_and_profile_check() -> None:
     jobs = default_jobs()
-    assert [(j.name, j.every) for j in jobs] == [("priority_refresh", PRIORITY_REFRESH_EVERY)]
+    assert [(j.name, j.every) for j in jobs] == [
+        ("priority_refresh", PRIORITY_REFRESH_EVERY),
+        ("broken_promises", BROKEN_PROMISES_EVERY),
+    ]
     with pytest.raises(ProfileError):
         default_jobs("atlantis")
 

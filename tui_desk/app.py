@@ -6,6 +6,7 @@ are injected here; the app itself never reads the environment.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from typing import ClassVar
@@ -16,6 +17,7 @@ from textual.command import Provider
 from textual.content import Content
 from textual.screen import Screen
 
+from tui_desk.clock import utcnow
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -40,6 +42,13 @@ _KEY_NAMES = {
     "question_mark": "?",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
+    "dollar_sign": "$",
+    "slash": "/",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "home": "Home",
+    "end": "End",
+    "space": "Space",
 }
 
 
@@ -72,7 +81,7 @@ class DeskApp(App[None], inherit_bindings=False):
             "q",
             "quit",
             N_("Quit"),
-            tooltip=N_("Leave the desk (your case lease is released when it expires)"),
+            tooltip=N_("Leave the desk (the case you hold is released)"),
             id="app.quit",
         ),
         Binding(
@@ -95,7 +104,14 @@ class DeskApp(App[None], inherit_bindings=False):
         ),
     ]
 
-    def __init__(self, *, db: Database, actor: Actor, settings: Settings) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        actor: Actor,
+        settings: Settings,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         super().__init__()
         localise_bindings(self)
         self.db = db
@@ -103,7 +119,11 @@ class DeskApp(App[None], inherit_bindings=False):
         self.settings = settings
         self.profile = load_profile(settings.profile)
         self.service = DeskService(
-            db=db, actor=actor, profile=self.profile, queue_limit=settings.queue_window
+            db=db,
+            actor=actor,
+            profile=self.profile,
+            queue_limit=settings.queue_window,
+            clock=clock,
         )
 
     def get_default_screen(self) -> Screen[None]:

@@ -1,4 +1,9 @@
-"""The command palette (ctrl+p): the desk's actions by name, "pane: calendar" and so on."""
+"""The command palette (ctrl+p): the desk's actions by name, "pane: calendar" and so on.
+
+A few commands have hand-picked names; every other key binding of the screen (and of the
+focused widget) is listed too, named by its description, so a new binding shows up here
+without editing this file.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +14,29 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui_desk.i18n import _
 
+Command = tuple[str, Callable[[], object], str]
+
 
 class DeskCommands(Provider):
     """Every command is also a key; the palette is for finding them by name."""
 
-    def _commands(self) -> list[tuple[str, Callable[[], object], str]]:
+    def _commands(self) -> list[Command]:
         from tui_desk.screens.desk import DeskScreen
 
         app = self.app
-        commands: list[tuple[str, Callable[[], object], str]] = []
+        commands: list[Command] = []
         screen = self.screen
+        named: set[str] = set()
         if isinstance(screen, DeskScreen):
             commands += [
                 (_("queue: refresh"), screen.action_refresh_desk, _("Read the queue again (r)")),
                 (_("queue: show"), partial(screen.action_show_pane, "queue"), "F2"),
+                (
+                    _("queue: take the next case"),
+                    screen.action_take_next,
+                    _("Claim the next case to work (n)"),
+                ),
+                (_("queue: search"), screen.action_search, "/"),
                 (
                     _("pane: case and contacts"),
                     partial(screen.action_show_pane, "contacts"),
@@ -38,6 +52,7 @@ class DeskCommands(Provider):
                     partial(screen.action_show_pane, "agreement"),
                     "F5",
                 ),
+                (_("case: log a contact"), screen.action_log_contact, "l"),
                 (_("calendar: previous week"), partial(screen.action_week, -1), "["),
                 (_("calendar: next week"), partial(screen.action_week, 1), "]"),
                 (_("calendar: this week"), screen.action_this_week, "t"),
@@ -47,12 +62,50 @@ class DeskCommands(Provider):
                     _("Audited; v"),
                 ),
             ]
+            named = {
+                "refresh_desk",
+                "show_pane('queue')",
+                "show_pane('contacts')",
+                "show_pane('calendar')",
+                "show_pane('agreement')",
+                "take_next",
+                "search",
+                "log_contact",
+                "week(-1)",
+                "week(1)",
+                "this_week",
+                "reveal",
+            }
         commands += [
             (_("app: help"), partial(app.run_action, "help"), "F1"),
             (_("app: change theme"), app.action_change_theme, _("Colours of this session")),
             (_("app: quit"), partial(app.run_action, "quit"), "q"),
         ]
+        named |= {"help", "quit", "command_palette", "help_quit"}
+        commands += self._from_bindings(named)
         return commands
+
+    def _from_bindings(self, named: set[str]) -> list[Command]:
+        """One command per remaining binding of the screen and the focused widget."""
+        screen = self.screen
+        found: dict[tuple[int, str], Command] = {}
+        keys: dict[tuple[int, str], list[str]] = {}
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.action in named or binding.system or not binding.description:
+                continue
+            group = (id(active.node), binding.action)
+            keys.setdefault(group, []).append(self.app.get_key_display(binding))
+            if group in found:
+                continue
+            name = _(binding.description)
+            tooltip = _(binding.tooltip) if binding.tooltip else ""
+            callback = partial(self.app.run_action, binding.action, active.node)
+            found[group] = (name, callback, tooltip)
+        return [
+            (name, callback, f"{tooltip} ({', '.join(keys[group])})" if tooltip else "")
+            for group, (name, callback, tooltip) in found.items()
+        ]
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():

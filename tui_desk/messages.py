@@ -6,9 +6,16 @@ they carry only the plain dataclasses of ``tui_desk.services.desk``.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from tui_desk.services.desk import CalendarWeek, CaseBundle, QueueRow
+
+if TYPE_CHECKING:
+    from tui_desk.services.contacts import ContactStatus, LoggedContact
+    from tui_desk.services.queue import Claim
 
 
 class CaseSelected(Message):
@@ -52,3 +59,67 @@ class PersonalDataRevealed(Message):
         super().__init__()
         self.label = label
         self.value = value
+
+
+class CaseClaimed(Message):
+    """This desk now holds the lease on a case (take next, or claim the selected case)."""
+
+    def __init__(self, claim: Claim, *, taken_next: bool) -> None:
+        super().__init__()
+        self.claim = claim
+        self.taken_next = taken_next
+
+
+class NothingToTake(Message):
+    """Take next found no case this operator may work now."""
+
+
+class LeaseRenewed(Message):
+    def __init__(self, case_id: int, expires_at: dt.datetime) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.expires_at = expires_at
+
+
+class LeaseLost(Message):
+    """Renewing the lease failed: someone else holds the case now, or it was released."""
+
+    def __init__(self, case_id: int, reason: str) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.reason = reason
+
+
+class ContactStatusLoaded(Message):
+    """Whether the borrower may be contacted now on one channel and number."""
+
+    def __init__(self, case_id: int, status: ContactStatus | None, problem: str | None) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.status = status
+        self.problem = problem
+
+
+class ContactLogged(Message):
+    def __init__(self, case_id: int, logged: LoggedContact, summary: str) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.logged = logged
+        self.summary = summary
+
+
+class CaseWorkSaved(Message):
+    """A write on a case went through (payment, hold, registration, document, phone)."""
+
+    def __init__(self, case_id: int, summary: str) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.summary = summary
+
+
+class CaseChanged(Message):
+    """The case changed under us (a refused stale edit): the desk reads it again."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__()
+        self.case_id = case_id

@@ -599,6 +599,16 @@ class ServiceRegistration(Base):
     cancel_reason: Mapped[str | None] = mapped_column(Text)
 
 
+# The broken-promise job looks only at open promises past their date.
+Index(
+    "ix_promise_open_due",
+    PromiseToPay.due_on,
+    PromiseToPay.case_id,
+    sqlite_where=PromiseToPay.status == PromiseStatus.OPEN,
+    postgresql_where=PromiseToPay.status == PromiseStatus.OPEN,
+)
+
+
 # --- step 2: documents ------------------------------------------------------------------
 
 

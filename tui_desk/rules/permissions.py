@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from tui_desk.i18n import N_
 from tui_desk.rules.roles import Role
 
 
@@ -54,3 +55,29 @@ MATRIX: dict[Role, frozenset[Action]] = {
 
 def allowed(role: Role, action: Action) -> bool:
     return action in MATRIX[role]
+
+
+# What each action is called in a refusal ("operator wang may not release a hold").
+ACTION_LABELS: dict[Action, str] = {
+    Action.WORK_CASES: N_("work cases"),
+    Action.OVERRIDE_CONTACT_RULE: N_("override a contact rule"),
+    Action.OVERRIDE_BOOKING_RULE: N_("override a booking rule"),
+    Action.APPROVE_ADJUSTMENT: N_("approve an adjustment"),
+    Action.WAIVE_ABOVE_LIMIT: N_("waive above the limit"),
+    Action.RESTORE_FROM_ARCHIVE: N_("restore a case from the archive"),
+    Action.REVEAL_PERSONAL_DATA: N_("reveal personal data"),
+    Action.REASSIGN: N_("reassign cases"),
+    Action.RELEASE_LEASE: N_("release another agent's lease"),
+    Action.EDIT_TEMPLATES: N_("edit templates"),
+    Action.RELEASE_HOLD: N_("release a hold"),
+    Action.MANAGE_AGENTS: N_("manage agents"),
+    Action.RECORD_VISIT_REPORT: N_("record a visit report"),
+    Action.VIEW_BOARD: N_("view the supervisor board"),
+}
+
+ROLE_LABELS: dict[Role, str] = {
+    Role.OPERATOR: N_("operator"),
+    Role.COLLECTOR: N_("collector"),
+    Role.SUPERVISOR: N_("supervisor"),
+    Role.ADMIN: N_("admin"),
+}

@@ -5,15 +5,25 @@ the top and the selected case below it; wide but short ones show the queue besid
 other pane; narrow ones show one pane at a time. F2-F5 choose a pane, Tab/Shift+Tab
 cycle through them.
 
-Every database read runs in a thread worker that posts a ``*Loaded`` message back;
-worker failures are turned into a notification in ``on_worker_state_changed``.
+The queue is a window paged from the database (``QueueView``); filter keys and the
+search line re-query it. ``n`` takes the next case as a lease, renewed while the case
+is open and released when the operator moves on or leaves. The case keys open small
+dialogs (contact log, payment, hold, registration, documents, phones).
+
+Every database call runs in a thread worker that posts a message back; worker failures
+are turned into a notification in ``on_worker_state_changed``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from dataclasses import dataclass
-from typing import ClassVar
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -31,21 +41,44 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.messages import (
     CalendarLoaded,
+    CaseClaimed,
     CaseLoaded,
     CaseSelected,
+    LeaseLost,
+    LeaseRenewed,
+    NothingToTake,
     PersonalDataRevealed,
-    QueueLoaded,
 )
 from tui_desk.screens import localise_bindings
-from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService
+from tui_desk.screens.casework_modals import (
+    CaseFormModal,
+    DocumentModal,
+    DoNotCallModal,
+    HoldModal,
+    PaymentModal,
+    PhoneModal,
+    RegistrationModal,
+    ReviewModal,
+)
+from tui_desk.screens.contact_modal import ContactModal, ContactSaved
+from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService, QueueKey
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.personal import PersonalField
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
-from tui_desk.widgets.case_header import CaseHeader
+from tui_desk.widgets.case_header import CaseHeader, when_text
 from tui_desk.widgets.contact_log import ContactLogPanel
 from tui_desk.widgets.formatting import label
-from tui_desk.widgets.queue_table import QueueTable
+from tui_desk.widgets.queue_view import (
+    FilterState,
+    Page,
+    QueueFilterBar,
+    QueueView,
+    SearchInput,
+)
+
+if TYPE_CHECKING:
+    from tui_desk.services.queue import Claim, QueueFilter
 
 
 @dataclass(frozen=True)
@@ -64,11 +97,26 @@ PANES: tuple[Pane, ...] = (
     Pane("agreement", N_("Plan and agreement"), "F5", "#agreement-text"),
 )
 PANE_NAMES = tuple(p.name for p in PANES)
+SCOPES = ("all", "mine", "unowned")
+
+
+def _cycle(values: tuple[str, ...], current: str | None) -> str | None:
+    """None -> first -> ... -> last -> None."""
+    if current is None:
+        return values[0] if values else None
+    index = values.index(current) if current in values else -1
+    return values[index + 1] if index + 1 < len(values) else None
 
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:200]
+
+
+def _binding(
+    key: str, action: str, description: str, tooltip: str, id: str, *, show: bool = False
+) -> Binding:
+    return Binding(key, action, description, tooltip=tooltip, show=show, id=id)
 
 
 class DeskScreen(Screen[None], inherit_bindings=False):
@@ -80,93 +128,248 @@ class DeskScreen(Screen[None], inherit_bindings=False):
 
     DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """Holding an arrow key moves the cursor ~30 rows/s; load only where it comes to rest."""
+    CLAIM_DETAIL_DELAY: ClassVar[float] = 0.04
+    """Read a claimed case this long after showing the claim (two frames at 60 fps)."""
+    LOADING_NOTICE_SECONDS: ClassVar[float] = 0.3
+    """Say "loading..." on the case panes only when a read takes longer than this."""
+    SEARCH_DEBOUNCE_SECONDS: ClassVar[float] = 0.15
+    """While typing, the search re-queries at most this often (and after the last key)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
+        _binding(
             "f2",
             "show_pane('queue')",
             N_("Queue"),
-            tooltip=N_("Show the queue of the most urgent open cases"),
-            id="desk.pane.queue",
+            N_("Show the queue of the most urgent open cases"),
+            "desk.pane.queue",
+            show=True,
         ),
-        Binding(
+        _binding(
             "f3",
             "show_pane('contacts')",
             N_("Contacts"),
-            tooltip=N_("Show the selected case and its contact log"),
-            id="desk.pane.contacts",
+            N_("Show the selected case and its contact log"),
+            "desk.pane.contacts",
+            show=True,
         ),
-        Binding(
+        _binding(
             "f4",
             "show_pane('calendar')",
             N_("Calendar"),
-            tooltip=N_("Show the week of the case's collector"),
-            id="desk.pane.calendar",
+            N_("Show the week of the case's collector"),
+            "desk.pane.calendar",
         ),
-        Binding(
+        _binding(
             "f5",
             "show_pane('agreement')",
             N_("Agreement"),
-            tooltip=N_("Show the case's repayment plan and agreement"),
-            id="desk.pane.agreement",
+            N_("Show the case's repayment plan and agreement"),
+            "desk.pane.agreement",
         ),
-        Binding(
+        _binding(
             "tab",
             "cycle_pane(1)",
             N_("Next pane"),
-            tooltip=N_("Move to the next pane"),
-            show=False,
-            id="desk.pane.next",
+            N_("Move to the next pane"),
+            "desk.pane.next",
         ),
-        Binding(
+        _binding(
             "shift+tab",
             "cycle_pane(-1)",
             N_("Previous pane"),
-            tooltip=N_("Move to the previous pane"),
-            show=False,
-            id="desk.pane.previous",
+            N_("Move to the previous pane"),
+            "desk.pane.previous",
         ),
-        Binding(
+        _binding(
             "r,ctrl+r",
             "refresh_desk",
             N_("Refresh"),
-            tooltip=N_("Read the queue and the selected case again"),
-            id="desk.refresh",
+            N_("Read the queue and the selected case again"),
+            "desk.refresh",
         ),
+        # --- working cases
+        _binding(
+            "n",
+            "take_next",
+            N_("Next case"),
+            N_("Take the next case to work (your due callbacks, your cases, then the pool)"),
+            "desk.take_next",
+            show=True,
+        ),
+        _binding(
+            "c",
+            "claim",
+            N_("Work this case"),
+            N_("Take the lease on the selected case so nobody else works it meanwhile"),
+            "desk.claim",
+        ),
+        _binding(
+            "l",
+            "log_contact",
+            N_("Log contact"),
+            N_("Log a call, SMS or email on the selected case: l then 1-9"),
+            "desk.log_contact",
+            show=True,
+        ),
+        _binding(
+            "dollar_sign",
+            "case_form('payment')",
+            N_("Payment"),
+            N_("Record a payment the borrower made"),
+            "desk.payment",
+        ),
+        _binding(
+            "x",
+            "case_form('hold')",
+            N_("Hold"),
+            N_("Put the case on hold (dispute, litigation, complaint...)"),
+            "desk.hold",
+        ),
+        _binding(
+            "e",
+            "case_form('registration')",
+            N_("Register"),
+            N_("Record the borrower's agreement to the home-visit service"),
+            "desk.register",
+        ),
+        _binding(
+            "u",
+            "case_form('document')",
+            N_("Add document"),
+            N_("Record a document the borrower sent"),
+            "desk.document.add",
+        ),
+        _binding(
+            "k",
+            "case_form('review')",
+            N_("Review document"),
+            N_("Verify or reject a received document"),
+            "desk.document.review",
+        ),
+        _binding(
+            "a",
+            "case_form('phone')",
+            N_("Add phone"),
+            N_("Add a phone number of the borrower or a contact person"),
+            "desk.phone.add",
+        ),
+        _binding(
+            "o",
+            "case_form('do_not_call')",
+            N_("Do-not-call"),
+            N_("Mark a phone number do-not-call"),
+            "desk.phone.do_not_call",
+        ),
+        # --- the queue filter
+        # A priority binding runs before the next key is dispatched, so what is typed
+        # straight after "/" lands in the search line even when keys arrive together.
         Binding(
+            "slash",
+            "search",
+            N_("Search"),
+            tooltip=N_(
+                "Search the queue: name, phone number or its last digits, id:ID digits, #case"
+            ),
+            show=True,
+            priority=True,
+            id="desk.queue.search",
+        ),
+        _binding(
+            "b",
+            "cycle_filter('bucket')",
+            N_("Bucket"),
+            N_("Show one DPD bucket at a time (1-30, 31-60, 61-90, 91+, all)"),
+            "desk.queue.bucket",
+        ),
+        _binding(
+            "s",
+            "cycle_filter('stage')",
+            N_("Stage"),
+            N_("Show one stage at a time, then all"),
+            "desk.queue.stage",
+        ),
+        _binding(
+            "m",
+            "cycle_filter('scope')",
+            N_("Mine/unowned/all"),
+            N_("Show all cases, only yours, or only unowned ones"),
+            "desk.queue.scope",
+        ),
+        _binding(
+            "p",
+            "toggle_filter('broken_only')",
+            N_("Broken promises"),
+            N_("Only cases with a broken promise to pay"),
+            "desk.queue.broken",
+        ),
+        _binding(
+            "d",
+            "toggle_filter('due_today')",
+            N_("Due today"),
+            N_("Only cases whose next action is due today"),
+            "desk.queue.due_today",
+        ),
+        _binding(
+            "h",
+            "toggle_filter('on_hold')",
+            N_("On hold"),
+            N_("Only cases on hold (they are left out otherwise)"),
+            "desk.queue.on_hold",
+        ),
+        _binding(
+            "g",
+            "toggle_filter('registered_only')",
+            N_("Registered"),
+            N_("Only cases registered for the home-visit service"),
+            "desk.queue.registered",
+        ),
+        _binding(
+            "f",
+            "clear_filters",
+            N_("Clear filters"),
+            N_("Show the whole queue again (filters and search off)"),
+            "desk.queue.clear",
+        ),
+        # --- the calendar and personal data
+        _binding(
             "left_square_bracket",
             "week(-1)",
             N_("Prev week"),
-            tooltip=N_("Show the collector's previous week"),
-            show=False,
-            id="desk.calendar.previous_week",
+            N_("Show the collector's previous week"),
+            "desk.calendar.previous_week",
         ),
-        Binding(
+        _binding(
             "right_square_bracket",
             "week(1)",
             N_("Next week"),
-            tooltip=N_("Show the collector's next week"),
-            show=False,
-            id="desk.calendar.next_week",
+            N_("Show the collector's next week"),
+            "desk.calendar.next_week",
         ),
-        Binding(
+        _binding(
             "t",
             "this_week",
             N_("This week"),
-            tooltip=N_("Show the collector's current week"),
-            show=False,
-            id="desk.calendar.this_week",
+            N_("Show the collector's current week"),
+            "desk.calendar.this_week",
         ),
-        Binding(
+        _binding(
             "v",
             "reveal",
             N_("Reveal"),
-            tooltip=N_(
-                "Show one full ID number, address or phone number (recorded in the audit log)"
-            ),
-            id="desk.reveal",
+            N_("Show one full ID number, address or phone number (recorded in the audit log)"),
+            "desk.reveal",
         ),
     ]
+
+    FORMS: ClassVar[dict[str, type[CaseFormModal]]] = {
+        "payment": PaymentModal,
+        "hold": HoldModal,
+        "registration": RegistrationModal,
+        "document": DocumentModal,
+        "review": ReviewModal,
+        "phone": PhoneModal,
+        "do_not_call": DoNotCallModal,
+    }
 
     def __init__(self, service: DeskService) -> None:
         super().__init__(id="desk")
@@ -175,9 +378,17 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.pane = "queue"
         self.side_pane = "contacts"
         self.bundle: CaseBundle | None = None
+        self.filter = FilterState()
+        self.lease: Claim | None = None
         self._wanted: int | None = None
-        self._reload_case = False
         self._debounce: Timer | None = None
+        self._search_timer: Timer | None = None
+        self._last_search = 0.0
+        self._load_scheduled = False
+        self._loading_timer: Timer | None = None
+        self._claim_notice: Timer | None = None
+        self._after_load: tuple[int, Callable[[CaseBundle], None]] | None = None
+        self._renew_timer: Timer | None = None
 
     # --- layout ------------------------------------------------------------------------
 
@@ -186,7 +397,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         yield Header(icon="#")
         with Container(id="desk-body"):
             with Vertical(id="pane-queue", classes="pane"):
-                yield QueueTable(timezone=tz, id="queue")
+                yield QueueFilterBar(id="queue-bar")
+                yield QueueView(timezone=tz, id="queue")
             with Vertical(id="pane-contacts", classes="pane"):
                 yield CaseHeader(timezone=tz, id="case-header")
                 yield ContactLogPanel(timezone=tz, id="contacts")
@@ -211,10 +423,24 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         for pane in PANES:
             self.pane_widget(pane.name).border_title = f"{_(pane.title)} ({pane.key})"
         self._show("queue")
-        self.refresh_queue()
+        self.apply_filter()
+
+    def on_unmount(self) -> None:
+        # Leaving the desk frees the case at once rather than when its lease runs out.
+        # Bounded: a database that does not answer must not keep the process alive.
+        lease, self.lease = self.lease, None
+        if lease is None:
+            return
+        thread = threading.Thread(target=self._release_quietly, args=(lease.case_id,), daemon=True)
+        thread.start()
+        thread.join(timeout=3.0)
 
     def pane_widget(self, name: str) -> Widget:
         return self.query_one(f"#pane-{name}")
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
 
     def _show(self, name: str, *, focus: bool = True) -> None:
         """Make ``name`` the active pane (the one displayed on a narrow terminal)."""
@@ -228,7 +454,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         if focus:
             target = self.query_one(next(p.focus for p in PANES if p.name == name))
             if not target.has_focus:
-                target.focus()
+                self.set_focus(target)
 
     def action_show_pane(self, name: str) -> None:
         if name in PANE_NAMES:
@@ -247,34 +473,113 @@ class DeskScreen(Screen[None], inherit_bindings=False):
                     self._show(pane.name, focus=False)
                 return
 
-    # --- the queue -----------------------------------------------------------------------
+    # --- the queue: filter and search ---------------------------------------------------
 
-    def refresh_queue(self) -> None:
-        self.pane_widget("queue").border_subtitle = _("loading...")
-        self._load_queue()
-
-    @work(thread=True, group="queue", exclusive=True, exit_on_error=False)
-    def _load_queue(self) -> None:
-        rows = self.service.queue()
-        if not get_current_worker().is_cancelled:
-            self.post_message(QueueLoaded(rows, limit=self.service.queue_limit))
-
-    def on_queue_loaded(self, message: QueueLoaded) -> None:
-        table = self.query_one(QueueTable)
-        table.show_rows(message.rows)
-        self.pane_widget("queue").border_subtitle = (
-            _("{count} most urgent open cases").format(count=len(message.rows))
-            if message.rows
-            else _("no open cases")
+    def apply_filter(self) -> None:
+        """Re-query the queue for the current filter; the cursor keeps its case if it can."""
+        state = self.filter
+        flt = self.service.queue_filter(
+            scope=state.scope,
+            bucket=state.bucket,
+            stage=state.stage,
+            broken_only=state.broken_only,
+            due_today=state.due_today,
+            on_hold=state.on_hold,
+            registered_only=state.registered_only,
+            search=state.search,
         )
-        case_id = table.case_id
-        if case_id is not None and (case_id != self._wanted or self._reload_case):
-            self._select(case_id, immediate=True)
-        self._reload_case = False
+        # The filter line changes with the rows (one frame), see on_queue_view_window_changed.
+        view = self.queue
+        view.set_source(
+            partial(self._read_page, flt), self.service.describe(flt), keep=view.case_id
+        )
+
+    def _read_page(
+        self, flt: QueueFilter, after: QueueKey | None, before: QueueKey | None, limit: int
+    ) -> Page:
+        """Runs in the queue view's worker thread."""
+        return self.service.queue_page(flt, after=after, before=before, limit=limit)
+
+    def action_cycle_filter(self, name: str) -> None:
+        state = self.filter
+        if name == "bucket":
+            state = replace(state, bucket=_cycle(self.service.buckets(), state.bucket))
+        elif name == "stage":
+            state = replace(state, stage=_cycle(self.service.stages(), state.stage))
+        elif name == "scope":
+            index = SCOPES.index(state.scope) if state.scope in SCOPES else 0
+            state = replace(state, scope=SCOPES[(index + 1) % len(SCOPES)])
+        self._set_filter(state)
+
+    def action_toggle_filter(self, name: str) -> None:
+        state = self.filter
+        if name == "broken_only":
+            state = replace(state, broken_only=not state.broken_only)
+        elif name == "due_today":
+            state = replace(state, due_today=not state.due_today)
+        elif name == "on_hold":
+            state = replace(state, on_hold=not state.on_hold)
+        elif name == "registered_only":
+            state = replace(state, registered_only=not state.registered_only)
+        else:
+            return
+        self._set_filter(state)
+
+    def action_clear_filters(self) -> None:
+        self.query_one(SearchInput).value = ""
+        self._set_filter(FilterState())
+
+    def _set_filter(self, state: FilterState) -> None:
+        self.filter = state
+        if self.pane != "queue":
+            self._show("queue")
+        self.apply_filter()
+
+    def action_search(self) -> None:
+        if self.pane != "queue":
+            self._show("queue", focus=False)
+        # Focus now, not after the next refresh: the key typed right after "/" belongs
+        # to the search line.
+        self.set_focus(self.query_one(SearchInput))
+
+    @on(SearchInput.Changed)
+    def _search_typed(self, event: SearchInput.Changed) -> None:
+        # Leading edge: a character typed after a pause is searched at once (one query
+        # costs about a millisecond); while the operator keeps typing, at most one query
+        # per debounce period, and always one for the last character.
+        event.stop()
+        idle = time.monotonic() - self._last_search >= self.SEARCH_DEBOUNCE_SECONDS
+        if self._search_timer is None and idle:
+            self._search_now()
+            return
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(self.SEARCH_DEBOUNCE_SECONDS, self._search_now)
+
+    def _search_now(self) -> None:
+        self._search_timer = None
+        self._last_search = time.monotonic()
+        text = self.query_one(SearchInput).value.strip()
+        if text != self.filter.search:
+            self.filter = replace(self.filter, search=text)
+            self.apply_filter()
+
+    @on(SearchInput.Done)
+    def _search_done(self, event: SearchInput.Done) -> None:
+        event.stop()
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_now()
 
     def action_refresh_desk(self) -> None:
-        self._reload_case = True
-        self.refresh_queue()
+        self.queue.reload()
+        if self._wanted is not None:
+            self._select(self._wanted, immediate=True)
+
+    def on_queue_view_window_changed(self, message: QueueView.WindowChanged) -> None:
+        self.query_one(QueueFilterBar).show_filter(self.filter)
+        if message.count == 0 and self.bundle is None:
+            self.query_one(CaseHeader).show(None)
 
     # --- the selected case ---------------------------------------------------------------
 
@@ -299,9 +604,31 @@ class DeskScreen(Screen[None], inherit_bindings=False):
 
     def _start_case_load(self, case_id: int) -> None:
         self._debounce = None
+        if self.lease is not None and self.lease.case_id != case_id:
+            # Moving on to another case frees the one we held for the others.
+            self._release_lease()
+        # "loading..." only if the read is slow: repainting the side panes' borders for
+        # nothing costs more than most reads.
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+        self._loading_timer = self.set_timer(self.LOADING_NOTICE_SECONDS, self._show_loading)
+        self._load_case(case_id)
+
+    def _show_loading(self) -> None:
+        self._loading_timer = None
         for name in PANE_NAMES[1:]:
             self.pane_widget(name).border_subtitle = _("loading...")
-        self._load_case(case_id)
+
+    def _loaded(self) -> None:
+        if self._loading_timer is not None:
+            self._loading_timer.stop()
+            self._loading_timer = None
+
+    def _case_changed(self, case_id: int) -> None:
+        """A write was refused as stale: show what the case looks like now."""
+        if case_id == self._wanted:
+            self._select(case_id, immediate=True)
+        self.queue.reload()
 
     @work(thread=True, group="case", exclusive=True, exit_on_error=False)
     def _load_case(self, case_id: int) -> None:
@@ -313,8 +640,10 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         bundle = message.bundle
         if bundle.case_id != self._wanted:
             return
+        self._loaded()
         self.bundle = bundle
-        self.query_one(CaseHeader).show(bundle.detail)
+        after_load, self._after_load = self._after_load, None
+        self.query_one(CaseHeader).show_bundle(bundle, now=self.service.now())
         self.query_one(ContactLogPanel).show(bundle.contacts)
         self.query_one(AppointmentCalendar).show(bundle.calendar)
         self.query_one(AgreementPanel).show(bundle.agreement)
@@ -332,13 +661,221 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.pane_widget("agreement").border_subtitle = _("case {case_id}").format(
             case_id=bundle.case_id
         )
+        if after_load is not None and after_load[0] == bundle.case_id:
+            after_load[1](bundle)
 
     @property
     def is_settled(self) -> bool:
-        """No case load is waiting on the debounce and no worker is running."""
-        return self._debounce is None and not any(
-            w.is_running or w.state is WorkerState.PENDING for w in self.workers
+        """No case load is waiting on a debounce and no worker is running."""
+        workers = [*self.workers, *self.queue.workers]
+        if any(isinstance(s, ModalScreen) for s in self.app.screen_stack):
+            workers += [w for s in self.app.screen_stack for w in s.workers]
+        return (
+            self._debounce is None
+            and not self._load_scheduled
+            and self._search_timer is None
+            and not self.queue.is_loading
+            and not any(w.is_running or w.state is WorkerState.PENDING for w in workers)
         )
+
+    def _with_bundle(self, run: Callable[[CaseBundle], None]) -> None:
+        """Run ``run`` on the selected case, now or as soon as it has been read.
+
+        So ``n`` ``l`` ``1`` typed in one go works: the dialog opens when the case is there.
+        """
+        bundle = self.bundle
+        if self._wanted is None:
+            self.notify(_("Select a case first."), severity="warning")
+            return
+        if bundle is not None and bundle.case_id == self._wanted:
+            run(bundle)
+            return
+        self._after_load = (self._wanted, run)
+
+    # --- leases: take next, claim, renew, release -----------------------------------------
+
+    def action_take_next(self) -> None:
+        # A busy line only if the claim is slow (a database under load): a quick one is
+        # drawn in one frame.
+        self._stop_claim_notice()
+        self._claim_notice = self.set_timer(0.1, self._show_taking)
+        self._take_next()
+
+    def _show_taking(self) -> None:
+        self._claim_notice = None
+        self.pane_widget("queue").border_subtitle = _("taking the next case...")
+
+    def _stop_claim_notice(self) -> None:
+        if self._claim_notice is not None:
+            self._claim_notice.stop()
+            self._claim_notice = None
+
+    @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
+    def _take_next(self) -> None:
+        claim = self.service.take_next()
+        self.post_message(NothingToTake() if claim is None else CaseClaimed(claim, taken_next=True))
+
+    def action_claim(self) -> None:
+        case_id = self._wanted
+        if case_id is None:
+            self.notify(_("Select a case first."), severity="warning")
+            return
+        if self.lease is not None and self.lease.case_id == case_id:
+            self.notify(_("You already hold this case."))
+            return
+        self._claim(case_id)
+
+    @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
+    def _claim(self, case_id: int) -> None:
+        self.post_message(CaseClaimed(self.service.claim(case_id), taken_next=False))
+
+    def on_nothing_to_take(self, _message: NothingToTake) -> None:
+        self._stop_claim_notice()
+        self._show_lease()
+        self.notify(_("No case to take right now: nothing due, nothing unowned."))
+
+    def on_case_claimed(self, message: CaseClaimed) -> None:
+        claim = message.claim
+        self._stop_claim_notice()
+        # The service released our previous lease in the same transaction.
+        self.lease = claim
+        self._start_renewing()
+        self._wanted = claim.case_id
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        self._load_scheduled = True
+        self.queue.show_case(claim.case_id)
+        self._show_lease()
+        if self.has_class("-narrow"):
+            self._show("contacts")
+        until = when_text(claim.lease_expires_at, self.service.timezone, self.service.now())
+        text = _("Case {case_id} is yours until {time}").format(case_id=claim.case_id, time=until)
+        if message.taken_next:
+            text += ": " + label("claim_reason", claim.reason)
+        self.notify(text, title=_("Next case") if message.taken_next else _("Working this case"))
+        # Show the claim first (cursor, lease line), then read and draw the case a frame
+        # later: drawing the case panes costs tens of milliseconds and would hold up
+        # the frame that tells the operator which case is theirs.
+        self.set_timer(self.CLAIM_DETAIL_DELAY, partial(self._load_claimed, claim.case_id))
+
+    def _load_claimed(self, case_id: int) -> None:
+        self._load_scheduled = False
+        if case_id == self._wanted:
+            self._start_case_load(case_id)
+
+    def _show_lease(self) -> None:
+        lease = self.lease
+        pane = self.pane_widget("queue")
+        if lease is None:
+            pane.border_subtitle = _("n takes the next case")
+            return
+        pane.border_subtitle = _("working case {case_id} until {time}").format(
+            case_id=lease.case_id,
+            time=when_text(lease.lease_expires_at, self.service.timezone, self.service.now()),
+        )
+
+    def _start_renewing(self) -> None:
+        if self._renew_timer is not None:
+            self._renew_timer.stop()
+        # A third of the lease: two renewals may fail (a busy database) before it lapses.
+        interval = max(5.0, self.service.lease_minutes * 60 / 3)
+        self._renew_timer = self.set_interval(interval, self._renew_now)
+
+    def _renew_now(self) -> None:
+        if self.lease is not None:
+            self._renew(self.lease.case_id)
+
+    @work(thread=True, group="lease", exit_on_error=False)
+    def _renew(self, case_id: int) -> None:
+        try:
+            expires_at = self.service.renew(case_id)
+        except ServiceError as exc:
+            self.post_message(LeaseLost(case_id, str(exc)))
+            return
+        self.post_message(LeaseRenewed(case_id, expires_at))
+
+    def on_lease_renewed(self, message: LeaseRenewed) -> None:
+        if self.lease is not None and self.lease.case_id == message.case_id:
+            self.lease = replace(self.lease, lease_expires_at=message.expires_at)
+            self._show_lease()
+
+    def on_lease_lost(self, message: LeaseLost) -> None:
+        if self.lease is None or self.lease.case_id != message.case_id:
+            return
+        self.lease = None
+        if self._renew_timer is not None:
+            self._renew_timer.stop()
+            self._renew_timer = None
+        self._show_lease()
+        self.notify(
+            message.reason,
+            title=_("Case {case_id} is no longer yours").format(case_id=message.case_id),
+            severity="warning",
+            markup=False,
+        )
+
+    def _release_lease(self) -> None:
+        lease, self.lease = self.lease, None
+        if self._renew_timer is not None:
+            self._renew_timer.stop()
+            self._renew_timer = None
+        if lease is not None:
+            self._release(lease.case_id)
+        self._show_lease()
+
+    @work(thread=True, group="lease", exit_on_error=False)
+    def _release(self, case_id: int) -> None:
+        self.service.release(case_id)
+
+    def _release_quietly(self, case_id: int) -> None:
+        # On the way out nothing can be shown any more, and the lease expires by itself.
+        with contextlib.suppress(Exception):
+            self.service.release(case_id)
+
+    # --- contact log and case work ---------------------------------------------------------
+
+    def action_log_contact(self) -> None:
+        self._with_bundle(self._open_contact)
+
+    def _open_contact(self, bundle: CaseBundle) -> None:
+        self.app.push_screen(
+            ContactModal(self.service, bundle, case_changed=self._case_changed),
+            self._contact_saved,
+        )
+
+    def _contact_saved(self, result: ContactSaved | None) -> None:
+        if result is None:
+            return
+        self.notify(result.summary, title=_("Contact logged"), markup=False)
+        self._after_write(result.case_id)
+
+    def action_case_form(self, name: str) -> None:
+        if name in self.FORMS:
+            self._with_bundle(partial(self._open_form, name))
+
+    def _open_form(self, name: str, bundle: CaseBundle) -> None:
+        form = self.FORMS[name]
+        if name == "review" and not bundle.documents:
+            self.notify(_("No document received yet: add one with u."), severity="warning")
+            return
+        if name == "do_not_call" and not bundle.detail.phones:
+            self.notify(_("No phone number on file: add one with a."), severity="warning")
+            return
+        case_id = bundle.case_id
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Saved"), markup=False)
+                self._after_write(case_id)
+
+        self.app.push_screen(form(self.service, bundle, case_changed=self._case_changed), saved)
+
+    def _after_write(self, case_id: int) -> None:
+        """Show what the write changed: the case panes and the queue rows on screen."""
+        if case_id == self._wanted:
+            self._select(case_id, immediate=True)
+        self.queue.reload()
 
     # --- the calendar ------------------------------------------------------------------
 
@@ -400,18 +937,24 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             return
         error = event.worker.error
         group = event.worker.group
-        if group == "queue":
-            self.pane_widget("queue").border_subtitle = _("not loaded")
-        elif group == "case":
+        title = _("Could not load")
+        if group == "case":
+            self._loaded()
             for name in PANE_NAMES[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
+        elif group == "claim":
+            self._stop_claim_notice()
+            title = _("Could not take the case")
+            self._show_lease()
+        elif group == "lease":
+            title = _("Lease")
         if isinstance(error, ServiceError):
             text = str(error)
         else:
             text = _("The database did not answer: {error}").format(
                 error=_first_line(error) if error else "?"
             )
-        self.notify(text, title=_("Could not load"), severity="error", markup=False)
+        self.notify(text, title=title, severity="error", markup=False)
 
 
 @dataclass(frozen=True)

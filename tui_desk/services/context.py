@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from tui_desk.db.models import Agent, Role
 from tui_desk.i18n import _
-from tui_desk.rules.permissions import Action, allowed
+from tui_desk.rules.permissions import ACTION_LABELS, ROLE_LABELS, Action, allowed
 from tui_desk.services.errors import PermissionDenied
 
 
@@ -28,6 +28,8 @@ class Actor:
         if not self.can(action):
             raise PermissionDenied(
                 _("{role} {login} may not {action}").format(
-                    role=self.role.value, login=self.login, action=action.value.replace("_", " ")
+                    role=_(ROLE_LABELS[self.role]),
+                    login=self.login,
+                    action=_(ACTION_LABELS[action]),
                 )
             )

@@ -10,11 +10,12 @@ the desk never does, it goes through the audited reveal instead.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, tuple_
@@ -47,6 +48,7 @@ from tui_desk.db.models import (
     InstalmentStatus,
     LoanAccount,
     Outcome,
+    PaymentChannel,
     Phone,
     PhoneKind,
     PlanInstalment,
@@ -60,12 +62,16 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import _
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
-from tui_desk.rules.priority import days_past_due, dpd_bucket, priority_score
+from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.services import personal
 from tui_desk.services.context import Actor
-from tui_desk.services.errors import NotFound
+from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.personal import PersonalField
+
+if TYPE_CHECKING:
+    from tui_desk.services.contacts import ContactStatus, LoggedContact
+    from tui_desk.services.queue import Claim, QueueFilter, QueuePage
 
 QueueKey = tuple[int, int]
 """Position in the queue: (priority, case id); the queue is ordered by it, descending."""
@@ -97,6 +103,16 @@ class QueueRow:
     why: str
     on_hold: bool
     stale: bool
+    # Filled by services.queue.queue_page; defaulted so older callers keep working.
+    broken_promises: int = 0
+    next_action_due: bool = False
+    registered: bool = False
+    owner_id: int | None = None
+    # Only a live lease (expiry after the ``now`` the row was read at); an expired one
+    # is nobody's, so it is not shown.
+    lease_holder_name: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    callback_at: dt.datetime | None = None
 
     @property
     def key(self) -> QueueKey:
@@ -501,6 +517,8 @@ def _queue_row(
         why=why,
         on_hold=on_hold,
         stale=stale,
+        broken_promises=broken,
+        next_action_due=next_action_at is not None and next_action_at <= now,
     )
 
 
@@ -924,6 +942,21 @@ def database_kind(db: Database) -> str:
 # --- the desk's one entry point -------------------------------------------------------
 
 
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    """One received document, with the id a review needs."""
+
+    document_id: int
+    kind: DocumentKind
+    status: DocumentStatus
+    channel: DocumentChannel
+    received_at: dt.datetime
+    description: str | None
+
+
 @dataclass(frozen=True)
 class CaseBundle:
     """Everything the side panes show for one case, read in one go."""
@@ -933,6 +966,19 @@ class CaseBundle:
     contacts: tuple[ContactLine, ...]
     calendar: CalendarWeek
     agreement: AgreementView
+    version: int = 0
+    """The case's row version: writes made from this view send it back (lost-update check)."""
+    contact_status: ContactStatus | None = None
+    """May the borrower be called now on the preferred number (None: could not be decided)."""
+    status_problem: str | None = None
+    documents: tuple[DocumentItem, ...] = ()
+
+
+def _enum_value(kind: type[_E], value: str, what: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ServiceError(_("unknown {what}: {value}").format(what=what, value=value)) from None
 
 
 @dataclass(frozen=True)
@@ -940,13 +986,17 @@ class DeskService:
     """What the desk screen may ask of the database, bound to who is asking.
 
     Screens hold this instead of a ``Database`` so that nothing above the service layer
-    can open a session. Every method is blocking: call it from a thread worker.
+    can open a session. Every method is blocking: call it from a thread worker. Codes
+    (channels, kinds, stages...) cross this boundary as their string values, so the UI
+    never imports the model enums; ``clock`` is the one place the desk reads the time
+    (tests freeze it).
     """
 
     db: Database
     actor: Actor
     profile: Profile
     queue_limit: int = 200
+    clock: Callable[[], dt.datetime] = utcnow
 
     @property
     def timezone(self) -> str:
@@ -956,27 +1006,350 @@ class DeskService:
     def database_kind(self) -> str:
         return database_kind(self.db)
 
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    @property
+    def lease_minutes(self) -> int:
+        """How long a claim lasts unless renewed (the policy profile says)."""
+        return self.profile.lease_minutes
+
+    # --- the queue ---------------------------------------------------------------------
+
     def queue(self, *, after: QueueKey | None = None) -> list[QueueRow]:
-        return queue_window(self.db, limit=self.queue_limit, after=after, profile=self.profile)
+        return queue_window(
+            self.db, limit=self.queue_limit, after=after, profile=self.profile, now=self.now()
+        )
+
+    def buckets(self) -> tuple[str, ...]:
+        return tuple(bucket_labels(self.profile.dpd_bounds))
+
+    def stages(self) -> tuple[str, ...]:
+        """Stages an open case can be in, in process order."""
+        return tuple(s.value for s in Stage if s not in (Stage.PAID, Stage.ARCHIVED))
+
+    def queue_filter(
+        self,
+        *,
+        scope: str = "all",
+        bucket: str | None = None,
+        stage: str | None = None,
+        broken_only: bool = False,
+        due_today: bool = False,
+        on_hold: bool = False,
+        registered_only: bool = False,
+        search: str = "",
+    ) -> QueueFilter:
+        from tui_desk.services.queue import QueueFilter, Scope
+
+        return QueueFilter(
+            scope=Scope[scope.upper()],
+            bucket=bucket,
+            stage=_enum_value(Stage, stage, "stage") if stage else None,
+            broken_only=broken_only,
+            due_today=due_today,
+            on_hold=on_hold,
+            registered_only=registered_only,
+            search=search,
+        )
+
+    def describe(self, flt: QueueFilter) -> str:
+        """The filter in words for the status line, any phone or ID number in it masked."""
+        return scrub_text(flt.describe(), self.profile.masking)
+
+    def queue_page(
+        self,
+        flt: QueueFilter,
+        *,
+        after: QueueKey | None = None,
+        before: QueueKey | None = None,
+        limit: int = 60,
+    ) -> QueuePage:
+        from tui_desk.services.queue import queue_page
+
+        return queue_page(
+            self.db,
+            self.actor,
+            flt,
+            after=after,
+            before=before,
+            limit=limit,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    # --- leases ------------------------------------------------------------------------
+
+    def take_next(self) -> Claim | None:
+        from tui_desk.services.queue import take_next
+
+        return take_next(self.db, self.actor, now=self.now(), profile=self.profile)
+
+    def claim(self, case_id: int) -> Claim:
+        from tui_desk.services.queue import claim_case
+
+        return claim_case(self.db, self.actor, case_id, now=self.now(), profile=self.profile)
+
+    def renew(self, case_id: int) -> dt.datetime:
+        """The lease's new expiry."""
+        from tui_desk.services.queue import renew_lease
+
+        return renew_lease(self.db, self.actor, case_id, now=self.now(), profile=self.profile)
+
+    def release(self, case_id: int) -> None:
+        from tui_desk.services.queue import release_lease
+
+        release_lease(self.db, self.actor, case_id, now=self.now())
+
+    # --- the case ----------------------------------------------------------------------
 
     def case(self, case_id: int, *, week_start: dt.date | None = None) -> CaseBundle:
-        now = utcnow()
+        now = self.now()
+        detail = case_detail(self.db, case_id, profile=self.profile, now=now)
+        status: ContactStatus | None = None
+        problem: str | None = None
+        try:
+            status = self.contact_status(case_id)
+        except ServiceError as exc:
+            problem = str(exc)
+        with self.db.read() as s:
+            version = s.scalar(select(CollectionCase.version).where(CollectionCase.id == case_id))
+            documents = tuple(
+                DocumentItem(d.id, d.kind, d.status, d.channel, d.received_at, d.description)
+                for d in s.scalars(
+                    select(Document)
+                    .where(Document.case_id == case_id)
+                    .order_by(Document.received_at.desc(), Document.id.desc())
+                    .limit(50)
+                )
+            )
         return CaseBundle(
             case_id=case_id,
-            detail=case_detail(self.db, case_id, profile=self.profile, now=now),
+            detail=detail,
             contacts=tuple(contact_log(self.db, case_id, profile=self.profile)),
             calendar=case_calendar(
                 self.db, case_id, timezone=self.timezone, week_start=week_start, now=now
             ),
             agreement=agreement_view(self.db, case_id, profile=self.profile),
+            version=version or 0,
+            contact_status=status,
+            status_problem=problem,
+            documents=documents,
         )
 
+    def case_version(self, case_id: int) -> int:
+        """The case's current row version (read again after a refused stale edit)."""
+        with self.db.read() as s:
+            version = s.scalar(select(CollectionCase.version).where(CollectionCase.id == case_id))
+        if version is None:
+            raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
+        return version
+
     def calendar(self, case_id: int, week_start: dt.date | None) -> CalendarWeek:
-        return case_calendar(self.db, case_id, timezone=self.timezone, week_start=week_start)
+        return case_calendar(
+            self.db, case_id, timezone=self.timezone, week_start=week_start, now=self.now()
+        )
 
     def this_week(self) -> dt.date:
-        return week_start_of(office_today(utcnow(), self.timezone))
+        return week_start_of(office_today(self.now(), self.timezone))
 
     def reveal(self, borrower_id: int, field: PersonalField, phone_id: int | None = None) -> str:
         """The full value, through the audited reveal (the actor's role is checked there)."""
-        return personal.reveal(self.db, self.actor, borrower_id, field, phone_id, now=utcnow())
+        return personal.reveal(self.db, self.actor, borrower_id, field, phone_id, now=self.now())
+
+    # --- contacts ----------------------------------------------------------------------
+
+    def contact_channels(self) -> tuple[str, ...]:
+        return (Channel.PHONE.value, Channel.SMS.value, Channel.EMAIL.value)
+
+    def contact_status(
+        self, case_id: int, *, channel: str = "phone", phone_id: int | None = None
+    ) -> ContactStatus:
+        from tui_desk.services.contacts import contact_status
+
+        return contact_status(
+            self.db,
+            case_id,
+            channel=_enum_value(Channel, channel, "channel"),
+            phone_id=phone_id,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def log_contact(
+        self,
+        case_id: int,
+        *,
+        channel: str,
+        direction: str,
+        outcome: str,
+        phone_id: int | None = None,
+        note: str | None = None,
+        callback_at: dt.datetime | None = None,
+        promise_amount_minor: int | None = None,
+        promise_due: dt.date | None = None,
+        expected_version: int | None = None,
+    ) -> LoggedContact:
+        from tui_desk.services.contacts import log_contact
+
+        return log_contact(
+            self.db,
+            self.actor,
+            case_id,
+            channel=_enum_value(Channel, channel, "channel"),
+            direction=_enum_value(Direction, direction, "direction"),
+            outcome=_enum_value(Outcome, outcome, "outcome"),
+            phone_id=phone_id,
+            note=note or None,
+            callback_at=callback_at,
+            promise_amount_minor=promise_amount_minor,
+            promise_due=promise_due,
+            expected_version=expected_version,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    # --- case work ---------------------------------------------------------------------
+
+    def payment_channels(self) -> tuple[str, ...]:
+        return tuple(c.value for c in PaymentChannel if c is not PaymentChannel.IMPORT)
+
+    def hold_kinds(self) -> tuple[str, ...]:
+        return tuple(k.value for k in HoldKind)
+
+    def document_kinds(self) -> tuple[str, ...]:
+        return tuple(k.value for k in DocumentKind)
+
+    def document_channels(self) -> tuple[str, ...]:
+        return tuple(c.value for c in DocumentChannel)
+
+    def consent_channels(self) -> tuple[str, ...]:
+        return (Channel.PHONE.value, Channel.SMS.value, Channel.EMAIL.value, Channel.VISIT.value)
+
+    def relations(self) -> tuple[str, ...]:
+        return tuple(r.value for r in Relation)
+
+    def record_payment(
+        self,
+        case_id: int,
+        *,
+        amount_minor: int,
+        paid_on: dt.date,
+        channel: str,
+        reference: str | None = None,
+    ) -> int:
+        from tui_desk.services.promises import record_payment
+
+        return record_payment(
+            self.db,
+            self.actor,
+            case_id,
+            amount_minor=amount_minor,
+            paid_on=paid_on,
+            channel=_enum_value(PaymentChannel, channel, "payment channel"),
+            reference=reference or None,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def set_hold(
+        self, case_id: int, *, kind: str, reason: str, expected_version: int | None = None
+    ) -> int:
+        from tui_desk.services.casework import set_hold
+
+        return set_hold(
+            self.db,
+            self.actor,
+            case_id,
+            _enum_value(HoldKind, kind, "hold"),
+            reason,
+            expected_version=expected_version,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def register(
+        self,
+        case_id: int,
+        *,
+        consent_channel: str,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        from tui_desk.services.casework import register_for_service
+
+        return register_for_service(
+            self.db,
+            self.actor,
+            case_id,
+            consent_channel=_enum_value(Channel, consent_channel, "channel"),
+            note=note or None,
+            expected_version=expected_version,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def add_document(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        channel: str,
+        received_on: dt.date,
+        description: str | None = None,
+    ) -> int:
+        from tui_desk.services.casework import add_document
+
+        zone = ZoneInfo(self.timezone)
+        now = self.now()
+        received = (
+            now
+            if received_on == office_today(now, self.timezone)
+            else dt.datetime.combine(received_on, dt.time(12), tzinfo=zone).astimezone(dt.UTC)
+        )
+        return add_document(
+            self.db,
+            self.actor,
+            case_id,
+            kind=_enum_value(DocumentKind, kind, "document kind"),
+            channel=_enum_value(DocumentChannel, channel, "channel"),
+            received_at=received,
+            description=description or None,
+            now=now,
+            profile=self.profile,
+        )
+
+    def review_document(self, document_id: int, *, verified: bool, reason: str | None) -> str:
+        """Returns the checklist line ("documents still missing: ..." or "")."""
+        from tui_desk.services.casework import review_document
+
+        return review_document(
+            self.db,
+            self.actor,
+            document_id,
+            verified=verified,
+            reason=reason or None,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def add_phone(
+        self, borrower_id: int, raw: str, *, relation: str, holder_name: str | None = None
+    ) -> int:
+        from tui_desk.services.casework import add_phone
+
+        return add_phone(
+            self.db,
+            self.actor,
+            borrower_id,
+            raw,
+            relation=_enum_value(Relation, relation, "relation"),
+            holder_name=holder_name or None,
+            now=self.now(),
+            profile=self.profile,
+        )
+
+    def set_do_not_call(self, phone_id: int, flag: bool) -> None:
+        from tui_desk.services.casework import set_do_not_call
+
+        set_do_not_call(self.db, self.actor, phone_id, flag, now=self.now(), profile=self.profile)

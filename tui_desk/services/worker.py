@@ -155,8 +155,14 @@ def default_jobs(profile: str = "cn") -> list[Job]:
     """Every job `tui-desk worker` runs, for the deployment's policy profile."""
     # Imported here because job modules import job_write from this module.
     from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
+    from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
 
-    return [Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile))]
+    # Stale callbacks need no job: staleness is derived from callback_at when the queue
+    # is read, so nothing has to be written when a callback goes stale.
+    return [
+        Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile)),
+        Job("broken_promises", BROKEN_PROMISES_EVERY, broken_promises_job(profile)),
+    ]
 
 
 class Worker:

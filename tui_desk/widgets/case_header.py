@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
 from rich.text import Text
 from textual.widgets import Static
 
 from tui_desk.i18n import _
-from tui_desk.services.desk import CaseDetail
+from tui_desk.services.desk import CaseBundle, CaseDetail
 from tui_desk.widgets.formatting import DASH, day, label, local, money
+
+if TYPE_CHECKING:
+    from tui_desk.services.contacts import ContactStatus
+
+
+def when_text(at: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
+    """``08:00`` today, ``tomorrow 08:00``, else ``11-29 08:00`` (office time)."""
+    zone = ZoneInfo(timezone)
+    local_at = at.astimezone(zone)
+    if now is not None:
+        days = (local_at.date() - now.astimezone(zone).date()).days
+        if days == 0:
+            return local_at.strftime("%H:%M")
+        if days == 1:
+            return _("tomorrow {time}").format(time=local_at.strftime("%H:%M"))
+    return local_at.strftime("%m-%d %H:%M")
+
+
+def contact_status_text(
+    status: ContactStatus, timezone: str, now: dt.datetime | None = None
+) -> Text:
+    """ "may contact now", or "not now: <reason> until <time> (<rule>)"."""
+    t = Text()
+    if status.allowed:
+        t.append(_("may contact now"), style="bold green")
+        return t
+    t.append(_("not now") + ": ", style="bold red")
+    t.append(status.reason or DASH)
+    if status.allowed_from is not None:
+        t.append(" " + _("until {time}").format(time=when_text(status.allowed_from, timezone, now)))
+    if status.rule:
+        t.append(f" ({status.rule})", style="dim")
+    return t
 
 
 class CaseHeader(Static):
@@ -17,6 +54,8 @@ class CaseHeader(Static):
         super().__init__(id=id)
         self.timezone = timezone
         self.detail: CaseDetail | None = None
+        self.bundle: CaseBundle | None = None
+        self.now: dt.datetime | None = None
 
     def on_mount(self) -> None:
         self.show(None)
@@ -24,6 +63,27 @@ class CaseHeader(Static):
     def show(self, detail: CaseDetail | None) -> None:
         self.detail = detail
         self.update(self._render_detail(detail) if detail else Text(_("No case selected."), "dim"))
+
+    def show_bundle(self, bundle: CaseBundle, now: dt.datetime | None = None) -> None:
+        """The case with its contact status line (whether the borrower may be called now)."""
+        self.bundle = bundle
+        self.now = now
+        self.show(bundle.detail)
+
+    @property
+    def text(self) -> str:
+        return str(self.content)
+
+    def _contact_line(self, t: Text) -> None:
+        bundle = self.bundle
+        if bundle is None or self.detail is None or bundle.case_id != self.detail.case_id:
+            return
+        t.append(_("Contact") + " ", style="dim")
+        if bundle.contact_status is not None:
+            t.append_text(contact_status_text(bundle.contact_status, self.timezone, self.now))
+        else:
+            t.append(bundle.status_problem or _("unknown"), style="bold red")
+        t.append("\n")
 
     def _render_detail(self, d: CaseDetail) -> Text:
         t = Text()
@@ -40,20 +100,29 @@ class CaseHeader(Static):
         field(_("Stage"), label("stage", d.stage), "bold")
         field(_("DPD"), f"{d.dpd} ({d.bucket})")
         t.append("\n")
-        field(_("Address"), d.address)
-        field(_("Owner"), d.owner_name or DASH)
-        if d.lease_holder_name:
+        self._contact_line(t)
+        # Who works the case right now (the lease) is not who owns it (the allocation).
+        lease_live = d.lease_holder_name and (
+            self.now is None or d.lease_expires_at is None or d.lease_expires_at > self.now
+        )
+        if lease_live:
             field(
                 _("Worked by"),
                 f"{d.lease_holder_name} "
                 + _("until {time}").format(time=local(d.lease_expires_at, self.timezone, "%H:%M")),
+                "bold",
             )
+        else:
+            field(_("Worked by"), _("nobody"))
+        field(_("Owner"), d.owner_name or DASH)
         field(_("Next action"), local(d.next_action_at, self.timezone))
         t.append("\n")
         field(_("Overdue"), money(d.overdue_minor, d.currency), "bold")
         field(_("Outstanding"), money(d.outstanding_minor, d.currency))
         field(_("Broken promises"), str(d.broken_promises))
         field(_("Why"), d.why or DASH)
+        t.append("\n")
+        field(_("Address"), d.address)
         # Holds first: on a short pane the header is cut at the bottom, and a hold
         # (dispute, litigation, cease contact...) changes what the operator may do.
         if d.holds:

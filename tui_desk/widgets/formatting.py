@@ -170,6 +170,22 @@ _LABELS: dict[str, dict[str, str]] = {
         "signed": N_("signed"),
         "void": N_("void"),
     },
+    "payment_channel": {
+        "bank_transfer": N_("bank transfer"),
+        "direct_debit": N_("direct debit"),
+        "counter": N_("at the counter"),
+        "door": N_("at the door"),
+        "card": N_("card"),
+        "import": N_("imported"),
+    },
+    "scope": {"all": N_("all"), "mine": N_("mine"), "unowned": N_("unowned")},
+    "claim_reason": {
+        "callback": N_("your callback is due"),
+        "owned": N_("your most urgent case"),
+        "pool": N_("most urgent unowned case"),
+        "stale": N_("stale case, free to take"),
+        "opened": N_("opened from the queue"),
+    },
     "role": {
         "operator": N_("operator"),
         "collector": N_("collector"),

@@ -69,6 +69,9 @@ def upgrade() -> None:
     with op.batch_alter_table('loan_account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loan_account_borrower_id'))
 
+    with op.batch_alter_table('promise_to_pay', schema=None) as batch_op:
+        batch_op.create_index('ix_promise_open_due', ['due_on', 'case_id'], unique=False, sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"))
+
     with op.batch_alter_table('phone', schema=None) as batch_op:
         batch_op.add_column(sa.Column('digits_rev', sa.String(length=20), nullable=True))
         batch_op.drop_index(batch_op.f('ix_phone_e164'))
@@ -77,6 +80,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('promise_to_pay', schema=None) as batch_op:
+        batch_op.drop_index('ix_promise_open_due')
+
     with op.batch_alter_table('loan_account', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_loan_account_borrower_id'), ['borrower_id'], unique=False)
 

@@ -1,0 +1,544 @@
+"""Small forms for the case work of steps 1-2: payment, hold, registration, documents, phones.
+
+Every form works the same way, all by keyboard: Enter (or Tab) moves to the next field,
+Enter on the last one saves, Left/Right change a choice, Escape cancels. Input is
+checked before anything is sent; a refusal from the service (a rule, a stale version,
+an invalid number) is shown under the fields and everything typed stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from tui_desk.i18n import N_, _
+from tui_desk.rules.phones import normalise_phone
+from tui_desk.screens import localise_bindings
+from tui_desk.screens.parsing import InputProblem, parse_amount, parse_past_date
+from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.widgets.choice import Choice
+from tui_desk.widgets.formatting import day, label, money
+
+Save = Callable[[], str]
+"""A blocking write, run in a worker; returns the line shown to the operator."""
+
+
+class FieldProblem(InputProblem):
+    """An input problem tied to the field that holds it (that field takes the focus)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def checked(field: str, parse: Callable[[], object]) -> object:
+    try:
+        return parse()
+    except FieldProblem:
+        raise
+    except InputProblem as problem:
+        raise FieldProblem(field, str(problem)) from None
+
+
+class CaseFormModal(ModalScreen[str | None]):
+    """A titled form on the selected case; subclasses give the fields and the save."""
+
+    AUTO_FOCUS = ".form-field"
+    FORM_TITLE: ClassVar[str] = ""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "cancel",
+            N_("Cancel"),
+            tooltip=N_("Close the form without saving"),
+            id="form.cancel",
+        ),
+        Binding(
+            "enter",
+            "advance",
+            N_("Next / save"),
+            tooltip=N_("Go to the next field; on the last field, save"),
+            show=False,
+            id="form.advance",
+        ),
+    ]
+
+    def __init__(
+        self,
+        service: DeskService,
+        bundle: CaseBundle,
+        *,
+        case_changed: Callable[[int], None] | None = None,
+    ) -> None:
+        super().__init__(classes="case-form")
+        localise_bindings(self)
+        self.service = service
+        self.bundle = bundle
+        self.version = bundle.version
+        self.case_changed = case_changed
+        self.saving = False
+
+    # --- what subclasses give --------------------------------------------------------
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        raise NotImplementedError
+
+    def intro(self) -> Text | None:
+        return None
+
+    def prepare(self) -> Save:
+        """Check the input (raise ``FieldProblem``) and return the write to run."""
+        raise NotImplementedError
+
+    # --- the form ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        d = self.bundle.detail
+        with Vertical(classes="form-box"):
+            yield Static(
+                Text(
+                    _(self.FORM_TITLE) + "  " + f"{d.borrower_name} (#{d.case_id})",
+                    style="bold",
+                ),
+                classes="form-title",
+            )
+            intro = self.intro()
+            if intro is not None:
+                yield Static(intro, classes="form-intro")
+            for caption, widget in self.fields():
+                widget.add_class("form-field")
+                with Horizontal(classes="form-row"):
+                    yield Static(caption, classes="form-label")
+                    yield widget
+            yield Static(id="form-error", classes="form-error")
+            yield Static(
+                Text(_("Enter next/save | Left/Right change a choice | Esc cancel"), style="dim"),
+                classes="form-hint",
+            )
+
+    @property
+    def field_widgets(self) -> list[Widget]:
+        return list(self.query(".form-field").results(Widget))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_advance(self) -> None:
+        widgets = self.field_widgets
+        focused = self.focused
+        if focused in widgets and widgets.index(focused) < len(widgets) - 1:
+            self.set_focus(widgets[widgets.index(focused) + 1])
+            return
+        self.save()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_advance()
+
+    def error(self, text: str) -> None:
+        self.query_one("#form-error", Static).update(Text(text, style="bold red"))
+
+    def save(self) -> None:
+        if self.saving:
+            return
+        try:
+            write = self.prepare()
+        except FieldProblem as problem:
+            self.error(str(problem))
+            self.set_focus(self.query_one(f"#{problem.field}"))
+            return
+        self.saving = True
+        self.error("")
+        self.query_one("#form-error", Static).update(Text(_("saving..."), style="dim"))
+        self._run(write)
+
+    @work(thread=True, group="form-save", exclusive=True, exit_on_error=False)
+    def _run(self, write: Save) -> None:
+        try:
+            summary = write()
+        except StaleEdit as exc:
+            version = self.service.case_version(self.bundle.case_id)
+            self.app.call_from_thread(self._stale, str(exc), version)
+            return
+        except ServiceError as exc:
+            self.app.call_from_thread(self._refused, str(exc))
+            return
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            self.app.call_from_thread(
+                self._refused, _("The database did not answer: {error}").format(error=first)
+            )
+            return
+        self.app.call_from_thread(self.dismiss, summary)
+
+    def _refused(self, reason: str) -> None:
+        self.saving = False
+        self.error(_("Not saved: {reason}").format(reason=reason))
+
+    def _stale(self, reason: str, version: int) -> None:
+        self.saving = False
+        self.version = version
+        self.error(
+            _("Not saved: {reason}. The case was read again; check it and save again.").format(
+                reason=reason.rstrip(".")
+            )
+        )
+        if self.case_changed is not None:
+            self.case_changed(self.bundle.case_id)
+
+    # --- helpers for subclasses --------------------------------------------------------
+
+    def value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value
+
+    def choice(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Choice).value
+
+    @property
+    def today(self) -> dt.date:
+        return self.service.now().astimezone(ZoneInfo(self.service.timezone)).date()
+
+
+def _options(kind: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    return [(v, label(kind, v)) for v in values]
+
+
+class PaymentModal(CaseFormModal):
+    """Record a payment the borrower made (it keeps promises it covers)."""
+
+    FORM_TITLE = N_("Record a payment")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (_("Amount"), Input(placeholder=_("e.g. 1200.50"), id="pay-amount", compact=True)),
+            (
+                _("Paid on"),
+                Input(
+                    value=_("today"),
+                    placeholder=_("YYYY-MM-DD, today or -N days"),
+                    id="pay-date",
+                    compact=True,
+                ),
+            ),
+            (
+                _("Channel"),
+                Choice(
+                    _options("payment_channel", self.service.payment_channels()), id="pay-channel"
+                ),
+            ),
+            (
+                _("Reference"),
+                Input(placeholder=_("optional"), id="pay-reference", compact=True),
+            ),
+        )
+
+    def intro(self) -> Text:
+        d = self.bundle.detail
+        return Text(
+            _("Overdue {overdue}, outstanding {outstanding}").format(
+                overdue=money(d.overdue_minor, d.currency),
+                outstanding=money(d.outstanding_minor, d.currency),
+            ),
+            style="dim",
+        )
+
+    def prepare(self) -> Save:
+        amount = parse_amount_field("pay-amount", self.value("pay-amount"))
+        today = self.today
+        paid_on = checked("pay-date", lambda: parse_past_date(self.value("pay-date"), today))
+        assert isinstance(paid_on, dt.date)
+        channel = self.choice("pay-channel")
+        reference = self.value("pay-reference").strip()
+        case_id = self.bundle.case_id
+        currency = self.bundle.detail.currency
+
+        def write() -> str:
+            self.service.record_payment(
+                case_id, amount_minor=amount, paid_on=paid_on, channel=channel, reference=reference
+            )
+            return _("Payment of {amount} on {day} recorded").format(
+                amount=money(amount, currency), day=paid_on.isoformat()
+            )
+
+        return write
+
+
+def parse_amount_field(field: str, text: str) -> int:
+    try:
+        return parse_amount(text)
+    except InputProblem as problem:
+        raise FieldProblem(field, str(problem)) from None
+
+
+class HoldModal(CaseFormModal):
+    """Put the case on hold: it leaves the contact queue until a supervisor releases it."""
+
+    FORM_TITLE = N_("Set a hold")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (_("Kind"), Choice(_options("hold_kind", self.service.hold_kinds()), id="hold-kind")),
+            (
+                _("Reason"),
+                Input(placeholder=_("why (required)"), id="hold-reason", compact=True),
+            ),
+        )
+
+    def intro(self) -> Text:
+        return Text(
+            _("No contact or booking while on hold; only a supervisor releases a hold."),
+            style="dim",
+        )
+
+    def prepare(self) -> Save:
+        kind = self.choice("hold-kind")
+        reason = self.value("hold-reason").strip()
+        if not reason:
+            raise FieldProblem("hold-reason", _("a hold needs a reason"))
+        case_id, version = self.bundle.case_id, self.version
+
+        def write() -> str:
+            self.service.set_hold(case_id, kind=kind, reason=reason, expected_version=version)
+            return _("Hold set: {kind}").format(kind=label("hold_kind", kind))
+
+        return write
+
+
+class RegistrationModal(CaseFormModal):
+    """Record the borrower's agreement to the home-visit service (who, when, how)."""
+
+    FORM_TITLE = N_("Register for the home-visit service")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (
+                _("Agreed by"),
+                Choice(_options("channel", self.service.consent_channels()), id="reg-channel"),
+            ),
+            (_("Note"), Input(placeholder=_("optional"), id="reg-note", compact=True)),
+        )
+
+    def intro(self) -> Text:
+        reg = self.bundle.detail.registration
+        if reg is None or reg.cancelled_at is not None:
+            return Text(_("You are recorded as the agent, now as the time."), style="dim")
+        return Text(
+            _("Already registered on {day}.").format(day=day(reg.registered_at.date())),
+            style="bold",
+        )
+
+    def prepare(self) -> Save:
+        channel = self.choice("reg-channel")
+        note = self.value("reg-note").strip()
+        case_id, version = self.bundle.case_id, self.version
+
+        def write() -> str:
+            self.service.register(
+                case_id, consent_channel=channel, note=note, expected_version=version
+            )
+            return _("Registered for the home-visit service ({channel})").format(
+                channel=label("channel", channel)
+            )
+
+        return write
+
+
+class DocumentModal(CaseFormModal):
+    """Record a document the borrower sent (checked later with the review form)."""
+
+    FORM_TITLE = N_("Add a document")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (
+                _("Kind"),
+                Choice(_options("document_kind", self.service.document_kinds()), id="doc-kind"),
+            ),
+            (
+                _("Came by"),
+                Choice(_options("channel", self.service.document_channels()), id="doc-channel"),
+            ),
+            (
+                _("Received"),
+                Input(
+                    value=_("today"),
+                    placeholder=_("YYYY-MM-DD, today or -N days"),
+                    id="doc-date",
+                    compact=True,
+                ),
+            ),
+            (
+                _("Description"),
+                Input(placeholder=_("optional"), id="doc-description", compact=True),
+            ),
+        )
+
+    def prepare(self) -> Save:
+        kind = self.choice("doc-kind")
+        channel = self.choice("doc-channel")
+        today = self.today
+        received = checked("doc-date", lambda: parse_past_date(self.value("doc-date"), today))
+        assert isinstance(received, dt.date)
+        description = self.value("doc-description").strip()
+        case_id = self.bundle.case_id
+
+        def write() -> str:
+            self.service.add_document(
+                case_id,
+                kind=kind,
+                channel=channel,
+                received_on=received,
+                description=description,
+            )
+            return _("Document recorded: {kind}").format(kind=label("document_kind", kind))
+
+        return write
+
+
+class ReviewModal(CaseFormModal):
+    """Verify or reject a received document (a rejection needs a reason)."""
+
+    FORM_TITLE = N_("Review a document")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        docs = self.bundle.documents
+        options = [
+            (
+                str(d.document_id),
+                f"{label('document_kind', d.kind)} {d.received_at.date().isoformat()} "
+                f"{label('channel', d.channel)} ({label('document_status', d.status)})",
+            )
+            for d in docs
+        ]
+        pending = next((str(d.document_id) for d in docs if d.status == "received"), None)
+        return (
+            (_("Document"), Choice(options, value=pending, id="review-document")),
+            (
+                _("Decision"),
+                Choice(
+                    [("verify", _("verified")), ("reject", _("rejected"))], id="review-decision"
+                ),
+            ),
+            (
+                _("Reason"),
+                Input(placeholder=_("required when rejected"), id="review-reason", compact=True),
+            ),
+        )
+
+    def prepare(self) -> Save:
+        document = self.choice("review-document")
+        if not document:
+            raise FieldProblem("review-document", _("no document to review"))
+        verified = self.choice("review-decision") == "verify"
+        reason = self.value("review-reason").strip()
+        if not verified and not reason:
+            raise FieldProblem("review-reason", _("a rejection needs a reason"))
+
+        def write() -> str:
+            missing = self.service.review_document(int(document), verified=verified, reason=reason)
+            done = _("Document verified") if verified else _("Document rejected")
+            return f"{done}. {missing}" if missing else f"{done}. " + _("Documents complete.")
+
+        return write
+
+
+class PhoneModal(CaseFormModal):
+    """Add a phone number and whose it is; invalid numbers are refused with the reason."""
+
+    FORM_TITLE = N_("Add a phone number")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (
+                _("Whose"),
+                Choice(_options("relation", self.service.relations()), id="phone-relation"),
+            ),
+            (
+                _("Number"),
+                Input(placeholder=_("+86 138 1234 5678"), id="phone-number", compact=True),
+            ),
+            (
+                _("Holder"),
+                Input(placeholder=_("name (optional)"), id="phone-holder", compact=True),
+            ),
+        )
+
+    @on(Input.Changed, "#phone-number")
+    def _check_number(self, event: Input.Changed) -> None:
+        # Say at once whether the number is valid; nothing is shown in full.
+        if not event.value.strip():
+            self.error("")
+            return
+        check = normalise_phone(event.value)
+        if check.ok:
+            self.query_one("#form-error", Static).update(Text(_("valid number"), style="green"))
+        else:
+            self.error(check.reason or _("this is not a phone number"))
+
+    def prepare(self) -> Save:
+        raw = self.value("phone-number")
+        check = normalise_phone(raw)
+        if not check.ok:
+            raise FieldProblem("phone-number", check.reason or _("this is not a phone number"))
+        relation = self.choice("phone-relation")
+        holder = self.value("phone-holder").strip()
+        borrower_id = self.bundle.detail.borrower_id
+
+        def write() -> str:
+            self.service.add_phone(borrower_id, raw, relation=relation, holder_name=holder)
+            return _("Phone number added ({relation})").format(relation=label("relation", relation))
+
+        return write
+
+
+class DoNotCallModal(CaseFormModal):
+    """Mark a number do-not-call (clearing the mark needs a supervisor)."""
+
+    FORM_TITLE = N_("Do-not-call")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        phones = self.bundle.detail.phones
+        options = [
+            (
+                str(p.phone_id),
+                f"{p.number} ({label('relation', p.relation)})"
+                + (" - " + _("do not call") if p.do_not_call else ""),
+            )
+            for p in phones
+        ]
+        return (
+            (_("Number"), Choice(options, id="dnc-phone")),
+            (
+                _("Mark"),
+                Choice(
+                    [("on", _("do not call")), ("off", _("may be called again"))],
+                    id="dnc-flag",
+                ),
+            ),
+        )
+
+    def prepare(self) -> Save:
+        phone = self.choice("dnc-phone")
+        if not phone:
+            raise FieldProblem("dnc-phone", _("no phone number on file"))
+        flag = self.choice("dnc-flag") == "on"
+
+        def write() -> str:
+            self.service.set_do_not_call(int(phone), flag)
+            return _("Number marked do-not-call") if flag else _("Number may be called again")
+
+        return write

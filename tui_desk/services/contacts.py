@@ -1,0 +1,930 @@
+"""The contact log (process step 1): may this borrower be contacted now, and logging it.
+
+``contact_status`` answers, for the desk's header, whether the borrower may be contacted
+*now* and if not which rule says no and from when. ``log_contact`` records one attempt in
+one transaction: the contact rules decide outbound attempts (a supervisor's override lets
+exactly one refused attempt through), and the case keeps a next action, its callback,
+its promise to pay and its stage in step with what happened.
+
+The rules themselves are pure (``tui_desk.rules.contact``); this module only gathers
+their inputs: the candidate time zones, the recent history and the number's flags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from phonenumbers import NumberParseException
+from phonenumbers import timezone as phone_timezone
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from tui_desk.clock import utcnow
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agent,
+    Borrower,
+    CaseHold,
+    CaseStatus,
+    Channel,
+    CollectionCase,
+    ContactAttempt,
+    Direction,
+    LoanAccount,
+    Outcome,
+    Phone,
+    PhoneKind,
+    PromiseStatus,
+    PromiseToPay,
+    Relation,
+    RuleOverride,
+    Stage,
+)
+from tui_desk.i18n import _
+from tui_desk.rules.contact import (
+    ContactPolicy,
+    ContactRequest,
+    Decision,
+    PastContact,
+    check_contact,
+)
+from tui_desk.rules.masking import mask_phone
+from tui_desk.rules.outcomes import needs_of, party_for
+from tui_desk.rules.permissions import Action
+from tui_desk.rules.profile import Profile, load_profile
+from tui_desk.services import audit
+from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.context import Actor
+from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
+
+MAX_NOTE = 2000
+MAX_REASON = 1000
+MAX_OVERRIDE_MINUTES = 240
+# Rules a supervisor may waive for one attempt. A hold is lifted by releasing it and a
+# do-not-call number by clearing its flag (both audited acts of their own), never by a
+# one-off override that would leave the restriction standing for everyone else.
+OVERRIDABLE_RULES = (
+    "quiet_hours",
+    "daily_call_cap",
+    "weekly_call_cap",
+    "after_conversation",
+    "third_party",
+)
+_DIALLED = (Channel.PHONE, Channel.SMS)
+_UNKNOWN_ZONE = "Etc/Unknown"
+_STAGE_ORDER = {stage: i for i, stage in enumerate(Stage)}
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactStatus:
+    """Whether the borrower may be contacted now; ``phone_id`` is the number it is for."""
+
+    allowed: bool
+    rule: str | None
+    reason: str
+    allowed_from: dt.datetime | None
+    phone_id: int | None
+
+    def message(self, timezone: str, now: dt.datetime | None = None) -> str:
+        """The reason, with "allowed again from ..." in ``timezone`` when that is known."""
+        if self.allowed or self.allowed_from is None:
+            return self.reason
+        return self.reason + "; " + allowed_again(self.allowed_from, timezone, now)
+
+
+@dataclass(frozen=True)
+class LoggedContact:
+    contact_id: int
+    case_version: int
+    promise_id: int | None
+    override_used: bool
+
+
+# --- small shared helpers (casework and promises use them too) ----------------------------
+
+
+def resolve_profile(profile: Profile | None) -> Profile:
+    return profile if profile is not None else load_profile()
+
+
+def resolve_now(now: dt.datetime | None) -> dt.datetime:
+    if now is None:
+        return utcnow()
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    return now.astimezone(dt.UTC)
+
+
+def contact_policy(profile: Profile) -> ContactPolicy:
+    return ContactPolicy.from_section(profile.section("contact"))
+
+
+def profile_int(profile: Profile, section: str, key: str, default: int) -> int:
+    value = profile.section(section).get(key, default)
+    return int(value)
+
+
+def office_moment(day: dt.date, at: dt.time, profile: Profile) -> dt.datetime:
+    """``day`` at ``at`` office time, in UTC."""
+    zone = ZoneInfo(profile.office_timezone)
+    return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.UTC)
+
+
+def allowed_again(moment: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
+    """When contact is allowed again: the time alone when it is today in ``timezone``
+    ("allowed again from 08:00"), else with the date ("... from 2026-03-03 08:00")."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    same_day = now is not None and now.astimezone(zone).date() == local.date()
+    when = local.strftime("%H:%M") if same_day else local.strftime("%Y-%m-%d %H:%M")
+    return _("allowed again from {when}").format(when=when)
+
+
+def stage_at_least(case: CollectionCase, stage: Stage) -> bool:
+    """Move the case forward to ``stage`` if it is earlier; True when it moved."""
+    if _STAGE_ORDER[case.stage] < _STAGE_ORDER[stage]:
+        case.stage = stage
+        return True
+    return False
+
+
+def active_holds(session: Session, case_id: int) -> list[CaseHold]:
+    return list(
+        session.scalars(
+            select(CaseHold)
+            .where(CaseHold.case_id == case_id, CaseHold.released_at.is_(None))
+            .order_by(CaseHold.id)
+        )
+    )
+
+
+def is_on_hold(session: Session, case: CollectionCase) -> bool:
+    """The flag, or an unreleased hold row: rows are the truth the flag is kept from."""
+    if case.on_hold:
+        return True
+    return bool(
+        session.scalar(
+            select(exists().where(CaseHold.case_id == case.id, CaseHold.released_at.is_(None)))
+        )
+    )
+
+
+def _cadence_time(profile: Profile) -> dt.time:
+    hh, mm = str(profile.section("next_action").get("at", "10:00")).split(":")
+    return dt.time(int(hh), int(mm))
+
+
+def cadence_days(profile: Profile, outcome: str) -> int:
+    section = profile.section("next_action")
+    days = section.get("days", {})
+    assert isinstance(days, dict)
+    return int(days.get(outcome, section.get("default_days", 1)))
+
+
+def default_next_action(now: dt.datetime, profile: Profile, days: int | None = None) -> dt.datetime:
+    """``days`` office days from today at the profile's cadence time, always after ``now``."""
+    if days is None:
+        days = profile_int(profile, "next_action", "default_days", 1)
+    moment = office_moment(
+        office_today(now, profile) + dt.timedelta(days=max(0, days)),
+        _cadence_time(profile),
+        profile,
+    )
+    if moment <= now:
+        moment = office_moment(
+            office_today(now, profile) + dt.timedelta(days=1), _cadence_time(profile), profile
+        )
+    return moment
+
+
+def ensure_next_action(case: CollectionCase, now: dt.datetime, profile: Profile) -> None:
+    """An open case always has a next action: a case without one would be forgotten."""
+    if case.status == CaseStatus.OPEN and case.next_action_at is None:
+        case.next_action_at = default_next_action(now, profile)
+
+
+def outstanding_minor(session: Session, case: CollectionCase) -> int:
+    """What the borrower owes on the case's accounts (the overdue amount if none are linked)."""
+    rows = session.execute(
+        select(
+            LoanAccount.outstanding_principal_minor,
+            LoanAccount.outstanding_interest_minor,
+            LoanAccount.outstanding_penalty_minor,
+            LoanAccount.outstanding_fees_minor,
+        ).where(LoanAccount.case_id == case.id)
+    ).all()
+    if not rows:
+        return case.overdue_minor
+    return sum(sum(row) for row in rows)
+
+
+# --- contact rule inputs ----------------------------------------------------------------
+
+
+def number_zones(e164: str) -> tuple[str, ...]:
+    """The time zones a number may ring in (a US area code may span two; CN has one)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return ()
+    if phonenumbers.region_code_for_number(number) == "CN":
+        return ("Asia/Shanghai",)
+    return tuple(z for z in phone_timezone.time_zones_for_number(number) if _known_zone(z))
+
+
+def _known_zone(zone: str) -> bool:
+    if not zone or zone == _UNKNOWN_ZONE:
+        return False
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def candidate_zones(borrower: Borrower, phone: Phone | None) -> tuple[str, ...]:
+    """The borrower's own zone first, then each zone the number may ring in."""
+    zones: list[str] = []
+    for zone in (borrower.timezone, *(number_zones(phone.e164) if phone else ())):
+        if _known_zone(zone) and zone not in zones:
+            zones.append(zone)
+    return tuple(zones)
+
+
+def history_days(policy: ContactPolicy) -> int:
+    """How far back the rules look: 7 days for the weekly cap, the quiet period after a
+    conversation, and one more day so a local "today" that began yesterday in UTC is whole."""
+    return max(7, policy.quiet_days_after_conversation or 0) + 1
+
+
+def recent_history(
+    session: Session, case_id: int, now: dt.datetime, policy: ContactPolicy
+) -> list[PastContact]:
+    since = now - dt.timedelta(days=history_days(policy))
+    rows = session.execute(
+        select(
+            ContactAttempt.started_at,
+            ContactAttempt.channel,
+            ContactAttempt.direction,
+            ContactAttempt.outcome,
+        )
+        .where(ContactAttempt.case_id == case_id, ContactAttempt.started_at >= since)
+        .order_by(ContactAttempt.started_at)
+    ).all()
+    # An attempt already in the log happened no later than now, whatever the clock of the
+    # desk that logged it said: the rules ignore "future" attempts, so a desk whose clock
+    # runs a little ahead must not let a fourth call through.
+    return [PastContact(min(at, now), ch.value, d.value, o.value) for at, ch, d, o in rows]
+
+
+def _request(
+    *,
+    now: dt.datetime,
+    channel: Channel,
+    direction: Direction,
+    borrower: Borrower,
+    phone: Phone | None,
+    party: str,
+    on_hold: bool,
+) -> ContactRequest:
+    return ContactRequest(
+        now=now,
+        channel=channel.value,
+        direction=direction.value,
+        party=party,
+        zones=candidate_zones(borrower, phone),
+        do_not_call=bool(phone and phone.do_not_call),
+        on_hold=on_hold,
+    )
+
+
+def _target_party(phone: Phone | None, party: Relation | None) -> str:
+    """Whom the attempt is aimed at: the number's holder, else the party named, else the
+    borrower. Reaching someone else on the borrower's number is not contacting them."""
+    if phone is not None:
+        return phone.relation.value
+    return (party or Relation.BORROWER).value
+
+
+def _phone_preference(phone: Phone, policy: ContactPolicy) -> tuple[bool, bool, bool, bool, int]:
+    return (
+        phone.do_not_call,
+        phone.relation.value not in policy.allowed_parties,
+        phone.relation is not Relation.BORROWER,
+        phone.kind is not PhoneKind.MOBILE,
+        phone.id,
+    )
+
+
+def _borrower_phones(session: Session, borrower_id: int, policy: ContactPolicy) -> list[Phone]:
+    phones = session.scalars(select(Phone).where(Phone.borrower_id == borrower_id)).all()
+    return sorted(phones, key=lambda p: _phone_preference(p, policy))
+
+
+def _phone_of(session: Session, borrower: Borrower, phone_id: int) -> Phone:
+    phone = session.get(Phone, phone_id)
+    if phone is None or phone.borrower_id != borrower.id:
+        raise NotFound(_("phone {phone} is not a number of this borrower").format(phone=phone_id))
+    return phone
+
+
+def _load_case(session: Session, case_id: int) -> CollectionCase:
+    case = session.get(CollectionCase, case_id)
+    if case is None:
+        raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
+    return case
+
+
+def _borrower(session: Session, case: CollectionCase) -> Borrower:
+    borrower = session.get(Borrower, case.borrower_id)
+    assert borrower is not None  # a foreign key
+    return borrower
+
+
+# --- may the borrower be contacted now? -------------------------------------------------
+
+
+def contact_status(
+    db: Database,
+    case_id: int,
+    *,
+    channel: Channel = Channel.PHONE,
+    phone_id: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> ContactStatus:
+    """May this borrower be contacted on ``channel`` now, and if not, which rule and when.
+
+    Without ``phone_id`` a call or SMS is judged on the borrower's numbers in the order an
+    operator would dial them (own mobile first, do-not-call last): the first number that
+    may be used now is the answer, else the refusal for the preferred number.
+    """
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    policy = contact_policy(prof)
+    with db.read() as s:
+        case = _load_case(s, case_id)
+        if case.status != CaseStatus.OPEN:
+            return ContactStatus(
+                False,
+                "archived",
+                _("case {case_id} is archived and read-only").format(case_id=case_id),
+                None,
+                phone_id,
+            )
+        borrower = _borrower(s, case)
+        phones: Sequence[Phone | None]
+        if phone_id is not None:
+            phones = [_phone_of(s, borrower, phone_id)]
+        elif channel in _DIALLED:
+            phones = _borrower_phones(s, borrower.id, policy) or [None]
+        else:
+            phones = [None]
+        on_hold = is_on_hold(s, case)
+        history = recent_history(s, case.id, now, policy)
+        first: ContactStatus | None = None
+        for phone in phones:
+            request = _request(
+                now=now,
+                channel=channel,
+                direction=Direction.OUTBOUND,
+                borrower=borrower,
+                phone=phone,
+                party=_target_party(phone, None),
+                on_hold=on_hold,
+            )
+            decision = check_contact(request, history, policy)
+            status = ContactStatus(
+                decision.allowed,
+                decision.rule,
+                decision.reason,
+                decision.allowed_from,
+                phone.id if phone is not None else None,
+            )
+            if decision.allowed:
+                return status
+            first = first or status
+        assert first is not None
+        return first
+
+
+# --- overrides --------------------------------------------------------------------------
+
+
+def _relaxed(
+    rule: str, request: ContactRequest, policy: ContactPolicy
+) -> tuple[ContactRequest, ContactPolicy]:
+    """The request and policy with one rule waived, so the others are still checked."""
+    if rule == "quiet_hours":
+        return request, replace(policy, time_rule_channels=frozenset())
+    if rule == "daily_call_cap":
+        return request, replace(policy, max_connected_calls_per_day=None)
+    if rule == "weekly_call_cap":
+        return request, replace(policy, max_call_attempts_7d=None)
+    if rule == "after_conversation":
+        return request, replace(policy, quiet_days_after_conversation=None)
+    if rule == "third_party":
+        return request, replace(policy, allowed_parties=policy.allowed_parties | {request.party})
+    raise ValueError(f"rule {rule!r} cannot be waived")
+
+
+def _usable_override(
+    session: Session, case_id: int, rule: str, agent_id: int, now: dt.datetime
+) -> RuleOverride | None:
+    stmt = (
+        select(RuleOverride)
+        .where(
+            RuleOverride.case_id == case_id,
+            RuleOverride.rule == rule,
+            RuleOverride.granted_to_id == agent_id,
+            RuleOverride.used_at.is_(None),
+            RuleOverride.expires_at > now,
+        )
+        .order_by(RuleOverride.expires_at, RuleOverride.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.scalars(stmt).first()
+
+
+def _refusal(decision: Decision, profile: Profile, now: dt.datetime) -> RuleRefused:
+    message = _("contact refused by the {rule} rule: {reason}").format(
+        rule=decision.rule, reason=decision.reason
+    )
+    if decision.allowed_from is not None:
+        message += "; " + allowed_again(decision.allowed_from, profile.office_timezone, now)
+    return RuleRefused(message)
+
+
+def _apply_rules(
+    session: Session,
+    actor: Actor,
+    case: CollectionCase,
+    request: ContactRequest,
+    history: list[PastContact],
+    policy: ContactPolicy,
+    profile: Profile,
+    now: dt.datetime,
+) -> list[RuleOverride]:
+    """Check an outbound attempt; returns the overrides it needs (to be consumed).
+
+    Each refused rule needs its own override, so waiving quiet hours does not also let a
+    fourth connected call through.
+    """
+    used: list[RuleOverride] = []
+    decision = check_contact(request, history, policy)
+    while not decision.allowed:
+        rule = decision.rule
+        override = (
+            _usable_override(session, case.id, rule, actor.id, now)
+            if rule in OVERRIDABLE_RULES
+            else None
+        )
+        if rule is None or override is None:
+            raise _refusal(decision, profile, now)
+        used.append(override)
+        request, policy = _relaxed(rule, request, policy)
+        decision = check_contact(request, history, policy)
+    return used
+
+
+def grant_override(
+    db: Database,
+    supervisor: Actor,
+    case_id: int,
+    rule: str,
+    granted_to: int,
+    reason: str,
+    *,
+    minutes: int = 30,
+    now: dt.datetime | None = None,
+) -> int:
+    """Let ``granted_to`` make one attempt that ``rule`` forbids, within ``minutes``."""
+    supervisor.require(Action.OVERRIDE_CONTACT_RULE)
+    now = resolve_now(now)
+    if granted_to == supervisor.id:
+        raise PermissionDenied(
+            _("a supervisor may not grant an override to themselves; ask another supervisor")
+        )
+    if rule not in OVERRIDABLE_RULES:
+        if rule in ("hold", "do_not_call"):
+            raise ServiceError(
+                _(
+                    "the {rule} rule is not waived by an override: release the hold or "
+                    "clear the do-not-call flag instead"
+                ).format(rule=rule)
+            )
+        raise ServiceError(
+            _("unknown contact rule {rule!r}; rules that can be waived: {rules}").format(
+                rule=rule, rules=", ".join(OVERRIDABLE_RULES)
+            )
+        )
+    reason = _required_text(reason, _("an override needs a reason"), MAX_REASON)
+    if not 1 <= minutes <= MAX_OVERRIDE_MINUTES:
+        raise ServiceError(
+            _("an override lasts 1 to {max} minutes").format(max=MAX_OVERRIDE_MINUTES)
+        )
+    with db.write() as s:
+        case = load_for_edit(s, case_id)
+        agent = s.get(Agent, granted_to)
+        if agent is None or not agent.active:
+            raise NotFound(
+                _("agent {agent_id} does not exist or is inactive").format(agent_id=granted_to)
+            )
+        override = RuleOverride(
+            case_id=case.id,
+            rule=rule,
+            granted_to_id=agent.id,
+            granted_by_id=supervisor.id,
+            reason=reason,
+            granted_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+        s.add(override)
+        s.flush()
+        audit.record(
+            s,
+            supervisor,
+            "contact.override.grant",
+            "rule_override",
+            override.id,
+            f"{supervisor.login} waived {rule} once for {agent.login} on case {case.id}",
+            now=now,
+            case_id=case.id,
+            after={
+                "rule": rule,
+                "granted_to": agent.id,
+                "expires_at": override.expires_at.isoformat(),
+            },
+        )
+        return override.id
+
+
+# --- logging a contact ------------------------------------------------------------------
+
+
+def _required_text(value: str | None, missing: str, limit: int) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ServiceError(missing)
+    if len(text) > limit:
+        raise ServiceError(_("at most {n} characters, please").format(n=limit))
+    return text
+
+
+def clean_note(note: str | None) -> str | None:
+    text = (note or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_NOTE:
+        raise ServiceError(
+            _("a note has at most {max} characters (this one has {n})").format(
+                max=MAX_NOTE, n=len(text)
+            )
+        )
+    return text
+
+
+def _as_outcome(value: Outcome | str) -> Outcome:
+    try:
+        return Outcome(value)
+    except ValueError as exc:
+        raise ServiceError(_("unknown contact outcome {value!r}").format(value=value)) from exc
+
+
+_CALL_ONLY = frozenset({Outcome.NO_ANSWER, Outcome.BUSY, Outcome.LEFT_MESSAGE})
+_MESSAGE_ONLY = frozenset({Outcome.SENT, Outcome.DELIVERED, Outcome.FAILED})
+
+
+def _check_fits(channel: Channel, outcome: Outcome) -> None:
+    if outcome in _CALL_ONLY and channel is not Channel.PHONE:
+        raise ServiceError(
+            _("the outcome {outcome} is for phone calls, not {channel}").format(
+                outcome=outcome.value, channel=channel.value
+            )
+        )
+    if outcome in _MESSAGE_ONLY and channel in (Channel.PHONE, Channel.VISIT):
+        raise ServiceError(
+            _("the outcome {outcome} is for messages, not {channel}").format(
+                outcome=outcome.value, channel=channel.value
+            )
+        )
+
+
+def _check_callback(
+    callback_at: dt.datetime | None,
+    request: ContactRequest,
+    policy: ContactPolicy,
+    profile: Profile,
+    now: dt.datetime,
+) -> dt.datetime:
+    if callback_at is None:
+        raise ServiceError(_("a callback needs the time to call back"))
+    if callback_at.tzinfo is None:
+        raise ServiceError(_("the callback time needs a time zone"))
+    callback_at = callback_at.astimezone(dt.UTC)
+    if callback_at <= now:
+        raise ServiceError(_("the callback time must be in the future"))
+    max_days = profile_int(profile, "contact", "callback_max_days", 30)
+    if callback_at > now + dt.timedelta(days=max_days):
+        raise ServiceError(_("a callback is at most {days} days ahead").format(days=max_days))
+    # A callback promised inside quiet hours could not be made when it falls due.
+    probe = replace(
+        request,
+        now=callback_at,
+        channel=Channel.PHONE.value,
+        direction=Direction.OUTBOUND.value,
+        party=Relation.BORROWER.value,
+        do_not_call=False,
+        on_hold=False,
+    )
+    at_callback = check_contact(probe, [], policy)
+    if at_callback.rule == "quiet_hours":
+        raise ServiceError(
+            _("the callback time falls in quiet hours: {reason}").format(reason=at_callback.reason)
+        )
+    return callback_at
+
+
+def _check_promise(
+    session: Session,
+    case: CollectionCase,
+    amount_minor: int | None,
+    due: dt.date | None,
+    profile: Profile,
+    now: dt.datetime,
+) -> tuple[int, dt.date]:
+    if amount_minor is None or due is None:
+        raise ServiceError(_("a promise to pay needs an amount and a date"))
+    if amount_minor <= 0:
+        raise ServiceError(_("the promised amount must be positive"))
+    owed = outstanding_minor(session, case)
+    if amount_minor > owed:
+        # PROCESS.md step 10: never push a borrower to promise more than is owed.
+        raise ServiceError(
+            _("the promised amount is more than the borrower owes ({owed} {currency})").format(
+                owed=f"{owed / 100:.2f}", currency=profile.currency
+            )
+        )
+    today = office_today(now, profile)
+    if due < today:
+        raise ServiceError(_("the promised date is in the past"))
+    max_days = profile_int(profile, "contact", "promise_max_days", 30)
+    if due > today + dt.timedelta(days=max_days):
+        raise ServiceError(
+            _(
+                "a promise to pay is at most {days} days ahead; agree a repayment plan instead"
+            ).format(days=max_days)
+        )
+    return amount_minor, due
+
+
+def _next_action(
+    *,
+    outcome: Outcome,
+    callback_at: dt.datetime | None,
+    promise_due: dt.date | None,
+    request: ContactRequest,
+    history: list[PastContact],
+    policy: ContactPolicy,
+    profile: Profile,
+    now: dt.datetime,
+) -> dt.datetime:
+    if callback_at is not None:
+        return callback_at
+    if promise_due is not None:
+        after = profile_int(profile, "next_action", "after_promise_due_days", 1)
+        moment = office_moment(
+            promise_due + dt.timedelta(days=after), _cadence_time(profile), profile
+        )
+    else:
+        moment = default_next_action(now, profile, cadence_days(profile, outcome.value))
+    # Not before the rules allow the next call: a case due "now" that may not be called
+    # would sit at the top of the queue for nothing. Hard refusals (hold, do-not-call)
+    # do not move it; a person has to act on those.
+    probe = replace(
+        request,
+        now=moment,
+        channel=Channel.PHONE.value,
+        direction=Direction.OUTBOUND.value,
+        party=Relation.BORROWER.value,
+        do_not_call=False,
+        on_hold=False,
+    )
+    decision = check_contact(probe, history, policy)
+    if not decision.allowed and decision.allowed_from is not None:
+        moment = max(moment, decision.allowed_from)
+    return moment
+
+
+def log_contact(
+    db: Database,
+    actor: Actor,
+    case_id: int,
+    *,
+    channel: Channel,
+    direction: Direction,
+    outcome: Outcome | str,
+    phone_id: int | None = None,
+    party: Relation | None = None,
+    note: str | None = None,
+    callback_at: dt.datetime | None = None,
+    promise_amount_minor: int | None = None,
+    promise_due: dt.date | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> LoggedContact:
+    """Record one contact attempt and everything it implies for the case, in one go.
+
+    Outbound attempts must pass the contact rules (or use a supervisor's override granted
+    to this agent for the refusing rule, which is then spent); inbound contacts are always
+    logged and never count toward caps. ``outcome`` may be the ``Outcome`` or its value
+    (the quick-outcome table in ``rules.outcomes`` holds values).
+    """
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    policy = contact_policy(prof)
+    channel = Channel(channel)
+    direction = Direction(direction)
+    result = _as_outcome(outcome)
+    note = clean_note(note)
+    _check_fits(channel, result)
+    needs = needs_of(result.value)
+    if needs != "callback" and callback_at is not None:
+        raise ServiceError(_("a callback time goes with the callback outcome only"))
+    if needs != "promise" and (promise_amount_minor is not None or promise_due is not None):
+        raise ServiceError(_("a promised amount and date go with the promise outcome only"))
+
+    with db.write() as s:
+        case = load_for_edit(s, case_id, expected_version=expected_version)
+        borrower = _borrower(s, case)
+        phone: Phone | None = None
+        if phone_id is not None:
+            phone = _phone_of(s, borrower, phone_id)
+        elif channel in _DIALLED and direction is Direction.OUTBOUND:
+            # The number contact_status judged: the one an operator would dial first.
+            phones = _borrower_phones(s, borrower.id, policy)
+            if not phones:
+                raise ServiceError(_("the borrower has no phone number on file"))
+            phone = phones[0]
+        request = _request(
+            now=now,
+            channel=channel,
+            direction=direction,
+            borrower=borrower,
+            phone=phone,
+            party=_target_party(phone, party),
+            on_hold=is_on_hold(s, case),
+        )
+        history = recent_history(s, case.id, now, policy)
+        if needs == "callback":
+            callback_at = _check_callback(callback_at, request, policy, prof, now)
+        promise_terms = (
+            _check_promise(s, case, promise_amount_minor, promise_due, prof, now)
+            if needs == "promise"
+            else None
+        )
+        overrides: list[RuleOverride] = []
+        if direction is Direction.OUTBOUND:
+            overrides = _apply_rules(s, actor, case, request, history, policy, prof, now)
+        for override in overrides:
+            override.used_at = now
+
+        before = {
+            "stage": case.stage.value,
+            "next_action_at": _iso(case.next_action_at),
+            "callback_at": _iso(case.callback_at),
+        }
+        reached = (
+            party
+            if party is not None
+            else party_for(result.value, phone.relation.value if phone else None)
+        )
+        attempt = ContactAttempt(
+            case_id=case.id,
+            agent_id=actor.id,
+            channel=channel,
+            direction=direction,
+            phone_id=phone.id if phone else None,
+            party=Relation(reached) if reached is not None else None,
+            outcome=result,
+            note=note,
+            started_at=now,
+            callback_at=callback_at,
+            override_by_id=overrides[0].granted_by_id if overrides else None,
+            override_reason="; ".join(o.reason for o in overrides) or None,
+        )
+        s.add(attempt)
+        s.flush()
+
+        promise_id: int | None = None
+        superseded: list[int] = []
+        if promise_terms is not None:
+            amount, due = promise_terms
+            # One promise stands at a time: a new one replaces the open one, which is
+            # then neither kept nor broken (it must not count as a broken promise).
+            for old in s.scalars(
+                select(PromiseToPay).where(
+                    PromiseToPay.case_id == case.id, PromiseToPay.status == PromiseStatus.OPEN
+                )
+            ):
+                old.status = PromiseStatus.CANCELLED
+                old.resolved_at = now
+                superseded.append(old.id)
+            promise = PromiseToPay(
+                case_id=case.id,
+                contact_id=attempt.id,
+                amount_minor=amount,
+                due_on=due,
+                status=PromiseStatus.OPEN,
+                created_by_id=actor.id,
+                created_at=now,
+            )
+            s.add(promise)
+            s.flush()
+            promise_id = promise.id
+
+        if callback_at is not None:
+            case.callback_at = callback_at
+            case.callback_agent_id = actor.id
+        elif case.callback_at is not None and case.callback_at <= now:
+            # The case was worked at or after its callback time: the callback is done.
+            case.callback_at = None
+            case.callback_agent_id = None
+        counted = [*history, PastContact(now, channel.value, direction.value, result.value)]
+        next_at = _next_action(
+            outcome=result,
+            callback_at=callback_at,
+            promise_due=promise_terms[1] if promise_terms else None,
+            request=request,
+            history=counted,
+            policy=policy,
+            profile=prof,
+            now=now,
+        )
+        if case.callback_at is not None and case.callback_at > now:
+            next_at = min(next_at, case.callback_at)
+        case.next_action_at = next_at
+        stage_at_least(case, Stage.CONTACTING)
+        recompute_priority(case, now, prof)
+        s.flush()
+
+        after: dict[str, object] = {
+            "contact_id": attempt.id,
+            "channel": channel.value,
+            "direction": direction.value,
+            "outcome": result.value,
+            "party": reached,
+            "phone": mask_phone(phone.e164, prof.masking) if phone else None,
+            "stage": case.stage.value,
+            "next_action_at": _iso(case.next_action_at),
+            "callback_at": _iso(case.callback_at),
+        }
+        if promise_id is not None and promise_terms is not None:
+            after.update(
+                promise_id=promise_id,
+                promise_amount_minor=promise_terms[0],
+                promise_due=promise_terms[1].isoformat(),
+                superseded_promises=superseded,
+            )
+        if overrides:
+            after["overrides"] = [
+                {"id": o.id, "rule": o.rule, "granted_by": o.granted_by_id} for o in overrides
+            ]
+        summary = f"{actor.login} logged {direction.value} {channel.value}: {result.value}"
+        if result is Outcome.AGREES_VISIT:
+            # Registration is its own explicit step (consent: who, when, how).
+            summary += " (agrees to a home visit; register the borrower for the service)"
+            after["agrees_visit"] = True
+        audit.record(
+            s,
+            actor,
+            "contact.log",
+            "contact_attempt",
+            attempt.id,
+            summary,
+            now=now,
+            case_id=case.id,
+            before=before,
+            after=after,
+        )
+        return LoggedContact(
+            contact_id=attempt.id,
+            case_version=case.version,
+            promise_id=promise_id,
+            override_used=bool(overrides),
+        )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
