@@ -23,10 +23,12 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -381,6 +383,7 @@ class CollectionCase(Base):
         Index("ix_case_owner_queue", "owner_id", "status", "priority", "id"),
         Index("ix_case_next_action", "status", "next_action_at"),
         Index("ix_case_stage_queue", "status", "stage", "priority", "id"),
+        Index("ix_case_bucket_queue", "status", "dpd_bucket", "priority", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -393,6 +396,9 @@ class CollectionCase(Base):
     stale: Mapped[bool] = mapped_column(Boolean, default=False)
     on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[int] = mapped_column(Integer, default=0)
+    # Days-past-due bucket number (rules.priority.bucket_number), kept with the priority
+    # by every write and the nightly refresh, so the bucket filter has an index.
+    dpd_bucket: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     overdue_since: Mapped[dt.date | None] = mapped_column(Date)
     overdue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     broken_promises: Mapped[int] = mapped_column(Integer, default=0)

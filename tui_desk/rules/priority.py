@@ -29,6 +29,16 @@ def dpd_bucket(dpd: int, bounds: tuple[int, ...]) -> str:
     return f"{low}+"
 
 
+def bucket_number(dpd: int, bounds: tuple[int, ...]) -> int:
+    """0 when not past due, else 1 for the first bucket, 2 for the next, ... (stored, indexed)."""
+    if dpd <= 0:
+        return 0
+    for number, high in enumerate(bounds, start=1):
+        if dpd <= high:
+            return number
+    return len(bounds) + 1
+
+
 def bucket_labels(bounds: tuple[int, ...]) -> list[str]:
     labels = []
     low = 1

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tui_desk.db.models import CaseStatus, CollectionCase
 from tui_desk.i18n import _
-from tui_desk.rules.priority import Score, days_past_due, priority_score
+from tui_desk.rules.priority import Score, bucket_number, days_past_due, priority_score
 from tui_desk.rules.profile import Profile
 from tui_desk.services.errors import NotFound, ServiceError, StaleEdit
 
@@ -41,9 +41,14 @@ def score_of(case: CollectionCase, now: dt.datetime, profile: Profile) -> Score:
 
 
 def recompute_priority(case: CollectionCase, now: dt.datetime, profile: Profile) -> Score:
+    """Store the case's score and DPD bucket (both indexed: the queue order and its filter)."""
     score = score_of(case, now, profile)
     if case.priority != score.value:
         case.priority = score.value
+    dpd = days_past_due(case.overdue_since, office_today(now, profile))
+    bucket = bucket_number(dpd, profile.dpd_bounds)
+    if case.dpd_bucket != bucket:
+        case.dpd_bucket = bucket
     return score
 
 

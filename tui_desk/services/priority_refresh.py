@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import CaseStatus, CollectionCase
-from tui_desk.rules.priority import days_past_due, priority_score
+from tui_desk.rules.priority import bucket_number, days_past_due, priority_score
 from tui_desk.rules.profile import PriorityWeights, load_profile
 from tui_desk.services import audit
 from tui_desk.services.worker import JobFunction, job_write
@@ -34,8 +34,8 @@ PRIORITY_REFRESH_EVERY = dt.timedelta(minutes=15)
 # or every operator with the case open would get a false "changed by someone else".
 _CASE = cast(Table, CollectionCase.__table__)
 
-# id, is_open, priority, overdue_since, overdue_minor, broken_promises, due
-_CaseRow = Row[int, bool, int, dt.date | None, int, int, bool]
+# id, is_open, priority, dpd_bucket, overdue_since, overdue_minor, broken_promises, due
+_CaseRow = Row[int, bool, int, int, dt.date | None, int, int, bool]
 
 # Batches walk the primary key. Given a plain status predicate, a planner may read a
 # batch through ix_case_queue (status, priority, id) and sort every open case by id, once
@@ -50,6 +50,7 @@ _READ_BATCH = (
         _CASE.c.id,
         (_CASE.c.status == CaseStatus.OPEN).label("is_open"),
         _CASE.c.priority,
+        _CASE.c.dpd_bucket,
         _CASE.c.overdue_since,
         _CASE.c.overdue_minor,
         _CASE.c.broken_promises,
@@ -70,7 +71,7 @@ _SQLITE_READ_OPEN_BATCH = _READ_BATCH.where(
 _SQLITE_WRITE_PRIORITY = (
     update(_CASE)
     .where(_CASE.c.id == bindparam("b_id"), _CASE.c.status == CaseStatus.OPEN)
-    .values(priority=bindparam("b_priority"))
+    .values(priority=bindparam("b_priority"), dpd_bucket=bindparam("b_bucket"))
 )
 
 # PostgreSQL reads the batch outside the write transaction (locking every row read would
@@ -79,12 +80,12 @@ _SQLITE_WRITE_PRIORITY = (
 # One statement per batch over arrays: row-by-row executemany took 3x as long at 1M cases.
 _PG_WRITE_PRIORITY_IF_UNCHANGED = text(
     """
-    UPDATE collection_case AS c SET priority = v.priority
+    UPDATE collection_case AS c SET priority = v.priority, dpd_bucket = v.bucket
     FROM unnest(
-        CAST(:ids AS integer[]), CAST(:priorities AS integer[]),
+        CAST(:ids AS integer[]), CAST(:priorities AS integer[]), CAST(:buckets AS smallint[]),
         CAST(:overdue_since AS date[]), CAST(:overdue_minor AS bigint[]),
         CAST(:broken_promises AS integer[]), CAST(:due AS boolean[])
-    ) AS v(id, priority, overdue_since, overdue_minor, broken_promises, due)
+    ) AS v(id, priority, bucket, overdue_since, overdue_minor, broken_promises, due)
     WHERE c.id = v.id
       AND c.status = :open
       AND c.overdue_since IS NOT DISTINCT FROM v.overdue_since
@@ -99,6 +100,7 @@ _PG_WRITE_PRIORITY_IF_UNCHANGED = text(
 class _Change:
     row: _CaseRow
     priority: int
+    bucket: int
 
 
 @dataclass(frozen=True)
@@ -140,14 +142,17 @@ def refresh_priorities(
             if db.is_sqlite:
                 with job_write(db) as session:
                     rows = _read_batch(session, after_id, batch_size, now)
-                    changes = _changes(rows, today, weights)
+                    changes = _changes(rows, today, weights, policy.dpd_bounds)
                     if changes:
-                        params = [{"b_id": c.row.id, "b_priority": c.priority} for c in changes]
+                        params = [
+                            {"b_id": c.row.id, "b_priority": c.priority, "b_bucket": c.bucket}
+                            for c in changes
+                        ]
                         changed += _matched(session.execute(_SQLITE_WRITE_PRIORITY, params))
             else:
                 with db.read() as session:
                     rows = _read_batch(session, after_id, batch_size, now)
-                changes = _changes(rows, today, weights)
+                changes = _changes(rows, today, weights, policy.dpd_bounds)
                 if changes:
                     with job_write(db) as session:
                         result = session.execute(
@@ -181,21 +186,28 @@ def _read_batch(
     return session.execute(_SQLITE_READ_OPEN_BATCH if sqlite else _READ_BATCH, params).all()
 
 
-def _changes(rows: Sequence[_CaseRow], today: dt.date, weights: PriorityWeights) -> list[_Change]:
-    """The open cases whose stored priority is no longer their score."""
+def _changes(
+    rows: Sequence[_CaseRow],
+    today: dt.date,
+    weights: PriorityWeights,
+    bounds: tuple[int, ...],
+) -> list[_Change]:
+    """The open cases whose stored priority or DPD bucket is no longer true."""
     changes: list[_Change] = []
     for row in rows:
         if not row.is_open:
             continue
+        dpd = days_past_due(row.overdue_since, today)
+        bucket = bucket_number(dpd, bounds)
         score = priority_score(
-            dpd=days_past_due(row.overdue_since, today),
+            dpd=dpd,
             overdue_minor=row.overdue_minor,
             broken_promises=row.broken_promises,
             next_action_due=bool(row.due),
             weights=weights,
         ).value
-        if score != row.priority:
-            changes.append(_Change(row, score))
+        if score != row.priority or bucket != row.dpd_bucket:
+            changes.append(_Change(row, score, bucket))
     # In index order: the queue indexes lead with priority, so neighbouring updates touch
     # neighbouring index pages (measured: the SQLite executemany twice as fast).
     changes.sort(key=lambda c: c.priority)
@@ -206,6 +218,7 @@ def _as_arrays(changes: Sequence[_Change], now: dt.datetime) -> dict[str, Any]:
     return {
         "ids": [c.row.id for c in changes],
         "priorities": [c.priority for c in changes],
+        "buckets": [c.bucket for c in changes],
         "overdue_since": [c.row.overdue_since for c in changes],
         "overdue_minor": [c.row.overdue_minor for c in changes],
         "broken_promises": [c.row.broken_promises for c in changes],

@@ -17,14 +17,11 @@ statistics. Where candidates come from a side table, the case's status is tested
 ``coalesce(status, '')``, a form no index serves, so that neither engine walks a queue
 index testing membership instead.
 
-Two filters cannot be served in queue order by the fixed schema:
+The DPD bucket is stored with the priority (``dpd_bucket``, refreshed with it every
+night) and has its own queue index. One filter cannot be served in queue order:
 - ``due_today``: ``ix_case_next_action`` finds the due cases but not in priority order.
   A bounded probe decides: few due cases are read through that index and ranked; many
   are found by walking the queue order (where they are dense).
-- ``bucket`` (days past due): no index holds ``overdue_since``, so it is a residual check
-  on the queue order. Cheap for the buckets near the top (91+), a long walk for 1-30 at
-  a million cases (0.1-0.3 s); a bucket column stored with the priority and an index
-  ``(status, bucket, priority, id)`` would make it 0.1 ms (measured on a copy).
 
 Search
 ------
@@ -397,8 +394,8 @@ def _office_day_bounds(now: dt.datetime, profile: Profile) -> tuple[dt.date, dt.
     return today, end.astimezone(dt.UTC)
 
 
-def _bucket_range(label: str, profile: Profile) -> tuple[int, int | None]:
-    """Days-past-due bounds (inclusive) of a bucket label, e.g. "31-60" -> (31, 60)."""
+def _bucket_number(label: str, profile: Profile) -> int:
+    """The stored ``dpd_bucket`` of a bucket label ("1-30" -> 1, ..., "91+" -> 4)."""
     labels = bucket_labels(profile.dpd_bounds)
     if label not in labels:
         raise ServiceError(
@@ -406,21 +403,7 @@ def _bucket_range(label: str, profile: Profile) -> tuple[int, int | None]:
                 bucket=label, labels=", ".join(labels)
             )
         )
-    if label.endswith("+"):
-        return int(label[:-1]), None
-    low, high = label.split("-")
-    return int(low), int(high)
-
-
-def _bucket_terms(
-    t: Any, bounds: tuple[int, int | None], today: dt.date
-) -> tuple[ColumnElement[bool], ...]:
-    low, high = bounds
-    # dpd = today - overdue_since, so a dpd range is an overdue_since range.
-    latest = t.c.overdue_since <= today - dt.timedelta(days=low)
-    if high is None:
-        return (latest,)
-    return (latest, t.c.overdue_since >= today - dt.timedelta(days=high))
+    return labels.index(label) + 1
 
 
 def _dense_threshold(session: Session, limit: int) -> int:
@@ -448,7 +431,7 @@ class _Narrowing:
     term: Callable[[Any], ColumnElement[bool]]
 
 
-def _narrowings(flt: QueueFilter, me: int) -> list[_Narrowing]:
+def _narrowings(flt: QueueFilter, me: int, bucket: int | None) -> list[_Narrowing]:
     """The filters that have an index of their own, most selective first."""
     found: list[_Narrowing] = []
     if flt.on_hold:
@@ -466,6 +449,8 @@ def _narrowings(flt: QueueFilter, me: int) -> list[_Narrowing]:
         found.append(by_stage)
     if flt.registered_only:
         found.append(_Narrowing("ix_case_registered_queue", lambda t: t.c.registered.is_(True)))
+    if bucket is not None:
+        found.append(_Narrowing("ix_case_bucket_queue", lambda t: t.c.dpd_bucket == bucket))
     if by_stage is not None and not stage_first:
         found.append(by_stage)
     if flt.scope is Scope.UNOWNED:
@@ -484,17 +469,15 @@ def _filter_access(session: Session, flt: QueueFilter, ctx: _Context) -> _Access
     named (INDEXED BY), so plain terms cannot lure the planner elsewhere; PostgreSQL
     weighs them with its statistics and may walk another of the queue indexes.
     """
-    today, end_of_day = _office_day_bounds(ctx.now, ctx.profile)
-    narrowings = _narrowings(flt, ctx.actor.id)
-    bounds = _bucket_range(flt.bucket, ctx.profile) if flt.bucket else None
+    _today, end_of_day = _office_day_bounds(ctx.now, ctx.profile)
+    bucket = _bucket_number(flt.bucket, ctx.profile) if flt.bucket else None
+    narrowings = _narrowings(flt, ctx.actor.id, bucket)
     index = narrowings[0].index if narrowings else "ix_case_queue"
 
     def terms(t: Any) -> tuple[ColumnElement[bool], ...]:
         found = [t.c.status == _OPEN, *(n.term(t) for n in narrowings)]
         if not flt.on_hold:
             found.append(t.c.on_hold.is_(False))
-        if bounds is not None:
-            found.extend(_bucket_terms(t, bounds, today))
         if flt.due_today:
             found.append(t.c.next_action_at < end_of_day)
         return tuple(found)

@@ -74,7 +74,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import _
 from tui_desk.rules.idcard import CHECK_CHARS, WEIGHTS
-from tui_desk.rules.priority import priority_score
+from tui_desk.rules.priority import bucket_number, priority_score
 from tui_desk.rules.profile import PriorityWeights, load_profile
 from tui_desk.services import audit
 from tui_desk.services.errors import ServiceError
@@ -107,7 +107,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "borrower_id", "status", "stage", "owner_id", "on_hold", "priority",
         "overdue_since", "overdue_minor", "broken_promises", "next_action_at", "opened_at",
         "closed_at", "close_reason", "callback_at", "callback_agent_id", "registered",
-        "documents_complete",
+        "documents_complete", "dpd_bucket",
     ),
     "loan_account": (
         "id", "external_id", "borrower_id", "case_id", "product", "status",
@@ -578,6 +578,7 @@ class _Generator:
     ) -> None:
         self.seed = seed
         self.weights = weights
+        self.dpd_bounds = load_profile("cn").dpd_bounds
         self.operators = operators
         self.collectors_by_city = collectors_by_city
         self.supervisors = supervisors
@@ -756,6 +757,7 @@ class _Generator:
         # Registered for the home-visit service from "registered" on, documents complete
         # from "visit_booked" on, until the case is paid.
         reg_low, reg_high = _DEPTH[Stage.REGISTERED], _DEPTH[Stage.FOLLOW_UP]
+        dpd_bounds = self.dpd_bounds
         docs_low = _DEPTH[Stage.VISIT_BOOKED]
         for position in range(count):
             stage, depth = pinned.get(position) or stages[int(r() * n_stages)]
@@ -1027,6 +1029,7 @@ class _Generator:
                 case_total, broken, next_action_at, created, closed_at, close_reason,
                 callback_at, callback_agent, reg_low <= depth <= reg_high,
                 docs_low <= depth <= reg_high,
+                0 if closed_at is not None else bucket_number(today - start, dpd_bounds),
             ))  # fmt: skip
             bid += 1
             cid += 1

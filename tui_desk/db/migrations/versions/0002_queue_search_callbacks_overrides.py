@@ -51,6 +51,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_borrower_id_rev'), ['id_rev'], unique=False)
 
     with op.batch_alter_table('collection_case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('dpd_bucket', sa.SmallInteger(), server_default=sa.text('0'), nullable=False))
         batch_op.add_column(sa.Column('callback_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('callback_agent_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('registered', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -63,6 +64,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_case_hold_queue', ['status', 'priority', 'id'], unique=False, sqlite_where=sa.text('on_hold IS 1'), postgresql_where=sa.text('on_hold IS true'))
         batch_op.create_index('ix_case_registered_queue', ['status', 'priority', 'id'], unique=False, sqlite_where=sa.text('registered IS 1'), postgresql_where=sa.text('registered IS true'))
         batch_op.create_index('ix_case_stage_queue', ['status', 'stage', 'priority', 'id'], unique=False)
+        batch_op.create_index('ix_case_bucket_queue', ['status', 'dpd_bucket', 'priority', 'id'], unique=False)
         batch_op.create_index('ix_case_unowned_queue', ['status', 'priority', 'id'], unique=False, sqlite_where=sa.text('owner_id IS NULL'), postgresql_where=sa.text('owner_id IS NULL'))
         batch_op.create_foreign_key(batch_op.f('fk_collection_case_callback_agent_id_agent'), 'agent', ['callback_agent_id'], ['id'])
 
@@ -97,6 +99,7 @@ def downgrade() -> None:
         batch_op.create_index('ix_case_lease', ['lease_holder_id'], unique=False)
         batch_op.drop_index('ix_case_unowned_queue', sqlite_where=sa.text('owner_id IS NULL'), postgresql_where=sa.text('owner_id IS NULL'))
         batch_op.drop_index('ix_case_stage_queue')
+        batch_op.drop_index('ix_case_bucket_queue')
         batch_op.drop_index('ix_case_registered_queue', sqlite_where=sa.text('registered IS 1'), postgresql_where=sa.text('registered IS true'))
         batch_op.drop_index('ix_case_hold_queue', sqlite_where=sa.text('on_hold IS 1'), postgresql_where=sa.text('on_hold IS true'))
         batch_op.drop_index('ix_case_callback', sqlite_where=sa.text('callback_at IS NOT NULL'), postgresql_where=sa.text('callback_at IS NOT NULL'))
@@ -105,6 +108,7 @@ def downgrade() -> None:
         batch_op.drop_column('registered')
         batch_op.drop_column('callback_agent_id')
         batch_op.drop_column('callback_at')
+        batch_op.drop_column('dpd_bucket')
 
     with op.batch_alter_table('borrower', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_borrower_id_rev'))

@@ -1,0 +1,44 @@
+"""Priority and DPD buckets: the stored bucket number agrees with the bucket label."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tui_desk.rules.priority import bucket_labels, bucket_number, dpd_bucket, priority_score
+from tui_desk.rules.profile import load_profile
+
+BOUNDS = load_profile("cn").dpd_bounds
+
+
+@given(st.integers(min_value=-5, max_value=5000))
+def test_bucket_number_matches_label(dpd: int) -> None:
+    number = bucket_number(dpd, BOUNDS)
+    if dpd <= 0:
+        assert number == 0 and dpd_bucket(dpd, BOUNDS) == "0"
+    else:
+        assert bucket_labels(BOUNDS)[number - 1] == dpd_bucket(dpd, BOUNDS)
+
+
+def test_bucket_edges() -> None:
+    assert [bucket_number(d, BOUNDS) for d in (1, 30, 31, 60, 61, 90, 91)] == [1, 1, 2, 2, 3, 3, 4]
+
+
+@given(
+    st.integers(0, 3000),
+    st.integers(0, 10**9),
+    st.integers(0, 20),
+    st.booleans(),
+    st.integers(1, 400),
+)
+def test_score_grows_with_days_past_due(
+    dpd: int, amount: int, broken: int, due: bool, more: int
+) -> None:
+    w = load_profile("cn").priority
+    a = priority_score(
+        dpd=dpd, overdue_minor=amount, broken_promises=broken, next_action_due=due, weights=w
+    )
+    b = priority_score(
+        dpd=dpd + more, overdue_minor=amount, broken_promises=broken, next_action_due=due, weights=w
+    )
+    assert b.value >= a.value
