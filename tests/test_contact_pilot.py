@@ -37,6 +37,8 @@ from tui_desk.db.models import (
     PromiseToPay,
     Role,
 )
+from tui_desk.rules.priority import bucket_number, days_past_due
+from tui_desk.rules.profile import load_profile
 from tui_desk.screens.casework_modals import HoldModal, PaymentModal, PhoneModal
 from tui_desk.screens.contact_modal import ContactModal
 from tui_desk.screens.desk import DeskScreen
@@ -94,12 +96,17 @@ def desk(sqlite_db: Database) -> Desk:
         "mine": make.case(name="诸葛孔明", priority=500, overdue_days=40, owner_id=operator),
         "theirs": make.case(name="赵六", priority=400, overdue_days=50, owner_id=other),
     }
-    # The factory writes rows directly; give them the search side data the services keep.
+    # The factory writes rows directly; give them what the services keep beside them:
+    # the search side data and the stored DPD bucket (the priorities stay as set above).
+    bounds = load_profile().dpd_bounds
     with sqlite_db.write() as s:
         for borrower in s.scalars(select(Borrower)):
             index_borrower(s, borrower)
         for phone in s.scalars(select(Phone)):
             index_phone(phone)
+        for case in s.scalars(select(CollectionCase)):
+            dpd = days_past_due(case.overdue_since, DAYTIME.date())
+            case.dpd_bucket = bucket_number(dpd, bounds)
     actor = Actor(id=operator, login="op", name="王小明", role=Role.OPERATOR)
     return Desk(sqlite_db, actor, cases)
 
@@ -404,6 +411,25 @@ async def test_bucket_filter_shows_only_that_bucket(desk: Desk, size: tuple[int,
         await pilot.press("b")
         await settle(pilot)
         assert len(view.rows_held) == len(desk.cases)
+
+
+async def test_new_keys_are_in_the_palette_and_the_help(desk: Desk) -> None:
+    app = desk.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Broken promises")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert desk_screen(app).filter.broken_only
+        await pilot.press("f1")
+        await pilot.pause()
+        help_modal = app.screen
+        listed = {i for row in help_modal.rows for i in row.binding_ids}  # type: ignore[attr-defined]
+        for binding_id in ("desk.take_next", "desk.log_contact", "desk.payment", "queue.last"):
+            assert binding_id in listed, binding_id
 
 
 async def test_scope_and_clear_filters(desk: Desk) -> None:

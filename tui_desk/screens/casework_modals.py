@@ -66,12 +66,15 @@ class CaseFormModal(ModalScreen[str | None]):
             tooltip=N_("Close the form without saving"),
             id="form.cancel",
         ),
+        # Priority: the focus moves on before the next key is dispatched, so a number
+        # typed (or sent by a terminal) right after Enter lands in the next field.
         Binding(
             "enter",
             "advance",
             N_("Next / save"),
             tooltip=N_("Go to the next field; on the last field, save"),
             show=False,
+            priority=True,
             id="form.advance",
         ),
     ]

@@ -74,6 +74,7 @@ def _outcome_bindings() -> list[BindingType]:
             q.label,
             tooltip=N_("Log the attempt with this outcome (saved at once unless more is needed)"),
             show=False,
+            priority=True,
             id=f"contact.outcome.{q.key}",
         )
         for q in QUICK_OUTCOMES
@@ -92,6 +93,7 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             "toggle_direction",
             N_("In/out"),
             tooltip=N_("Switch between an outbound attempt and an inbound contact"),
+            priority=True,
             id="contact.direction",
         ),
         Binding(
@@ -99,6 +101,7 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             "cycle_channel",
             N_("Channel"),
             tooltip=N_("Switch between phone, SMS and email"),
+            priority=True,
             id="contact.channel",
         ),
         Binding(
@@ -106,6 +109,7 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             "cycle_number",
             N_("Number"),
             tooltip=N_("Use the next phone number on file"),
+            priority=True,
             id="contact.number",
         ),
         Binding(
@@ -116,6 +120,11 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             id="contact.cancel",
         ),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The keys are priority bindings (typed-ahead keys keep their order); while a
+        # field has the focus they are text.
+        return action == "cancel" or not isinstance(self.focused, Input)
 
     def __init__(
         self,

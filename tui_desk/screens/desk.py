@@ -34,7 +34,7 @@ from textual.events import DescendantFocus
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -116,7 +116,12 @@ def _first_line(error: BaseException) -> str:
 def _binding(
     key: str, action: str, description: str, tooltip: str, id: str, *, show: bool = False
 ) -> Binding:
-    return Binding(key, action, description, tooltip=tooltip, show=show, id=id)
+    # Letter keys are priority bindings: they act before the next key is dispatched, so
+    # keys that arrive together (typed ahead over a slow SSH link) keep their order.
+    # ``check_action`` hands them back to the search line while it has the focus.
+    letter = len(key) == 1 or key in ("dollar_sign", "slash", "left_square_bracket")
+    letter = letter or key in ("right_square_bracket", "r,ctrl+r")
+    return Binding(key, action, description, tooltip=tooltip, show=show, id=id, priority=letter)
 
 
 class DeskScreen(Screen[None], inherit_bindings=False):
@@ -261,18 +266,13 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.phone.do_not_call",
         ),
         # --- the queue filter
-        # A priority binding runs before the next key is dispatched, so what is typed
-        # straight after "/" lands in the search line even when keys arrive together.
-        Binding(
+        _binding(
             "slash",
             "search",
             N_("Search"),
-            tooltip=N_(
-                "Search the queue: name, phone number or its last digits, id:ID digits, #case"
-            ),
+            N_("Search the queue: name, phone number or its last digits, id:ID digits, #case"),
+            "desk.queue.search",
             show=True,
-            priority=True,
-            id="desk.queue.search",
         ),
         _binding(
             "b",
@@ -371,9 +371,16 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         "do_not_call": DoNotCallModal,
     }
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the search line has the focus, letters are text, not commands.
+        return action not in self._priority_actions or not isinstance(self.focused, Input)
+
     def __init__(self, service: DeskService) -> None:
         super().__init__(id="desk")
         localise_bindings(self)
+        self._priority_actions = {
+            b.action for _key, b in self._bindings if b.priority and b.action != "search"
+        }
         self.service = service
         self.pane = "queue"
         self.side_pane = "contacts"

@@ -28,6 +28,7 @@ class Choice(Widget, can_focus=True):
             N_("Next choice"),
             tooltip=N_("Show the next possible value"),
             show=False,
+            priority=True,
             id="choice.next",
         ),
         Binding(
@@ -36,6 +37,7 @@ class Choice(Widget, can_focus=True):
             N_("Previous choice"),
             tooltip=N_("Show the previous possible value"),
             show=False,
+            priority=True,
             id="choice.previous",
         ),
     ]

@@ -157,6 +157,7 @@ class QueueView(Widget, can_focus=True):
             N_("Up"),
             tooltip=N_("Move to the case above"),
             show=False,
+            priority=True,
             id="queue.up",
         ),
         Binding(
@@ -165,6 +166,7 @@ class QueueView(Widget, can_focus=True):
             N_("Down"),
             tooltip=N_("Move to the case below"),
             show=False,
+            priority=True,
             id="queue.down",
         ),
         Binding(
@@ -173,6 +175,7 @@ class QueueView(Widget, can_focus=True):
             N_("Page up"),
             tooltip=N_("Move one screen of cases up"),
             show=False,
+            priority=True,
             id="queue.page_up",
         ),
         Binding(
@@ -181,6 +184,7 @@ class QueueView(Widget, can_focus=True):
             N_("Page down"),
             tooltip=N_("Move one screen of cases down (the next page is read as you go)"),
             show=False,
+            priority=True,
             id="queue.page_down",
         ),
         Binding(
@@ -189,6 +193,7 @@ class QueueView(Widget, can_focus=True):
             N_("First case"),
             tooltip=N_("Go to the most urgent case"),
             show=False,
+            priority=True,
             id="queue.first",
         ),
         Binding(
@@ -197,6 +202,7 @@ class QueueView(Widget, can_focus=True):
             N_("Last case"),
             tooltip=N_("Go to the least urgent case (reads the last page)"),
             show=False,
+            priority=True,
             id="queue.last",
         ),
         Binding(
@@ -205,6 +211,7 @@ class QueueView(Widget, can_focus=True):
             N_("Open"),
             tooltip=N_("Open the case under the cursor"),
             show=False,
+            priority=True,
             id="queue.open",
         ),
     ]
@@ -771,6 +778,7 @@ class SearchInput(Input):
             N_("Clear search"),
             tooltip=N_("Clear the search and go back to the queue"),
             show=False,
+            priority=True,
             id="search.clear",
         ),
         Binding(
@@ -779,7 +787,17 @@ class SearchInput(Input):
             N_("To the queue"),
             tooltip=N_("Keep the search and move to the queue"),
             show=False,
+            priority=True,
             id="search.done",
+        ),
+        Binding(
+            "enter",
+            "done",
+            N_("Search"),
+            tooltip=N_("Search now and move to the queue"),
+            show=False,
+            priority=True,
+            id="search.submit",
         ),
     ]
 
