@@ -6,8 +6,11 @@ are injected here; the app itself never reads the environment.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import re
+import signal
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -128,6 +131,15 @@ class DeskApp(App[None], inherit_bindings=False):
 
     def get_default_screen(self) -> Screen[None]:
         return DeskScreen(self.service)
+
+    def on_mount(self) -> None:
+        # An SSH session that drops sends SIGHUP (and SIGTERM on shutdown): leave the desk
+        # the normal way so the case lease is released and no process is left spinning on
+        # a dead terminal.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
