@@ -26,6 +26,9 @@ from tui_desk.db.models import (
     CaseStatus,
     Channel,
     CollectionCase,
+    CollectorDayOff,
+    CollectorDistrict,
+    CollectorSchedule,
     ContactAttempt,
     Direction,
     Document,
@@ -91,6 +94,33 @@ class Factory:
             s.flush()
             return agent.id
 
+    def collector(
+        self,
+        *,
+        login: str | None = None,
+        name: str | None = None,
+        districts: Sequence[str] = ("朝阳区",),
+        hours: tuple[dt.time, dt.time] = (dt.time(9), dt.time(18)),
+        weekdays: str = "12345",
+        days_off: Sequence[dt.date] = (),
+    ) -> int:
+        """A field collector with a territory, working hours and days off."""
+        agent_id = self.agent(login=login, name=name, role=Role.COLLECTOR)
+        with self.db.write() as s:
+            s.add(
+                CollectorSchedule(
+                    agent_id=agent_id,
+                    timezone="Asia/Shanghai",
+                    work_start=hours[0],
+                    work_end=hours[1],
+                    work_weekdays=weekdays,
+                    updated_at=self.now,
+                )
+            )
+            s.add_all(CollectorDistrict(agent_id=agent_id, district=d) for d in districts)
+            s.add_all(CollectorDayOff(agent_id=agent_id, day=d) for d in days_off)
+        return agent_id
+
     def borrower(
         self,
         *,
@@ -150,6 +180,8 @@ class Factory:
         overdue_minor: int = 1_234_567,
         broken_promises: int = 0,
         next_action_at: dt.datetime | None = None,
+        registered: bool = False,
+        documents_complete: bool = False,
     ) -> int:
         if borrower_id is None:
             borrower_id = self.borrower(name=name)
@@ -166,6 +198,8 @@ class Factory:
                 broken_promises=broken_promises,
                 next_action_at=next_action_at,
                 opened_at=self.now - dt.timedelta(days=overdue_days),
+                registered=registered,
+                documents_complete=documents_complete,
             )
             s.add(case)
             s.flush()

@@ -228,7 +228,8 @@ async def test_moving_the_cursor_updates_the_other_panes(desk_data: Desk) -> Non
 
         await pilot.press("down")
         await settle(pilot)
-        assert calendar.week is not None and calendar.week.collector_id is None
+        assert calendar.view is not None and calendar.view.collector_id is None
+        assert not calendar.view.all_collectors
         assert "No visit booked for this case" in calendar.title_text
 
 
@@ -258,15 +259,27 @@ async def test_calendar_week_keys_move_the_week(desk_data: Desk) -> None:
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         calendar = app.query_one(AppointmentCalendar)
-        assert calendar.week is not None
-        start = calendar.week.week_start
+        assert calendar.view is not None
+        start = calendar.view.start
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert calendar.week.week_start == start + dt.timedelta(days=7)
-        assert calendar.week.collector_name == "赵六"
+        assert calendar.view.start == start + dt.timedelta(days=7)
+        assert calendar.view.collector_name == "赵六"
         await pilot.press("left_square_bracket", "left_square_bracket")
         await settle(pilot)
-        assert calendar.week.week_start == start - dt.timedelta(days=7)
+        assert calendar.view.start == start - dt.timedelta(days=7)
+        # The day view steps by days; W shows every collector.
+        await pilot.press("w")
+        await settle(pilot)
+        assert calendar.view.span_days == 1
+        day = calendar.view.start
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert calendar.view.start == day + dt.timedelta(days=1)
+        await pilot.press("W")
+        await settle(pilot)
+        assert calendar.view.all_collectors and calendar.view.span_days == 1
+        assert "All collectors" in calendar.title_text
 
 
 # --- keys ----------------------------------------------------------------------------

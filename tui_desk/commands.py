@@ -43,7 +43,7 @@ class DeskCommands(Provider):
                     "F3",
                 ),
                 (
-                    _("pane: collector's week"),
+                    _("pane: visit calendar"),
                     partial(screen.action_show_pane, "calendar"),
                     "F4",
                 ),
@@ -53,9 +53,6 @@ class DeskCommands(Provider):
                     "F5",
                 ),
                 (_("case: log a contact"), screen.action_log_contact, "l"),
-                (_("calendar: previous week"), partial(screen.action_week, -1), "["),
-                (_("calendar: next week"), partial(screen.action_week, 1), "]"),
-                (_("calendar: this week"), screen.action_this_week, "t"),
                 (
                     _("case: reveal personal data"),
                     screen.action_reveal,
@@ -71,9 +68,6 @@ class DeskCommands(Provider):
                 "take_next",
                 "search",
                 "log_contact",
-                "week(-1)",
-                "week(1)",
-                "this_week",
                 "reveal",
             }
         commands += [

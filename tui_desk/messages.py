@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui_desk.services.desk import CalendarWeek, CaseBundle, QueueRow
+from tui_desk.services.calendar import CalendarView
+from tui_desk.services.desk import CaseBundle, QueueRow
 
 if TYPE_CHECKING:
     from tui_desk.services.contacts import ContactStatus, LoggedContact
@@ -45,11 +46,11 @@ class CaseLoaded(Message):
 
 
 class CalendarLoaded(Message):
-    """Another week of the collector's calendar."""
+    """Another day or week of the visit calendar."""
 
-    def __init__(self, week: CalendarWeek) -> None:
+    def __init__(self, view: CalendarView) -> None:
         super().__init__()
-        self.week = week
+        self.view = view
 
 
 class PersonalDataRevealed(Message):

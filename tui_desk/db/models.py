@@ -26,6 +26,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     false,
     text,
@@ -325,6 +326,45 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     extension: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime]
+
+
+class CollectorSchedule(Base):
+    """A field collector's working pattern: zone, hours and the weekdays normally worked.
+
+    Public holidays and adjusted working days come from the CN calendar (``holidays``);
+    personal days off are rows of ``collector_day_off``; the territory is the districts
+    in ``collector_district``.
+    """
+
+    __tablename__ = "collector_schedule"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
+    work_start: Mapped[dt.time] = mapped_column(Time)
+    work_end: Mapped[dt.time] = mapped_column(Time)
+    # ISO weekdays worked, e.g. "123456" = Monday to Saturday.
+    work_weekdays: Mapped[str] = mapped_column(String(7), default="12345")
+    updated_at: Mapped[dt.datetime]
+
+
+class CollectorDistrict(Base):
+    """One district of a collector's territory."""
+
+    __tablename__ = "collector_district"
+    __table_args__ = (Index("ix_collector_district_district", "district", "agent_id"),)
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    district: Mapped[str] = mapped_column(String(50), primary_key=True)
+
+
+class CollectorDayOff(Base):
+    """A day a collector does not work (leave, training, sickness)."""
+
+    __tablename__ = "collector_day_off"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class Borrower(Base):

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -57,6 +57,8 @@ class CaseFormModal(ModalScreen[str | None]):
 
     AUTO_FOCUS = ".form-field"
     FORM_TITLE: ClassVar[str] = ""
+    SCROLLING: ClassVar[bool] = False
+    """Long forms scroll their fields (the focused one is kept in view) at 80x24."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -121,11 +123,14 @@ class CaseFormModal(ModalScreen[str | None]):
             intro = self.intro()
             if intro is not None:
                 yield Static(intro, classes="form-intro")
-            for caption, widget in self.fields():
-                widget.add_class("form-field")
-                with Horizontal(classes="form-row"):
-                    yield Static(caption, classes="form-label")
-                    yield widget
+            rows = VerticalScroll(classes="form-rows") if self.SCROLLING else Vertical()
+            rows.styles.height = "auto"
+            with rows:
+                for caption, widget in self.fields():
+                    widget.add_class("form-field")
+                    with Horizontal(classes="form-row"):
+                        yield Static(caption, classes="form-label")
+                        yield widget
             yield Static(id="form-error", classes="form-error")
             yield Static(
                 Text(_("Enter next/save | Left/Right change a choice | Esc cancel"), style="dim"),

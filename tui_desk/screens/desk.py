@@ -34,7 +34,7 @@ from textual.events import DescendantFocus
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -61,6 +61,15 @@ from tui_desk.screens.casework_modals import (
     ReviewModal,
 )
 from tui_desk.screens.contact_modal import ContactModal, ContactSaved
+from tui_desk.screens.override_modal import OverrideModal
+from tui_desk.screens.visit_modals import (
+    BookVisitModal,
+    CancelVisitModal,
+    RescheduleVisitModal,
+    VisitMenuModal,
+    VisitReportModal,
+)
+from tui_desk.services.calendar import CalendarVisit
 from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService, QueueKey
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.personal import PersonalField
@@ -100,6 +109,13 @@ PANE_NAMES = tuple(p.name for p in PANES)
 SCOPES = ("all", "mine", "unowned")
 
 
+@dataclass(frozen=True)
+class DeskFilter(FilterState):
+    """The filter keys' state, with "no next action" (``z``: orphaned cases) besides."""
+
+    no_next_action: bool = False
+
+
 def _cycle(values: tuple[str, ...], current: str | None) -> str | None:
     """None -> first -> ... -> last -> None."""
     if current is None:
@@ -130,6 +146,16 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     # Textual types these as lists on Screen (not ClassVar), so no annotation here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
+
+    # The orphan warning line above the queue (shown only while there are orphans).
+    DEFAULT_CSS = """
+    #orphan-warning {
+        height: 1;
+        color: $warning;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
 
     DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """Holding an arrow key moves the cursor ~30 rows/s; load only where it comes to rest."""
@@ -324,6 +350,20 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.queue.registered",
         ),
         _binding(
+            "z",
+            "toggle_filter('no_next_action')",
+            N_("No next action"),
+            N_("Only open cases without a next action date, held ones included (none should be)"),
+            "desk.queue.no_next_action",
+        ),
+        _binding(
+            "y",
+            "grant_override",
+            N_("Override"),
+            N_("Supervisors: let an agent make one contact attempt a rule forbids on this case"),
+            "desk.override",
+        ),
+        _binding(
             "f",
             "clear_filters",
             N_("Clear filters"),
@@ -333,24 +373,45 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         # --- the calendar and personal data
         _binding(
             "left_square_bracket",
-            "week(-1)",
-            N_("Prev week"),
-            N_("Show the collector's previous week"),
-            "desk.calendar.previous_week",
+            "period(-1)",
+            N_("Earlier"),
+            N_("Calendar: the previous week (or day in the day view)"),
+            "desk.calendar.previous",
         ),
         _binding(
             "right_square_bracket",
-            "week(1)",
-            N_("Next week"),
-            N_("Show the collector's next week"),
-            "desk.calendar.next_week",
+            "period(1)",
+            N_("Later"),
+            N_("Calendar: the next week (or day in the day view)"),
+            "desk.calendar.next",
         ),
         _binding(
             "t",
-            "this_week",
-            N_("This week"),
-            N_("Show the collector's current week"),
-            "desk.calendar.this_week",
+            "today",
+            N_("Today"),
+            N_("Calendar: this week (or today in the day view)"),
+            "desk.calendar.today",
+        ),
+        _binding(
+            "w",
+            "toggle_span",
+            N_("Day/week"),
+            N_("Calendar: switch between the week and the day view"),
+            "desk.calendar.span",
+        ),
+        _binding(
+            "W",
+            "toggle_collectors",
+            N_("All collectors"),
+            N_("Calendar: every collector's visits, or only the case's collector"),
+            "desk.calendar.collectors",
+        ),
+        _binding(
+            "V",
+            "book_visit",
+            N_("Book visit"),
+            N_("Book a home visit: V, a digit for a proposed slot, Enter"),
+            "desk.visit.book",
         ),
         _binding(
             "v",
@@ -385,7 +446,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.pane = "queue"
         self.side_pane = "contacts"
         self.bundle: CaseBundle | None = None
-        self.filter = FilterState()
+        self.filter = DeskFilter()
         self.lease: Claim | None = None
         self._wanted: int | None = None
         self._debounce: Timer | None = None
@@ -396,6 +457,11 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self._claim_notice: Timer | None = None
         self._after_load: tuple[int, Callable[[CaseBundle], None]] | None = None
         self._renew_timer: Timer | None = None
+        # The calendar's view: a week (7) or a day (1), the case's collector or all of
+        # them, from ``cal_start`` (None: around the case's latest visit).
+        self.cal_span = 7
+        self.cal_all = False
+        self.cal_start: dt.date | None = None
 
     # --- layout ------------------------------------------------------------------------
 
@@ -405,6 +471,9 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         with Container(id="desk-body"):
             with Vertical(id="pane-queue", classes="pane"):
                 yield QueueFilterBar(id="queue-bar")
+                orphans = Static(id="orphan-warning")
+                orphans.display = False
+                yield orphans
                 yield QueueView(timezone=tz, id="queue")
             with Vertical(id="pane-contacts", classes="pane"):
                 yield CaseHeader(timezone=tz, id="case-header")
@@ -495,6 +564,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             registered_only=state.registered_only,
             search=state.search,
         )
+        if state.no_next_action:
+            flt = replace(flt, no_next_action=True)
         # The filter line changes with the rows (one frame), see on_queue_view_window_changed.
         view = self.queue
         view.set_source(
@@ -528,15 +599,17 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             state = replace(state, on_hold=not state.on_hold)
         elif name == "registered_only":
             state = replace(state, registered_only=not state.registered_only)
+        elif name == "no_next_action":
+            state = replace(state, no_next_action=not state.no_next_action)
         else:
             return
         self._set_filter(state)
 
     def action_clear_filters(self) -> None:
         self.query_one(SearchInput).value = ""
-        self._set_filter(FilterState())
+        self._set_filter(DeskFilter())
 
-    def _set_filter(self, state: FilterState) -> None:
+    def _set_filter(self, state: DeskFilter) -> None:
         self.filter = state
         if self.pane != "queue":
             self._show("queue")
@@ -587,6 +660,29 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.query_one(QueueFilterBar).show_filter(self.filter)
         if message.count == 0 and self.bundle is None:
             self.query_one(CaseHeader).show(None)
+        # Whenever the queue is read again, so is the orphan count (an index range count).
+        self._load_orphan_count()
+
+    @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
+    def _load_orphan_count(self) -> None:
+        count = self.service.orphan_count()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_orphans, count)
+
+    def _show_orphans(self, count: int) -> None:
+        """Open cases without a next action must be surfaced, not forgotten."""
+        warning = self.query_one("#orphan-warning", Static)
+        warning.display = count > 0
+        if not count:
+            return
+        if self.filter.no_next_action:
+            hint = _("listed below; z shows all")
+        else:
+            hint = ngettext("press z to list it", "press z to list them", count)
+        text = ngettext(
+            "{n} open case has no next action", "{n} open cases have no next action", count
+        ).format(n=count)
+        warning.update(Text(f"⚠ {text} — {hint}", no_wrap=True, overflow="ellipsis"))
 
     # --- the selected case ---------------------------------------------------------------
 
@@ -652,7 +748,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         after_load, self._after_load = self._after_load, None
         self.query_one(CaseHeader).show_bundle(bundle, now=self.service.now())
         self.query_one(ContactLogPanel).show(bundle.contacts)
-        self.query_one(AppointmentCalendar).show(bundle.calendar)
+        self._calendar_for_case(bundle)
         self.query_one(AgreementPanel).show(bundle.agreement)
         count = len(bundle.contacts)
         self.pane_widget("contacts").border_subtitle = (
@@ -664,7 +760,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             if count
             else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id)
         )
-        self.pane_widget("calendar").border_subtitle = _("[ ] week, t this week")
+        self._calendar_subtitle()
         self.pane_widget("agreement").border_subtitle = _("case {case_id}").format(
             case_id=bundle.case_id
         )
@@ -884,30 +980,179 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             self._select(case_id, immediate=True)
         self.queue.reload()
 
+    # --- contact-rule overrides (supervisors) --------------------------------------------
+
+    def action_grant_override(self) -> None:
+        try:
+            self.service.require_override()  # the role alone decides; no database call
+        except ServiceError as exc:
+            self.notify(str(exc), title=_("Override"), severity="error", markup=False)
+            return
+        self._with_bundle(self._open_override)
+
+    def _open_override(self, bundle: CaseBundle) -> None:
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Override granted"), markup=False)
+
+        self.app.push_screen(
+            OverrideModal(self.service, bundle, case_changed=self._case_changed), saved
+        )
+
     # --- the calendar ------------------------------------------------------------------
 
-    def action_week(self, step: int) -> None:
-        week = self.query_one(AppointmentCalendar).week
-        if self.bundle is None or week is None:
-            self.notify(_("Select a case first."), severity="warning")
-            return
-        self._load_calendar(self.bundle.case_id, week.week_start + dt.timedelta(days=7 * step))
+    @property
+    def calendar(self) -> AppointmentCalendar:
+        return self.query_one(AppointmentCalendar)
 
-    def action_this_week(self) -> None:
-        if self.bundle is None:
-            self.notify(_("Select a case first."), severity="warning")
-            return
-        self._load_calendar(self.bundle.case_id, self.service.this_week())
+    def _calendar_default(self) -> bool:
+        """The calendar follows the case: its collector's week around its latest visit."""
+        return self.cal_span == 7 and not self.cal_all and self.cal_start is None
+
+    def _calendar_for_case(self, bundle: CaseBundle) -> None:
+        if self._calendar_default():
+            self.calendar.show(bundle.calendar)
+        elif self.cal_all and self.calendar.view is not None:
+            # Every collector's visits do not depend on the case: mark its visits only.
+            self.calendar.show(replace(self.calendar.view, case_id=bundle.case_id))
+        else:
+            self.cal_start = None if not self.cal_all else self.cal_start
+            self._reload_calendar()
+
+    def _reload_calendar(self) -> None:
+        self._load_calendar(self._wanted, self.cal_start, self.cal_span, self.cal_all)
+
+    def _period_start(self) -> dt.date:
+        view = self.calendar.view
+        if self.cal_start is not None:
+            return self.cal_start
+        if view is not None:
+            return view.start
+        return self.service.today()
+
+    def action_period(self, step: int) -> None:
+        self.cal_start = self._period_start() + dt.timedelta(days=self.cal_span * step)
+        self._reload_calendar()
+
+    def action_today(self) -> None:
+        self.cal_start = self.service.today()
+        self._reload_calendar()
+
+    def action_toggle_span(self) -> None:
+        view = self.calendar.view
+        if self.cal_span == 7:
+            today = self.service.today()
+            start = self._period_start()
+            # Into the day view: today when it is in the week shown, else the week's Monday.
+            in_week = view is not None and start <= today < start + dt.timedelta(days=7)
+            self.cal_start = today if in_week else start
+            self.cal_span = 1
+        else:
+            self.cal_start = self._period_start()
+            self.cal_span = 7
+        self._reload_calendar()
+
+    def action_toggle_collectors(self) -> None:
+        self.cal_all = not self.cal_all
+        if self.cal_start is None:
+            self.cal_start = self._period_start()
+        self._reload_calendar()
+        self._show("calendar")
 
     @work(thread=True, group="calendar", exclusive=True, exit_on_error=False)
-    def _load_calendar(self, case_id: int, week_start: dt.date) -> None:
-        week = self.service.calendar(case_id, week_start)
+    def _load_calendar(
+        self, case_id: int | None, start: dt.date | None, span: int, all_collectors: bool
+    ) -> None:
+        view = self.service.calendar_view(
+            case_id=case_id, start=start, span_days=span, all_collectors=all_collectors
+        )
         if not get_current_worker().is_cancelled:
-            self.post_message(CalendarLoaded(week))
+            self.post_message(CalendarLoaded(view))
 
     def on_calendar_loaded(self, message: CalendarLoaded) -> None:
-        if message.week.case_id == self._wanted:
-            self.query_one(AppointmentCalendar).show(message.week)
+        view = message.view
+        if view.case_id == self._wanted and view.span_days == self.cal_span:
+            self.calendar.show(view)
+            self._calendar_subtitle()
+
+    def _calendar_subtitle(self) -> None:
+        self.pane_widget("calendar").border_subtitle = _(
+            "[ ] earlier/later, t today, w day/week, W all, Enter visit, V book"
+        )
+
+    def action_book_visit(self) -> None:
+        self._with_bundle(self._open_booking)
+
+    def _open_booking(self, bundle: CaseBundle) -> None:
+        case_id = bundle.case_id
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Visit booked"), markup=False)
+                self.cal_start = None
+                self._after_write(case_id)
+
+        self.app.push_screen(
+            BookVisitModal(self.service, bundle, case_changed=self._case_changed), saved
+        )
+
+    @on(DataTable.RowSelected, "#calendar-days")
+    def _visit_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        visit = self.calendar.selected_visit()
+        if visit is None:
+            self.notify(_("No visit on this line: V books one."), severity="information")
+            return
+        self.app.push_screen(
+            VisitMenuModal(visit, self.service.timezone), partial(self._visit_action, visit)
+        )
+
+    def _visit_action(self, visit: CalendarVisit, action: str | None) -> None:
+        if action is None:
+            return
+        if action == "open":
+            self._select(visit.case_id, immediate=True)
+            return
+        if action == "confirm":
+            self._confirm_visit(visit)
+            return
+        self._load_visit_case(visit, action)
+
+    @work(thread=True, group="visit-action", exclusive=True, exit_on_error=False)
+    def _confirm_visit(self, visit: CalendarVisit) -> None:
+        try:
+            self.service.confirm_visit(visit.appointment_id)
+        except ServiceError as exc:
+            self.app.call_from_thread(
+                self.notify, str(exc), title=_("Not saved"), severity="error", markup=False
+            )
+            return
+        self.app.call_from_thread(self._visit_saved, visit.case_id, _("Visit confirmed"))
+
+    @work(thread=True, group="visit-action", exclusive=True, exit_on_error=False)
+    def _load_visit_case(self, visit: CalendarVisit, action: str) -> None:
+        bundle = self.service.case(visit.case_id)
+        self.app.call_from_thread(self._open_visit_form, visit, action, bundle)
+
+    def _open_visit_form(self, visit: CalendarVisit, action: str, bundle: CaseBundle) -> None:
+        forms = {
+            "move": RescheduleVisitModal,
+            "cancel": CancelVisitModal,
+            "report": VisitReportModal,
+        }
+        form = forms[action](self.service, bundle, visit)
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self._visit_saved(visit.case_id, summary)
+
+        self.app.push_screen(form, saved)
+
+    def _visit_saved(self, case_id: int, summary: str) -> None:
+        self.notify(summary, title=_("Saved"), markup=False)
+        if self._wanted is not None and case_id != self._wanted:
+            self._reload_calendar()
+        self._after_write(case_id)
 
     # --- reveal --------------------------------------------------------------------------
 

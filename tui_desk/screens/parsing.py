@@ -123,3 +123,32 @@ def parse_callback(text: str, now: dt.datetime, timezone: str) -> dt.datetime:
     if at - now > dt.timedelta(days=30):
         raise InputProblem(_("a callback must be within 30 days"))
     return at
+
+
+_SLOT = re.compile(r"^(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+(\d{1,2})[:.](\d{2})$")
+
+
+def parse_slot_start(text: str, now: dt.datetime, timezone: str) -> dt.datetime:
+    """A visit start (UTC) typed as ``YYYY-MM-DD HH:MM`` or ``MM-DD HH:MM`` office time.
+
+    A date without a year is the next such date from today. Whether the slot is allowed
+    is for the booking rules to say; this only reads it.
+    """
+    raw = " ".join(text.strip().split())
+    match = _SLOT.match(raw)
+    if not match:
+        raise InputProblem(_("not a visit time: use YYYY-MM-DD HH:MM or MM-DD HH:MM"))
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    year = int(match.group(1)) if match.group(1) else today.year
+    month, day_of_month = int(match.group(2)), int(match.group(3))
+    hour, minute = int(match.group(4)), int(match.group(5))
+    if hour > 23 or minute > 59:
+        raise InputProblem(_("not a time of day: {text}").format(text=f"{hour}:{minute:02d}"))
+    try:
+        day = dt.date(year, month, day_of_month)
+        if match.group(1) is None and day < today:
+            day = dt.date(year + 1, month, day_of_month)
+    except ValueError:
+        raise InputProblem(_("not a date: {text}").format(text=raw.split(" ")[0])) from None
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone).astimezone(dt.UTC)

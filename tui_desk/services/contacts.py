@@ -461,6 +461,8 @@ def _refusal(decision: Decision, profile: Profile, now: dt.datetime) -> RuleRefu
     )
     if decision.allowed_from is not None:
         message += "; " + allowed_again(decision.allowed_from, profile.office_timezone, now)
+    if decision.rule in OVERRIDABLE_RULES:
+        message += "; " + _("you may ask a supervisor for a one-time override")
     return RuleRefused(message)
 
 

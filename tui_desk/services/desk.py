@@ -61,10 +61,14 @@ from tui_desk.db.models import (
     Stage,
 )
 from tui_desk.i18n import _
+from tui_desk.rules.documents import documents_complete
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
+from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
-from tui_desk.services import personal
+from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
+from tui_desk.services import personal, visits
+from tui_desk.services.calendar import CalendarView, calendar_view, case_collector, empty_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.personal import PersonalField
@@ -964,7 +968,7 @@ class CaseBundle:
     case_id: int
     detail: CaseDetail
     contacts: tuple[ContactLine, ...]
-    calendar: CalendarWeek
+    calendar: CalendarView
     agreement: AgreementView
     version: int = 0
     """The case's row version: writes made from this view send it back (lost-update check)."""
@@ -1127,8 +1131,8 @@ class DeskService:
             case_id=case_id,
             detail=detail,
             contacts=tuple(contact_log(self.db, case_id, profile=self.profile)),
-            calendar=case_calendar(
-                self.db, case_id, timezone=self.timezone, week_start=week_start, now=now
+            calendar=self.calendar_view(
+                case_id=case_id, start=week_start, span_days=7, all_collectors=False
             ),
             agreement=agreement_view(self.db, case_id, profile=self.profile),
             version=version or 0,
@@ -1152,6 +1156,9 @@ class DeskService:
 
     def this_week(self) -> dt.date:
         return week_start_of(office_today(self.now(), self.timezone))
+
+    def today(self) -> dt.date:
+        return office_today(self.now(), self.timezone)
 
     def reveal(self, borrower_id: int, field: PersonalField, phone_id: int | None = None) -> str:
         """The full value, through the audited reveal (the actor's role is checked there)."""
@@ -1353,3 +1360,223 @@ class DeskService:
         from tui_desk.services.casework import set_do_not_call
 
         set_do_not_call(self.db, self.actor, phone_id, flag, now=self.now(), profile=self.profile)
+
+    # --- orphans and contact-rule overrides ---------------------------------------------
+
+    def orphan_count(self) -> int:
+        """Open cases without a next action date (an index range count; normally 0)."""
+        from tui_desk.services.queue import orphan_count
+
+        return orphan_count(self.db)
+
+    def require_override(self) -> None:
+        """``PermissionDenied`` (its text is for the user) unless the actor may grant
+        contact-rule overrides. No I/O: the screen asks before opening the form."""
+        from tui_desk.rules.permissions import Action
+
+        self.actor.require(Action.OVERRIDE_CONTACT_RULE)
+
+    def override_rules(self) -> tuple[str, ...]:
+        """The contact rules an override may waive, in a fixed order."""
+        from tui_desk.services.contacts import OVERRIDABLE_RULES
+
+        return tuple(OVERRIDABLE_RULES)
+
+    @property
+    def max_override_minutes(self) -> int:
+        from tui_desk.services.contacts import MAX_OVERRIDE_MINUTES
+
+        return MAX_OVERRIDE_MINUTES
+
+    def override_grantee(self, case_id: int) -> str | None:
+        """The login an override on the case is most likely for: the live lease holder,
+        else the owner, whichever is an active agent other than the actor (None: none)."""
+        now = self.now()
+        with self.db.read() as s:
+            row = s.execute(
+                select(
+                    CollectionCase.lease_holder_id,
+                    CollectionCase.lease_expires_at,
+                    CollectionCase.owner_id,
+                ).where(CollectionCase.id == case_id)
+            ).first()
+            if row is None:
+                return None
+            holder, until, owner = row
+            live = holder if until is not None and until > now else None
+            for agent_id in (live, owner):
+                if agent_id is None or agent_id == self.actor.id:
+                    continue
+                login = s.scalar(
+                    select(Agent.login).where(Agent.id == agent_id, Agent.active.is_(True))
+                )
+                if login:
+                    return login
+        return None
+
+    def grant_override(
+        self, case_id: int, *, rule: str, granted_to: str, reason: str, minutes: int
+    ) -> int:
+        """Let the agent with login ``granted_to`` make one attempt ``rule`` forbids; the
+        override's id. Checked and audited by ``contacts.grant_override``."""
+        from tui_desk.services.contacts import grant_override
+        from tui_desk.services.errors import UnknownAgent
+
+        self.require_override()  # before anything is looked up for someone not allowed
+        login = granted_to.strip()
+        with self.db.read() as s:
+            agent_id = s.scalar(select(Agent.id).where(Agent.login == login))
+        if agent_id is None:
+            raise UnknownAgent(_("no agent with login {login}").format(login=login))
+        return grant_override(
+            self.db,
+            self.actor,
+            case_id,
+            rule,
+            agent_id,
+            reason,
+            minutes=minutes,
+            now=self.now(),
+        )
+
+    # --- visits --------------------------------------------------------------------------
+
+    def can_override_booking(self) -> bool:
+        return self.actor.can(Action.OVERRIDE_BOOKING_RULE)
+
+    def notice_hours(self) -> int:
+        return visits.visit_policy(self.profile).notice_hours
+
+    def booking_problems(self, bundle: CaseBundle) -> list[str]:
+        d = bundle.detail
+        return visits.eligibility_problems(
+            VisitCaseFacts(
+                case_id=d.case_id,
+                district=d.district,
+                registered=d.registration is not None,
+                documents_complete=documents_complete(
+                    (doc.kind.value, doc.status.value) for doc in d.documents
+                )[0],
+                on_hold=d.on_hold,
+            )
+        )
+
+    def visit_suggestions(
+        self, case_id: int, *, replacing: int | None = None
+    ) -> list[visits.SlotOption]:
+        return visits.suggest_slots(
+            self.db, case_id, replacing=replacing, now=self.now(), profile=self.profile
+        )
+
+    def collector_login(self, collector_id: int) -> str:
+        with self.db.read() as s:
+            login = s.scalar(select(Agent.login).where(Agent.id == collector_id))
+        return login or str(collector_id)
+
+    def _collector(self, collector_id: int | None, login: str | None) -> tuple[int, str]:
+        with self.db.read() as s:
+            stmt = select(Agent)
+            if collector_id is not None:
+                stmt = stmt.where(Agent.id == collector_id)
+            else:
+                stmt = stmt.where(Agent.login == (login or "").strip())
+            agent = s.scalars(stmt).first()
+        if agent is None:
+            raise NotFound(_("no agent with login {login!r}").format(login=login))
+        return agent.id, agent.name
+
+    def book_visit(
+        self,
+        case_id: int,
+        *,
+        collector_id: int | None,
+        collector_login: str | None,
+        starts_at: dt.datetime,
+        override_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> str:
+        """Book; returns the collector's name (for the line shown to the operator)."""
+        cid, name = self._collector(collector_id, collector_login)
+        visits.book_visit(
+            self.db, self.actor, case_id, collector_id=cid, starts_at=starts_at,
+            override_reason=override_reason, expected_version=expected_version,
+            now=self.now(), profile=self.profile,
+        )  # fmt: skip
+        return name
+
+    def reschedule_visit(
+        self,
+        appointment_id: int,
+        *,
+        collector_id: int | None,
+        collector_login: str | None,
+        starts_at: dt.datetime,
+        side: str,
+        notified_how: str,
+        reason: str,
+        override_reason: str | None = None,
+    ) -> int:
+        cid = None
+        if collector_id is not None or collector_login:
+            cid, _name = self._collector(collector_id, collector_login)
+        return visits.reschedule_visit(
+            self.db, self.actor, appointment_id, starts_at=starts_at, collector_id=cid,
+            side=side, notified_how=notified_how, reason=reason,
+            override_reason=override_reason, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def cancel_visit(
+        self,
+        appointment_id: int,
+        *,
+        side: str,
+        notified_how: str,
+        reason: str,
+        override_reason: str | None = None,
+    ) -> None:
+        visits.cancel_visit(
+            self.db, self.actor, appointment_id, side=side, notified_how=notified_how,
+            reason=reason, override_reason=override_reason, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def confirm_visit(self, appointment_id: int) -> None:
+        visits.confirm_visit(self.db, self.actor, appointment_id, now=self.now())
+
+    def record_visit_report(self, appointment_id: int, report: visits.VisitReportInput) -> int:
+        return visits.record_visit_report(
+            self.db, self.actor, appointment_id, report, now=self.now(), profile=self.profile
+        )
+
+    def calendar_view(
+        self,
+        *,
+        case_id: int | None,
+        start: dt.date | None,
+        span_days: int,
+        all_collectors: bool,
+    ) -> CalendarView:
+        """A week or day of the case's collector (or of all collectors)."""
+        collector_id: int | None = None
+        anchor = start
+        if not all_collectors and case_id is not None:
+            collector_id, latest = case_collector(self.db, case_id)
+            if anchor is None and latest is not None:
+                anchor = office_today(latest, self.timezone)
+        if anchor is None:
+            anchor = office_today(self.now(), self.timezone)
+        if not all_collectors and collector_id is None:
+            # No visit yet: the case's collector is unknown, so the period stays empty.
+            return empty_view(
+                start=anchor, span_days=span_days, timezone=self.timezone, case_id=case_id,
+                holidays_country=self.profile.holidays_country,
+            )  # fmt: skip
+        return calendar_view(
+            self.db, start=anchor, span_days=span_days, timezone=self.timezone,
+            collector_id=collector_id, case_id=case_id,
+            holidays_country=self.profile.holidays_country,
+        )  # fmt: skip
+
+    def day_sheet(self, collector_id: int, day: dt.date) -> visits.DaySheet:
+        return visits.day_sheet(
+            self.db, self.actor, collector_id, day, now=self.now(), profile=self.profile
+        )

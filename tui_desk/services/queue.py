@@ -18,10 +18,15 @@ statistics. Where candidates come from a side table, the case's status is tested
 index testing membership instead.
 
 The DPD bucket is stored with the priority (``dpd_bucket``, refreshed with it every
-night) and has its own queue index. One filter cannot be served in queue order:
+night) and has its own queue index. Two filters cannot be served in queue order:
 - ``due_today``: ``ix_case_next_action`` finds the due cases but not in priority order.
   A bounded probe decides: few due cases are read through that index and ranked; many
   are found by walking the queue order (where they are dense).
+- ``no_next_action`` (orphans: open cases whose next action date was lost): the same,
+  through the ``next_action_at IS NULL`` range of ``ix_case_next_action``. Normally
+  there are none or a few, so they are ranked; paging is by the same ``(priority, id)``
+  keys as every page, never by the NULL column. Held orphans are listed too (marked):
+  an orphan must be surfaced whatever else holds the case.
 
 Search
 ------
@@ -262,6 +267,8 @@ class QueueFilter:
     # held cases.
     on_hold: bool = False
     registered_only: bool = False
+    # Only open cases without a next action date (orphans), held ones included.
+    no_next_action: bool = False
     search: str = ""
 
     def describe(self, *, region: str = "CN") -> str:
@@ -308,6 +315,8 @@ class QueueFilter:
             parts.append(_("due today"))
         if self.registered_only:
             parts.append(_("registered"))
+        if self.no_next_action:
+            parts.append(_("no next action"))
         if self.on_hold:
             parts.append(_("on hold only"))
         return " · ".join(parts)
@@ -476,12 +485,21 @@ def _filter_access(session: Session, flt: QueueFilter, ctx: _Context) -> _Access
 
     def terms(t: Any) -> tuple[ColumnElement[bool], ...]:
         found = [t.c.status == _OPEN, *(n.term(t) for n in narrowings)]
-        if not flt.on_hold:
+        if not flt.on_hold and not flt.no_next_action:
             found.append(t.c.on_hold.is_(False))
         if flt.due_today:
             found.append(t.c.next_action_at < end_of_day)
+        if flt.no_next_action:
+            found.append(t.c.next_action_at.is_(None))
         return tuple(found)
 
+    if flt.no_next_action and index not in _SMALL:
+        # Orphans are normally none or a few: read them through the NULL range of
+        # ix_case_next_action and rank them; if a bulk change left many, they are dense
+        # enough for walking the queue order to fill a page soon.
+        threshold = _dense_threshold(session, ctx.limit)
+        if _probe(session, _orphan_keys(), threshold) <= threshold:
+            return _Ranked(terms, "ix_case_next_action", "ix_case_next_action")
     if flt.due_today and index not in _SMALL:
         # A broad index: if few cases are due, reach them through ix_case_next_action.
         threshold = _dense_threshold(session, ctx.limit)
@@ -1402,6 +1420,12 @@ def release_lease(
 
 def _orphan_terms() -> tuple[ColumnElement[bool], ...]:
     return (_C.status == _OPEN, _C.next_action_at.is_(None))
+
+
+def _orphan_keys() -> _AnySelect:
+    """Ids of the orphans through the NULL range of ix_case_next_action (for probing)."""
+    t = _table("ix_case_next_action")
+    return select(t.c.id).where(t.c.status == _OPEN, t.c.next_action_at.is_(None))
 
 
 def orphans(db: Database, *, limit: int = 50) -> list[int]:

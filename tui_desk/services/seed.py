@@ -95,6 +95,10 @@ PG_REINDEX_MIN_CASES = 50_000
 # Column order of every row tuple, per table, in an order that satisfies foreign keys.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "agent": ("id", "login", "name", "role", "active", "extension", "created_at"),
+    "collector_schedule": (
+        "agent_id", "timezone", "work_start", "work_end", "work_weekdays", "updated_at",
+    ),
+    "collector_district": ("agent_id", "district"),
     "borrower": (
         "id", "external_id", "name", "id_number", "address", "city", "district",
         "region_code", "created_at",
@@ -201,7 +205,9 @@ CONSTANTS: dict[str, dict[str, Any]] = {
         "override_reason": None,
     },
 }  # fmt: skip
-TABLES: tuple[str, ...] = tuple(COLUMNS)
+# Written once with the team, not per chunk; no id column of their own.
+TEAM_TABLES: tuple[str, ...] = ("collector_schedule", "collector_district")
+TABLES: tuple[str, ...] = tuple(t for t in COLUMNS if t not in TEAM_TABLES)
 _ON_HOLD = COLUMNS["collection_case"].index("on_hold")
 _OPENED_AT = COLUMNS["collection_case"].index("opened_at")
 _STARTED_AT = COLUMNS["contact_attempt"].index("started_at")
@@ -1870,7 +1876,7 @@ DERIVED: dict[str, tuple[str, Callable[[list[Row]], list[Row]]]] = {
 def _referenced_tables() -> dict[str, list[str | None]]:
     """Per seeded table and column: the seeded table whose id the column holds, if any."""
     result: dict[str, list[str | None]] = {}
-    for name in TABLES:
+    for name in COLUMNS:
         table = Base.metadata.tables[name]
         targets: dict[str, str] = {"id": name}
         for fk in table.foreign_keys:
@@ -2065,6 +2071,22 @@ def _seed_in_transaction(
         resolved[member.login] = (agent_id, member.role.value)
     writer.write("agent", agent_rows)
     counts["agent"] = len(agent_rows)
+    # New collectors work Monday to Saturday, 09:00-18:00, over every district of their city.
+    schedule_rows: list[Row] = []
+    district_rows: list[Row] = []
+    new_ids = {row[0] for row in agent_rows}
+    for member in team:
+        agent_id = resolved[member.login][0]
+        if member.role is not Role.COLLECTOR or agent_id not in new_ids or member.city is None:
+            continue
+        schedule_rows.append(
+            (agent_id, "Asia/Shanghai", "09:00:00.000000", "18:00:00.000000", "123456", created_at)
+        )
+        district_rows.extend((agent_id, name) for _, name in CITIES[member.city].districts)
+    writer.write("collector_schedule", schedule_rows)
+    writer.write("collector_district", district_rows)
+    counts["collector_schedule"] = len(schedule_rows)
+    counts["collector_district"] = len(district_rows)
 
     def of_role(role: Role) -> list[int]:
         return [resolved[m.login][0] for m in team if resolved[m.login][1] == role.value]

@@ -1,8 +1,10 @@
-"""A compact week calendar: one collector's visits, Monday to Sunday, day by day.
+"""The visit calendar: a week or a day, one collector or all, as a keyboard agenda.
 
-Textual has no calendar widget. A day-by-day agenda (a day column followed by that day's
-visits) reads well from 80 columns up, scrolls when a collector is busy, and keeps the
-cursor keys meaningful, so it is built on a DataTable rather than a grid of day boxes.
+Textual has no calendar widget. A grid of day boxes does not fit 80 columns with names
+and districts in it; a day-by-day agenda (a day column followed by that day's visits)
+reads well from 80 columns up, scrolls when collectors are busy, and keeps the cursor
+keys meaningful: Up/Down walk the visits, Enter opens the one under the cursor. Days
+without visits keep a row, so the week's shape (and its holidays) stays visible.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from tui_desk.clock import utcnow
 from tui_desk.i18n import N_, _, ngettext
-from tui_desk.services.desk import CalendarWeek
+from tui_desk.services.calendar import CalendarView, CalendarVisit
 from tui_desk.widgets.formatting import DASH, label, local, weekday
 
 COLUMNS = (
@@ -24,16 +26,26 @@ COLUMNS = (
     ("time", N_("Time")),
     ("borrower", N_("Borrower")),
     ("district", N_("District")),
+    ("collector", N_("Collector")),
     ("status", N_("Status")),
 )
+_STATUS_STYLE = {
+    "booked": "",
+    "confirmed": "green",
+    "done": "dim",
+    "rescheduled": "dim strike",
+    "cancelled": "dim strike",
+    "no_show": "red",
+}
 
 
 class AppointmentCalendar(Vertical):
-    """Title line (collector and week) above the week's agenda."""
+    """Title line (who and when) above the period's agenda."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.week: CalendarWeek | None = None
+        self.view: CalendarView | None = None
+        self._visits: dict[str, CalendarVisit] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="calendar-title")
@@ -53,14 +65,30 @@ class AppointmentCalendar(Vertical):
     def title_text(self) -> str:
         return str(self.query_one("#calendar-title", Static).content)
 
-    def show(self, week: CalendarWeek) -> None:
-        self.week = week
-        self.query_one("#calendar-title", Static).update(self._title(week))
+    def selected_visit(self) -> CalendarVisit | None:
         table = self.days
-        today = utcnow().astimezone(ZoneInfo(week.timezone)).date()
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+        return self._visits.get(str(key))
+
+    def show(self, view: CalendarView) -> None:
+        """Show ``view``, keeping the cursor on the same visit when it is still there."""
+        previous = self.selected_visit()
+        self.view = view
+        self.query_one("#calendar-title", Static).update(self._title(view))
+        table = self.days
+        today = utcnow().astimezone(ZoneInfo(view.timezone)).date()
+        self._visits = {}
+        cursor_row: int | None = None
+        first_visit_row: int | None = None
+        mine_row: int | None = None
         with self.app.batch_update():
             table.clear()
-            for cal_day in week.days:
+            for cal_day in view.days:
                 day_label = Text(
                     f"{weekday(cal_day.day)} {cal_day.day:%m-%d}",
                     style="bold" if cal_day.day == today else "",
@@ -69,42 +97,66 @@ class AppointmentCalendar(Vertical):
                     table.add_row(
                         day_label,
                         Text(DASH, style="dim"),
-                        Text(_("no visits"), style="dim"),
+                        Text(cal_day.holiday or _("no visits"), style="dim"),
+                        Text(""),
                         Text(""),
                         Text(""),
                         key=f"d{cal_day.day.isoformat()}",
                     )
                     continue
                 for index, visit in enumerate(cal_day.visits):
-                    mine = visit.case_id == week.case_id
-                    style = "bold reverse" if mine else ""
+                    key = f"a{visit.appointment_id}"
+                    self._visits[key] = visit
+                    mine = visit.case_id == view.case_id
+                    style = "bold reverse" if mine else _STATUS_STYLE.get(visit.status.value, "")
                     table.add_row(
                         day_label if index == 0 else Text(""),
                         Text(
-                            local(visit.starts_at, week.timezone, "%H:%M")
+                            local(visit.starts_at, view.timezone, "%H:%M")
                             + "-"
-                            + local(visit.ends_at, week.timezone, "%H:%M"),
+                            + local(visit.ends_at, view.timezone, "%H:%M"),
                             style=style,
                         ),
                         Text(visit.borrower_name + (" *" if mine else ""), style=style),
                         Text(visit.district),
-                        Text(label("appointment_status", visit.status)),
-                        key=f"a{visit.appointment_id}",
+                        Text(visit.collector_name, style="dim" if not view.all_collectors else ""),
+                        Text(
+                            label("appointment_status", visit.status),
+                            style=_STATUS_STYLE.get(visit.status.value, ""),
+                        ),
+                        key=key,
                     )
+                    row = table.row_count - 1
+                    if first_visit_row is None:
+                        first_visit_row = row
+                    if mine and mine_row is None:
+                        mine_row = row
+                    if previous is not None and visit.appointment_id == previous.appointment_id:
+                        cursor_row = row
+        target = next((r for r in (cursor_row, mine_row, first_visit_row) if r is not None), None)
+        if target is not None:
+            table.move_cursor(row=target, animate=False)
 
-    def _title(self, week: CalendarWeek) -> Text:
-        span = f"{week.week_start:%Y-%m-%d} ~ {week.week_end:%m-%d}"
+    def _title(self, view: CalendarView) -> Text:
+        if view.span_days == 7:
+            span = f"{view.start:%Y-%m-%d} ~ {view.end:%m-%d}"
+        else:
+            span = f"{weekday(view.start)} {view.start:%Y-%m-%d}"
         t = Text()
-        if week.collector_name is None:
-            t.append(_("No visit booked for this case: no collector to show."), style="bold")
+        if view.all_collectors:
+            t.append(_("All collectors"), style="bold")
+        elif view.collector_name is None:
+            t.append(_("No visit booked for this case yet."), style="bold")
+            t.append("  " + _("W: all collectors, V: book a visit"), style="dim")
             t.append("\n")
-            t.append(_("{span}. Book a visit to see that collector's week.").format(span=span))
-            return t
-        t.append(_("Collector") + " ", style="dim")
-        t.append(week.collector_name, style="bold")
+        else:
+            t.append(_("Collector") + " ", style="dim")
+            t.append(view.collector_name, style="bold")
         t.append(f"  {span}  ")
-        visits = ngettext("{count} visit", "{count} visits", week.visit_count)
-        t.append(visits.format(count=week.visit_count), style="dim")
-        if week.case_id is not None:
+        visits = ngettext("{count} visit", "{count} visits", view.visit_count)
+        t.append(visits.format(count=view.visit_count), style="dim")
+        if view.case_id is not None and any(
+            v.case_id == view.case_id for d in view.days for v in d.visits
+        ):
             t.append(", * " + _("this case"), style="dim")
         return t

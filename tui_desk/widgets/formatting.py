@@ -179,6 +179,15 @@ _LABELS: dict[str, dict[str, str]] = {
         "import": N_("imported"),
     },
     "scope": {"all": N_("all"), "mine": N_("mine"), "unowned": N_("unowned")},
+    "side": {"borrower": N_("the borrower"), "bank": N_("the bank")},
+    "visit_outcome": {
+        "plan_discussed": N_("met: repayment plan discussed"),
+        "paid_at_door": N_("met: paid at the door"),
+        "borrower_absent": N_("borrower absent"),
+        "refused": N_("met: refused"),
+        "wrong_address": N_("wrong address"),
+    },
+    "yes_no": {"yes": N_("yes"), "no": N_("no")},
     "claim_reason": {
         "callback": N_("your callback is due"),
         "owned": N_("your most urgent case"),

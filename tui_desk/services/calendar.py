@@ -1,0 +1,192 @@
+"""The visit calendar's read model: a week or a day, one collector or all of them.
+
+Visits are grouped by local day in the office zone. "All collectors" reads every
+collector's visits of the period with one index range per collector-less query
+(``ix_appointment_collector_time`` serves the one-collector case).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agent,
+    Appointment,
+    AppointmentStatus,
+    Borrower,
+    CollectionCase,
+)
+from tui_desk.i18n import _
+from tui_desk.rules.visits import work_calendar
+from tui_desk.services.errors import NotFound
+
+
+@dataclass(frozen=True)
+class CalendarVisit:
+    appointment_id: int
+    case_id: int
+    collector_id: int
+    collector_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    borrower_name: str
+    district: str
+    status: AppointmentStatus
+
+
+@dataclass(frozen=True)
+class CalendarSpanDay:
+    day: dt.date
+    visits: tuple[CalendarVisit, ...]
+    holiday: str | None = None
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    """Visits from ``start`` for ``span_days`` days (7 = a week from Monday, 1 = a day)."""
+
+    start: dt.date
+    span_days: int
+    timezone: str
+    collector_id: int | None  # None: every collector
+    collector_name: str | None
+    case_id: int | None  # the case the desk has selected (its visits are marked)
+    days: tuple[CalendarSpanDay, ...]
+    all_collectors: bool = False
+
+    @property
+    def end(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.span_days - 1)
+
+    @property
+    def visit_count(self) -> int:
+        return sum(len(d.visits) for d in self.days)
+
+
+def week_start_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def calendar_view(
+    db: Database,
+    *,
+    start: dt.date,
+    span_days: int,
+    timezone: str,
+    collector_id: int | None = None,
+    case_id: int | None = None,
+    holidays_country: str | None = None,
+) -> CalendarView:
+    """The visits of one collector (or all) over ``span_days`` local days from ``start``."""
+    if span_days not in (1, 7):
+        raise ValueError("a calendar shows a day or a week")
+    if span_days == 7:
+        start = week_start_of(start)
+    zone = ZoneInfo(timezone)
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+    hi = dt.datetime.combine(
+        start + dt.timedelta(days=span_days), dt.time(), tzinfo=zone
+    ).astimezone(dt.UTC)
+    with db.read() as s:
+        collector_name: str | None = None
+        if collector_id is not None:
+            collector = s.get(Agent, collector_id)
+            if collector is None:
+                raise NotFound(_("agent {agent_id} does not exist").format(agent_id=collector_id))
+            collector_name = collector.name
+        stmt = (
+            select(Appointment, Borrower.name, Agent.name)
+            .join(CollectionCase, CollectionCase.id == Appointment.case_id)
+            .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+            .join(Agent, Agent.id == Appointment.collector_id)
+            .where(Appointment.starts_at >= lo, Appointment.starts_at < hi)
+            .order_by(Appointment.starts_at, Agent.name, Appointment.id)
+        )
+        if collector_id is not None:
+            stmt = stmt.where(Appointment.collector_id == collector_id)
+        by_day: dict[dt.date, list[CalendarVisit]] = {}
+        for appt, borrower_name, agent_name in s.execute(stmt):
+            by_day.setdefault(appt.starts_at.astimezone(zone).date(), []).append(
+                CalendarVisit(
+                    appointment_id=appt.id,
+                    case_id=appt.case_id,
+                    collector_id=appt.collector_id,
+                    collector_name=agent_name,
+                    starts_at=appt.starts_at,
+                    ends_at=appt.ends_at,
+                    borrower_name=borrower_name,
+                    district=appt.district,
+                    status=appt.status,
+                )
+            )
+    holiday_of = _holiday_names(holidays_country)
+    days = tuple(
+        CalendarSpanDay(d, tuple(by_day.get(d, ())), holiday_of(d))
+        for d in (start + dt.timedelta(days=i) for i in range(span_days))
+    )
+    return CalendarView(
+        start=start,
+        span_days=span_days,
+        timezone=timezone,
+        collector_id=collector_id,
+        collector_name=collector_name,
+        case_id=case_id,
+        days=days,
+        all_collectors=collector_id is None,
+    )
+
+
+def empty_view(
+    *,
+    start: dt.date,
+    span_days: int,
+    timezone: str,
+    case_id: int | None,
+    holidays_country: str | None = None,
+) -> CalendarView:
+    """The period with no collector to show (the case has no visit yet)."""
+    if span_days == 7:
+        start = week_start_of(start)
+    holiday_of = _holiday_names(holidays_country)
+    return CalendarView(
+        start=start,
+        span_days=span_days,
+        timezone=timezone,
+        collector_id=None,
+        collector_name=None,
+        case_id=case_id,
+        days=tuple(
+            CalendarSpanDay(d, (), holiday_of(d))
+            for d in (start + dt.timedelta(days=i) for i in range(span_days))
+        ),
+    )
+
+
+def _no_holiday(_day: dt.date) -> str | None:
+    return None
+
+
+def _holiday_names(country: str | None) -> Callable[[dt.date], str | None]:
+    if country is None:
+        return _no_holiday
+    return work_calendar(country).holiday_name
+
+
+def case_collector(db: Database, case_id: int) -> tuple[int | None, dt.datetime | None]:
+    """The collector and start of the case's latest visit (None, None without one)."""
+    with db.read() as s:
+        row = s.execute(
+            select(Appointment.collector_id, Appointment.starts_at)
+            .where(Appointment.case_id == case_id)
+            .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None, None
+    return row[0], row[1]
