@@ -8,6 +8,8 @@ an invalid number) is shown under the fields and everything typed stays.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import ClassVar
@@ -144,7 +146,19 @@ class CaseFormModal(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def action_advance(self) -> None:
+    async def action_advance(self) -> None:
+        # Enter is a priority binding, so it can overtake keys typed just before it that
+        # still wait in the focused field's queue (typing ahead over SSH, a paste ending
+        # in a newline). Let the field take them first, then move on or save.
+        focused = self.focused
+        if focused is not None:
+            drained = asyncio.Event()
+            focused.call_later(drained.set)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(drained.wait(), 0.5)
+        self.advance()
+
+    def advance(self) -> None:
         widgets = self.field_widgets
         focused = self.focused
         if focused in widgets and widgets.index(focused) < len(widgets) - 1:
@@ -155,7 +169,7 @@ class CaseFormModal(ModalScreen[str | None]):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_advance()
+        self.advance()
 
     def error(self, text: str) -> None:
         self.query_one("#form-error", Static).update(Text(text, style="bold red"))

@@ -78,6 +78,8 @@ class _SlotForm(CaseFormModal):
     ) -> None:
         super().__init__(service, bundle, case_changed=case_changed)
         self.slots: list[SlotOption] = []
+        self.slots_loaded = False
+        self.save_when_loaded = False
         self.fresh: list[SlotOption] | None = None
 
     def slot_fields(self) -> list[tuple[str, Widget]]:
@@ -113,9 +115,22 @@ class _SlotForm(CaseFormModal):
 
     def on_mount(self) -> None:
         box = self.query_one(".form-box")
-        box.mount(Static(Text(_("Looking for free slots..."), style="dim"), id="visit-slots"),
-                  after=box.query_one(".form-title"))  # fmt: skip
+        anchor = box.query(".form-intro").first() if box.query(".form-intro") else None
+        slots = Static(Text(_("Looking for free slots..."), style="dim"), id="visit-slots")
+        box.mount(slots, after=anchor or box.query_one(".form-title"))
+        if self.blocked():
+            slots.display = False
+            return
         self._load_slots()
+
+    def blocked(self) -> bool:
+        """True when the case cannot have a visit at all (the intro says why)."""
+        return False
+
+    def max_slots(self) -> int:
+        """Nine proposals, fewer on a short terminal when the form has more fields."""
+        room = self.app.size.height - 8 - len(self.field_widgets)
+        return max(3, min(9, room))
 
     @work(thread=True, group="visit-slots", exclusive=True, exit_on_error=False)
     def _load_slots(self) -> None:
@@ -126,11 +141,9 @@ class _SlotForm(CaseFormModal):
             return
         self.app.call_from_thread(self.show_slots, slots)
 
-    def _slots_problem(self, text: str) -> None:
-        self.query_one("#visit-slots", Static).update(Text(text, style="red"))
-
     def show_slots(self, slots: Sequence[SlotOption], *, fresh: bool = False) -> None:
-        self.slots = list(slots)[:9]
+        self.slots = list(slots)[: self.max_slots()]
+        self.slots_loaded = True
         tz = self.service.timezone
         body = Text()
         if fresh:
@@ -145,7 +158,16 @@ class _SlotForm(CaseFormModal):
         if self.slots and not self.value("visit-collector").strip():
             self.query_one("#visit-collector", Input).placeholder = _(
                 "login, for a typed time (e.g. {login})"
-            ).format(login=self.service.collector_login(self.slots[0].collector_id))
+            ).format(login=self.slots[0].collector_login)
+        if self.save_when_loaded:
+            # A digit and Enter typed before the proposals arrived: book it now.
+            self.save_when_loaded = False
+            self.save()
+
+    def _slots_problem(self, text: str) -> None:
+        self.slots_loaded = True
+        self.save_when_loaded = False
+        self.query_one("#visit-slots", Static).update(Text(text, style="red"))
 
     def chosen(self) -> tuple[int | None, str | None, dt.datetime]:
         """(collector id, or login typed, start) of the slot picked or typed."""
@@ -197,6 +219,9 @@ class BookVisitModal(_SlotForm):
     def fields(self) -> Sequence[tuple[str, Widget]]:
         return [*self.slot_fields(), *self.override_field()]
 
+    def blocked(self) -> bool:
+        return bool(self.service.booking_problems(self.bundle))
+
     def intro(self) -> Text | None:
         problems = self.service.booking_problems(self.bundle)
         if problems:
@@ -206,13 +231,17 @@ class BookVisitModal(_SlotForm):
             )
         return Text(_("A digit picks a slot, Enter books it."), style="dim")
 
-    def action_advance(self) -> None:
+    def advance(self) -> None:
         # "V 1 Enter": a proposed slot is booked straight from the slot field.
         raw = self.value("visit-slot").strip()
         if self.focused is self.query_one("#visit-slot") and raw.isdigit() and len(raw) == 1:
+            if not self.slots_loaded and not self.blocked():
+                self.save_when_loaded = True
+                self.error(_("waiting for the proposed slots..."))
+                return
             self.save()
             return
-        super().action_advance()
+        super().advance()
 
     def prepare(self) -> Save:
         collector_id, login, start = self.chosen()
@@ -416,15 +445,19 @@ class VisitReportModal(CaseFormModal):
         return parse_amount_field(widget_id, raw)
 
     def prepare(self) -> Save:
+        # Checked in the order of the fields, so the first problem gets the focus.
         outcome = self.choice("rep-outcome")
-        collected = self._optional_amount("rep-collected") or 0
-        receipt = self.value("rep-receipt").strip() or None
-        if collected and receipt is None:
-            raise FieldProblem("rep-receipt", _("money taken at the door needs a receipt number"))
         mismatches = self.value("rep-mismatch").strip() or None
         checks = [self.choice(f"rep-{k}") == "yes" for k in ("name", "contact", "address")]
         if not all(checks) and mismatches is None:
             raise FieldProblem("rep-mismatch", _("say what did not match the file"))
+        income = self._optional_amount("rep-income")
+        obligations = self._optional_amount("rep-obligations")
+        affordable = self._optional_amount("rep-affordable")
+        collected = self._optional_amount("rep-collected") or 0
+        receipt = self.value("rep-receipt").strip() or None
+        if collected and receipt is None:
+            raise FieldProblem("rep-receipt", _("money taken at the door needs a receipt number"))
         report = VisitReportInput(
             outcome=outcome,  # type: ignore[arg-type]
             work_id_shown=self.choice("rep-workid") == "yes",
@@ -433,9 +466,9 @@ class VisitReportModal(CaseFormModal):
             address_checked=checks[2],
             documents_ok=self.choice("rep-docs") == "yes",
             mismatches=mismatches,
-            declared_income_minor=self._optional_amount("rep-income"),
-            obligations_minor=self._optional_amount("rep-obligations"),
-            affordable_monthly_minor=self._optional_amount("rep-affordable"),
+            declared_income_minor=income,
+            obligations_minor=obligations,
+            affordable_monthly_minor=affordable,
             collected_minor=collected,
             collected_method=self.choice("rep-method") if collected else None,
             receipt_no=receipt,

@@ -61,7 +61,6 @@ from tui_desk.db.models import (
     Stage,
 )
 from tui_desk.i18n import _
-from tui_desk.rules.documents import documents_complete
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
@@ -210,6 +209,9 @@ class CaseDetail:
     phones: tuple[PhoneLine, ...]
     registration: RegistrationLine | None
     documents: tuple[DocumentLine, ...]
+    registered: bool = False
+    """Registered for the home-visit service (the flag the booking rules read)."""
+    documents_complete: bool = False
 
     @property
     def outstanding_minor(self) -> int:
@@ -660,6 +662,8 @@ def case_detail(
                 for kind in DocumentKind
                 if (d := latest_docs.get(kind)) is not None
             ),
+            registered=case.registered,
+            documents_complete=case.documents_complete,
         )
 
 
@@ -1453,10 +1457,8 @@ class DeskService:
             VisitCaseFacts(
                 case_id=d.case_id,
                 district=d.district,
-                registered=d.registration is not None,
-                documents_complete=documents_complete(
-                    (doc.kind.value, doc.status.value) for doc in d.documents
-                )[0],
+                registered=d.registered,
+                documents_complete=d.documents_complete,
                 on_hold=d.on_hold,
             )
         )
@@ -1468,11 +1470,6 @@ class DeskService:
             self.db, case_id, replacing=replacing, now=self.now(), profile=self.profile
         )
 
-    def collector_login(self, collector_id: int) -> str:
-        with self.db.read() as s:
-            login = s.scalar(select(Agent.login).where(Agent.id == collector_id))
-        return login or str(collector_id)
-
     def _collector(self, collector_id: int | None, login: str | None) -> tuple[int, str]:
         with self.db.read() as s:
             stmt = select(Agent)
@@ -1481,9 +1478,9 @@ class DeskService:
             else:
                 stmt = stmt.where(Agent.login == (login or "").strip())
             agent = s.scalars(stmt).first()
-        if agent is None:
-            raise NotFound(_("no agent with login {login!r}").format(login=login))
-        return agent.id, agent.name
+            if agent is None:
+                raise NotFound(_("no agent with login {login!r}").format(login=login))
+            return agent.id, agent.name
 
     def book_visit(
         self,

@@ -606,6 +606,7 @@ class _Generator:
         self.now_min = int((now - midnight).total_seconds() // 60)
         self.day_index = {d: i for i, d in enumerate(self.cal.day)}
         self.slots: dict[tuple[int, int], int] = {}
+        self.docs_ready = False  # the current case's documents are all verified
         self.seen_ids: dict[int, int] = {}
         self.rows: dict[str, list[Row]] = {}
 
@@ -765,8 +766,10 @@ class _Generator:
         reg_low, reg_high = _DEPTH[Stage.REGISTERED], _DEPTH[Stage.FOLLOW_UP]
         dpd_bounds = self.dpd_bounds
         docs_low = _DEPTH[Stage.VISIT_BOOKED]
+        docs_depth = _DEPTH[Stage.DOCUMENTS]
         for position in range(count):
             stage, depth = pinned.get(position) or stages[int(r() * n_stages)]
+            self.docs_ready = False
 
             # -- borrower, with an ID number that is valid and unique in this run
             ci, di, code, district, region_weight = districts[int(r() * n_districts)]
@@ -1034,7 +1037,7 @@ class _Generator:
                 cid, bid, status, stage, owner, False, priority, overdue_since_case,
                 case_total, broken, next_action_at, created, closed_at, close_reason,
                 callback_at, callback_agent, reg_low <= depth <= reg_high,
-                docs_low <= depth <= reg_high,
+                docs_low <= depth <= reg_high or (depth == docs_depth and self.docs_ready),
                 0 if closed_at is not None else bucket_number(today - start, dpd_bounds),
             ))  # fmt: skip
             bid += 1
@@ -1170,6 +1173,7 @@ class _Generator:
         owner = c.owner
         path = p["path"]
         broken = 0
+        self.docs_ready = False
         for rel in p["pre"]:
             outcome = self.phone_outcomes[int(r() * len(self.phone_outcomes))]
             if outcome == _PROMISE:
@@ -1203,6 +1207,9 @@ class _Generator:
             DocumentKind.INCOME,
             DocumentKind.OTHER,
         )
+        # Half of the cases waiting on documents have them all verified: ready to book.
+        ready = path == 3 and r() < 0.5
+        self.docs_ready = ready
         for kind, rel in zip(kinds, p["docs"], strict=False):
             received = self._local(s + rel, 540 + int(r() * 540))
             channel = (DocumentChannel.EMAIL, DocumentChannel.POST, DocumentChannel.IN_PERSON)[
@@ -1212,7 +1219,7 @@ class _Generator:
             description = descriptions[int(r() * len(descriptions))]
             reviewer = owner if r() < 0.8 else sups[0]
             reviewed = received + 60 + int(r() * 1440)
-            if path == 3:
+            if path == 3 and not ready:
                 u = r()
                 status = (
                     DocumentStatus.RECEIVED if u < 0.4

@@ -82,6 +82,7 @@ class SlotOption:
 
     collector_id: int
     collector_name: str
+    collector_login: str
     starts_at: dt.datetime
     ends_at: dt.datetime
     district: str
@@ -292,10 +293,25 @@ def _suggest(
         limit=limit,
     )
     names = {c.collector_id: c.name for c in collectors}
+    logins: dict[int, str] = {
+        agent_id: login
+        for agent_id, login in session.execute(
+            select(Agent.id, Agent.login).where(Agent.id.in_(list(names)))
+        )
+    }
+    if replacing is not None:
+        # Moving a visit to where it already is would not move it.
+        old = session.get(Appointment, replacing)
+        if old is not None:
+            slots = [
+                s for s in slots
+                if (s.collector_id, s.starts_at) != (old.collector_id, old.starts_at)
+            ]  # fmt: skip
     return [
         SlotOption(
             collector_id=slot.collector_id,
             collector_name=names[slot.collector_id],
+            collector_login=logins[slot.collector_id],
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
             district=facts.district,
