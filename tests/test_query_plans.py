@@ -43,6 +43,15 @@ CASES = [
     (MINE, "ix_case_owner_queue"),
     (CONTACTS, "ix_contact_case_time"),
     (VISITS, "ix_appointment_collector_time"),
+    (
+        "SELECT count(*) FROM visit_report WHERE collected_minor > 0 AND "
+        "reconciled_payment_id IS NULL AND created_at < '2026-01-01 00:00:00'",
+        "ix_visit_report_unreconciled",
+    ),
+    (
+        "SELECT agent_id FROM collector_district WHERE district = '朝阳区'",
+        "ix_collector_district_district",
+    ),
 ]
 
 

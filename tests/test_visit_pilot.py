@@ -353,3 +353,16 @@ async def test_calendar_day_view_of_all_collectors(world: World) -> None:
         text = screen_text(app)
         assert "欧阳娜娜 *" in text and "李四" in text
         assert calendar.view.visit_count == 2
+
+
+async def test_a_collector_sees_their_own_round(world: World) -> None:
+    _book(world, world.ready, at(3, 9))
+    collector = Actor(id=world.collector, login="col", name="李外勤", role=Role.COLLECTOR)
+    app = world.app(actor=collector)
+    async with app.run_test(size=NARROW) as pilot:
+        await open_case(pilot, world.other)  # a case without a visit
+        await pilot.press("f4")
+        await settle(pilot)
+        calendar = app.query_one(AppointmentCalendar)
+        assert calendar.view is not None and calendar.view.collector_id == world.collector
+        assert calendar.view.visit_count == 1

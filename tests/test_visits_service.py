@@ -366,6 +366,8 @@ def test_door_collection_needs_a_receipt_and_stays_unreconciled(w: World) -> Non
     assert pending.collected_minor == 50_000 and not pending.overdue
     [late] = visits.unreconciled_collections(w.db, now=after + dt.timedelta(days=4))
     assert late.overdue
+    assert visits.overdue_collection_count(w.db, now=after + dt.timedelta(days=1)) == 0
+    assert visits.overdue_collection_count(w.db, now=after + dt.timedelta(days=4)) == 1
 
 
 def test_day_sheet_lists_the_day_in_order_and_is_audited(w: World) -> None:

@@ -722,8 +722,20 @@ class AppointmentChange(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+_UNRECONCILED = "collected_minor > 0 AND reconciled_payment_id IS NULL"
+
+
 class VisitReport(Base):
     __tablename__ = "visit_report"
+    __table_args__ = (
+        # Door money waiting for a matching bank payment: a small range, oldest first.
+        Index(
+            "ix_visit_report_unreconciled",
+            "created_at",
+            sqlite_where=text(_UNRECONCILED),
+            postgresql_where=text(_UNRECONCILED),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), unique=True)

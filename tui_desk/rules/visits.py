@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from tui_desk.i18n import N_, _
+from tui_desk.i18n import N_, _, current_language
 
 ACTIVE_STATUSES = frozenset({"booked", "confirmed", "done"})
 
@@ -162,6 +162,7 @@ class WorkCalendar:
         self.country = country
         self._years: dict[int, Any] = {}
         self._working: dict[dt.date, bool] = {}
+        self._named: dict[tuple[int, str], Any] = {}
 
     def _year(self, year: int) -> Any:
         table = self._years.get(year)
@@ -178,7 +179,18 @@ class WorkCalendar:
         return working
 
     def holiday_name(self, day: dt.date) -> str | None:
-        name = self._year(day.year).get(day)
+        """The holiday's name in the desk's language where the calendar has it."""
+        table = self._year(day.year)
+        wanted = "zh_CN" if current_language() == "zh_CN" else "en_US"
+        languages = getattr(table, "supported_languages", ())
+        if wanted in languages:
+            key = (day.year, wanted)
+            named = self._named.get(key)
+            if named is None:
+                named = holidays.country_holidays(self.country, years=day.year, language=wanted)
+                self._named[key] = named
+            table = named
+        name = table.get(day)
         return None if name is None else str(name)
 
 

@@ -666,14 +666,23 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
     def _load_orphan_count(self) -> None:
         count = self.service.orphan_count()
+        door = self.service.overdue_door_money()
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_orphans, count)
+            self.app.call_from_thread(self._show_orphans, count, door)
 
-    def _show_orphans(self, count: int) -> None:
-        """Open cases without a next action must be surfaced, not forgotten."""
+    def _show_orphans(self, count: int, door: int = 0) -> None:
+        """Open cases without a next action must be surfaced, not forgotten; supervisors
+        also see door collections no bank payment has matched in time."""
         warning = self.query_one("#orphan-warning", Static)
-        warning.display = count > 0
+        warning.display = count > 0 or door > 0
         if not count:
+            if door:
+                text = ngettext(
+                    "{n} door collection is still unreconciled past the limit",
+                    "{n} door collections are still unreconciled past the limit",
+                    door,
+                ).format(n=door)
+                warning.update(Text(f"⚠ {text}", no_wrap=True, overflow="ellipsis"))
             return
         if self.filter.no_next_action:
             hint = _("listed below; z shows all")
@@ -682,6 +691,10 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         text = ngettext(
             "{n} open case has no next action", "{n} open cases have no next action", count
         ).format(n=count)
+        if door:
+            text += "; " + ngettext(
+                "{n} door collection unreconciled", "{n} door collections unreconciled", door
+            ).format(n=door)
         warning.update(Text(f"⚠ {text} — {hint}", no_wrap=True, overflow="ellipsis"))
 
     # --- the selected case ---------------------------------------------------------------

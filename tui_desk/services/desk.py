@@ -57,6 +57,7 @@ from tui_desk.db.models import (
     Product,
     Relation,
     RepaymentPlan,
+    Role,
     ServiceRegistration,
     Stage,
 )
@@ -1555,6 +1556,13 @@ class DeskService:
         """A week or day of the case's collector (or of all collectors)."""
         collector_id: int | None = None
         anchor = start
+        if not all_collectors and self.actor.role is Role.COLLECTOR:
+            # A field collector's calendar is their own round, whatever case is selected.
+            return calendar_view(
+                self.db, start=anchor or office_today(self.now(), self.timezone),
+                span_days=span_days, timezone=self.timezone, collector_id=self.actor.id,
+                case_id=case_id, holidays_country=self.profile.holidays_country,
+            )  # fmt: skip
         if not all_collectors and case_id is not None:
             collector_id, latest = case_collector(self.db, case_id)
             if anchor is None and latest is not None:
@@ -1572,6 +1580,12 @@ class DeskService:
             collector_id=collector_id, case_id=case_id,
             holidays_country=self.profile.holidays_country,
         )  # fmt: skip
+
+    def overdue_door_money(self) -> int:
+        """For supervisors: door collections still unmatched past the profile's limit."""
+        if not self.actor.can(Action.VIEW_BOARD):
+            return 0
+        return visits.overdue_collection_count(self.db, now=self.now(), profile=self.profile)
 
     def day_sheet(self, collector_id: int, day: dt.date) -> visits.DaySheet:
         return visits.day_sheet(

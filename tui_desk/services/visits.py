@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
@@ -887,6 +887,28 @@ def record_visit_report(
             },
         )
         return row.id
+
+
+def overdue_collection_count(
+    db: Database, *, now: dt.datetime | None = None, profile: Profile | None = None
+) -> int:
+    """Door collections unmatched for longer than the profile allows (supervisors' alert)."""
+    now = resolve_now(now)
+    policy = visit_policy(resolve_profile(profile))
+    limit = now - dt.timedelta(days=policy.unreconciled_alert_days)
+    with db.read() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(VisitReport)
+                .where(
+                    VisitReport.collected_minor > 0,
+                    VisitReport.reconciled_payment_id.is_(None),
+                    VisitReport.created_at < limit,
+                )
+            )
+            or 0
+        )
 
 
 @dataclass(frozen=True)
