@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from tests.factories import Factory
 from tui_desk import __main__ as cli
+from tui_desk import clock
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import check_schema, head_revision
+from tui_desk.db.models import Agent, AuditEvent, Stage
 from tui_desk.services.agents import list_agents
+from tui_desk.services.context import Actor
+from tui_desk.services.visits import book_visit
 
 
 def run(argv: list[str]) -> int:
@@ -97,3 +105,189 @@ def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not cli.may_choose_agent("clerk", is_demo=False)
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert cli.may_choose_agent("root", is_demo=False)
+
+
+# --- field collectors: schedules and days off -------------------------------------------------
+
+
+def test_collector_schedule_and_days_off_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert (
+        run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
+        == 0
+    )
+    assert "agents schedule wang.fang --districts" in capsys.readouterr().out
+    assert run(["--db", url, "agents", "schedule", "wang.fang"]) == 0
+    out = capsys.readouterr().out
+    assert "09:00-18:00 Asia/Shanghai, weekdays 12345 (Mon Tue Wed Thu Fri)" in out
+    assert "none yet" in out
+    argv = ["--db", url, "agents", "schedule", "wang.fang", "--hours", "08:30-17:00"]
+    argv += ["--weekdays", "123456", "--districts", "朝阳区，海淀区"]
+    assert run(argv) == 0
+    out = capsys.readouterr().out
+    assert "08:30-17:00" in out and "(Mon Tue Wed Thu Fri Sat)" in out
+    assert "districts: 朝阳区, 海淀区" in out
+    assert run(["--db", url, "agents", "list"]) == 0
+    assert "[朝阳区, 海淀区]" in capsys.readouterr().out
+    assert (
+        run(["--db", url, "agents", "day-off", "wang.fang", "2099-12-04", "--reason", "培训"]) == 0
+    )
+    assert "days off: 2099-12-04 (培训)" in capsys.readouterr().out
+    assert run(["--db", url, "agents", "day-off", "wang.fang", "2099-12-04", "--remove"]) == 0
+    assert "days off" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["agents", "schedule", "wang.fang", "--hours", "9-17"], "invalid time '9'"),
+        (["agents", "schedule", "wang.fang", "--hours", "09:00"], "use HH:MM-HH:MM"),
+        (["agents", "schedule", "wang.fang", "--hours", "18:00-09:00"], "start before they end"),
+        (["agents", "schedule", "wang.fang", "--weekdays", "1a"], "invalid weekdays"),
+        (["agents", "schedule", "wang.fang", "--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["agents", "schedule", "wang.fang", "--districts", " , "], "at least one district"),
+        (["agents", "schedule", "li", "--weekdays", "12345"], "li is not a field collector"),
+        (["agents", "schedule", "nobody", "--weekdays", "12345"], "no agent with login nobody"),
+        (["agents", "day-off", "wang.fang", "2099-02-30"], "invalid date '2099-02-30'"),
+        (["agents", "day-off", "wang.fang", "2099-03-01", "--remove"], "no day off on 2099-03-01"),
+        (["agents", "day-off", "li", "2099-03-01"], "not a field collector"),
+    ],
+)
+def test_bad_schedule_input_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
+    run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
+    capsys.readouterr()
+    assert run(["--db", url, *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+# --- the collector's day sheet ------------------------------------------------------------------
+
+SH = ZoneInfo("Asia/Shanghai")
+BOOKED_AT = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
+
+
+@pytest.fixture
+def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database where collector ``col`` has two visits on Thursday 2026-12-03; the OS
+    login is the operator ``op``, and the clock reads the morning of that day."""
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    assert run(["--db", url, "agents", "list"]) == 0
+    db = open_database(url)
+    make = Factory(db, now=BOOKED_AT)
+    op = make.agent(login="op")
+    col = make.collector(login="col", name="王芳")
+    make.collector(login="col2", name="李强")
+    with db.read() as s:
+        agent = s.get(Agent, op)
+        assert agent is not None
+        actor = Actor.of(agent)
+    for name, hour in (("欧阳娜娜", 14), ("张三", 9)):
+        borrower = make.borrower(name=name, address=f"北京市朝阳区建国路{hour}号")
+        case_id = make.case(
+            borrower_id=borrower,
+            stage=Stage.DOCUMENTS,
+            registered=True,
+            documents_complete=True,
+            overdue_minor=1_234_567,
+        )
+        starts_at = dt.datetime(2026, 12, 3, hour, tzinfo=SH)
+        book_visit(db, actor, case_id, collector_id=col, starts_at=starts_at, now=BOOKED_AT)
+    db.dispose()
+    monkeypatch.setattr(cli, "current_login", lambda: "op")
+    morning = dt.datetime(2026, 12, 3, 7, 30, tzinfo=SH).astimezone(dt.UTC)
+    monkeypatch.setattr(clock, "utcnow", lambda: morning)
+    return url
+
+
+def test_day_sheet_prints_the_day_in_order(
+    visit_world: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["--db", visit_world, "day-sheet", "--collector", "col"]) == 0  # today
+    out = capsys.readouterr().out
+    assert out.startswith("Day sheet: 王芳 (col)\n2026-12-03, Thursday")
+    assert out.index("张三") < out.index("欧阳娜娜")
+    assert "北京市朝阳区建国路9号" in out and "12,345.67" in out
+    assert out.rstrip().endswith("Printed 2026-12-03 07:30 (Asia/Shanghai)")
+    db = open_database(visit_world)
+    with db.read() as s:
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "visit.day_sheet"))
+        assert event.summary.startswith("op produced the day sheet of col for 2026-12-03")
+    db.dispose()
+
+
+def test_day_sheet_as_markdown_to_a_file(
+    visit_world: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "sheet.md"
+    argv = ["--db", visit_world, "day-sheet", "--collector", "col", "--date", "2026-12-03"]
+    assert run([*argv, "--out", str(target)]) == 0
+    assert capsys.readouterr().out == (
+        f"wrote the day sheet of col for 2026-12-03 (2 visits) to {target}\n"
+    )
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# Day sheet: 王芳 (col)")
+    assert "| 1 | 09:00-10:00 | 张三 |" in text
+    assert run([*argv, "--format", "md"]) == 0
+    assert capsys.readouterr().out.startswith("# Day sheet")
+    assert run([*argv, "--format", "txt", "--out", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("Day sheet: 王芳 (col)\n")
+
+
+def test_day_sheet_of_another_day_is_empty(
+    visit_world: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--db", visit_world, "day-sheet", "--collector", "col", "--date", "2026-12-04"]
+    assert run(argv) == 0
+    out = capsys.readouterr().out
+    assert "2026-12-04, Friday" in out and "No visits on this day." in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "login", "expected"),
+    [
+        (["--collector", "col", "--date", "3.12.2026"], "op", "invalid date '3.12.2026'"),
+        (["--collector", "op"], "op", "op is not a field collector"),
+        (["--collector", "ghost"], "op", "no agent with login ghost"),
+        (["--collector", "col"], "stranger", "is not a tui-desk agent"),
+        (["--collector", "col"], "col2", "a collector sees only their own day sheet"),
+        (["--collector", "col", "--out", "/nonexistent/dir/x.txt"], "op", "cannot write"),
+    ],
+)
+def test_day_sheet_refusals_are_one_line(
+    visit_world: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    login: str,
+    expected: str,
+) -> None:
+    monkeypatch.setattr(cli, "current_login", lambda: login)
+    assert run(["--db", visit_world, "day-sheet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # A refused sheet was never produced, so nothing was revealed or audited.
+    db = open_database(visit_world)
+    with db.read() as s:
+        sheets = s.scalars(select(AuditEvent).where(AuditEvent.action == "visit.day_sheet"))
+        assert sheets.all() == []
+    db.dispose()
+
+
+def test_day_sheet_honours_agent_only_where_allowed(
+    visit_world: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "getuid", lambda: 4242)
+    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 2
+    assert "only honoured on a demo database" in capsys.readouterr().err
+    monkeypatch.setattr(os, "getuid", lambda: 0)
+    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 0
+    assert "张三" in capsys.readouterr().out

@@ -7,21 +7,27 @@ this code. Database problems are reported as one line, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import grp
 import os
 import pwd
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from tui_desk import __version__
 from tui_desk.config import Settings, demo_database_url, load_settings
 from tui_desk.db.engine import Database, DatabaseUrlError, open_database
 from tui_desk.db.migrate import DatabaseUnavailable, SchemaError, ensure_schema
 from tui_desk.db.models import Role
-from tui_desk.i18n import _, set_language
+from tui_desk.i18n import N_, _, set_language
 from tui_desk.services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from tui_desk.rules.profile import Profile
+    from tui_desk.services.agents import ScheduleInfo
+    from tui_desk.services.context import Actor
 
 ADMIN_GROUP = "tui-desk-admin"
 DEMO_CASES = 5000
@@ -108,6 +114,46 @@ def _parser() -> argparse.ArgumentParser:
         )
         a.add_argument("login")
 
+    schedule = agsub.add_parser(
+        "schedule",
+        parents=[common],
+        help=_("show or set a field collector's hours, weekdays, districts and time zone"),
+    )
+    schedule.add_argument("login")
+    schedule.add_argument(
+        "--hours", metavar="HH:MM-HH:MM", help=_("working hours, e.g. 09:00-18:00")
+    )
+    schedule.add_argument(
+        "--weekdays", metavar="DIGITS", help=_("ISO weekdays worked, 1=Monday, e.g. 123456")
+    )
+    schedule.add_argument(
+        "--districts", metavar="LIST", help=_("the territory, comma-separated, e.g. 朝阳区,海淀区")
+    )
+    schedule.add_argument("--timezone", metavar="ZONE", help=_("e.g. Asia/Shanghai"))
+    day_off = agsub.add_parser(
+        "day-off", parents=[common], help=_("give a field collector a day off (or take it back)")
+    )
+    day_off.add_argument("login")
+    day_off.add_argument("date", metavar="DATE", help=_("YYYY-MM-DD"))
+    day_off.add_argument("--reason", help=_("leave, training, sickness, ..."))
+    day_off.add_argument("--remove", action="store_true", help=_("the collector works that day"))
+
+    sheet = sub.add_parser(
+        "day-sheet",
+        parents=[common],
+        help=_("print a field collector's visits of one day (full addresses; audited)"),
+    )
+    sheet.add_argument("--collector", metavar="LOGIN", required=True)
+    sheet.add_argument(
+        "--date", metavar="YYYY-MM-DD", help=_("the day (default: today, office time)")
+    )
+    sheet.add_argument(
+        "--format",
+        choices=["md", "txt"],
+        help=_("Markdown or plain text (default: from --out's suffix, else txt)"),
+    )
+    sheet.add_argument("--out", metavar="FILE", help=_("write to FILE instead of the screen"))
+
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
     return p
 
@@ -167,7 +213,8 @@ def _is_demo(db: Database) -> bool:
     return get_meta(db, "demo") == "1"
 
 
-def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
+def acting_agent(db: Database, settings: Settings, *, default_agent: str | None = None) -> Actor:
+    """The agent a command runs as: the OS login, or ``--agent`` where that is honoured."""
     from tui_desk.services.agents import resolve_actor
 
     login = current_login()
@@ -178,7 +225,11 @@ def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = Non
                 "--agent is only honoured on a demo database or for administrators; you are {login}"
             ).format(login=login)
         )
-    actor = resolve_actor(db, chosen or login)
+    return resolve_actor(db, chosen or login)
+
+
+def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
+    actor = acting_agent(db, settings, default_agent=default_agent)
     from tui_desk.app import run_desk
 
     run_desk(db, actor, settings)
@@ -205,17 +256,179 @@ def cmd_agents(args: argparse.Namespace, db: Database) -> None:
     if args.agents_command == "add":
         info = agents.add_agent(db, args.login, args.name, Role(args.role))
         print(_("added {login} ({role})").format(login=info.login, role=info.role.value))
+        if info.role is Role.COLLECTOR:
+            print(
+                _(
+                    "default schedule Monday-Friday; set the territory before booking: "
+                    "tui-desk agents schedule {login} --districts DISTRICT,..."
+                ).format(login=info.login)
+            )
     elif args.agents_command == "list":
         rows = agents.list_agents(db)
+        territories = agents.collector_territories(db)
         width = max([len(a.login) for a in rows] + [5])
         for a in rows:
             state = "" if a.active else _(" (inactive)")
-            print(f"{a.login:<{width}}  {a.role.value:<10}  {a.name}{state}")
+            where = ""
+            if a.role is Role.COLLECTOR:
+                districts = territories.get(a.login, ())
+                where = "  [" + (", ".join(districts) or _("no districts")) + "]"
+            print(f"{a.login:<{width}}  {a.role.value:<10}  {a.name}{state}{where}")
         if not rows:
             print(_("no agents yet: tui-desk agents add LOGIN --name NAME --role ROLE"))
+    elif args.agents_command == "schedule":
+        cmd_schedule(args, db)
+    elif args.agents_command == "day-off":
+        schedule = agents.set_day_off(
+            db, None, args.login, parse_day(args.date), reason=args.reason, remove=args.remove
+        )
+        print(describe_schedule(schedule))
     else:
         info = agents.set_active(db, args.login, args.agents_command == "activate")
         print(f"{info.login}: {'active' if info.active else 'inactive'}")
+
+
+_WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(_("invalid date {text!r}: use YYYY-MM-DD").format(text=text)) from None
+
+
+def describe_schedule(info: ScheduleInfo) -> str:
+    days = " ".join(_(_WEEKDAY_NAMES[int(d) - 1]) for d in info.weekdays)
+    lines = [
+        _("{login} ({name}): {start}-{end} {zone}, weekdays {weekdays} ({names})").format(
+            login=info.login,
+            name=info.name,
+            start=info.work_start.strftime("%H:%M"),
+            end=info.work_end.strftime("%H:%M"),
+            zone=info.timezone,
+            weekdays=info.weekdays,
+            names=days,
+        ),
+        "  "
+        + _("districts: {districts}").format(
+            districts=", ".join(info.districts) or _("none yet (cannot be booked)")
+        ),
+    ]
+    if info.days_off:
+        off = ", ".join(
+            day.isoformat() + (f" ({reason})" if reason else "") for day, reason in info.days_off
+        )
+        lines.append("  " + _("days off: {days}").format(days=off))
+    if info.stranded_visits:
+        lines.append(
+            _(
+                "warning: {n} open visits no longer fit this schedule (visit {ids}): "
+                "move or reassign them"
+            ).format(
+                n=len(info.stranded_visits), ids=", ".join(str(i) for i in info.stranded_visits)
+            )
+        )
+    return "\n".join(lines)
+
+
+def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
+    from tui_desk.services import agents
+
+    wanted = (args.hours, args.weekdays, args.districts, args.timezone)
+    if all(value is None for value in wanted):
+        print(describe_schedule(agents.collector_schedule(db, args.login)))
+        return
+    start = end = None
+    if args.hours is not None:
+        parts = args.hours.split("-")
+        if len(parts) != 2:
+            raise CliError(
+                _("invalid hours {text!r}: use HH:MM-HH:MM, e.g. 09:00-18:00").format(
+                    text=args.hours
+                )
+            )
+        start, end = parts
+    districts = None
+    if args.districts is not None:
+        districts = [d for d in args.districts.replace("，", ",").replace("、", ",").split(",")]
+    info = agents.set_collector_schedule(
+        db,
+        None,
+        args.login,
+        work_start=start,
+        work_end=end,
+        weekdays=args.weekdays,
+        districts=districts,
+        timezone=args.timezone,
+    )
+    print(describe_schedule(info))
+
+
+def _profile(settings: Settings) -> Profile:
+    from tui_desk.rules.profile import ProfileError, load_profile
+
+    try:
+        return load_profile(settings.profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def cmd_day_sheet(args: argparse.Namespace, db: Database, settings: Settings) -> None:
+    from zoneinfo import ZoneInfo
+
+    from tui_desk.clock import utcnow
+    from tui_desk.exports.day_sheet import render_markdown, render_text
+    from tui_desk.services import visits
+    from tui_desk.services.agents import find_agent
+
+    profile = _profile(settings)
+    actor = acting_agent(db, settings)
+    collector = find_agent(db, args.collector)
+    if collector.role is not Role.COLLECTOR:
+        raise CliError(
+            _("{login} is not a field collector ({role})").format(
+                login=collector.login, role=collector.role.value
+            )
+        )
+    now = utcnow()
+    day = (
+        parse_day(args.date)
+        if args.date
+        else now.astimezone(ZoneInfo(profile.office_timezone)).date()
+    )
+    fmt = args.format or ("md" if args.out and args.out.lower().endswith(".md") else "txt")
+    if args.out:
+        # Producing the sheet is an audited reveal: refuse before it, not after.
+        folder = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise CliError(
+                _("cannot write {path}: {error}").format(
+                    path=args.out, error=_("no such folder, or not writable")
+                )
+            )
+    sheet = visits.day_sheet(db, actor, collector.id, day, now=now, profile=profile)
+    region = profile.country
+    text = (
+        render_markdown(sheet, printed_at=now, home_region=region)
+        if fmt == "md"
+        else render_text(sheet, printed_at=now, home_region=region)
+    )
+    if not args.out:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise CliError(
+            _("cannot write {path}: {error}").format(path=args.out, error=exc.strerror or exc)
+        ) from exc
+    print(
+        _("wrote the day sheet of {login} for {day} ({n} visits) to {path}").format(
+            login=collector.login, day=day.isoformat(), n=len(sheet.visits), path=args.out
+        )
+    )
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -240,6 +453,8 @@ def dispatch(args: argparse.Namespace) -> int:
             )
         elif command == "agents":
             cmd_agents(args, db)
+        elif command == "day-sheet":
+            cmd_day_sheet(args, db, settings)
         elif command == "worker":
             from tui_desk.services.worker import run_worker
 

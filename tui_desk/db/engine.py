@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -63,6 +63,10 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+class DatabaseBusy(RuntimeError):
+    """A write gave way to others (lock wait too long, deadlock victim); nothing was saved."""
+
+
 @dataclass
 class Database:
     """One database: its engine plus read and write session factories."""
@@ -98,9 +102,22 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """One write transaction: committed on success, rolled back on any error."""
-        with self._write() as session, session.begin():
-            yield session
+        """One write transaction: committed on success, rolled back on any error.
+
+        A write that waited too long for the SQLite lock, or that PostgreSQL chose as a
+        deadlock victim, is rolled back and raised as ``DatabaseBusy`` (a clear sentence);
+        nothing of it was saved and it can simply be tried again.
+        """
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except OperationalError as exc:
+            text = str(exc.orig).lower()
+            if "database is locked" in text or "deadlock detected" in text:
+                raise DatabaseBusy(
+                    "the database is busy with other desks' writes and nothing was saved; try again"
+                ) from exc
+            raise
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -239,12 +239,16 @@ def render_text(
             ):
                 out += _block(label_width, width, labels[key], values, indent)
         out.append(rule)
-    out += ["", _signature_line(), _printed(sheet, printed_at)]
+    out += ["", _signature_line(min(width, 72)), _printed(sheet, printed_at)]
     return "\n".join(out) + "\n"
 
 
-def _signature_line() -> str:
-    return _("Collector's signature: {line}    Date: {date}").format(line="_" * 24, date="_" * 12)
+def _signature_line(width: int = 72) -> str:
+    """A line to sign and date, ``width`` cells at most (the blanks shrink to fit)."""
+    template = _("Collector's signature: {line}    Date: {date}")
+    blanks = max(width - cell_len(template.format(line="", date="")), 12)
+    signature = blanks * 2 // 3
+    return template.format(line="_" * signature, date="_" * (blanks - signature))
 
 
 # --- Markdown -----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
@@ -1129,6 +1130,9 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         if action == "confirm":
             self._confirm_visit(visit)
             return
+        if action == "sheet":
+            self._export_day_sheet(visit)
+            return
         self._load_visit_case(visit, action)
 
     @work(thread=True, group="visit-action", exclusive=True, exit_on_error=False)
@@ -1141,6 +1145,25 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             )
             return
         self.app.call_from_thread(self._visit_saved, visit.case_id, _("Visit confirmed"))
+
+    @work(thread=True, group="visit-action", exclusive=True, exit_on_error=False)
+    def _export_day_sheet(self, visit: CalendarVisit) -> None:
+        day = visit.starts_at.astimezone(ZoneInfo(self.service.timezone)).date()
+        try:
+            path = self.service.export_day_sheet(visit.collector_id, day)
+        except (ServiceError, OSError) as exc:
+            self.app.call_from_thread(
+                self.notify, str(exc), title=_("Not exported"), severity="error", markup=False
+            )
+            return
+        self.app.call_from_thread(
+            self.notify,
+            _("{collector}, {day}: {path} (and .md)").format(
+                collector=visit.collector_name, day=day.isoformat(), path=path
+            ),
+            title=_("Day sheet written"),
+            markup=False,
+        )
 
     @work(thread=True, group="visit-action", exclusive=True, exit_on_error=False)
     def _load_visit_case(self, visit: CalendarVisit, action: str) -> None:

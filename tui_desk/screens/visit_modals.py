@@ -506,6 +506,9 @@ class VisitMenuModal(ModalScreen[str | None]):
                 id="visit.report"),
         Binding("5,o", "pick('open')", N_("Open case"), tooltip=N_("Select the visit's case"),
                 id="visit.open"),
+        Binding("6,s", "pick('sheet')", N_("Day sheet"),
+                tooltip=N_("Export the collector's day sheet for that day (audited)"),
+                id="visit.day_sheet"),
     ]  # fmt: skip
 
     def __init__(self, visit: CalendarVisit, timezone: str) -> None:
@@ -534,7 +537,8 @@ class VisitMenuModal(ModalScreen[str | None]):
             yield Static(
                 Text(
                     "1 " + _("Confirm") + "   2 " + _("Move") + "   3 " + _("Cancel visit")
-                    + "   4 " + _("Report") + "   5 " + _("Open case") + "   Esc",
+                    + "   4 " + _("Report") + "   5 " + _("Open case")
+                    + "   6 " + _("Day sheet") + "   Esc",
                 ),
                 classes="form-hint",
             )  # fmt: skip

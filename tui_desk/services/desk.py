@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from tui_desk.clock import utcnow
+from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     AccountStatus,
@@ -1006,6 +1008,8 @@ class DeskService:
     profile: Profile
     queue_limit: int = 200
     clock: Callable[[], dt.datetime] = utcnow
+    export_dir: Path | None = None
+    """Where exports (day sheets) are written; default: the data folder's exports/."""
 
     @property
     def timezone(self) -> str:
@@ -1586,6 +1590,25 @@ class DeskService:
         if not self.actor.can(Action.VIEW_BOARD):
             return 0
         return visits.overdue_collection_count(self.db, now=self.now(), profile=self.profile)
+
+    def export_day_sheet(self, collector_id: int, day: dt.date) -> Path:
+        """Write the collector's day sheet (Markdown and printable text); the .txt path."""
+        from tui_desk.exports.day_sheet import render_markdown, render_text
+
+        sheet = self.day_sheet(collector_id, day)
+        folder = self.export_dir or data_dir() / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"day-sheet-{sheet.collector_login}-{day.isoformat()}"
+        region = self.profile.country
+        printed = self.now()
+        stem.with_suffix(".md").write_text(
+            render_markdown(sheet, printed_at=printed, home_region=region), encoding="utf-8"
+        )
+        text_path = stem.with_suffix(".txt")
+        text_path.write_text(
+            render_text(sheet, printed_at=printed, home_region=region), encoding="utf-8"
+        )
+        return text_path
 
     def day_sheet(self, collector_id: int, day: dt.date) -> visits.DaySheet:
         return visits.day_sheet(

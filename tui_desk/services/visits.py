@@ -38,6 +38,7 @@ from tui_desk.db.models import (
     CollectorSchedule,
     Document,
     DocumentStatus,
+    Relation,
     Role,
     Side,
     Stage,
@@ -47,6 +48,7 @@ from tui_desk.db.models import (
 from tui_desk.i18n import _
 from tui_desk.rules import visits as rules
 from tui_desk.rules.documents import describe_missing, documents_complete
+from tui_desk.rules.documents import label as document_label
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
@@ -56,6 +58,7 @@ from tui_desk.services.contacts import (
     clean_note,
     default_next_action,
     is_on_hold,
+    outstanding_minor,
     resolve_now,
     resolve_profile,
     stage_at_least,
@@ -442,6 +445,60 @@ def book_visit(
     policy = visit_policy(prof)
     start, end = _slot_times(starts_at, ends_at, policy)
     text = clean_note(note)
+    try:
+        return _book(
+            db, actor, case_id, collector_id, start, end, text, override_reason,
+            expected_version, now, prof, policy,
+        )  # fmt: skip
+    except _Refused as refused:
+        raise _with_suggestions(db, refused, now=now, profile=prof, policy=policy) from None
+
+
+class _Refused(Exception):
+    """Internal: the rules said no; suggestions are added outside the write transaction."""
+
+    def __init__(
+        self,
+        refusals: Sequence[rules.Refusal],
+        facts: rules.CaseFacts,
+        replacing: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.refusals = refusals
+        self.facts = facts
+        self.replacing = replacing
+
+
+def _with_suggestions(
+    db: Database,
+    refused: _Refused,
+    *,
+    now: dt.datetime,
+    profile: Profile,
+    policy: rules.VisitPolicy,
+) -> BookingRefused:
+    with db.read() as s:
+        suggestions = _suggest(
+            s, refused.facts, now=now, profile=profile, policy=policy,
+            replacing=refused.replacing,
+        )  # fmt: skip
+    return BookingRefused(refused.refusals, suggestions)
+
+
+def _book(
+    db: Database,
+    actor: Actor,
+    case_id: int,
+    collector_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    text: str | None,
+    override_reason: str | None,
+    expected_version: int | None,
+    now: dt.datetime,
+    prof: Profile,
+    policy: rules.VisitPolicy,
+) -> int:
     with db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         collector = _lock_collector(s, collector_id)
@@ -452,7 +509,9 @@ def book_visit(
         )  # fmt: skip
         reason = _override(actor, refusals, override_reason)
         if refusals and reason is None:
-            raise BookingRefused(refusals, _suggest(s, facts, now=now, profile=prof, policy=policy))
+            # Leave the write lock first: the suggestions are read in their own
+            # transaction, so other desks' bookings do not wait for them.
+            raise _Refused(refusals, facts)
         appt = Appointment(
             case_id=case.id,
             collector_id=collector.id,
@@ -574,82 +633,84 @@ def reschedule_visit(
     policy = visit_policy(prof)
     why = _required_reason(reason)
     side_value, how, when = _notified(side, notified_how, notified_at, now)
-    with db.write() as s:
-        old = _load_open_visit(s, appointment_id)
-        case = load_for_edit(s, old.case_id)
-        notice_override = _notice(
-            actor, old, now=now, policy=policy, override_reason=override_reason
-        )
-        collector = _lock_collector(s, collector_id or old.collector_id)
-        if collector.id != old.collector_id:
-            _lock_collector(s, old.collector_id)
-        duration = old.ends_at - old.starts_at
-        start, end = _slot_times(starts_at, ends_at or starts_at + duration, policy)
-        facts, _borrower = _facts(s, case)
-        refusals = _check_slot(
-            s, facts, collector, start, end, now=now, profile=prof, policy=policy,
-            replacing=old.id,
-        )  # fmt: skip
-        slot_override = _override(actor, refusals, override_reason)
-        if refusals and slot_override is None:
-            raise BookingRefused(
-                refusals,
-                _suggest(s, facts, now=now, profile=prof, policy=policy, replacing=old.id),
+    try:
+        with db.write() as s:
+            old = _load_open_visit(s, appointment_id)
+            case = load_for_edit(s, old.case_id)
+            notice_override = _notice(
+                actor, old, now=now, policy=policy, override_reason=override_reason
             )
-        used = notice_override or slot_override
-        old.status = AppointmentStatus.RESCHEDULED
-        new = Appointment(
-            case_id=case.id,
-            collector_id=collector.id,
-            starts_at=start,
-            ends_at=end,
-            place=old.place,
-            district=old.district,
-            status=AppointmentStatus.BOOKED,
-            booked_by_id=actor.id,
-            booked_at=now,
-            rescheduled_from_id=old.id,
-            override_by_id=actor.id if used else None,
-            override_reason=used,
-            note=old.note,
-        )
-        s.add(new)
-        s.add(
-            AppointmentChange(
-                appointment_id=old.id,
-                kind=ChangeKind.RESCHEDULE,
-                requested_by_side=side_value,
-                agent_id=actor.id,
-                requested_at=now,
-                notified_at=when,
-                notified_how=how,
-                old_starts_at=old.starts_at,
-                new_starts_at=start,
-                reason=why,
+            # Both collectors' rows, always in id order: two moves in opposite directions
+            # between the same collectors must not deadlock.
+            target_id = collector_id or old.collector_id
+            locked = {cid: _lock_collector(s, cid) for cid in sorted({target_id, old.collector_id})}
+            collector = locked[target_id]
+            duration = old.ends_at - old.starts_at
+            start, end = _slot_times(starts_at, ends_at or starts_at + duration, policy)
+            facts, _borrower = _facts(s, case)
+            refusals = _check_slot(
+                s, facts, collector, start, end, now=now, profile=prof, policy=policy,
+                replacing=old.id,
+            )  # fmt: skip
+            slot_override = _override(actor, refusals, override_reason)
+            if refusals and slot_override is None:
+                raise _Refused(refusals, facts, replacing=old.id)
+            used = notice_override or slot_override
+            old.status = AppointmentStatus.RESCHEDULED
+            new = Appointment(
+                case_id=case.id,
+                collector_id=collector.id,
+                starts_at=start,
+                ends_at=end,
+                place=old.place,
+                district=old.district,
+                status=AppointmentStatus.BOOKED,
+                booked_by_id=actor.id,
+                booked_at=now,
+                rescheduled_from_id=old.id,
+                override_by_id=actor.id if used else None,
+                override_reason=used,
+                note=old.note,
             )
-        )
-        case.next_action_at = start
-        recompute_priority(case, now, prof)
-        s.flush()
-        audit.record(
-            s,
-            actor,
-            "visit.reschedule",
-            "appointment",
-            new.id,
-            f"{actor.login} moved visit {old.id} of case {case.id} to "
-            f"{start:%Y-%m-%d %H:%M}Z ({side_value.value} asked, told by {how.value})"
-            + (" (override)" if used else ""),
-            now=now,
-            case_id=case.id,
-            before={"appointment": old.id, "starts_at": _iso(old.starts_at),
-                    "collector_id": old.collector_id},
-            after={"appointment": new.id, "starts_at": _iso(start),
-                   "collector": collector.login, "side": side_value.value,
-                   "notified_how": how.value, "notified_at": _iso(when),
-                   "override": bool(used)},
-        )  # fmt: skip
-        return new.id
+            s.add(new)
+            s.add(
+                AppointmentChange(
+                    appointment_id=old.id,
+                    kind=ChangeKind.RESCHEDULE,
+                    requested_by_side=side_value,
+                    agent_id=actor.id,
+                    requested_at=now,
+                    notified_at=when,
+                    notified_how=how,
+                    old_starts_at=old.starts_at,
+                    new_starts_at=start,
+                    reason=why,
+                )
+            )
+            case.next_action_at = start
+            recompute_priority(case, now, prof)
+            s.flush()
+            audit.record(
+                s,
+                actor,
+                "visit.reschedule",
+                "appointment",
+                new.id,
+                f"{actor.login} moved visit {old.id} of case {case.id} to "
+                f"{start:%Y-%m-%d %H:%M}Z ({side_value.value} asked, told by {how.value})"
+                + (" (override)" if used else ""),
+                now=now,
+                case_id=case.id,
+                before={"appointment": old.id, "starts_at": _iso(old.starts_at),
+                        "collector_id": old.collector_id},
+                after={"appointment": new.id, "starts_at": _iso(start),
+                       "collector": collector.login, "side": side_value.value,
+                       "notified_how": how.value, "notified_at": _iso(when),
+                       "override": bool(used)},
+            )  # fmt: skip
+            return new.id
+    except _Refused as refused:
+        raise _with_suggestions(db, refused, now=now, profile=prof, policy=policy) from None
 
 
 def _required_reason(reason: str | None) -> str:
@@ -1023,26 +1084,23 @@ def day_sheet(
         )
         visits = []
         for appt, case, borrower in s.execute(stmt):
-            docs = [
-                (d.kind.value, d.status.value)
-                for d in s.scalars(select(Document).where(Document.case_id == case.id))
-            ]
-            complete, missing = documents_complete(docs)
+            documents = list(s.scalars(select(Document).where(Document.case_id == case.id)))
+            complete, missing = documents_complete(
+                (d.kind.value, d.status.value) for d in documents
+            )
+            # The originals of what was verified from copies are checked on site.
             to_check = [
-                _("{kind} (received {status}, check the original)").format(
-                    kind=d.kind.value, status=d.status.value
+                _("{kind}: check the original against the copy").format(
+                    kind=document_label(d.kind.value)
                 )
-                for d in s.scalars(
-                    select(Document).where(
-                        Document.case_id == case.id, Document.status == DocumentStatus.VERIFIED
-                    )
-                )
+                for d in documents
+                if d.status is DocumentStatus.VERIFIED
             ]
             if not complete:
-                to_check.append(_("missing: {what}").format(what=describe_missing(missing)))
+                to_check.append(describe_missing(missing))
             bring = [_("work ID card"), _("receipt book (for money paid at the door)")]
             bring.append(_("repayment plan options and the agreement form"))
-            phone = next((p.e164 for p in borrower.phones if p.relation.value == "self"), None)
+            phone = next((p.e164 for p in borrower.phones if p.relation is Relation.BORROWER), None)
             visits.append(
                 SheetVisit(
                     appointment_id=appt.id,
@@ -1054,7 +1112,7 @@ def day_sheet(
                     address=appt.place,
                     district=appt.district,
                     phone=phone,
-                    outstanding_minor=case.overdue_minor,
+                    outstanding_minor=outstanding_minor(s, case),
                     documents_to_check=tuple(to_check),
                     bring=tuple(bring),
                 )
