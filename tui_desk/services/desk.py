@@ -1614,3 +1614,9 @@ class DeskService:
         return visits.day_sheet(
             self.db, self.actor, collector_id, day, now=self.now(), profile=self.profile
         )
+
+    # --- plans: repayment plans and the payment ledger ------------------------------------
+
+    # --- follow-ups ------------------------------------------------------------------------
+
+    # --- agreements ------------------------------------------------------------------------
