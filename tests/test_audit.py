@@ -106,7 +106,12 @@ def test_the_worker_job_audits_its_batch_once(db: Database) -> None:
     mark = last_event_id(db)
 
     worker = Worker(db, default_jobs(), clock=lambda: NOW)
-    assert worker.tick().ran_names == ("priority_refresh", "broken_promises")
+    assert worker.tick().ran_names == (
+        "priority_refresh",
+        "broken_promises",
+        "missed_instalments",
+        "missed_follow_ups",
+    )
 
     [event] = events_after(db, mark)
     assert (event.action, event.entity, event.agent_id) == (

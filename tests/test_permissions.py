@@ -26,6 +26,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.OVERRIDE_CONTACT_RULE: (False, False, True, True),
     Action.OVERRIDE_BOOKING_RULE: (False, False, True, True),
     Action.APPROVE_ADJUSTMENT: (False, False, True, True),
+    Action.APPROVE_ABOVE_MEANS: (False, False, True, True),
     Action.WAIVE_ABOVE_LIMIT: (False, False, True, True),
     Action.RESTORE_FROM_ARCHIVE: (False, False, True, True),
     Action.REVEAL_PERSONAL_DATA: (True, True, True, True),

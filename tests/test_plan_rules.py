@@ -194,7 +194,7 @@ def test_quarterly_annuity_uses_the_quarterly_rate() -> None:
         ({"principal": D("-5.00")}, "principal must be more than 0.00"),
         ({"principal": D("100.001")}, "more than two decimals"),
         ({"annual_rate": D("-0.01")}, "rate cannot be negative"),
-        ({"annual_rate": D("12")}, "annual rate of 1200 % is not allowed"),
+        ({"annual_rate": D("12")}, "annual rate of 1200% is not allowed"),
         ({"instalments": 0}, "at least one instalment"),
         ({"instalments": 61}, "61 monthly instalments is too many"),
         ({"instalments": 21, "frequency": "quarterly"}, "at most 20"),

@@ -130,7 +130,9 @@ def test_queue_order_equals_the_profile_formula(seeded: Database) -> None:
         assert row.why == score.reason()
     # The page's sequence is the formula's order over the open, unheld cases.
     assert [row.key for row in page.rows] == scored == sorted(scored, reverse=True)
-    assert len(scored) == sum(1 for f in facts.values() if not f.on_hold)
+    assert len(scored) == sum(
+        1 for f in facts.values() if not f.on_hold and f.stage is not Stage.FOLLOW_UP
+    )
 
 
 def test_queue_order_follows_recomputed_priorities(db: Database) -> None:
@@ -221,7 +223,10 @@ def _bucket_of(f: Facts) -> str:
 
 
 def _filters(me: int) -> list[tuple[QueueFilter, Callable[[Facts], bool]]]:
-    not_held: Callable[[Facts], bool] = lambda f: not f.on_hold  # noqa: E731
+    # The contact queue: neither held cases nor cases in follow-up (paying by their plan).
+    not_held: Callable[[Facts], bool] = lambda f: (  # noqa: E731
+        not f.on_hold and f.stage is not Stage.FOLLOW_UP
+    )
     cases: list[tuple[QueueFilter, Callable[[Facts], bool]]] = [
         (QueueFilter(), not_held),
         (QueueFilter(scope=Scope.MINE), lambda f: not_held(f) and f.owner_id == me),
@@ -277,7 +282,7 @@ def _filters(me: int) -> list[tuple[QueueFilter, Callable[[Facts], bool]]]:
 
 def _in_bucket(label: str) -> Callable[[Facts], bool]:
     def wanted(f: Facts) -> bool:
-        return not f.on_hold and _bucket_of(f) == label
+        return not f.on_hold and f.stage is not Stage.FOLLOW_UP and _bucket_of(f) == label
 
     return wanted
 

@@ -21,6 +21,8 @@ from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import AuditEvent, CaseStatus, CollectionCase, WorkerJobRun, WorkerLease
 from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
+from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
+from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.worker import (
@@ -330,14 +332,24 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
     closed = make.case(priority=0, overdue_days=10, status=CaseStatus.CLOSED)
 
     worker = Worker(db, default_jobs("cn"), ttl=TTL, clock=clock)
-    assert worker.tick().ran_names == ("priority_refresh", "broken_promises")
+    assert worker.tick().ran_names == (
+        "priority_refresh",
+        "broken_promises",
+        "missed_instalments",
+        "missed_follow_ups",
+    )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
     assert _priorities(db) == {overdue: (265, 1), due_tomorrow: (0, 1), closed: (0, 1)}
     assert len(audit_actions(db, "priority.refresh")) == 1
 
     clock.advance(dt.timedelta(days=1))
     result = worker.tick()
-    assert result.ran_names == ("priority_refresh", "broken_promises")
+    assert result.ran_names == (
+        "priority_refresh",
+        "broken_promises",
+        "missed_instalments",
+        "missed_follow_ups",
+    )
     assert result.ran[0].ok
     # One more day past due (+10 each); the next action fell due (+200). Versions are
     # untouched: a system recompute must not make an operator's open edit look stale.
@@ -353,7 +365,12 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
     # Not due again before its cadence; when due and nothing changed, nothing is written.
     assert worker.tick().ran == ()
     clock.advance(PRIORITY_REFRESH_EVERY)
-    assert worker.tick().ran_names == ("priority_refresh", "broken_promises")
+    assert worker.tick().ran_names == (
+        "priority_refresh",
+        "broken_promises",
+        "missed_instalments",
+        "missed_follow_ups",
+    )
     assert len(audit_actions(db, "priority.refresh")) == 2
     assert job_run(db, "priority_refresh").runs == 3
 
@@ -443,6 +460,8 @@ def test_default_jobs_and_profile_check() -> None:
     assert [(j.name, j.every) for j in jobs] == [
         ("priority_refresh", PRIORITY_REFRESH_EVERY),
         ("broken_promises", BROKEN_PROMISES_EVERY),
+        ("missed_instalments", MISSED_INSTALMENTS_EVERY),
+        ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
     ]
     with pytest.raises(ProfileError):
         default_jobs("atlantis")

@@ -23,6 +23,7 @@ class Action(enum.StrEnum):
     MANAGE_AGENTS = "manage_agents"
     RECORD_VISIT_REPORT = "record_visit_report"
     VIEW_BOARD = "view_board"
+    APPROVE_ABOVE_MEANS = "approve_above_means"
 
 
 _SUPERVISOR_ONLY = {
@@ -35,6 +36,7 @@ _SUPERVISOR_ONLY = {
     Action.RELEASE_LEASE,
     Action.RELEASE_HOLD,
     Action.VIEW_BOARD,
+    Action.APPROVE_ABOVE_MEANS,
 }
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -73,6 +75,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.MANAGE_AGENTS: N_("manage agents"),
     Action.RECORD_VISIT_REPORT: N_("record a visit report"),
     Action.VIEW_BOARD: N_("view the supervisor board"),
+    Action.APPROVE_ABOVE_MEANS: N_("approve an instalment above the borrower's means"),
 }
 
 ROLE_LABELS: dict[Role, str] = {

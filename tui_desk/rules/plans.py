@@ -329,8 +329,8 @@ def validate(request: PlanRequest, limits: PlanLimits) -> list[str]:
         out.append(_("the annual rate cannot be negative"))
     elif request.annual_rate >= limits.max_annual_rate and request.kind != INTEREST_FREE:
         out.append(
-            _("an annual rate of {rate} % is not allowed: it must be below {max} %").format(
-                rate=_percent(request.annual_rate), max=_percent(limits.max_annual_rate)
+            _("an annual rate of {rate} is not allowed: it must be below {max}").format(
+                rate=_percent(request.annual_rate) + "%", max=_percent(limits.max_annual_rate) + "%"
             )
         )
 

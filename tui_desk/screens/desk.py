@@ -51,6 +51,13 @@ from tui_desk.messages import (
     PersonalDataRevealed,
 )
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.agreement_modals import (
+    AgreementMenuModal,
+    CompareModal,
+    DeliveryModal,
+    SignAgreementModal,
+    SpecialTermsModal,
+)
 from tui_desk.screens.casework_modals import (
     CaseFormModal,
     DocumentModal,
@@ -62,7 +69,9 @@ from tui_desk.screens.casework_modals import (
     ReviewModal,
 )
 from tui_desk.screens.contact_modal import ContactModal, ContactSaved
+from tui_desk.screens.followup_modal import FollowUpListModal
 from tui_desk.screens.override_modal import OverrideModal
+from tui_desk.screens.plan_modals import PlanModal
 from tui_desk.screens.visit_modals import (
     BookVisitModal,
     CancelVisitModal,
@@ -70,6 +79,7 @@ from tui_desk.screens.visit_modals import (
     VisitMenuModal,
     VisitReportModal,
 )
+from tui_desk.services.agreements import AgreementRecord
 from tui_desk.services.calendar import CalendarVisit
 from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService, QueueKey
 from tui_desk.services.errors import ServiceError
@@ -415,6 +425,27 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.visit.book",
         ),
         _binding(
+            "P",
+            "case_form('plan')",
+            N_("Plan"),
+            N_("Draft a repayment plan: live schedule, compare two plans, affordability check"),
+            "desk.plan",
+        ),
+        _binding(
+            "F",
+            "follow_ups",
+            N_("Follow-ups"),
+            N_("Follow-ups (回访) due this week and missed ones; Enter marks one done"),
+            "desk.follow_ups",
+        ),
+        _binding(
+            "A",
+            "agreement",
+            N_("Agreement"),
+            N_("The case's agreement: draft, special terms, ready, sign, export copies"),
+            "desk.agreement",
+        ),
+        _binding(
             "v",
             "reveal",
             N_("Reveal"),
@@ -431,6 +462,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         "review": ReviewModal,
         "phone": PhoneModal,
         "do_not_call": DoNotCallModal,
+        "plan": PlanModal,
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -1188,6 +1220,93 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.notify(summary, title=_("Saved"), markup=False)
         if self._wanted is not None and case_id != self._wanted:
             self._reload_calendar()
+        self._after_write(case_id)
+
+    # --- follow-ups --------------------------------------------------------------------
+
+    def action_follow_ups(self) -> None:
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                self._select(case_id, immediate=True)
+                if self.has_class("-narrow"):
+                    self._show("contacts")
+            elif self._wanted is not None:
+                self._after_write(self._wanted)
+
+        self.app.push_screen(FollowUpListModal(self.service), chosen)
+
+    # --- the agreement -----------------------------------------------------------------
+
+    def action_agreement(self) -> None:
+        self._with_bundle(self._start_agreement)
+
+    def _start_agreement(self, bundle: CaseBundle) -> None:
+        self._read_agreement(bundle)
+
+    @work(thread=True, group="agreement", exclusive=True, exit_on_error=False)
+    def _read_agreement(self, bundle: CaseBundle) -> None:
+        try:
+            agreement_id = self.service.agreement_id(bundle.case_id)
+            record = self.service.open_agreement(agreement_id) if agreement_id else None
+        except ServiceError as exc:
+            self.app.call_from_thread(self._agreement_problem, str(exc))
+            return
+        self.app.call_from_thread(self._agreement_menu, bundle, record)
+
+    def _agreement_problem(self, text: str) -> None:
+        self.notify(text, title=_("Agreement"), severity="error", markup=False)
+
+    def _agreement_menu(self, bundle: CaseBundle, record: AgreementRecord | None) -> None:
+        title = f"{bundle.detail.borrower_name} (#{bundle.case_id})"
+        self.app.push_screen(
+            AgreementMenuModal(title, record), partial(self._agreement_action, bundle, record)
+        )
+
+    def _agreement_action(
+        self, bundle: CaseBundle, record: AgreementRecord | None, action: str | None
+    ) -> None:
+        if action is None:
+            return
+        case_id = bundle.case_id
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self._agreement_saved(case_id, summary)
+
+        if record is not None and action == "terms":
+            self.app.push_screen(SpecialTermsModal(self.service, record), saved)
+        elif record is not None and action == "sign":
+            self.app.push_screen(SignAgreementModal(self.service, bundle, record), saved)
+        elif record is not None and action == "delivery":
+            self.app.push_screen(DeliveryModal(self.service, bundle, record), saved)
+        elif record is not None and action == "compare":
+            self.app.push_screen(CompareModal(record))
+        else:
+            self._agreement_job(case_id, action, record)
+
+    @work(thread=True, group="agreement", exclusive=True, exit_on_error=False)
+    def _agreement_job(self, case_id: int, action: str, record: AgreementRecord | None) -> None:
+        try:
+            if action == "draft":
+                self.service.draft_agreement(case_id)
+                summary = _("Agreement drafted from the bank's standard form")
+            elif action == "ready" and record is not None:
+                self.service.mark_agreement_ready(record.agreement_id, record.record_version)
+                summary = _("Agreement ready to sign")
+            elif action == "export" and record is not None:
+                copies = self.service.export_agreement(record.agreement_id)
+                summary = _("Bank and borrower copies written: {files}").format(
+                    files=", ".join(str(f) for f in copies.files if f.suffix == ".pdf")
+                )
+            else:
+                return
+        except (ServiceError, OSError) as exc:
+            self.app.call_from_thread(self._agreement_problem, str(exc))
+            return
+        self.app.call_from_thread(self._agreement_saved, case_id, summary)
+
+    def _agreement_saved(self, case_id: int, summary: str) -> None:
+        self.notify(summary, title=_("Agreement"), markup=False)
         self._after_write(case_id)
 
     # --- reveal --------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
@@ -21,6 +22,8 @@ from tui_desk.db.models import (
     AppointmentStatus,
     Borrower,
     CollectionCase,
+    FollowUp,
+    FollowUpStatus,
 )
 from tui_desk.i18n import _
 from tui_desk.rules.visits import work_calendar
@@ -41,10 +44,23 @@ class CalendarVisit:
 
 
 @dataclass(frozen=True)
+class CalendarFollowUp:
+    """A follow-up (回访) due that day: the selected case's, or the collector's own."""
+
+    follow_up_id: int
+    case_id: int
+    borrower_name: str
+    channel: str
+    status: str
+    owner_name: str | None
+
+
+@dataclass(frozen=True)
 class CalendarSpanDay:
     day: dt.date
     visits: tuple[CalendarVisit, ...]
     holiday: str | None = None
+    follow_ups: tuple[CalendarFollowUp, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,9 +141,13 @@ def calendar_view(
                     status=appt.status,
                 )
             )
+        follow_ups = _follow_ups(
+            s, start, start + dt.timedelta(days=span_days), case_id=case_id,
+            owner_id=collector_id,
+        )  # fmt: skip
     holiday_of = _holiday_names(holidays_country)
     days = tuple(
-        CalendarSpanDay(d, tuple(by_day.get(d, ())), holiday_of(d))
+        CalendarSpanDay(d, tuple(by_day.get(d, ())), holiday_of(d), follow_ups.get(d, ()))
         for d in (start + dt.timedelta(days=i) for i in range(span_days))
     )
     return CalendarView(
@@ -140,6 +160,51 @@ def calendar_view(
         days=days,
         all_collectors=collector_id is None,
     )
+
+
+def _follow_ups(
+    session: Session,
+    first: dt.date,
+    end: dt.date,
+    *,
+    case_id: int | None,
+    owner_id: int | None,
+) -> dict[dt.date, tuple[CalendarFollowUp, ...]]:
+    """Open follow-ups in [first, end) of the selected case, and of the collector shown."""
+    who = []
+    if case_id is not None:
+        who.append(FollowUp.case_id == case_id)
+    if owner_id is not None:
+        who.append(FollowUp.owner_id == owner_id)
+    if not who:
+        return {}
+    stmt = (
+        select(FollowUp, Borrower.name, Agent.name)
+        .join(CollectionCase, CollectionCase.id == FollowUp.case_id)
+        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+        .outerjoin(Agent, Agent.id == FollowUp.owner_id)
+        .where(
+            or_(*who),
+            FollowUp.due_on >= first,
+            FollowUp.due_on < end,
+            FollowUp.status.in_((FollowUpStatus.SCHEDULED, FollowUpStatus.MISSED)),
+        )
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(500)
+    )
+    found: dict[dt.date, list[CalendarFollowUp]] = {}
+    for row, borrower_name, owner_name in session.execute(stmt):
+        found.setdefault(row.due_on, []).append(
+            CalendarFollowUp(
+                follow_up_id=row.id,
+                case_id=row.case_id,
+                borrower_name=borrower_name,
+                channel=row.channel.value,
+                status=row.status.value,
+                owner_name=owner_name,
+            )
+        )
+    return {day: tuple(items) for day, items in found.items()}
 
 
 def empty_view(

@@ -64,12 +64,14 @@ from tui_desk.db.models import (
     Stage,
 )
 from tui_desk.i18n import _
+from tui_desk.rules.agreements import Content, TemplateError, content_hash
+from tui_desk.rules.agreements import as_text as agreement_text
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
-from tui_desk.services import personal, visits
+from tui_desk.services import agreements, personal, visits
 from tui_desk.services.calendar import CalendarView, calendar_view, case_collector, empty_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
@@ -338,6 +340,8 @@ class AgreementSummary:
     signed_place: str | None
     text: str
     special_terms: str | None
+    hash_ok: bool | None = None
+    """Signed agreements: does the stored text still match the hash taken at signing?"""
 
 
 @dataclass(frozen=True)
@@ -894,6 +898,16 @@ def agreement_view(
             latest = versions[0] if versions else None
             text = latest.content if latest else ""
             terms = latest.special_terms if latest else None
+            hash_ok: bool | None = None
+            if latest is not None and agreement.content_hash is not None:
+                hash_ok = content_hash(latest.content) == agreement.content_hash
+            if text.startswith("{"):
+                # Drafted from the standard form: structured content, shown as text.
+                try:
+                    text = agreement_text(Content.from_json(text))
+                    terms = None  # already part of the text
+                except TemplateError:
+                    pass
             place = agreement.signed_place
             if masked:
                 borrower = s.get(Borrower, case.borrower_id)
@@ -919,6 +933,7 @@ def agreement_view(
                 signed_place=place,
                 text=text,
                 special_terms=terms,
+                hash_ok=hash_ok,
             )
         return AgreementView(case_id=case_id, plan=plan_summary, agreement=summary)
 
@@ -1617,6 +1632,130 @@ class DeskService:
 
     # --- plans: repayment plans and the payment ledger ------------------------------------
 
+    if TYPE_CHECKING:
+        from tui_desk.rules.plans import PlanRequest
+        from tui_desk.services import plans
+
+    def plan_basis(self, case_id: int) -> plans.PlanBasis:
+        """What a plan on the case starts from (read once; previews are pure from then on)."""
+        from tui_desk.services import plans
+
+        return plans.plan_basis(
+            self.db, case_id, actor=self.actor, now=self.now(), profile=self.profile
+        )
+
+    def can_approve_above_means(self) -> bool:
+        return self.actor.can(Action.APPROVE_ABOVE_MEANS)
+
+    def create_plan(
+        self,
+        case_id: int,
+        request: PlanRequest,
+        *,
+        approval_reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        from tui_desk.services import plans
+
+        return plans.create_plan(
+            self.db, self.actor, case_id, request, approval_reason=approval_reason,
+            expected_version=expected_version, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def plan_overview(self, plan_id: int) -> plans.PlanOverview:
+        from tui_desk.services import plans
+
+        return plans.plan_overview(self.db, plan_id)
+
     # --- follow-ups ------------------------------------------------------------------------
 
+    if TYPE_CHECKING:
+        from tui_desk.services.followups import FollowUpLine
+
+    def follow_ups(self, *, mine: bool = True, case_id: int | None = None) -> list[FollowUpLine]:
+        """Follow-ups due within the profile's ``list_ahead_days`` and the missed ones.
+
+        ``mine=False`` (every agent's) is for supervisors; others always get their own.
+        """
+        from tui_desk.services.followups import follow_up_list, follow_up_policy
+
+        ahead = follow_up_policy(self.profile).list_ahead_days
+        now = self.now()
+        everyone = not mine and self.can_see_all_follow_ups()
+        return follow_up_list(
+            self.db, owner_id=None if everyone else self.actor.id, case_id=case_id,
+            due_before=office_today(now, self.timezone) + dt.timedelta(days=ahead),
+            now=now, profile=self.profile,
+        )  # fmt: skip
+
+    def can_see_all_follow_ups(self) -> bool:
+        return self.actor.can(Action.REASSIGN)
+
+    def complete_follow_up(self, follow_up_id: int, *, note: str) -> dt.date | None:
+        """Mark it done; the date of the next follow-up when this one scheduled it."""
+        from tui_desk.services.followups import complete_follow_up
+
+        done = complete_follow_up(
+            self.db, self.actor, follow_up_id, note=note, now=self.now(), profile=self.profile
+        )
+        return done.next_due_on
+
+    def reassign_follow_up(self, follow_up_id: int, owner_login: str) -> str:
+        """Supervisors: give it to another agent; returns their name."""
+        from tui_desk.services.followups import reassign_follow_up
+
+        agent_id, name = self._collector(None, owner_login)
+        reassign_follow_up(self.db, self.actor, follow_up_id, agent_id, now=self.now())
+        return name
+
     # --- agreements ------------------------------------------------------------------------
+
+    def agreement_id(self, case_id: int) -> int | None:
+        return agreements.current_agreement_id(self.db, case_id)
+
+    def open_agreement(self, agreement_id: int) -> agreements.AgreementRecord:
+        return agreements.open_agreement(self.db, agreement_id)
+
+    def draft_agreement(self, case_id: int, *, expected_version: int | None = None) -> int:
+        return agreements.draft_agreement(
+            self.db, self.actor, case_id, expected_version=expected_version, now=self.now(),
+            profile=self.profile,
+        )  # fmt: skip
+
+    def save_special_terms(self, agreement_id: int, terms: str, record_version: int) -> int:
+        return agreements.save_version(
+            self.db, self.actor, agreement_id, special_terms=terms,
+            note="special terms", record_version=record_version, now=self.now(),
+            profile=self.profile,
+        )  # fmt: skip
+
+    def mark_agreement_ready(self, agreement_id: int, record_version: int) -> None:
+        agreements.mark_ready(
+            self.db, self.actor, agreement_id, record_version=record_version, now=self.now(),
+            profile=self.profile,
+        )  # fmt: skip
+
+    def sign_agreement(
+        self,
+        agreement_id: int,
+        *,
+        borrower_confirmation: str,
+        place: str,
+        effective_on: dt.date | None,
+        delivery: str | None,
+        record_version: int,
+    ) -> str:
+        return agreements.sign_agreement(
+            self.db, self.actor, agreement_id, borrower_confirmation=borrower_confirmation,
+            place=place, effective_on=effective_on, borrower_copy_delivery=delivery,
+            record_version=record_version, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def export_agreement(self, agreement_id: int) -> agreements.ExportedCopies:
+        folder = self.export_dir or data_dir() / "exports"
+        return agreements.export_copies(
+            self.db, self.actor, agreement_id, folder, now=self.now(), profile=self.profile
+        )
+
+    def record_agreement_delivery(self, agreement_id: int, how: str) -> None:
+        agreements.record_delivery(self.db, self.actor, agreement_id, how, now=self.now())

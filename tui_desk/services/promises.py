@@ -33,7 +33,7 @@ from tui_desk.db.models import (
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile, load_profile
-from tui_desk.services import audit
+from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
 from tui_desk.services.contacts import ensure_next_action, resolve_now, resolve_profile
 from tui_desk.services.context import Actor
@@ -237,6 +237,8 @@ def record_payment(
         s.add(payment)
         s.flush()
         changes = reevaluate_promises(s, case, now=now, profile=prof, break_overdue=False)
+        # The active repayment plan is settled from the same ledger, in this transaction.
+        settled = ledger.recompute(s, case, now, prof)
         ensure_next_action(case, now, prof)
         recompute_priority(case, now, prof)
         audit.record(
@@ -256,6 +258,9 @@ def record_payment(
                 "reference": ref,
                 "promises_kept": changes.kept,
                 "promises_restored": changes.restored,
+                "plan_id": settled.plan_id if settled else None,
+                "plan_completed": settled.completed if settled else False,
+                "stage": case.stage.value,
             },
         )
         return payment.id

@@ -264,7 +264,8 @@ class QueueFilter:
     broken_only: bool = False
     due_today: bool = False
     # False: held cases are left out (a held case leaves the contact queue); True: only
-    # held cases.
+    # held cases. Cases in follow-up are left out like held ones unless ``stage`` (or
+    # ``on_hold``) asks for them.
     on_hold: bool = False
     registered_only: bool = False
     # Only open cases without a next action date (orphans), held ones included.
@@ -487,6 +488,11 @@ def _filter_access(session: Session, flt: QueueFilter, ctx: _Context) -> _Access
         found = [t.c.status == _OPEN, *(n.term(t) for n in narrowings)]
         if not flt.on_hold and not flt.no_next_action:
             found.append(t.c.on_hold.is_(False))
+            if flt.stage is None:
+                # A case in follow-up pays by its plan: it leaves the contact queue (a
+                # missed instalment brings it back); the stage filter, the hold filter
+                # and a search still find it.
+                found.append(t.c.stage != Stage.FOLLOW_UP)
         if flt.due_today:
             found.append(t.c.next_action_at < end_of_day)
         if flt.no_next_action:
@@ -1002,7 +1008,12 @@ class _Claimable:
     stale_cutoff: dt.datetime
 
     def _workable(self, t: Any) -> tuple[ColumnElement[bool], ...]:
-        return (t.c.on_hold.is_(False), _free_for(t, self.me, self.now))
+        # Neither held cases nor cases in follow-up (paying by their plan) are contact work.
+        return (
+            t.c.on_hold.is_(False),
+            t.c.stage != Stage.FOLLOW_UP,
+            _free_for(t, self.me, self.now),
+        )
 
     def unreserved(self, t: Any) -> tuple[ColumnElement[bool], ...]:
         """Everything but the status, which each query states in its own way."""

@@ -154,6 +154,8 @@ def database_clock(db: Database) -> Clock:
 def default_jobs(profile: str = "cn") -> list[Job]:
     """Every job `tui-desk worker` runs, for the deployment's policy profile."""
     # Imported here because job modules import job_write from this module.
+    from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job
+    from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
     from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
     from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
 
@@ -162,6 +164,8 @@ def default_jobs(profile: str = "cn") -> list[Job]:
     return [
         Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile)),
         Job("broken_promises", BROKEN_PROMISES_EVERY, broken_promises_job(profile)),
+        Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
+        Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
     ]
 
 

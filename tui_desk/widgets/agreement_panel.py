@@ -101,6 +101,15 @@ class AgreementPanel(Vertical):
         t.append(f"  {version}  ")
         t.append(f"{a.template_name} {a.template_version}", style="dim")
         t.append("\n")
+        if a.hash_ok is False:
+            t.append(
+                "⚠ " + _("THE STORED TEXT DOES NOT MATCH THE HASH TAKEN AT SIGNING"),
+                style="bold reverse red",
+            )
+            t.append("\n")
+        elif a.hash_ok:
+            t.append(_("Text matches the hash taken at signing"), style="green")
+            t.append("\n")
         t.append(_("Signed") + " ", style="dim")
         t.append(local(a.signed_at, self.timezone) if a.signed_at else DASH)
         t.append("  " + _("Effective") + " ", style="dim")

@@ -93,7 +93,7 @@ class AppointmentCalendar(Vertical):
                     f"{weekday(cal_day.day)} {cal_day.day:%m-%d}",
                     style="bold" if cal_day.day == today else "",
                 )
-                if not cal_day.visits:
+                if not cal_day.visits and not cal_day.follow_ups:
                     table.add_row(
                         day_label,
                         Text(DASH, style="dim"),
@@ -133,6 +133,20 @@ class AppointmentCalendar(Vertical):
                         mine_row = row
                     if previous is not None and visit.appointment_id == previous.appointment_id:
                         cursor_row = row
+                for index, follow in enumerate(cal_day.follow_ups):
+                    first = not cal_day.visits and index == 0
+                    mine = follow.case_id == view.case_id
+                    table.add_row(
+                        day_label if first else Text(""),
+                        Text(_("follow-up"), style="italic"),
+                        Text(follow.borrower_name + (" *" if mine else ""),
+                             style="bold" if mine else ""),
+                        Text(label("channel", follow.channel), style="dim"),
+                        Text(follow.owner_name or DASH, style="dim"),
+                        Text(label("follow_up_status", follow.status),
+                             style="red" if follow.status == "missed" else ""),
+                        key=f"f{follow.follow_up_id}",
+                    )  # fmt: skip
         target = next((r for r in (cursor_row, mine_row, first_visit_row) if r is not None), None)
         if target is not None:
             table.move_cursor(row=target, animate=False)

@@ -188,6 +188,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "wrong_address": N_("wrong address"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
+    "follow_up_status": {
+        "scheduled": N_("scheduled"),
+        "done": N_("done"),
+        "missed": N_("missed"),
+        "cancelled": N_("cancelled"),
+    },
     "claim_reason": {
         "callback": N_("your callback is due"),
         "owned": N_("your most urgent case"),

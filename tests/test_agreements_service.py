@@ -1,0 +1,247 @@
+"""Agreements on both engines: draft from the form, versions, deviations, ready, sign,
+the hash checked on open, bank and borrower copies exported."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select, update
+
+from tests.factories import Factory
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agent,
+    Agreement,
+    AgreementStatus,
+    AgreementVersion,
+    AuditEvent,
+    CollectionCase,
+    FollowUp,
+    PlanStatus,
+    RepaymentPlan,
+    Role,
+    Stage,
+)
+from tui_desk.rules import agreements as rules
+from tui_desk.services import agreements
+from tui_desk.services.agreements import TamperedAgreement
+from tui_desk.services.calendar import calendar_view
+from tui_desk.services.context import Actor
+from tui_desk.services.errors import PermissionDenied, ServiceError, StaleEdit
+
+SH = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
+
+
+def actor_of(db: Database, agent_id: int) -> Actor:
+    with db.read() as s:
+        agent = s.get(Agent, agent_id)
+        assert agent is not None
+        return Actor.of(agent)
+
+
+class World:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.make = Factory(db, now=NOW)
+        self.op = actor_of(db, self.make.agent(login="op"))
+        self.sup = actor_of(db, self.make.agent(login="sup", role=Role.SUPERVISOR))
+        borrower = self.make.borrower(name="欧阳娜娜", phones=["+8613812348000"])
+        self.case = self.make.case(borrower_id=borrower, stage=Stage.VISITED)
+        self.plan = self.make.plan(
+            self.case, created_by_id=self.op.id, status=PlanStatus.DRAFT, instalments=6
+        )
+
+    def draft(self) -> int:
+        return agreements.draft_agreement(self.db, self.op, self.case, now=NOW)
+
+    def record(self, agreement_id: int) -> agreements.AgreementRecord:
+        return agreements.open_agreement(self.db, agreement_id)
+
+    def ready(self, agreement_id: int) -> None:
+        rec = self.record(agreement_id)
+        agreements.mark_ready(
+            self.db, self.op, agreement_id, record_version=rec.record_version, now=NOW
+        )
+
+    def sign(self, agreement_id: int) -> str:
+        rec = self.record(agreement_id)
+        return agreements.sign_agreement(
+            self.db, self.op, agreement_id, borrower_confirmation="本人签字并按手印",
+            place="借款人家中", record_version=rec.record_version, now=NOW,
+            borrower_copy_delivery="当面交付",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def w(db: Database) -> World:
+    return World(db)
+
+
+def test_draft_merges_the_case_into_the_standard_form(w: World) -> None:
+    agreement_id = w.draft()
+    rec = w.record(agreement_id)
+    assert rec.status is AgreementStatus.DRAFT and rec.versions == 1
+    c = rec.content
+    assert c.template == "repayment v1 (zh_CN)"
+    assert "欧阳娜娜" in c.borrower
+    assert c.number.startswith("HK-2026-")
+    assert len(c.schedule) == 6 and c.schedule_total is not None
+    assert c.schedule_total[-1] == "6,000.00"
+    text = rules.as_text(c)
+    assert "400-800-9595" in text  # the profile's hotline
+    assert rules.missing_required(c, "cn") == []
+    with w.db.read() as s:
+        case = s.get(CollectionCase, w.case)
+        assert case is not None and case.stage is Stage.AGREEMENT
+        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.draft")).one()
+
+
+def test_no_plan_no_agreement(w: World) -> None:
+    other = w.make.case(name="张三")
+    with pytest.raises(ServiceError, match="repayment plan first"):
+        agreements.draft_agreement(w.db, w.op, other, now=NOW)
+
+
+def test_special_terms_make_versions_and_a_new_draft_voids_the_old(w: World) -> None:
+    first = w.draft()
+    rec = w.record(first)
+    seq = agreements.save_version(
+        w.db, w.op, first, special_terms="乙方可随时提前还款，不收违约金。",
+        record_version=rec.record_version, now=NOW,
+    )  # fmt: skip
+    assert seq == 2
+    rec = w.record(first)
+    assert rec.content.special_terms.startswith("乙方可随时")
+    assert rec.previous is not None and rec.previous.special_terms == ""
+    with pytest.raises(ServiceError, match="nothing changed"):
+        agreements.save_version(w.db, w.op, first, special_terms=rec.content.special_terms, now=NOW)
+    with pytest.raises(StaleEdit):
+        agreements.save_version(
+            w.db, w.op, first, special_terms="x", record_version=rec.record_version - 1, now=NOW
+        )
+    second = w.draft()
+    assert w.record(first).status is AgreementStatus.VOID
+    assert agreements.current_agreement_id(w.db, w.case) == second
+
+
+def test_changing_a_standard_clause_needs_a_supervisor(w: World) -> None:
+    agreement_id = w.draft()
+    clauses = [
+        rules.Clause(c.kind, c.heading, c.body + "（逾期九十日方可提前到期）")
+        if c.kind == rules.BREACH
+        else c
+        for c in w.record(agreement_id).content.clauses
+    ]
+    with pytest.raises(PermissionDenied, match="deviation"):
+        agreements.save_version(
+            w.db, w.op, agreement_id, special_terms=None, clauses=clauses, now=NOW
+        )
+    agreements.save_version(
+        w.db, w.sup, agreement_id, special_terms=None, clauses=clauses, now=NOW,
+        note="approved: hardship case",
+    )  # fmt: skip
+    with w.db.read() as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.version")).one()
+        assert event.after is not None and event.after["deviations"] == ["第六条 违约责任"]
+
+
+def test_a_missing_required_clause_blocks_ready(w: World) -> None:
+    agreement_id = w.draft()
+    clauses = [
+        c if c.kind != rules.REMEDIES else rules.Clause(c.kind, c.heading, " ")
+        for c in w.record(agreement_id).content.clauses
+    ]
+    agreements.save_version(w.db, w.sup, agreement_id, special_terms=None, clauses=clauses, now=NOW)
+    with pytest.raises(ServiceError, match="legal remedies"):
+        w.ready(agreement_id)
+    assert w.record(agreement_id).status is AgreementStatus.DRAFT
+
+
+def test_signing_freezes_the_text_and_moves_the_case(w: World) -> None:
+    agreement_id = w.draft()
+    with pytest.raises(ServiceError, match="marked ready"):
+        w.sign(agreement_id)
+    w.ready(agreement_id)
+    digest = w.sign(agreement_id)
+    rec = w.record(agreement_id)
+    assert rec.status is AgreementStatus.SIGNED and rec.content_hash == digest
+    assert rec.hash_ok is True
+    assert rec.bank_signatory is not None and rec.borrower_confirmation == "本人签字并按手印"
+    assert rec.effective_on == dt.date(2026, 11, 30)
+    with w.db.read() as s:
+        case = s.get(CollectionCase, w.case)
+        plan = s.get(RepaymentPlan, w.plan)
+        assert case is not None and case.stage is Stage.FOLLOW_UP
+        assert plan is not None and plan.status is PlanStatus.ACTIVE
+    # Follow-ups: the first within a month of the effective date, then every 3 months.
+    with w.db.read() as s:
+        dues = list(
+            s.scalars(
+                select(FollowUp.due_on).where(FollowUp.case_id == w.case).order_by(FollowUp.due_on)
+            )
+        )
+    assert dues and dues[0] <= dt.date(2026, 12, 30)
+    view = calendar_view(w.db, start=dues[0], span_days=1, timezone="Asia/Shanghai", case_id=w.case)
+    assert [f.case_id for f in view.days[0].follow_ups] == [w.case]
+    # A signed agreement never changes: any change is a new agreement.
+    with pytest.raises(ServiceError, match="never changes"):
+        agreements.save_version(w.db, w.op, agreement_id, special_terms="late edit", now=NOW)
+
+
+def test_a_tampered_text_is_shouted_and_not_exported(w: World, tmp_path: Path) -> None:
+    agreement_id = w.draft()
+    w.ready(agreement_id)
+    w.sign(agreement_id)
+    with w.db.write() as s:
+        version = s.scalars(
+            select(AgreementVersion).where(AgreementVersion.agreement_id == agreement_id)
+        ).one()
+        s.execute(
+            update(AgreementVersion)
+            .where(AgreementVersion.id == version.id)
+            .values(content=version.content.replace("6,000.00", "600.00"))
+        )
+    assert w.record(agreement_id).hash_ok is False
+    with pytest.raises(TamperedAgreement):
+        agreements.export_copies(w.db, w.op, agreement_id, tmp_path, now=NOW)
+
+
+def test_both_copies_are_exported_with_chinese_text_and_the_hash(w: World, tmp_path: Path) -> None:
+    agreement_id = w.draft()
+    w.ready(agreement_id)
+    digest = w.sign(agreement_id)
+    copies = agreements.export_copies(w.db, w.op, agreement_id, tmp_path, now=NOW)
+    pdfs = [f for f in copies.files if f.suffix == ".pdf"]
+    assert len(pdfs) == 2 and {f.name.rsplit("-", 1)[-1] for f in pdfs} == {
+        "bank.pdf",
+        "borrower.pdf",
+    }
+    for pdf in pdfs:
+        text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+        assert "欧阳娜娜" in text and "违约责任" in text
+        assert digest in text
+    with w.db.read() as s:
+        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.export")).one()
+    agreements.record_delivery(w.db, w.op, agreement_id, "挂号信寄出", now=NOW)
+    assert w.record(agreement_id).borrower_copy_delivery == "挂号信寄出"
+
+
+def test_sign_needs_the_borrowers_confirmation_and_a_place(w: World) -> None:
+    agreement_id = w.draft()
+    w.ready(agreement_id)
+    with pytest.raises(ServiceError, match="borrower confirmed"):
+        agreements.sign_agreement(
+            w.db, w.op, agreement_id, borrower_confirmation=" ", place="家中", now=NOW
+        )
+    with pytest.raises(ServiceError, match="where"):
+        agreements.sign_agreement(
+            w.db, w.op, agreement_id, borrower_confirmation="签字", place="", now=NOW
+        )
+    with w.db.read() as s:
+        row = s.get(Agreement, agreement_id)
+        assert row is not None and row.status is AgreementStatus.READY

@@ -1,0 +1,820 @@
+"""Agreements (process step 6): draft from the standard form, versions, ready, sign, copies.
+
+The standard clauses come from a versioned template in ``data/templates/agreements``;
+the operator fills nothing by hand that the case already knows (variables are merged
+from the case, borrower, accounts and plan) and may write special terms. Changing a
+standard clause is a deviation: only an agent who may edit templates (a supervisor)
+may save one, and it is audited as such. A draft with a required clause missing or empty
+cannot be marked ready. Signing freezes the latest version: its content hash is stored,
+printed on both copies and checked again whenever the agreement is opened; any later
+change is a new agreement, never an edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agent,
+    Agreement,
+    AgreementStatus,
+    AgreementVersion,
+    Borrower,
+    CollectionCase,
+    LoanAccount,
+    Phone,
+    PlanInstalment,
+    PlanStatus,
+    Relation,
+    RepaymentPlan,
+    Stage,
+)
+from tui_desk.exports.agreement_pdf import (
+    AgreementDocument,
+    CopyKind,
+    Party,
+    ScheduleLine,
+    Section,
+    SectionKind,
+    Signatures,
+    render_markdown,
+    render_pdf,
+)
+from tui_desk.i18n import _
+from tui_desk.resources import data_path
+from tui_desk.rules import agreements as rules
+from tui_desk.rules.permissions import Action
+from tui_desk.rules.profile import Profile
+from tui_desk.services import audit
+from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.contacts import (
+    MAX_REASON,
+    resolve_now,
+    resolve_profile,
+    stage_at_least,
+)
+from tui_desk.services.context import Actor
+from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError, StaleEdit
+from tui_desk.services.followups import schedule_for_agreement
+from tui_desk.services.plans import activate_plan
+
+MAX_SPECIAL_TERMS = 4000
+MAX_FIELD = 200
+_OPEN = (AgreementStatus.DRAFT, AgreementStatus.READY)
+
+
+class TamperedAgreement(ServiceError):
+    """The stored text of a signed agreement no longer matches its hash."""
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+def template_path(name: str, version: str, language: str) -> Path:
+    return data_path(f"templates/agreements/{name}.v{version}.{language}.toml")
+
+
+def latest_template_version(name: str, language: str) -> str:
+    folder = data_path("templates/agreements")
+    versions = [
+        p.name.split(".")[1][1:]
+        for p in folder.glob(f"{name}.v*.{language}.toml")
+        if p.name.split(".")[1][1:].isdigit()
+    ]
+    if not versions:
+        raise NotFound(
+            _("no agreement template {name} in {language}").format(name=name, language=language)
+        )
+    return max(versions, key=int)
+
+
+def load_template(name: str, language: str, version: str | None = None) -> rules.Template:
+    version = version or latest_template_version(name, language)
+    try:
+        path = template_path(name, version, language)
+        with path.open("rb") as fh:
+            return rules.parse_template(tomllib.load(fh))
+    except FileNotFoundError as exc:
+        raise NotFound(
+            _("no agreement template {name} v{version} in {language}").format(
+                name=name, version=version, language=language
+            )
+        ) from exc
+
+
+def _settings(profile: Profile) -> dict[str, str]:
+    section = profile.section("agreement")
+    return {
+        "template": str(section.get("template", "repayment")),
+        "language": str(section.get("language", "zh_CN")),
+        "bank_name": str(section.get("bank_name", "")),
+        "hotline": str(section.get("hotline", "")),
+        "number_prefix": str(section.get("number_prefix", "HK")),
+    }
+
+
+# --- merging the case into the template ----------------------------------------------------
+
+
+def _yuan(minor: int) -> str:
+    return f"{Decimal(minor) / 100:,.2f}"
+
+
+_FREQUENCY = {
+    "zh_CN": {"monthly": "按月", "quarterly": "按季", "weekly": "按周", "biweekly": "每两周"},
+    "en": {"monthly": "monthly", "quarterly": "quarterly", "weekly": "weekly",
+           "biweekly": "every two weeks"},
+}  # fmt: skip
+_INTEREST_CLAUSE = {
+    "zh_CN": (
+        "甲方停止计收罚息及其他费用，利息按本协议所附还款计划表计收，不再另行计收。",
+        "甲方停止计收利息、罚息及其他费用。",
+    ),
+    "en": (
+        "Party A stops charging penalty interest and fees; interest is charged only as set "
+        "out in the schedule attached.",
+        "Party A charges no further interest, penalty interest or fees.",
+    ),
+}
+
+
+def _plan_for(session: Session, case_id: int) -> RepaymentPlan:
+    plans = session.scalars(
+        select(RepaymentPlan)
+        .where(
+            RepaymentPlan.case_id == case_id,
+            RepaymentPlan.status.in_((PlanStatus.DRAFT, PlanStatus.ACTIVE)),
+        )
+        .order_by(RepaymentPlan.id.desc())
+    ).all()
+    drafts = [p for p in plans if p.status is PlanStatus.DRAFT]
+    plan = drafts[0] if drafts else (plans[0] if plans else None)
+    if plan is None:
+        raise ServiceError(_("draft a repayment plan first: the agreement is built on it"))
+    return plan
+
+
+def _merge_case(
+    session: Session,
+    case: CollectionCase,
+    plan: RepaymentPlan,
+    template: rules.Template,
+    *,
+    number: str,
+    now: dt.datetime,
+    profile: Profile,
+    special_terms: str = "",
+) -> rules.Content:
+    settings = _settings(profile)
+    lang = template.language if template.language in _FREQUENCY else "en"
+    borrower = session.get(Borrower, case.borrower_id)
+    assert borrower is not None
+    accounts = session.scalars(
+        select(LoanAccount).where(LoanAccount.case_id == case.id).order_by(LoanAccount.id)
+    ).all()
+    phone = session.scalars(
+        select(Phone.e164)
+        .where(Phone.borrower_id == borrower.id, Phone.relation == Relation.BORROWER)
+        .order_by(Phone.verified.desc(), Phone.id)
+        .limit(1)
+    ).first()
+    principal = sum(a.outstanding_principal_minor for a in accounts)
+    interest = sum(a.outstanding_interest_minor for a in accounts)
+    penalty = sum(a.outstanding_penalty_minor for a in accounts)
+    fees = sum(a.outstanding_fees_minor for a in accounts)
+    total = principal + interest + penalty + fees
+    lines = session.scalars(
+        select(PlanInstalment).where(PlanInstalment.plan_id == plan.id).order_by(PlanInstalment.seq)
+    ).all()
+    if not lines:
+        raise ServiceError(_("the repayment plan has no schedule"))
+    regular = [line for line in lines if line.seq > 0]
+    free = Decimal(plan.annual_rate) == 0
+    variables = {
+        "bank_name": settings["bank_name"],
+        "hotline": settings["hotline"],
+        "accounts": ", ".join(a.external_id or str(a.id) for a in accounts) or str(case.id),
+        "borrower_name": borrower.name,
+        "id_number": borrower.id_number,
+        "address": borrower.address,
+        "phone": phone or "",
+        "as_of": office_today(now, profile).isoformat(),
+        "principal": _yuan(principal),
+        "interest": _yuan(interest),
+        "penalty": _yuan(penalty),
+        "fees": _yuan(fees),
+        "total_owed": _yuan(total),
+        "waiver": _yuan(plan.waiver_minor),
+        "to_repay": _yuan(total - plan.waiver_minor),
+        "first_due": (regular or lines)[0].due_on.isoformat(),
+        "last_due": lines[-1].due_on.isoformat(),
+        "instalments": str(len(regular) or len(lines)),
+        "frequency": _FREQUENCY[lang].get(plan.frequency.value, plan.frequency.value),
+        "down_payment": _yuan(plan.down_payment_minor),
+        "interest_clause": _INTEREST_CLAUSE[lang][1 if free else 0],
+    }
+    schedule = tuple(
+        (
+            str(line.seq),
+            line.due_on.isoformat(),
+            _yuan(line.principal_minor),
+            _yuan(line.interest_minor),
+            _yuan(line.amount_minor),
+        )
+        for line in lines
+    )
+    totals = (
+        "合计" if lang == "zh_CN" else "Total",
+        "",
+        _yuan(sum(line.principal_minor for line in lines)),
+        _yuan(sum(line.interest_minor for line in lines)),
+        _yuan(sum(line.amount_minor for line in lines)),
+    )
+    return rules.merge(
+        template, variables, number=number, schedule=schedule, schedule_total=totals,
+        special_terms=special_terms,
+    )  # fmt: skip
+
+
+def _number(profile: Profile, case_id: int, agreement_id: int, now: dt.datetime) -> str:
+    prefix = _settings(profile)["number_prefix"]
+    return f"{prefix}-{office_today(now, profile):%Y}-{case_id:06d}-{agreement_id}"
+
+
+def _terms(text: str | None) -> str:
+    value = (text or "").strip()
+    if len(value) > MAX_SPECIAL_TERMS:
+        raise ServiceError(
+            _("special terms have at most {max} characters (these have {n})").format(
+                max=MAX_SPECIAL_TERMS, n=len(value)
+            )
+        )
+    return value
+
+
+def _latest(session: Session, agreement_id: int) -> AgreementVersion | None:
+    return session.scalars(
+        select(AgreementVersion)
+        .where(AgreementVersion.agreement_id == agreement_id)
+        .order_by(AgreementVersion.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def _content(version: AgreementVersion | None) -> rules.Content:
+    if version is None:
+        raise ServiceError(_("the agreement has no text yet"))
+    return rules.Content.from_json(version.content)
+
+
+# --- drafting -----------------------------------------------------------------------------
+
+
+def draft_agreement(
+    db: Database,
+    actor: Actor,
+    case_id: int,
+    *,
+    language: str | None = None,
+    special_terms: str | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> int:
+    """A new draft on the case's plan from the standard form; older drafts are voided."""
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    settings = _settings(prof)
+    template = load_template(settings["template"], language or settings["language"])
+    terms = _terms(special_terms)
+    with db.write() as s:
+        case = load_for_edit(s, case_id, expected_version=expected_version)
+        plan = _plan_for(s, case.id)
+        for old in s.scalars(
+            select(Agreement).where(Agreement.case_id == case.id, Agreement.status.in_(_OPEN))
+        ):
+            old.status = AgreementStatus.VOID
+        agreement = Agreement(
+            case_id=case.id,
+            plan_id=plan.id,
+            template_name=template.name,
+            template_version=template.version,
+            language=template.language,
+            status=AgreementStatus.DRAFT,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        s.add(agreement)
+        s.flush()
+        content = _merge_case(
+            s, case, plan, template, number=_number(prof, case.id, agreement.id, now), now=now,
+            profile=prof, special_terms=terms,
+        )  # fmt: skip
+        s.add(
+            AgreementVersion(
+                agreement_id=agreement.id,
+                seq=1,
+                content=content.to_json(),
+                special_terms=terms or None,
+                created_by_id=actor.id,
+                created_at=now,
+                note="drafted from the standard form",
+            )
+        )
+        before = case.stage.value
+        stage_at_least(case, Stage.AGREEMENT)
+        recompute_priority(case, now, prof)
+        audit.record(
+            s, actor, "agreement.draft", "agreement", agreement.id,
+            f"{actor.login} drafted agreement {content.number} on case {case.id} "
+            f"({template.key}, plan {plan.id})",
+            now=now, case_id=case.id,
+            before={"stage": before},
+            after={"stage": case.stage.value, "template": template.key, "plan_id": plan.id},
+        )  # fmt: skip
+        return agreement.id
+
+
+def _open_agreement(session: Session, agreement_id: int, record_version: int | None) -> Agreement:
+    agreement = session.get(Agreement, agreement_id)
+    if agreement is None:
+        raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
+    if record_version is not None and agreement.version != record_version:
+        raise StaleEdit(
+            _(
+                "agreement {id} was changed by someone else since you opened it; "
+                "reload it and try again"
+            ).format(id=agreement_id)
+        )
+    if agreement.status not in _OPEN:
+        raise ServiceError(
+            _(
+                "agreement {id} is {status}: a signed or void agreement never changes; "
+                "draft a new one"
+            ).format(id=agreement_id, status=agreement.status.value)
+        )
+    return agreement
+
+
+def save_version(
+    db: Database,
+    actor: Actor,
+    agreement_id: int,
+    *,
+    special_terms: str | None,
+    clauses: Sequence[rules.Clause] | None = None,
+    note: str | None = None,
+    record_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> int:
+    """A new version (special terms, or clause text); returns its number.
+
+    Changed standard clauses are a deviation: refused unless the actor may edit the
+    bank's templates (a supervisor), and audited with the clauses named.
+    """
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    terms = _terms(special_terms)
+    why = (note or "").strip()[:MAX_FIELD] or None
+    with db.write() as s:
+        agreement = _open_agreement(s, agreement_id, record_version)
+        case = load_for_edit(s, agreement.case_id)
+        latest = _latest(s, agreement.id)
+        current = _content(latest)
+        template = load_template(
+            agreement.template_name, agreement.language, agreement.template_version
+        )
+        plan = s.get(RepaymentPlan, agreement.plan_id) if agreement.plan_id else None
+        if plan is None:
+            raise ServiceError(_("the agreement's repayment plan is gone"))
+        standard = _merge_case(
+            s, case, plan, template, number=current.number, now=now, profile=prof
+        )
+        new = current.with_special_terms(terms)
+        if clauses is not None:
+            new = rules.Content(**{**new.__dict__, "clauses": tuple(clauses)})
+        changed = rules.deviations(new, replace_terms(standard, new))
+        if changed and not actor.can(Action.EDIT_TEMPLATES):
+            raise PermissionDenied(
+                _(
+                    "changing a standard clause ({clauses}) is a deviation from the bank's "
+                    "form: a supervisor must make it"
+                ).format(clauses=", ".join(changed))
+            )
+        if new.to_json() == current.to_json():
+            raise ServiceError(_("nothing changed: no new version saved"))
+        seq = (latest.seq if latest else 0) + 1
+        s.add(
+            AgreementVersion(
+                agreement_id=agreement.id,
+                seq=seq,
+                content=new.to_json(),
+                special_terms=terms or None,
+                created_by_id=actor.id,
+                created_at=now,
+                note=why,
+            )
+        )
+        status_before = agreement.status
+        agreement.status = AgreementStatus.DRAFT  # a changed text is checked again
+        audit.record(
+            s, actor, "agreement.version", "agreement", agreement.id,
+            f"{actor.login} saved version {seq} of agreement {agreement.id}"
+            + (f" with deviations: {', '.join(changed)}" if changed else ""),
+            now=now, case_id=case.id,
+            before={"version": seq - 1, "status": status_before.value},
+            after={"version": seq, "status": "draft", "deviations": changed,
+                   "special_terms": bool(terms)},
+        )  # fmt: skip
+        return seq
+
+
+def replace_terms(standard: rules.Content, new: rules.Content) -> rules.Content:
+    """The standard text with the draft's special terms (those are never a deviation)."""
+    return standard.with_special_terms(new.special_terms)
+
+
+def mark_ready(
+    db: Database,
+    actor: Actor,
+    agreement_id: int,
+    *,
+    record_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> None:
+    """Ready to sign: refused, naming them, while a required clause is missing or empty."""
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    with db.write() as s:
+        agreement = _open_agreement(s, agreement_id, record_version)
+        if agreement.status is AgreementStatus.READY:
+            raise ServiceError(_("the agreement is already ready to sign"))
+        content = _content(_latest(s, agreement.id))
+        missing = rules.missing_required(content, prof.name)
+        if missing:
+            raise ServiceError(
+                _("not ready to sign: required clauses missing or empty: {names}").format(
+                    names=", ".join(missing)
+                )
+            )
+        agreement.status = AgreementStatus.READY
+        audit.record(
+            s, actor, "agreement.ready", "agreement", agreement.id,
+            f"{actor.login} marked agreement {agreement.id} ready to sign",
+            now=now, case_id=agreement.case_id,
+            before={"status": "draft"}, after={"status": "ready"},
+        )  # fmt: skip
+
+
+# --- signing ---------------------------------------------------------------------------------
+
+
+def sign_agreement(
+    db: Database,
+    actor: Actor,
+    agreement_id: int,
+    *,
+    borrower_confirmation: str,
+    place: str,
+    effective_on: dt.date | None = None,
+    borrower_copy_delivery: str | None = None,
+    record_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> str:
+    """Both signatures recorded, the text frozen by its hash; returns the hash.
+
+    The plan becomes active, follow-ups are scheduled, and the case leaves the contact
+    queue while the agreement is honoured.
+    """
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    confirmation = (borrower_confirmation or "").strip()
+    where = (place or "").strip()
+    if not confirmation:
+        raise ServiceError(
+            _("record how the borrower confirmed (signature, thumbprint, e-signature...)")
+        )
+    if not where:
+        raise ServiceError(_("record where the agreement was signed"))
+    if len(confirmation) > MAX_FIELD or len(where) > MAX_FIELD:
+        raise ServiceError(_("at most {n} characters per field").format(n=MAX_FIELD))
+    today = office_today(now, prof)
+    effective = effective_on or today
+    if effective < today - dt.timedelta(days=7):
+        raise ServiceError(_("the effective date cannot be more than a week in the past"))
+    delivery = (borrower_copy_delivery or "").strip()[:MAX_REASON] or None
+    with db.write() as s:
+        agreement = s.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
+        if record_version is not None and agreement.version != record_version:
+            raise StaleEdit(_("the agreement changed since you opened it; reload it"))
+        if agreement.status is not AgreementStatus.READY:
+            raise ServiceError(
+                _("only an agreement marked ready can be signed (this one is {status})").format(
+                    status=agreement.status.value
+                )
+            )
+        case = load_for_edit(s, agreement.case_id)
+        latest = _latest(s, agreement.id)
+        content = _content(latest)
+        missing = rules.missing_required(content, prof.name)
+        if missing:
+            raise ServiceError(
+                _("not ready to sign: required clauses missing or empty: {names}").format(
+                    names=", ".join(missing)
+                )
+            )
+        assert latest is not None
+        digest = rules.content_hash(latest.content)
+        agreement.status = AgreementStatus.SIGNED
+        agreement.content_hash = digest
+        agreement.signed_at = now
+        agreement.signed_place = where
+        agreement.bank_signatory_id = actor.id
+        agreement.borrower_confirmation = confirmation
+        agreement.borrower_copy_delivery = delivery
+        agreement.effective_on = effective
+        plan = s.get(RepaymentPlan, agreement.plan_id) if agreement.plan_id else None
+        followups: list[int] = []
+        if plan is not None:
+            _activate(s, plan, case, now, prof)
+            followups = _schedule_followups(s, case, agreement, plan, effective, actor, now, prof)
+        stage_before = case.stage.value
+        case.stage = Stage.FOLLOW_UP
+        recompute_priority(case, now, prof)
+        audit.record(
+            s, actor, "agreement.sign", "agreement", agreement.id,
+            f"{actor.login} signed agreement {content.number} on case {case.id}, "
+            f"effective {effective.isoformat()}",
+            now=now, case_id=case.id,
+            before={"status": "ready", "stage": stage_before},
+            after={"status": "signed", "stage": case.stage.value, "content_hash": digest,
+                   "version": latest.seq, "effective_on": effective.isoformat(),
+                   "follow_ups": len(followups)},
+        )  # fmt: skip
+        return digest
+
+
+def _activate(
+    session: Session, plan: RepaymentPlan, case: CollectionCase, now: dt.datetime, prof: Profile
+) -> None:
+    activate_plan(session, plan, now, profile=prof)
+
+
+def _schedule_followups(
+    session: Session,
+    case: CollectionCase,
+    agreement: Agreement,
+    plan: RepaymentPlan,
+    effective: dt.date,
+    actor: Actor,
+    now: dt.datetime,
+    prof: Profile,
+) -> list[int]:
+    last_due = session.scalar(
+        select(PlanInstalment.due_on)
+        .where(PlanInstalment.plan_id == plan.id)
+        .order_by(PlanInstalment.seq.desc())
+        .limit(1)
+    )
+    owner = case.owner_id or actor.id
+    return list(
+        schedule_for_agreement(
+            session, case_id=case.id, agreement_id=agreement.id, effective_on=effective,
+            payoff_on=last_due or effective, owner_id=owner, now=now, profile=prof,
+        )
+    )  # fmt: skip
+
+
+# --- reading, checking, exporting ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgreementRecord:
+    agreement_id: int
+    case_id: int
+    status: AgreementStatus
+    record_version: int
+    content: rules.Content
+    versions: int
+    content_hash: str | None
+    hash_ok: bool | None  # None: not signed yet
+    signed_at: dt.datetime | None
+    signed_place: str | None
+    bank_signatory: str | None
+    borrower_confirmation: str | None
+    borrower_copy_delivery: str | None
+    effective_on: dt.date | None
+    previous: rules.Content | None
+
+
+def open_agreement(db: Database, agreement_id: int) -> AgreementRecord:
+    """The agreement with its latest text; a signed one is checked against its hash."""
+    with db.read() as s:
+        agreement = s.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
+        versions = s.scalars(
+            select(AgreementVersion)
+            .where(AgreementVersion.agreement_id == agreement.id)
+            .order_by(AgreementVersion.seq.desc())
+            .limit(2)
+        ).all()
+        if not versions:
+            raise ServiceError(_("the agreement has no text yet"))
+        count = s.scalar(
+            select(AgreementVersion.seq)
+            .where(AgreementVersion.agreement_id == agreement.id)
+            .order_by(AgreementVersion.seq.desc())
+            .limit(1)
+        )
+        signatory = (
+            s.scalar(select(Agent.name).where(Agent.id == agreement.bank_signatory_id))
+            if agreement.bank_signatory_id
+            else None
+        )
+        hash_ok = None
+        if agreement.content_hash is not None:
+            hash_ok = rules.content_hash(versions[0].content) == agreement.content_hash
+        return AgreementRecord(
+            agreement_id=agreement.id,
+            case_id=agreement.case_id,
+            status=agreement.status,
+            record_version=agreement.version,
+            content=rules.Content.from_json(versions[0].content),
+            versions=count or 1,
+            content_hash=agreement.content_hash,
+            hash_ok=hash_ok,
+            signed_at=agreement.signed_at,
+            signed_place=agreement.signed_place,
+            bank_signatory=signatory,
+            borrower_confirmation=agreement.borrower_confirmation,
+            borrower_copy_delivery=agreement.borrower_copy_delivery,
+            effective_on=agreement.effective_on,
+            previous=rules.Content.from_json(versions[1].content) if len(versions) > 1 else None,
+        )
+
+
+def _label_value(text: str) -> tuple[str, str]:
+    for sep in ("：", ": "):
+        if sep in text:
+            label, value = text.split(sep, 1)
+            return label.strip(), value.strip()
+    return "", text
+
+
+def _role_name(text: str) -> tuple[str, str]:
+    label, value = _label_value(text)
+    return (label or text), value
+
+
+def document(record: AgreementRecord, copy: CopyKind, profile: Profile) -> AgreementDocument:
+    """The printable document of one copy (bank or borrower) of the agreement."""
+    c = record.content
+    language: Literal["zh_CN", "en"] = "zh_CN" if c.language == "zh_CN" else "en"
+    bank_role, bank_name = _role_name(c.bank)
+    borrower_role, borrower_name = _role_name(c.borrower)
+    known = {k.value for k in SectionKind}
+    sections = tuple(
+        Section(SectionKind(cl.kind) if cl.kind in known else SectionKind.OTHER, cl.heading,
+                cl.body)
+        for cl in c.all_clauses
+    )  # fmt: skip
+    zone = ZoneInfo(profile.office_timezone)
+    signed = record.signed_at.astimezone(zone) if record.signed_at else None
+    signatures = Signatures(
+        bank_signatory=record.bank_signatory or "",
+        borrower_confirmation=record.borrower_confirmation or "",
+        place=record.signed_place or "",
+        date=signed.strftime("%Y-%m-%d") if signed else "",
+    )
+    return AgreementDocument(
+        title=c.title,
+        number=c.number,
+        copy=copy,
+        parties=(
+            Party(bank_role, bank_name),
+            Party(borrower_role, borrower_name, tuple(_label_value(d) for d in c.borrower_details)),
+        ),
+        sections=sections,
+        schedule=tuple(ScheduleLine(*row) for row in c.schedule),
+        schedule_total=ScheduleLine(*c.schedule_total) if c.schedule_total else None,
+        signatures=signatures,
+        content_sha256=record.content_hash or rules.content_hash(c.to_json()),
+        language=language,
+        prepared_on=signed.date() if signed else dt.date(2000, 1, 1),
+        profile=profile.name,
+        issuer=c.issuer,
+        form_code=c.form_code,
+        preamble=c.preamble,
+    )
+
+
+@dataclass(frozen=True)
+class ExportedCopies:
+    files: tuple[Path, ...]
+    content_hash: str
+
+
+def export_copies(
+    db: Database,
+    actor: Actor,
+    agreement_id: int,
+    folder: Path,
+    *,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> ExportedCopies:
+    """Bank and borrower copies as PDF and Markdown (an audited read: full personal data)."""
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    record = open_agreement(db, agreement_id)
+    if record.hash_ok is False:
+        raise TamperedAgreement(
+            _("agreement {id}: the stored text does not match the signed hash; not exported")
+            .format(id=agreement_id)
+        )  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    for copy in (CopyKind.BANK, CopyKind.BORROWER):
+        doc = document(record, copy, prof)
+        stem = folder / f"agreement-{record.content.number}-{copy.value}"
+        pdf = stem.with_suffix(".pdf")
+        pdf.write_bytes(render_pdf(doc))
+        md = stem.with_suffix(".md")
+        md.write_text(render_markdown(doc), encoding="utf-8")
+        files += [pdf, md]
+    with db.write() as s:
+        audit.record(
+            s, actor, "agreement.export", "agreement", agreement_id,
+            f"{actor.login} exported the bank and borrower copies of agreement "
+            f"{record.content.number}",
+            now=now, case_id=record.case_id,
+            after={"files": [f.name for f in files], "content_hash": record.content_hash},
+        )  # fmt: skip
+    return ExportedCopies(tuple(files), record.content_hash or "")
+
+
+def record_delivery(
+    db: Database,
+    actor: Actor,
+    agreement_id: int,
+    how: str,
+    *,
+    now: dt.datetime | None = None,
+) -> None:
+    """How the borrower received their signed original (in person, post, ...)."""
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    text = (how or "").strip()
+    if not text:
+        raise ServiceError(_("say how the borrower received their copy"))
+    with db.write() as s:
+        agreement = s.get(Agreement, agreement_id)
+        if agreement is None:
+            raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
+        if agreement.status is not AgreementStatus.SIGNED:
+            raise ServiceError(_("only a signed agreement has a copy to deliver"))
+        before = agreement.borrower_copy_delivery
+        agreement.borrower_copy_delivery = text[:MAX_REASON]
+        audit.record(
+            s, actor, "agreement.delivery", "agreement", agreement.id,
+            f"{actor.login} recorded how the borrower received agreement {agreement.id}",
+            now=now, case_id=agreement.case_id,
+            before={"delivery": before}, after={"delivery": agreement.borrower_copy_delivery},
+        )  # fmt: skip
+
+
+def current_agreement_id(db: Database, case_id: int) -> int | None:
+    """The case's agreement the desk works on: the open draft, else the latest signed."""
+    with db.read() as s:
+        rows = s.execute(
+            select(Agreement.id, Agreement.status)
+            .where(Agreement.case_id == case_id)
+            .order_by(Agreement.id.desc())
+        ).all()
+    for wanted in (_OPEN, (AgreementStatus.SIGNED,)):
+        for agreement_id, status in rows:
+            if status in wanted:
+                return int(agreement_id)
+    return None

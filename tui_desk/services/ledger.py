@@ -1,0 +1,367 @@
+"""The payment ledger of a repayment plan: what is paid, what is missed, where the case stands.
+
+Nothing here keeps a balance by hand. The state of the active plan's instalments is
+recomputed from the ``payment`` rows every time: the payments of the case dated on or
+after the day the plan was drafted (office zone), oldest first, fill the instalments in
+due order. An instalment is
+
+- ``paid`` when its share reaches its amount,
+- ``missed`` when it is not paid and its due date is more than ``[plans]
+  missed_after_days`` (default 5) before the office's today,
+- ``partial`` when something is paid, ``due`` otherwise.
+
+A plan whose every instalment is paid is ``completed``.
+
+The case follows (PROCESS.md step 7): under a signed agreement, an active plan with no
+missed instalment keeps the case in ``follow_up``, out of the contact queue. A missed
+instalment sends it back: stage ``contacting``, next action now, one more broken promise
+per missed instalment (counted once: only a line *becoming* missed counts, so a second
+recompute changes nothing). Catching up returns it to ``follow_up``. A payment recorded
+late but dated in time un-misses the line and takes the broken promise back, as the
+promise ledger does.
+
+``recompute`` runs inside the caller's transaction (payment recording, plan activation,
+the worker); the caller holds the case row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import exists, select, text
+from sqlalchemy.orm import Session
+
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agreement,
+    AgreementStatus,
+    CaseStatus,
+    CollectionCase,
+    InstalmentStatus,
+    Payment,
+    PlanInstalment,
+    PlanStatus,
+    RepaymentPlan,
+    Stage,
+)
+from tui_desk.rules.profile import Profile, load_profile
+from tui_desk.services import audit
+from tui_desk.services.case_state import office_today, recompute_priority
+from tui_desk.services.worker import JobFunction, job_write
+
+DEFAULT_PROFILE = "cn"
+DEFAULT_MISSED_AFTER_DAYS = 5
+# Instalments fall due at office midnight, like promises: checked on the same cadence.
+MISSED_INSTALMENTS_EVERY = dt.timedelta(minutes=15)
+DEFAULT_BATCH_CASES = 500
+_AUDIT_ID_LIMIT = 1000
+
+
+def missed_after_days(profile: Profile) -> int:
+    """Days after its due date an unpaid instalment counts as missed (profile ``[plans]``)."""
+    value = profile.section("plans").get("missed_after_days", DEFAULT_MISSED_AFTER_DAYS)
+    return max(0, int(str(value)))
+
+
+# --- the allocation (pure) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    seq: int
+    due_on: dt.date
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class PaidFacts:
+    paid_on: dt.date
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class LineState:
+    seq: int
+    paid_minor: int
+    status: InstalmentStatus
+    paid_in_full_on: dt.date | None
+    """The date of the payment that completed the line (None while it is not paid)."""
+
+    def in_time(self, due_on: dt.date, grace_days: int) -> bool:
+        return self.paid_in_full_on is not None and self.paid_in_full_on <= due_on + dt.timedelta(
+            days=grace_days
+        )
+
+
+def settle_lines(
+    lines: Sequence[LineFacts], payments: Sequence[PaidFacts], today: dt.date, grace_days: int
+) -> list[LineState]:
+    """Each line's paid amount and status: payments, oldest first, fill lines in due order.
+
+    Returned in the order of ``lines``. Money beyond the last line is left unallocated
+    (an overpayment is the account's business, not the plan's).
+    """
+    order = sorted(range(len(lines)), key=lambda i: (lines[i].due_on, lines[i].seq))
+    pays = sorted(payments, key=lambda p: p.paid_on)
+    cutoff = today - dt.timedelta(days=grace_days)
+    paid = [0] * len(lines)
+    done_on: list[dt.date | None] = [None] * len(lines)
+    p = 0
+    left = pays[0].amount_minor if pays else 0
+    for i in order:
+        need = lines[i].amount_minor
+        while paid[i] < need and p < len(pays):
+            share = min(need - paid[i], left)
+            paid[i] += share
+            left -= share
+            if paid[i] >= need:
+                done_on[i] = pays[p].paid_on
+            if left == 0:
+                p += 1
+                left = pays[p].amount_minor if p < len(pays) else 0
+    states: list[LineState] = []
+    for i, line in enumerate(lines):
+        if line.amount_minor <= 0:
+            # A capitalised grace line: nothing to pay, settled once its day has come.
+            settled = line.due_on <= today
+            status = InstalmentStatus.PAID if settled else InstalmentStatus.DUE
+            states.append(LineState(line.seq, 0, status, line.due_on if settled else None))
+            continue
+        if paid[i] >= line.amount_minor:
+            status = InstalmentStatus.PAID
+        elif line.due_on < cutoff:
+            status = InstalmentStatus.MISSED
+        elif paid[i] > 0:
+            status = InstalmentStatus.PARTIAL
+        else:
+            status = InstalmentStatus.DUE
+        states.append(LineState(line.seq, paid[i], status, done_on[i]))
+    return states
+
+
+# --- recompute inside a transaction -----------------------------------------------------------
+
+
+@dataclass
+class LedgerResult:
+    plan_id: int
+    newly_missed: list[int] = field(default_factory=list)  # instalment seqs
+    restored: list[int] = field(default_factory=list)  # missed lines paid in time after all
+    completed: bool = False
+    stage_before: Stage | None = None
+    stage_after: Stage | None = None
+    changed_lines: int = 0
+
+    @property
+    def case_changed(self) -> bool:
+        return bool(self.newly_missed or self.restored or self.stage_before != self.stage_after)
+
+    def __bool__(self) -> bool:
+        return bool(self.changed_lines or self.completed or self.case_changed)
+
+
+def active_plan(session: Session, case_id: int) -> RepaymentPlan | None:
+    return session.scalars(
+        select(RepaymentPlan)
+        .where(RepaymentPlan.case_id == case_id, RepaymentPlan.status == PlanStatus.ACTIVE)
+        .order_by(RepaymentPlan.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _signed(session: Session, plan: RepaymentPlan) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Agreement.plan_id == plan.id, Agreement.status == AgreementStatus.SIGNED
+                )
+            )
+        )
+    )
+
+
+def recompute(
+    session: Session, case: CollectionCase, now: dt.datetime, profile: Profile
+) -> LedgerResult | None:
+    """Settle the case's active plan from the payments and move the case accordingly.
+
+    None when the case has no active plan. Runs in the caller's transaction.
+    """
+    plan = active_plan(session, case.id)
+    if plan is None:
+        return None
+    grace = missed_after_days(profile)
+    today = office_today(now, profile)
+    lines = list(
+        session.scalars(
+            select(PlanInstalment)
+            .where(PlanInstalment.plan_id == plan.id)
+            .order_by(PlanInstalment.due_on, PlanInstalment.seq)
+        )
+    )
+    drafted_on = plan.created_at.astimezone(ZoneInfo(profile.office_timezone)).date()
+    payments = [
+        PaidFacts(paid_on, amount)
+        for paid_on, amount in session.execute(
+            select(Payment.paid_on, Payment.amount_minor)
+            .where(Payment.case_id == case.id, Payment.paid_on >= drafted_on)
+            .order_by(Payment.paid_on, Payment.id)
+        )
+    ]
+    states = settle_lines(
+        [LineFacts(li.seq, li.due_on, li.amount_minor) for li in lines], payments, today, grace
+    )
+    result = LedgerResult(plan_id=plan.id, stage_before=case.stage)
+    for line, state in zip(lines, states, strict=True):
+        before = line.status
+        if before is not InstalmentStatus.MISSED and state.status is InstalmentStatus.MISSED:
+            result.newly_missed.append(line.seq)
+        elif (
+            before is InstalmentStatus.MISSED
+            and state.status is InstalmentStatus.PAID
+            and state.in_time(line.due_on, grace)
+        ):
+            result.restored.append(line.seq)
+        if line.paid_minor != state.paid_minor or line.status is not state.status:
+            line.paid_minor = state.paid_minor
+            line.status = state.status
+            result.changed_lines += 1
+
+    if all(s.status is InstalmentStatus.PAID for s in states):
+        plan.status = PlanStatus.COMPLETED
+        result.completed = True
+    if result.newly_missed:
+        case.broken_promises += len(result.newly_missed)
+        case.next_action_at = now
+    if result.restored:
+        case.broken_promises = max(0, case.broken_promises - len(result.restored))
+    missed_now = any(s.status is InstalmentStatus.MISSED for s in states)
+    if missed_now:
+        if result.newly_missed or case.stage is Stage.FOLLOW_UP:
+            # Back to the contact queue: someone has to call about the missed money.
+            case.stage = Stage.CONTACTING
+            if case.next_action_at is None or case.next_action_at > now:
+                case.next_action_at = now
+    elif _signed(session, plan):
+        case.stage = Stage.FOLLOW_UP
+    result.stage_after = case.stage
+    if result.case_changed:
+        recompute_priority(case, now, profile)
+    return result
+
+
+# --- the worker's pass ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissedInstalmentsResult:
+    cutoff: dt.date
+    cases: int
+    missed: int
+
+    def summary(self) -> str:
+        return (
+            f"instalments due before {self.cutoff.isoformat()}: {self.missed} missed "
+            f"on {self.cases} cases"
+        )
+
+
+def unpaid_case_ids(session: Session, cutoff: dt.date, after_id: int, limit: int) -> list[int]:
+    """Cases whose active plan has an unpaid line due before ``cutoff``, by case id.
+
+    Driven by ``ix_plan_instalment_unpaid_due``: unpaid lines only, so a small range
+    (the ledger marks each line paid or missed, which takes it out of the index). The
+    keyset term is written ``case_id + 0`` so that no planner walks the plans by case id
+    testing each one instead. The candidates are few; sorting them costs nothing.
+    """
+    stmt = (
+        select(RepaymentPlan.case_id)
+        .select_from(PlanInstalment)
+        .join(RepaymentPlan, RepaymentPlan.id == PlanInstalment.plan_id)
+        .where(
+            # Spelled exactly like the index's predicate, so both planners prove it.
+            text("(plan_instalment.status = 'due' OR plan_instalment.status = 'partial')"),
+            PlanInstalment.due_on < cutoff,
+            RepaymentPlan.status == PlanStatus.ACTIVE,
+            RepaymentPlan.case_id + 0 > after_id,
+        )
+        .group_by(RepaymentPlan.case_id)
+        .order_by(RepaymentPlan.case_id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def settle_missed_instalments(
+    db: Database,
+    now: dt.datetime,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    batch_size: int = DEFAULT_BATCH_CASES,
+) -> MissedInstalmentsResult:
+    """Recompute every case whose active plan has a line past its grace and unpaid; each
+    batch of cases is one transaction with one audit event."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    prof = load_profile(profile)
+    now = now.astimezone(dt.UTC)
+    cutoff = office_today(now, prof) - dt.timedelta(days=missed_after_days(prof))
+    cases = missed = 0
+    after_id = 0
+    while True:
+        with job_write(db) as s:
+            ids = unpaid_case_ids(s, cutoff, after_id, batch_size)
+            if not ids:
+                break
+            after_id = ids[-1]
+            stmt = select(CollectionCase).where(CollectionCase.id.in_(ids))
+            if s.get_bind().dialect.name == "postgresql":
+                stmt = stmt.order_by(CollectionCase.id).with_for_update()
+            touched: list[int] = []
+            missed_here = 0
+            for case in s.scalars(stmt):
+                if case.status != CaseStatus.OPEN:
+                    continue  # archived since the ids were read
+                result = recompute(s, case, now, prof)
+                if result:
+                    touched.append(case.id)
+                    missed_here += len(result.newly_missed)
+            if touched:
+                audit.record(
+                    s,
+                    None,
+                    "plan.missed_instalments",
+                    "repayment_plan",
+                    None,
+                    f"{missed_here} instalments missed on {len(touched)} cases "
+                    f"(due before {cutoff.isoformat()})",
+                    now=now,
+                    after={
+                        "profile": profile,
+                        "cutoff": cutoff.isoformat(),
+                        "missed": missed_here,
+                        "cases": len(touched),
+                        "case_ids": touched[:_AUDIT_ID_LIMIT],
+                    },
+                )
+            cases += len(touched)
+            missed += missed_here
+        if len(ids) < batch_size:
+            break
+    return MissedInstalmentsResult(cutoff=cutoff, cases=cases, missed=missed)
+
+
+def missed_instalments_job(profile: str = DEFAULT_PROFILE) -> JobFunction:
+    """The worker's job function for the deployment's policy profile."""
+    load_profile(profile)  # an unknown profile fails at worker start, not at the first run
+
+    def run(db: Database, now: dt.datetime) -> str:
+        return settle_missed_instalments(db, now, profile=profile).summary()
+
+    return run
