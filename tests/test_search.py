@@ -121,7 +121,7 @@ def ids(book: Book, *keys: str) -> list[int]:
         ("99999999", []),  # no such number
         ("+86 139 9999 9999", []),
         ("id:999X", []),
-        ("李四", []),  # closed cases are not in the queue
+        ("李四", ["li_closed"]),  # an archived case is still found by search
     ],
 )
 def test_search_finds_exactly(db: Database, book: Book, text: str, expected: list[str]) -> None:
@@ -133,7 +133,8 @@ def test_search_by_case_number(db: Database, book: Book) -> None:
     assert found(db, book, f"#{case_id}") == [case_id]
     assert found(db, book, "#999999") == []
     assert found(db, book, "#" + "9" * 30) == []  # beyond any id: no match, no error
-    assert found(db, book, f"#{book.cases['li_closed']}") == []
+    # Archived cases stay searchable (read-only when opened).
+    assert found(db, book, f"#{book.cases['li_closed']}") == [book.cases["li_closed"]]
 
 
 def test_too_few_digits_give_an_empty_page_and_say_why(db: Database, book: Book) -> None:

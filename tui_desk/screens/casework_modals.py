@@ -564,3 +564,90 @@ class DoNotCallModal(CaseFormModal):
             return _("Number marked do-not-call") if flag else _("Number may be called again")
 
         return write
+
+
+class ComplaintModal(CaseFormModal):
+    """Record a complaint about an agent's conduct; it goes to the supervisors."""
+
+    FORM_TITLE = N_("Record a complaint")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        return (
+            (_("Complaint"), Input(placeholder=_("what the borrower complains about"),
+                                   id="complaint-text", compact=True)),
+            (_("Received"), Choice(_options("channel", ("phone", "visit", "letter", "email",
+                                                        "sms")), id="complaint-channel")),
+            (_("Against"), Input(placeholder=_("agent's login; empty: the last visit's collector"),
+                                 id="complaint-against", compact=True)),
+            (_("Hold case"), Choice([("yes", label("yes_no", "yes")),
+                                     ("no", label("yes_no", "no"))], id="complaint-hold")),
+        )  # fmt: skip
+
+    def intro(self) -> Text:
+        return Text(
+            _("Supervisors see it at once; holding the case stops contact while it is "
+              "investigated."),
+            style="dim",
+        )  # fmt: skip
+
+    def prepare(self) -> Save:
+        text = self.value("complaint-text").strip()
+        if not text:
+            raise FieldProblem("complaint-text", _("describe the complaint"))
+        channel = self.choice("complaint-channel")
+        against = self.value("complaint-against").strip() or None
+        hold = self.choice("complaint-hold") == "yes"
+        case_id = self.bundle.case_id
+
+        def write() -> str:
+            self.service.record_complaint(
+                case_id, description=text, channel=channel, against_login=against, hold=hold
+            )
+            return _("Complaint recorded and routed to the supervisors")
+
+        return write
+
+
+class ArchiveModal(CaseFormModal):
+    """Archive the case (paid, or closed with a supervisor's reason), or restore it."""
+
+    FORM_TITLE = N_("Archive or restore")
+
+    @property
+    def archived(self) -> bool:
+        return self.bundle.detail.status.value == "closed"
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        hint = (
+            _("why it is restored (required)")
+            if self.archived
+            else _("paid in full, or why it is closed (supervisor)")
+        )
+        return ((_("Reason"), Input(placeholder=hint, id="archive-reason", compact=True)),)
+
+    def intro(self) -> Text:
+        if self.archived:
+            return Text(
+                _("Archived and read-only. A supervisor may restore it to the queue."),
+                style="bold",
+            )
+        return Text(_("Archiving makes the case read-only; it stays searchable."), style="dim")
+
+    def prepare(self) -> Save:
+        reason = self.value("archive-reason").strip()
+        case_id = self.bundle.case_id
+        if self.archived:
+            if not reason:
+                raise FieldProblem("archive-reason", _("restoring a case needs a reason"))
+
+            def restore() -> str:
+                self.service.restore_case(case_id, reason)
+                return _("Case restored to the queue")
+
+            return restore
+
+        def archive() -> str:
+            self.service.archive_case(case_id, reason or None)
+            return _("Case archived")
+
+        return archive

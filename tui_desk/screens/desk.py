@@ -59,7 +59,9 @@ from tui_desk.screens.agreement_modals import (
     SpecialTermsModal,
 )
 from tui_desk.screens.casework_modals import (
+    ArchiveModal,
     CaseFormModal,
+    ComplaintModal,
     DocumentModal,
     DoNotCallModal,
     HoldModal,
@@ -432,6 +434,20 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.plan",
         ),
         _binding(
+            "C",
+            "case_form('complaint')",
+            N_("Complaint"),
+            N_("Record a complaint about an agent's conduct (routed to supervisors)"),
+            "desk.complaint",
+        ),
+        _binding(
+            "Z",
+            "case_form('archive')",
+            N_("Archive"),
+            N_("Archive a paid or closed case (read-only), or restore an archived one"),
+            "desk.archive",
+        ),
+        _binding(
             "F",
             "follow_ups",
             N_("Follow-ups"),
@@ -463,6 +479,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         "phone": PhoneModal,
         "do_not_call": DoNotCallModal,
         "plan": PlanModal,
+        "complaint": ComplaintModal,
+        "archive": ArchiveModal,
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -1667,6 +1667,58 @@ class DeskService:
 
         return plans.plan_overview(self.db, plan_id)
 
+    # adjustments (PROCESS.md step 8): hardship requests, supervisors' decisions, early
+    # settlement.
+
+    if TYPE_CHECKING:
+        from tui_desk.rules.adjustments import Changes
+        from tui_desk.services import adjustments
+
+    def adjustment_basis(self, case_id: int) -> adjustments.AdjustmentBasis:
+        """The active plan as it stands (read once; the form's preview is pure)."""
+        from tui_desk.services import adjustments
+
+        return adjustments.adjustment_basis(self.db, case_id, now=self.now(), profile=self.profile)
+
+    def request_adjustment(self, case_id: int, changes: Changes, reason: str) -> int:
+        from tui_desk.services import adjustments
+
+        return adjustments.request_adjustment(
+            self.db, self.actor, case_id, changes, reason, now=self.now(), profile=self.profile
+        )
+
+    def can_approve_adjustments(self) -> bool:
+        return self.actor.can(Action.APPROVE_ADJUSTMENT)
+
+    def pending_adjustments(
+        self, case_id: int | None = None
+    ) -> list[adjustments.PendingAdjustment]:
+        from tui_desk.services import adjustments
+
+        return adjustments.pending_adjustments(self.db, case_id=case_id)
+
+    def decide_adjustment(
+        self, adjustment_id: int, *, approve: bool, note: str | None
+    ) -> adjustments.Decision:
+        from tui_desk.services import adjustments
+
+        return adjustments.decide_adjustment(
+            self.db, self.actor, adjustment_id, approve, note, now=self.now(),
+            profile=self.profile,
+        )  # fmt: skip
+
+    def early_settlement(self, case_id: int) -> adjustments.SettlementOffer:
+        from tui_desk.services import adjustments
+
+        return adjustments.early_settlement(self.db, case_id, now=self.now(), profile=self.profile)
+
+    def accept_early_settlement(self, case_id: int, reason: str = "") -> adjustments.Decision:
+        from tui_desk.services import adjustments
+
+        return adjustments.accept_early_settlement(
+            self.db, self.actor, case_id, reason, now=self.now(), profile=self.profile
+        )
+
     # --- follow-ups ------------------------------------------------------------------------
 
     if TYPE_CHECKING:
@@ -1707,6 +1759,46 @@ class DeskService:
         agent_id, name = self._collector(None, owner_login)
         reassign_follow_up(self.db, self.actor, follow_up_id, agent_id, now=self.now())
         return name
+
+    # --- complaints and the archive ----------------------------------------------------------
+
+    def record_complaint(
+        self,
+        case_id: int,
+        *,
+        description: str,
+        channel: str,
+        against_login: str | None,
+        hold: bool,
+    ) -> int:
+        from tui_desk.services import complaints
+
+        with self.db.read() as s:
+            latest = s.scalar(
+                select(Appointment.id)
+                .where(Appointment.case_id == case_id)
+                .order_by(Appointment.starts_at.desc())
+                .limit(1)
+            )
+        return complaints.record_complaint(
+            self.db, self.actor, case_id, description=description, channel=channel,
+            against_login=against_login, appointment_id=None if against_login else latest,
+            hold=hold, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def archive_case(self, case_id: int, reason: str | None) -> None:
+        from tui_desk.services import archive
+
+        archive.archive_case(
+            self.db, self.actor, case_id, reason=reason, now=self.now(), profile=self.profile
+        )
+
+    def restore_case(self, case_id: int, reason: str) -> None:
+        from tui_desk.services import archive
+
+        archive.restore_case(
+            self.db, self.actor, case_id, reason=reason, now=self.now(), profile=self.profile
+        )
 
     # --- agreements ------------------------------------------------------------------------
 

@@ -42,10 +42,12 @@ from tui_desk.db.models import (
     CollectionCase,
     InstalmentStatus,
     Payment,
+    PaymentChannel,
     PlanInstalment,
     PlanStatus,
     RepaymentPlan,
     Stage,
+    VisitReport,
 )
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
@@ -189,8 +191,10 @@ def recompute(
 ) -> LedgerResult | None:
     """Settle the case's active plan from the payments and move the case accordingly.
 
-    None when the case has no active plan. Runs in the caller's transaction.
+    None when the case has no active plan. Runs in the caller's transaction. Door
+    collections of the case are reconciled first (``reconcile_door_collections``).
     """
+    reconcile_door_collections(session, case, now, profile)
     plan = active_plan(session, case.id)
     if plan is None:
         return None
@@ -252,6 +256,75 @@ def recompute(
     if result.case_changed:
         recompute_priority(case, now, profile)
     return result
+
+
+# --- door money: reconciliation --------------------------------------------------------------
+
+
+def reconcile_door_collections(
+    session: Session, case: CollectionCase, now: dt.datetime, profile: Profile
+) -> list[tuple[int, int]]:
+    """Match the case's unreconciled door collections to bank payments; (report, payment).
+
+    A visit report's money (``collected_minor`` > 0, not yet reconciled) is matched by a
+    payment of the case of the same amount, dated on or after the report's day (office
+    zone) or recorded on the "door" channel, that matches no other report. Reports are
+    matched oldest first, each to the oldest payment that fits. Runs in the caller's
+    transaction (the caller holds the case row) and audits its own event.
+    """
+    reports = list(
+        session.scalars(
+            select(VisitReport)
+            .where(
+                VisitReport.case_id == case.id,
+                VisitReport.collected_minor > 0,
+                VisitReport.reconciled_payment_id.is_(None),
+            )
+            .order_by(VisitReport.created_at, VisitReport.id)
+        )
+    )
+    if not reports:
+        return []
+    used = select(VisitReport.reconciled_payment_id).where(
+        VisitReport.case_id == case.id, VisitReport.reconciled_payment_id.is_not(None)
+    )
+    candidates = list(
+        session.execute(
+            select(Payment.id, Payment.amount_minor, Payment.paid_on, Payment.channel)
+            .where(
+                Payment.case_id == case.id,
+                Payment.amount_minor.in_({r.collected_minor for r in reports}),
+                Payment.id.not_in(used),
+            )
+            .order_by(Payment.paid_on, Payment.id)
+        )
+    )
+    zone = ZoneInfo(profile.office_timezone)
+    taken: set[int] = set()
+    matched: list[tuple[int, int]] = []
+    for report in reports:
+        day = report.created_at.astimezone(zone).date()
+        for pay_id, amount, paid_on, channel in candidates:
+            if pay_id in taken or amount != report.collected_minor:
+                continue
+            if paid_on >= day or channel is PaymentChannel.DOOR:
+                taken.add(pay_id)
+                report.reconciled_payment_id = pay_id
+                matched.append((report.id, pay_id))
+                break
+    if matched:
+        audit.record(
+            session,
+            None,
+            "visit.reconcile",
+            "visit_report",
+            matched[0][0] if len(matched) == 1 else None,
+            f"{len(matched)} door collection(s) on case {case.id} matched by bank payments",
+            now=now,
+            case_id=case.id,
+            after={"matches": [{"report_id": r, "payment_id": p} for r, p in matched]},
+        )
+    return matched
 
 
 # --- the worker's pass ---------------------------------------------------------------------

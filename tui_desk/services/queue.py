@@ -30,10 +30,12 @@ night) and has its own queue index. Two filters cannot be served in queue order:
 
 Search
 ------
-Search looks at every open case whatever the scope and filters (an operator searching
-for a borrower expects to find them), held cases included, since an inbound call from
-a borrower on hold must still be logged; held rows carry ``on_hold`` for the desk to
-mark. ``on_hold=True`` narrows a search to held cases. Matches are ranked like the
+Search looks at every case whatever the scope and filters (an operator searching for a
+borrower expects to find them), held cases included, since an inbound call from a
+borrower on hold must still be logged; held rows carry ``on_hold`` for the desk to
+mark. Archived (closed) cases are found too, ranked last (priority 0), read-only when
+opened; only a match so common that the queue order is walked (a one-character name)
+lists open cases alone. ``on_hold=True`` narrows a search to held cases. Matches are ranked like the
 queue and paged by the same keys:
 - ``#123``: that case;
 - a phone number in any format (``+86 138 1234 8000``, ``0086-138…``, ``13812348000``)
@@ -560,7 +562,7 @@ def _side_lookup(
 
     def ranked(t: Any) -> tuple[ColumnElement[bool], ...]:
         held = (_bool_is(t.c.on_hold, True),) if flt.on_hold else ()
-        return (t.c.borrower_id.in_(sub), _open_unindexed(t), *held)
+        return (t.c.borrower_id.in_(sub), *held)
 
     return _Ranked(ranked, via)
 
@@ -575,7 +577,7 @@ def _search_access(session: Session, flt: QueueFilter, found: _Search, ctx: _Con
 
         def by_id(t: Any) -> tuple[ColumnElement[bool], ...]:
             held = (_bool_is(t.c.on_hold, True),) if flt.on_hold else ()
-            return (t.c.id == case_id, _open_unindexed(t), *held)
+            return (t.c.id == case_id, *held)
 
         return _Ranked(by_id, "pk_collection_case")
     if found.kind in ("phone", "phone_suffix"):
@@ -642,7 +644,7 @@ def _name_access(session: Session, flt: QueueFilter, name: str, ctx: _Context) -
 
     def ranked(t: Any) -> tuple[ColumnElement[bool], ...]:
         held = (_bool_is(t.c.on_hold, True),) if flt.on_hold else ()
-        return (t.c.borrower_id.in_(sub), _open_unindexed(t), *held)
+        return (t.c.borrower_id.in_(sub), *held)
 
     return _Ranked(ranked, "pk_borrower_name_gram")
 

@@ -1,0 +1,122 @@
+"""Pilot tests: a complaint recorded and held, a paid case archived and restored."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, update
+
+from tests.factories import Factory
+from tests.test_visit_pilot import modal_text, open_case, until
+from tui_desk.app import DeskApp
+from tui_desk.config import Settings
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Borrower,
+    CaseStatus,
+    CollectionCase,
+    Complaint,
+    LoanAccount,
+    Role,
+)
+from tui_desk.screens.casework_modals import ArchiveModal, ComplaintModal
+from tui_desk.screens.desk import DeskScreen
+from tui_desk.services.context import Actor
+from tui_desk.services.search_index import index_borrower
+
+NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
+    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+
+
+@dataclasses.dataclass
+class World:
+    db: Database
+    op: Actor
+    sup: Actor
+    case: int
+
+    def app(self, actor: Actor) -> DeskApp:
+        return DeskApp(
+            db=self.db,
+            actor=actor,
+            settings=Settings(database_url=str(self.db.url)),
+            clock=lambda: NOW,
+        )
+
+    def case_row(self) -> CollectionCase:
+        with self.db.read() as s:
+            row = s.get(CollectionCase, self.case)
+            assert row is not None
+            s.expunge(row)
+            return row
+
+
+@pytest.fixture
+def world(sqlite_db: Database) -> World:
+    make = Factory(sqlite_db, now=NOW)
+    op = make.agent(login="op")
+    sup = make.agent(login="sup", role=Role.SUPERVISOR)
+    make.agent(login="col", role=Role.COLLECTOR)
+    case = make.case(name="欧阳娜娜")
+    with sqlite_db.write() as s:
+        for b in s.scalars(select(Borrower)):
+            index_borrower(s, b)
+    return World(
+        sqlite_db,
+        Actor(id=op, login="op", name="op", role=Role.OPERATOR),
+        Actor(id=sup, login="sup", name="sup", role=Role.SUPERVISOR),
+        case,
+    )
+
+
+async def test_a_complaint_is_recorded_and_holds_the_case(world: World) -> None:
+    app = world.app(world.op)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_case(pilot, world.case)
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ComplaintModal))
+        await pilot.press("enter", "enter", "enter", "enter")
+        await until(pilot, lambda: "describe the complaint" in modal_text(app))
+        await pilot.press(*"rude", "enter", "enter", *"col", "enter", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ComplaintModal))
+    with world.db.read() as s:
+        complaint = s.scalars(select(Complaint)).one()
+        assert complaint.description == "rude" and complaint.against_agent_id is not None
+    assert world.case_row().on_hold
+
+
+async def test_a_paid_case_is_archived_then_restored_by_a_supervisor(world: World) -> None:
+    with world.db.write() as s:
+        s.execute(
+            update(LoanAccount).values(
+                outstanding_principal_minor=0,
+                outstanding_interest_minor=0,
+                outstanding_penalty_minor=0,
+                outstanding_fees_minor=0,
+            )
+        )
+    app = world.app(world.op)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_case(pilot, world.case)
+        await pilot.press("Z")
+        await until(pilot, lambda: isinstance(app.screen, ArchiveModal))
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ArchiveModal))
+    assert world.case_row().status is CaseStatus.CLOSED
+    app = world.app(world.sup)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_case(pilot, world.case)  # an archived case is still found
+        await pilot.press("Z")
+        await until(pilot, lambda: isinstance(app.screen, ArchiveModal))
+        await pilot.press("enter")
+        await until(pilot, lambda: "needs a reason" in modal_text(app))
+        await pilot.press(*"payment reversed", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ArchiveModal))
+    assert world.case_row().status is CaseStatus.OPEN
