@@ -245,3 +245,47 @@ def test_sign_needs_the_borrowers_confirmation_and_a_place(w: World) -> None:
     with w.db.read() as s:
         row = s.get(Agreement, agreement_id)
         assert row is not None and row.status is AgreementStatus.READY
+
+
+def test_only_a_supervisor_installs_a_checked_newer_form(
+    w: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = tmp_path / "local"
+    monkeypatch.setattr(agreements, "local_templates", lambda: local)
+    shipped = agreements.template_path("repayment", "1", "zh_CN").read_text(encoding="utf-8")
+    assert rules.template_variables(agreements.load_template("repayment", "zh_CN")) <= (
+        agreements.KNOWN_VARIABLES
+    )
+
+    def form(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    v2 = form("v2.toml", shipped.replace('version = "1"', 'version = "2"'))
+    with pytest.raises(PermissionDenied):
+        agreements.install_template(w.db, w.op, v2, now=NOW)
+    same = form("same.toml", shipped)
+    with pytest.raises(ServiceError, match="not newer"):
+        agreements.install_template(w.db, w.sup, same, now=NOW)
+    odd = form("odd.toml", shipped.replace('version = "1"', 'version = "3"') + "\n")
+    odd.write_text(odd.read_text(encoding="utf-8").replace("{hotline}", "{salary}"), "utf-8")
+    with pytest.raises(ServiceError, match="salary"):
+        agreements.install_template(w.db, w.sup, odd, now=NOW)
+    broken = form(
+        "broken.toml",
+        shipped.replace('version = "1"', 'version = "3"').replace(
+            'kind = "legal_remedies"', 'kind = "other"'
+        ),
+    )
+    with pytest.raises(ServiceError, match="legal remedies"):
+        agreements.install_template(w.db, w.sup, broken, now=NOW)
+    installed = agreements.install_template(w.db, w.sup, v2, now=NOW)
+    assert installed.parent == local
+    assert agreements.latest_template_version("repayment", "zh_CN") == "2"
+    agreement_id = w.draft()
+    assert w.record(agreement_id).content.template == "repayment v2 (zh_CN)"
+    with w.db.read() as s:
+        assert s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "template.install")
+        ).one()

@@ -154,6 +154,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sheet.add_argument("--out", metavar="FILE", help=_("write to FILE instead of the screen"))
 
+    tpl = sub.add_parser("templates", help=_("the bank's standard agreement forms"))
+    tplsub = tpl.add_subparsers(dest="templates_command", required=True)
+    tplsub.add_parser("list", parents=[common], help=_("list installed forms and versions"))
+    install = tplsub.add_parser(
+        "install",
+        parents=[common],
+        help=_("install a new version of a form (supervisors and admins; audited)"),
+    )
+    install.add_argument("file", metavar="FILE")
+
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
     return p
 
@@ -431,6 +441,23 @@ def cmd_day_sheet(args: argparse.Namespace, db: Database, settings: Settings) ->
     )
 
 
+def cmd_templates(args: argparse.Namespace, db: Database, settings: Settings) -> None:
+    from pathlib import Path
+
+    from tui_desk.services import agreements
+
+    if args.templates_command == "install":
+        actor = acting_agent(db, settings)
+        target = agreements.install_template(
+            db, actor, Path(args.file), profile=_profile(settings)
+        )
+        print(_("installed {path}").format(path=target))
+        return
+    for language in ("zh_CN", "en"):
+        versions = agreements.template_versions("repayment", language)
+        print(f"repayment  {language:<6} " + ", ".join(f"v{v}" for v in versions))
+
+
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
     if command == "demo":
@@ -455,6 +482,8 @@ def dispatch(args: argparse.Namespace) -> int:
             cmd_agents(args, db)
         elif command == "day-sheet":
             cmd_day_sheet(args, db, settings)
+        elif command == "templates":
+            cmd_templates(args, db, settings)
         elif command == "worker":
             from tui_desk.services.worker import run_worker
 

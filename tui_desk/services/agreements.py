@@ -52,6 +52,7 @@ from tui_desk.exports.agreement_pdf import (
     render_pdf,
 )
 from tui_desk.i18n import _
+from tui_desk.config import data_dir
 from tui_desk.resources import data_path
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.permissions import Action
@@ -81,17 +82,51 @@ class TamperedAgreement(ServiceError):
 # --- templates ---------------------------------------------------------------------------
 
 
+# What the desk can merge into a template (a template using anything else is refused).
+KNOWN_VARIABLES = frozenset(
+    {
+        "bank_name", "hotline", "accounts", "borrower_name", "id_number", "address", "phone",
+        "as_of", "principal", "interest", "penalty", "fees", "total_owed", "waiver",
+        "to_repay", "first_due", "last_due", "instalments", "frequency", "down_payment",
+        "interest_clause",
+    }
+)  # fmt: skip
+
+
+def local_templates() -> Path:
+    """Templates a supervisor installed (``tui-desk templates install``); they come first."""
+    return data_dir() / "templates" / "agreements"
+
+
+def _folders() -> list[Path]:
+    folders = [local_templates()]
+    try:
+        folders.append(data_path("templates/agreements"))
+    except FileNotFoundError:
+        pass
+    return [f for f in folders if f.is_dir()]
+
+
 def template_path(name: str, version: str, language: str) -> Path:
-    return data_path(f"templates/agreements/{name}.v{version}.{language}.toml")
+    filename = f"{name}.v{version}.{language}.toml"
+    for folder in _folders():
+        if (folder / filename).is_file():
+            return folder / filename
+    raise FileNotFoundError(filename)
+
+
+def template_versions(name: str, language: str) -> list[str]:
+    versions = {
+        p.name.split(".")[1][1:]
+        for folder in _folders()
+        for p in folder.glob(f"{name}.v*.{language}.toml")
+        if p.name.split(".")[1][1:].isdigit()
+    }
+    return sorted(versions, key=int)
 
 
 def latest_template_version(name: str, language: str) -> str:
-    folder = data_path("templates/agreements")
-    versions = [
-        p.name.split(".")[1][1:]
-        for p in folder.glob(f"{name}.v*.{language}.toml")
-        if p.name.split(".")[1][1:].isdigit()
-    ]
+    versions = template_versions(name, language)
     if not versions:
         raise NotFound(
             _("no agreement template {name} in {language}").format(name=name, language=language)
@@ -111,6 +146,64 @@ def load_template(name: str, language: str, version: str | None = None) -> rules
                 name=name, version=version, language=language
             )
         ) from exc
+
+
+def install_template(
+    db: Database,
+    actor: Actor,
+    source: Path,
+    *,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> Path:
+    """Install a new version of a standard form (supervisors and admins; audited).
+
+    Checked before it is accepted: it parses, names only variables the desk can fill,
+    holds every clause the profile requires, and is newer than every installed version
+    of its name and language (old versions stay, for agreements signed on them).
+    """
+    actor.require(Action.EDIT_TEMPLATES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    try:
+        raw = source.read_bytes()
+        template = rules.parse_template(tomllib.loads(raw.decode("utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
+    except rules.TemplateError as exc:
+        raise ServiceError(str(exc)) from exc
+    unknown = sorted(rules.template_variables(template) - KNOWN_VARIABLES)
+    if unknown:
+        raise ServiceError(
+            _("the template uses values the desk cannot fill: {names}").format(
+                names=", ".join(unknown)
+            )
+        )
+    sample = rules.merge(template, {name: "x" for name in KNOWN_VARIABLES}, number="check")
+    missing = rules.missing_required(sample, prof.name)
+    if missing:
+        raise ServiceError(
+            _("the template lacks required clauses: {names}").format(names=", ".join(missing))
+        )
+    if not template.version.isdigit():
+        raise ServiceError(_("a template version is a whole number"))
+    existing = template_versions(template.name, template.language)
+    if existing and int(template.version) <= int(existing[-1]):
+        raise ServiceError(
+            _("version {version} is not newer than the installed v{latest}").format(
+                version=template.version, latest=existing[-1]
+            )
+        )
+    target = local_templates() / f"{template.name}.v{template.version}.{template.language}.toml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(raw)
+    with db.write() as s:
+        audit.record(
+            s, actor, "template.install", "template", None,
+            f"{actor.login} installed agreement template {template.key}",
+            now=now, after={"template": template.key, "file": target.name},
+        )  # fmt: skip
+    return target
 
 
 def _settings(profile: Profile) -> dict[str, str]:
