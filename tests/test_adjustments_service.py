@@ -136,7 +136,7 @@ def test_request_stores_before_and_after_and_changes_nothing(desk: Desk) -> None
     assert row.details["after"]["instalment"] == "470.73"
     assert row.details["after"]["count"] == 24
     assert row.details["after"]["last_due"] == "2028-03-02"
-    [(plan_id, status, amounts)] = desk.plans()
+    [(_plan_id, status, amounts)] = desk.plans()
     assert status is PlanStatus.ACTIVE and len(amounts) == 12
     assert "adjustment.request" in desk.actions()
     # One open request per plan.
@@ -190,9 +190,7 @@ def test_approval_supersedes_the_plan_with_the_new_schedule(desk: Desk) -> None:
     with desk.db.read() as s:
         plan = s.get(RepaymentPlan, new_id)
         assert plan is not None
-        lines = list(
-            s.scalars(select(PlanInstalment).where(PlanInstalment.plan_id == new_id))
-        )
+        lines = list(s.scalars(select(PlanInstalment).where(PlanInstalment.plan_id == new_id)))
         assert plan.first_due_on == dt.date(2026, 6, 2)
         total_principal = sum(li.principal_minor for li in lines)
         # The balance left after two paid instalments, carried to the cent.
@@ -248,7 +246,9 @@ def test_early_settlement_for_a_good_payer_is_approved_at_once(desk: Desk) -> No
     assert offer.eligible and offer.quote.on_time == 6 and offer.quote.lines_left == 6
     ahead = offer.quote.interest_ahead
     assert offer.quote.reward == (ahead * Decimal("0.5")).quantize(Decimal("0.01"))
-    decision = adjustments.accept_early_settlement(desk.db, desk.op, desk.case, now=when, profile=CN)
+    decision = adjustments.accept_early_settlement(
+        desk.db, desk.op, desk.case, now=when, profile=CN
+    )
     assert decision.status == "approved" and decision.new_plan_id is not None
     *_, (new_id, status, amounts) = desk.plans()
     assert status is PlanStatus.ACTIVE and amounts == [int(offer.quote.amount * 100)]

@@ -286,6 +286,4 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
     agreement_id = w.draft()
     assert w.record(agreement_id).content.template == "repayment v2 (zh_CN)"
     with w.db.read() as s:
-        assert s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "template.install")
-        ).one()
+        assert s.scalars(select(AuditEvent).where(AuditEvent.action == "template.install")).one()

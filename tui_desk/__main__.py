@@ -448,9 +448,7 @@ def cmd_templates(args: argparse.Namespace, db: Database, settings: Settings) ->
 
     if args.templates_command == "install":
         actor = acting_agent(db, settings)
-        target = agreements.install_template(
-            db, actor, Path(args.file), profile=_profile(settings)
-        )
+        target = agreements.install_template(db, actor, Path(args.file), profile=_profile(settings))
         print(_("installed {path}").format(path=target))
         return
     for language in ("zh_CN", "en"):

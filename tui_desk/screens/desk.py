@@ -51,6 +51,7 @@ from tui_desk.messages import (
     PersonalDataRevealed,
 )
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
 from tui_desk.screens.agreement_modals import (
     AgreementMenuModal,
     CompareModal,
@@ -115,7 +116,7 @@ class Pane:
 PANES: tuple[Pane, ...] = (
     Pane("queue", N_("Queue"), "F2", "#queue"),
     Pane("contacts", N_("Case and contacts"), "F3", "#contact-rows"),
-    Pane("calendar", N_("Collector's week"), "F4", "#calendar-days"),
+    Pane("calendar", N_("Visit calendar"), "F4", "#calendar-days"),
     Pane("agreement", N_("Plan and agreement"), "F5", "#agreement-text"),
 )
 PANE_NAMES = tuple(p.name for p in PANES)
@@ -434,6 +435,20 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.plan",
         ),
         _binding(
+            "H",
+            "case_form('adjustment')",
+            N_("Hardship"),
+            N_("Ask for a hardship adjustment: suspend interest, extend the term, grace periods"),
+            "desk.adjustment",
+        ),
+        _binding(
+            "Y",
+            "case_form('adjustment_decision')",
+            N_("Decide"),
+            N_("Supervisors: approve or reject the case's pending adjustment"),
+            "desk.adjustment.decide",
+        ),
+        _binding(
             "C",
             "case_form('complaint')",
             N_("Complaint"),
@@ -481,6 +496,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         "plan": PlanModal,
         "complaint": ComplaintModal,
         "archive": ArchiveModal,
+        "adjustment": AdjustmentModal,
+        "adjustment_decision": AdjustmentDecisionModal,
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

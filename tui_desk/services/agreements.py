@@ -12,6 +12,7 @@ change is a new agreement, never an edit.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tomllib
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -52,7 +54,6 @@ from tui_desk.exports.agreement_pdf import (
     render_pdf,
 )
 from tui_desk.i18n import _
-from tui_desk.config import data_dir
 from tui_desk.resources import data_path
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.permissions import Action
@@ -100,10 +101,8 @@ def local_templates() -> Path:
 
 def _folders() -> list[Path]:
     folders = [local_templates()]
-    try:
+    with contextlib.suppress(FileNotFoundError):
         folders.append(data_path("templates/agreements"))
-    except FileNotFoundError:
-        pass
     return [f for f in folders if f.is_dir()]
 
 
