@@ -287,3 +287,18 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
     assert w.record(agreement_id).content.template == "repayment v2 (zh_CN)"
     with w.db.read() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "template.install")).one()
+
+
+def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
+    from tui_desk.db.models import PaymentChannel
+    from tui_desk.services.desk import agreement_view
+    from tui_desk.services.promises import record_payment
+
+    record_payment(
+        w.db, w.op, w.case, amount_minor=50_000, paid_on=dt.date(2026, 11, 30),
+        channel=PaymentChannel.BANK_TRANSFER, now=NOW,
+    )  # fmt: skip
+    view = agreement_view(w.db, w.case)
+    assert view.plan is not None
+    # The factory's account owes fees 45.67, penalty 300.00, interest 2,000.00, ...
+    assert view.plan.allocated == (("fees", 4_567), ("penalty", 30_000), ("interest", 15_433))

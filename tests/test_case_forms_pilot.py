@@ -120,3 +120,36 @@ async def test_a_paid_case_is_archived_then_restored_by_a_supervisor(world: Worl
         await pilot.press(*"payment reversed", "enter")
         await until(pilot, lambda: not isinstance(app.screen, ArchiveModal))
     assert world.case_row().status is CaseStatus.OPEN
+
+
+async def test_a_supervisor_works_the_complaint_list(world: World) -> None:
+    from tui_desk.db.models import ComplaintStatus
+    from tui_desk.screens.complaint_modal import ComplaintListModal
+    from tui_desk.services import complaints
+
+    complaint_id = complaints.record_complaint(
+        world.db, world.op, world.case, description="催收员言语不当", against_login="col",
+        now=NOW,
+    )  # fmt: skip
+    app = world.app(world.op)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("K")  # operators are told it is the supervisors' list
+        await pilot.pause()
+        assert not isinstance(app.screen, ComplaintListModal)
+    app = world.app(world.sup)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ComplaintListModal))
+        modal = app.screen
+        assert isinstance(modal, ComplaintListModal)
+        await until(pilot, lambda: len(modal.lines) == 1)
+        assert "催收员言语不当" in modal_text(app)
+        await pilot.press("i")
+        await until(pilot, lambda: modal.lines[0].status is ComplaintStatus.INVESTIGATING)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "write down how it was resolved" in modal_text(app))
+        await pilot.press(*"apologised, retrained", "ctrl+s")
+        await until(pilot, lambda: modal.lines == [])
+    [done] = complaints.complaint_list(world.db, open_only=False)
+    assert done.complaint_id == complaint_id and done.status is ComplaintStatus.RESOLVED
+    assert done.resolution == "apologised, retrained"

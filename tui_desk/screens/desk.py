@@ -50,6 +50,7 @@ from tui_desk.messages import (
     NothingToTake,
     PersonalDataRevealed,
 )
+from tui_desk.rules.permissions import Action
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
 from tui_desk.screens.agreement_modals import (
@@ -71,6 +72,7 @@ from tui_desk.screens.casework_modals import (
     RegistrationModal,
     ReviewModal,
 )
+from tui_desk.screens.complaint_modal import ComplaintListModal
 from tui_desk.screens.contact_modal import ContactModal, ContactSaved
 from tui_desk.screens.followup_modal import FollowUpListModal
 from tui_desk.screens.override_modal import OverrideModal
@@ -454,6 +456,13 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             N_("Complaint"),
             N_("Record a complaint about an agent's conduct (routed to supervisors)"),
             "desk.complaint",
+        ),
+        _binding(
+            "K",
+            "complaints",
+            N_("Complaints"),
+            N_("Supervisors: open complaints, investigate, resolve or dismiss"),
+            "desk.complaints",
         ),
         _binding(
             "Z",
@@ -1256,6 +1265,22 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         if self._wanted is not None and case_id != self._wanted:
             self._reload_calendar()
         self._after_write(case_id)
+
+    # --- complaints (supervisors) ---------------------------------------------------------
+
+    def action_complaints(self) -> None:
+        if not self.service.actor.can(Action.VIEW_BOARD):
+            self.notify(
+                _("Complaints are handled by supervisors."), title=_("Complaints"),
+                severity="warning",
+            )  # fmt: skip
+            return
+
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                self._select(case_id, immediate=True)
+
+        self.app.push_screen(ComplaintListModal(self.service), chosen)
 
     # --- follow-ups --------------------------------------------------------------------
 

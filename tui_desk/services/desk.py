@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from tui_desk.clock import utcnow
@@ -50,6 +50,7 @@ from tui_desk.db.models import (
     InstalmentStatus,
     LoanAccount,
     Outcome,
+    Payment,
     PaymentChannel,
     Phone,
     PhoneKind,
@@ -66,12 +67,13 @@ from tui_desk.db.models import (
 from tui_desk.i18n import _
 from tui_desk.rules.agreements import Content, TemplateError, content_hash
 from tui_desk.rules.agreements import as_text as agreement_text
+from tui_desk.rules.allocation import Owed, allocate, allocation_order
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
-from tui_desk.services import agreements, personal, visits
+from tui_desk.services import agreements, complaints, personal, visits
 from tui_desk.services.calendar import CalendarView, calendar_view, case_collector, empty_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
@@ -303,6 +305,8 @@ class PlanSummary:
     grace_mode: GraceMode
     first_due_on: dt.date
     schedule: tuple[InstalmentLine, ...]
+    allocated: tuple[tuple[str, int], ...] = ()
+    """Payments under the plan spread over the accounts' components, in profile order."""
 
     @property
     def total_minor(self) -> int:
@@ -883,6 +887,7 @@ def agreement_view(
                     InstalmentLine(i.seq, i.due_on, i.amount_minor, i.paid_minor, i.status)
                     for i in schedule
                 ),
+                allocated=_allocated(s, case, plan, _profile(profile)),
             )
         agreements = s.scalars(
             select(Agreement).where(Agreement.case_id == case_id).order_by(Agreement.id.desc())
@@ -936,6 +941,44 @@ def agreement_view(
                 hash_ok=hash_ok,
             )
         return AgreementView(case_id=case_id, plan=plan_summary, agreement=summary)
+
+
+def _allocated(
+    s: Session, case: CollectionCase, plan: RepaymentPlan, profile: Profile
+) -> tuple[tuple[str, int], ...]:
+    """Where the money paid under the plan went: fees, penalty, interest, principal.
+
+    Derived from the payment ledger each time (never kept by hand): the payments dated
+    from the plan's start are allocated across the case's accounts, oldest first, in the
+    order the profile sets.
+    """
+    paid = int(
+        s.scalar(
+            select(func.coalesce(func.sum(Payment.amount_minor), 0)).where(
+                Payment.case_id == case.id, Payment.paid_on >= plan.created_at.date()
+            )
+        )
+        or 0
+    )
+    if paid <= 0:
+        return ()
+    accounts = s.scalars(
+        select(LoanAccount).where(LoanAccount.case_id == case.id).order_by(LoanAccount.id)
+    ).all()
+    owed = [
+        Owed(a.id, component, amount)
+        for a in accounts
+        for component, amount in (
+            ("fees", a.outstanding_fees_minor),
+            ("penalty", a.outstanding_penalty_minor),
+            ("interest", a.outstanding_interest_minor),
+            ("principal", a.outstanding_principal_minor),
+        )
+        if amount > 0
+    ]
+    order = allocation_order(profile.section("plans"))
+    result = allocate(paid, owed, order).by_component()
+    return tuple((c, result[c]) for c in order if result.get(c))
 
 
 def _current_agreement(agreements: Sequence[Agreement], plan_id: int | None) -> Agreement | None:
@@ -1771,8 +1814,6 @@ class DeskService:
         against_login: str | None,
         hold: bool,
     ) -> int:
-        from tui_desk.services import complaints
-
         with self.db.read() as s:
             latest = s.scalar(
                 select(Appointment.id)
@@ -1785,6 +1826,16 @@ class DeskService:
             against_login=against_login, appointment_id=None if against_login else latest,
             hold=hold, now=self.now(), profile=self.profile,
         )  # fmt: skip
+
+    def complaints(self) -> list[complaints.ComplaintLine]:
+        """Open complaints (supervisors only; others are refused with the reason)."""
+        self.actor.require(Action.VIEW_BOARD)
+        return list(complaints.complaint_list(self.db))
+
+    def decide_complaint(self, complaint_id: int, status: str, resolution: str | None) -> None:
+        complaints.decide_complaint(
+            self.db, self.actor, complaint_id, status, resolution=resolution, now=self.now()
+        )
 
     def archive_case(self, case_id: int, reason: str | None) -> None:
         from tui_desk.services import archive

@@ -76,6 +76,15 @@ class AgreementPanel(Vertical):
             t.append(money(plan.down_payment_minor, self.currency))
             t.append("  " + _("waived") + " ", style="dim")
             t.append(money(plan.waiver_minor, self.currency))
+        if plan.allocated:
+            t.append("\n")
+            t.append(_("Applied to") + " ", style="dim")
+            t.append(
+                "  ".join(
+                    f"{label('component', name)} {money(amount, self.currency)}"
+                    for name, amount in plan.allocated
+                )
+            )
         t.append("\n")
         t.append(_("Next due") + " ", style="dim")
         nxt = plan.next_due

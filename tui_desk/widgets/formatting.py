@@ -188,6 +188,12 @@ _LABELS: dict[str, dict[str, str]] = {
         "wrong_address": N_("wrong address"),
     },
     "yes_no": {"yes": N_("yes"), "no": N_("no")},
+    "component": {
+        "fees": N_("fees"),
+        "penalty": N_("penalty"),
+        "interest": N_("interest"),
+        "principal": N_("principal"),
+    },
     "follow_up_status": {
         "scheduled": N_("scheduled"),
         "done": N_("done"),

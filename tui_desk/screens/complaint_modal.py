@@ -1,0 +1,198 @@
+"""Open complaints for supervisors (process step 10): read, investigate, resolve, dismiss.
+
+Up/Down move, ``i`` marks the complaint under investigation, Enter opens a small form to
+resolve or dismiss it with the resolution written down, ``o`` selects its case on the
+desk, Escape closes. Reads and writes go through the desk service in thread workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input, Static
+
+from tui_desk.i18n import N_, _
+from tui_desk.screens import localise_bindings
+from tui_desk.services.complaints import ComplaintLine
+from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import ServiceError
+from tui_desk.widgets.choice import Choice
+from tui_desk.widgets.formatting import label, local
+
+STATUS = {
+    "open": N_("open"),
+    "investigating": N_("investigating"),
+    "resolved": N_("resolved"),
+    "dismissed": N_("dismissed"),
+}
+
+
+class ComplaintListModal(ModalScreen[int | None]):
+    """Open complaints, newest first; dismisses with a case id (``o``) or None."""
+
+    DEFAULT_CSS = """
+    ComplaintListModal { align: center middle; background: $background 60%; }
+    ComplaintListModal > #cl-box {
+        width: 110; max-width: 100%; height: auto; max-height: 100%;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    ComplaintListModal #cl-table { height: auto; max-height: 12; }
+    ComplaintListModal Static { height: auto; }
+    ComplaintListModal .cl-row { height: 1; }
+    ComplaintListModal .cl-row Input, ComplaintListModal .cl-row Choice { width: 1fr; }
+    ComplaintListModal .cl-label { width: 12; color: $text-muted; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", N_("Close"), tooltip=N_("Close the complaint list"),
+                id="complaints.close"),
+        Binding("i", "investigate", N_("Investigate"),
+                tooltip=N_("Mark the complaint under investigation"), id="complaints.investigate"),
+        Binding("o", "open_case", N_("Open case"), tooltip=N_("Select the complaint's case"),
+                id="complaints.open_case"),
+        Binding("ctrl+s", "decide", N_("Decide"),
+                tooltip=N_("Resolve or dismiss with the resolution written"),
+                id="complaints.decide", priority=True),
+    ]  # fmt: skip
+
+    def __init__(self, service: DeskService) -> None:
+        super().__init__()
+        localise_bindings(self)
+        self.service = service
+        self.lines: list[ComplaintLine] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cl-box"):
+            yield Static(Text(_("Open complaints"), style="bold"), id="cl-title")
+            yield DataTable[str | Text](id="cl-table", cursor_type="row", zebra_stripes=True)
+            yield Static(id="cl-detail")
+            with Vertical(classes="cl-row"):
+                yield Choice(
+                    [("resolved", _(STATUS["resolved"])), ("dismissed", _(STATUS["dismissed"]))],
+                    id="cl-outcome",
+                )
+            yield Input(placeholder=_("resolution: what was found and done"), id="cl-resolution")
+            yield Static(id="cl-status")
+            yield Static(
+                Text(
+                    _("i investigate | type the resolution, ctrl+s decide | o open case | Esc"),
+                    style="dim",
+                ),
+                id="cl-hint",
+            )
+
+    def on_mount(self) -> None:
+        table = self.table
+        for key, title in (
+            ("received", _("Received")),
+            ("status", _("Status")),
+            ("borrower", _("Borrower")),
+            ("case", _("Case")),
+            ("against", _("Against")),
+            ("channel", _("Channel")),
+        ):
+            table.add_column(title, key=key)
+        table.focus()
+        self._load()
+
+    @property
+    def table(self) -> DataTable[str | Text]:
+        return self.query_one("#cl-table", DataTable)
+
+    @work(thread=True, group="complaints", exclusive=True, exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            lines = self.service.complaints()
+        except ServiceError as exc:
+            self.app.call_from_thread(self._status, str(exc), "bold red")
+            return
+        self.app.call_from_thread(self.show, lines)
+
+    def show(self, lines: Sequence[ComplaintLine]) -> None:
+        self.lines = list(lines)
+        table = self.table
+        table.clear()
+        tz = self.service.timezone
+        for line in self.lines:
+            table.add_row(
+                local(line.received_at, tz, "%m-%d %H:%M"),
+                _(STATUS[line.status.value]),
+                line.borrower_name,
+                f"#{line.case_id}",
+                line.against or "-",
+                label("channel", line.channel.value),
+                key=str(line.complaint_id),
+            )
+        self._status(
+            _("{n} open").format(n=len(self.lines)) if self.lines else _("No open complaints."),
+            "dim",
+        )
+        self._detail()
+
+    @property
+    def selected(self) -> ComplaintLine | None:
+        if not self.lines:
+            return None
+        row = self.table.cursor_row
+        return self.lines[row] if 0 <= row < len(self.lines) else None
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self._detail()
+
+    def _detail(self) -> None:
+        line = self.selected
+        self.query_one("#cl-detail", Static).update(
+            Text(line.description if line else "", style="italic")
+        )
+
+    def _status(self, text: str, style: str) -> None:
+        self.query_one("#cl-status", Static).update(Text(text, style=style))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_open_case(self) -> None:
+        line = self.selected
+        if line is not None:
+            self.dismiss(line.case_id)
+
+    def action_investigate(self) -> None:
+        if isinstance(self.focused, Input):
+            return
+        line = self.selected
+        if line is not None:
+            self._decide(line.complaint_id, "investigating", None)
+
+    def action_decide(self) -> None:
+        line = self.selected
+        if line is None:
+            return
+        text = self.query_one("#cl-resolution", Input).value.strip()
+        if not text:
+            self._status(_("write down how it was resolved"), "bold red")
+            self.query_one("#cl-resolution", Input).focus()
+            return
+        self._decide(line.complaint_id, self.query_one("#cl-outcome", Choice).value, text)
+
+    @work(thread=True, group="complaints", exclusive=True, exit_on_error=False)
+    def _decide(self, complaint_id: int, status: str, resolution: str | None) -> None:
+        try:
+            self.service.decide_complaint(complaint_id, status, resolution)
+            lines = self.service.complaints()
+        except ServiceError as exc:
+            self.app.call_from_thread(self._status, str(exc), "bold red")
+            return
+        self.app.call_from_thread(self._decided, lines)
+
+    def _decided(self, lines: Sequence[ComplaintLine]) -> None:
+        self.query_one("#cl-resolution", Input).value = ""
+        self.show(lines)
+        self.table.focus()
