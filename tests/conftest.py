@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
 from tui_desk.i18n import set_language
+from tui_desk.screens.desk import DeskScreen
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -48,6 +49,17 @@ def _english() -> Iterator[None]:
     set_language("en")
     yield
     set_language("en")
+
+
+@pytest.fixture
+def quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shorten the desk's debounces (case load and search) so Pilot tests settle fast.
+
+    A module turns it on for all its tests with
+    ``pytestmark = pytest.mark.usefixtures("quick_debounce")``.
+    """
+    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
+    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,16 @@ Opened the way the desk opens its case forms: ``AdjustmentModal(service, bundle)
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from tests.factories import Factory
-from tests.test_contact_pilot import desk_screen, settle
+from tests.pilot import desk_screen, modal_text, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -34,7 +33,6 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.services import plans
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import CaseBundle
@@ -76,10 +74,7 @@ class World:
             ]
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture
@@ -104,20 +99,6 @@ def world(sqlite_db: Database) -> World:
     return World(
         sqlite_db, operator, Actor(id=sup, login="sup", name="周主管", role=Role.SUPERVISOR), case
     )
-
-
-def modal_text(app: DeskApp) -> str:
-    parts = [str(w.content) for w in app.screen.query(Static) if w.display]
-    parts += [str(getattr(w, "value", "")) for w in app.screen.query(Input)]
-    return "\n".join(parts)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await settle(pilot)
-    raise AssertionError("condition not reached")
 
 
 async def select_case(pilot: Pilot[None], case_id: int) -> CaseBundle:

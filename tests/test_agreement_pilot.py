@@ -13,8 +13,7 @@ from sqlalchemy import select
 from textual.widgets import TextArea
 
 from tests.factories import Factory
-from tests.test_contact_pilot import settle
-from tests.test_visit_pilot import modal_text, open_case, until
+from tests.pilot import modal_text, open_case, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -25,7 +24,6 @@ from tui_desk.screens.agreement_modals import (
     SignAgreementModal,
     SpecialTermsModal,
 )
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.services import agreements
 from tui_desk.services.context import Actor
 from tui_desk.services.search_index import index_borrower
@@ -35,10 +33,7 @@ SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @dataclasses.dataclass

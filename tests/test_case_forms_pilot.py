@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import Factory
-from tests.test_visit_pilot import modal_text, open_case, until
+from tests.pilot import modal_text, open_case, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -22,17 +22,13 @@ from tui_desk.db.models import (
     Role,
 )
 from tui_desk.screens.casework_modals import ArchiveModal, ComplaintModal
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.services.context import Actor
 from tui_desk.services.search_index import index_borrower
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @dataclasses.dataclass

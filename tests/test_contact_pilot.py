@@ -8,19 +8,15 @@ Time is frozen through the desk's clock (``DeskApp(clock=...)``), so the contact
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from rich.console import Console
 from sqlalchemy import func, select
-from textual.app import App
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.factories import Factory
+from tests.pilot import desk_screen, screen_text, settle
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -72,10 +68,7 @@ class Desk:
         )
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture
@@ -111,32 +104,6 @@ def desk(sqlite_db: Database) -> Desk:
     return Desk(sqlite_db, actor, cases)
 
 
-def desk_screen(app: App[None]) -> DeskScreen:
-    return next(s for s in app.screen_stack if isinstance(s, DeskScreen))
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Until no debounce is pending and no worker runs (bounded, never a blind sleep)."""
-    screen = desk_screen(pilot.app)
-    for _ in range(300):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if screen.is_settled:
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the desk did not settle")
-
-
-def screen_text(app: App[None]) -> str:
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), record=True, color_system=None
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
-
-
 def phone_count(db: Database) -> int:
     with db.read() as s:
         return int(s.scalar(select(func.count(Phone.id))) or 0)
@@ -147,14 +114,6 @@ def contacts_of(db: Database, case_id: int) -> list[ContactAttempt]:
         rows = list(s.scalars(select(ContactAttempt).where(ContactAttempt.case_id == case_id)))
         s.expunge_all()
         return rows
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(300):
-        if condition():
-            return
-        await settle(pilot)
-    raise AssertionError("condition not reached")
 
 
 # --- take next --------------------------------------------------------------------------

@@ -4,20 +4,20 @@ the queue cursor, help generated from the bindings, masking on screen, zh_CN."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 
 import pytest
 from rich.cells import cell_len
-from rich.console import Console
 from sqlalchemy import select
 from textual.app import App
 from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tests import pilot as pilot_helpers
 from tests.factories import Factory
+from tests.pilot import desk_screen
 from tui_desk.app import DeskApp
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings
@@ -91,40 +91,19 @@ def desk_data(sqlite_db: Database) -> Desk:
 
 @pytest.fixture(autouse=True)
 def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the case-load debounce: unlike ``quick_debounce``, search keeps its own delay."""
     monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
 
 
-def desk_screen(app: DeskApp) -> DeskScreen:
-    return next(s for s in app.screen_stack if isinstance(s, DeskScreen))
-
-
 async def settle(pilot: Pilot[None]) -> None:
-    """Until no debounce is pending and no worker runs (bounded, never a blind sleep)."""
-    app = pilot.app
-    assert isinstance(app, DeskApp)
-    screen = desk_screen(app)
-    for _ in range(200):
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        if screen.is_settled:
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the desk did not settle")
+    """The shared ``settle`` on a ``DeskApp``, bounded at 200 rounds (this module's bound)."""
+    assert isinstance(pilot.app, DeskApp)
+    await pilot_helpers.settle(pilot, rounds=200)
 
 
 def screen_text(app: App[None]) -> str:
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        record=True,
-        color_system=None,
-        legacy_windows=False,
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
+    """The shared ``screen_text`` with Rich's legacy Windows mode off, as this module had it."""
+    return pilot_helpers.screen_text(app, legacy_windows=False)
 
 
 def shown(app: DeskApp, pane: str) -> bool:

@@ -14,14 +14,12 @@ from sqlalchemy import select
 from textual.widgets import DataTable, Input
 
 from tests.factories import Factory
-from tests.test_contact_pilot import screen_text, settle
-from tests.test_visit_pilot import modal_text, until
+from tests.pilot import modal_text, screen_text, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import AgreementStatus, FollowUp, FollowUpStatus, Role
 from tui_desk.rules.profile import load_profile
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.followup_modal import FollowUpDoneModal, FollowUpListModal
 from tui_desk.services.context import Actor
 from tui_desk.services.followups import schedule_for_agreement
@@ -57,10 +55,7 @@ class World:
         return value
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture

@@ -5,22 +5,19 @@ engines, the screen through Pilot on SQLite."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from rich.console import Console
 from sqlalchemy import func, select, text, update
-from textual.app import App
-from textual.pilot import Pilot
 from textual.widgets import Input
 
 from tests.conftest import _pg_admin as pg_admin
 from tests.conftest import _pg_dsn as pg_dsn
 from tests.conftest import make_sqlite_db
 from tests.factories import Factory
+from tests.pilot import desk_screen, screen_text, settle
 from tests.test_query_plans import POPULATE, VARIETY, _no_case_scan, _plan, _sql
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
@@ -375,10 +372,7 @@ class Desk:
         )
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture
@@ -398,32 +392,6 @@ def desk(sqlite_db: Database) -> Desk:
         "quiet": make.case(name="赵六", priority=500, next_action_at=later),
     }
     return Desk(sqlite_db, op, sup, cases, {"top": make.phone_ids(top_borrower)[0]})
-
-
-def desk_screen(app: App[None]) -> DeskScreen:
-    return next(s for s in app.screen_stack if isinstance(s, DeskScreen))
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Until no debounce is pending and no worker runs (bounded, never a blind sleep)."""
-    screen = desk_screen(pilot.app)
-    for _ in range(300):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if screen.is_settled:
-            return
-        await pilot.pause(0.01)
-    raise AssertionError("the desk did not settle")
-
-
-def screen_text(app: App[None]) -> str:
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), record=True, color_system=None
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ is opened the way the desk opens its case forms: ``PlanModal(service, bundle)``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from tests.factories import Factory
-from tests.test_contact_pilot import desk_screen, settle
+from tests.pilot import desk_screen, modal_text, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -32,7 +31,6 @@ from tui_desk.db.models import (
     VisitOutcome,
     VisitReport,
 )
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.plan_modals import PlanModal
 from tui_desk.services.context import Actor
 from tui_desk.services.search_index import index_borrower
@@ -86,10 +84,7 @@ class World:
             return out
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture
@@ -119,20 +114,6 @@ def world(sqlite_db: Database) -> World:
         free,
         tight,
     )
-
-
-def modal_text(app: DeskApp) -> str:
-    parts = [str(w.content) for w in app.screen.query(Static) if w.display]
-    parts += [str(getattr(w, "value", "")) for w in app.screen.query(Input)]
-    return "\n".join(parts)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await settle(pilot)
-    raise AssertionError("condition not reached")
 
 
 async def open_plan(pilot: Pilot[None], case_id: int) -> PlanModal:

@@ -8,17 +8,15 @@ earliest visit day is Thursday 2026-12-03.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
 
 from tests.factories import Factory
-from tests.test_contact_pilot import screen_text, settle
+from tests.pilot import modal_text, open_case, screen_text, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -35,7 +33,6 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.priority import bucket_number, days_past_due
 from tui_desk.rules.profile import load_profile
-from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.visit_modals import (
     BookVisitModal,
     RescheduleVisitModal,
@@ -88,10 +85,7 @@ class World:
             return rows
 
 
-@pytest.fixture(autouse=True)
-def _quick_debounce(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(DeskScreen, "DEBOUNCE_SECONDS", 0.02)
-    monkeypatch.setattr(DeskScreen, "SEARCH_DEBOUNCE_SECONDS", 0.02)
+pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
 @pytest.fixture
@@ -130,27 +124,6 @@ def world(sqlite_db: Database) -> World:
         waiting,
         other,
     )
-
-
-def modal_text(app: DeskApp) -> str:
-    """Every line the open form shows (its title, proposals, fields and messages)."""
-    parts = [str(w.content) for w in app.screen.query(Static) if w.display]
-    parts += [str(getattr(w, "value", "")) for w in app.screen.query(Input)]
-    return "\n".join(parts)
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
-    for _ in range(200):
-        if condition():
-            return
-        await settle(pilot)
-    raise AssertionError("condition not reached")
-
-
-async def open_case(pilot: Pilot[None], case_id: int) -> None:
-    await settle(pilot)
-    await pilot.press("slash", *f"#{case_id}", "enter")
-    await settle(pilot)
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE])

@@ -30,7 +30,7 @@ import datetime as dt
 import decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from tui_desk.i18n import _
 from tui_desk.rules.plans import (
@@ -243,7 +243,9 @@ def _reschedule(remaining: Remaining, changes: Changes, limits: PlanLimits) -> S
     if free >= repaying:
         lines.extend(_tail(replace_kind(remaining), balance, repaying, dates[grace], limits))
     else:
-        part = fen(balance / repaying)
+        # Rounded down: the interest-free periods never repay more than their share, so
+        # the rest of the balance (never negative) is left for the repaying tail.
+        part = (balance / repaying).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
         for k in range(free):
             balance -= part
             lines.append(Instalment(0, dates[grace + k], part, _ZERO, part, balance, REGULAR))

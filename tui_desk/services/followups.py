@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from tui_desk.db.engine import Database
@@ -200,27 +201,44 @@ def follow_up_list(
     if limit < 1:
         raise ValueError("limit must be positive")
     today = office_today(resolve_now(now), resolve_profile(profile))
-    owner = aliased(Agent)
-    stmt = (
-        select(FollowUp, Borrower.name, owner.name)
-        .join(CollectionCase, CollectionCase.id == FollowUp.case_id)
-        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
-        .outerjoin(owner, owner.id == FollowUp.owner_id)
-        .where(
-            FollowUp.status.in_([FollowUpStatus(s) for s in statuses]),
-            CollectionCase.status == CaseStatus.OPEN,
+
+    def filtered(stmt: Any) -> Any:
+        if due_from is not None:
+            stmt = stmt.where(FollowUp.due_on >= due_from)
+        if due_before is not None:
+            stmt = stmt.where(FollowUp.due_on <= due_before)
+        if owner_id is not None:
+            stmt = stmt.where(FollowUp.owner_id == owner_id)
+        if case_id is not None:
+            stmt = stmt.where(FollowUp.case_id == case_id)
+        return stmt
+
+    # One index-ordered range per status, each stopped at ``limit``, then merged: with
+    # an IN over the statuses both planners would read every open follow-up and sort.
+    parts = [
+        filtered(
+            select(FollowUp.id.label("id"))
+            .join(CollectionCase, CollectionCase.id == FollowUp.case_id)
+            .where(FollowUp.status == FollowUpStatus(st), CollectionCase.status == CaseStatus.OPEN)
         )
         .order_by(FollowUp.due_on, FollowUp.id)
         .limit(limit)
+        .subquery()
+        for st in statuses
+    ]
+    if not parts:
+        return []
+    picked = union_all(*(select(part.c.id) for part in parts)).subquery()
+    owner = aliased(Agent)
+    stmt = (
+        select(FollowUp, Borrower.name, owner.name)
+        .join(picked, picked.c.id == FollowUp.id)
+        .join(CollectionCase, CollectionCase.id == FollowUp.case_id)
+        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+        .outerjoin(owner, owner.id == FollowUp.owner_id)
+        .order_by(FollowUp.due_on, FollowUp.id)
+        .limit(limit)
     )
-    if due_from is not None:
-        stmt = stmt.where(FollowUp.due_on >= due_from)
-    if due_before is not None:
-        stmt = stmt.where(FollowUp.due_on <= due_before)
-    if owner_id is not None:
-        stmt = stmt.where(FollowUp.owner_id == owner_id)
-    if case_id is not None:
-        stmt = stmt.where(FollowUp.case_id == case_id)
     with db.read() as s:
         return [_line(row, borrower, name, today) for row, borrower, name in s.execute(stmt)]
 

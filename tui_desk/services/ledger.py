@@ -58,7 +58,9 @@ DEFAULT_PROFILE = "cn"
 DEFAULT_MISSED_AFTER_DAYS = 5
 # Instalments fall due at office midnight, like promises: checked on the same cadence.
 MISSED_INSTALMENTS_EVERY = dt.timedelta(minutes=15)
-DEFAULT_BATCH_CASES = 500
+# Each batch holds the write lock while it recomputes (~3 ms a case on SQLite at 1M
+# cases): 100 cases keep desk writes waiting no more than a few tenths of a second.
+DEFAULT_BATCH_CASES = 100
 _AUDIT_ID_LIMIT = 1000
 
 

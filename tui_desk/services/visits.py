@@ -674,18 +674,7 @@ def reschedule_visit(
             )
             s.add(new)
             s.add(
-                AppointmentChange(
-                    appointment_id=old.id,
-                    kind=ChangeKind.RESCHEDULE,
-                    requested_by_side=side_value,
-                    agent_id=actor.id,
-                    requested_at=now,
-                    notified_at=when,
-                    notified_how=how,
-                    old_starts_at=old.starts_at,
-                    new_starts_at=start,
-                    reason=why,
-                )
+                _change(old, ChangeKind.RESCHEDULE, actor, side_value, how, when, now, why, start)
             )
             case.next_action_at = start
             recompute_priority(case, now, prof)
@@ -711,6 +700,32 @@ def reschedule_visit(
             return new.id
     except _Refused as refused:
         raise _with_suggestions(db, refused, now=now, profile=prof, policy=policy) from None
+
+
+def _change(
+    appt: Appointment,
+    kind: ChangeKind,
+    actor: Actor,
+    side: Side,
+    how: Channel,
+    notified_at: dt.datetime,
+    now: dt.datetime,
+    reason: str,
+    new_start: dt.datetime | None,
+) -> AppointmentChange:
+    """The record of a move or cancellation: who asked, how the other side was told."""
+    return AppointmentChange(
+        appointment_id=appt.id,
+        kind=kind,
+        requested_by_side=side,
+        agent_id=actor.id,
+        requested_at=now,
+        notified_at=notified_at,
+        notified_how=how,
+        old_starts_at=appt.starts_at,
+        new_starts_at=new_start,
+        reason=reason,
+    )
 
 
 def _required_reason(reason: str | None) -> str:
@@ -750,20 +765,7 @@ def cancel_visit(
         if used:
             appt.override_by_id = actor.id
             appt.override_reason = used
-        s.add(
-            AppointmentChange(
-                appointment_id=appt.id,
-                kind=ChangeKind.CANCEL,
-                requested_by_side=side_value,
-                agent_id=actor.id,
-                requested_at=now,
-                notified_at=when,
-                notified_how=how,
-                old_starts_at=appt.starts_at,
-                new_starts_at=None,
-                reason=why,
-            )
-        )
+        s.add(_change(appt, ChangeKind.CANCEL, actor, side_value, how, when, now, why, None))
         _back_to_queue(s, case, now, prof)
         s.flush()
         audit.record(

@@ -264,7 +264,12 @@ class Worker:
                     select(_LEASE.c.holder, _LEASE.c.expires_at)
                     .where(_LEASE.c.name == LEADER)
                     .with_for_update()
-                ).one()
+                ).first()
+                if row is None:
+                    # The holder released it between our insert and this read (PostgreSQL,
+                    # read committed): nobody leads this instant; the next tick takes it.
+                    self._forget()
+                    return None
                 if row.expires_at > now:
                     self._lost(_("another worker leads: {holder}").format(holder=row.holder))
                     return str(row.holder)
