@@ -611,6 +611,8 @@ class ContactAttempt(Base):
     callback_at: Mapped[dt.datetime | None]
     override_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     override_reason: Mapped[str | None] = mapped_column(Text)
+    # The phone system's reference for a dialled call (its recording), when there is one.
+    call_ref: Mapped[str | None] = mapped_column(String(100))
 
     agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
     phone: Mapped[Phone | None] = relationship()
@@ -919,6 +921,75 @@ class Complaint(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     resolved_at: Mapped[dt.datetime | None]
+
+
+# --- integrations: SMS outbox, imports ---------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for the sender (or for a retry after a failure)
+    SENDING = "sending"  # handed to the gateway, answer not yet recorded
+    SENT = "sent"  # accepted by the gateway
+    DELIVERED = "delivered"  # the gateway reported delivery
+    FAILED = "failed"  # given up (the reason says why), or reported undeliverable
+
+
+class SmsOutbox(Base):
+    """An SMS to send, written in the same transaction as its contact attempt.
+
+    Exactly one process (the worker's sender job) delivers it, with retries and an
+    idempotency key per message, so nothing is lost and nothing is sent twice.
+    """
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (Index("ix_sms_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_attempt.id"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"))
+    e164: Mapped[str] = mapped_column(String(20))
+    template: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(SmallInteger, default=1)
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+
+
+class ImportBatch(Base):
+    """One run of ``tui-desk import``: where from, and what it did."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    started_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ImportRejection(Base):
+    """A row an import refused: where it was and why (the rest of the batch went in)."""
+
+    __tablename__ = "import_rejection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    row_no: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(300))
 
 
 # --- audit and coordination ------------------------------------------------------------

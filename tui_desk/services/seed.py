@@ -202,7 +202,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "loan_account": {"currency": "CNY"},
     "contact_attempt": {
         "direction": "outbound", "address_used": None, "override_by_id": None,
-        "override_reason": None,
+        "override_reason": None, "call_ref": None,
     },
 }  # fmt: skip
 # Written once with the team, not per chunk; no id column of their own.
