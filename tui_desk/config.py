@@ -54,6 +54,16 @@ class Settings:
     office_timezone: str = "Asia/Shanghai"
     lease_minutes: int = 15
     queue_window: int = 200
+    # The SMS gateway (a JSON API); the token comes from the config file or
+    # TUI_DESK_SMS_GATEWAY_TOKEN, never from the repository. No URL: SMS are queued only.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    # The phone system (Asterisk ARI or compatible). No URL: the desk shows the number
+    # formatted for dialing by hand.
+    pbx_url: str | None = None
+    pbx_user: str | None = None
+    pbx_password: str | None = None
+    pbx_context: str = "from-internal"
 
     def with_overrides(self, **values: Any) -> Settings:
         clean = {k: v for k, v in values.items() if v is not None}
