@@ -111,6 +111,7 @@ def test_the_worker_job_audits_its_batch_once(db: Database) -> None:
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "sms_sender",
     )
 
     [event] = events_after(db, mark)

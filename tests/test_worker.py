@@ -25,6 +25,7 @@ from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
+from tui_desk.services.sms_sender import SMS_SENDER_EVERY
 from tui_desk.services.worker import (
     LEADER,
     Job,
@@ -337,6 +338,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "sms_sender",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
     assert _priorities(db) == {overdue: (265, 1), due_tomorrow: (0, 1), closed: (0, 1)}
@@ -349,6 +351,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "sms_sender",
     )
     assert result.ran[0].ok
     # One more day past due (+10 each); the next action fell due (+200). Versions are
@@ -370,6 +373,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "sms_sender",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2
     assert job_run(db, "priority_refresh").runs == 3
@@ -462,6 +466,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("broken_promises", BROKEN_PROMISES_EVERY),
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
+        ("sms_sender", SMS_SENDER_EVERY),
     ]
     with pytest.raises(ProfileError):
         default_jobs("atlantis")

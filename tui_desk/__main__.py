@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from tui_desk.rules.profile import Profile
     from tui_desk.services.agents import ScheduleInfo
     from tui_desk.services.context import Actor
+    from tui_desk.services.importer import ImportSummary
 
 ADMIN_GROUP = "tui-desk-admin"
 DEMO_CASES = 5000
@@ -165,6 +166,45 @@ def _parser() -> argparse.ArgumentParser:
     install.add_argument("file", metavar="FILE")
 
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
+
+    imp = sub.add_parser(
+        "import",
+        parents=[common],
+        help=_("import borrowers, accounts and payments from the loan system (CSV or JSON feed)"),
+    )
+    imp_source = imp.add_mutually_exclusive_group(required=True)
+    imp_source.add_argument(
+        "--csv",
+        metavar="FILE",
+        action="append",
+        help=_("an accounts or a payments CSV file (repeatable; accounts first)"),
+    )
+    imp_source.add_argument(
+        "--url", metavar="URL", help=_("a paginated JSON feed: {items: [...], next: URL|null}")
+    )
+    imp.add_argument(
+        "--batch-size", type=int, default=500, help=_("rows per transaction (1-1000, default 500)")
+    )
+    sms_box = sub.add_parser(
+        "sms-sandbox",
+        parents=[common],
+        help=_("run a local stand-in for the SMS gateway (demo and tests)"),
+    )
+    sms_box.add_argument("--port", type=int, default=8025, help=_("port on 127.0.0.1"))
+    sms_box.add_argument(
+        "--fail-rate", type=float, default=0.0, help=_("share of sends answered 503 (0-1)")
+    )
+    sms_box.add_argument(
+        "--deliver-after", type=float, default=2.0, help=_("seconds until a message is delivered")
+    )
+    sms_box.add_argument("--token", help=_("require this bearer token"))
+    pbx = sub.add_parser(
+        "pbx-sandbox",
+        help=_("run a local stand-in for the phone system (ARI subset) and print its calls"),
+    )
+    pbx.add_argument("--port", type=int, default=8088, help=_("port (default 8088; 0: any)"))
+    pbx.add_argument("--host", default="127.0.0.1", help=_("address (default 127.0.0.1)"))
+    pbx.add_argument("--user", default="desk", help=_("the user the desk logs in as"))
     return p
 
 
@@ -456,11 +496,205 @@ def cmd_templates(args: argparse.Namespace, db: Database, settings: Settings) ->
         print(f"repayment  {language:<6} " + ", ".join(f"v{v}" for v in versions))
 
 
+def cmd_pbx_sandbox(args: argparse.Namespace) -> int:
+    """The PBX stand-in in the foreground; no database is opened."""
+    from tui_desk.integrations.pbx_sandbox import PbxSandbox
+
+    # The password the desk sends (pbx_password); a fixed one is fine on 127.0.0.1 only.
+    password = os.environ.get("TUI_DESK_PBX_PASSWORD") or "sandbox"
+    try:
+        sandbox = PbxSandbox(
+            host=args.host,
+            port=args.port,
+            user=args.user,
+            password=password,
+            echo=lambda line: print(line, flush=True),
+        )
+    except OSError as exc:
+        raise CliError(
+            _("cannot listen on {host}:{port}: {error}").format(
+                host=args.host, port=args.port, error=exc.strerror or exc
+            )
+        ) from exc
+    print(
+        _(
+            "PBX sandbox at {url} (user {user}); point the desk at it with "
+            "TUI_DESK_PBX_URL={url} TUI_DESK_PBX_USER={user} TUI_DESK_PBX_PASSWORD=...; "
+            "Ctrl+C stops it"
+        ).format(url=sandbox.url, user=args.user),
+        flush=True,
+    )
+    sandbox.serve_forever()
+    return 0
+
+
+def cmd_sms_sandbox(args: argparse.Namespace) -> int:
+    from tui_desk.integrations.sms_sandbox import SmsSandbox
+
+    if not 0.0 <= args.fail_rate <= 1.0:
+        raise CliError(_("--fail-rate is a share between 0 and 1"))
+    box = SmsSandbox(
+        port=args.port,
+        token=args.token,
+        fail_rate=args.fail_rate,
+        deliver_after=args.deliver_after,
+        echo=lambda line: print(line, flush=True),
+    )
+    print(
+        _(
+            "SMS sandbox on http://127.0.0.1:{port}/ (messages at /); point the worker at it: "
+            "TUI_DESK_SMS_GATEWAY_URL=http://127.0.0.1:{port}"
+        ).format(port=args.port),
+        flush=True,
+    )
+    try:
+        box.serve_forever()
+    except OSError as exc:
+        raise CliError(
+            _("cannot listen on port {port}: {error}").format(port=args.port, error=exc)
+        ) from exc
+    return 0
+
+
+def _import_progress() -> Callable[[int, int | None], None]:
+    show = _progress_printer()
+
+    def report(done: int, total: int | None) -> None:
+        # A feed that does not announce its size: show the rows so far, no percentage.
+        if total is None:
+            print(f"\r  {_('import'):<14} {done:>10,}", end="", file=sys.stderr, flush=True)
+        else:
+            show(_("import"), done, max(total, done))
+
+    return report
+
+
+def _print_import_summary(summary: ImportSummary) -> None:
+    print(
+        _(
+            "import from {source}: {created} created, {updated} updated, "
+            "{unchanged} unchanged, {rejected} rejected ({secs:.1f} s)"
+        ).format(
+            source=summary.source,
+            created=summary.created,
+            updated=summary.updated,
+            unchanged=summary.unchanged,
+            rejected=summary.rejected,
+            secs=summary.elapsed_seconds,
+        )
+    )
+    for r in summary.rejections:
+        print(
+            "  "
+            + _("rejected row {row} ({id}): {reason}").format(
+                row=r.row_no, id=r.external_id or "-", reason=r.reason
+            )
+        )
+    if summary.rejected > len(summary.rejections):
+        print(
+            "  "
+            + _("... {n} more rejected rows: see import batch {batch}").format(
+                n=summary.rejected - len(summary.rejections), batch=summary.batch_id
+            )
+        )
+    if summary.cases_opened or summary.cases_reopened or summary.cases_toward_archive:
+        print(
+            "  "
+            + _(
+                "cases: {opened} opened, {reopened} reopened, {toward} moved toward the archive"
+            ).format(
+                opened=len(summary.cases_opened),
+                reopened=len(summary.cases_reopened),
+                toward=len(summary.cases_toward_archive),
+            )
+        )
+    if summary.payments_applied:
+        print("  " + _("payments applied: {n}").format(n=summary.payments_applied))
+    if summary.unmatched_door_total:
+        print(
+            "  "
+            + _("door collections not matched by a bank payment: {n}").format(
+                n=summary.unmatched_door_total
+            )
+        )
+        for d in summary.unmatched_door[:20]:
+            print(
+                "    "
+                + _(
+                    "visit report {report}, case {case}: {amount} collected {day} (receipt {receipt})"
+                ).format(
+                    report=d.report_id,
+                    case=d.case_id,
+                    amount=f"{d.amount_minor / 100:.2f}",
+                    day=d.collected_at.date().isoformat(),
+                    receipt=d.receipt_no or "-",
+                )
+            )
+
+
+def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    """Exit status 0: every row went in; 1: some rows were rejected; 2: the import stopped."""
+    from pathlib import Path
+
+    from tui_desk.services import importer
+    from tui_desk.services.agents import resolve_actor
+    from tui_desk.services.errors import UnknownAgent
+
+    login = current_login()
+    actor: Actor | None
+    if settings.agent:
+        actor = acting_agent(db, settings)
+    else:
+        # Imports run from the bank's batch accounts too: an OS login that is no agent
+        # still imports (recorded as who started it); an agent's login acts as the agent.
+        try:
+            actor = resolve_actor(db, login)
+        except UnknownAgent:
+            actor = None
+    profile = _profile(settings)
+    sources: list[str] = [f"csv:{f}" for f in args.csv] if args.csv else [args.url]
+    rejected = 0
+    for source in sources:
+        try:
+            if source.startswith("csv:"):
+                summary = importer.import_csv(
+                    db,
+                    Path(source[4:]),
+                    actor=actor,
+                    started_by=login,
+                    profile=profile,
+                    batch_size=args.batch_size,
+                    progress=_import_progress(),
+                )
+            else:
+                summary = importer.import_url(
+                    db,
+                    source,
+                    actor=actor,
+                    started_by=login,
+                    profile=profile,
+                    batch_size=args.batch_size,
+                    progress=_import_progress(),
+                )
+        except importer.ImportFailed as exc:
+            print(file=sys.stderr)
+            _print_import_summary(exc.summary)
+            raise CliError(_("the import stopped: {error}").format(error=exc)) from exc
+        print(file=sys.stderr)
+        _print_import_summary(summary)
+        rejected += summary.rejected
+    return 1 if rejected else 0
+
+
 def dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
     if command == "demo":
         cmd_demo(args)
         return 0
+    if command == "sms-sandbox":
+        return cmd_sms_sandbox(args)
+    if command == "pbx-sandbox":
+        return cmd_pbx_sandbox(args)
     settings = _settings(args)
     set_language(settings.language)
     db = _open(settings)
@@ -482,6 +716,8 @@ def dispatch(args: argparse.Namespace) -> int:
             cmd_day_sheet(args, db, settings)
         elif command == "templates":
             cmd_templates(args, db, settings)
+        elif command == "import":
+            return cmd_import(args, db, settings)
         elif command == "worker":
             from tui_desk.services.worker import run_worker
 

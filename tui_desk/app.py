@@ -31,6 +31,7 @@ from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.help import HelpModal, help_rows
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
+from tui_desk.services.dialing import Dialer
 
 _FUNCTION_KEY = re.compile(r"f[0-9]{1,2}")
 _KEY_NAMES = {
@@ -128,6 +129,8 @@ class DeskApp(App[None], inherit_bindings=False):
             queue_limit=settings.queue_window,
             clock=clock,
         )
+        # The phone system, when one is configured (else the desk shows numbers to dial).
+        self.dialer = Dialer.from_settings(settings)
 
     def get_default_screen(self) -> Screen[None]:
         return DeskScreen(self.service)

@@ -74,9 +74,11 @@ from tui_desk.screens.casework_modals import (
 )
 from tui_desk.screens.complaint_modal import ComplaintListModal
 from tui_desk.screens.contact_modal import ContactModal, ContactSaved
+from tui_desk.screens.dial_modal import DialModal
 from tui_desk.screens.followup_modal import FollowUpListModal
 from tui_desk.screens.override_modal import OverrideModal
 from tui_desk.screens.plan_modals import PlanModal
+from tui_desk.screens.sms_modal import SmsModal
 from tui_desk.screens.visit_modals import (
     BookVisitModal,
     CancelVisitModal,
@@ -87,6 +89,7 @@ from tui_desk.screens.visit_modals import (
 from tui_desk.services.agreements import AgreementRecord
 from tui_desk.services.calendar import CalendarVisit
 from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService, QueueKey
+from tui_desk.services.dialing import DialResult
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.personal import PersonalField
 from tui_desk.widgets.agreement_panel import AgreementPanel
@@ -437,6 +440,20 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.plan",
         ),
         _binding(
+            "D",
+            "dial",
+            N_("Dial"),
+            N_("Call the borrower through the phone system (or show the number to dial)"),
+            "desk.dial",
+        ),
+        _binding(
+            "S",
+            "case_form('sms')",
+            N_("SMS"),
+            N_("Send a templated SMS (preview, length, contact rules; sent by the worker)"),
+            "desk.sms",
+        ),
+        _binding(
             "H",
             "case_form('adjustment')",
             N_("Hardship"),
@@ -507,6 +524,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         "archive": ArchiveModal,
         "adjustment": AdjustmentModal,
         "adjustment_decision": AdjustmentDecisionModal,
+        "sms": SmsModal,
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -1265,6 +1283,21 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         if self._wanted is not None and case_id != self._wanted:
             self._reload_calendar()
         self._after_write(case_id)
+
+    # --- dialing -----------------------------------------------------------------------
+
+    def action_dial(self) -> None:
+        self._with_bundle(self._open_dial)
+
+    def _open_dial(self, bundle: CaseBundle) -> None:
+        case_id = bundle.case_id
+
+        def dialled(result: DialResult | None) -> None:
+            if result is not None:
+                self._after_write(case_id)
+
+        dialer = getattr(self.app, "dialer", None)
+        self.app.push_screen(DialModal(self.service, bundle, dialer), dialled)
 
     # --- complaints (supervisors) ---------------------------------------------------------
 

@@ -727,6 +727,16 @@ def _next_action(
     return moment
 
 
+def _without(history: list[PastContact], attempt: ContactAttempt) -> list[PastContact]:
+    """``history`` less the provisional row of ``attempt`` (counted again as logged)."""
+    out = list(history)
+    for index, past in enumerate(out):
+        if past.at == attempt.started_at and past.channel == attempt.channel.value:
+            del out[index]
+            break
+    return out
+
+
 def log_contact(
     db: Database,
     actor: Actor,
@@ -796,8 +806,17 @@ def log_contact(
             if needs == "promise"
             else None
         )
+        # A call dialled through the phone system was checked and logged when it was
+        # placed (provisional outcome): its outcome now completes that attempt.
+        dialled: ContactAttempt | None = None
+        if channel is Channel.PHONE and direction is Direction.OUTBOUND:
+            from tui_desk.services.dialing import pending_dial
+
+            dialled = pending_dial(s, actor.id, case.id, phone.id if phone else None, now)
         overrides: list[RuleOverride] = []
-        if direction is Direction.OUTBOUND:
+        if dialled is not None:
+            history = _without(history, dialled)
+        elif direction is Direction.OUTBOUND:
             overrides = _apply_rules(s, actor, case, request, history, policy, prof, now)
         for override in overrides:
             override.used_at = now
@@ -812,21 +831,28 @@ def log_contact(
             if party is not None
             else party_for(result.value, phone.relation.value if phone else None)
         )
-        attempt = ContactAttempt(
-            case_id=case.id,
-            agent_id=actor.id,
-            channel=channel,
-            direction=direction,
-            phone_id=phone.id if phone else None,
-            party=Relation(reached) if reached is not None else None,
-            outcome=result,
-            note=note,
-            started_at=now,
-            callback_at=callback_at,
-            override_by_id=overrides[0].granted_by_id if overrides else None,
-            override_reason="; ".join(o.reason for o in overrides) or None,
-        )
-        s.add(attempt)
+        if dialled is not None:
+            attempt = dialled
+            attempt.party = Relation(reached) if reached is not None else None
+            attempt.outcome = result
+            attempt.note = note
+            attempt.callback_at = callback_at
+        else:
+            attempt = ContactAttempt(
+                case_id=case.id,
+                agent_id=actor.id,
+                channel=channel,
+                direction=direction,
+                phone_id=phone.id if phone else None,
+                party=Relation(reached) if reached is not None else None,
+                outcome=result,
+                note=note,
+                started_at=now,
+                callback_at=callback_at,
+                override_by_id=overrides[0].granted_by_id if overrides else None,
+                override_reason="; ".join(o.reason for o in overrides) or None,
+            )
+            s.add(attempt)
         s.flush()
 
         promise_id: int | None = None

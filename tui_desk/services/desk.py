@@ -82,6 +82,7 @@ from tui_desk.services.personal import PersonalField
 if TYPE_CHECKING:
     from tui_desk.services.contacts import ContactStatus, LoggedContact
     from tui_desk.services.queue import Claim, QueueFilter, QueuePage
+    from tui_desk.services.sms import OutboxLine, QueuedSms, SmsPreview
 
 QueueKey = tuple[int, int]
 """Position in the queue: (priority, case id); the queue is ordered by it, descending."""
@@ -1852,6 +1853,73 @@ class DeskService:
         )
 
     # --- agreements ------------------------------------------------------------------------
+
+    # --- SMS ------------------------------------------------------------------------------
+
+    def sms_templates(self) -> list[tuple[str, str]]:
+        """(name, title) of every SMS template, the profile's language first."""
+        from tui_desk.services.sms import load_sms_templates
+
+        catalogue = load_sms_templates(self.profile)
+        return [(t.name, f"{t.title} ({t.language})") for t in catalogue.templates]
+
+    def sms_preview(self, case_id: int, template: str, phone_id: int | None = None) -> SmsPreview:
+        from tui_desk.services.sms import preview_sms
+
+        return preview_sms(
+            self.db, self.actor, case_id, template, phone_id=phone_id, now=self.now(),
+            profile=self.profile,
+        )  # fmt: skip
+
+    def queue_sms(
+        self,
+        case_id: int,
+        template: str,
+        *,
+        phone_id: int | None = None,
+        expected_version: int | None = None,
+    ) -> QueuedSms:
+        """Log the SMS and put it in the outbox (one transaction); the worker sends it."""
+        from tui_desk.services.sms import queue_sms
+
+        return queue_sms(
+            self.db, self.actor, case_id, template, phone_id=phone_id,
+            expected_version=expected_version, now=self.now(), profile=self.profile,
+        )  # fmt: skip
+
+    def sms_outbox(self, case_id: int) -> list[OutboxLine]:
+        """The case's latest SMS and where each stands (pending, sent, delivered, failed)."""
+        from tui_desk.services.sms import outbox_lines
+
+        return outbox_lines(self.db, case_id, profile=self.profile)
+
+    # --- dialing ---------------------------------------------------------------------------
+
+    if TYPE_CHECKING:
+        from tui_desk.services.dialing import Dialer, DialPlan, DialResult
+
+    def dial(self, case_id: int, phone_id: int, dialer: Dialer) -> DialResult:
+        """Dial the number through the phone system; the attempt is logged (see dialing)."""
+        from tui_desk.services import dialing
+
+        return dialing.dial(
+            self.db, self.actor, case_id, phone_id, dialer=dialer, now=self.now(),
+            profile=self.profile, clock=self.clock,
+        )  # fmt: skip
+
+    def dial_plan(self, case_id: int, phone_id: int) -> DialPlan:
+        """No phone system: the number formatted for dialing by hand (an audited reveal)."""
+        from tui_desk.services import dialing
+
+        return dialing.dial_plan(
+            self.db, self.actor, case_id, phone_id, now=self.now(), profile=self.profile
+        )
+
+    def pending_dial(self, case_id: int, phone_id: int | None = None) -> int | None:
+        """The attempt this agent dialled on the case whose outcome is still to log."""
+        from tui_desk.services import dialing
+
+        return dialing.pending_dial_id(self.db, self.actor, case_id, phone_id, now=self.now())
 
     def agreement_id(self, case_id: int) -> int | None:
         return agreements.current_agreement_id(self.db, case_id)

@@ -158,6 +158,7 @@ def default_jobs(profile: str = "cn") -> list[Job]:
     from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
     from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
     from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
+    from tui_desk.services.sms_sender import SMS_SENDER_EVERY, sms_sender_job
 
     # Stale callbacks need no job: staleness is derived from callback_at when the queue
     # is read, so nothing has to be written when a callback goes stale.
@@ -166,6 +167,7 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("broken_promises", BROKEN_PROMISES_EVERY, broken_promises_job(profile)),
         Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
         Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
+        Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
     ]
 
 

@@ -1,0 +1,529 @@
+"""SMS reminders from the desk: templates, preview, queueing, and what became of them.
+
+``queue_sms`` writes the contact attempt (channel sms, outcome "sent") and the outbox row
+in one transaction, after the contact rules for the channel (quiet hours in the
+borrower's zones, do-not-call, holds, allowed parties) and the profile's SMS cap
+(``[contact] max_sms_per_day``, rule ``daily_sms_cap``) said yes. Nothing talks to the
+gateway here: the worker's sender job (``services.sms_sender``) delivers the outbox, so
+however many desks are open exactly one process sends, and a gateway that is down only
+leaves messages waiting.
+
+Templates are ``data/templates/sms/<key>.<language>.toml`` (``language``, ``title``,
+``body`` with ``{fields}``); ones a supervisor installed (``install_sms_template``) live in
+the data folder and come first. A template without the hotline or asking for payment
+into a personal account is refused on install and skipped (reported) on load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tui_desk.config import data_dir
+from tui_desk.db.engine import Database
+from tui_desk.db.models import (
+    Agent,
+    Borrower,
+    CaseStatus,
+    Channel,
+    CollectionCase,
+    ContactAttempt,
+    Direction,
+    InstalmentStatus,
+    OutboxStatus,
+    Outcome,
+    Phone,
+    PlanInstalment,
+    PlanStatus,
+    PromiseStatus,
+    PromiseToPay,
+    RepaymentPlan,
+    SmsOutbox,
+    Stage,
+)
+from tui_desk.i18n import _
+from tui_desk.resources import data_path
+from tui_desk.rules.contact import ContactRequest, Decision, check_contact
+from tui_desk.rules.masking import mask_phone
+from tui_desk.rules.permissions import Action
+from tui_desk.rules.profile import Profile
+from tui_desk.rules.sms import (
+    SmsLength,
+    SmsPolicy,
+    SmsTemplate,
+    SmsTemplateError,
+    check_sms_cap,
+    load_template_text,
+    merge,
+    sms_length,
+)
+from tui_desk.services import audit
+from tui_desk.services.case_state import load_for_edit, recompute_priority
+from tui_desk.services.contacts import (
+    candidate_zones,
+    contact_policy,
+    ensure_next_action,
+    is_on_hold,
+    recent_history,
+    resolve_now,
+    resolve_profile,
+    stage_at_least,
+)
+from tui_desk.services.context import Actor
+from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+
+MAX_STATUS_LINES = 10
+
+
+# --- templates --------------------------------------------------------------------------
+
+
+def local_sms_templates() -> Path:
+    """Templates a supervisor installed; they come before (and override) shipped ones."""
+    return data_dir() / "templates" / "sms"
+
+
+def _folders() -> list[Path]:
+    folders = [local_sms_templates()]
+    with contextlib.suppress(FileNotFoundError):
+        folders.append(data_path("templates/sms"))
+    return [f for f in folders if f.is_dir()]
+
+
+def hotline_of(profile: Profile) -> str:
+    return str(profile.section("agreement").get("hotline", "")).strip()
+
+
+@dataclass(frozen=True)
+class TemplateCatalogue:
+    templates: tuple[SmsTemplate, ...]
+    problems: tuple[str, ...]
+    """Files that were refused, each with the rule it breaks."""
+
+    def get(self, name: str) -> SmsTemplate:
+        for template in self.templates:
+            if template.name == name:
+                return template
+        raise NotFound(_("no SMS template {name}").format(name=name))
+
+
+def load_sms_templates(
+    profile: Profile, *, folders: Sequence[Path] | None = None
+) -> TemplateCatalogue:
+    """Every valid template, the profile's language first; refused files are reported."""
+    hotline = hotline_of(profile)
+    found: dict[str, SmsTemplate] = {}
+    problems: list[str] = []
+    for folder in folders if folders is not None else _folders():
+        for path in sorted(folder.glob("*.toml")):
+            if path.stem in found:
+                continue  # an installed template overrides the shipped one
+            try:
+                found[path.stem] = load_template_text(
+                    path.stem, path.read_text(encoding="utf-8"), hotline
+                )
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path.name}: {exc}")
+            except SmsTemplateError as exc:
+                problems.append(f"{path.name}: {exc.rule}: {exc}")
+    first = str(profile.section("agreement").get("language", "zh_CN"))
+    ordered = sorted(found.values(), key=lambda t: (t.language != first, t.language, t.name))
+    return TemplateCatalogue(tuple(ordered), tuple(problems))
+
+
+def install_sms_template(
+    db: Database,
+    actor: Actor,
+    source: Path,
+    *,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+) -> Path:
+    """Check a template and install it (supervisors and admins; audited). A template that
+    lacks the hotline or mentions a personal account or a card number is refused."""
+    actor.require(Action.EDIT_TEMPLATES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
+    try:
+        template = load_template_text(source.stem, text, hotline_of(prof))
+    except SmsTemplateError as exc:
+        raise RuleRefused(
+            _("template refused ({rule}): {reason}").format(rule=exc.rule, reason=exc)
+        ) from exc
+    if not source.stem.endswith("." + template.language):
+        raise ServiceError(
+            _("name the file <key>.{language}.toml after its language").format(
+                language=template.language
+            )
+        )
+    target = local_sms_templates() / source.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    with db.write() as s:
+        audit.record(
+            s, actor, "template.install", "template", None,
+            f"{actor.login} installed SMS template {template.name}",
+            now=now, after={"template": template.name, "file": target.name},
+        )  # fmt: skip
+    return target
+
+
+# --- the case's values ----------------------------------------------------------------------
+
+
+def _money(minor: int, currency: str, language: str) -> str:
+    amount = f"{Decimal(minor) / 100:,.2f}"
+    if currency == "CNY":
+        return f"{amount}元" if language == "zh_CN" else f"CNY {amount}"
+    return f"{currency} {amount}"
+
+
+def _due_date(session: Session, case: CollectionCase) -> dt.date | None:
+    """When the borrower is due to pay: an open promise, else the next instalment of the
+    active plan, else the day the debt fell overdue."""
+    promise = session.scalar(
+        select(PromiseToPay.due_on)
+        .where(PromiseToPay.case_id == case.id, PromiseToPay.status == PromiseStatus.OPEN)
+        .order_by(PromiseToPay.due_on)
+        .limit(1)
+    )
+    if promise is not None:
+        return promise
+    instalment = session.scalar(
+        select(PlanInstalment.due_on)
+        .join(RepaymentPlan, RepaymentPlan.id == PlanInstalment.plan_id)
+        .where(
+            RepaymentPlan.case_id == case.id,
+            RepaymentPlan.status == PlanStatus.ACTIVE,
+            PlanInstalment.status.in_((InstalmentStatus.DUE, InstalmentStatus.PARTIAL)),
+        )
+        .order_by(PlanInstalment.due_on)
+        .limit(1)
+    )
+    return instalment if instalment is not None else case.overdue_since
+
+
+def _values(
+    session: Session, case: CollectionCase, borrower: Borrower, actor: Actor, profile: Profile,
+    language: str,
+) -> dict[str, str]:  # fmt: skip
+    agreement = profile.section("agreement")
+    hotline = hotline_of(profile)
+    agent = session.get(Agent, actor.id)
+    extension = (agent.extension or "").strip() if agent is not None else ""
+    due = _due_date(session, case)
+    callback_line = str(profile.section("contact").get("sms_callback_number", "") or hotline)
+    if extension:
+        joiner = " 转 " if language == "zh_CN" else " ext. "
+        callback = f"{callback_line}{joiner}{extension}"
+    else:
+        callback = callback_line
+    return {
+        "borrower": borrower.name,
+        "amount_due": _money(case.overdue_minor, profile.currency, language),
+        "due_date": due.isoformat() if due is not None else "",
+        "callback": callback,
+        "hotline": hotline,
+        "bank": str(agreement.get("bank_name", "")),
+        "case_no": str(case.id),
+    }
+
+
+# --- the rules ----------------------------------------------------------------------------
+
+
+def _phone(session: Session, borrower: Borrower, phone_id: int | None) -> Phone:
+    if phone_id is None:
+        phones = session.scalars(
+            select(Phone).where(Phone.borrower_id == borrower.id).order_by(Phone.id)
+        ).all()
+        mobiles = [p for p in phones if p.kind.value == "mobile" and not p.do_not_call]
+        if not (mobiles or phones):
+            raise ServiceError(_("the borrower has no phone number on file"))
+        return (mobiles or list(phones))[0]
+    phone = session.get(Phone, phone_id)
+    if phone is None or phone.borrower_id != borrower.id:
+        raise NotFound(_("phone {phone} is not a number of this borrower").format(phone=phone_id))
+    return phone
+
+
+def _decide(
+    session: Session,
+    case: CollectionCase,
+    borrower: Borrower,
+    phone: Phone,
+    now: dt.datetime,
+    profile: Profile,
+) -> Decision:
+    """The contact rules for an SMS to ``phone`` now, then the SMS cap."""
+    if case.status != CaseStatus.OPEN:
+        return Decision(False, "archived", _("case {id} is archived").format(id=case.id))
+    policy = contact_policy(profile)
+    zones = candidate_zones(borrower, phone)
+    request = ContactRequest(
+        now=now,
+        channel=Channel.SMS.value,
+        direction=Direction.OUTBOUND.value,
+        party=phone.relation.value,
+        zones=zones,
+        do_not_call=phone.do_not_call,
+        on_hold=is_on_hold(session, case),
+    )
+    history = recent_history(session, case.id, now, policy)
+    decision = check_contact(request, history, policy)
+    if not decision.allowed:
+        return decision
+    capped = check_sms_cap(
+        now,
+        zones[0] if zones else profile.office_timezone,
+        history,
+        SmsPolicy.from_section(profile.section("contact")),
+    )
+    return capped or decision
+
+
+# --- preview and queueing -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmsPreview:
+    template: str
+    text: str
+    length: SmsLength
+    phone_id: int
+    number: str
+    """Masked."""
+    allowed: bool
+    rule: str | None
+    reason: str
+    allowed_from: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class QueuedSms:
+    outbox_id: int
+    contact_id: int
+    segments: int
+    number: str
+    case_version: int
+
+
+def _load(session: Session, case_id: int) -> tuple[CollectionCase, Borrower]:
+    case = session.get(CollectionCase, case_id)
+    if case is None:
+        raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
+    borrower = session.get(Borrower, case.borrower_id)
+    assert borrower is not None  # a foreign key
+    return case, borrower
+
+
+def _merged(template: SmsTemplate, values: dict[str, str], hotline: str) -> str:
+    try:
+        return merge(template, values, hotline=hotline)
+    except SmsTemplateError as exc:
+        raise RuleRefused(
+            _("not sent ({rule}): {reason}").format(rule=exc.rule, reason=exc)
+        ) from exc
+
+
+def preview_sms(
+    db: Database,
+    actor: Actor,
+    case_id: int,
+    template: str,
+    *,
+    phone_id: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+    catalogue: TemplateCatalogue | None = None,
+) -> SmsPreview:
+    """The merged text, its length and parts, and whether the rules let it go now."""
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    chosen = (catalogue or load_sms_templates(prof)).get(template)
+    with db.read() as s:
+        case, borrower = _load(s, case_id)
+        phone = _phone(s, borrower, phone_id)
+        text = _merged(
+            chosen, _values(s, case, borrower, actor, prof, chosen.language), hotline_of(prof)
+        )
+        decision = _decide(s, case, borrower, phone, now, prof)
+        return SmsPreview(
+            template=chosen.name,
+            text=text,
+            length=sms_length(text),
+            phone_id=phone.id,
+            number=mask_phone(phone.e164, prof.masking),
+            allowed=decision.allowed,
+            rule=decision.rule,
+            reason=decision.reason,
+            allowed_from=decision.allowed_from,
+        )
+
+
+def queue_sms(
+    db: Database,
+    actor: Actor,
+    case_id: int,
+    template: str,
+    *,
+    phone_id: int | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+    profile: Profile | None = None,
+    catalogue: TemplateCatalogue | None = None,
+) -> QueuedSms:
+    """Log the SMS as a contact and put it in the outbox, in one transaction.
+
+    Refused (``RuleRefused``, naming the rule) when a contact rule or the SMS cap says no,
+    or when the merged text lacks the hotline or asks for a personal account.
+    """
+    actor.require(Action.WORK_CASES)
+    now = resolve_now(now)
+    prof = resolve_profile(profile)
+    chosen = (catalogue or load_sms_templates(prof)).get(template)
+    with db.write() as s:
+        case = load_for_edit(s, case_id, expected_version=expected_version)
+        borrower = s.get(Borrower, case.borrower_id)
+        assert borrower is not None
+        phone = _phone(s, borrower, phone_id)
+        decision = _decide(s, case, borrower, phone, now, prof)
+        if not decision.allowed:
+            raise RuleRefused(
+                _("SMS refused ({rule}): {reason}").format(
+                    rule=decision.rule, reason=decision.reason
+                )
+            )
+        text = _merged(
+            chosen, _values(s, case, borrower, actor, prof, chosen.language), hotline_of(prof)
+        )
+        length = sms_length(text)
+        attempt = ContactAttempt(
+            case_id=case.id,
+            agent_id=actor.id,
+            channel=Channel.SMS,
+            direction=Direction.OUTBOUND,
+            phone_id=phone.id,
+            party=phone.relation,
+            outcome=Outcome.SENT,
+            note=_("SMS {template} queued").format(template=chosen.name),
+            started_at=now,
+        )
+        s.add(attempt)
+        s.flush()
+        outbox = SmsOutbox(
+            case_id=case.id,
+            contact_id=attempt.id,
+            phone_id=phone.id,
+            e164=phone.e164,
+            template=chosen.name[:60],
+            body=text,
+            segments=max(1, length.segments),
+            idempotency_key=f"sms-{uuid.uuid4().hex}",
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        s.add(outbox)
+        stage_at_least(case, Stage.CONTACTING)
+        ensure_next_action(case, now, prof)
+        recompute_priority(case, now, prof)
+        s.flush()
+        masked = mask_phone(phone.e164, prof.masking)
+        audit.record(
+            s,
+            actor,
+            "sms.queue",
+            "sms_outbox",
+            outbox.id,
+            f"{actor.login} queued SMS {chosen.name} to {masked} ({length.segments} parts)",
+            now=now,
+            case_id=case.id,
+            after={
+                "outbox_id": outbox.id,
+                "contact_id": attempt.id,
+                "template": chosen.name,
+                "phone": masked,
+                "segments": length.segments,
+                "encoding": length.encoding,
+                "status": OutboxStatus.PENDING.value,
+            },
+        )
+        return QueuedSms(
+            outbox_id=outbox.id,
+            contact_id=attempt.id,
+            segments=length.segments,
+            number=masked,
+            case_version=case.version,
+        )
+
+
+# --- what became of them ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    outbox_id: int
+    created_at: dt.datetime
+    template: str
+    number: str
+    """Masked."""
+    status: OutboxStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+    def describe(self) -> str:
+        """``pending``, ``pending (retry 3: HTTP 503)``, ``failed: reason``, ``delivered``."""
+        state = self.status.value
+        if self.status is OutboxStatus.FAILED:
+            return _("failed: {reason}").format(reason=self.last_error or _("unknown"))
+        if self.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) and self.last_error:
+            return _("{state} (attempt {n}: {error})").format(
+                state=state, n=self.attempts, error=self.last_error
+            )
+        return state
+
+
+def outbox_lines(
+    db: Database, case_id: int, *, profile: Profile, limit: int = MAX_STATUS_LINES
+) -> list[OutboxLine]:
+    """The case's latest SMS and where each one stands, newest first."""
+    with db.read() as s:
+        rows = s.scalars(
+            select(SmsOutbox)
+            .where(SmsOutbox.case_id == case_id)
+            .order_by(SmsOutbox.created_at.desc(), SmsOutbox.id.desc())
+            .limit(limit)
+        ).all()
+        return [
+            OutboxLine(
+                outbox_id=r.id,
+                created_at=r.created_at,
+                template=r.template,
+                number=mask_phone(r.e164, profile.masking),
+                status=r.status,
+                attempts=r.attempts,
+                last_error=r.last_error,
+                next_attempt_at=r.next_attempt_at,
+                sent_at=r.sent_at,
+                delivered_at=r.delivered_at,
+            )
+            for r in rows
+        ]
