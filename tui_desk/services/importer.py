@@ -88,15 +88,22 @@ A bad row (invalid phone or ID check digit, negative amount, unknown product or 
 an id twice in the import, a borrower whose rows disagree, a payment for an unknown
 account, ...) is refused with its row number and reason (``import_rejection`` rows and
 the printed summary); the rest of the import goes on. Each row is written in its own
-savepoint, so a row that fails leaves nothing behind.
+savepoint, so a row that fails leaves nothing behind. (Rows that only add - a new
+account of a new borrower - are first tried together in one savepoint, a few multi-row
+statements, which is what makes 100,000 accounts take well under a minute; should that
+fail, it is rolled back and the same rows go in one savepoint each.)
 
 Rows are committed in batches (``batch_size``, at most 1,000 rows per transaction, 500
 by default): the database lock is held for a fraction of a second at a time, and rows
 are read and checked outside the transaction, so desks' saves go through in between.
-The ``import_batch`` row keeps the running counts (created, updated, unchanged,
+A transaction also ends after 0.25 s under the lock (payments, which settle
+promises and plans, cost a few milliseconds each). The ``import_batch`` row keeps the running counts (created, updated, unchanged,
 rejected) and ``finished_at``; one audit event per batch (``import.batch``) records
-the summary, the door collections still unmatched, and the cases opened, reopened or
-moved toward the archive.
+the summary, the door collections still unmatched (every visit report's door money that
+no bank payment has matched, oldest first), and the cases opened, reopened or moved
+toward the archive. The ledger's own ``visit.reconcile`` events name each match.
+
+Benchmark: ``bench/import_bench.py`` (100,000 accounts on SQLite, two cores: about 36 s).
 """
 
 from __future__ import annotations
