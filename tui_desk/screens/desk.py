@@ -206,7 +206,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "f4",
             "show_pane('calendar')",
             N_("Calendar"),
-            N_("Show the week of the case's collector"),
+            N_("Show the visit calendar: a week or a day, the case's collector or all"),
             "desk.pane.calendar",
         ),
         _binding(
