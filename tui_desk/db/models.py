@@ -18,6 +18,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -1002,6 +1003,15 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_case", "case_id", "id"),
         Index("ix_audit_agent_time", "agent_id", "occurred_at"),
+        # The change feed's keyset (services/changes.py). Partial: on SQLite, where
+        # xact_id stays NULL, the index holds nothing and costs nothing.
+        Index(
+            "ix_audit_xact",
+            "xact_id",
+            "id",
+            postgresql_where=text("xact_id IS NOT NULL"),
+            sqlite_where=text("xact_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -1014,6 +1024,28 @@ class AuditEvent(Base):
     summary: Mapped[str] = mapped_column(String(300))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # PostgreSQL: the writing transaction's id, set by the server default
+    # ``pg_current_xact_id()`` (migration 0006); the change feed reads only events of
+    # transactions complete below the snapshot's xmin. SQLite: NULL (one writer at a time,
+    # ids commit in order). ``FetchedValue`` keeps the ORM from inserting an explicit NULL.
+    xact_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
+
+
+class AgentPresence(Base):
+    """One desk's heartbeat per agent (the newest desk wins); not a business write."""
+
+    __tablename__ = "agent_presence"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    desk_id: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(120))
+    started_at: Mapped[dt.datetime]
+    last_seen: Mapped[dt.datetime]
+    # A soft reference (no foreign key): presence is advisory and a heartbeat never fails.
+    current_case_id: Mapped[int | None] = mapped_column(Integer)
+    case_since: Mapped[dt.datetime | None]
+    last_action: Mapped[str | None] = mapped_column(String(120))
+    last_action_at: Mapped[dt.datetime | None]
 
 
 class WorkerLease(Base):
