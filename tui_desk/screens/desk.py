@@ -182,6 +182,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     """Read a claimed case this long after showing the claim (two frames at 60 fps)."""
     LOADING_NOTICE_SECONDS: ClassVar[float] = 0.3
     """Say "loading..." on the case panes only when a read takes longer than this."""
+    ORPHAN_COUNT_DELAY: ClassVar[float] = 0.2
+    """Read the orphan count this long after the queue's rows changed (after the frame)."""
     SEARCH_DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """While typing, the search re-queries at most this often (and after the last key)."""
 
@@ -554,6 +556,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self._renew_timer: Timer | None = None
         # The calendar's view: a week (7) or a day (1), the case's collector or all of
         # them, from ``cal_start`` (None: around the case's latest visit).
+        self._orphan_timer: Timer | None = None
+        self._orphans_shown: tuple[int, int, bool] | None = None
         self.cal_span = 7
         self.cal_all = False
         self.cal_start: dt.date | None = None
@@ -755,7 +759,15 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.query_one(QueueFilterBar).show_filter(self.filter)
         if message.count == 0 and self.bundle is None:
             self.query_one(CaseHeader).show(None)
-        # Whenever the queue is read again, so is the orphan count (an index range count).
+        # Whenever the queue is read again, so is the orphan count (an index range count),
+        # once the new rows are on screen: the count must not delay the frame the
+        # operator waits for, and a burst of keys reads it once.
+        if self._orphan_timer is not None:
+            self._orphan_timer.stop()
+        self._orphan_timer = self.set_timer(self.ORPHAN_COUNT_DELAY, self._orphan_tick)
+
+    def _orphan_tick(self) -> None:
+        self._orphan_timer = None
         self._load_orphan_count()
 
     @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
@@ -768,6 +780,10 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     def _show_orphans(self, count: int, door: int = 0) -> None:
         """Open cases without a next action must be surfaced, not forgotten; supervisors
         also see door collections no bank payment has matched in time."""
+        shown = (count, door, self.filter.no_next_action)
+        if shown == self._orphans_shown:
+            return  # nothing changed: no relayout
+        self._orphans_shown = shown
         warning = self.query_one("#orphan-warning", Static)
         warning.display = count > 0 or door > 0
         if not count:
@@ -883,6 +899,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             workers += [w for s in self.app.screen_stack for w in s.workers]
         return (
             self._debounce is None
+            and self._orphan_timer is None
             and not self._load_scheduled
             and self._search_timer is None
             and not self.queue.is_loading
