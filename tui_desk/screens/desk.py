@@ -50,7 +50,6 @@ from tui_desk.messages import (
     NothingToTake,
     PersonalDataRevealed,
 )
-from tui_desk.rules.permissions import Action
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
 from tui_desk.screens.agreement_modals import (
@@ -1319,7 +1318,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     # --- complaints (supervisors) ---------------------------------------------------------
 
     def action_complaints(self) -> None:
-        if not self.service.actor.can(Action.VIEW_BOARD):
+        if not self.service.handles_complaints():
             self.notify(
                 _("Complaints are handled by supervisors."), title=_("Complaints"),
                 severity="warning",

@@ -35,22 +35,13 @@ from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contacts import (
-    MAX_REASON,
     default_next_action,
+    required_reason,
     resolve_now,
     resolve_profile,
 )
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
-
-
-def _reason(text: str | None, missing: str) -> str:
-    value = (text or "").strip()
-    if not value:
-        raise ServiceError(missing)
-    if len(value) > MAX_REASON:
-        raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
-    return value
 
 
 def archive_case(
@@ -111,7 +102,7 @@ def archive_case(
                         "open): only a supervisor archives it, with a reason"
                     ).format(amount=outstanding, n=open_instalments)
                 )
-            why = _reason(reason, _("archiving an unpaid case needs a reason"))
+            why = required_reason(reason, _("archiving an unpaid case needs a reason"))
         before = {"status": case.status.value, "stage": case.stage.value}
         for appt in s.scalars(
             select(Appointment).where(
@@ -172,7 +163,7 @@ def restore_case(
     actor.require(Action.RESTORE_FROM_ARCHIVE)
     now = resolve_now(now)
     prof = resolve_profile(profile)
-    why = _reason(reason, _("restoring a case needs a reason"))
+    why = required_reason(reason, _("restoring a case needs a reason"))
     with db.write() as s:
         case = load_for_edit(s, case_id, allow_closed=True)
         if case.status is not CaseStatus.CLOSED:

@@ -45,6 +45,7 @@ from tui_desk.services.contacts import (
     active_holds,
     clean_note,
     ensure_next_action,
+    required_reason,
     resolve_now,
     resolve_profile,
     stage_at_least,
@@ -58,15 +59,6 @@ MAX_HOLDER_NAME = 100
 # A document "received" a little after the desk's clock is a clock skew, not the future.
 _RECEIVED_SKEW = dt.timedelta(minutes=5)
 _PHONE_KINDS = {"mobile": PhoneKind.MOBILE, "landline": PhoneKind.LANDLINE}
-
-
-def _reason(value: str | None, missing: str) -> str:
-    text = (value or "").strip()
-    if not text:
-        raise ServiceError(missing)
-    if len(text) > MAX_REASON:
-        raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
-    return text
 
 
 def _case_of_borrower(session: Session, borrower_id: int) -> CollectionCase | None:
@@ -112,7 +104,7 @@ def set_hold(
     now = resolve_now(now)
     prof = resolve_profile(profile)
     kind = HoldKind(kind)
-    text = _reason(reason, _("a hold needs a reason"))
+    text = required_reason(reason, _("a hold needs a reason"))
     with db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         if any(h.kind is kind for h in active_holds(s, case.id)):
@@ -171,7 +163,7 @@ def release_hold(
     actor.require(Action.RELEASE_HOLD)
     now = resolve_now(now)
     prof = resolve_profile(profile)
-    text = _reason(reason, _("releasing a hold needs a reason"))
+    text = required_reason(reason, _("releasing a hold needs a reason"))
     with db.write() as s:
         hold = s.get(CaseHold, hold_id)
         if hold is None:
@@ -374,7 +366,7 @@ def review_document(
         if text is not None and len(text) > MAX_REASON:
             raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
     else:
-        text = _reason(reason, _("rejecting a document needs a reason"))
+        text = required_reason(reason, _("rejecting a document needs a reason"))
     with db.write() as s:
         document = s.get(Document, document_id)
         if document is None:

@@ -582,6 +582,16 @@ def _required_text(value: str | None, missing: str, limit: int) -> str:
     return text
 
 
+def required_reason(value: str | None, missing: str, limit: int = MAX_REASON) -> str:
+    """A reason a write must carry: ``missing`` when empty, at most ``limit`` characters."""
+    text = (value or "").strip()
+    if not text:
+        raise ServiceError(missing)
+    if len(text) > limit:
+        raise ServiceError(_("a reason has at most {n} characters").format(n=limit))
+    return text
+
+
 def clean_note(note: str | None) -> str | None:
     text = (note or "").strip()
     if not text:

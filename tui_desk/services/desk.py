@@ -1828,6 +1828,10 @@ class DeskService:
             hold=hold, now=self.now(), profile=self.profile,
         )  # fmt: skip
 
+    def handles_complaints(self) -> bool:
+        """Complaints are routed to supervisors (the role alone decides; no database)."""
+        return self.actor.can(Action.VIEW_BOARD)
+
     def complaints(self) -> list[complaints.ComplaintLine]:
         """Open complaints (supervisors only; others are refused with the reason)."""
         self.actor.require(Action.VIEW_BOARD)

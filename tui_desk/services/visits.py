@@ -59,6 +59,7 @@ from tui_desk.services.contacts import (
     default_next_action,
     is_on_hold,
     outstanding_minor,
+    required_reason,
     resolve_now,
     resolve_profile,
     stage_at_least,
@@ -631,7 +632,7 @@ def reschedule_visit(
     now = resolve_now(now)
     prof = resolve_profile(profile)
     policy = visit_policy(prof)
-    why = _required_reason(reason)
+    why = required_reason(reason, _("a change of visit needs a reason"))
     side_value, how, when = _notified(side, notified_how, notified_at, now)
     try:
         with db.write() as s:
@@ -728,15 +729,6 @@ def _change(
     )
 
 
-def _required_reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise ServiceError(_("a change of visit needs a reason"))
-    if len(text) > MAX_REASON:
-        raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
-    return text
-
-
 def cancel_visit(
     db: Database,
     actor: Actor,
@@ -755,7 +747,7 @@ def cancel_visit(
     now = resolve_now(now)
     prof = resolve_profile(profile)
     policy = visit_policy(prof)
-    why = _required_reason(reason)
+    why = required_reason(reason, _("a change of visit needs a reason"))
     side_value, how, when = _notified(side, notified_how, notified_at, now)
     with db.write() as s:
         appt = _load_open_visit(s, appointment_id)
