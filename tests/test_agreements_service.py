@@ -302,3 +302,18 @@ def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
     assert view.plan is not None
     # The factory's account owes fees 45.67, penalty 300.00, interest 2,000.00, ...
     assert view.plan.allocated == (("fees", 4_567), ("penalty", 30_000), ("interest", 15_433))
+
+
+def test_two_edits_from_one_version_the_second_is_refused(w: World) -> None:
+    """A new text version moves the record's version on, though the agreement row itself
+    does not change: two operators saving from the same version never both apply."""
+    first = w.draft()
+    opened = w.record(first).record_version
+    agreements.save_version(
+        w.db, w.op, first, special_terms="甲", record_version=opened, now=NOW
+    )  # fmt: skip
+    with pytest.raises(StaleEdit):
+        agreements.save_version(
+            w.db, w.op, first, special_terms="乙", record_version=opened, now=NOW
+        )
+    assert w.record(first).content.special_terms == "甲"

@@ -298,3 +298,12 @@ def test_only_a_draft_takes_effect(desk: Desk) -> None:
         assert plan is not None
         with pytest.raises(ServiceError, match="only a draft can take effect"):
             plans.activate_plan(s, plan, NOW, profile=CN)
+
+
+def test_two_redrafts_from_one_version_the_second_is_refused(desk: Desk) -> None:
+    """A plan leaves the case row as it is, yet the case's version moves on: the second of
+    two redrafts made from the same version is refused, not silently superseding."""
+    version = desk.case_row().version
+    desk.create(expected_version=version)
+    with pytest.raises(StaleEdit):
+        desk.create(expected_version=version)

@@ -21,6 +21,7 @@ from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import AuditEvent, CaseStatus, CollectionCase, WorkerJobRun, WorkerLease
 from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
+from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
@@ -339,6 +340,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "board_snapshot",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
     assert _priorities(db) == {overdue: (265, 1), due_tomorrow: (0, 1), closed: (0, 1)}
@@ -352,6 +354,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "board_snapshot",
     )
     assert result.ran[0].ok
     # One more day past due (+10 each); the next action fell due (+200). Versions are
@@ -374,6 +377,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "board_snapshot",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2
     assert job_run(db, "priority_refresh").runs == 3
@@ -467,6 +471,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
+        ("board_snapshot", BOARD_SNAPSHOT_EVERY),
     ]
     with pytest.raises(ProfileError):
         default_jobs("atlantis")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import re
 import signal
+import sys
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -24,7 +26,7 @@ from tui_desk.clock import utcnow
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
-from tui_desk.i18n import N_, set_language
+from tui_desk.i18n import N_, _, set_language
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.desk import DeskScreen
@@ -80,6 +82,13 @@ class DeskApp(App[None], inherit_bindings=False):
             show=False,
             priority=True,
             id="app.command_palette",
+        ),
+        Binding(
+            "f6",
+            "board",
+            N_("Board"),
+            tooltip=N_("Supervisors: the live board of queues, agents and deadlines"),
+            id="app.board",
         ),
         Binding(
             "q",
@@ -144,6 +153,20 @@ class DeskApp(App[None], inherit_bindings=False):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
 
+    def action_board(self) -> None:
+        from tui_desk.screens.supervisor import SupervisorScreen
+
+        if isinstance(self.screen, SupervisorScreen):
+            self.pop_screen()
+            return
+        if not self.service.can_view_board():
+            self.notify(
+                _("The board is for supervisors; ask one if you need its figures."),
+                severity="warning",
+            )
+            return
+        self.push_screen(SupervisorScreen(self.service))
+
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):
             self.screen.dismiss()
@@ -173,3 +196,18 @@ def run_desk(db: Database, actor: Actor, settings: Settings) -> None:
     """Open the desk in this terminal until the operator quits or the session hangs up."""
     set_language(settings.language)
     DeskApp(db=db, actor=actor, settings=settings).run()
+    _let_go_of_dead_terminal()
+
+
+def _let_go_of_dead_terminal() -> None:
+    """After a hang-up the terminal is gone and flushing to it fails (EIO): point the
+    standard streams at /dev/null so the process ends with its own status, not Python's
+    "could not flush" 120."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, stream.fileno())
+                os.close(devnull)

@@ -185,6 +185,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     """Read the orphan count this long after the queue's rows changed (after the frame)."""
     SEARCH_DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """While typing, the search re-queries at most this often (and after the last key)."""
+    HEARTBEAT_SECONDS: ClassVar[float] = 15.0
+    """How often the desk tells the boards it is alive (offline after 60 s of silence)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         _binding(
@@ -384,6 +386,13 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             "desk.override",
         ),
         _binding(
+            "O",
+            "ask_override",
+            N_("Ask override"),
+            N_("Ask a supervisor to waive a contact rule that refuses contact on this case now"),
+            "desk.override.ask",
+        ),
+        _binding(
             "f",
             "clear_filters",
             N_("Clear filters"),
@@ -544,6 +553,7 @@ class DeskScreen(Screen[None], inherit_bindings=False):
         self.bundle: CaseBundle | None = None
         self.filter = DeskFilter()
         self.lease: Claim | None = None
+        self._beaten_case: int | None = None
         self._wanted: int | None = None
         self._debounce: Timer | None = None
         self._search_timer: Timer | None = None
@@ -598,16 +608,30 @@ class DeskScreen(Screen[None], inherit_bindings=False):
             self.pane_widget(pane.name).border_title = f"{_(pane.title)} ({pane.key})"
         self._show("queue")
         self.apply_filter()
+        self._beat()
+        self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
 
     def on_unmount(self) -> None:
-        # Leaving the desk frees the case at once rather than when its lease runs out.
-        # Bounded: a database that does not answer must not keep the process alive.
+        # Leaving the desk frees the case at once rather than when its lease runs out, and
+        # takes the agent off the boards. Bounded: a database that does not answer must
+        # not keep the process alive.
         lease, self.lease = self.lease, None
-        if lease is None:
-            return
-        thread = threading.Thread(target=self._release_quietly, args=(lease.case_id,), daemon=True)
+        case_id = lease.case_id if lease is not None else None
+        thread = threading.Thread(target=self._leave_quietly, args=(case_id,), daemon=True)
         thread.start()
         thread.join(timeout=3.0)
+
+    def _beat(self) -> None:
+        case_id = self.lease.case_id if self.lease is not None else None
+        self._beaten_case = case_id
+        self._send_heartbeat(case_id)
+
+    @work(thread=True, group="presence", exit_on_error=False)
+    def _send_heartbeat(self, case_id: int | None) -> None:
+        # Presence is advisory: a beat that fails is retried by the next one, and the
+        # operator's own work reports any real trouble with the database.
+        with contextlib.suppress(Exception):
+            self.service.heartbeat(case_id)
 
     def pane_widget(self, name: str) -> Widget:
         return self.query_one(f"#pane-{name}")
@@ -993,6 +1017,8 @@ class DeskScreen(Screen[None], inherit_bindings=False):
 
     def _show_lease(self) -> None:
         lease = self.lease
+        if (lease.case_id if lease is not None else None) != self._beaten_case:
+            self._beat()  # the boards see the operator move to another case at once
         pane = self.pane_widget("queue")
         if lease is None:
             pane.border_subtitle = _("n takes the next case")
@@ -1055,10 +1081,14 @@ class DeskScreen(Screen[None], inherit_bindings=False):
     def _release(self, case_id: int) -> None:
         self.service.release(case_id)
 
-    def _release_quietly(self, case_id: int) -> None:
-        # On the way out nothing can be shown any more, and the lease expires by itself.
+    def _leave_quietly(self, case_id: int | None) -> None:
+        # On the way out nothing can be shown any more; the lease expires by itself and
+        # the presence row turns stale, should the database not answer.
+        if case_id is not None:
+            with contextlib.suppress(Exception):
+                self.service.release(case_id)
         with contextlib.suppress(Exception):
-            self.service.release(case_id)
+            self.service.sign_off()
 
     # --- contact log and case work ---------------------------------------------------------
 
@@ -1121,6 +1151,20 @@ class DeskScreen(Screen[None], inherit_bindings=False):
 
         self.app.push_screen(
             OverrideModal(self.service, bundle, case_changed=self._case_changed), saved
+        )
+
+    def action_ask_override(self) -> None:
+        self._with_bundle(self._open_override_ask)
+
+    def _open_override_ask(self, bundle: CaseBundle) -> None:
+        from tui_desk.screens.supervision_modals import OverrideAskModal
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Override asked for"), markup=False)
+
+        self.app.push_screen(
+            OverrideAskModal(self.service, bundle, case_changed=self._case_changed), saved
         )
 
     # --- the calendar ------------------------------------------------------------------

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
@@ -440,7 +441,10 @@ def draft_agreement(
 
 
 def _open_agreement(session: Session, agreement_id: int, record_version: int | None) -> Agreement:
-    agreement = session.get(Agreement, agreement_id)
+    # Locked on PostgreSQL, so a concurrent edit waits and then sees the new version.
+    agreement = session.get(
+        Agreement, agreement_id, with_for_update=session.get_bind().dialect.name == "postgresql"
+    )
     if agreement is None:
         raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
     if record_version is not None and agreement.version != record_version:
@@ -457,6 +461,10 @@ def _open_agreement(session: Session, agreement_id: int, record_version: int | N
                 "draft a new one"
             ).format(id=agreement_id, status=agreement.status.value)
         )
+    if record_version is not None:
+        # Every edit made against a version moves it on, even one that leaves the row as
+        # it is (a new text version): the next edit against the old version is refused.
+        flag_modified(agreement, "status")
     return agreement
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from tui_desk.db.models import CaseStatus, CollectionCase
 from tui_desk.i18n import _
@@ -75,4 +76,9 @@ def load_for_edit(
         )
     if case.status == CaseStatus.CLOSED and not allow_closed:
         raise CaseArchived(_("case {case_id} is archived and read-only").format(case_id=case_id))
+    if expected_version is not None:
+        # An edit made against a version moves it on even when the case row itself does
+        # not change (a new plan, say): a second edit made against the same version is
+        # then refused instead of silently replacing the first.
+        flag_modified(case, "status")
     return case

@@ -12,8 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+import socket
+import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +35,7 @@ from tui_desk.db.models import (
     AgreementVersion,
     Appointment,
     AppointmentStatus,
+    AuditEvent,
     Borrower,
     CaseHold,
     CaseStatus,
@@ -73,7 +76,7 @@ from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
-from tui_desk.services import agreements, complaints, personal, visits
+from tui_desk.services import agreements, complaints, personal, presence, visits
 from tui_desk.services.calendar import CalendarView, calendar_view, case_collector, empty_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
@@ -1069,6 +1072,8 @@ class DeskService:
     clock: Callable[[], dt.datetime] = utcnow
     export_dir: Path | None = None
     """Where exports (day sheets) are written; default: the data folder's exports/."""
+    desk_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    """This desk (one process per SSH session) in the presence table."""
 
     @property
     def timezone(self) -> str:
@@ -1085,6 +1090,30 @@ class DeskService:
     def lease_minutes(self) -> int:
         """How long a claim lasts unless renewed (the policy profile says)."""
         return self.profile.lease_minutes
+
+    # --- presence ----------------------------------------------------------------------
+
+    def heartbeat(self, case_id: int | None) -> None:
+        """Tell the boards this desk is alive, on ``case_id``, with the agent's last action.
+
+        The last action is the agent's newest audit event (one index lookup on
+        ix_audit_agent_time), so every write the desk makes shows without being reported.
+        """
+        with self.db.read() as s:
+            last = s.scalar(
+                select(AuditEvent.action)
+                .where(AuditEvent.agent_id == self.actor.id)
+                .order_by(AuditEvent.occurred_at.desc())
+                .limit(1)
+            )
+        presence.heartbeat(
+            self.db, self.actor, desk_id=self.desk_id, host=socket.gethostname(),
+            case_id=case_id, last_action=last, now=self.now(),
+        )  # fmt: skip
+
+    def sign_off(self) -> None:
+        """This desk closes: it leaves the board at once (not after the stale time)."""
+        presence.sign_off(self.db, self.actor, self.desk_id, self.now())
 
     # --- the queue ---------------------------------------------------------------------
 
@@ -1974,3 +2003,179 @@ class DeskService:
 
     def record_agreement_delivery(self, agreement_id: int, how: str) -> None:
         agreements.record_delivery(self.db, self.actor, agreement_id, how, now=self.now())
+
+    # --- supervisor board (live view) --------------------------------------------------------
+
+    def can_view_board(self) -> bool:
+        return self.actor.can(Action.VIEW_BOARD)
+
+    if TYPE_CHECKING:
+        from tui_desk.services.board import Board
+
+    def board_version(self) -> int:
+        """The board snapshot's change marker: one small read, polled several times a second."""
+        self.actor.require(Action.VIEW_BOARD)
+        from tui_desk.services.board import board_version
+
+        return board_version(self.db)
+
+    def board(self) -> Board:
+        """The snapshot the worker keeps fresh, with live presence (supervisors only)."""
+        self.actor.require(Action.VIEW_BOARD)
+        from tui_desk.services.board import read_board
+
+        return read_board(self.db, self.now(), self.profile)
+
+    def board_refreshed_at(self) -> dt.datetime | None:
+        """When the worker last refreshed any board section (None: never).
+
+        ``Board.as_of`` is the oldest section, and the heavy one is legitimately minutes
+        old in a quiet office (no writes, nothing to recount); the newest refresh tells
+        whether the worker is alive.
+        """
+        self.actor.require(Action.VIEW_BOARD)
+        from tui_desk.db.models import BoardSnapshot
+
+        with self.db.read() as s:
+            return s.scalar(select(func.max(BoardSnapshot.computed_at)))
+
+    def can_release_leases(self) -> bool:
+        return self.actor.can(Action.RELEASE_LEASE)
+
+    # --- supervision: reassign, leases, override requests, audit, reports ----------------------
+
+    if TYPE_CHECKING:  # names for the annotations below; imported lazily at run time
+        from tui_desk.services import supervision
+        from tui_desk.services.reports import ReportTable
+
+    def can_reassign(self) -> bool:
+        return self.actor.can(Action.REASSIGN)
+
+    def reassign(self, case_ids: Sequence[int], to_login: str, reason: str) -> int:
+        """Give the cases to the agent ``to_login``; how many changed owner (one audit event)."""
+        from tui_desk.services.supervision import reassign_cases
+
+        return reassign_cases(
+            self.db, self.actor, case_ids, to_login, reason=reason, now=self.now()
+        )
+
+    def release_stuck_lease(self, case_id: int) -> None:
+        """End whoever's lease on the case (supervisors; audited by the queue service)."""
+        from tui_desk.services.queue import release_lease
+
+        self.actor.require(Action.RELEASE_LEASE)
+        release_lease(self.db, self.actor, case_id, now=self.now())
+
+    def override_request_rules(self) -> tuple[str, ...]:
+        """The contact rules an operator may ask to have waived (the override rules)."""
+        return self.override_rules()
+
+    def refused_override_rules(self, case_id: int) -> tuple[str, ...]:
+        """The waivable rules that refuse a call or SMS on the case now, on any of the
+        borrower's numbers that is not do-not-call (empty: none, or only unwaivable ones)."""
+        from tui_desk.services.contacts import OVERRIDABLE_RULES, contact_status
+
+        now = self.now()
+        with self.db.read() as s:
+            phone_ids = list(
+                s.scalars(
+                    select(Phone.id)
+                    .join(CollectionCase, CollectionCase.borrower_id == Phone.borrower_id)
+                    .where(CollectionCase.id == case_id, Phone.do_not_call.is_(False))
+                    .order_by(Phone.id)
+                )
+            )
+        found: set[str] = set()
+        checks: list[tuple[Channel, int | None]] = [(Channel.PHONE, p) for p in phone_ids]
+        checks.append((Channel.SMS, None))
+        for channel, phone_id in checks:
+            status = contact_status(
+                self.db, case_id, channel=channel, phone_id=phone_id, now=now,
+                profile=self.profile,
+            )  # fmt: skip
+            if not status.allowed and status.rule in OVERRIDABLE_RULES:
+                found.add(status.rule)
+        return tuple(r for r in OVERRIDABLE_RULES if r in found)
+
+    def request_override(self, case_id: int, rule: str, reason: str) -> int:
+        """Ask a supervisor to waive ``rule`` once for the actor on the case; the request id."""
+        from tui_desk.services.supervision import request_override
+
+        return request_override(self.db, self.actor, case_id, rule, reason, now=self.now())
+
+    def override_requests(self, status: str = "pending") -> list[supervision.OverrideRequestLine]:
+        from tui_desk.services.supervision import override_requests
+
+        return override_requests(self.db, self.actor, status=status)
+
+    def override_request(self, request_id: int) -> supervision.OverrideRequestLine:
+        from tui_desk.services.supervision import override_request
+
+        return override_request(self.db, self.actor, request_id)
+
+    def pending_override_requests(self) -> int:
+        from tui_desk.services.supervision import pending_request_count
+
+        return pending_request_count(self.db)
+
+    def decide_override_request(
+        self, request_id: int, *, approve: bool, note: str = "", minutes: int = 30
+    ) -> supervision.OverrideDecision:
+        from tui_desk.services.supervision import decide_override_request
+
+        return decide_override_request(
+            self.db, self.actor, request_id, approve=approve, note=note, minutes=minutes,
+            now=self.now(),
+        )  # fmt: skip
+
+    def case_visits(self, case_id: int) -> list[supervision.CaseVisitLine]:
+        from tui_desk.services.supervision import case_visits
+
+        return case_visits(self.db, case_id)
+
+    def audit_page(
+        self,
+        flt: supervision.AuditFilter,
+        *,
+        before_id: int | None = None,
+        limit: int = 50,
+    ) -> supervision.AuditPage:
+        from tui_desk.services.supervision import audit_page
+
+        return audit_page(
+            self.db, self.actor, flt, before_id=before_id, limit=limit, profile=self.profile
+        )
+
+    def audit_actions(self) -> list[str]:
+        from tui_desk.services.supervision import audit_actions
+
+        self.actor.require(Action.VIEW_BOARD)
+        return audit_actions(self.db)
+
+    def report_names(self) -> list[tuple[str, str]]:
+        """(name, translated title) of every report, in a fixed order."""
+        from tui_desk.services.reports import REPORTS
+
+        return [(name, _(report.title)) for name, report in REPORTS.items()]
+
+    def report_period(self) -> tuple[dt.date, dt.date]:
+        """The default period: the first of this month to today (office days)."""
+        today = self.today()
+        return today.replace(day=1), today
+
+    def report(self, name: str, date_from: dt.date, date_to: dt.date) -> ReportTable:
+        from tui_desk.services.reports import run_report
+
+        self.actor.require(Action.VIEW_BOARD)
+        return run_report(self.db, name, date_from=date_from, date_to=date_to, profile=self.profile)
+
+    def report_csv(self, name: str, date_from: dt.date, date_to: dt.date) -> Path:
+        """Write the report as CSV (UTF-8 with a BOM, for spreadsheet programs); the path."""
+        from tui_desk.services.reports import to_csv
+
+        table = self.report(name, date_from, date_to)
+        folder = self.export_dir or data_dir() / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"report-{name}-{date_from.isoformat()}-{date_to.isoformat()}.csv"
+        path.write_text(to_csv(table), encoding="utf-8-sig", newline="")
+        return path

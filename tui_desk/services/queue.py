@@ -103,7 +103,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.selectable import Alias
 
 from tui_desk.clock import utcnow
-from tui_desk.db.engine import Database
+from tui_desk.db.engine import Database, DatabaseBusy
 from tui_desk.db.models import (
     Agent,
     Borrower,
@@ -210,7 +210,7 @@ def _indexed_by_sqlite(element: _IndexedBy, compiler: SQLCompiler, **kw: Any) ->
     return text
 
 
-def _table(index: str | None) -> Any:
+def case_indexed_by(index: str | None) -> Any:
     """``collection_case`` pinned to ``index``, or as is (None: the planner's choice)."""
     return _IndexedBy.of(index) if index is not None else _CASE
 
@@ -511,7 +511,7 @@ def _filter_access(session: Session, flt: QueueFilter, ctx: _Context) -> _Access
     if flt.due_today and index not in _SMALL:
         # A broad index: if few cases are due, reach them through ix_case_next_action.
         threshold = _dense_threshold(session, ctx.limit)
-        due_t = _table("ix_case_next_action")
+        due_t = case_indexed_by("ix_case_next_action")
         due = select(due_t.c.id).where(due_t.c.status == _OPEN, due_t.c.next_action_at < end_of_day)
         if _probe(session, due, threshold) <= threshold:
             return _Ranked(terms, "ix_case_next_action", "ix_case_next_action")
@@ -664,7 +664,7 @@ def page_statement(
     A walk reads its index in this order and stops after ``limit`` rows; ranked
     candidates are sorted by the database, which keeps only the best ``limit`` of them.
     """
-    t = _table(access.index)
+    t = case_indexed_by(access.index)
     stmt = select(t.c.id, t.c.priority).where(*access.terms(t))
     if before is not None:
         stmt = stmt.where(_key(t) > tuple_(*before)).order_by(*_asc(t))
@@ -719,7 +719,7 @@ def _exists(
     above: QueueKey | None = None,
 ) -> bool:
     """Is there a match below / above a key? (Usually the neighbouring page: found at once.)"""
-    t = _table(access.index)
+    t = case_indexed_by(access.index)
     stmt = select(t.c.id).where(*access.terms(t))
     if below is not None:
         stmt = stmt.where(_key(t) < tuple_(*below))
@@ -1029,7 +1029,7 @@ class _Claimable:
 
     def callbacks(self) -> _AnySelect:
         """The actor's own callbacks that are due, the longest-waiting first."""
-        t = _table("ix_case_callback")
+        t = case_indexed_by("ix_case_callback")
         return (
             select(*_pick_columns(t))
             .where(
@@ -1044,7 +1044,7 @@ class _Claimable:
 
     def best(self, index: str, where: Callable[[Any], ColumnElement[bool]]) -> _AnySelect:
         """The most urgent open case through ``index`` that passes ``where``."""
-        t = _table(index)
+        t = case_indexed_by(index)
         return (
             select(*_pick_columns(t))
             .where(t.c.status == _OPEN, where(t), *self.unreserved(t))
@@ -1059,7 +1059,7 @@ class _Claimable:
         then checked by primary key, status unindexed so no queue index tempts the
         planner into walking everything.
         """
-        top_t = _table("ix_case_queue")
+        top_t = case_indexed_by("ix_case_queue")
         top = select(top_t.c.id).where(top_t.c.status == _OPEN)
         if above is not None:
             top = top.where(_key(top_t) > tuple_(*above))
@@ -1223,6 +1223,11 @@ def _write(db: Database, work: Callable[[Session], _T]) -> _T:
         try:
             with db.write() as session:
                 return work(session)
+        except DatabaseBusy:
+            # The lock wait ran out (SQLite) or this was a deadlock victim (PostgreSQL):
+            # nothing was saved, so the same unit of work may simply run again.
+            if time.monotonic() > deadline:
+                raise
         except OperationalError as exc:
             locked = db.is_sqlite and "database is locked" in str(exc.orig)
             if not locked or time.monotonic() > deadline:
@@ -1437,7 +1442,7 @@ def _orphan_terms() -> tuple[ColumnElement[bool], ...]:
 
 def _orphan_keys() -> _AnySelect:
     """Ids of the orphans through the NULL range of ix_case_next_action (for probing)."""
-    t = _table("ix_case_next_action")
+    t = case_indexed_by("ix_case_next_action")
     return select(t.c.id).where(t.c.status == _OPEN, t.c.next_action_at.is_(None))
 
 

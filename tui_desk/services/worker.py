@@ -12,6 +12,15 @@ Leadership is a belief bounded in time: a worker acts only while its clock is be
 expiry it last wrote. Job code writes through :func:`job_write`, which also checks the
 lease inside the job's own transaction, so a leader that stalled past its expiry (paused
 VM, lost network) cannot commit work after another worker took over.
+
+Some work cannot wait for the next tick: the supervisor board must show a desk's write
+within a second. While it leads, a worker also runs its *followers* (the board's fast
+path) on a thread of their own: one dedicated connection polls the change marker
+(``ChangeWatcher``, every ``poll_seconds`` <= 250 ms) and, when new feed events became
+readable, each follower runs once, however many events arrived (a burst is one run). A
+follower writes through :func:`job_write` too; on its thread the fence checks the lease
+row inside the transaction without renewing it (the tick thread alone renews), so a
+follower can never extend a term or outlive one.
 """
 
 from __future__ import annotations
@@ -37,13 +46,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tui_desk.clock import utcnow
-from tui_desk.db.engine import Database
+from tui_desk.db.engine import Database, DatabaseBusy
 from tui_desk.db.models import WorkerJobRun, WorkerLease
 from tui_desk.i18n import _
+from tui_desk.services.changes import ChangeWatcher, change_marker
 
 LEADER = "leader"
 DEFAULT_TTL = dt.timedelta(seconds=30)
 DEFAULT_POLL_SECONDS = 1.0
+# Followers poll the change marker this often (the board's 1 s target needs <= 250 ms).
+FOLLOW_POLL_SECONDS = 0.2
 
 Clock = Callable[[], dt.datetime]
 JobFunction = Callable[[Database, dt.datetime], str]
@@ -68,6 +80,20 @@ class Job:
     name: str
     every: dt.timedelta
     run: JobFunction
+
+
+@dataclass(frozen=True)
+class Follower:
+    """Work that follows the change feed while this worker leads.
+
+    ``run(db, now)`` is called once when a term begins and then soon after new change-feed
+    events became readable (at most once per poll, so a burst of writes is one run). It
+    writes through :func:`job_write`, fenced by the lease; its status is not recorded.
+    """
+
+    name: str
+    run: JobFunction
+    poll_seconds: float = FOLLOW_POLL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,10 @@ class WorkerStopping(JobInterrupted):
 _current_worker: contextvars.ContextVar[Worker | None] = contextvars.ContextVar(
     "tui_desk_current_worker", default=None
 )
+# True on a follower's thread: its writes are fenced without renewing the lease.
+_following: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tui_desk_following", default=False
+)
 
 
 @contextlib.contextmanager
@@ -120,6 +150,10 @@ def job_write(db: Database) -> Iterator[Session]:
     worker = _current_worker.get()
     if worker is None:
         with db.write() as session:
+            yield session
+        return
+    if _following.get():
+        with worker.follower_write(db) as session:
             yield session
         return
     with worker.fenced_write(db, check_stop=True) as session:
@@ -154,6 +188,7 @@ def database_clock(db: Database) -> Clock:
 def default_jobs(profile: str = "cn") -> list[Job]:
     """Every job `tui-desk worker` runs, for the deployment's policy profile."""
     # Imported here because job modules import job_write from this module.
+    from tui_desk.services.board import BOARD_SNAPSHOT_EVERY, board_snapshot_job
     from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job
     from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
     from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
@@ -168,7 +203,17 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
         Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
         Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
+        # Cheap sections for changes time alone makes, the heavy depth when due; the
+        # fast path (default_followers) covers desk writes between runs.
+        Job("board_snapshot", BOARD_SNAPSHOT_EVERY, board_snapshot_job(profile)),
     ]
+
+
+def default_followers(profile: str = "cn") -> list[Follower]:
+    """Every follower `tui-desk worker` runs while leading, for the policy profile."""
+    from tui_desk.services.board import FAST_POLL_SECONDS, board_fast_path
+
+    return [Follower("board_fast_path", board_fast_path(profile), FAST_POLL_SECONDS)]
 
 
 class Worker:
@@ -187,9 +232,12 @@ class Worker:
         clock: Clock = utcnow,
         identity: str | None = None,
         log: Log | None = None,
+        followers: Sequence[Follower] = (),
     ) -> None:
         if ttl <= dt.timedelta(0):
             raise ValueError("the lease ttl must be positive")
+        if any(f.poll_seconds <= 0 for f in followers):
+            raise ValueError("a follower's poll interval must be positive")
         names = [job.name for job in jobs]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate job names: {names}")
@@ -198,6 +246,7 @@ class Worker:
             raise ValueError(f"job names must be 1-{_JOB_NAME_LEN} characters: {too_long}")
         self.db = db
         self.jobs = tuple(jobs)
+        self.followers = tuple(followers)
         self.ttl = ttl
         self.identity = identity or default_identity()
         self._clock = clock
@@ -318,6 +367,34 @@ class Worker:
         self.keep_lease(check_stop=check_stop)
         with db.write() as session:
             self.verify_lease(session)
+            yield session
+
+    @contextlib.contextmanager
+    def follower_write(self, db: Database) -> Iterator[Session]:
+        """A follower's write: commits only while this worker's current term holds the lease.
+
+        For a thread other than the ticking one: nothing here renews the lease or changes
+        this worker's belief (the tick thread alone does), it only refuses to write.
+        """
+        if self._stopping.is_set():
+            raise WorkerStopping(_("the worker is stopping"))
+        term, until = self._term, self._lease_until
+        now = self._clock()
+        if term is None or until is None or now >= until:
+            raise LeaseLost(_("the leader lease expired"))
+        with db.write() as session:
+            row = session.execute(
+                select(_LEASE.c.holder, _LEASE.c.acquired_at, _LEASE.c.expires_at)
+                .where(_LEASE.c.name == LEADER)
+                .with_for_update(read=True)
+            ).first()
+            if (
+                row is None
+                or row.holder != self.identity
+                or row.acquired_at != term
+                or row.expires_at <= self._clock()
+            ):
+                raise LeaseLost(_("this worker no longer holds the leader lease"))
             yield session
 
     def keep_lease(self, *, check_stop: bool = True) -> None:
@@ -442,28 +519,112 @@ class Worker:
                 )
         except JobInterrupted:
             pass  # the next leader owns the bookkeeping now
+        except (SQLAlchemyError, DatabaseBusy) as exc:
+            # The job's own work is committed or rolled back already; only its status line
+            # is missing, and the next run writes one.
+            self._log(
+                _("could not record {job}: {error}").format(job=job.name, error=_first_line(exc))
+            )
         return JobResult(job.name, ok, status)
 
     # --- the loop ---------------------------------------------------------------------
 
+    def run_followers_once(self) -> None:
+        """Run every follower once, fenced (the follower thread's body, also for tests)."""
+        token = _current_worker.set(self)
+        following = _following.set(True)
+        try:
+            for follower in self.followers:
+                try:
+                    follower.run(self.db, self._clock())
+                except JobInterrupted:
+                    return  # not leading (any more): the follower thread notices
+                except Exception:  # a failing follower must not take the leader down
+                    self._log(f"{follower.name}: {traceback.format_exc().rstrip()}")
+        finally:
+            _following.reset(following)
+            _current_worker.reset(token)
+
+    def follow(self, stop_event: threading.Event) -> None:
+        """The followers' loop, on its own thread: while leading, run them after feed events.
+
+        One dedicated connection polls the raw marker (on SQLite ``PRAGMA data_version``,
+        which moves on any commit, heartbeats and this worker's own writes included); only
+        when it moved is the feed's marker read, and the followers run when that moved.
+        The markers are taken before the run, so events committed during a run bring
+        another one.
+        """
+        poll = min((f.poll_seconds for f in self.followers), default=FOLLOW_POLL_SECONDS)
+        watcher: ChangeWatcher | None = None
+        raw: int | None = None
+        feed: int | None = None
+        try:
+            while not stop_event.is_set():
+                try:
+                    if not self.is_leading():
+                        if watcher is not None:
+                            watcher.close()
+                            watcher = None
+                        stop_event.wait(poll)
+                        continue
+                    if watcher is None:
+                        # A new term: run at once, whatever the markers say.
+                        watcher = ChangeWatcher(self.db)
+                        raw, feed = watcher.marker(), None
+                    else:
+                        now_raw = watcher.marker()
+                        if now_raw == raw:
+                            stop_event.wait(poll)
+                            continue
+                        raw = now_raw
+                    now_feed = change_marker(self.db) if self.db.is_sqlite else raw
+                    if now_feed != feed:
+                        feed = now_feed
+                        self.run_followers_once()
+                except (SQLAlchemyError, DatabaseBusy) as exc:
+                    self._log(_("worker follower failed: {error}").format(error=_first_line(exc)))
+                    if watcher is not None:
+                        with contextlib.suppress(SQLAlchemyError, DatabaseBusy):
+                            watcher.close()
+                    watcher = None
+                stop_event.wait(poll)
+        finally:
+            if watcher is not None:
+                with contextlib.suppress(SQLAlchemyError, DatabaseBusy):
+                    watcher.close()
+
     def run_forever(
         self, stop_event: threading.Event, poll_seconds: float = DEFAULT_POLL_SECONDS
     ) -> None:
-        """Tick until ``stop_event`` is set, then release the lease."""
+        """Tick until ``stop_event`` is set, then release the lease.
+
+        With followers, they run on a thread of their own meanwhile (see :meth:`follow`),
+        stopped and joined before the lease is released.
+        """
         self._stopping = stop_event
+        follow_stop = threading.Event()
+        follower_thread: threading.Thread | None = None
+        if self.followers:
+            follower_thread = threading.Thread(
+                target=self.follow, args=(follow_stop,), name="worker-followers", daemon=True
+            )
+            follower_thread.start()
         try:
             while not stop_event.is_set():
                 try:
                     self.tick()
-                except SQLAlchemyError as exc:
+                except (SQLAlchemyError, DatabaseBusy) as exc:
                     # The database may be restarting: keep trying. Our belief in the lease
                     # still ends at the expiry we last wrote, so nothing unsafe follows.
                     self._log(_("worker tick failed: {error}").format(error=_first_line(exc)))
                 stop_event.wait(poll_seconds)
         finally:
+            follow_stop.set()
+            if follower_thread is not None:
+                follower_thread.join()
             try:
                 self.release()
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, DatabaseBusy) as exc:
                 self._log(_("could not release the lease: {error}").format(error=_first_line(exc)))
 
 
@@ -508,6 +669,7 @@ def run_worker(
     log: Log | None = None,
     profile: str = "cn",
     jobs: Sequence[Job] | None = None,
+    followers: Sequence[Follower] | None = None,
     ttl: dt.timedelta = DEFAULT_TTL,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
 ) -> int:
@@ -518,6 +680,8 @@ def run_worker(
 
     ``profile`` is the policy profile the jobs apply (the desk's ``--profile`` setting);
     ``log`` receives one line per event (default: stdout, flushed, for the journal).
+    ``followers`` default to :func:`default_followers` when ``jobs`` is not given, and to
+    none when it is.
     """
     if stop is None:
         stop = threading.Event()
@@ -529,6 +693,11 @@ def run_worker(
         ttl=ttl,
         clock=database_clock(db),
         log=log,
+        followers=(
+            followers
+            if followers is not None
+            else (default_followers(profile) if jobs is None else ())
+        ),
     )
     received: list[str] = []
     restore = _install_signal_handlers(stop, received)

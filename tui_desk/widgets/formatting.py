@@ -207,6 +207,43 @@ _LABELS: dict[str, dict[str, str]] = {
         "stale": N_("stale case, free to take"),
         "opened": N_("opened from the queue"),
     },
+    # What an agent did last (audit actions), as the supervisor board shows it.
+    "action": {
+        "case.claim": N_("took a case"),
+        "case.release": N_("released a case"),
+        "case.lease_renew": N_("kept a case"),
+        "case.lease_release": N_("freed a lease"),
+        "case.reassign": N_("reassigned cases"),
+        "case.hold.set": N_("put on hold"),
+        "case.hold.release": N_("released a hold"),
+        "contact.log": N_("logged a contact"),
+        "contact.override.grant": N_("granted an override"),
+        "override_request.create": N_("asked for an override"),
+        "override_request.approve": N_("approved an override"),
+        "override_request.reject": N_("refused an override"),
+        "payment.record": N_("recorded a payment"),
+        "visit.book": N_("booked a visit"),
+        "visit.reschedule": N_("moved a visit"),
+        "visit.cancel": N_("cancelled a visit"),
+        "visit.confirm": N_("confirmed a visit"),
+        "visit.report": N_("reported a visit"),
+        "plan.create": N_("drafted a plan"),
+        "plan.activate": N_("activated a plan"),
+        "agreement.draft": N_("drafted an agreement"),
+        "agreement.version": N_("edited an agreement"),
+        "agreement.ready": N_("readied an agreement"),
+        "agreement.sign": N_("signed an agreement"),
+        "document.add": N_("added a document"),
+        "document.verify": N_("verified a document"),
+        "document.reject": N_("rejected a document"),
+        "service.register": N_("registered for visits"),
+        "phone.add": N_("added a phone"),
+        "personal.reveal": N_("revealed data"),
+        "sms.queue": N_("sent an SMS"),
+        "follow_up.done": N_("did a follow-up"),
+        "adjustment.request": N_("asked an adjustment"),
+        "complaint.record": N_("recorded a complaint"),
+    },
     "role": {
         "operator": N_("operator"),
         "collector": N_("collector"),
@@ -221,4 +258,6 @@ def label(kind: str, value: str | None) -> str:
     if value is None:
         return DASH
     text = _LABELS.get(kind, {}).get(value)
-    return _(text) if text else value.replace("_", " ")
+    if text:
+        return _(text)
+    return value if kind == "action" else value.replace("_", " ")

@@ -1,0 +1,678 @@
+"""SupervisorScreen: the live board of queues, agents, today's work and deadlines at risk.
+
+The board reads one snapshot the worker keeps fresh (``tui-desk worker``) plus live
+presence. It polls the snapshot's cheap change marker every ``POLL_SECONDS`` in a thread
+worker, and reads the whole board only when the marker moved (or every
+``PRESENCE_SECONDS``, for presence and ages); the next poll is scheduled only once the
+last one has been handled, so a slow database slows the board down rather than piling
+reads up. A board read is applied as a keyed diff inside ``batch_update()``: changed
+cells only, rows added and removed by key, the cursor kept on its row.
+
+Wide and tall terminals (>= 120x36) show the four panes at once; smaller ones show one
+pane at a time: F2-F5 (or 1-4) choose it, Tab/Shift+Tab cycle. Keys act on the selected
+row: Enter does the natural thing for the row's kind (decide an adjustment or an
+override request, the complaints, release an overdue lease, else view the case), ``o``
+views the case read-only, ``r`` reassigns (the rows marked with Space, or this one),
+``x`` releases a lease, ``a`` opens the audit viewer and ``R`` the reports. Polling stops
+while the board is covered or closed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Vertical
+from textual.events import DescendantFocus
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
+
+from tui_desk.i18n import N_, _, ngettext
+from tui_desk.screens import localise_bindings
+from tui_desk.services.board import AgentLine, Board, RiskLine
+from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.errors import PermissionDenied, ServiceError
+from tui_desk.widgets.board import (
+    AGENT_COLUMNS,
+    DEPTH_COLUMNS,
+    RISK_COLUMNS,
+    KeyedTable,
+    TodayFigures,
+    age,
+    agent_rows,
+    depth_rows,
+    risk_counts_text,
+    risk_key,
+    risk_rows,
+)
+from tui_desk.widgets.formatting import label, local
+
+
+@dataclass(frozen=True)
+class BoardPane:
+    name: str
+    title: str
+    key: str
+    digit: str
+
+
+PANES: tuple[BoardPane, ...] = (
+    BoardPane("today", N_("Today"), "F2", "1"),
+    BoardPane("queues", N_("Queues"), "F3", "2"),
+    BoardPane("agents", N_("Agents"), "F4", "3"),
+    BoardPane("risks", N_("At risk"), "F5", "4"),
+)
+PANE_NAMES = tuple(p.name for p in PANES)
+_PANE_TABLE = {"queues": "#depth", "agents": "#agents", "risks": "#risks"}
+
+
+class BoardRead(Message):
+    """A board came back from the database: the marker it was read at, the board, and
+    when the worker last refreshed it."""
+
+    def __init__(self, version: int, board: Board, refreshed_at: dt.datetime | None) -> None:
+        super().__init__()
+        self.version = version
+        self.board = board
+        self.refreshed_at = refreshed_at
+
+
+class BoardUnchanged(Message):
+    """The change marker did not move: nothing to read, nothing to repaint."""
+
+
+def _first_line(error: BaseException | None) -> str:
+    if error is None:
+        return "?"
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
+def _binding(
+    key: str, action: str, description: str, tooltip: str, id: str, *, show: bool = False,
+    priority: bool = False,
+) -> Binding:  # fmt: skip
+    return Binding(key, action, description, tooltip=tooltip, show=show, id=id, priority=priority)
+
+
+class SupervisorScreen(Screen[None], inherit_bindings=False):
+    """The live board; supervisors only (the service refuses everyone else)."""
+
+    AUTO_FOCUS = ""  # the pane shown decides the focus (see ``_show``)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
+
+    POLL_SECONDS: ClassVar[float] = 0.25
+    """How often the change marker is read (one small query)."""
+    PRESENCE_SECONDS: ClassVar[float] = 3.0
+    """Read the board at least this often even when nothing changed: presence and ages."""
+    STALE_AFTER: ClassVar[dt.timedelta] = dt.timedelta(minutes=2)
+    """A snapshot older than this is flagged: the worker may not be running."""
+    RETRY_SECONDS: ClassVar[float] = 2.0
+    """After a failed read, wait this long before polling again."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            _binding(
+                f"{p.key.lower()},{p.digit}",
+                f"show_pane('{p.name}')",
+                p.title,
+                N_("Show this pane of the board (all four at once on a large terminal)"),
+                f"board.pane.{p.name}",
+            )
+            for p in PANES
+        ),
+        _binding("tab", "cycle_pane(1)", N_("Next pane"), N_("Move to the next pane"),
+                 "board.pane.next"),
+        _binding("shift+tab", "cycle_pane(-1)", N_("Previous pane"),
+                 N_("Move to the previous pane"), "board.pane.previous"),
+        _binding(
+            "enter",
+            "act",
+            N_("Act"),
+            N_("The row's natural action: decide, complaints, release the lease, or view the case"),
+            "board.act",
+            show=True,
+            priority=True,
+        ),
+        _binding("o", "open_case", N_("View case"),
+                 N_("Open the row's case read-only"), "board.case.view", show=True),
+        _binding("space", "mark", N_("Mark"),
+                 N_("Mark or unmark the row's case for reassigning several at once"),
+                 "board.mark"),
+        _binding("r", "reassign", N_("Reassign"),
+                 N_("Give the marked cases (or the row's case) to another agent"),
+                 "board.reassign", show=True),
+        _binding("x", "release_lease", N_("Release lease"),
+                 N_("End the lease a desk holds on the row's case (a stuck or overdue lease)"),
+                 "board.release", show=True),
+        _binding("y", "decide", N_("Decide"),
+                 N_("Approve or reject the row's adjustment or override request"),
+                 "board.decide"),
+        _binding("k", "complaints", N_("Complaints"),
+                 N_("Open complaints: investigate, resolve or dismiss"), "board.complaints"),
+        _binding("a", "audit", N_("Audit"), N_("The audit viewer: who did what, when"),
+                 "board.audit", show=True),
+        _binding("R", "reports", N_("Reports"), N_("Reports on screen"), "board.reports",
+                 show=True),
+        _binding("g,ctrl+r", "refresh_board", N_("Refresh"),
+                 N_("Read the board now rather than at the next change"), "board.refresh"),
+        _binding("escape", "close", N_("Back"), N_("Back to the desk (F6 too)"), "board.close",
+                 show=True),
+    ]  # fmt: skip
+
+    def __init__(self, service: DeskService) -> None:
+        super().__init__(id="board")
+        localise_bindings(self)
+        self.service = service
+        self.board: Board | None = None
+        self.pane = "today"
+        self.marked: set[str] = set()
+        """Risk rows chosen for a bulk reassign (their keys)."""
+        self.repaints = 0
+        """Board reads applied to the screen so far."""
+        self._polling = False
+        self._poll_timer: Timer | None = None
+        self._seen: int | None = None
+        self._read_at = 0.0
+        self._problem: str | None = None
+        self.refreshed_at: dt.datetime | None = None
+        """The worker's last refresh of the snapshot (its newest section)."""
+
+    # --- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="#")
+        yield Static(Text(_("reading the board..."), style="dim"), id="board-status")
+        yield Static(id="board-tabs")
+        with Container(id="board-body"):
+            with Vertical(id="board-pane-today", classes="board-pane"):
+                yield TodayFigures(id="today")
+                yield Static(id="today-risks")
+                yield Static(id="today-orphans")
+            # Agents before queues: the wide grid places panes row by row.
+            with Vertical(id="board-pane-agents", classes="board-pane"):
+                yield KeyedTable(AGENT_COLUMNS, id="agents")
+            with Vertical(id="board-pane-queues", classes="board-pane"):
+                yield KeyedTable(DEPTH_COLUMNS, id="depth")
+            with Vertical(id="board-pane-risks", classes="board-pane"):
+                yield Static(id="risk-counts")
+                yield KeyedTable(RISK_COLUMNS, id="risks")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        actor = self.service.actor
+        self.sub_title = " | ".join(
+            (_("Board"), f"{actor.name} ({label('role', actor.role)})", self.service.database_kind)
+        )
+        for pane in PANES:
+            self.pane_widget(pane.name).border_title = f"{_(pane.title)} ({pane.key})"
+        # All panes show on a large terminal: start where the keys act (the deadlines).
+        width, height = self.app.size
+        self._show("risks" if width >= 120 and height >= 36 else "today")
+
+    def pane_widget(self, name: str) -> Widget:
+        return self.query_one(f"#board-pane-{name}")
+
+    def table(self, name: str) -> KeyedTable:
+        return self.query_one(_PANE_TABLE[name], KeyedTable)
+
+    def _show(self, name: str, *, focus: bool = True) -> None:
+        self.pane = name
+        for pane in PANES:
+            self.pane_widget(pane.name).set_class(pane.name == name, "-active")
+        tabs = Text()
+        for pane in PANES:
+            style = "bold reverse" if pane.name == name else "dim"
+            tabs.append(f" {pane.key} {_(pane.title)} ", style=style)
+            tabs.append(" ")
+        self.query_one("#board-tabs", Static).update(tabs)
+        if focus:
+            if name in _PANE_TABLE:
+                target = self.table(name)
+                if not target.has_focus:
+                    self.set_focus(target)
+            else:
+                self.set_focus(None)
+
+    def action_show_pane(self, name: str) -> None:
+        if name in PANE_NAMES:
+            self._show(name)
+
+    def action_cycle_pane(self, step: int) -> None:
+        index = PANE_NAMES.index(self.pane)
+        self._show(PANE_NAMES[(index + step) % len(PANE_NAMES)])
+
+    @on(DescendantFocus)
+    def _follow_focus(self, event: DescendantFocus) -> None:
+        for pane in PANES:
+            if self.pane_widget(pane.name) in event.widget.ancestors_with_self:
+                if pane.name != self.pane:
+                    self._show(pane.name, focus=False)
+                return
+
+    # --- the live loop -------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        self._start_polling()
+
+    def on_screen_suspend(self) -> None:
+        self._stop_polling()
+
+    def on_unmount(self) -> None:
+        self._stop_polling()
+
+    def _start_polling(self) -> None:
+        if self._polling:
+            return
+        self._polling = True
+        self._poll(self._seen, force=True)
+
+    def _stop_polling(self) -> None:
+        self._polling = False
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+
+    def _schedule(self, delay: float) -> None:
+        if not self._polling:
+            return
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+        self._poll_timer = self.set_timer(delay, self._poll_tick)
+
+    def _poll_tick(self) -> None:
+        self._poll_timer = None
+        if self._polling:
+            due = time.monotonic() - self._read_at >= self.PRESENCE_SECONDS
+            self._poll(self._seen, force=due)
+
+    @work(thread=True, group="board-poll", exclusive=True, exit_on_error=False)
+    def _poll(self, seen: int | None, *, force: bool) -> None:
+        version = self.service.board_version()
+        if version == seen and not force:
+            self.post_message(BoardUnchanged())
+            return
+        # The marker is read before the board: a change landing in between is simply
+        # read again on the next poll.
+        board = self.service.board()
+        self.post_message(BoardRead(version, board, self.service.board_refreshed_at()))
+
+    def on_board_unchanged(self, _message: BoardUnchanged) -> None:
+        self._schedule(self.POLL_SECONDS)
+
+    def on_board_read(self, message: BoardRead) -> None:
+        self._seen = message.version
+        self._read_at = time.monotonic()
+        self._problem = None
+        self.refreshed_at = message.refreshed_at
+        try:
+            self.show_board(message.board)
+        finally:
+            self._schedule(self.POLL_SECONDS)
+
+    def action_refresh_board(self) -> None:
+        if self._polling:
+            self._stop_polling()
+            self._start_polling()
+
+    # --- painting --------------------------------------------------------------------------
+
+    def show_board(self, board: Board) -> None:
+        """Apply ``board`` as one keyed diff: only what changed is touched."""
+        self.board = board
+        now = self.service.now()
+        tz = self.service.timezone
+        currency = self.service.profile.currency
+        self.marked &= {risk_key(r) for r in board.risks}
+        with self.app.batch_update():
+            self._status(board, now)
+            self.query_one(TodayFigures).show(board.today, board.trends, currency)
+            counts = risk_counts_text(board.risk_counts)
+            self._update_static("#risk-counts", counts)
+            self._update_static("#today-risks", Text.assemble((_("At risk: "), "bold"), counts))
+            orphans = (
+                Text(
+                    "! "
+                    + ngettext(
+                        "{n} open case has no next action",
+                        "{n} open cases have no next action",
+                        board.orphans,
+                    ).format(n=board.orphans),
+                    style="bold yellow",
+                )
+                if board.orphans
+                else Text(_("Every open case has a next action."), style="dim")
+            )
+            self._update_static("#today-orphans", orphans)
+            self.table("queues").sync(
+                depth_rows(board.buckets, board.stages, currency, self.service.stages())
+            )
+            self.table("agents").sync(agent_rows(board.agents, now, tz, currency))
+            self._sync_risks(board, now)
+            self._subtitles(board)
+        self.repaints += 1
+
+    def _sync_risks(self, board: Board, now: dt.datetime) -> None:
+        # The detail takes what the other columns leave, so the table fits the terminal
+        # without scrolling sideways.
+        width = max(24, self.size.width - 58)
+        rows = risk_rows(board.risks, now, self.service.timezone, self.marked, detail_width=width)
+        self.table("risks").sync(rows)
+
+    def on_resize(self) -> None:
+        if self.board is not None:
+            with self.app.batch_update():
+                self._sync_risks(self.board, self.service.now())
+
+    def _update_static(self, selector: str, content: Text) -> None:
+        widget = self.query_one(selector, Static)
+        if widget.content != content:
+            widget.update(content)
+
+    def _subtitles(self, board: Board) -> None:
+        online = sum(1 for a in board.agents if a.online)
+        agents = _("{online} of {total} online").format(online=online, total=len(board.agents))
+        total = sum(board.risk_counts.values())
+        risks = ngettext("{n} at risk", "{n} at risk", total).format(n=total)
+        if total > len(board.risks):
+            risks += ", " + _("most urgent {shown} shown").format(shown=len(board.risks))
+        if self.marked:
+            risks += ", " + ngettext("{n} marked", "{n} marked", len(self.marked)).format(
+                n=len(self.marked)
+            )
+        open_cases = sum(d.open_cases for d in board.buckets)
+        subtitles = {
+            "agents": agents,
+            "risks": risks,
+            "queues": ngettext("{n} open case", "{n} open cases", open_cases).format(n=open_cases),
+        }
+        for name, text in subtitles.items():
+            pane = self.pane_widget(name)
+            if pane.border_subtitle != text:
+                pane.border_subtitle = text
+
+    def _status(self, board: Board | None, now: dt.datetime) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if self._problem is not None:
+            text.append("! " + _("The board could not be read: {error}").format(
+                error=self._problem), style="bold red")  # fmt: skip
+        elif board is None or board.as_of is None or board.version == 0:
+            text.append(
+                "! " + _("waiting for the worker: start `tui-desk worker`"), style="bold yellow"
+            )
+        else:
+            # A section without writes to recount is as good as new, so the board is as
+            # fresh as the worker's last refresh.
+            fresh = max(board.as_of, self.refreshed_at or board.as_of)
+            old = now - fresh
+            stamp = local(fresh, self.service.timezone, "%H:%M:%S")
+            if old > self.STALE_AFTER:
+                text.append(
+                    "! " + _("as of {time}, {age} old: is `tui-desk worker` running?").format(
+                        time=stamp, age=age(old)),
+                    style="bold yellow",
+                )  # fmt: skip
+            else:
+                text.append(_("as of {time}").format(time=stamp), style="bold")
+        if board is not None and board.agents:
+            online = sum(1 for a in board.agents if a.online)
+            text.append("  |  ")
+            text.append(_("{online}/{total} online").format(online=online, total=len(board.agents)))
+        if board is not None:
+            total = sum(board.risk_counts.values())
+            text.append("  |  ")
+            text.append(_("{n} at risk").format(n=total), style="bold red" if total else "dim")
+        self._update_static("#board-status", text)
+
+    # --- the selected row ---------------------------------------------------------------
+
+    def _active_table(self) -> str | None:
+        focused = self.focused
+        for name, selector in _PANE_TABLE.items():
+            if focused is not None and focused.id == selector[1:]:
+                return name
+        return self.pane if self.pane in _PANE_TABLE else None
+
+    def selected_risk(self) -> RiskLine | None:
+        if self._active_table() != "risks" or self.board is None:
+            return None
+        key = self.table("risks").selected_key
+        return next((r for r in self.board.risks if risk_key(r) == key), None)
+
+    def selected_agent(self) -> AgentLine | None:
+        if self._active_table() != "agents" or self.board is None:
+            return None
+        key = self.table("agents").selected_key
+        return next((a for a in self.board.agents if str(a.agent_id) == key), None)
+
+    def selected_case(self) -> int | None:
+        risk = self.selected_risk()
+        if risk is not None:
+            return risk.case_id
+        agent = self.selected_agent()
+        return agent.case_id if agent is not None else None
+
+    def _need_case(self) -> int | None:
+        case_id = self.selected_case()
+        if case_id is None:
+            self.notify(
+                _("Choose a row with a case: a deadline at risk (F5) or an agent on a case (F4)."),
+                severity="warning",
+            )
+        return case_id
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+    def action_act(self) -> None:
+        risk = self.selected_risk()
+        if risk is None:
+            if self._active_table() == "agents":
+                self.action_open_case()
+            return
+        if risk.kind == "adjustment_pending" or risk.kind == "override_request":
+            self.action_decide()
+        elif risk.kind == "complaint_open":
+            self.action_complaints()
+        elif risk.kind == "lease_overdue":
+            self.action_release_lease()
+        else:
+            self.action_open_case()
+
+    def action_mark(self) -> None:
+        risk = self.selected_risk()
+        if risk is None or risk.case_id is None or self.board is None:
+            return
+        key = risk_key(risk)
+        self.marked ^= {key}
+        now = self.service.now()
+        with self.app.batch_update():
+            self._sync_risks(self.board, now)
+            self._subtitles(self.board)
+        table = self.table("risks")
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_open_case(self) -> None:
+        case_id = self._need_case()
+        if case_id is None:
+            return
+        from tui_desk.screens.supervision_modals import CaseViewModal
+
+        self.app.push_screen(CaseViewModal(self.service, case_id))
+
+    def action_reassign(self) -> None:
+        cases: list[int] = []
+        if self.marked and self.board is not None:
+            cases = sorted(
+                {r.case_id for r in self.board.risks if risk_key(r) in self.marked and r.case_id}
+            )
+        if not cases:
+            case_id = self._need_case()
+            if case_id is None:
+                return
+            cases = [case_id]
+        from tui_desk.screens.supervision_modals import ReassignModal
+
+        def done(result: object) -> None:
+            if result:
+                self.marked.clear()
+                self._written(result if isinstance(result, str) else _("Cases reassigned"))
+
+        self.app.push_screen(ReassignModal(self.service, cases), done)
+
+    def action_release_lease(self) -> None:
+        case_id = self._need_case()
+        if case_id is None:
+            return
+        if not self.service.can_release_leases():
+            self.notify(_("Only a supervisor may release another agent's lease."), severity="error")
+            return
+        who = ""
+        risk = self.selected_risk()
+        agent = self.selected_agent()
+        if risk is not None and risk.who:
+            who = risk.who
+        elif agent is not None:
+            who = agent.login
+        question = (
+            _("Release {who}'s lease on case #{case_id}? Their desk loses the case.").format(
+                who=who, case_id=case_id
+            )
+            if who
+            else _("Release the lease on case #{case_id}?").format(case_id=case_id)
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._release(case_id)
+
+        self.app.push_screen(ConfirmModal(question), confirmed)
+
+    @work(thread=True, group="board-action", exclusive=True, exit_on_error=False)
+    def _release(self, case_id: int) -> None:
+        self.service.release_stuck_lease(case_id)
+        self.app.call_from_thread(
+            self._written, _("Lease on case #{case_id} released").format(case_id=case_id)
+        )
+
+    def action_decide(self) -> None:
+        risk = self.selected_risk()
+        if risk is None or risk.kind not in ("adjustment_pending", "override_request"):
+            self.notify(
+                _("Choose an adjustment or an override request among the deadlines (F5)."),
+                severity="warning",
+            )
+            return
+        if risk.kind == "override_request":
+            from tui_desk.screens.supervision_modals import OverrideRequestModal
+
+            self.app.push_screen(
+                OverrideRequestModal(self.service, risk.ref_id), self._written_or_none
+            )
+            return
+        if risk.case_id is not None:
+            self._load_case(risk.case_id, self._open_adjustment)
+
+    def _open_adjustment(self, bundle: CaseBundle) -> None:
+        from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal
+
+        self.app.push_screen(AdjustmentDecisionModal(self.service, bundle), self._written_or_none)
+
+    @work(thread=True, group="board-action", exclusive=True, exit_on_error=False)
+    def _load_case(self, case_id: int, then: Callable[[CaseBundle], None]) -> None:
+        bundle = self.service.case(case_id)
+        self.app.call_from_thread(then, bundle)
+
+    def action_complaints(self) -> None:
+        from tui_desk.screens.complaint_modal import ComplaintListModal
+
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                from tui_desk.screens.supervision_modals import CaseViewModal
+
+                self.app.push_screen(CaseViewModal(self.service, case_id))
+
+        self.app.push_screen(ComplaintListModal(self.service), chosen)
+
+    def action_audit(self) -> None:
+        from tui_desk.screens.audit import AuditScreen
+
+        self.app.push_screen(AuditScreen(self.service))
+
+    def action_reports(self) -> None:
+        from tui_desk.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen(self.service))
+
+    def _written_or_none(self, summary: object) -> None:
+        if isinstance(summary, str) and summary:
+            self._written(summary)
+
+    def _written(self, summary: str) -> None:
+        self.notify(summary, title=_("Board"), markup=False)
+        self.action_refresh_board()
+
+    # --- failures ----------------------------------------------------------------------
+
+    @on(DataTable.RowSelected)
+    def _row_chosen(self, event: DataTable.RowSelected) -> None:
+        # A mouse click on a row does what Enter does.
+        event.stop()
+        self.action_act()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "board-poll":
+            self._problem = str(error) if isinstance(error, ServiceError) else _first_line(error)
+            self._status(self.board, self.service.now())
+            if isinstance(error, PermissionDenied):
+                self._stop_polling()
+            else:
+                self._schedule(self.RETRY_SECONDS)
+            return
+        if isinstance(error, ServiceError):
+            text = str(error)
+        else:
+            text = _("The database did not answer: {error}").format(error=_first_line(error))
+        self.notify(text, title=_("Board"), severity="error", markup=False)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question: ``y`` or Enter confirms, ``n`` or Escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", N_("Yes"), tooltip=N_("Do it"), id="confirm.yes",
+                priority=True),
+        Binding("n,escape", "answer(False)", N_("No"), tooltip=N_("Leave it as it is"),
+                id="confirm.no"),
+    ]  # fmt: skip
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="confirm")
+        localise_bindings(self)
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-box"):
+            yield Static(Text(self.question, style="bold"), id="confirm-question")
+            yield Static(Text(_("y / Enter: yes    n / Esc: no"), style="dim"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

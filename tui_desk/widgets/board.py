@@ -1,0 +1,433 @@
+"""The supervisor board's panes: today's figures with hourly trends, and keyed tables.
+
+A board repaints several times a minute while people watch it, so nothing here rebuilds
+a table: ``KeyedTable.sync`` compares the new rows with the ones on screen by key and
+touches only what changed (a cell, a new row, a row gone), then restores the order and
+keeps the cursor on the row it was on. Unchanged figures and trends are not redrawn.
+
+The cell builders are plain functions of the board's dataclasses, so they can be tested
+without a screen.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+from tui_desk.i18n import N_, _
+from tui_desk.services.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
+from tui_desk.widgets.formatting import DASH, label, local, money
+
+Cell = str | Text
+Row = tuple[str, tuple[Cell, ...]]
+"""A table row: its key and its cells, in column order."""
+
+RISK_LABELS: dict[str, str] = {
+    "follow_up_due": N_("follow-up due"),
+    "follow_up_missed": N_("follow-up missed"),
+    "callback_stale": N_("callback stale"),
+    "lease_overdue": N_("lease overdue"),
+    "visit_unconfirmed": N_("visit unconfirmed"),
+    "complaint_open": N_("complaint open"),
+    "override_request": N_("override request"),
+    "adjustment_pending": N_("adjustment pending"),
+}
+"""Every kind of RISK_KINDS, in words."""
+
+RISK_SHORT: dict[str, str] = {
+    "follow_up_due": N_("follow-ups due"),
+    "follow_up_missed": N_("follow-ups missed"),
+    "callback_stale": N_("callbacks stale"),
+    "lease_overdue": N_("leases overdue"),
+    "visit_unconfirmed": N_("visits unconfirmed"),
+    "complaint_open": N_("complaints"),
+    "override_request": N_("overrides"),
+    "adjustment_pending": N_("adjustments"),
+}
+"""The risk counts line: short, so that all of it fits two lines at 80 columns."""
+
+NAME_WIDTH = 10
+"""Agent names are cut to this many cells (a Chinese character takes two)."""
+ACTION_WIDTH = 16
+DETAIL_WIDTH = 40
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` in at most ``width`` terminal cells (CJK counted double), ".." if cut."""
+    if cell_len(text) <= width:
+        return text
+    return set_cell_size(text, width - 2).rstrip() + ".."
+
+
+def age(span: dt.timedelta | None) -> str:
+    """A short duration: ``45s``, ``12m``, ``3h05``, ``2d``."""
+    if span is None:
+        return DASH
+    seconds = max(0, int(span.total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}"
+    return f"{hours // 24}d"
+
+
+def _num(value: int) -> Text:
+    return Text(str(value), style="dim" if value == 0 else "", justify="right")
+
+
+def _money(minor: int, currency: str) -> Text:
+    return Text(money(minor, currency), style="dim" if minor == 0 else "", justify="right")
+
+
+# --- depth ----------------------------------------------------------------------------
+
+DEPTH_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", N_("Queue")),
+    ("open", N_("Cases")),
+    ("unowned", N_("Unowned")),
+    ("hold", N_("Hold")),
+    ("broken", N_("Broken")),
+    ("overdue", N_("Overdue")),
+)
+
+
+def depth_rows(
+    buckets: Sequence[DepthLine],
+    stages: Sequence[DepthLine],
+    currency: str,
+    open_stages: Sequence[str] | None = None,
+) -> list[Row]:
+    """DPD buckets, then stages, under one set of columns (keys ``bucket:`` / ``stage:``).
+
+    Bucket "0" (not yet past due) is listed only when a case is in it; stages only those
+    of ``open_stages`` (an open case is never "paid") unless a case is in one.
+    """
+    buckets = [d for d in buckets if d.key != "0" or d.open_cases]
+    if open_stages is not None:
+        stages = [d for d in stages if d.key in open_stages or d.open_cases]
+
+    def line(prefix: str, name: str, d: DepthLine) -> Row:
+        return (
+            f"{prefix}:{d.key}",
+            (
+                name,
+                _num(d.open_cases),
+                _num(d.unowned),
+                _num(d.on_hold),
+                Text(str(d.broken_promise), style="bold red" if d.broken_promise else "dim",
+                     justify="right"),
+                _money(d.overdue_minor, currency),
+            ),
+        )  # fmt: skip
+
+    rows = [line("bucket", _("DPD {bucket}").format(bucket=d.key), d) for d in buckets]
+    rows += [line("stage", label("stage", d.key), d) for d in stages]
+    return rows
+
+
+# --- agents -----------------------------------------------------------------------------
+
+AGENT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("state", ""),
+    ("login", N_("Login")),
+    ("name", N_("Name")),
+    ("case", N_("Case")),
+    ("on_case", N_("On it")),
+    ("action", N_("Last action")),
+    ("contacts", N_("Calls")),
+    ("promises", N_("PTP")),
+    ("visits", N_("Visits")),
+    ("collected", N_("Collected")),
+)
+
+
+def agent_rows(
+    agents: Sequence[AgentLine], now: dt.datetime, timezone: str, currency: str
+) -> list[Row]:
+    """Online agents first (as the board gives them otherwise), keyed by agent id."""
+    ordered = sorted(agents, key=lambda a: not a.online)
+    return [(str(a.agent_id), _agent_cells(a, now, timezone, currency)) for a in ordered]
+
+
+def _agent_cells(a: AgentLine, now: dt.datetime, timezone: str, currency: str) -> tuple[Cell, ...]:
+    # Words, not dots: a dot is "ambiguous width" and shifts the row in CJK terminals.
+    state = Text(_("on"), style="bold green") if a.online else Text(_("off"), style="dim")
+    action: Cell = DASH
+    if a.last_action:
+        when = local(a.last_action_at, timezone, "%H:%M") if a.last_action_at else ""
+        action = Text(fit(f"{when} {label('action', a.last_action)}".strip(), ACTION_WIDTH))
+    on_case = Text(age(a.on_case_for) if a.case_id is not None else DASH, justify="right")
+    if a.on_case_for is not None and a.on_case_for >= dt.timedelta(minutes=30):
+        on_case.stylize("bold yellow")
+    return (
+        state,
+        Text(a.login, style="" if a.online else "dim"),
+        Text(fit(a.name, NAME_WIDTH), style="" if a.online else "dim"),
+        f"#{a.case_id}" if a.case_id is not None else DASH,
+        on_case,
+        action,
+        _num(a.contacts_today),
+        _num(a.promises_today),
+        _num(a.visits_booked_today),
+        _money(a.collected_today_minor, currency),
+    )
+
+
+# --- risks ----------------------------------------------------------------------------
+
+RISK_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("kind", N_("At risk")),
+    ("case", N_("Case")),
+    ("who", N_("Who")),
+    ("due", N_("Deadline")),
+    ("detail", N_("Detail")),
+)
+
+
+def risk_key(risk: RiskLine) -> str:
+    return f"{risk.kind}:{risk.ref_id}"
+
+
+def risk_rows(
+    risks: Sequence[RiskLine],
+    now: dt.datetime,
+    timezone: str,
+    marked: Iterable[str] = (),
+    *,
+    detail_width: int = DETAIL_WIDTH,
+) -> list[Row]:
+    """Keyed by (kind, ref id); ``marked`` rows (chosen for a bulk action) carry a tick."""
+    chosen = set(marked)
+    return [
+        (risk_key(r), _risk_cells(r, now, timezone, risk_key(r) in chosen, detail_width))
+        for r in risks
+    ]
+
+
+def due_text(due_at: dt.datetime, now: dt.datetime, timezone: str) -> str:
+    """Today: the time; another day: the date, with the time unless it is midnight (a
+    date-only deadline); another year: the full date."""
+    day = local(due_at, timezone, "%Y-%m-%d")
+    clock = local(due_at, timezone, "%H:%M")
+    if day == local(now, timezone, "%Y-%m-%d"):
+        return clock
+    shown = day if day[:4] != local(now, timezone, "%Y") else day[5:]
+    return shown if clock == "00:00" else f"{shown} {clock}"
+
+
+def _risk_cells(
+    r: RiskLine, now: dt.datetime, timezone: str, marked: bool, detail_width: int
+) -> tuple[Cell, ...]:
+    kind = Text("✓ " if marked else "  ", style="bold")
+    kind.append(_(RISK_LABELS.get(r.kind, r.kind)), style=_risk_style(r.kind))
+    due: Cell = DASH
+    if r.due_at is not None:
+        due = Text(due_text(r.due_at, now, timezone), style="bold red" if r.due_at <= now else "")
+    return (
+        kind,
+        f"#{r.case_id}" if r.case_id is not None else DASH,
+        r.who or DASH,
+        due,
+        fit(r.detail, detail_width),
+    )
+
+
+def _risk_style(kind: str) -> str:
+    if kind in ("follow_up_missed", "lease_overdue", "complaint_open"):
+        return "bold red"
+    if kind in ("override_request", "adjustment_pending"):
+        return "bold yellow"
+    return ""
+
+
+def risk_counts_text(counts: dict[str, int]) -> Text:
+    """Every kind with its count (uncapped), the ones above zero highlighted."""
+    text = Text()
+    for kind in RISK_KINDS:
+        n = counts.get(kind, 0)
+        if text:
+            text.append("  ")
+        text.append(str(n), style=("bold " + (_risk_style(kind) or "")) if n else "dim")
+        text.append(" " + _(RISK_SHORT[kind]), style="" if n else "dim")
+    return text
+
+
+# --- the keyed table ---------------------------------------------------------------------
+
+
+class KeyedTable(DataTable[Cell]):
+    """A DataTable changed only by keyed diffs (``sync``), never cleared and refilled."""
+
+    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._column_spec = tuple(columns)
+        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self.changes = 0
+        """Cells written, rows added and removed so far (tests read it)."""
+
+    def on_mount(self) -> None:
+        for key, title in self._column_spec:
+            self.add_column(_(title) if title else "", key=key)
+
+    @property
+    def keys(self) -> list[str]:
+        """Row keys in the order shown."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._cells or self.row_count == 0:
+            return None
+        try:
+            row_key, _column = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except CellDoesNotExist:
+            return None
+        return None if row_key.value is None else str(row_key.value)
+
+    def sync(self, rows: Sequence[Row]) -> int:
+        """Make the table show ``rows`` (in that order); the number of changes made.
+
+        Call inside ``App.batch_update()`` so the whole diff lands in one frame.
+        """
+        keep = self.selected_key
+        keep_index = self.cursor_row
+        wanted = dict(rows)
+        changes = 0
+        for key in [k for k in self._cells if k not in wanted]:
+            with contextlib.suppress(RowDoesNotExist):
+                self.remove_row(key)
+            del self._cells[key]
+            changes += 1
+        columns = [key for key, _title in self._column_spec]
+        for key, cells in rows:
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                changes += 1
+            elif old != cells:
+                for column, before, after in zip(columns, old, cells, strict=True):
+                    if before != after:
+                        self.update_cell(key, column, after, update_width=True)
+                        changes += 1
+            self._cells[key] = cells
+        order = [key for key, _cells in rows]
+        if changes and self.keys != order:
+            self._reorder(rows)
+        if changes:
+            self._restore_cursor(keep, keep_index)
+        self.changes += changes
+        return changes
+
+    def _reorder(self, rows: Sequence[Row]) -> None:
+        # DataTable sorts by cell values only: rank each row by its cells' text. Two rows
+        # with the very same text may swap, which nobody can see.
+        rank = {_plain(cells): i for i, (_key, cells) in enumerate(rows)}
+        self.sort(key=lambda values: rank.get(_plain(values), len(rank)))
+
+    def _restore_cursor(self, keep: str | None, index: int) -> None:
+        if not self._cells:
+            return
+        if keep is not None and keep in self._cells:
+            target = self.get_row_index(keep)
+        else:
+            target = min(max(index, 0), self.row_count - 1)
+        if target != self.cursor_row:
+            self.move_cursor(row=target, animate=False)
+
+
+def _plain(values: object) -> tuple[str, ...]:
+    items = values if isinstance(values, tuple) else (values,)
+    return tuple(v.plain if isinstance(v, Text) else str(v) for v in items)
+
+
+# --- today's figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # also the trend's name
+    caption: str
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("contacts", N_("Contacts")),
+    Figure("promises", N_("Promises")),
+    Figure("visits_booked", N_("Visits booked")),
+    Figure("visits_done", N_("Visits done")),
+    Figure("agreements", N_("Agreements")),
+    Figure("payments", N_("Payments")),
+)
+
+_TREND_ALIASES = {
+    "agreements_signed": "agreements",
+    "visits": "visits_booked",
+    "collected": "payments",
+}
+
+
+def figure_values(today: TodayCounts, currency: str) -> dict[str, str]:
+    return {
+        "contacts": _("{n} (RPC {rpc})").format(n=today.contacts, rpc=today.right_party_contacts),
+        "promises": _("{n}, {amount}").format(
+            n=today.promises, amount=money(today.promised_minor, currency)
+        ),
+        "visits_booked": str(today.visits_booked),
+        "visits_done": str(today.visits_done),
+        "agreements": _("{n} signed").format(n=today.agreements_signed),
+        "payments": _("{n}, {amount}").format(
+            n=today.payments, amount=money(today.collected_minor, currency)
+        ),
+    }
+
+
+class TodayFigures(Vertical):
+    """Today's counts, one line each, with the hour-by-hour trend beside the ones that have one."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        for figure in FIGURES:
+            with Horizontal(classes="today-row"):
+                yield Static(_(figure.caption), classes="today-caption")
+                yield Static(DASH, id=f"today-{figure.name}", classes="today-value")
+                spark = Sparkline([], id=f"trend-{figure.name}", classes="today-trend")
+                spark.visible = False
+                yield spark
+
+    def show(self, today: TodayCounts, trends: Sequence[Trend], currency: str) -> int:
+        """Update what changed; the number of figures and trends redrawn."""
+        changed = 0
+        for name, value in figure_values(today, currency).items():
+            if self._shown.get(name) != value:
+                self._shown[name] = value
+                self.query_one(f"#today-{name}", Static).update(value)
+                changed += 1
+        points: dict[str, tuple[int, ...]] = {}
+        for trend in trends:
+            points[_TREND_ALIASES.get(trend.name, trend.name)] = trend.points
+        for figure in FIGURES:
+            data = points.get(figure.name, ())
+            key = f"trend:{figure.name}"
+            if self._shown.get(key) != data:
+                self._shown[key] = data
+                spark = self.query_one(f"#trend-{figure.name}", Sparkline)
+                # A flat line of zeros says nothing: leave the place blank.
+                spark.data = [float(p) for p in data]
+                spark.visible = any(data)
+                changed += 1
+        return changed
