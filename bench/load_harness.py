@@ -843,6 +843,7 @@ class OperatorSpec:
     seed: int
     lease_minutes: int | None
     tour: bool = False  # first one operation of every kind (whatever the time says)
+    nice: int = 0  # added to the process's niceness (desks on a host shared with the worker)
 
 
 class _Clock:
@@ -1129,6 +1130,8 @@ class Operator:
 
 def operator_main(spec: OperatorSpec, ready: Any, go: Any) -> None:
     """Entry point of one operator process (spawned)."""
+    if spec.nice:
+        os.nice(spec.nice)
     path = Path(spec.journal)
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps({"kind": "start", "pid": spec.pid}) + "\n")
@@ -1395,6 +1398,7 @@ def run_harness(
     folder: Path | None = None,
     with_worker: bool = True,
     tour: bool = False,
+    desk_nice: int = 0,
 ) -> Report:
     """Seed the (migrated, otherwise unused) database at ``url``, run the operators and
     watchers, check everything; the report. Journals go to ``folder`` (default: a new
@@ -1426,7 +1430,7 @@ def run_harness(
         spec = OperatorSpec(
             pid=i, url=url, actor=actor, world=world, journal=str(folder / f"op{i:02d}.jsonl"),
             seconds=seconds, think_ms=think_ms, seed=seed, lease_minutes=lease_minutes,
-            tour=tour,
+            tour=tour, nice=desk_nice,
         )  # fmt: skip
         procs.append((ctx.Process(target=operator_main, args=(spec, ready, go)), "operator", i))
     for j in range(watch):
@@ -1545,6 +1549,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lease-minutes", type=int, default=None)
     parser.add_argument("--poll-ms", type=float, default=150.0)
     parser.add_argument("--no-worker", action="store_true", help="do not run the worker")
+    parser.add_argument(
+        "--desk-nice",
+        type=int,
+        default=0,
+        help="run the operator processes this much nicer than the worker (as the worker's "
+        "service unit does with Nice=-5 on a host shared with desks)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the journals folder")
     parser.add_argument("--json", action="store_true", help="also print the report as JSON")
     args = parser.parse_args(argv)
@@ -1555,7 +1566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             url, operators=args.operators, supervisors=args.supervisors, seconds=args.seconds,
             cases=args.cases, seed=args.seed, think_ms=args.think_ms,
             lease_minutes=args.lease_minutes, poll_ms=args.poll_ms, folder=folder / "journals",
-            with_worker=not args.no_worker,
+            with_worker=not args.no_worker, desk_nice=args.desk_nice,
         )  # fmt: skip
     print(report.table())
     if args.json:

@@ -433,7 +433,10 @@ class SupervisorScreen(Screen[None], inherit_bindings=False):
         if board is not None:
             total = sum(board.risk_counts.values())
             text.append("  |  ")
-            text.append(_("{n} at risk").format(n=total), style="bold red" if total else "dim")
+            text.append(
+                ngettext("{n} at risk", "{n} at risk", total).format(n=total),
+                style="bold red" if total else "dim",
+            )
         self._update_static("#board-status", text)
 
     # --- the selected row ---------------------------------------------------------------

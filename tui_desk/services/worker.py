@@ -55,7 +55,7 @@ LEADER = "leader"
 DEFAULT_TTL = dt.timedelta(seconds=30)
 DEFAULT_POLL_SECONDS = 1.0
 # Followers poll the change marker this often (the board's 1 s target needs <= 250 ms).
-FOLLOW_POLL_SECONDS = 0.2
+FOLLOW_POLL_SECONDS = 0.1
 
 Clock = Callable[[], dt.datetime]
 JobFunction = Callable[[Database, dt.datetime], str]
