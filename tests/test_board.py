@@ -21,6 +21,7 @@ from tui_desk.db.models import (
     Appointment,
     AppointmentStatus,
     ApprovalStatus,
+    AuditEvent,
     BoardSnapshot,
     CaseStatus,
     Channel,
@@ -478,6 +479,31 @@ def test_agents_online_by_heartbeat_age(db: Database, office: Office) -> None:
     assert board.agents[0].login == "ann"  # online first
     wide = read_board(db, NOW, PROFILE, stale_after=dt.timedelta(minutes=5))
     assert next(a for a in wide.agents if a.login == "bob").online
+
+
+def test_last_action_shows_before_the_next_heartbeat(db: Database, office: Office) -> None:
+    """A write is the agent's last action on the board at once (from the audit trail),
+    unless the desk's own heartbeat told of a newer one."""
+    heartbeat(
+        db, actor(db, office.bob), desk_id="d2", host="h2", case_id=None,
+        last_action="case.claim", now=NOW - 5 * MINUTE,
+    )  # fmt: skip
+    add(
+        db,
+        AuditEvent(
+            occurred_at=NOW - MINUTE, agent_id=office.bob, action="payment.record",
+            entity="payment", entity_id=1, case_id=office.c1, summary="paid",
+        ),
+    )  # fmt: skip
+    refresh_snapshot(db, NOW, PROFILE)
+    bob = next(a for a in read_board(db, NOW, PROFILE).agents if a.login == "bob")
+    assert (bob.last_action, bob.last_action_at) == ("payment.record", NOW - MINUTE)
+    heartbeat(
+        db, actor(db, office.bob), desk_id="d2", host="h2", case_id=None,
+        last_action="case.release", now=NOW,
+    )  # fmt: skip
+    bob = next(a for a in read_board(db, NOW, PROFILE).agents if a.login == "bob")
+    assert (bob.last_action, bob.last_action_at) == ("case.release", NOW)
 
 
 # --- the worker's fast path ---------------------------------------------------------------

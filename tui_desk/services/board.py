@@ -88,6 +88,7 @@ from tui_desk.db.models import (
     Appointment,
     AppointmentStatus,
     ApprovalStatus,
+    AuditEvent,
     BoardSnapshot,
     CaseStatus,
     CollectionCase,
@@ -496,11 +497,26 @@ def _today(session: Session, db: Database, profile: Profile, day: _Day) -> dict[
             agent_counts={"collected_minor": _i(amount)},
         )
 
+    # Each active agent's last action today: one probe of ix_audit_agent_time per agent
+    # (a GROUP BY would walk every event ever written). The board shows it at once, not
+    # when the agent's desk next beats.
+    last: dict[str, list[Any]] = {}
+    for agent_id in session.scalars(select(Agent.id).where(Agent.active.is_(True))):
+        row = session.execute(
+            select(AuditEvent.action, AuditEvent.occurred_at)
+            .where(AuditEvent.agent_id == agent_id, within(AuditEvent.occurred_at))
+            .order_by(AuditEvent.occurred_at.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            last[str(agent_id)] = [row.action, _iso(row.occurred_at)]
+
     return {
         "day": day.today.isoformat(),
         "counts": tally.counts,
         "trends": tally.trends,
         "agents": {str(agent_id): counts for agent_id, counts in sorted(tally.agents.items())},
+        "last": last,
     }
 
 
@@ -973,6 +989,7 @@ def read_board(
         today = {}
     counts = today.get("counts") or {}
     per_agent: Mapping[str, Mapping[str, int]] = today.get("agents") or {}
+    last_actions: Mapping[str, list[Any]] = today.get("last") or {}
     owned: Mapping[str, int] = depth.get("owned") or {}
     held: Mapping[str, int] = risks.get("held") or {}
 
@@ -982,6 +999,12 @@ def read_board(
     ):
         key = str(line.agent_id)
         mine = per_agent.get(key) or {}
+        last_action, last_action_at = line.last_action, line.last_action_at
+        recorded = last_actions.get(key)
+        if recorded:
+            at = _parse(recorded[1])
+            if at is not None and (last_action_at is None or at > last_action_at):
+                last_action, last_action_at = str(recorded[0]), at
         agents.append(
             AgentLine(
                 agent_id=line.agent_id,
@@ -992,8 +1015,8 @@ def read_board(
                 last_seen=line.last_seen,
                 case_id=line.case_id,
                 on_case_for=line.on_case_for,
-                last_action=line.last_action,
-                last_action_at=line.last_action_at,
+                last_action=last_action,
+                last_action_at=last_action_at,
                 cases_held=_i(held.get(key)),
                 cases_owned=_i(owned.get(key)),
                 contacts_today=_i(mine.get("contacts")),

@@ -57,7 +57,7 @@ RISK_SHORT: dict[str, str] = {
 
 NAME_WIDTH = 10
 """Agent names are cut to this many cells (a Chinese character takes two)."""
-ACTION_WIDTH = 16
+ACTION_WIDTH = 22
 DETAIL_WIDTH = 40
 
 
