@@ -18,6 +18,8 @@ from tui_desk.db.models import (
     Channel,
     CollectionCase,
     Direction,
+    FollowUp,
+    FollowUpStatus,
     Outcome,
     OverrideRequest,
     Role,
@@ -103,7 +105,11 @@ def test_reassign_one_case_moves_the_owner_and_bumps_the_version(w: World) -> No
     [event] = w.events("case.reassign")
     assert event.agent_id == w.sup.id
     assert event.case_id == case and event.entity_id == case
-    assert event.before == {"owner_id": {str(case): w.op.id}, "stale": []}
+    assert event.before == {
+        "owner_id": {str(case): w.op.id},
+        "stale": [],
+        "follow_up_owner_id": {},
+    }
     assert event.after is not None
     assert event.after["owner_id"] == w.op2.id and event.after["case_ids"] == [case]
     assert event.after["reason"] == "op on leave"
@@ -122,11 +128,36 @@ def test_reassign_many_is_one_batch_event_and_skips_cases_already_owned(w: World
     assert not w.case(b).stale
     [event] = w.events("case.reassign")
     assert event.case_id is None and event.entity_id is None
-    assert event.before == {"owner_id": {str(a): w.op.id, str(b): None}, "stale": [b]}
+    assert event.before == {
+        "owner_id": {str(a): w.op.id, str(b): None},
+        "stale": [b],
+        "follow_up_owner_id": {},
+    }
     assert event.after is not None and event.after["case_ids"] == [a, b]
     # Everything already with the agent: nothing written, nothing audited.
     assert supervision.reassign_cases(w.db, w.sup, [a, b], "op2", reason="again", now=NOW) == 0
     assert len(w.events("case.reassign")) == 1
+
+
+def test_reassign_moves_the_open_follow_ups_with_the_case(w: World) -> None:
+    case = w.cases[0]
+    rows = [
+        FollowUp(case_id=case, due_on=NOW.date(), channel=Channel.PHONE, owner_id=w.op.id,
+                 status=status)
+        for status in (FollowUpStatus.SCHEDULED, FollowUpStatus.MISSED, FollowUpStatus.DONE)
+    ]  # fmt: skip
+    with w.db.write() as s:
+        s.add_all(rows)
+        s.flush()
+        scheduled, missed, done = (r.id for r in rows)
+    supervision.reassign_cases(w.db, w.sup, [case], "op2", reason="op on leave", now=NOW)
+    with w.db.read() as s:
+        owners = dict(s.execute(select(FollowUp.id, FollowUp.owner_id)).all())
+    assert owners == {scheduled: w.op2.id, missed: w.op2.id, done: w.op.id}
+    [event] = w.events("case.reassign")
+    assert event.before is not None and event.after is not None
+    assert event.before["follow_up_owner_id"] == {str(scheduled): w.op.id, str(missed): w.op.id}
+    assert event.after["follow_up_ids"] == [scheduled, missed]
 
 
 def test_reassign_leaves_the_lease_alone(w: World) -> None:

@@ -35,6 +35,8 @@ from tui_desk.db.models import (
     Borrower,
     CaseStatus,
     CollectionCase,
+    FollowUp,
+    FollowUpStatus,
     OverrideRequest,
     OverrideRequestStatus,
     RuleOverride,
@@ -273,6 +275,17 @@ def reassign_cases(
             return 0
         s.flush()  # the ORM update checks and moves each case's version
         moved = [int(k) for k in owners]
+        # The case's open follow-ups go with it: the new owner makes the next call.
+        follow_ups: dict[str, int | None] = {}
+        for follow_up in s.scalars(
+            select(FollowUp).where(
+                FollowUp.case_id.in_(moved),
+                FollowUp.status.in_((FollowUpStatus.SCHEDULED, FollowUpStatus.MISSED)),
+                FollowUp.owner_id.is_distinct_from(agent.id),
+            )
+        ):
+            follow_ups[str(follow_up.id)] = follow_up.owner_id
+            follow_up.owner_id = agent.id
         single = moved[0] if len(moved) == 1 else None
         audit.record(
             s,
@@ -287,9 +300,9 @@ def reassign_cases(
             ),
             now=now,
             case_id=single,
-            before={"owner_id": owners, "stale": stale},
+            before={"owner_id": owners, "stale": stale, "follow_up_owner_id": follow_ups},
             after={"owner_id": agent.id, "owner_login": agent.login, "case_ids": moved,
-                   "reason": why},
+                   "follow_up_ids": [int(k) for k in follow_ups], "reason": why},
         )  # fmt: skip
         return len(moved)
 
