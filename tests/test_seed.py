@@ -472,3 +472,22 @@ def test_search_side_data_is_filled(db: Database) -> None:
         registered = set(s.scalars(select(CollectionCase.id).where(CollectionCase.registered)))
         with_registration = set(s.scalars(select(Reg.case_id).where(Reg.cancelled_at.is_(None))))
         assert registered and registered <= with_registration
+
+
+def test_a_supervisor_can_decide_every_seeded_request(db: Database) -> None:
+    """Seeded hardship requests carry what the adjustments service needs: a supervisor on
+    the demo approves them (a new plan) instead of meeting a refusal."""
+    from tui_desk.db.models import Adjustment, ApprovalStatus, Role
+    from tui_desk.services.adjustments import decide_adjustment
+    from tui_desk.services.context import Actor
+
+    _seed(db, cases=CASES, seed=2)
+    pending = [
+        a for a in _all(db, Adjustment) if a.status is ApprovalStatus.REQUESTED
+    ]  # fmt: skip
+    assert pending, "the seed leaves some requests to decide"
+    with db.read() as s:
+        sup = Actor.of(s.scalars(select(Agent).where(Agent.role == Role.SUPERVISOR).limit(1)).one())
+    for row in pending:
+        decision = decide_adjustment(db, sup, row.id, approve=True, note="seen", now=NOW)
+        assert decision.status == "approved" and decision.new_plan_id is not None

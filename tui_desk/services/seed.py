@@ -73,6 +73,7 @@ from tui_desk.db.models import (
     VisitOutcome,
 )
 from tui_desk.i18n import _
+from tui_desk.rules.adjustments import Changes
 from tui_desk.rules.idcard import CHECK_CHARS, WEIGHTS
 from tui_desk.rules.priority import bucket_number, priority_score
 from tui_desk.rules.profile import PriorityWeights, load_profile
@@ -1496,12 +1497,19 @@ class _Generator:
     def _adjustment(self, r: Callable[[], float], c: _Case, plan_id: int, plan_day: int) -> None:
         cal = self.cal
         u = r()
+        details: dict[str, object]
+        # Details as the adjustments service writes them, so a supervisor can decide the
+        # seeded requests (the schedule is recomputed from the plan when approved).
         if u < 0.4:
-            kinds, details, reason = "suspend_interest", {"months": 3}, "借款人因病住院，收入中断"
+            kinds, details, reason = (
+                "suspend_interest",
+                {"changes": Changes(suspend_periods=3).as_dict()},
+                "借款人因病住院，收入中断",
+            )
         elif u < 0.8:
             kinds, details, reason = (
                 "extend_term",
-                {"extra_instalments": 6},
+                {"changes": Changes(extend_by=6).as_dict()},
                 "借款人失业，申请延长还款期限",
             )
         else:
@@ -1511,6 +1519,8 @@ class _Generator:
         requested = self._local(min(plan_day + 10 + int(r() * 30), self.today - 1), 600)
         v = r()
         status = "requested" if v < 0.3 else ("approved" if v < 0.8 else "rejected")
+        if status == "requested" and kinds == "early_settlement":
+            status = "approved"  # a pending quote is made on the desk, with today's figures
         decided = status != "requested"
         self._add("adjustment", (
             self._next_id("adjustment"), c.case_id, plan_id, kinds, json.dumps(details), reason,
