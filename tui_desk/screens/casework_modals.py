@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
@@ -52,6 +52,22 @@ def checked(field: str, parse: Callable[[], object]) -> object:
         raise
     except InputProblem as problem:
         raise FieldProblem(field, str(problem)) from None
+
+
+async def drain_typeahead(screen: Screen[Any]) -> None:
+    """Let the focused field take the keys still waiting in its queue.
+
+    Enter is a priority binding, so it can overtake keys typed just before it (typing
+    ahead over SSH, a paste ending in a newline); a form calls this before it moves on
+    or saves, so nothing typed is lost. Bounded: a stuck field does not hold the form.
+    """
+    focused = screen.focused
+    if focused is None:
+        return
+    drained = asyncio.Event()
+    focused.call_later(drained.set)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(drained.wait(), 0.5)
 
 
 class CaseFormModal(ModalScreen[str | None]):
@@ -147,15 +163,7 @@ class CaseFormModal(ModalScreen[str | None]):
         self.dismiss(None)
 
     async def action_advance(self) -> None:
-        # Enter is a priority binding, so it can overtake keys typed just before it that
-        # still wait in the focused field's queue (typing ahead over SSH, a paste ending
-        # in a newline). Let the field take them first, then move on or save.
-        focused = self.focused
-        if focused is not None:
-            drained = asyncio.Event()
-            focused.call_later(drained.set)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(drained.wait(), 0.5)
+        await drain_typeahead(self)
         self.advance()
 
     def advance(self) -> None:

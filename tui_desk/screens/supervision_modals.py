@@ -13,8 +13,6 @@ the fields. All reads and writes run in thread workers; Escape closes.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
@@ -29,7 +27,7 @@ from textual.widgets import Input, Static
 
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
+from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, drain_typeahead
 from tui_desk.screens.override_modal import rule_label
 from tui_desk.services.desk import AgreementView, CaseBundle, DeskService
 from tui_desk.services.errors import ServiceError
@@ -135,13 +133,7 @@ class SupervisionForm(ModalScreen[str | None]):
         self.dismiss(None)
 
     async def action_advance(self) -> None:
-        # As in the case forms: let the field take keys typed just before Enter first.
-        focused = self.focused
-        if focused is not None:
-            drained = asyncio.Event()
-            focused.call_later(drained.set)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(drained.wait(), 0.5)
+        await drain_typeahead(self)
         widgets = self.field_widgets
         focused = self.focused
         if focused in widgets and widgets.index(focused) < len(widgets) - 1:
