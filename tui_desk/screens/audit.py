@@ -30,6 +30,7 @@ from tui_desk.screens import localise_bindings
 from tui_desk.screens.parsing import InputProblem, parse_past_date
 from tui_desk.screens.supervision_modals import failure_text
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.supervision import AuditFilter, AuditLine, AuditPage
 
 PAGE_SIZE = 50
@@ -364,16 +365,20 @@ class AuditScreen(Screen[None]):
         try:
             page = self.service.audit_page(flt, before_id=before_id, limit=PAGE_SIZE)
         except Exception as exc:
-            self.app.call_from_thread(self._failed, generation, failure_text(exc))
+            # An unknown login is a problem of the agent field: the focus goes back there.
+            field = "audit-agent" if isinstance(exc, UnknownAgent) else None
+            self.app.call_from_thread(self._failed, generation, failure_text(exc), field)
             return
         self.app.call_from_thread(self._page_arrived, generation, page)
 
-    def _failed(self, generation: int, text: str) -> None:
+    def _failed(self, generation: int, text: str, field: str | None = None) -> None:
         if generation != self.generation:
             return
         self.loading = False
         self._status("")
         self._error(text)
+        if field is not None:
+            self.query_one(f"#{field}", Input).focus()
 
     def _page_arrived(self, generation: int, page: AuditPage) -> None:
         if generation != self.generation:
