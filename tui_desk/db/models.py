@@ -36,6 +36,39 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+# The enumerations live in tui_desk.domain, free of SQLAlchemy, so view types and widgets
+# can name them; re-exported here because the services name them next to the models.
+from tui_desk.domain import AccountStatus as AccountStatus
+from tui_desk.domain import AdjustmentKind as AdjustmentKind
+from tui_desk.domain import AgreementStatus as AgreementStatus
+from tui_desk.domain import AppointmentStatus as AppointmentStatus
+from tui_desk.domain import ApprovalStatus as ApprovalStatus
+from tui_desk.domain import CaseStatus as CaseStatus
+from tui_desk.domain import ChangeKind as ChangeKind
+from tui_desk.domain import Channel as Channel
+from tui_desk.domain import ComplaintStatus as ComplaintStatus
+from tui_desk.domain import Direction as Direction
+from tui_desk.domain import DocumentChannel as DocumentChannel
+from tui_desk.domain import DocumentKind as DocumentKind
+from tui_desk.domain import DocumentStatus as DocumentStatus
+from tui_desk.domain import FollowUpStatus as FollowUpStatus
+from tui_desk.domain import Frequency as Frequency
+from tui_desk.domain import GraceMode as GraceMode
+from tui_desk.domain import HoldKind as HoldKind
+from tui_desk.domain import InstalmentStatus as InstalmentStatus
+from tui_desk.domain import OutboxStatus as OutboxStatus
+from tui_desk.domain import Outcome as Outcome
+from tui_desk.domain import OverrideRequestStatus as OverrideRequestStatus
+from tui_desk.domain import PaymentChannel as PaymentChannel
+from tui_desk.domain import PhoneKind as PhoneKind
+from tui_desk.domain import PlanKind as PlanKind
+from tui_desk.domain import PlanStatus as PlanStatus
+from tui_desk.domain import Product as Product
+from tui_desk.domain import PromiseStatus as PromiseStatus
+from tui_desk.domain import Relation as Relation
+from tui_desk.domain import Side as Side
+from tui_desk.domain import Stage as Stage
+from tui_desk.domain import VisitOutcome as VisitOutcome
 from tui_desk.rules.roles import Role as Role  # re-exported: the models' role column type
 
 NAMING = {
@@ -88,230 +121,6 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON()}
-
-
-# --- enumerations ---------------------------------------------------------------------
-
-
-class PhoneKind(enum.StrEnum):
-    MOBILE = "mobile"
-    LANDLINE = "landline"
-    WORK = "work"
-
-
-class Relation(enum.StrEnum):
-    """Whose number (or who was reached): the borrower or a related party."""
-
-    BORROWER = "borrower"
-    SPOUSE = "spouse"
-    GUARANTOR = "guarantor"
-    EMPLOYER = "employer"
-    RELATIVE = "relative"
-    OTHER = "other"
-
-
-class Product(enum.StrEnum):
-    CONSUMER_LOAN = "consumer_loan"
-    CREDIT_CARD = "credit_card"
-    AUTO_LOAN = "auto_loan"
-    MORTGAGE = "mortgage"
-    CASH_ADVANCE = "cash_advance"
-
-
-class AccountStatus(enum.StrEnum):
-    CURRENT = "current"
-    OVERDUE = "overdue"
-    SETTLED = "settled"
-    WRITTEN_OFF = "written_off"
-
-
-class Stage(enum.StrEnum):
-    """Where a case stands in the home-visit collection process (PROCESS.md steps)."""
-
-    NEW = "new"
-    CONTACTING = "contacting"
-    REGISTERED = "registered"
-    DOCUMENTS = "documents"
-    VISIT_BOOKED = "visit_booked"
-    VISITED = "visited"
-    PLAN = "plan"
-    AGREEMENT = "agreement"
-    FOLLOW_UP = "follow_up"
-    PAID = "paid"
-    ARCHIVED = "archived"
-
-
-class CaseStatus(enum.StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class HoldKind(enum.StrEnum):
-    DISPUTE = "dispute"
-    LITIGATION = "litigation"
-    DECEASED = "deceased"
-    BANKRUPTCY = "bankruptcy"
-    COMPLAINT = "complaint"
-    CEASE_CONTACT = "cease_contact"
-    FALSE_DOCUMENTS = "false_documents"
-
-
-class Channel(enum.StrEnum):
-    PHONE = "phone"
-    SMS = "sms"
-    EMAIL = "email"
-    VISIT = "visit"
-    LETTER = "letter"
-
-
-class Direction(enum.StrEnum):
-    OUTBOUND = "outbound"
-    INBOUND = "inbound"
-
-
-class Outcome(enum.StrEnum):
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    LEFT_MESSAGE = "left_message"
-    WRONG_NUMBER = "wrong_number"
-    THIRD_PARTY = "third_party"
-    REFUSED = "refused"
-    PROMISE = "promise"
-    AGREES_VISIT = "agrees_visit"
-    CALLBACK = "callback"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-
-
-class PromiseStatus(enum.StrEnum):
-    OPEN = "open"
-    KEPT = "kept"
-    BROKEN = "broken"
-    CANCELLED = "cancelled"
-
-
-class DocumentKind(enum.StrEnum):
-    IDENTITY = "identity"
-    RESIDENCE = "residence"
-    INCOME = "income"
-    OTHER = "other"
-
-
-class DocumentChannel(enum.StrEnum):
-    EMAIL = "email"
-    POST = "post"
-    IN_PERSON = "in_person"
-
-
-class DocumentStatus(enum.StrEnum):
-    RECEIVED = "received"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
-
-
-class AppointmentStatus(enum.StrEnum):
-    BOOKED = "booked"
-    CONFIRMED = "confirmed"
-    DONE = "done"
-    RESCHEDULED = "rescheduled"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
-
-
-class ChangeKind(enum.StrEnum):
-    RESCHEDULE = "reschedule"
-    CANCEL = "cancel"
-
-
-class Side(enum.StrEnum):
-    BANK = "bank"
-    BORROWER = "borrower"
-
-
-class VisitOutcome(enum.StrEnum):
-    PLAN_DISCUSSED = "plan_discussed"
-    PAID_AT_DOOR = "paid_at_door"
-    BORROWER_ABSENT = "borrower_absent"
-    REFUSED = "refused"
-    WRONG_ADDRESS = "wrong_address"
-
-
-class PlanKind(enum.StrEnum):
-    ANNUITY = "annuity"
-    EQUAL_PRINCIPAL = "equal_principal"
-    INTEREST_FREE = "interest_free"
-
-
-class Frequency(enum.StrEnum):
-    WEEKLY = "weekly"
-    BIWEEKLY = "biweekly"
-    MONTHLY = "monthly"
-    QUARTERLY = "quarterly"
-
-
-class GraceMode(enum.StrEnum):
-    NONE = "none"
-    INTEREST_ONLY = "interest_only"
-    CAPITALISED = "capitalised"
-
-
-class PlanStatus(enum.StrEnum):
-    DRAFT = "draft"
-    ACTIVE = "active"
-    SUPERSEDED = "superseded"
-    COMPLETED = "completed"
-    BROKEN = "broken"
-
-
-class InstalmentStatus(enum.StrEnum):
-    DUE = "due"
-    PAID = "paid"
-    PARTIAL = "partial"
-    MISSED = "missed"
-
-
-class AgreementStatus(enum.StrEnum):
-    DRAFT = "draft"
-    READY = "ready"
-    SIGNED = "signed"
-    VOID = "void"
-
-
-class FollowUpStatus(enum.StrEnum):
-    SCHEDULED = "scheduled"
-    DONE = "done"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
-
-
-class PaymentChannel(enum.StrEnum):
-    BANK_TRANSFER = "bank_transfer"
-    DIRECT_DEBIT = "direct_debit"
-    COUNTER = "counter"
-    DOOR = "door"
-    CARD = "card"
-    IMPORT = "import"
-
-
-class AdjustmentKind(enum.StrEnum):
-    SUSPEND_INTEREST = "suspend_interest"
-    EXTEND_TERM = "extend_term"
-    GRACE_PERIOD = "grace_period"
-    EARLY_SETTLEMENT = "early_settlement"
-
-
-class ApprovalStatus(enum.StrEnum):
-    REQUESTED = "requested"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-
-
-class ComplaintStatus(enum.StrEnum):
-    OPEN = "open"
-    INVESTIGATING = "investigating"
-    RESOLVED = "resolved"
-    DISMISSED = "dismissed"
 
 
 # --- people ------------------------------------------------------------------------------
@@ -927,14 +736,6 @@ class Complaint(Base):
 # --- integrations: SMS outbox, imports ---------------------------------------------------
 
 
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"  # waiting for the sender (or for a retry after a failure)
-    SENDING = "sending"  # handed to the gateway, answer not yet recorded
-    SENT = "sent"  # accepted by the gateway
-    DELIVERED = "delivered"  # the gateway reported delivery
-    FAILED = "failed"  # given up (the reason says why), or reported undeliverable
-
-
 class SmsOutbox(Base):
     """An SMS to send, written in the same transaction as its contact attempt.
 
@@ -1134,13 +935,6 @@ Index(
     sqlite_where=text("callback_at IS NOT NULL"),
     postgresql_where=text("callback_at IS NOT NULL"),
 )
-
-
-class OverrideRequestStatus(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
 
 
 class OverrideRequest(Base):
