@@ -139,8 +139,8 @@ from tui_desk.services.changes import ChangeCursor
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
-from tui_desk.services.queue import Claim
 from tui_desk.services.seed import seed_database
+from tui_desk.views.queue import Claim
 
 DEFAULT_PG_ADMIN_URL = os.environ.get(
     "TUI_DESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -35,8 +35,8 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
 from tui_desk.services import plans
 from tui_desk.services.context import Actor
-from tui_desk.services.desk import CaseBundle
 from tui_desk.services.search_index import index_borrower
+from tui_desk.views.case import CaseBundle
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)

@@ -32,6 +32,7 @@ from tui_desk.services.agreements import TamperedAgreement
 from tui_desk.services.calendar import calendar_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import PermissionDenied, ServiceError, StaleEdit
+from tui_desk.views.agreements import AgreementRecord
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -59,7 +60,7 @@ class World:
     def draft(self) -> int:
         return agreements.draft_agreement(self.db, self.op, self.case, now=NOW)
 
-    def record(self, agreement_id: int) -> agreements.AgreementRecord:
+    def record(self, agreement_id: int) -> AgreementRecord:
         return agreements.open_agreement(self.db, agreement_id)
 
     def ready(self, agreement_id: int) -> None:

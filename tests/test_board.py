@@ -48,10 +48,8 @@ from tui_desk.services.board import (
     BOARD_SNAPSHOT_EVERY,
     CHEAP_SECTIONS,
     DEPTH_EVERY,
-    RISK_KINDS,
     SECTIONS,
     TREND_NAMES,
-    DepthLine,
     board_fast_path,
     board_version,
     read_board,
@@ -62,6 +60,7 @@ from tui_desk.services.complaints import record_complaint
 from tui_desk.services.context import Actor
 from tui_desk.services.presence import heartbeat
 from tui_desk.services.worker import Follower, Worker, default_followers
+from tui_desk.views.board import RISK_KINDS, DepthLine
 
 # 10:00 in Shanghai on 2 March 2026: the office day has begun 11 hours (00:00-10:59).
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

@@ -43,6 +43,7 @@ from tui_desk.services.errors import (
     ServiceError,
     StaleEdit,
 )
+from tui_desk.views.contacts import ContactStatus, LoggedContact
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)  # Monday 14:00 Shanghai
@@ -76,7 +77,7 @@ class Desk:
         self.case = self.make.case(borrower_id=self.borrower, stage=stage)
         [self.phone] = self.make.phone_ids(self.borrower)
 
-    def log(self, outcome: Outcome | str, **kw: Any) -> contacts.LoggedContact:
+    def log(self, outcome: Outcome | str, **kw: Any) -> LoggedContact:
         kw.setdefault("channel", Channel.PHONE)
         kw.setdefault("direction", Direction.OUTBOUND)
         kw.setdefault("phone_id", self.phone)
@@ -85,7 +86,7 @@ class Desk:
         actor = kw.pop("actor", self.op)
         return contacts.log_contact(self.db, actor, self.case, outcome=outcome, **kw)
 
-    def status(self, now: dt.datetime = NOW, **kw: Any) -> contacts.ContactStatus:
+    def status(self, now: dt.datetime = NOW, **kw: Any) -> ContactStatus:
         return contacts.contact_status(self.db, self.case, now=now, profile=CN, **kw)
 
     def read(self) -> CollectionCase:

@@ -16,7 +16,7 @@ from tui_desk.exports.day_sheet import money, render_markdown, render_text, wrap
 from tui_desk.i18n import set_language
 from tui_desk.services import visits
 from tui_desk.services.context import Actor
-from tui_desk.services.visits import DaySheet, SheetVisit
+from tui_desk.views.visits import DaySheet, SheetVisit
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = dt.date(2026, 12, 3)  # a Thursday

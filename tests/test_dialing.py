@@ -35,6 +35,7 @@ from tui_desk.services import contacts, dialing
 from tui_desk.services.context import Actor
 from tui_desk.services.dialing import Dialer, DialFailed, NoExtension, dialling_form
 from tui_desk.services.errors import RuleRefused
+from tui_desk.views.dialing import DialResult
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)  # Monday 14:00
@@ -78,9 +79,7 @@ class Desk:
         self.case = self.make.case(borrower_id=self.borrower)
         [self.phone] = self.make.phone_ids(self.borrower)
 
-    def dial(
-        self, dialer: Dialer, *, now: dt.datetime = NOW, profile: Profile = CN
-    ) -> dialing.DialResult:
+    def dial(self, dialer: Dialer, *, now: dt.datetime = NOW, profile: Profile = CN) -> DialResult:
         return dialing.dial(
             self.db, self.op, self.case, self.phone, dialer=dialer, now=now, profile=profile
         )

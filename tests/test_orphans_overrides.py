@@ -39,7 +39,8 @@ from tui_desk.services import queue
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, RuleRefused, UnknownAgent
-from tui_desk.services.queue import QueueFilter, QueueKey, Scope, queue_page
+from tui_desk.services.queue import QueueFilter, Scope, queue_page
+from tui_desk.views.queue import QueueKey
 from tui_desk.widgets.queue_view import QueueView
 
 CN = load_profile("cn")

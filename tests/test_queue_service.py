@@ -19,8 +19,9 @@ from tui_desk.services import queue
 from tui_desk.services.case_state import recompute_priority
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
-from tui_desk.services.queue import QueueFilter, QueueKey, Scope, queue_page, queue_reason
+from tui_desk.services.queue import QueueFilter, Scope, queue_page, queue_reason
 from tui_desk.services.seed import seed_database
+from tui_desk.views.queue import QueueKey, QueuePage
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)  # Wednesday 14:00 in Shanghai
 PROFILE = load_profile("cn")
@@ -74,7 +75,7 @@ def actor_of(db: Database, login: str) -> Actor:
 
 def all_pages(
     db: Database, actor: Actor, flt: QueueFilter, *, limit: int = 1000
-) -> Iterator[queue.QueuePage]:
+) -> Iterator[QueuePage]:
     after: QueueKey | None = None
     while True:
         page = queue_page(db, actor, flt, after=after, limit=limit, now=NOW, profile=PROFILE)

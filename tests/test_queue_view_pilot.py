@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 
 from tui_desk.db.models import Stage
 from tui_desk.messages import CaseSelected
-from tui_desk.services.desk import QueueKey, QueueRow
+from tui_desk.views.queue import QueueKey, QueueRow
 from tui_desk.widgets.queue_view import MAX_ROWS, PAGE_ROWS, QueueView, fit, layout
 
 NAMES = ("欧阳娜娜", "张三", "Li Na", "诸葛孔明明", "王五", "李小龙", "Émile Zola")

@@ -33,6 +33,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import reports
 from tui_desk.services.errors import ServiceError
+from tui_desk.views.reports import ReportTable
 
 NOW = dt.datetime(2026, 3, 10, 4, 0, tzinfo=dt.UTC)  # 12:00 in Beijing
 FROM = dt.date(2026, 3, 1)
@@ -234,7 +235,7 @@ def build_world(db: Database) -> World:
     return World(op1=op1, op2=op2, col1=col1, col2=col2)
 
 
-def run_report(db: Database, name: str) -> reports.ReportTable:
+def run_report(db: Database, name: str) -> ReportTable:
     return reports.REPORTS[name](db, date_from=FROM, date_to=TO, profile=PROFILE)
 
 
@@ -329,7 +330,7 @@ def test_period_edges_follow_the_office_day(db: Database) -> None:
 
 
 def test_csv_and_text_rendering() -> None:
-    table = reports.ReportTable(
+    table = ReportTable(
         title="T",
         columns=("agent", "name", "amount"),
         rows=[("op1", "欧阳娜娜", "1.00"), ("op2", "Li, Lei", "12345.67")],

@@ -16,8 +16,9 @@ from tui_desk.db.models import Agent, Borrower, CaseStatus, CollectionCase, Phon
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import queue
 from tui_desk.services.context import Actor
-from tui_desk.services.queue import QueueFilter, QueueKey, Scope, queue_page
+from tui_desk.services.queue import QueueFilter, Scope, queue_page
 from tui_desk.services.search_index import index_borrower, index_phone
+from tui_desk.views.queue import QueueKey
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)
 PROFILE = load_profile("cn")

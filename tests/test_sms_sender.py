@@ -23,6 +23,7 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.services import sms, sms_sender
 from tui_desk.services.context import Actor
 from tui_desk.services.sms_sender import SenderPolicy, run_sender, sms_sender_job
+from tui_desk.views.sms import QueuedSms
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -63,7 +64,7 @@ class World:
             self.cases.append(make.case(borrower_id=borrower))
             self.numbers.append(number)
 
-    def queue(self, index: int = 0, template: str = "reminder.zh_CN") -> sms.QueuedSms:
+    def queue(self, index: int = 0, template: str = "reminder.zh_CN") -> QueuedSms:
         return sms.queue_sms(
             self.db, self.op, self.cases[index], template, now=NOW - 60 * S, profile=CN
         )

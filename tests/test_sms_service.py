@@ -28,6 +28,7 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.services import sms
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import PermissionDenied, RuleRefused, StaleEdit
+from tui_desk.views.sms import QueuedSms
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)  # Monday 14:00 Shanghai
@@ -50,7 +51,7 @@ class World:
         self.case = self.make.case(borrower_id=self.borrower)
         [self.phone] = self.make.phone_ids(self.borrower)
 
-    def queue(self, template: str = "reminder.zh_CN", now: dt.datetime = NOW) -> sms.QueuedSms:
+    def queue(self, template: str = "reminder.zh_CN", now: dt.datetime = NOW) -> QueuedSms:
         return sms.queue_sms(
             self.db, self.op, self.case, template, phone_id=self.phone, now=now, profile=CN
         )

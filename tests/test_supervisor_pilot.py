@@ -29,7 +29,9 @@ from tui_desk.db.models import CollectionCase, Role, Stage
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.supervisor import ConfirmModal, SupervisorScreen
 from tui_desk.services import board as board_service
-from tui_desk.services.board import (
+from tui_desk.services.context import Actor
+from tui_desk.services.desk import DeskService
+from tui_desk.views.board import (
     RISK_KINDS,
     AgentLine,
     Board,
@@ -38,8 +40,6 @@ from tui_desk.services.board import (
     TodayCounts,
     Trend,
 )
-from tui_desk.services.context import Actor
-from tui_desk.services.desk import DeskService
 from tui_desk.widgets.board import KeyedTable
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -23,14 +23,8 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.services.case_state import load_for_edit
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import PermissionDenied, ServiceError, StaleEdit
-from tui_desk.services.queue import (
-    Claim,
-    LeaseHeld,
-    claim_case,
-    release_lease,
-    renew_lease,
-    take_next,
-)
+from tui_desk.services.queue import LeaseHeld, claim_case, release_lease, renew_lease, take_next
+from tui_desk.views.queue import Claim
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)  # 14:00 in Shanghai
 PROFILE = load_profile("cn")

@@ -1,7 +1,7 @@
 """Messages that cross widget boundaries, named in the past tense.
 
 Workers post the ``*Loaded`` messages from their thread (``post_message`` is thread-safe);
-they carry only the plain dataclasses of ``tui_desk.services.desk``.
+they carry only the plain dataclasses of ``tui_desk.views``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui_desk.services.calendar import CalendarView
-from tui_desk.services.desk import CaseBundle, QueueRow
+from tui_desk.views.calendar import CalendarView
+from tui_desk.views.case import CaseBundle
+from tui_desk.views.queue import QueueRow
 
 if TYPE_CHECKING:
-    from tui_desk.services.contacts import ContactStatus, LoggedContact
-    from tui_desk.services.queue import Claim
+    from tui_desk.views.contacts import ContactStatus, LoggedContact
+    from tui_desk.views.queue import Claim
 
 
 class CaseSelected(Message):

@@ -19,7 +19,7 @@ from rich.cells import cell_len, chop_cells
 from tui_desk.clock import utcnow
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.rules.phones import format_for_display
-from tui_desk.services.visits import DaySheet, SheetVisit
+from tui_desk.views.visits import DaySheet, SheetVisit
 
 DASH = "-"
 ELLIPSIS = "…"

@@ -27,8 +27,10 @@ from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
-from tui_desk.services.adjustments import AdjustmentBasis, PendingAdjustment
-from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.adjustments import AdjustmentBasis
+from tui_desk.services.desk import DeskService
+from tui_desk.views.adjustments import PendingAdjustment
+from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.formatting import label, money
 

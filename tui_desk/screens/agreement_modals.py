@@ -26,9 +26,10 @@ from tui_desk.rules.agreements import compare
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, checked
 from tui_desk.screens.parsing import parse_future_date, parse_past_date
-from tui_desk.services.agreements import AgreementRecord
-from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.views.agreements import AgreementRecord
+from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.formatting import label
 
 # (key, action, label) in menu order.

@@ -31,7 +31,8 @@ from tui_desk.screens.parsing import InputProblem, parse_past_date
 from tui_desk.screens.supervision_modals import failure_text
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import UnknownAgent
-from tui_desk.services.supervision import AuditFilter, AuditLine, AuditPage
+from tui_desk.services.supervision import AuditFilter
+from tui_desk.views.supervision import AuditLine, AuditPage
 
 PAGE_SIZE = 50
 PREFETCH_ROWS = 5

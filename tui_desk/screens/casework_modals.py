@@ -28,8 +28,9 @@ from tui_desk.i18n import N_, _
 from tui_desk.rules.phones import normalise_phone
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.parsing import InputProblem, parse_amount, parse_past_date
-from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.formatting import day, label, money
 

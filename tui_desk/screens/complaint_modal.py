@@ -20,9 +20,9 @@ from textual.widgets import DataTable, Input, Static
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
-from tui_desk.services.complaints import ComplaintLine
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
+from tui_desk.views.complaints import ComplaintLine
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.formatting import label, local
 

@@ -33,13 +33,14 @@ from tui_desk.screens.parsing import (
     parse_callback,
     parse_future_date,
 )
-from tui_desk.services.desk import CaseBundle, DeskService, PhoneLine
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.views.case import CaseBundle, PhoneLine
 from tui_desk.widgets.case_header import contact_status_text
 from tui_desk.widgets.formatting import label, local, money
 
 if TYPE_CHECKING:
-    from tui_desk.services.contacts import ContactStatus, LoggedContact
+    from tui_desk.views.contacts import ContactStatus, LoggedContact
 
 
 @dataclass(frozen=True)

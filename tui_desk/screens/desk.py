@@ -85,12 +85,14 @@ from tui_desk.screens.visit_modals import (
     VisitMenuModal,
     VisitReportModal,
 )
-from tui_desk.services.agreements import AgreementRecord
-from tui_desk.services.calendar import CalendarVisit
-from tui_desk.services.desk import CaseBundle, CaseDetail, DeskService, QueueKey
-from tui_desk.services.dialing import DialResult
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.personal import PersonalField
+from tui_desk.views.agreements import AgreementRecord
+from tui_desk.views.calendar import CalendarVisit
+from tui_desk.views.case import CaseBundle, CaseDetail
+from tui_desk.views.dialing import DialResult
+from tui_desk.views.queue import QueueKey
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader, when_text
@@ -105,7 +107,8 @@ from tui_desk.widgets.queue_view import (
 )
 
 if TYPE_CHECKING:
-    from tui_desk.services.queue import Claim, QueueFilter
+    from tui_desk.services.queue import QueueFilter
+    from tui_desk.views.queue import Claim
 
 
 @dataclass(frozen=True)

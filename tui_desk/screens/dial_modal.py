@@ -23,13 +23,15 @@ from textual.widgets.option_list import Option
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.contact_modal import preferred_phone
-from tui_desk.services.desk import CaseBundle, DeskService, PhoneLine
+from tui_desk.services.desk import DeskService
 from tui_desk.services.dialing import DialFailed
 from tui_desk.services.errors import ServiceError
+from tui_desk.views.case import CaseBundle, PhoneLine
 from tui_desk.widgets.formatting import label
 
 if TYPE_CHECKING:
-    from tui_desk.services.dialing import Dialer, DialPlan, DialResult
+    from tui_desk.services.dialing import Dialer
+    from tui_desk.views.dialing import DialPlan, DialResult
 
 
 def _number_bindings() -> list[BindingType]:

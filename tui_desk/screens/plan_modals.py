@@ -42,8 +42,9 @@ from tui_desk.rules.plans import (
 )
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, checked
 from tui_desk.screens.parsing import InputProblem, parse_amount, parse_future_date
-from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.desk import DeskService
 from tui_desk.services.plans import PlanBasis, PlanCheck, check
+from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.formatting import label, money
 

@@ -25,7 +25,7 @@ from tui_desk.screens import localise_bindings
 from tui_desk.screens.parsing import InputProblem, parse_past_date
 from tui_desk.screens.supervision_modals import failure_text
 from tui_desk.services.desk import DeskService
-from tui_desk.services.reports import ReportTable
+from tui_desk.views.reports import ReportTable
 
 
 def _numeric(value: object) -> bool:

@@ -29,9 +29,11 @@ from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, drain_typeahead
 from tui_desk.screens.override_modal import rule_label
-from tui_desk.services.desk import AgreementView, CaseBundle, DeskService
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
-from tui_desk.services.supervision import CaseVisitLine, OverrideRequestLine
+from tui_desk.views.agreements import AgreementView
+from tui_desk.views.case import CaseBundle
+from tui_desk.views.supervision import CaseVisitLine, OverrideRequestLine
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.contact_log import ContactLogPanel

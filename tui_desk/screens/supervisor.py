@@ -40,9 +40,10 @@ from textual.worker import Worker, WorkerState
 
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
-from tui_desk.services.board import AgentLine, Board, RiskLine
-from tui_desk.services.desk import CaseBundle, DeskService
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, ServiceError
+from tui_desk.views.board import AgentLine, Board, RiskLine
+from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.board import (
     AGENT_COLUMNS,
     DEPTH_COLUMNS,

@@ -31,9 +31,11 @@ from tui_desk.screens.casework_modals import (
     parse_amount_field,
 )
 from tui_desk.screens.parsing import parse_slot_start
-from tui_desk.services.calendar import CalendarVisit
-from tui_desk.services.desk import CaseBundle, DeskService
-from tui_desk.services.visits import BookingRefused, SlotOption, VisitReportInput
+from tui_desk.services.desk import DeskService
+from tui_desk.services.visits import BookingRefused, VisitReportInput
+from tui_desk.views.calendar import CalendarVisit
+from tui_desk.views.case import CaseBundle
+from tui_desk.views.visits import SlotOption
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.formatting import label, local, money, weekday
 

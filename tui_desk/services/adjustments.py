@@ -81,6 +81,7 @@ from tui_desk.services.contacts import resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
 from tui_desk.services.plans import activate_plan, plan_limits
+from tui_desk.views.adjustments import PendingAdjustment
 
 MAX_REASON = 500
 
@@ -518,22 +519,6 @@ def decide_adjustment(
 
 
 # --- the supervisors' list ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PendingAdjustment:
-    adjustment_id: int
-    case_id: int
-    plan_id: int | None
-    kinds: tuple[str, ...]
-    reason: str
-    requested_by_id: int
-    requested_by: str
-    requested_at: dt.datetime
-    changes: Changes | None
-    comparison: Comparison | None
-    reward_minor: int | None
-    """Early settlement: the reward asked for."""
 
 
 def _pending_of(row: Adjustment, name: str) -> PendingAdjustment:

@@ -71,6 +71,7 @@ from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError, StaleEdit
 from tui_desk.services.followups import schedule_for_agreement
 from tui_desk.services.plans import activate_plan
+from tui_desk.views.agreements import AgreementRecord
 
 MAX_SPECIAL_TERMS = 4000
 MAX_FIELD = 200
@@ -706,25 +707,6 @@ def _schedule_followups(
 
 
 # --- reading, checking, exporting ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AgreementRecord:
-    agreement_id: int
-    case_id: int
-    status: AgreementStatus
-    record_version: int
-    content: rules.Content
-    versions: int
-    content_hash: str | None
-    hash_ok: bool | None  # None: not signed yet
-    signed_at: dt.datetime | None
-    signed_place: str | None
-    bank_signatory: str | None
-    borrower_confirmation: str | None
-    borrower_copy_delivery: str | None
-    effective_on: dt.date | None
-    previous: rules.Content | None
 
 
 def open_agreement(db: Database, agreement_id: int) -> AgreementRecord:

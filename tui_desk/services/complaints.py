@@ -10,7 +10,6 @@ with the resolution written down. A complaint can put the case on hold (kind
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -36,6 +35,7 @@ from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contacts import resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.views.complaints import ComplaintLine
 
 MAX_TEXT = 2000
 _OPEN = (ComplaintStatus.OPEN, ComplaintStatus.INVESTIGATING)
@@ -183,19 +183,6 @@ def decide_complaint(
             now=now, case_id=complaint.case_id,
             before={"status": before}, after={"status": target.value},
         )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ComplaintLine:
-    complaint_id: int
-    case_id: int
-    borrower_name: str
-    against: str | None
-    status: ComplaintStatus
-    channel: Channel
-    received_at: dt.datetime
-    description: str
-    resolution: str | None
 
 
 def complaint_list(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -60,6 +60,7 @@ from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
+from tui_desk.views.contacts import ContactStatus, LoggedContact, allowed_again
 
 MAX_NOTE = 2000
 MAX_REASON = 1000
@@ -77,34 +78,6 @@ OVERRIDABLE_RULES = (
 _DIALLED = (Channel.PHONE, Channel.SMS)
 _UNKNOWN_ZONE = "Etc/Unknown"
 _STAGE_ORDER = {stage: i for i, stage in enumerate(Stage)}
-
-
-# --- results ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ContactStatus:
-    """Whether the borrower may be contacted now; ``phone_id`` is the number it is for."""
-
-    allowed: bool
-    rule: str | None
-    reason: str
-    allowed_from: dt.datetime | None
-    phone_id: int | None
-
-    def message(self, timezone: str, now: dt.datetime | None = None) -> str:
-        """The reason, with "allowed again from ..." in ``timezone`` when that is known."""
-        if self.allowed or self.allowed_from is None:
-            return self.reason
-        return self.reason + "; " + allowed_again(self.allowed_from, timezone, now)
-
-
-@dataclass(frozen=True)
-class LoggedContact:
-    contact_id: int
-    case_version: int
-    promise_id: int | None
-    override_used: bool
 
 
 # --- small shared helpers (casework and promises use them too) ----------------------------
@@ -135,16 +108,6 @@ def office_moment(day: dt.date, at: dt.time, profile: Profile) -> dt.datetime:
     """``day`` at ``at`` office time, in UTC."""
     zone = ZoneInfo(profile.office_timezone)
     return dt.datetime.combine(day, at, tzinfo=zone).astimezone(dt.UTC)
-
-
-def allowed_again(moment: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
-    """When contact is allowed again: the time alone when it is today in ``timezone``
-    ("allowed again from 08:00"), else with the date ("... from 2026-03-03 08:00")."""
-    zone = ZoneInfo(timezone)
-    local = moment.astimezone(zone)
-    same_day = now is not None and now.astimezone(zone).date() == local.date()
-    when = local.strftime("%H:%M") if same_day else local.strftime("%Y-%m-%d %H:%M")
-    return _("allowed again from {when}").format(when=when)
 
 
 def stage_at_least(case: CollectionCase, stage: Stage) -> bool:

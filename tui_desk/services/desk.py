@@ -28,13 +28,11 @@ from tui_desk.clock import utcnow
 from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
-    AccountStatus,
     Agent,
     Agreement,
     AgreementStatus,
     AgreementVersion,
     Appointment,
-    AppointmentStatus,
     AuditEvent,
     Borrower,
     CaseHold,
@@ -46,11 +44,7 @@ from tui_desk.db.models import (
     Document,
     DocumentChannel,
     DocumentKind,
-    DocumentStatus,
-    Frequency,
-    GraceMode,
     HoldKind,
-    InstalmentStatus,
     LoanAccount,
     Outcome,
     Payment,
@@ -58,9 +52,7 @@ from tui_desk.db.models import (
     Phone,
     PhoneKind,
     PlanInstalment,
-    PlanKind,
     PlanStatus,
-    Product,
     Relation,
     RepaymentPlan,
     Role,
@@ -77,18 +69,41 @@ from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, pr
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
 from tui_desk.services import agreements, complaints, personal, presence, visits
-from tui_desk.services.calendar import CalendarView, calendar_view, case_collector, empty_view
+from tui_desk.services.calendar import calendar_view, case_collector, empty_view
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.personal import PersonalField
+from tui_desk.views.adjustments import PendingAdjustment
+from tui_desk.views.agreements import (
+    AgreementRecord,
+    AgreementSummary,
+    AgreementView,
+    InstalmentLine,
+    PlanOverview,
+    PlanSummary,
+)
+from tui_desk.views.calendar import CalendarDay, CalendarView, CalendarWeek, VisitLine
+from tui_desk.views.case import (
+    AccountLine,
+    CaseBundle,
+    CaseDetail,
+    ContactLine,
+    DocumentItem,
+    DocumentLine,
+    HoldLine,
+    PhoneLine,
+    RegistrationLine,
+)
+from tui_desk.views.complaints import ComplaintLine
+from tui_desk.views.queue import QueueKey, QueueRow
+from tui_desk.views.supervision import AuditPage, CaseVisitLine, OverrideRequestLine
+from tui_desk.views.visits import DaySheet, SlotOption
 
 if TYPE_CHECKING:
-    from tui_desk.services.contacts import ContactStatus, LoggedContact
-    from tui_desk.services.queue import Claim, QueueFilter, QueuePage
-    from tui_desk.services.sms import OutboxLine, QueuedSms, SmsPreview
-
-QueueKey = tuple[int, int]
-"""Position in the queue: (priority, case id); the queue is ordered by it, descending."""
+    from tui_desk.services.queue import QueueFilter
+    from tui_desk.views.contacts import ContactStatus, LoggedContact
+    from tui_desk.views.queue import Claim, QueuePage
+    from tui_desk.views.sms import OutboxLine, QueuedSms, SmsPreview
 
 MAX_WINDOW = 1000
 CONTACT_LOG_LIMIT = 200
@@ -96,267 +111,6 @@ CONTACT_LOG_LIMIT = 200
 # Free text (notes, agreement wording) may quote numbers that no column masks.
 _ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE_RE = re.compile(r"(?<![0-9+])(\+?86)?(1[3-9][0-9]{9})(?![0-9])")
-
-
-# --- read models ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    case_id: int
-    priority: int
-    dpd: int
-    bucket: str
-    borrower_name: str
-    overdue_minor: int
-    currency: str
-    stage: Stage
-    owner_name: str | None
-    next_action_at: dt.datetime | None
-    phone_masked: str | None
-    why: str
-    on_hold: bool
-    stale: bool
-    # Filled by services.queue.queue_page; defaulted so older callers keep working.
-    broken_promises: int = 0
-    next_action_due: bool = False
-    registered: bool = False
-    owner_id: int | None = None
-    # Only a live lease (expiry after the ``now`` the row was read at); an expired one
-    # is nobody's, so it is not shown.
-    lease_holder_name: str | None = None
-    lease_expires_at: dt.datetime | None = None
-    callback_at: dt.datetime | None = None
-
-    @property
-    def key(self) -> QueueKey:
-        return (self.priority, self.case_id)
-
-
-@dataclass(frozen=True)
-class AccountLine:
-    account_id: int
-    external_id: str
-    product: Product
-    status: AccountStatus
-    currency: str
-    principal_minor: int
-    outstanding_principal_minor: int
-    outstanding_interest_minor: int
-    outstanding_penalty_minor: int
-    outstanding_fees_minor: int
-    overdue_minor: int
-    overdue_since: dt.date | None
-
-    @property
-    def outstanding_minor(self) -> int:
-        return (
-            self.outstanding_principal_minor
-            + self.outstanding_interest_minor
-            + self.outstanding_penalty_minor
-            + self.outstanding_fees_minor
-        )
-
-
-@dataclass(frozen=True)
-class HoldLine:
-    kind: HoldKind
-    reason: str
-    set_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class PhoneLine:
-    phone_id: int
-    number: str
-    kind: PhoneKind
-    relation: Relation
-    verified: bool
-    do_not_call: bool
-
-
-@dataclass(frozen=True)
-class RegistrationLine:
-    registered_at: dt.datetime
-    channel: Channel
-    cancelled_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class DocumentLine:
-    kind: DocumentKind
-    status: DocumentStatus
-    channel: DocumentChannel
-    received_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class CaseDetail:
-    case_id: int
-    borrower_id: int
-    borrower_name: str
-    id_number: str
-    address: str
-    city: str
-    district: str
-    masked: bool
-    status: CaseStatus
-    stage: Stage
-    priority: int
-    dpd: int
-    bucket: str
-    why: str
-    currency: str
-    overdue_minor: int
-    broken_promises: int
-    next_action_at: dt.datetime | None
-    owner_name: str | None
-    lease_holder_name: str | None
-    lease_expires_at: dt.datetime | None
-    on_hold: bool
-    stale: bool
-    accounts: tuple[AccountLine, ...]
-    holds: tuple[HoldLine, ...]
-    phones: tuple[PhoneLine, ...]
-    registration: RegistrationLine | None
-    documents: tuple[DocumentLine, ...]
-    registered: bool = False
-    """Registered for the home-visit service (the flag the booking rules read)."""
-    documents_complete: bool = False
-
-    @property
-    def outstanding_minor(self) -> int:
-        return sum(a.outstanding_minor for a in self.accounts)
-
-
-@dataclass(frozen=True)
-class ContactLine:
-    contact_id: int
-    started_at: dt.datetime
-    channel: Channel
-    direction: Direction
-    number: str | None
-    address: str | None
-    party: Relation | None
-    outcome: Outcome
-    note: str | None
-    agent_name: str | None
-    callback_at: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class VisitLine:
-    appointment_id: int
-    case_id: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    borrower_name: str
-    district: str
-    status: AppointmentStatus
-
-
-@dataclass(frozen=True)
-class CalendarDay:
-    day: dt.date
-    visits: tuple[VisitLine, ...]
-
-
-@dataclass(frozen=True)
-class CalendarWeek:
-    """One collector's visits Monday to Sunday in the office time zone."""
-
-    case_id: int | None
-    collector_id: int | None
-    collector_name: str | None
-    week_start: dt.date
-    timezone: str
-    days: tuple[CalendarDay, ...]
-
-    @property
-    def week_end(self) -> dt.date:
-        return self.week_start + dt.timedelta(days=6)
-
-    @property
-    def visit_count(self) -> int:
-        return sum(len(d.visits) for d in self.days)
-
-
-@dataclass(frozen=True)
-class InstalmentLine:
-    seq: int
-    due_on: dt.date
-    amount_minor: int
-    paid_minor: int
-    status: InstalmentStatus
-
-    @property
-    def open_minor(self) -> int:
-        return max(0, self.amount_minor - self.paid_minor)
-
-
-@dataclass(frozen=True)
-class PlanSummary:
-    plan_id: int
-    kind: PlanKind
-    frequency: Frequency
-    status: PlanStatus
-    principal_minor: int
-    annual_rate: Decimal
-    instalment_count: int
-    down_payment_minor: int
-    waiver_minor: int
-    grace_periods: int
-    grace_mode: GraceMode
-    first_due_on: dt.date
-    schedule: tuple[InstalmentLine, ...]
-    allocated: tuple[tuple[str, int], ...] = ()
-    """Payments under the plan spread over the accounts' components, in profile order."""
-
-    @property
-    def total_minor(self) -> int:
-        return sum(i.amount_minor for i in self.schedule)
-
-    @property
-    def paid_minor(self) -> int:
-        return sum(i.paid_minor for i in self.schedule)
-
-    @property
-    def next_due(self) -> InstalmentLine | None:
-        for line in self.schedule:
-            if line.status is not InstalmentStatus.PAID and line.open_minor > 0:
-                return line
-        return None
-
-    @property
-    def last_due_on(self) -> dt.date | None:
-        return self.schedule[-1].due_on if self.schedule else None
-
-
-@dataclass(frozen=True)
-class AgreementSummary:
-    agreement_id: int
-    plan_id: int | None
-    status: AgreementStatus
-    template_name: str
-    template_version: str
-    language: str
-    record_version: int
-    text_version: int | None
-    text_versions: int
-    effective_on: dt.date | None
-    signed_at: dt.datetime | None
-    signed_place: str | None
-    text: str
-    special_terms: str | None
-    hash_ok: bool | None = None
-    """Signed agreements: does the stored text still match the hash taken at signing?"""
-
-
-@dataclass(frozen=True)
-class AgreementView:
-    case_id: int
-    plan: PlanSummary | None
-    agreement: AgreementSummary | None
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -1018,35 +772,6 @@ def database_kind(db: Database) -> str:
 _E = TypeVar("_E", bound=enum.Enum)
 
 
-@dataclass(frozen=True)
-class DocumentItem:
-    """One received document, with the id a review needs."""
-
-    document_id: int
-    kind: DocumentKind
-    status: DocumentStatus
-    channel: DocumentChannel
-    received_at: dt.datetime
-    description: str | None
-
-
-@dataclass(frozen=True)
-class CaseBundle:
-    """Everything the side panes show for one case, read in one go."""
-
-    case_id: int
-    detail: CaseDetail
-    contacts: tuple[ContactLine, ...]
-    calendar: CalendarView
-    agreement: AgreementView
-    version: int = 0
-    """The case's row version: writes made from this view send it back (lost-update check)."""
-    contact_status: ContactStatus | None = None
-    """May the borrower be called now on the preferred number (None: could not be decided)."""
-    status_problem: str | None = None
-    documents: tuple[DocumentItem, ...] = ()
-
-
 def _enum_value(kind: type[_E], value: str, what: str) -> _E:
     try:
         return kind(value)
@@ -1556,9 +1281,7 @@ class DeskService:
             )
         )
 
-    def visit_suggestions(
-        self, case_id: int, *, replacing: int | None = None
-    ) -> list[visits.SlotOption]:
+    def visit_suggestions(self, case_id: int, *, replacing: int | None = None) -> list[SlotOption]:
         return visits.suggest_slots(
             self.db, case_id, replacing=replacing, now=self.now(), profile=self.profile
         )
@@ -1698,7 +1421,7 @@ class DeskService:
         )
         return text_path
 
-    def day_sheet(self, collector_id: int, day: dt.date) -> visits.DaySheet:
+    def day_sheet(self, collector_id: int, day: dt.date) -> DaySheet:
         return visits.day_sheet(
             self.db, self.actor, collector_id, day, now=self.now(), profile=self.profile
         )
@@ -1735,7 +1458,7 @@ class DeskService:
             expected_version=expected_version, now=self.now(), profile=self.profile,
         )  # fmt: skip
 
-    def plan_overview(self, plan_id: int) -> plans.PlanOverview:
+    def plan_overview(self, plan_id: int) -> PlanOverview:
         from tui_desk.services import plans
 
         return plans.plan_overview(self.db, plan_id)
@@ -1763,9 +1486,7 @@ class DeskService:
     def can_approve_adjustments(self) -> bool:
         return self.actor.can(Action.APPROVE_ADJUSTMENT)
 
-    def pending_adjustments(
-        self, case_id: int | None = None
-    ) -> list[adjustments.PendingAdjustment]:
+    def pending_adjustments(self, case_id: int | None = None) -> list[PendingAdjustment]:
         from tui_desk.services import adjustments
 
         return adjustments.pending_adjustments(self.db, case_id=case_id)
@@ -1795,7 +1516,7 @@ class DeskService:
     # --- follow-ups ------------------------------------------------------------------------
 
     if TYPE_CHECKING:
-        from tui_desk.services.followups import FollowUpLine
+        from tui_desk.views.followups import FollowUpLine
 
     def follow_ups(self, *, mine: bool = True, case_id: int | None = None) -> list[FollowUpLine]:
         """Follow-ups due within the profile's ``list_ahead_days`` and the missed ones.
@@ -1861,7 +1582,7 @@ class DeskService:
         """Complaints are routed to supervisors (the role alone decides; no database)."""
         return self.actor.can(Action.VIEW_BOARD)
 
-    def complaints(self) -> list[complaints.ComplaintLine]:
+    def complaints(self) -> list[ComplaintLine]:
         """Open complaints (supervisors only; others are refused with the reason)."""
         self.actor.require(Action.VIEW_BOARD)
         return list(complaints.complaint_list(self.db))
@@ -1929,7 +1650,8 @@ class DeskService:
     # --- dialing ---------------------------------------------------------------------------
 
     if TYPE_CHECKING:
-        from tui_desk.services.dialing import Dialer, DialPlan, DialResult
+        from tui_desk.services.dialing import Dialer
+        from tui_desk.views.dialing import DialPlan, DialResult
 
     def dial(self, case_id: int, phone_id: int, dialer: Dialer) -> DialResult:
         """Dial the number through the phone system; the attempt is logged (see dialing)."""
@@ -1957,7 +1679,7 @@ class DeskService:
     def agreement_id(self, case_id: int) -> int | None:
         return agreements.current_agreement_id(self.db, case_id)
 
-    def open_agreement(self, agreement_id: int) -> agreements.AgreementRecord:
+    def open_agreement(self, agreement_id: int) -> AgreementRecord:
         return agreements.open_agreement(self.db, agreement_id)
 
     def draft_agreement(self, case_id: int, *, expected_version: int | None = None) -> int:
@@ -2010,7 +1732,7 @@ class DeskService:
         return self.actor.can(Action.VIEW_BOARD)
 
     if TYPE_CHECKING:
-        from tui_desk.services.board import Board
+        from tui_desk.views.board import Board
 
     def board_version(self) -> int:
         """The board snapshot's change marker: one small read, polled several times a second."""
@@ -2046,7 +1768,7 @@ class DeskService:
 
     if TYPE_CHECKING:  # names for the annotations below; imported lazily at run time
         from tui_desk.services import supervision
-        from tui_desk.services.reports import ReportTable
+        from tui_desk.views.reports import ReportTable
 
     def can_reassign(self) -> bool:
         return self.actor.can(Action.REASSIGN)
@@ -2103,12 +1825,12 @@ class DeskService:
 
         return request_override(self.db, self.actor, case_id, rule, reason, now=self.now())
 
-    def override_requests(self, status: str = "pending") -> list[supervision.OverrideRequestLine]:
+    def override_requests(self, status: str = "pending") -> list[OverrideRequestLine]:
         from tui_desk.services.supervision import override_requests
 
         return override_requests(self.db, self.actor, status=status)
 
-    def override_request(self, request_id: int) -> supervision.OverrideRequestLine:
+    def override_request(self, request_id: int) -> OverrideRequestLine:
         from tui_desk.services.supervision import override_request
 
         return override_request(self.db, self.actor, request_id)
@@ -2128,7 +1850,7 @@ class DeskService:
             now=self.now(),
         )  # fmt: skip
 
-    def case_visits(self, case_id: int) -> list[supervision.CaseVisitLine]:
+    def case_visits(self, case_id: int) -> list[CaseVisitLine]:
         from tui_desk.services.supervision import case_visits
 
         return case_visits(self.db, case_id)
@@ -2139,7 +1861,7 @@ class DeskService:
         *,
         before_id: int | None = None,
         limit: int = 50,
-    ) -> supervision.AuditPage:
+    ) -> AuditPage:
         from tui_desk.services.supervision import audit_page
 
         return audit_page(

@@ -79,6 +79,7 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
+from tui_desk.views.dialing import DialPlan, DialResult
 
 SETTLE_MINUTES = 30
 """How long after dialing the operator's logged outcome still belongs to that call."""
@@ -122,27 +123,6 @@ class Dialer:
     @property
     def where(self) -> str:
         return self.client.config.where
-
-
-@dataclass(frozen=True)
-class DialPlan:
-    """A number to dial by hand: ``display`` to read, ``digits`` to key in."""
-
-    phone_id: int
-    masked: str
-    display: str
-    digits: str
-
-
-@dataclass(frozen=True)
-class DialResult:
-    contact_id: int
-    phone_id: int
-    masked: str
-    call_ref: str
-    channel_id: str
-    started_at: dt.datetime
-    overrides_used: tuple[str, ...]
 
 
 # --- the number in dialing form --------------------------------------------------------

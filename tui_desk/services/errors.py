@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-class ServiceError(Exception):
-    """A refused or failed action; ``str(error)`` is shown to the user as is."""
+from tui_desk.errors import ServiceError as ServiceError  # the base, free of the services
 
 
 class NotFound(ServiceError):

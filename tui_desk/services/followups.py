@@ -54,6 +54,7 @@ from tui_desk.services.contacts import resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.views.followups import FollowUpLine
 
 DEFAULT_PROFILE = "cn"
 # Follow-ups fall due by office date; a quarter of an hour after midnight the list shows it.
@@ -147,21 +148,6 @@ def cancel_after_payoff(
 
 
 # --- the list -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FollowUpLine:
-    follow_up_id: int
-    case_id: int
-    agreement_id: int | None
-    borrower_name: str
-    due_on: dt.date
-    channel: str
-    owner_id: int | None
-    owner_name: str | None
-    status: str
-    days_overdue: int
-    note: str | None = None
 
 
 def _line(row: FollowUp, borrower: str, owner: str | None, today: dt.date) -> FollowUpLine:

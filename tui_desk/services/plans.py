@@ -67,6 +67,7 @@ from tui_desk.services.case_state import load_for_edit, office_today, recompute_
 from tui_desk.services.contacts import resolve_now, resolve_profile, stage_at_least
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+from tui_desk.views.agreements import PlanOverview
 
 MAX_REASON = 500
 # Plans are drafted on what the borrower still owes; a closed or settled account is not.
@@ -524,31 +525,6 @@ def _case_of(session: Session, plan: RepaymentPlan) -> CollectionCase:
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlanOverview:
-    """A plan as the ledger keeps it: the schedule with what is paid, and who approved."""
-
-    plan_id: int
-    case_id: int
-    status: str
-    kind: str
-    frequency: str
-    instalments: int
-    financed_minor: int
-    waiver_minor: int
-    down_payment_minor: int
-    total_minor: int
-    paid_minor: int
-    missed: int
-    next_due_on: dt.date | None
-    next_due_minor: int
-    approved_by: str | None
-
-    @property
-    def balance_minor(self) -> int:
-        return max(0, self.total_minor - self.paid_minor)
 
 
 def plan_overview(db: Database, plan_id: int) -> PlanOverview:

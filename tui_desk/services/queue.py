@@ -124,25 +124,15 @@ from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.rules.search import parse_query, reverse_digits
 from tui_desk.services import audit
 from tui_desk.services.context import Actor
-from tui_desk.services.desk import (
-    MAX_WINDOW,
-    QueueKey,
-    QueueRow,
-    _CaseFacts,
-    _national,
-    _why,
-)
+from tui_desk.services.desk import MAX_WINDOW, _CaseFacts, _national, _why
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.views.queue import Claim, ClaimReason, QueueKey, QueuePage, QueueRow
 
 __all__ = [
     "CANDIDATE_CAP",
     "MIN_SUFFIX",
-    "Claim",
     "LeaseHeld",
     "QueueFilter",
-    "QueueKey",
-    "QueuePage",
-    "QueueRow",
     "Scope",
     "claim_case",
     "orphan_count",
@@ -323,13 +313,6 @@ class QueueFilter:
         if self.on_hold:
             parts.append(_("on hold only"))
         return " · ".join(parts)
-
-
-@dataclass(frozen=True)
-class QueuePage:
-    rows: tuple[QueueRow, ...]
-    more_after: bool
-    more_before: bool
 
 
 # --- keys: which cases, in queue order ------------------------------------------------
@@ -920,16 +903,6 @@ def queue_reason(row: QueueRow) -> str:
 
 
 # --- leases -------------------------------------------------------------------------------
-
-ClaimReason = Literal["callback", "owned", "pool", "stale", "opened"]
-
-
-@dataclass(frozen=True)
-class Claim:
-    case_id: int
-    reason: str  # ClaimReason
-    lease_expires_at: dt.datetime
-    version: int
 
 
 class LeaseHeld(ServiceError):

@@ -93,17 +93,7 @@ from tui_desk.rules.contact import CONNECTED_OUTCOMES, CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile
 from tui_desk.services.errors import ServiceError
-
-Cell = str | int
-
-
-@dataclass(frozen=True)
-class ReportTable:
-    title: str
-    columns: tuple[str, ...]
-    rows: list[tuple[Cell, ...]]
-    # The totals line (first cell "total"), when the report has one.
-    total: tuple[Cell, ...] | None = None
+from tui_desk.views.reports import Cell, ReportTable
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,6 @@ from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.rules.sms import (
-    SmsLength,
     SmsPolicy,
     SmsTemplate,
     SmsTemplateError,
@@ -79,6 +78,7 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+from tui_desk.views.sms import OutboxLine, QueuedSms, SmsPreview
 
 MAX_STATUS_LINES = 10
 
@@ -297,29 +297,6 @@ def _decide(
 # --- preview and queueing -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SmsPreview:
-    template: str
-    text: str
-    length: SmsLength
-    phone_id: int
-    number: str
-    """Masked."""
-    allowed: bool
-    rule: str | None
-    reason: str
-    allowed_from: dt.datetime | None
-
-
-@dataclass(frozen=True)
-class QueuedSms:
-    outbox_id: int
-    contact_id: int
-    segments: int
-    number: str
-    case_version: int
-
-
 def _load(session: Session, case_id: int) -> tuple[CollectionCase, Borrower]:
     case = session.get(CollectionCase, case_id)
     if case is None:
@@ -473,32 +450,6 @@ def queue_sms(
 
 
 # --- what became of them ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutboxLine:
-    outbox_id: int
-    created_at: dt.datetime
-    template: str
-    number: str
-    """Masked."""
-    status: OutboxStatus
-    attempts: int
-    last_error: str | None
-    next_attempt_at: dt.datetime | None
-    sent_at: dt.datetime | None
-    delivered_at: dt.datetime | None
-
-    def describe(self) -> str:
-        """``pending``, ``pending (retry 3: HTTP 503)``, ``failed: reason``, ``delivered``."""
-        state = self.status.value
-        if self.status is OutboxStatus.FAILED:
-            return _("failed: {reason}").format(reason=self.last_error or _("unknown"))
-        if self.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) and self.last_error:
-            return _("{state} (attempt {n}: {error})").format(
-                state=state, n=self.attempts, error=self.last_error
-            )
-        return state
 
 
 def outbox_lines(

@@ -66,6 +66,7 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+from tui_desk.views.visits import DaySheet, SheetVisit, SlotOption
 
 # Statuses a visit can still be changed from.
 _OPEN_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED)
@@ -78,18 +79,6 @@ MAX_RECEIPT = 40
 MAX_MISMATCHES = 1000
 # A report may be written this long before the visit's start (the collector is early).
 _REPORT_EARLY = dt.timedelta(minutes=30)
-
-
-@dataclass(frozen=True)
-class SlotOption:
-    """A proposed visit slot, with what the operator needs to choose it."""
-
-    collector_id: int
-    collector_name: str
-    collector_login: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    district: str
 
 
 class BookingRefused(RuleRefused):
@@ -1010,32 +999,6 @@ def unreconciled_collections(
 
 
 # --- the collector's day sheet -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SheetVisit:
-    appointment_id: int
-    case_id: int
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    status: AppointmentStatus
-    borrower_name: str
-    address: str
-    district: str
-    phone: str | None
-    outstanding_minor: int
-    documents_to_check: tuple[str, ...]
-    bring: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class DaySheet:
-    collector_id: int
-    collector_name: str
-    collector_login: str
-    day: dt.date
-    timezone: str
-    visits: tuple[SheetVisit, ...]
 
 
 def day_sheet(

@@ -1,2 +1,2 @@
-"""One module per pane of the desk. Widgets receive dataclasses from services and never
-touch the database layer."""
+"""One module per pane of the desk. Widgets draw the view types of ``tui_desk.views`` and
+never touch the services or the database layer."""

@@ -8,7 +8,7 @@ from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
 from tui_desk.i18n import _
-from tui_desk.services.desk import AgreementSummary, AgreementView, PlanSummary
+from tui_desk.views.agreements import AgreementSummary, AgreementView, PlanSummary
 from tui_desk.widgets.formatting import DASH, day, label, local, money
 
 

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 
 from tui_desk.clock import utcnow
 from tui_desk.i18n import N_, _, ngettext
-from tui_desk.services.calendar import CalendarView, CalendarVisit
+from tui_desk.views.calendar import CalendarView, CalendarVisit
 from tui_desk.widgets.formatting import DASH, label, local, weekday
 
 COLUMNS = (

@@ -10,11 +10,11 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui_desk.i18n import _
-from tui_desk.services.desk import CaseBundle, CaseDetail
+from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.widgets.formatting import DASH, day, label, local, money
 
 if TYPE_CHECKING:
-    from tui_desk.services.contacts import ContactStatus
+    from tui_desk.views.contacts import ContactStatus
 
 
 def when_text(at: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from tui_desk.i18n import N_
-from tui_desk.screens import localise_bindings
+from tui_desk.widgets.bindings import localise_bindings
 
 
 class Choice(Widget, can_focus=True):

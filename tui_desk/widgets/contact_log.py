@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui_desk.i18n import N_, _
-from tui_desk.services.desk import ContactLine
+from tui_desk.views.case import ContactLine
 from tui_desk.widgets.formatting import DASH, label, local
 
 NOTE_WIDTH = 28

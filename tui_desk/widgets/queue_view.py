@@ -34,11 +34,11 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui_desk.errors import ServiceError
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseSelected
-from tui_desk.screens import localise_bindings
-from tui_desk.services.desk import QueueKey, QueueRow
-from tui_desk.services.errors import ServiceError
+from tui_desk.views.queue import QueueKey, QueueRow
+from tui_desk.widgets.bindings import localise_bindings
 from tui_desk.widgets.formatting import DASH, label, money, short_local
 
 PAGE_ROWS = 60
@@ -71,7 +71,7 @@ class FilterState:
 
 
 class Page(Protocol):
-    """One keyset page of the queue (``tui_desk.services.queue.QueuePage``)."""
+    """One keyset page of the queue (``tui_desk.views.queue.QueuePage``)."""
 
     @property
     def rows(self) -> Sequence[QueueRow]: ...

@@ -1,0 +1,166 @@
+"""One case as the side panes show it: the borrower's detail, contacts, documents, and the
+bundle the desk reads in one go."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tui_desk.domain import (
+    AccountStatus,
+    CaseStatus,
+    Channel,
+    Direction,
+    DocumentChannel,
+    DocumentKind,
+    DocumentStatus,
+    HoldKind,
+    Outcome,
+    PhoneKind,
+    Product,
+    Relation,
+    Stage,
+)
+from tui_desk.views.agreements import AgreementView
+from tui_desk.views.calendar import CalendarView
+from tui_desk.views.contacts import ContactStatus
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    account_id: int
+    external_id: str
+    product: Product
+    status: AccountStatus
+    currency: str
+    principal_minor: int
+    outstanding_principal_minor: int
+    outstanding_interest_minor: int
+    outstanding_penalty_minor: int
+    outstanding_fees_minor: int
+    overdue_minor: int
+    overdue_since: dt.date | None
+
+    @property
+    def outstanding_minor(self) -> int:
+        return (
+            self.outstanding_principal_minor
+            + self.outstanding_interest_minor
+            + self.outstanding_penalty_minor
+            + self.outstanding_fees_minor
+        )
+
+
+@dataclass(frozen=True)
+class HoldLine:
+    kind: HoldKind
+    reason: str
+    set_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PhoneLine:
+    phone_id: int
+    number: str
+    kind: PhoneKind
+    relation: Relation
+    verified: bool
+    do_not_call: bool
+
+
+@dataclass(frozen=True)
+class RegistrationLine:
+    registered_at: dt.datetime
+    channel: Channel
+    cancelled_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    kind: DocumentKind
+    status: DocumentStatus
+    channel: DocumentChannel
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    case_id: int
+    borrower_id: int
+    borrower_name: str
+    id_number: str
+    address: str
+    city: str
+    district: str
+    masked: bool
+    status: CaseStatus
+    stage: Stage
+    priority: int
+    dpd: int
+    bucket: str
+    why: str
+    currency: str
+    overdue_minor: int
+    broken_promises: int
+    next_action_at: dt.datetime | None
+    owner_name: str | None
+    lease_holder_name: str | None
+    lease_expires_at: dt.datetime | None
+    on_hold: bool
+    stale: bool
+    accounts: tuple[AccountLine, ...]
+    holds: tuple[HoldLine, ...]
+    phones: tuple[PhoneLine, ...]
+    registration: RegistrationLine | None
+    documents: tuple[DocumentLine, ...]
+    registered: bool = False
+    """Registered for the home-visit service (the flag the booking rules read)."""
+    documents_complete: bool = False
+
+    @property
+    def outstanding_minor(self) -> int:
+        return sum(a.outstanding_minor for a in self.accounts)
+
+
+@dataclass(frozen=True)
+class ContactLine:
+    contact_id: int
+    started_at: dt.datetime
+    channel: Channel
+    direction: Direction
+    number: str | None
+    address: str | None
+    party: Relation | None
+    outcome: Outcome
+    note: str | None
+    agent_name: str | None
+    callback_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    """One received document, with the id a review needs."""
+
+    document_id: int
+    kind: DocumentKind
+    status: DocumentStatus
+    channel: DocumentChannel
+    received_at: dt.datetime
+    description: str | None
+
+
+@dataclass(frozen=True)
+class CaseBundle:
+    """Everything the side panes show for one case, read in one go."""
+
+    case_id: int
+    detail: CaseDetail
+    contacts: tuple[ContactLine, ...]
+    calendar: CalendarView
+    agreement: AgreementView
+    version: int = 0
+    """The case's row version: writes made from this view send it back (lost-update check)."""
+    contact_status: ContactStatus | None = None
+    """May the borrower be called now on the preferred number (None: could not be decided)."""
+    status_problem: str | None = None
+    documents: tuple[DocumentItem, ...] = ()

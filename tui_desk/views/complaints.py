@@ -1,0 +1,21 @@
+"""Complaints about the collection, as the desk and the supervisors list them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tui_desk.domain import Channel, ComplaintStatus
+
+
+@dataclass(frozen=True)
+class ComplaintLine:
+    complaint_id: int
+    case_id: int
+    borrower_name: str
+    against: str | None
+    status: ComplaintStatus
+    channel: Channel
+    received_at: dt.datetime
+    description: str
+    resolution: str | None

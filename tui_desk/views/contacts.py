@@ -1,0 +1,44 @@
+"""Contacting the borrower: may the desk contact them now, and what a logged contact gave."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from tui_desk.i18n import _
+
+
+@dataclass(frozen=True)
+class ContactStatus:
+    """Whether the borrower may be contacted now; ``phone_id`` is the number it is for."""
+
+    allowed: bool
+    rule: str | None
+    reason: str
+    allowed_from: dt.datetime | None
+    phone_id: int | None
+
+    def message(self, timezone: str, now: dt.datetime | None = None) -> str:
+        """The reason, with "allowed again from ..." in ``timezone`` when that is known."""
+        if self.allowed or self.allowed_from is None:
+            return self.reason
+        return self.reason + "; " + allowed_again(self.allowed_from, timezone, now)
+
+
+@dataclass(frozen=True)
+class LoggedContact:
+    contact_id: int
+    case_version: int
+    promise_id: int | None
+    override_used: bool
+
+
+def allowed_again(moment: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
+    """When contact is allowed again: the time alone when it is today in ``timezone``
+    ("allowed again from 08:00"), else with the date ("... from 2026-03-03 08:00")."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    same_day = now is not None and now.astimezone(zone).date() == local.date()
+    when = local.strftime("%H:%M") if same_day else local.strftime("%Y-%m-%d %H:%M")
+    return _("allowed again from {when}").format(when=when)

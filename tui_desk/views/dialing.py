@@ -1,0 +1,27 @@
+"""Dialling a number: the number in dialling form and the call that was placed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DialPlan:
+    """A number to dial by hand: ``display`` to read, ``digits`` to key in."""
+
+    phone_id: int
+    masked: str
+    display: str
+    digits: str
+
+
+@dataclass(frozen=True)
+class DialResult:
+    contact_id: int
+    phone_id: int
+    masked: str
+    call_ref: str
+    channel_id: str
+    started_at: dt.datetime
+    overrides_used: tuple[str, ...]

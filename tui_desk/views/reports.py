@@ -1,0 +1,16 @@
+"""A report as a table of cells, ready to show or save."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Cell = str | int
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+    # The totals line (first cell "total"), when the report has one.
+    total: tuple[Cell, ...] | None = None

@@ -1,0 +1,59 @@
+"""Text messages: a preview before sending, a queued message, and the outbox as shown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from tui_desk.domain import OutboxStatus
+from tui_desk.i18n import _
+from tui_desk.rules.sms import SmsLength
+
+
+@dataclass(frozen=True)
+class SmsPreview:
+    template: str
+    text: str
+    length: SmsLength
+    phone_id: int
+    number: str
+    """Masked."""
+    allowed: bool
+    rule: str | None
+    reason: str
+    allowed_from: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class QueuedSms:
+    outbox_id: int
+    contact_id: int
+    segments: int
+    number: str
+    case_version: int
+
+
+@dataclass(frozen=True)
+class OutboxLine:
+    outbox_id: int
+    created_at: dt.datetime
+    template: str
+    number: str
+    """Masked."""
+    status: OutboxStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+
+    def describe(self) -> str:
+        """``pending``, ``pending (retry 3: HTTP 503)``, ``failed: reason``, ``delivered``."""
+        state = self.status.value
+        if self.status is OutboxStatus.FAILED:
+            return _("failed: {reason}").format(reason=self.last_error or _("unknown"))
+        if self.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) and self.last_error:
+            return _("{state} (attempt {n}: {error})").format(
+                state=state, n=self.attempts, error=self.last_error
+            )
+        return state
