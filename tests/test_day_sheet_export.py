@@ -12,7 +12,8 @@ from rich.cells import cell_len
 from tests.factories import Factory
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, AppointmentStatus, Stage
-from tui_desk.exports.day_sheet import money, render_markdown, render_text, wrap
+from tui_desk.exports.day_sheet import render_markdown, render_text, wrap
+from tui_desk.formatting import amount as money
 from tui_desk.i18n import set_language
 from tui_desk.services import visits
 from tui_desk.services.context import Actor

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from rich.cells import cell_len, chop_cells
 
 from tui_desk.clock import utcnow
+from tui_desk.formatting import amount
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.rules.phones import format_for_display
 from tui_desk.views.visits import DaySheet, SheetVisit
@@ -44,13 +45,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
 
 
 # --- values -------------------------------------------------------------------------------
-
-
-def money(minor: int) -> str:
-    """``1234567`` fen -> ``12,345.67``: integer arithmetic, no float rounding."""
-    sign = "-" if minor < 0 else ""
-    units, cents = divmod(abs(minor), 100)
-    return f"{sign}{units:,}.{cents:02d}"
 
 
 def weekday(day: dt.date) -> str:
@@ -206,7 +200,7 @@ def render_text(
                 v.borrower_name,
                 v.district,
                 phone_label(v, home_region),
-                money(v.outstanding_minor),
+                amount(v.outstanding_minor),
                 status_label(v),
             ]
             for n, v in enumerate(visits, start=1)
@@ -232,7 +226,7 @@ def render_text(
                 ("address", [v.address]),
                 ("district", [v.district]),
                 ("phone", [phone_label(v, home_region)]),
-                ("outstanding", [money(v.outstanding_minor)]),
+                ("outstanding", [amount(v.outstanding_minor)]),
                 ("status", [status_label(v)]),
                 ("check", list(v.documents_to_check)),
                 ("bring", list(v.bring)),
@@ -280,7 +274,7 @@ def render_markdown(
                 v.borrower_name,
                 v.district,
                 phone_label(v, home_region),
-                money(v.outstanding_minor),
+                amount(v.outstanding_minor),
                 status_label(v),
             ]
             out.append("| " + " | ".join(md_escape(c) for c in cells) + " |")
@@ -291,7 +285,7 @@ def render_markdown(
                 (_("Address"), v.address),
                 (_("District"), v.district),
                 (_("Phone"), phone_label(v, home_region)),
-                (_("Outstanding"), money(v.outstanding_minor)),
+                (_("Outstanding"), amount(v.outstanding_minor)),
                 (_("Status"), status_label(v)),
             ):
                 out.append(f"- **{md_escape(label)}:** {md_escape(value)}")

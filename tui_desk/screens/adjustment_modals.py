@@ -23,6 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.formatting import label, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
@@ -32,7 +33,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.views.adjustments import PendingAdjustment
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import label, money
 
 MAX_PERIODS = 120
 

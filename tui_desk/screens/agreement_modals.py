@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
 
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.rules.agreements import compare
 from tui_desk.screens import localise_bindings
@@ -30,7 +31,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.views.agreements import AgreementRecord
 from tui_desk.views.case import CaseBundle
-from tui_desk.widgets.formatting import label
 
 # (key, action, label) in menu order.
 MENU: tuple[tuple[str, str, str], ...] = (

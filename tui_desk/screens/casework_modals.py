@@ -24,6 +24,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.formatting import day, label, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.phones import normalise_phone
 from tui_desk.screens import localise_bindings
@@ -32,7 +33,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import day, label, money
 
 Save = Callable[[], str]
 """A blocking write, run in a worker; returns the line shown to the operator."""

@@ -18,13 +18,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
+from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.complaints import ComplaintLine
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import label, local
 
 STATUS = {
     "open": N_("open"),

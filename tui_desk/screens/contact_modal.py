@@ -24,6 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_desk.formatting import label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.outcomes import QUICK_OUTCOMES, QuickOutcome, by_key
 from tui_desk.screens import localise_bindings
@@ -37,7 +38,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.views.case import CaseBundle, PhoneLine
 from tui_desk.widgets.case_header import contact_status_text
-from tui_desk.widgets.formatting import label, local, money
 
 if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus, LoggedContact

@@ -39,6 +39,7 @@ from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.messages import (
     CalendarLoaded,
@@ -97,7 +98,6 @@ from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader, when_text
 from tui_desk.widgets.contact_log import ContactLogPanel
-from tui_desk.widgets.formatting import label
 from tui_desk.widgets.queue_view import (
     FilterState,
     Page,

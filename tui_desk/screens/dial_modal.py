@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.contact_modal import preferred_phone
@@ -27,7 +28,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.dialing import DialFailed
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.case import CaseBundle, PhoneLine
-from tui_desk.widgets.formatting import label
 
 if TYPE_CHECKING:
     from tui_desk.services.dialing import Dialer

@@ -20,13 +20,13 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
 from tui_desk.services.desk import DeskService
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.followups import FollowUpLine
-from tui_desk.widgets.formatting import label
 
 STATUS_LABELS = {
     "scheduled": N_("scheduled"),

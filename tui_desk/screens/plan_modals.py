@@ -27,6 +27,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.formatting import label, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.plans import (
     DOWN_PAYMENT,
@@ -46,7 +47,6 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.plans import PlanBasis, PlanCheck, check
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import label, money
 
 MAX_INSTALMENTS = 999
 _ZERO = Decimal("0.00")

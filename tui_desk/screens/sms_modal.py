@@ -18,13 +18,13 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui_desk.formatting import label, short_local
 from tui_desk.i18n import N_, _
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
 from tui_desk.services.desk import DeskService
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.sms import OutboxLine, SmsPreview
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import label, short_local
 
 _STATUS_STYLE = {"delivered": "green", "sent": "cyan", "failed": "red"}
 

@@ -25,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, drain_typeahead
@@ -37,7 +38,6 @@ from tui_desk.views.supervision import CaseVisitLine, OverrideRequestLine
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.choice import Choice
 from tui_desk.widgets.contact_log import ContactLogPanel
-from tui_desk.widgets.formatting import DASH, day, label, local, money
 
 DEFAULT_MINUTES = 30
 

@@ -38,6 +38,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.services.desk import DeskService
@@ -57,7 +58,6 @@ from tui_desk.widgets.board import (
     risk_key,
     risk_rows,
 )
-from tui_desk.widgets.formatting import label, local
 
 
 @dataclass(frozen=True)

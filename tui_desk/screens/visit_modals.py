@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.formatting import label, local, money, weekday
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import (
@@ -37,7 +38,6 @@ from tui_desk.views.calendar import CalendarVisit
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.visits import SlotOption
 from tui_desk.widgets.choice import Choice
-from tui_desk.widgets.formatting import label, local, money, weekday
 
 NOTICE_CHANNELS = ("phone", "sms", "visit", "email", "letter")
 OUTCOMES = ("plan_discussed", "paid_at_door", "borrower_absent", "refused", "wrong_address")

@@ -54,6 +54,7 @@ from tui_desk.exports.agreement_pdf import (
     render_markdown,
     render_pdf,
 )
+from tui_desk.formatting import amount
 from tui_desk.i18n import _
 from tui_desk.resources import data_path
 from tui_desk.rules import agreements as rules
@@ -221,10 +222,6 @@ def _settings(profile: Profile) -> dict[str, str]:
 # --- merging the case into the template ----------------------------------------------------
 
 
-def _yuan(minor: int) -> str:
-    return f"{Decimal(minor) / 100:,.2f}"
-
-
 _FREQUENCY = {
     "zh_CN": {"monthly": "按月", "quarterly": "按季", "weekly": "按周", "biweekly": "每两周"},
     "en": {"monthly": "monthly", "quarterly": "quarterly", "weekly": "weekly",
@@ -304,36 +301,36 @@ def _merge_case(
         "address": borrower.address,
         "phone": phone or "",
         "as_of": office_today(now, profile).isoformat(),
-        "principal": _yuan(principal),
-        "interest": _yuan(interest),
-        "penalty": _yuan(penalty),
-        "fees": _yuan(fees),
-        "total_owed": _yuan(total),
-        "waiver": _yuan(plan.waiver_minor),
-        "to_repay": _yuan(total - plan.waiver_minor),
+        "principal": amount(principal),
+        "interest": amount(interest),
+        "penalty": amount(penalty),
+        "fees": amount(fees),
+        "total_owed": amount(total),
+        "waiver": amount(plan.waiver_minor),
+        "to_repay": amount(total - plan.waiver_minor),
         "first_due": (regular or lines)[0].due_on.isoformat(),
         "last_due": lines[-1].due_on.isoformat(),
         "instalments": str(len(regular) or len(lines)),
         "frequency": _FREQUENCY[lang].get(plan.frequency.value, plan.frequency.value),
-        "down_payment": _yuan(plan.down_payment_minor),
+        "down_payment": amount(plan.down_payment_minor),
         "interest_clause": _INTEREST_CLAUSE[lang][1 if free else 0],
     }
     schedule = tuple(
         (
             str(line.seq),
             line.due_on.isoformat(),
-            _yuan(line.principal_minor),
-            _yuan(line.interest_minor),
-            _yuan(line.amount_minor),
+            amount(line.principal_minor),
+            amount(line.interest_minor),
+            amount(line.amount_minor),
         )
         for line in lines
     )
     totals = (
         "合计" if lang == "zh_CN" else "Total",
         "",
-        _yuan(sum(line.principal_minor for line in lines)),
-        _yuan(sum(line.interest_minor for line in lines)),
-        _yuan(sum(line.amount_minor for line in lines)),
+        amount(sum(line.principal_minor for line in lines)),
+        amount(sum(line.interest_minor for line in lines)),
+        amount(sum(line.amount_minor for line in lines)),
     )
     return rules.merge(
         template, variables, number=number, schedule=schedule, schedule_total=totals,

@@ -46,6 +46,7 @@ from tui_desk.db.models import (
     Stage,
     VisitReport,
 )
+from tui_desk.formatting import amount
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.plans import (
@@ -200,8 +201,7 @@ def basis_problems(basis: PlanBasis, request: PlanRequest) -> list[str]:
     if finite and covered > basis.outstanding_minor:
         out.append(
             _("the plan covers {covered}, more than the {owed} outstanding").format(
-                covered=f"{from_minor(covered):,.2f}",
-                owed=f"{from_minor(basis.outstanding_minor):,.2f}",
+                covered=amount(covered), owed=amount(basis.outstanding_minor)
             )
         )
     return out

@@ -21,7 +21,6 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -49,6 +48,7 @@ from tui_desk.db.models import (
     SmsOutbox,
     Stage,
 )
+from tui_desk.formatting import amount
 from tui_desk.i18n import _
 from tui_desk.resources import data_path
 from tui_desk.rules.contact import ContactRequest, Decision, check_contact
@@ -184,10 +184,10 @@ def install_sms_template(
 
 
 def _money(minor: int, currency: str, language: str) -> str:
-    amount = f"{Decimal(minor) / 100:,.2f}"
+    figure = amount(minor)
     if currency == "CNY":
-        return f"{amount}元" if language == "zh_CN" else f"CNY {amount}"
-    return f"{currency} {amount}"
+        return f"{figure}元" if language == "zh_CN" else f"CNY {figure}"
+    return f"{currency} {figure}"
 
 
 def _due_date(session: Session, case: CollectionCase) -> dt.date | None:

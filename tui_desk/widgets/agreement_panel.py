@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
+from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import _
 from tui_desk.views.agreements import AgreementSummary, AgreementView, PlanSummary
-from tui_desk.widgets.formatting import DASH, day, label, local, money
 
 
 class AgreementPanel(Vertical):

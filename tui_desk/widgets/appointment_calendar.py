@@ -17,9 +17,9 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui_desk.clock import utcnow
+from tui_desk.formatting import DASH, label, local, weekday
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.calendar import CalendarView, CalendarVisit
-from tui_desk.widgets.formatting import DASH, label, local, weekday
 
 COLUMNS = (
     ("day", N_("Day")),

@@ -23,9 +23,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
+from tui_desk.formatting import DASH, label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
-from tui_desk.widgets.formatting import DASH, label, local, money
 
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
+from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
-from tui_desk.widgets.formatting import DASH, day, label, local, money
 
 if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from tui_desk.formatting import DASH, label, local
 from tui_desk.i18n import N_, _
 from tui_desk.views.case import ContactLine
-from tui_desk.widgets.formatting import DASH, label, local
 
 NOTE_WIDTH = 28
 

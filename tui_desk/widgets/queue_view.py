@@ -35,11 +35,11 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_desk.errors import ServiceError
+from tui_desk.formatting import DASH, label, money, short_local
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseSelected
 from tui_desk.views.queue import QueueKey, QueueRow
 from tui_desk.widgets.bindings import localise_bindings
-from tui_desk.widgets.formatting import DASH, label, money, short_local
 
 PAGE_ROWS = 60
 """Rows asked of the database at a time (one keyset query)."""

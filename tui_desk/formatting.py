@@ -1,5 +1,6 @@
-"""How the panes spell values: money from minor units, times in the office zone, and the
-translated label of every stored code.
+"""How the desk spells values: money from minor units, times in the office zone, and the
+translated label of every stored code. Widgets, screens, exports and the texts services
+write (agreements, messages) share it, so an amount reads the same everywhere.
 
 Labels are keyed by the stored string value (not the model enums) so that widgets stay
 free of the database layer; they are marked with ``N_`` and translated when shown.
@@ -17,12 +18,18 @@ DASH = "-"
 _SYMBOLS = {"CNY": "¥", "USD": "$"}
 
 
-def money(minor: int, currency: str = "CNY") -> str:
-    """``1234567`` fen -> ``¥12,345.67``; integer arithmetic, no float rounding."""
+def amount(minor: int) -> str:
+    """``1234567`` fen -> ``12,345.67``; integer arithmetic, no float rounding."""
     sign = "-" if minor < 0 else ""
     units, cents = divmod(abs(minor), 100)
+    return f"{sign}{units:,}.{cents:02d}"
+
+
+def money(minor: int, currency: str = "CNY") -> str:
+    """``1234567`` fen -> ``¥12,345.67`` (the sign before the symbol: ``-¥0.50``)."""
+    sign = "-" if minor < 0 else ""
     symbol = _SYMBOLS.get(currency, f"{currency} ")
-    return f"{sign}{symbol}{units:,}.{cents:02d}"
+    return f"{sign}{symbol}{amount(abs(minor))}"
 
 
 def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
