@@ -22,6 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check tui_desk tests bench
 	$(BIN)/ruff format --check tui_desk tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -n 2 -q
