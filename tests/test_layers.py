@@ -2,12 +2,17 @@
 
 widgets/ and screens/ never touch the database layer; services/, rules/ and db/ never
 import Textual; rules/ are pure (their own modules, i18n, resources, the standard library
-and a few pure libraries) and never read the clock.
+and a few pure libraries) and never read the clock. Importing a widget, a view type, an
+export or the messages loads neither SQLAlchemy nor the services nor the database layer
+(checked in a fresh interpreter per module). The import contracts in pyproject.toml
+(``lint-imports``, run by ``make lint``) hold the same lines on the whole import graph.
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,7 +113,7 @@ def _violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_the_layers_exist() -> None:
-    for layer in ("widgets", "screens", "services", "rules", "db"):
+    for layer in ("widgets", "screens", "views", "services", "rules", "db"):
         assert (PACKAGE / layer / "__init__.py").exists(), layer
     assert _sources("rules", "services", "db")
 
@@ -146,6 +151,99 @@ def test_rules_never_read_the_clock() -> None:
         if (lines := clock_reads_in(path.read_text(encoding="utf-8")))
     }
     assert reads == {}
+
+
+# --- what an import loads -----------------------------------------------------------------
+
+# What the UI side may import without the data layer coming along.
+DATA_LAYER = ("sqlalchemy", "alembic", "tui_desk.services", "tui_desk.db")
+# Imported once before the forks: neither is the data layer, and they are most of the cost.
+PRELOAD = ("textual.app", "textual.widget", "rich.text")
+PRELOADED = "<preloaded>"
+# Run in a fresh interpreter that has imported nothing of tui_desk: each module is imported
+# in a child forked from it, so every module starts from the same clean state.
+_LOADED = f"""
+import importlib, json, os, sys
+
+def loaded():
+    return sorted(
+        name for name in sys.modules
+        if any(name == p or name.startswith(p + ".") for p in {DATA_LAYER!r})
+    )
+
+for name in {PRELOAD!r}:
+    importlib.import_module(name)
+found = {{{PRELOADED!r}: loaded()}}
+for module in sys.argv[1:]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            importlib.import_module(module)
+            answer = loaded()
+        except BaseException as error:
+            answer = ["import failed: " + repr(error)]
+        with os.fdopen(write, "w") as out:
+            out.write(json.dumps(answer))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        found[module] = json.loads(answer.read())
+    os.waitpid(pid, 0)
+print(json.dumps(found))
+"""
+
+
+def _ui_side_modules() -> list[str]:
+    names = ["tui_desk.messages", "tui_desk.formatting", "tui_desk.domain", "tui_desk.errors"]
+    for layer in ("widgets", "views", "exports"):
+        names.extend(_module_name(path) for path in sorted((PACKAGE / layer).glob("*.py")))
+    return names
+
+
+@pytest.fixture(scope="module")
+def loaded_by() -> dict[str, list[str]]:
+    """For each UI-side module, the data-layer modules importing it loads (a fresh start each)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, *_ui_side_modules()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    found: dict[str, list[str]] = json.loads(done.stdout)
+    return found
+
+
+def test_the_ui_side_modules_are_found() -> None:
+    names = _ui_side_modules()
+    assert {"tui_desk.views", "tui_desk.views.case", "tui_desk.widgets.queue_view"} <= set(names)
+    assert "tui_desk.exports.day_sheet" in names
+
+
+def test_the_preloaded_libraries_load_no_data_layer(loaded_by: dict[str, list[str]]) -> None:
+    assert loaded_by[PRELOADED] == []
+
+
+@pytest.mark.parametrize("module", _ui_side_modules())
+def test_importing_loads_no_data_layer(module: str, loaded_by: dict[str, list[str]]) -> None:
+    assert loaded_by[module] == [], f"importing {module} loads the data layer"
+
+
+def test_a_data_layer_import_is_seen() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, "tui_desk.services.errors", "tui_desk.views.case"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found["tui_desk.services.errors"] == ["tui_desk.services", "tui_desk.services.errors"]
+    # The child before it does not leak into the next one.
+    assert found["tui_desk.views.case"] == []
 
 
 # --- the checker itself -----------------------------------------------------------------
