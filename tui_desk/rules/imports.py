@@ -1,7 +1,7 @@
 """Reading the loan system's records: one row in, one checked record (or a reason) out.
 
 Pure: no database, no clock (``today`` is passed in). The service
-(``services/importer.py``, whose docstring documents the file and feed formats) turns
+(``services/importer/__init__.py``, whose docstring documents the file and feed formats) turns
 the checked records into borrowers, phones, accounts, cases and payments.
 
 Every refusal is a sentence naming the field, shown to the operator with the row number.
