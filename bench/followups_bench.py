@@ -75,7 +75,7 @@ from tui_desk.services.followups import (
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, settle_missed_instalments
 from tui_desk.services.plans import create_plan, plan_basis
 from tui_desk.services.seed import seed_database
-from tui_desk.services.worker import Job, Worker
+from tui_desk.worker.runtime import Job, Worker
 
 PROFILE_NAME = "cn"
 PROFILE = load_profile(PROFILE_NAME)

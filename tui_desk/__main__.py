@@ -772,7 +772,7 @@ def dispatch(args: argparse.Namespace) -> int:
         elif command == "report":
             cmd_report(args, db, settings)
         elif command == "worker":
-            from tui_desk.services.worker import run_worker
+            from tui_desk.worker.process import run_worker
 
             return run_worker(db, profile=settings.profile)
     finally:
