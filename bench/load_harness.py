@@ -130,6 +130,7 @@ from tui_desk.db.models import (
     Role,
     Stage,
 )
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules import visits as visit_rules
 from tui_desk.rules.plans import PlanRequest
 from tui_desk.rules.profile import Profile, load_profile, parse_profile
@@ -140,7 +141,6 @@ from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.queue import Claim
-from tui_desk.services.seed import seed_database
 
 DEFAULT_PG_ADMIN_URL = os.environ.get(
     "TUI_DESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -347,7 +347,7 @@ def test_csv_and_text_rendering() -> None:
 
 
 def test_every_report_runs_on_seeded_data_with_consistent_totals(db: Database) -> None:
-    from tui_desk.services.seed import seed_database
+    from tui_desk.demo.seeder import seed_database
 
     seed_database(db, cases=300, now=NOW)
     date_from, date_to = NOW.date() - dt.timedelta(days=60), NOW.date()

@@ -254,7 +254,7 @@ def _progress_printer() -> Callable[[str, int, int], None]:
 
 
 def cmd_seed(db: Database, cases: int, seed: int) -> None:
-    from tui_desk.services.seed import seed_database
+    from tui_desk.demo.seeder import seed_database
 
     if cases < 1:
         raise CliError(_("--cases must be at least 1"))
