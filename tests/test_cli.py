@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Factory
-from tui_desk import __main__ as cli
-from tui_desk import clock
+from tui_desk import cli, clock
+from tui_desk.cli import common
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import check_schema, head_revision
 from tui_desk.db.models import Agent, AuditEvent, Stage
@@ -93,7 +93,7 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
     url = f"sqlite:///{tmp_path / 'r.db'}"
     run(["--db", url, "agents", "add", "boss", "--name", "Boss", "--role", "supervisor"])
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    monkeypatch.setattr(cli, "current_login", lambda: "clerk")
+    monkeypatch.setattr(common, "current_login", lambda: "clerk")
     capsys.readouterr()
     assert run(["--db", url, "--agent", "boss"]) == 2
     assert "only honoured on a demo database" in capsys.readouterr().err
@@ -101,10 +101,10 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
 
 def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    assert cli.may_choose_agent("clerk", is_demo=True)
-    assert not cli.may_choose_agent("clerk", is_demo=False)
+    assert common.may_choose_agent("clerk", is_demo=True)
+    assert not common.may_choose_agent("clerk", is_demo=False)
     monkeypatch.setattr(os, "getuid", lambda: 0)
-    assert cli.may_choose_agent("root", is_demo=False)
+    assert common.may_choose_agent("root", is_demo=False)
 
 
 # --- field collectors: schedules and days off -------------------------------------------------
@@ -201,7 +201,7 @@ def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         starts_at = dt.datetime(2026, 12, 3, hour, tzinfo=SH)
         book_visit(db, actor, case_id, collector_id=col, starts_at=starts_at, now=BOOKED_AT)
     db.dispose()
-    monkeypatch.setattr(cli, "current_login", lambda: "op")
+    monkeypatch.setattr(common, "current_login", lambda: "op")
     morning = dt.datetime(2026, 12, 3, 7, 30, tzinfo=SH).astimezone(dt.UTC)
     monkeypatch.setattr(clock, "utcnow", lambda: morning)
     return url
@@ -269,7 +269,7 @@ def test_day_sheet_refusals_are_one_line(
     login: str,
     expected: str,
 ) -> None:
-    monkeypatch.setattr(cli, "current_login", lambda: login)
+    monkeypatch.setattr(common, "current_login", lambda: login)
     assert run(["--db", visit_world, "day-sheet", *argv]) == 2
     err = capsys.readouterr().err
     assert expected in err

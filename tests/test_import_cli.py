@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_importer import account, accounts_csv, payments_csv
-from tui_desk import __main__ as cli
+from tui_desk import cli
 from tui_desk.db.engine import open_database
 from tui_desk.db.models import ImportBatch, LoanAccount, Payment
 

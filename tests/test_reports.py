@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.factories import Factory
-from tui_desk import __main__ as cli
+from tui_desk import cli
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import (
     AppointmentStatus,
