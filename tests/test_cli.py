@@ -291,3 +291,66 @@ def test_day_sheet_honours_agent_only_where_allowed(
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 0
     assert "张三" in capsys.readouterr().out
+
+
+# --- help in the interface language ---------------------------------------------------------
+
+
+def _no_language_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "TUI_DESK_LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TUI_DESK_CONFIG", str(tmp_path / "absent.toml"))
+
+
+def test_help_in_chinese_with_lang_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--lang", "zh_CN", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "逾期贷款催收终端工作台" in out
+    assert "以当前用户身份打开工作台" in out  # the run command's help
+    assert out.startswith("用法：tui-desk") and "显示本帮助信息并退出" in out
+
+
+def test_help_of_a_command_in_chinese_with_lang_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["agents", "schedule", "--lang=zh_CN", "--help"]) == 0
+    assert "工作时间" in capsys.readouterr().out
+
+
+def test_help_follows_lang_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert run(["--help"]) == 0
+    assert "逾期贷款催收终端工作台" in capsys.readouterr().out
+    # The flag wins over the environment.
+    assert run(["--lang", "en", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Terminal desk for overdue-loan collection." in out
+    assert "逾期" not in out
+
+
+def test_help_in_english_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tui-desk") and "Terminal desk for overdue-loan collection." in out
+
+
+def test_a_broken_config_file_still_gets_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("language = ", encoding="utf-8")
+    monkeypatch.setenv("TUI_DESK_CONFIG", str(broken))
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert run(["--help"]) == 0
+    assert "逾期贷款催收终端工作台" in capsys.readouterr().out

@@ -16,7 +16,7 @@ from tui_desk.cli.agents import cmd_agents
 from tui_desk.cli.common import CliError, open_db, settings_for
 from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
 from tui_desk.cli.imports import cmd_import
-from tui_desk.cli.parser import build_parser
+from tui_desk.cli.parser import build_parser, interface_language
 from tui_desk.cli.reports import cmd_day_sheet, cmd_report
 from tui_desk.cli.sandboxes import cmd_pbx_sandbox, cmd_sms_sandbox
 from tui_desk.cli.schema import cmd_db
@@ -70,13 +70,11 @@ def fail(message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    set_language(interface_language(arguments))
+    args = build_parser().parse_args(arguments)
     if args.lang:
         set_language(args.lang)
-    else:
-        from tui_desk.config import language_from_env
-
-        set_language(language_from_env())
     try:
         return dispatch(args)
     except (CliError, DatabaseUrlError, DatabaseUnavailable, SchemaError, ServiceError) as exc:

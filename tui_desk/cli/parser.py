@@ -3,19 +3,68 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tui_desk import __version__
+from tui_desk.config import language_from_env, load_settings
 from tui_desk.db.models import Role
 from tui_desk.i18n import _
 
 DEMO_CASES = 5000
 
 
-def _common(*, top: bool) -> argparse.ArgumentParser:
+def interface_language(argv: Sequence[str]) -> str:
+    """The language to build the parser in: ``--lang``, else the settings' (file, env, LANG).
+
+    Read before parsing, since the help texts are translated when the parser is built.
+    """
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    try:
+        return load_settings().language
+    except (OSError, ValueError, TypeError):
+        # A broken config file is reported by the command itself, as before.
+        return language_from_env()
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(
+        self,
+        usage: str | None,
+        actions: Iterable[argparse.Action],
+        groups: Iterable[argparse._MutuallyExclusiveGroup],
+        prefix: str | None = None,
+    ) -> None:
+        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose own words (usage, section titles, -h) are in the interface language.
+
+    Sub-command parsers are made with the same class, so they are translated too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+        self._positionals.title = _("positional arguments")
+        self._optionals.title = _("options")
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = _("show this help message and exit")
+
+
+def _common(*, top: bool) -> _Parser:
     # Sub-commands repeat the global options; SUPPRESS keeps a value given before the
     # sub-command from being reset to None by the sub-parser's own default.
     default = None if top else argparse.SUPPRESS
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--db",
         metavar="URL",
@@ -33,13 +82,18 @@ def _common(*, top: bool) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="tui-desk",
         description=_("Terminal desk for overdue-loan collection."),
         parents=[_common(top=True)],
     )
     common = _common(top=False)
-    p.add_argument("--version", action="version", version=f"tui-desk {__version__}")
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"tui-desk {__version__}",
+        help=_("show the version and exit"),
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", parents=[common], help=_("open the desk as the current agent (default)"))
