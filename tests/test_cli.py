@@ -45,9 +45,9 @@ def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert run(["--db", url, "agents", "list"]) == 0
     out = capsys.readouterr().out
     assert "wang.fang" in out and "collector" in out and "王芳" in out
-    assert run(["--db", url, "agents", "add", "wang.fang", "--name", "X"]) == 2
+    assert run(["--db", url, "agents", "add", "wang.fang", "--name", "X"]) == 1
     assert "already exists" in capsys.readouterr().err
-    assert run(["--db", url, "agents", "add", "Bad Login", "--name", "X"]) == 2
+    assert run(["--db", url, "agents", "add", "Bad Login", "--name", "X"]) == 1
     assert "invalid login" in capsys.readouterr().err
     assert run(["--db", url, "agents", "deactivate", "wang.fang"]) == 0
     db = open_database(url)
@@ -66,7 +66,7 @@ def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_bad_database_url_is_one_line(
     url: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(["--db", url, "agents", "list"]) == 2
+    assert run(["--db", url, "agents", "list"]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -74,7 +74,7 @@ def test_bad_database_url_is_one_line(
 
 def test_unknown_login_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'u.db'}"
-    assert run(["--db", url, "--agent", "nobody"]) == 2
+    assert run(["--db", url, "--agent", "nobody"]) == 1
     assert "is not a tui-desk agent" in capsys.readouterr().err
 
 
@@ -83,7 +83,7 @@ def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixtu
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     run(["--db", url, "agents", "deactivate", "li"])
     capsys.readouterr()
-    assert run(["--db", url, "--agent", "li"]) == 2
+    assert run(["--db", url, "--agent", "li"]) == 1
     assert "inactive" in capsys.readouterr().err
 
 
@@ -95,7 +95,7 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
     monkeypatch.setattr(os, "getuid", lambda: 4242)
     monkeypatch.setattr(common, "current_login", lambda: "clerk")
     capsys.readouterr()
-    assert run(["--db", url, "--agent", "boss"]) == 2
+    assert run(["--db", url, "--agent", "boss"]) == 1
     assert "only honoured on a demo database" in capsys.readouterr().err
 
 
@@ -162,7 +162,7 @@ def test_bad_schedule_input_is_one_line(
     run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     capsys.readouterr()
-    assert run(["--db", url, *argv]) == 2
+    assert run(["--db", url, *argv]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -270,7 +270,7 @@ def test_day_sheet_refusals_are_one_line(
     expected: str,
 ) -> None:
     monkeypatch.setattr(common, "current_login", lambda: login)
-    assert run(["--db", visit_world, "day-sheet", *argv]) == 2
+    assert run(["--db", visit_world, "day-sheet", *argv]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -286,7 +286,7 @@ def test_day_sheet_honours_agent_only_where_allowed(
     visit_world: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 2
+    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 1
     assert "only honoured on a demo database" in capsys.readouterr().err
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 0
@@ -354,3 +354,47 @@ def test_a_broken_config_file_still_gets_help(
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     assert run(["--help"]) == 0
     assert "逾期贷款催收终端工作台" in capsys.readouterr().out
+
+
+# --- exit statuses ----------------------------------------------------------------------------
+
+
+def test_help_documents_the_exit_statuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit status:\n  0  done\n  1  refused or failed\n  2  usage error" in out
+    assert run(["import", "--help"]) == 0
+    assert "1  refused or failed" in capsys.readouterr().out
+    assert run(["--lang", "zh_CN", "--help"]) == 0
+    assert "退出状态：" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frobnicate"],
+        ["agents"],  # an action is required
+        ["seed"],  # --cases is required
+        ["seed", "--cases", "many"],
+        ["--lang", "fr", "agents", "list"],
+    ],
+)
+def test_a_usage_error_exits_2(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}"
+    assert run(["--db", url, *argv]) == 2
+    assert "usage: tui-desk" in capsys.readouterr().err
+    assert not (tmp_path / "never.db").exists()  # nothing was opened
+
+
+def test_a_refusal_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert run(["--db", url, "report", "no-such-report"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tui-desk: unknown report 'no-such-report'") and err.count("\n") == 1

@@ -452,7 +452,7 @@ def test_cli_errors_are_one_line(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'e.db'}"
-    assert cli_run(["--db", url, "report", *args]) == 2
+    assert cli_run(["--db", url, "report", *args]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -2,6 +2,9 @@
 
 Every command first upgrades an empty (or older) database and refuses one newer than
 this code. Database problems are reported as one line, never as a traceback.
+
+Exit status (shown in ``--help``): 0 done; 1 refused or failed, with one line on stderr
+(``import``: also when some rows were rejected); 2 the command line could not be parsed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
-from tui_desk.cli.common import CliError, open_db, settings_for
+from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
 from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
 from tui_desk.cli.imports import cmd_import
 from tui_desk.cli.parser import build_parser, interface_language
@@ -66,7 +69,7 @@ def dispatch(args: argparse.Namespace) -> int:
 
 def fail(message: str) -> NoReturn:
     print(f"tui-desk: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(EXIT_FAILED)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 
 ADMIN_GROUP = "tui-desk-admin"
+# A command that was refused or failed; 0 is done, and argparse exits 2 on a usage error.
+EXIT_FAILED = 1
 
 
 class CliError(Exception):
-    """A one-line failure shown as ``tui-desk: <message>`` with exit status 2."""
+    """A one-line failure shown as ``tui-desk: <message>`` with exit status 1."""
 
 
 def current_login() -> str:

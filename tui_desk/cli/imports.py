@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui_desk.cli.common import (
+    EXIT_FAILED,
     CliError,
     acting_agent,
     current_login,
@@ -100,7 +101,7 @@ def _print_import_summary(summary: ImportSummary) -> None:
 
 
 def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> int:
-    """Exit status 0: every row went in; 1: some rows were rejected; 2: the import stopped."""
+    """Exit status 0: every row went in; 1: some rows were rejected, or the import stopped."""
     from pathlib import Path
 
     from tui_desk.services import importer
@@ -150,4 +151,4 @@ def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> in
         print(file=sys.stderr)
         _print_import_summary(summary)
         rejected += summary.rejected
-    return 1 if rejected else 0
+    return EXIT_FAILED if rejected else 0

@@ -33,7 +33,7 @@ def interface_language(argv: Sequence[str]) -> str:
         return language_from_env()
 
 
-class _Formatter(argparse.HelpFormatter):
+class _Formatter(argparse.RawDescriptionHelpFormatter):
     def add_usage(
         self,
         usage: str | None,
@@ -52,6 +52,9 @@ class _Parser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
+        kwargs.setdefault(
+            "epilog", _("exit status:\n  0  done\n  1  refused or failed\n  2  usage error")
+        )
         super().__init__(*args, **kwargs)
         self._positionals.title = _("positional arguments")
         self._optionals.title = _("options")
