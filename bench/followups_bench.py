@@ -60,6 +60,7 @@ from tui_desk.db.models import (
     Stage,
     WorkerJobRun,
 )
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import resolve_actor
 from tui_desk.services.agreements import draft_agreement, mark_ready, sign_agreement
@@ -74,8 +75,7 @@ from tui_desk.services.followups import (
 )
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, settle_missed_instalments
 from tui_desk.services.plans import create_plan, plan_basis
-from tui_desk.services.seed import seed_database
-from tui_desk.services.worker import Job, Worker
+from tui_desk.worker.runtime import Job, Worker
 
 PROFILE_NAME = "cn"
 PROFILE = load_profile(PROFILE_NAME)

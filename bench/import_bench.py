@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
+from tui_desk.demo.reference import CITIES, MOBILE_PREFIXES
 from tui_desk.rules.idcard import generate_id
 from tui_desk.services.importer import ImportSummary, Progress, import_csv
-from tui_desk.services.seed import CITIES, MOBILE_PREFIXES
 
 NOW = dt.datetime(2025, 3, 14, 6, 30, tzinfo=dt.UTC)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁"

@@ -404,7 +404,7 @@ def seed_small(path: Path, cases: int) -> None:
         return
     from tui_desk.db.engine import open_database
     from tui_desk.db.migrate import ensure_schema
-    from tui_desk.services.seed import seed_database
+    from tui_desk.demo.seeder import seed_database
 
     db = open_database(f"sqlite:///{path}")
     ensure_schema(db)

@@ -130,6 +130,7 @@ from tui_desk.db.models import (
     Role,
     Stage,
 )
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules import visits as visit_rules
 from tui_desk.rules.plans import PlanRequest
 from tui_desk.rules.profile import Profile, load_profile, parse_profile
@@ -139,7 +140,6 @@ from tui_desk.services.changes import ChangeCursor
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
-from tui_desk.services.seed import seed_database
 from tui_desk.views.queue import Claim
 
 DEFAULT_PG_ADMIN_URL = os.environ.get(

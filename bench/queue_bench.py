@@ -38,11 +38,11 @@ from sqlalchemy import func, select
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
 from tui_desk.db.models import Agent, Borrower, CollectionCase, Phone, Role, Stage
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.queue import QueueFilter, Scope, queue_page, take_next
-from tui_desk.services.seed import seed_database
 from tui_desk.views.queue import QueueKey
 
 BUDGET_MS = 50.0

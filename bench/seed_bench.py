@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import upgrade
-from tui_desk.services.seed import seed_database
+from tui_desk.demo.seeder import seed_database
 
 NOW = dt.datetime(2025, 3, 14, 6, 30, tzinfo=dt.UTC)
 

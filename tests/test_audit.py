@@ -12,7 +12,8 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import AuditEvent, CollectionCase, Role
 from tui_desk.services import agents
 from tui_desk.services.personal import reveal
-from tui_desk.services.worker import Worker, default_jobs
+from tui_desk.worker.registry import default_jobs
+from tui_desk.worker.runtime import Worker
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 

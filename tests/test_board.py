@@ -59,8 +59,9 @@ from tui_desk.services.changes import ChangeCursor, read_changes
 from tui_desk.services.complaints import record_complaint
 from tui_desk.services.context import Actor
 from tui_desk.services.presence import heartbeat
-from tui_desk.services.worker import Follower, Worker, default_followers
 from tui_desk.views.board import RISK_KINDS, DepthLine
+from tui_desk.worker.registry import default_followers
+from tui_desk.worker.runtime import Follower, Worker
 
 # 10:00 in Shanghai on 2 March 2026: the office day has begun 11 hours (00:00-10:59).
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Factory
-from tui_desk import __main__ as cli
-from tui_desk import clock
+from tui_desk import cli, clock
+from tui_desk.cli import common
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import check_schema, head_revision
 from tui_desk.db.models import Agent, AuditEvent, Stage
@@ -45,9 +45,9 @@ def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert run(["--db", url, "agents", "list"]) == 0
     out = capsys.readouterr().out
     assert "wang.fang" in out and "collector" in out and "王芳" in out
-    assert run(["--db", url, "agents", "add", "wang.fang", "--name", "X"]) == 2
+    assert run(["--db", url, "agents", "add", "wang.fang", "--name", "X"]) == 1
     assert "already exists" in capsys.readouterr().err
-    assert run(["--db", url, "agents", "add", "Bad Login", "--name", "X"]) == 2
+    assert run(["--db", url, "agents", "add", "Bad Login", "--name", "X"]) == 1
     assert "invalid login" in capsys.readouterr().err
     assert run(["--db", url, "agents", "deactivate", "wang.fang"]) == 0
     db = open_database(url)
@@ -66,7 +66,7 @@ def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_bad_database_url_is_one_line(
     url: str, expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(["--db", url, "agents", "list"]) == 2
+    assert run(["--db", url, "agents", "list"]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -74,7 +74,7 @@ def test_bad_database_url_is_one_line(
 
 def test_unknown_login_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'u.db'}"
-    assert run(["--db", url, "--agent", "nobody"]) == 2
+    assert run(["--db", url, "--agent", "nobody"]) == 1
     assert "is not a tui-desk agent" in capsys.readouterr().err
 
 
@@ -83,7 +83,7 @@ def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixtu
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     run(["--db", url, "agents", "deactivate", "li"])
     capsys.readouterr()
-    assert run(["--db", url, "--agent", "li"]) == 2
+    assert run(["--db", url, "--agent", "li"]) == 1
     assert "inactive" in capsys.readouterr().err
 
 
@@ -93,18 +93,18 @@ def test_agent_flag_refused_for_ordinary_login_on_real_database(
     url = f"sqlite:///{tmp_path / 'r.db'}"
     run(["--db", url, "agents", "add", "boss", "--name", "Boss", "--role", "supervisor"])
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    monkeypatch.setattr(cli, "current_login", lambda: "clerk")
+    monkeypatch.setattr(common, "current_login", lambda: "clerk")
     capsys.readouterr()
-    assert run(["--db", url, "--agent", "boss"]) == 2
+    assert run(["--db", url, "--agent", "boss"]) == 1
     assert "only honoured on a demo database" in capsys.readouterr().err
 
 
 def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    assert cli.may_choose_agent("clerk", is_demo=True)
-    assert not cli.may_choose_agent("clerk", is_demo=False)
+    assert common.may_choose_agent("clerk", is_demo=True)
+    assert not common.may_choose_agent("clerk", is_demo=False)
     monkeypatch.setattr(os, "getuid", lambda: 0)
-    assert cli.may_choose_agent("root", is_demo=False)
+    assert common.may_choose_agent("root", is_demo=False)
 
 
 # --- field collectors: schedules and days off -------------------------------------------------
@@ -162,7 +162,7 @@ def test_bad_schedule_input_is_one_line(
     run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     capsys.readouterr()
-    assert run(["--db", url, *argv]) == 2
+    assert run(["--db", url, *argv]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -201,7 +201,7 @@ def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         starts_at = dt.datetime(2026, 12, 3, hour, tzinfo=SH)
         book_visit(db, actor, case_id, collector_id=col, starts_at=starts_at, now=BOOKED_AT)
     db.dispose()
-    monkeypatch.setattr(cli, "current_login", lambda: "op")
+    monkeypatch.setattr(common, "current_login", lambda: "op")
     morning = dt.datetime(2026, 12, 3, 7, 30, tzinfo=SH).astimezone(dt.UTC)
     monkeypatch.setattr(clock, "utcnow", lambda: morning)
     return url
@@ -269,8 +269,8 @@ def test_day_sheet_refusals_are_one_line(
     login: str,
     expected: str,
 ) -> None:
-    monkeypatch.setattr(cli, "current_login", lambda: login)
-    assert run(["--db", visit_world, "day-sheet", *argv]) == 2
+    monkeypatch.setattr(common, "current_login", lambda: login)
+    assert run(["--db", visit_world, "day-sheet", *argv]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -286,8 +286,115 @@ def test_day_sheet_honours_agent_only_where_allowed(
     visit_world: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(os, "getuid", lambda: 4242)
-    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 2
+    assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 1
     assert "only honoured on a demo database" in capsys.readouterr().err
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert run(["--db", visit_world, "--agent", "col", "day-sheet", "--collector", "col"]) == 0
     assert "张三" in capsys.readouterr().out
+
+
+# --- help in the interface language ---------------------------------------------------------
+
+
+def _no_language_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "TUI_DESK_LANGUAGE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("TUI_DESK_CONFIG", str(tmp_path / "absent.toml"))
+
+
+def test_help_in_chinese_with_lang_flag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--lang", "zh_CN", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "逾期贷款催收终端工作台" in out
+    assert "以当前用户身份打开工作台" in out  # the run command's help
+    assert out.startswith("用法：tui-desk") and "显示本帮助信息并退出" in out
+
+
+def test_help_of_a_command_in_chinese_with_lang_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["agents", "schedule", "--lang=zh_CN", "--help"]) == 0
+    assert "工作时间" in capsys.readouterr().out
+
+
+def test_help_follows_lang_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert run(["--help"]) == 0
+    assert "逾期贷款催收终端工作台" in capsys.readouterr().out
+    # The flag wins over the environment.
+    assert run(["--lang", "en", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Terminal desk for overdue-loan collection." in out
+    assert "逾期" not in out
+
+
+def test_help_in_english_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tui-desk") and "Terminal desk for overdue-loan collection." in out
+
+
+def test_a_broken_config_file_still_gets_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("language = ", encoding="utf-8")
+    monkeypatch.setenv("TUI_DESK_CONFIG", str(broken))
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert run(["--help"]) == 0
+    assert "逾期贷款催收终端工作台" in capsys.readouterr().out
+
+
+# --- exit statuses ----------------------------------------------------------------------------
+
+
+def test_help_documents_the_exit_statuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_language_settings(monkeypatch, tmp_path)
+    assert run(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "exit status:\n  0  done\n  1  refused or failed\n  2  usage error" in out
+    assert run(["import", "--help"]) == 0
+    assert "1  refused or failed" in capsys.readouterr().out
+    assert run(["--lang", "zh_CN", "--help"]) == 0
+    assert "退出状态：" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["frobnicate"],
+        ["agents"],  # an action is required
+        ["seed"],  # --cases is required
+        ["seed", "--cases", "many"],
+        ["--lang", "fr", "agents", "list"],
+    ],
+)
+def test_a_usage_error_exits_2(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}"
+    assert run(["--db", url, *argv]) == 2
+    assert "usage: tui-desk" in capsys.readouterr().err
+    assert not (tmp_path / "never.db").exists()  # nothing was opened
+
+
+def test_a_refusal_exits_1_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    assert run(["--db", url, "report", "no-such-report"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tui-desk: unknown report 'no-such-report'") and err.count("\n") == 1

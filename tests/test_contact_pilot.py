@@ -33,6 +33,7 @@ from tui_desk.db.models import (
     PromiseToPay,
     Role,
 )
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.priority import bucket_number, days_past_due
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.casework_modals import HoldModal, PaymentModal, PhoneModal
@@ -40,7 +41,6 @@ from tui_desk.screens.contact_modal import ContactModal
 from tui_desk.screens.desk import DeskScreen
 from tui_desk.services.context import Actor
 from tui_desk.services.search_index import index_borrower, index_phone
-from tui_desk.services.seed import seed_database
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.queue_view import PAGE_ROWS, QueueView
 

@@ -33,7 +33,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.outcomes import QUICK_OUTCOMES, by_key, needs_of, party_for
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import casework, contacts
+from tui_desk.services import casework, contact_checks, contacts
 from tui_desk.services.case_state import CaseArchived, score_of
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import (
@@ -151,9 +151,9 @@ def test_party_for() -> None:
 
 
 def test_number_zones() -> None:
-    assert contacts.number_zones("+8613812348000") == ("Asia/Shanghai",)
-    assert contacts.number_zones("+12125551234") == ("America/New_York",)
-    assert contacts.number_zones("not a number") == ()
+    assert contact_checks.number_zones("+8613812348000") == ("Asia/Shanghai",)
+    assert contact_checks.number_zones("+12125551234") == ("America/New_York",)
+    assert contact_checks.number_zones("not a number") == ()
 
 
 # --- contact status ----------------------------------------------------------------

@@ -31,7 +31,7 @@ from tui_desk.db.models import (
 from tui_desk.integrations.pbx import PbxClient, PbxConfig
 from tui_desk.integrations.pbx_sandbox import PbxSandbox
 from tui_desk.rules.profile import Profile, load_profile
-from tui_desk.services import contacts, dialing
+from tui_desk.services import contact_checks, contacts, dialing
 from tui_desk.services.context import Actor
 from tui_desk.services.dialing import Dialer, DialFailed, NoExtension, dialling_form
 from tui_desk.services.errors import RuleRefused
@@ -149,7 +149,7 @@ def test_a_dialled_call_waits_for_its_outcome_for_a_while(desk: Desk, sandbox: P
     pending = dialing.pending_dial_id
     assert pending(desk.db, desk.op, desk.case, desk.phone, now=NOW) == result.contact_id
     assert pending(desk.db, desk.op, desk.case, None, now=NOW) == result.contact_id
-    later = NOW + dt.timedelta(minutes=dialing.SETTLE_MINUTES + 1)
+    later = NOW + dt.timedelta(minutes=contact_checks.SETTLE_MINUTES + 1)
     assert pending(desk.db, desk.op, desk.case, desk.phone, now=later) is None
     other = actor_of(desk.db, desk.make.agent(login="op2"))
     assert pending(desk.db, other, desk.case, desk.phone, now=NOW) is None

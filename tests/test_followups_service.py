@@ -36,7 +36,8 @@ from tui_desk.services.followups import (
     schedule_for_agreement,
     settle_missed_follow_ups,
 )
-from tui_desk.services.worker import Worker, default_jobs
+from tui_desk.worker.registry import default_jobs
+from tui_desk.worker.runtime import Worker
 
 SH = ZoneInfo("Asia/Shanghai")
 # Monday 2 March 2026, 10:00 in Beijing.

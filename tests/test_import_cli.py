@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_importer import account, accounts_csv, payments_csv
-from tui_desk import __main__ as cli
+from tui_desk import cli
 from tui_desk.db.engine import open_database
 from tui_desk.db.models import ImportBatch, LoanAccount, Payment
 
@@ -67,11 +67,11 @@ def test_rejected_rows_are_printed_and_exit_1(
 
 def test_bad_sources_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'desk.db'}"
-    assert run(["--db", url, "import", "--csv", str(tmp_path / "nope.csv")]) == 2
+    assert run(["--db", url, "import", "--csv", str(tmp_path / "nope.csv")]) == 1
     assert "tui-desk: the import stopped: cannot read" in capsys.readouterr().err
-    assert run(["--db", url, "import", "--url", "ftp://x"]) == 2
+    assert run(["--db", url, "import", "--url", "ftp://x"]) == 1
     assert "tui-desk: not an http(s) URL" in capsys.readouterr().err
-    assert run(["--db", url, "import", "--csv", "a.csv", "--batch-size", "5000"]) == 2
+    assert run(["--db", url, "import", "--csv", "a.csv", "--batch-size", "5000"]) == 1
     assert "batch size" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["--db", url, "import"])  # a source is required
@@ -110,7 +110,7 @@ def test_import_url(
     assert run(["--db", url, "import", "--url", f"{base}/feed"]) == 0
     assert "2 created" in capsys.readouterr().out
     pages["/bad"] = b'{"items": [ '
-    assert run(["--db", url, "import", "--url", f"{base}/bad"]) == 2
+    assert run(["--db", url, "import", "--url", f"{base}/bad"]) == 1
     captured = capsys.readouterr()
     assert "tui-desk: the import stopped: page 1" in captured.err
     assert "not valid JSON" in captured.err

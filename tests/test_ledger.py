@@ -33,7 +33,7 @@ from tui_desk.services import ledger, plans, promises, queue
 from tui_desk.services.context import Actor
 from tui_desk.services.ledger import LineFacts, PaidFacts, settle_lines
 from tui_desk.services.queue import QueueFilter
-from tui_desk.services.worker import default_jobs
+from tui_desk.worker.registry import default_jobs
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)

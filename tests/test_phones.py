@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tui_desk.demo.reference import CITIES, MOBILE_PREFIXES
 from tui_desk.rules.phones import PhoneCheck, format_for_display, normalise_phone
-from tui_desk.services.seed import CITIES, MOBILE_PREFIXES
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,8 @@ from tui_desk.services.case_state import score_of
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.promises import PaymentFacts, PromiseFacts, covered_promises
-from tui_desk.services.worker import Worker, default_jobs
+from tui_desk.worker.registry import default_jobs
+from tui_desk.worker.runtime import Worker
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)  # Monday

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from tests.factories import Factory
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, CaseStatus, CollectionCase, Role, Stage
+from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import queue
@@ -20,7 +21,6 @@ from tui_desk.services.case_state import recompute_priority
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.queue import QueueFilter, Scope, queue_page, queue_reason
-from tui_desk.services.seed import seed_database
 from tui_desk.views.queue import QueueKey, QueuePage
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)  # Wednesday 14:00 in Shanghai

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.factories import Factory
-from tui_desk import __main__ as cli
+from tui_desk import cli
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import (
     AppointmentStatus,
@@ -348,7 +348,7 @@ def test_csv_and_text_rendering() -> None:
 
 
 def test_every_report_runs_on_seeded_data_with_consistent_totals(db: Database) -> None:
-    from tui_desk.services.seed import seed_database
+    from tui_desk.demo.seeder import seed_database
 
     seed_database(db, cases=300, now=NOW)
     date_from, date_to = NOW.date() - dt.timedelta(days=60), NOW.date()
@@ -453,7 +453,7 @@ def test_cli_errors_are_one_line(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'e.db'}"
-    assert cli_run(["--db", url, "report", *args]) == 2
+    assert cli_run(["--db", url, "report", *args]) == 1
     err = capsys.readouterr().err
     assert expected in err
     assert err.count("\n") == 1 and "Traceback" not in err

@@ -18,7 +18,6 @@ import phonenumbers
 import pytest
 from sqlalchemy import func, select, text
 
-import tui_desk.services.seed as seed_module
 from tests.conftest import _pg_admin, _pg_dsn, make_sqlite_db
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import (
@@ -37,19 +36,16 @@ from tui_desk.db.models import (
     Role,
     Stage,
 )
+from tui_desk.demo import chunks, seeder
+from tui_desk.demo.reference import CITIES
+from tui_desk.demo.seeder import SeedSummary, seed_database
+from tui_desk.demo.tables import COLUMNS, CONSTANTS, DATA_TABLES
+from tui_desk.demo.writer import DERIVED
 from tui_desk.rules.idcard import validate_id
 from tui_desk.rules.priority import priority_score
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import add_agent
 from tui_desk.services.errors import ServiceError
-from tui_desk.services.seed import (
-    COLUMNS,
-    CONSTANTS,
-    DATA_TABLES,
-    DERIVED,
-    SeedSummary,
-    seed_database,
-)
 
 NOW = dt.datetime(2025, 3, 14, 6, 30, tzinfo=dt.UTC)
 TODAY = dt.date(2025, 3, 14)
@@ -189,7 +185,7 @@ def test_every_stage_and_a_spread_of_days_past_due(db: Database) -> None:
 
 def test_ids_addresses_and_phones_are_real(db: Database) -> None:
     _seed(db)
-    cities = {c.name: c for c in seed_module.CITIES}
+    cities = {c.name: c for c in CITIES}
     borrowers = _all(db, Borrower)
     phones = _all(db, Phone)
     for b in borrowers:
@@ -223,7 +219,7 @@ def test_the_team(db: Database) -> None:
     assert agents["col01"].role == Role.COLLECTOR
     roles = Counter(a.role for a in agents.values())
     assert roles[Role.OPERATOR] >= 4  # demo + at least three
-    assert roles[Role.COLLECTOR] >= len(seed_module.CITIES)
+    assert roles[Role.COLLECTOR] >= len(CITIES)
 
 
 def test_history_follows_the_process_rules(db: Database) -> None:
@@ -397,7 +393,7 @@ def test_helper_process_gives_the_same_rows(
     sqlite_db: Database, second_sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small chunks so the helper process sends several.
-    monkeypatch.setattr(seed_module, "CHUNK_CASES", 40)  # 10 chunks, the last 3 are the tail
+    monkeypatch.setattr(chunks, "CHUNK_CASES", 40)  # 10 chunks, the last 3 are the tail
     _seed(sqlite_db, cases=400, parallel=False)
     summary = _seed(second_sqlite_db, cases=400, parallel=True)
     assert "wait" in summary.phase_seconds
@@ -428,7 +424,7 @@ def test_postgres_indexes_survive_a_large_load(
     )
     with pg_db.engine.connect() as conn:
         before = conn.execute(query).all()
-    monkeypatch.setattr(seed_module, "PG_REINDEX_MIN_CASES", 1)
+    monkeypatch.setattr(seeder, "PG_REINDEX_MIN_CASES", 1)
     _seed(pg_db, cases=60)
     with pg_db.engine.connect() as conn:
         assert conn.execute(query).all() == before
@@ -437,7 +433,7 @@ def test_postgres_indexes_survive_a_large_load(
 def test_ids_are_contiguous_when_the_tail_is_written_last(
     sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(seed_module, "CHUNK_CASES", 40)  # 10 chunks, the last 3 are the tail
+    monkeypatch.setattr(chunks, "CHUNK_CASES", 40)  # 10 chunks, the last 3 are the tail
     _seed(sqlite_db, cases=400)
     with sqlite_db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []

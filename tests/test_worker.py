@@ -23,20 +23,14 @@ from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
+from tui_desk.services.jobs import LeaseLost, job_write
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY
-from tui_desk.services.worker import (
-    LEADER,
-    Job,
-    LeaseLost,
-    Worker,
-    database_clock,
-    default_jobs,
-    job_write,
-    run_worker,
-)
+from tui_desk.worker.process import run_worker
+from tui_desk.worker.registry import default_jobs
+from tui_desk.worker.runtime import LEADER, Job, Worker, database_clock
 
 TTL = dt.timedelta(seconds=30)
 # 01:00 in Shanghai on 2 March: the office date differs from the UTC date (1 March).

@@ -27,7 +27,7 @@ Versions
     costs the boards nothing. ``feed_token`` is the change-feed cursor taken before the
     section was computed: the section reflects at least every event up to it.
 
-Cadences (see ``services.worker``)
+Cadences (see ``tui_desk.worker``)
     The leader's fast path watches the change feed (``ChangeWatcher``, polled every
     ``FAST_POLL_SECONDS``) and refreshes the cheap sections after any committed business
     write, a burst being one refresh; the ``board_snapshot`` job (every
@@ -110,10 +110,10 @@ from tui_desk.rules.contact import CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services.changes import ChangeCursor, current_cursor, read_changes
+from tui_desk.services.jobs import JobFunction, job_write
 from tui_desk.services.presence import DEFAULT_STALE_AFTER, who_is_online
 from tui_desk.services.queue import callback_stale_minutes
 from tui_desk.services.queue import case_indexed_by as _case_indexed_by
-from tui_desk.services.worker import JobFunction, job_write
 from tui_desk.views.board import (
     RISK_KINDS,
     AgentLine,

@@ -6,8 +6,9 @@ one transaction: the contact rules decide outbound attempts (a supervisor's over
 exactly one refused attempt through), and the case keeps a next action, its callback,
 its promise to pay and its stage in step with what happened.
 
-The rules themselves are pure (``tui_desk.rules.contact``); this module only gathers
-their inputs: the candidate time zones, the recent history and the number's flags.
+The rules themselves are pure (``tui_desk.rules.contact``); their inputs (the candidate
+time zones, the recent history, the number's flags) are gathered, and an outbound attempt
+checked, in ``contact_checks``, which the dialer shares.
 """
 
 from __future__ import annotations
@@ -15,19 +16,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import phonenumbers
-from phonenumbers import NumberParseException
-from phonenumbers import timezone as phone_timezone
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
-    Borrower,
     CaseHold,
     CaseStatus,
     Channel,
@@ -48,7 +45,6 @@ from tui_desk.i18n import _
 from tui_desk.rules.contact import (
     ContactPolicy,
     ContactRequest,
-    Decision,
     PastContact,
     check_contact,
 )
@@ -58,25 +54,27 @@ from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.contact_checks import (
+    OVERRIDABLE_RULES,
+    apply_rules,
+    borrower_of,
+    contact_policy,
+    contact_request,
+    is_on_hold,
+    load_case,
+    pending_dial,
+    phone_of,
+    recent_history,
+    target_party,
+)
 from tui_desk.services.context import Actor
-from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
-from tui_desk.views.contacts import ContactStatus, LoggedContact, allowed_again
+from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
+from tui_desk.views.contacts import ContactStatus, LoggedContact
 
 MAX_NOTE = 2000
 MAX_REASON = 1000
 MAX_OVERRIDE_MINUTES = 240
-# Rules a supervisor may waive for one attempt. A hold is lifted by releasing it and a
-# do-not-call number by clearing its flag (both audited acts of their own), never by a
-# one-off override that would leave the restriction standing for everyone else.
-OVERRIDABLE_RULES = (
-    "quiet_hours",
-    "daily_call_cap",
-    "weekly_call_cap",
-    "after_conversation",
-    "third_party",
-)
 _DIALLED = (Channel.PHONE, Channel.SMS)
-_UNKNOWN_ZONE = "Etc/Unknown"
 _STAGE_ORDER = {stage: i for i, stage in enumerate(Stage)}
 
 
@@ -93,10 +91,6 @@ def resolve_now(now: dt.datetime | None) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(dt.UTC)
-
-
-def contact_policy(profile: Profile) -> ContactPolicy:
-    return ContactPolicy.from_section(profile.section("contact"))
 
 
 def profile_int(profile: Profile, section: str, key: str, default: int) -> int:
@@ -124,17 +118,6 @@ def active_holds(session: Session, case_id: int) -> list[CaseHold]:
             select(CaseHold)
             .where(CaseHold.case_id == case_id, CaseHold.released_at.is_(None))
             .order_by(CaseHold.id)
-        )
-    )
-
-
-def is_on_hold(session: Session, case: CollectionCase) -> bool:
-    """The flag, or an unreleased hold row: rows are the truth the flag is kept from."""
-    if case.on_hold:
-        return True
-    return bool(
-        session.scalar(
-            select(exists().where(CaseHold.case_id == case.id, CaseHold.released_at.is_(None)))
         )
     )
 
@@ -188,92 +171,7 @@ def outstanding_minor(session: Session, case: CollectionCase) -> int:
     return sum(sum(row) for row in rows)
 
 
-# --- contact rule inputs ----------------------------------------------------------------
-
-
-def number_zones(e164: str) -> tuple[str, ...]:
-    """The time zones a number may ring in (a US area code may span two; CN has one)."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except NumberParseException:
-        return ()
-    if phonenumbers.region_code_for_number(number) == "CN":
-        return ("Asia/Shanghai",)
-    return tuple(z for z in phone_timezone.time_zones_for_number(number) if _known_zone(z))
-
-
-def _known_zone(zone: str) -> bool:
-    if not zone or zone == _UNKNOWN_ZONE:
-        return False
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
-def candidate_zones(borrower: Borrower, phone: Phone | None) -> tuple[str, ...]:
-    """The borrower's own zone first, then each zone the number may ring in."""
-    zones: list[str] = []
-    for zone in (borrower.timezone, *(number_zones(phone.e164) if phone else ())):
-        if _known_zone(zone) and zone not in zones:
-            zones.append(zone)
-    return tuple(zones)
-
-
-def history_days(policy: ContactPolicy) -> int:
-    """How far back the rules look: 7 days for the weekly cap, the quiet period after a
-    conversation, and one more day so a local "today" that began yesterday in UTC is whole."""
-    return max(7, policy.quiet_days_after_conversation or 0) + 1
-
-
-def recent_history(
-    session: Session, case_id: int, now: dt.datetime, policy: ContactPolicy
-) -> list[PastContact]:
-    since = now - dt.timedelta(days=history_days(policy))
-    rows = session.execute(
-        select(
-            ContactAttempt.started_at,
-            ContactAttempt.channel,
-            ContactAttempt.direction,
-            ContactAttempt.outcome,
-        )
-        .where(ContactAttempt.case_id == case_id, ContactAttempt.started_at >= since)
-        .order_by(ContactAttempt.started_at)
-    ).all()
-    # An attempt already in the log happened no later than now, whatever the clock of the
-    # desk that logged it said: the rules ignore "future" attempts, so a desk whose clock
-    # runs a little ahead must not let a fourth call through.
-    return [PastContact(min(at, now), ch.value, d.value, o.value) for at, ch, d, o in rows]
-
-
-def _request(
-    *,
-    now: dt.datetime,
-    channel: Channel,
-    direction: Direction,
-    borrower: Borrower,
-    phone: Phone | None,
-    party: str,
-    on_hold: bool,
-) -> ContactRequest:
-    return ContactRequest(
-        now=now,
-        channel=channel.value,
-        direction=direction.value,
-        party=party,
-        zones=candidate_zones(borrower, phone),
-        do_not_call=bool(phone and phone.do_not_call),
-        on_hold=on_hold,
-    )
-
-
-def _target_party(phone: Phone | None, party: Relation | None) -> str:
-    """Whom the attempt is aimed at: the number's holder, else the party named, else the
-    borrower. Reaching someone else on the borrower's number is not contacting them."""
-    if phone is not None:
-        return phone.relation.value
-    return (party or Relation.BORROWER).value
+# --- the borrower's numbers, in dialing order -------------------------------------------
 
 
 def _phone_preference(phone: Phone, policy: ContactPolicy) -> tuple[bool, bool, bool, bool, int]:
@@ -289,26 +187,6 @@ def _phone_preference(phone: Phone, policy: ContactPolicy) -> tuple[bool, bool, 
 def _borrower_phones(session: Session, borrower_id: int, policy: ContactPolicy) -> list[Phone]:
     phones = session.scalars(select(Phone).where(Phone.borrower_id == borrower_id)).all()
     return sorted(phones, key=lambda p: _phone_preference(p, policy))
-
-
-def _phone_of(session: Session, borrower: Borrower, phone_id: int) -> Phone:
-    phone = session.get(Phone, phone_id)
-    if phone is None or phone.borrower_id != borrower.id:
-        raise NotFound(_("phone {phone} is not a number of this borrower").format(phone=phone_id))
-    return phone
-
-
-def _load_case(session: Session, case_id: int) -> CollectionCase:
-    case = session.get(CollectionCase, case_id)
-    if case is None:
-        raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
-    return case
-
-
-def _borrower(session: Session, case: CollectionCase) -> Borrower:
-    borrower = session.get(Borrower, case.borrower_id)
-    assert borrower is not None  # a foreign key
-    return borrower
 
 
 # --- may the borrower be contacted now? -------------------------------------------------
@@ -333,7 +211,7 @@ def contact_status(
     prof = resolve_profile(profile)
     policy = contact_policy(prof)
     with db.read() as s:
-        case = _load_case(s, case_id)
+        case = load_case(s, case_id)
         if case.status != CaseStatus.OPEN:
             return ContactStatus(
                 False,
@@ -342,10 +220,10 @@ def contact_status(
                 None,
                 phone_id,
             )
-        borrower = _borrower(s, case)
+        borrower = borrower_of(s, case)
         phones: Sequence[Phone | None]
         if phone_id is not None:
-            phones = [_phone_of(s, borrower, phone_id)]
+            phones = [phone_of(s, borrower, phone_id)]
         elif channel in _DIALLED:
             phones = _borrower_phones(s, borrower.id, policy) or [None]
         else:
@@ -354,13 +232,13 @@ def contact_status(
         history = recent_history(s, case.id, now, policy)
         first: ContactStatus | None = None
         for phone in phones:
-            request = _request(
+            request = contact_request(
                 now=now,
                 channel=channel,
                 direction=Direction.OUTBOUND,
                 borrower=borrower,
                 phone=phone,
-                party=_target_party(phone, None),
+                party=target_party(phone, None),
                 on_hold=on_hold,
             )
             decision = check_contact(request, history, policy)
@@ -379,86 +257,6 @@ def contact_status(
 
 
 # --- overrides --------------------------------------------------------------------------
-
-
-def _relaxed(
-    rule: str, request: ContactRequest, policy: ContactPolicy
-) -> tuple[ContactRequest, ContactPolicy]:
-    """The request and policy with one rule waived, so the others are still checked."""
-    if rule == "quiet_hours":
-        return request, replace(policy, time_rule_channels=frozenset())
-    if rule == "daily_call_cap":
-        return request, replace(policy, max_connected_calls_per_day=None)
-    if rule == "weekly_call_cap":
-        return request, replace(policy, max_call_attempts_7d=None)
-    if rule == "after_conversation":
-        return request, replace(policy, quiet_days_after_conversation=None)
-    if rule == "third_party":
-        return request, replace(policy, allowed_parties=policy.allowed_parties | {request.party})
-    raise ValueError(f"rule {rule!r} cannot be waived")
-
-
-def _usable_override(
-    session: Session, case_id: int, rule: str, agent_id: int, now: dt.datetime
-) -> RuleOverride | None:
-    stmt = (
-        select(RuleOverride)
-        .where(
-            RuleOverride.case_id == case_id,
-            RuleOverride.rule == rule,
-            RuleOverride.granted_to_id == agent_id,
-            RuleOverride.used_at.is_(None),
-            RuleOverride.expires_at > now,
-        )
-        .order_by(RuleOverride.expires_at, RuleOverride.id)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return session.scalars(stmt).first()
-
-
-def _refusal(decision: Decision, profile: Profile, now: dt.datetime) -> RuleRefused:
-    message = _("contact refused by the {rule} rule: {reason}").format(
-        rule=decision.rule, reason=decision.reason
-    )
-    if decision.allowed_from is not None:
-        message += "; " + allowed_again(decision.allowed_from, profile.office_timezone, now)
-    if decision.rule in OVERRIDABLE_RULES:
-        message += "; " + _("you may ask a supervisor for a one-time override")
-    return RuleRefused(message)
-
-
-def _apply_rules(
-    session: Session,
-    actor: Actor,
-    case: CollectionCase,
-    request: ContactRequest,
-    history: list[PastContact],
-    policy: ContactPolicy,
-    profile: Profile,
-    now: dt.datetime,
-) -> list[RuleOverride]:
-    """Check an outbound attempt; returns the overrides it needs (to be consumed).
-
-    Each refused rule needs its own override, so waiving quiet hours does not also let a
-    fourth connected call through.
-    """
-    used: list[RuleOverride] = []
-    decision = check_contact(request, history, policy)
-    while not decision.allowed:
-        rule = decision.rule
-        override = (
-            _usable_override(session, case.id, rule, actor.id, now)
-            if rule in OVERRIDABLE_RULES
-            else None
-        )
-        if rule is None or override is None:
-            raise _refusal(decision, profile, now)
-        used.append(override)
-        request, policy = _relaxed(rule, request, policy)
-        decision = check_contact(request, history, policy)
-    return used
 
 
 def grant_override(
@@ -752,23 +550,23 @@ def log_contact(
 
     with db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
-        borrower = _borrower(s, case)
+        borrower = borrower_of(s, case)
         phone: Phone | None = None
         if phone_id is not None:
-            phone = _phone_of(s, borrower, phone_id)
+            phone = phone_of(s, borrower, phone_id)
         elif channel in _DIALLED and direction is Direction.OUTBOUND:
             # The number contact_status judged: the one an operator would dial first.
             phones = _borrower_phones(s, borrower.id, policy)
             if not phones:
                 raise ServiceError(_("the borrower has no phone number on file"))
             phone = phones[0]
-        request = _request(
+        request = contact_request(
             now=now,
             channel=channel,
             direction=direction,
             borrower=borrower,
             phone=phone,
-            party=_target_party(phone, party),
+            party=target_party(phone, party),
             on_hold=is_on_hold(s, case),
         )
         history = recent_history(s, case.id, now, policy)
@@ -783,14 +581,12 @@ def log_contact(
         # placed (provisional outcome): its outcome now completes that attempt.
         dialled: ContactAttempt | None = None
         if channel is Channel.PHONE and direction is Direction.OUTBOUND:
-            from tui_desk.services.dialing import pending_dial
-
             dialled = pending_dial(s, actor.id, case.id, phone.id if phone else None, now)
         overrides: list[RuleOverride] = []
         if dialled is not None:
             history = _without(history, dialled)
         elif direction is Direction.OUTBOUND:
-            overrides = _apply_rules(s, actor, case, request, history, policy, prof, now)
+            overrides = apply_rules(s, actor, case, request, history, policy, prof, now)
         for override in overrides:
             override.used_at = now
 

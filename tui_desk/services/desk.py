@@ -1200,7 +1200,7 @@ class DeskService:
 
     def override_rules(self) -> tuple[str, ...]:
         """The contact rules an override may waive, in a fixed order."""
-        from tui_desk.services.contacts import OVERRIDABLE_RULES
+        from tui_desk.services.contact_checks import OVERRIDABLE_RULES
 
         return tuple(OVERRIDABLE_RULES)
 
@@ -1795,7 +1795,8 @@ class DeskService:
     def refused_override_rules(self, case_id: int) -> tuple[str, ...]:
         """The waivable rules that refuse a call or SMS on the case now, on any of the
         borrower's numbers that is not do-not-call (empty: none, or only unwaivable ones)."""
-        from tui_desk.services.contacts import OVERRIDABLE_RULES, contact_status
+        from tui_desk.services.contact_checks import OVERRIDABLE_RULES
+        from tui_desk.services.contacts import contact_status
 
         now = self.now()
         with self.db.read() as s:

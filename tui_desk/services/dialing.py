@@ -40,20 +40,17 @@ from dataclasses import dataclass
 
 import phonenumbers
 from phonenumbers import NumberParseException
-from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
-    AuditEvent,
     CaseStatus,
     Channel,
     CollectionCase,
     ContactAttempt,
     Direction,
-    Outcome,
     Phone,
     RuleOverride,
 )
@@ -64,28 +61,24 @@ from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit, personal
 from tui_desk.services.case_state import CaseArchived, load_for_edit
-from tui_desk.services.contacts import (
-    _apply_rules,
-    _borrower,
-    _load_case,
-    _phone_of,
-    _request,
-    _target_party,
+from tui_desk.services.contact_checks import (
+    DIAL_ACTION,
+    PROVISIONAL,
+    apply_rules,
+    borrower_of,
     contact_policy,
+    contact_request,
     is_on_hold,
+    load_case,
+    pending_dial,
+    phone_of,
     recent_history,
-    resolve_now,
-    resolve_profile,
+    target_party,
 )
+from tui_desk.services.contacts import resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.dialing import DialPlan, DialResult
-
-SETTLE_MINUTES = 30
-"""How long after dialing the operator's logged outcome still belongs to that call."""
-PROVISIONAL = Outcome.NO_ANSWER
-DIAL_ACTION = "contact.dial"
-LOG_ACTION = "contact.log"
 
 
 class DialFailed(ServiceError):
@@ -162,18 +155,18 @@ def _check_rules(
 ) -> list[RuleOverride]:
     """The overrides the call needs (refuses, naming the rule, when none lets it through)."""
     policy = contact_policy(profile)
-    borrower = _borrower(session, case)
-    request = _request(
+    borrower = borrower_of(session, case)
+    request = contact_request(
         now=now,
         channel=Channel.PHONE,
         direction=Direction.OUTBOUND,
         borrower=borrower,
         phone=phone,
-        party=_target_party(phone, None),
+        party=target_party(phone, None),
         on_hold=is_on_hold(session, case),
     )
     history = recent_history(session, case.id, now, policy)
-    return _apply_rules(session, actor, case, request, history, policy, profile, now)
+    return apply_rules(session, actor, case, request, history, policy, profile, now)
 
 
 def _extension(session: Session, actor: Actor) -> str:
@@ -216,7 +209,7 @@ def dial(
 
     with db.write() as s:
         case = load_for_edit(s, case_id)
-        phone = _phone_of(s, _borrower(s, case), phone_id)
+        phone = phone_of(s, borrower_of(s, case), phone_id)
         extension = _extension(s, actor)
         overrides = _check_rules(s, actor, case, phone, now, prof)
         _display, digits = dialling_form(phone.e164, prof.country)
@@ -346,48 +339,6 @@ def _unconfirmed(
 # --- the outcome of a dialled call ------------------------------------------------------
 
 
-def pending_dial(
-    session: Session,
-    agent_id: int,
-    case_id: int,
-    phone_id: int | None,
-    now: dt.datetime,
-) -> ContactAttempt | None:
-    """The attempt ``agent_id`` dialled on this case (and number) within the last
-    :data:`SETTLE_MINUTES` whose outcome has not been logged yet, newest first.
-
-    For the contact log: logging an outbound call while one is pending updates it (the
-    rules were checked when it was dialled) instead of adding a second attempt.
-    """
-    dialled = exists().where(
-        AuditEvent.entity == "contact_attempt",
-        AuditEvent.entity_id == ContactAttempt.id,
-        AuditEvent.action == DIAL_ACTION,
-    )
-    settled = exists().where(
-        AuditEvent.entity == "contact_attempt",
-        AuditEvent.entity_id == ContactAttempt.id,
-        AuditEvent.action == LOG_ACTION,
-    )
-    stmt = (
-        select(ContactAttempt)
-        .where(
-            ContactAttempt.case_id == case_id,
-            ContactAttempt.agent_id == agent_id,
-            ContactAttempt.channel == Channel.PHONE,
-            ContactAttempt.direction == Direction.OUTBOUND,
-            ContactAttempt.outcome == PROVISIONAL,
-            ContactAttempt.started_at >= now - dt.timedelta(minutes=SETTLE_MINUTES),
-            and_(dialled, ~settled),
-        )
-        .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
-        .limit(1)
-    )
-    if phone_id is not None:
-        stmt = stmt.where(ContactAttempt.phone_id == phone_id)
-    return session.scalars(stmt).first()
-
-
 def pending_dial_id(
     db: Database, actor: Actor, case_id: int, phone_id: int | None, *, now: dt.datetime
 ) -> int | None:
@@ -419,13 +370,13 @@ def dial_plan(
     now = resolve_now(now)
     prof = resolve_profile(profile)
     with db.read() as s:
-        case = _load_case(s, case_id)
+        case = load_case(s, case_id)
         if case.status != CaseStatus.OPEN:
             raise CaseArchived(
                 _("case {case_id} is archived and read-only").format(case_id=case_id)
             )
         borrower_id = case.borrower_id
-        phone = _phone_of(s, _borrower(s, case), phone_id)
+        phone = phone_of(s, borrower_of(s, case), phone_id)
         _check_rules(s, actor, case, phone, now, prof)
         masked = mask_phone(phone.e164, prof.masking)
     e164 = personal.reveal(db, actor, borrower_id, "phone", phone_id, now=now)

@@ -53,7 +53,7 @@ from tui_desk.services.case_state import load_for_edit, office_today
 from tui_desk.services.contacts import resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
-from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write
 from tui_desk.views.followups import FollowUpLine
 
 DEFAULT_PROFILE = "cn"

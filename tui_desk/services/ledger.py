@@ -52,7 +52,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import office_today, recompute_priority
-from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write
 
 DEFAULT_PROFILE = "cn"
 DEFAULT_MISSED_AFTER_DAYS = 5

@@ -22,7 +22,7 @@ from tui_desk.db.models import CaseStatus, CollectionCase
 from tui_desk.rules.priority import bucket_number, days_past_due, priority_score
 from tui_desk.rules.profile import PriorityWeights, load_profile
 from tui_desk.services import audit
-from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write
 
 DEFAULT_PROFILE = "cn"
 DEFAULT_BATCH_SIZE = 5_000

@@ -38,7 +38,7 @@ from tui_desk.services.case_state import load_for_edit, office_today, recompute_
 from tui_desk.services.contacts import ensure_next_action, resolve_now, resolve_profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import NotFound, ServiceError
-from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write
 
 DEFAULT_PROFILE = "cn"
 # Promises fall due at office midnight; a quarter of an hour later the queue shows them.

@@ -66,12 +66,14 @@ from tui_desk.rules.sms import (
 )
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, recompute_priority
-from tui_desk.services.contacts import (
+from tui_desk.services.contact_checks import (
     candidate_zones,
     contact_policy,
-    ensure_next_action,
     is_on_hold,
     recent_history,
+)
+from tui_desk.services.contacts import (
+    ensure_next_action,
     resolve_now,
     resolve_profile,
     stage_at_least,

@@ -47,8 +47,8 @@ from tui_desk.integrations.sms_gateway import DEFAULT_TIMEOUT, GatewayError, Sms
 from tui_desk.rules.contact import ContactRequest, check_contact
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
-from tui_desk.services.contacts import candidate_zones, contact_policy, is_on_hold
-from tui_desk.services.worker import JobFunction, job_write
+from tui_desk.services.contact_checks import candidate_zones, contact_policy, is_on_hold
+from tui_desk.services.jobs import JobFunction, job_write
 
 SMS_SENDER_EVERY = dt.timedelta(seconds=10)
 _ERROR_LEN = 300  # sms_outbox.last_error

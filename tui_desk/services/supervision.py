@@ -47,10 +47,10 @@ from tui_desk.rules.permissions import Action, allowed
 from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit
+from tui_desk.services.contact_checks import OVERRIDABLE_RULES
 from tui_desk.services.contacts import (
     MAX_OVERRIDE_MINUTES,
     MAX_REASON,
-    OVERRIDABLE_RULES,
     required_reason,
     resolve_now,
 )

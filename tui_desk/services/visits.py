@@ -53,11 +53,11 @@ from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, recompute_priority
+from tui_desk.services.contact_checks import is_on_hold
 from tui_desk.services.contacts import (
     MAX_REASON,
     clean_note,
     default_next_action,
-    is_on_hold,
     outstanding_minor,
     required_reason,
     resolve_now,

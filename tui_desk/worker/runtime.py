@@ -1,4 +1,4 @@
-"""`tui-desk worker`: the one process that runs time-driven jobs.
+"""The worker runtime: the leader lease, the job loop and the followers.
 
 Every desk is one process per SSH session, so no desk may run periodic work. Worker
 processes (one, or a hot standby too, on any host) elect a single leader through the
@@ -9,9 +9,9 @@ decides which jobs are due. Tests inject a fake clock; ``run_worker`` uses the d
 own clock on PostgreSQL, so hosts sharing one database need not agree on the time.
 
 Leadership is a belief bounded in time: a worker acts only while its clock is before the
-expiry it last wrote. Job code writes through :func:`job_write`, which also checks the
-lease inside the job's own transaction, so a leader that stalled past its expiry (paused
-VM, lost network) cannot commit work after another worker took over.
+expiry it last wrote. Job code writes through ``tui_desk.services.jobs.job_write``, which
+also checks the lease inside the job's own transaction, so a leader that stalled past its
+expiry (paused VM, lost network) cannot commit work after another worker took over.
 
 Some work cannot wait for the next tick: the supervisor board must show a desk's write
 within a second. While it leads, a worker also runs its *followers* (the board's fast
@@ -26,17 +26,14 @@ follower can never extend a term or outlive one.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import datetime as dt
 import os
-import signal
 import socket
 import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, select, text, update
@@ -50,6 +47,13 @@ from tui_desk.db.engine import Database, DatabaseBusy
 from tui_desk.db.models import WorkerJobRun, WorkerLease
 from tui_desk.i18n import _
 from tui_desk.services.changes import ChangeWatcher, change_marker
+from tui_desk.services.jobs import (
+    JobFunction,
+    JobInterrupted,
+    LeaseLost,
+    WorkerStopping,
+    fenced_by,
+)
 
 LEADER = "leader"
 DEFAULT_TTL = dt.timedelta(seconds=30)
@@ -58,7 +62,6 @@ DEFAULT_POLL_SECONDS = 1.0
 FOLLOW_POLL_SECONDS = 0.1
 
 Clock = Callable[[], dt.datetime]
-JobFunction = Callable[[Database, dt.datetime], str]
 Log = Callable[[str], None]
 
 # Core tables, not the ORM: lease and bookkeeping rows are read and written as plain rows
@@ -116,50 +119,6 @@ class TickResult:
         return tuple(r.name for r in self.ran)
 
 
-class JobInterrupted(Exception):
-    """A job must stop now; its partial work is committed batch by batch."""
-
-
-class LeaseLost(JobInterrupted):
-    """This worker no longer holds the leader lease."""
-
-
-class WorkerStopping(JobInterrupted):
-    """The worker was asked to stop (SIGTERM, SIGINT)."""
-
-
-_current_worker: contextvars.ContextVar[Worker | None] = contextvars.ContextVar(
-    "tui_desk_current_worker", default=None
-)
-# True on a follower's thread: its writes are fenced without renewing the lease.
-_following: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "tui_desk_following", default=False
-)
-
-
-@contextlib.contextmanager
-def job_write(db: Database) -> Iterator[Session]:
-    """``db.write()`` for job code, fenced by the leader lease.
-
-    Inside a job run by a leading :class:`Worker` it first renews the lease when a renewal
-    is due (long jobs keep it alive batch by batch), then checks within the transaction
-    that this worker still holds it, and raises :class:`LeaseLost` (or
-    :class:`WorkerStopping`) instead of writing. Outside a worker (a one-off run from the
-    command line, a test) it is plain ``db.write()``.
-    """
-    worker = _current_worker.get()
-    if worker is None:
-        with db.write() as session:
-            yield session
-        return
-    if _following.get():
-        with worker.follower_write(db) as session:
-            yield session
-        return
-    with worker.fenced_write(db, check_stop=True) as session:
-        yield session
-
-
 def default_identity() -> str:
     """``host:pid:random``: unique per process start, readable in the lease row."""
     host = socket.gethostname()[:90] or "unknown"
@@ -183,37 +142,6 @@ def database_clock(db: Database) -> Clock:
         return value.astimezone(dt.UTC)
 
     return clock
-
-
-def default_jobs(profile: str = "cn") -> list[Job]:
-    """Every job `tui-desk worker` runs, for the deployment's policy profile."""
-    # Imported here because job modules import job_write from this module.
-    from tui_desk.services.board import BOARD_SNAPSHOT_EVERY, board_snapshot_job
-    from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job
-    from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
-    from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
-    from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
-    from tui_desk.services.sms_sender import SMS_SENDER_EVERY, sms_sender_job
-
-    # Stale callbacks need no job: staleness is derived from callback_at when the queue
-    # is read, so nothing has to be written when a callback goes stale.
-    return [
-        Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile)),
-        Job("broken_promises", BROKEN_PROMISES_EVERY, broken_promises_job(profile)),
-        Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
-        Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
-        Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
-        # Cheap sections for changes time alone makes, the heavy depth when due; the
-        # fast path (default_followers) covers desk writes between runs.
-        Job("board_snapshot", BOARD_SNAPSHOT_EVERY, board_snapshot_job(profile)),
-    ]
-
-
-def default_followers(profile: str = "cn") -> list[Follower]:
-    """Every follower `tui-desk worker` runs while leading, for the policy profile."""
-    from tui_desk.services.board import FAST_POLL_SECONDS, board_fast_path
-
-    return [Follower("board_fast_path", board_fast_path(profile), FAST_POLL_SECONDS)]
 
 
 class Worker:
@@ -496,17 +424,15 @@ class Worker:
         except JobInterrupted:
             return None
 
-        token = _current_worker.set(self)
         try:
-            status = job.run(self.db, now)
+            with fenced_by(self):
+                status = job.run(self.db, now)
             ok = True
         except JobInterrupted as exc:
             status, ok = _("interrupted: {reason}").format(reason=exc), False
         except Exception as exc:  # a failing job must not take the leader down
             status, ok = _("failed: {error}").format(error=exc), False
             self._log(traceback.format_exc().rstrip())
-        finally:
-            _current_worker.reset(token)
         status = " ".join(status.split())[:_STATUS_LEN]
         self._log(f"{job.name}: {status}")
         try:
@@ -531,9 +457,7 @@ class Worker:
 
     def run_followers_once(self) -> None:
         """Run every follower once, fenced (the follower thread's body, also for tests)."""
-        token = _current_worker.set(self)
-        following = _following.set(True)
-        try:
+        with fenced_by(self, following=True):
             for follower in self.followers:
                 try:
                     follower.run(self.db, self._clock())
@@ -541,9 +465,6 @@ class Worker:
                     return  # not leading (any more): the follower thread notices
                 except Exception:  # a failing follower must not take the leader down
                     self._log(f"{follower.name}: {traceback.format_exc().rstrip()}")
-        finally:
-            _following.reset(following)
-            _current_worker.reset(token)
 
     def follow(self, stop_event: threading.Event) -> None:
         """The followers' loop, on its own thread: while leading, run them after feed events.
@@ -631,91 +552,3 @@ class Worker:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
-
-
-def _print_flushed(line: str) -> None:
-    # Under systemd stdout is a pipe, block-buffered: without flush the journal lags hours.
-    print(line, flush=True)
-
-
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _install_signal_handlers(stop: threading.Event, received: list[str]) -> Callable[[], None]:
-    """SIGTERM/SIGINT/SIGHUP set ``stop``; returns a function restoring the old handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # signals can only be handled on the main thread
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        # No logging here: print() interrupted mid-write by its own handler would raise.
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore
-
-
-def run_worker(
-    db: Database,
-    *,
-    stop: threading.Event | None = None,
-    log: Log | None = None,
-    profile: str = "cn",
-    jobs: Sequence[Job] | None = None,
-    followers: Sequence[Follower] | None = None,
-    ttl: dt.timedelta = DEFAULT_TTL,
-    poll_seconds: float = DEFAULT_POLL_SECONDS,
-) -> int:
-    """Entry point of `tui-desk worker`: run until SIGTERM/SIGINT/SIGHUP (or ``stop``).
-
-    Returns the process exit code: 0 after a clean stop (the lease released), 1 when the
-    worker itself failed (a failing job does not stop it).
-
-    ``profile`` is the policy profile the jobs apply (the desk's ``--profile`` setting);
-    ``log`` receives one line per event (default: stdout, flushed, for the journal).
-    ``followers`` default to :func:`default_followers` when ``jobs`` is not given, and to
-    none when it is.
-    """
-    if stop is None:
-        stop = threading.Event()
-    if log is None:
-        log = _print_flushed
-    worker = Worker(
-        db,
-        default_jobs(profile) if jobs is None else jobs,
-        ttl=ttl,
-        clock=database_clock(db),
-        log=log,
-        followers=(
-            followers
-            if followers is not None
-            else (default_followers(profile) if jobs is None else ())
-        ),
-    )
-    received: list[str] = []
-    restore = _install_signal_handlers(stop, received)
-    log(
-        _("worker {identity} started on {database}; jobs: {jobs}").format(
-            identity=worker.identity,
-            database=db.describe(),
-            jobs=", ".join(job.name for job in worker.jobs) or "-",
-        )
-    )
-    try:
-        worker.run_forever(stop, poll_seconds)
-    except Exception:
-        log(traceback.format_exc().rstrip())
-        return 1
-    finally:
-        restore()
-        if received:
-            log(_("received {signal}, stopping").format(signal=", ".join(received)))
-    log(_("worker {identity} stopped").format(identity=worker.identity))
-    return 0

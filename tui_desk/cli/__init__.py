@@ -1,0 +1,90 @@
+"""Command line: run the desk, the demo, seeding, schema upgrades, agents and the worker.
+
+Every command first upgrades an empty (or older) database and refuses one newer than
+this code. Database problems are reported as one line, never as a traceback.
+
+Exit status (shown in ``--help``): 0 done; 1 refused or failed, with one line on stderr
+(``import``: also when some rows were rejected); 2 the command line could not be parsed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from tui_desk.cli.agents import cmd_agents
+from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
+from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
+from tui_desk.cli.imports import cmd_import
+from tui_desk.cli.parser import build_parser, interface_language
+from tui_desk.cli.reports import cmd_day_sheet, cmd_report
+from tui_desk.cli.sandboxes import cmd_pbx_sandbox, cmd_sms_sandbox
+from tui_desk.cli.schema import cmd_db
+from tui_desk.cli.templates import cmd_templates
+from tui_desk.cli.worker import cmd_worker
+from tui_desk.db.engine import DatabaseUrlError
+from tui_desk.db.migrate import DatabaseUnavailable, SchemaError
+from tui_desk.i18n import set_language
+from tui_desk.services.errors import ServiceError
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    command = args.command or "run"
+    if command == "demo":
+        cmd_demo(args)
+        return 0
+    if command == "sms-sandbox":
+        return cmd_sms_sandbox(args)
+    if command == "pbx-sandbox":
+        return cmd_pbx_sandbox(args)
+    settings = settings_for(args)
+    set_language(settings.language)
+    db = open_db(settings)
+    try:
+        if command == "run":
+            cmd_run(db, settings)
+        elif command == "seed":
+            cmd_seed(db, args.cases, args.seed)
+        elif command == "db":
+            cmd_db(db)
+        elif command == "agents":
+            cmd_agents(args, db)
+        elif command == "day-sheet":
+            cmd_day_sheet(args, db, settings)
+        elif command == "templates":
+            cmd_templates(args, db, settings)
+        elif command == "import":
+            return cmd_import(args, db, settings)
+        elif command == "report":
+            cmd_report(args, db, settings)
+        elif command == "worker":
+            return cmd_worker(db, settings)
+    finally:
+        db.dispose()
+    return 0
+
+
+def fail(message: str) -> NoReturn:
+    print(f"tui-desk: {message}", file=sys.stderr)
+    raise SystemExit(EXIT_FAILED)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    set_language(interface_language(arguments))
+    args = build_parser().parse_args(arguments)
+    if args.lang:
+        set_language(args.lang)
+    try:
+        return dispatch(args)
+    except (CliError, DatabaseUrlError, DatabaseUnavailable, SchemaError, ServiceError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,122 @@
+"""`agents`: add, list, (de)activate agents; field collectors' schedules and days off."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from tui_desk.cli.common import CliError, parse_day
+from tui_desk.db.engine import Database
+from tui_desk.db.models import Role
+from tui_desk.i18n import N_, _
+
+if TYPE_CHECKING:
+    from tui_desk.services.agents import ScheduleInfo
+
+
+def cmd_agents(args: argparse.Namespace, db: Database) -> None:
+    from tui_desk.services import agents
+
+    if args.agents_command == "add":
+        info = agents.add_agent(db, args.login, args.name, Role(args.role))
+        print(_("added {login} ({role})").format(login=info.login, role=info.role.value))
+        if info.role is Role.COLLECTOR:
+            print(
+                _(
+                    "default schedule Monday-Friday; set the territory before booking: "
+                    "tui-desk agents schedule {login} --districts DISTRICT,..."
+                ).format(login=info.login)
+            )
+    elif args.agents_command == "list":
+        rows = agents.list_agents(db)
+        territories = agents.collector_territories(db)
+        width = max([len(a.login) for a in rows] + [5])
+        for a in rows:
+            state = "" if a.active else _(" (inactive)")
+            where = ""
+            if a.role is Role.COLLECTOR:
+                districts = territories.get(a.login, ())
+                where = "  [" + (", ".join(districts) or _("no districts")) + "]"
+            print(f"{a.login:<{width}}  {a.role.value:<10}  {a.name}{state}{where}")
+        if not rows:
+            print(_("no agents yet: tui-desk agents add LOGIN --name NAME --role ROLE"))
+    elif args.agents_command == "schedule":
+        cmd_schedule(args, db)
+    elif args.agents_command == "day-off":
+        schedule = agents.set_day_off(
+            db, None, args.login, parse_day(args.date), reason=args.reason, remove=args.remove
+        )
+        print(describe_schedule(schedule))
+    else:
+        info = agents.set_active(db, args.login, args.agents_command == "activate")
+        print(f"{info.login}: {'active' if info.active else 'inactive'}")
+
+
+_WEEKDAY_NAMES = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def describe_schedule(info: ScheduleInfo) -> str:
+    days = " ".join(_(_WEEKDAY_NAMES[int(d) - 1]) for d in info.weekdays)
+    lines = [
+        _("{login} ({name}): {start}-{end} {zone}, weekdays {weekdays} ({names})").format(
+            login=info.login,
+            name=info.name,
+            start=info.work_start.strftime("%H:%M"),
+            end=info.work_end.strftime("%H:%M"),
+            zone=info.timezone,
+            weekdays=info.weekdays,
+            names=days,
+        ),
+        "  "
+        + _("districts: {districts}").format(
+            districts=", ".join(info.districts) or _("none yet (cannot be booked)")
+        ),
+    ]
+    if info.days_off:
+        off = ", ".join(
+            day.isoformat() + (f" ({reason})" if reason else "") for day, reason in info.days_off
+        )
+        lines.append("  " + _("days off: {days}").format(days=off))
+    if info.stranded_visits:
+        lines.append(
+            _(
+                "warning: {n} open visits no longer fit this schedule (visit {ids}): "
+                "move or reassign them"
+            ).format(
+                n=len(info.stranded_visits), ids=", ".join(str(i) for i in info.stranded_visits)
+            )
+        )
+    return "\n".join(lines)
+
+
+def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
+    from tui_desk.services import agents
+
+    wanted = (args.hours, args.weekdays, args.districts, args.timezone)
+    if all(value is None for value in wanted):
+        print(describe_schedule(agents.collector_schedule(db, args.login)))
+        return
+    start = end = None
+    if args.hours is not None:
+        parts = args.hours.split("-")
+        if len(parts) != 2:
+            raise CliError(
+                _("invalid hours {text!r}: use HH:MM-HH:MM, e.g. 09:00-18:00").format(
+                    text=args.hours
+                )
+            )
+        start, end = parts
+    districts = None
+    if args.districts is not None:
+        districts = [d for d in args.districts.replace("，", ",").replace("、", ",").split(",")]
+    info = agents.set_collector_schedule(
+        db,
+        None,
+        args.login,
+        work_start=start,
+        work_end=end,
+        weekdays=args.weekdays,
+        districts=districts,
+        timezone=args.timezone,
+    )
+    print(describe_schedule(info))

@@ -1,0 +1,119 @@
+"""What every command shares: settings, the database, the acting agent, one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import grp
+import os
+import pwd
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from tui_desk.config import Settings, load_settings
+from tui_desk.db.engine import Database, open_database
+from tui_desk.db.migrate import ensure_schema
+from tui_desk.i18n import _
+
+if TYPE_CHECKING:
+    from tui_desk.rules.profile import Profile
+    from tui_desk.services.context import Actor
+
+
+ADMIN_GROUP = "tui-desk-admin"
+# A command that was refused or failed; 0 is done, and argparse exits 2 on a usage error.
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """A one-line failure shown as ``tui-desk: <message>`` with exit status 1."""
+
+
+def current_login() -> str:
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+def may_choose_agent(login: str, is_demo: bool) -> bool:
+    """``--agent`` is honoured on a demo database, for root, or for the admin group."""
+    if is_demo or os.getuid() == 0:
+        return True
+    try:
+        members = grp.getgrnam(ADMIN_GROUP).gr_mem
+    except KeyError:
+        return False
+    return login in members
+
+
+def settings_for(args: argparse.Namespace, *, database_url: str | None = None) -> Settings:
+    return load_settings(
+        database_url=database_url or args.db,
+        agent=args.agent,
+        language=args.lang,
+        profile=args.profile,
+    )
+
+
+def open_db(settings: Settings) -> Database:
+    db = open_database(settings.database_url)
+    ensure_schema(db)
+    return db
+
+
+def progress_printer() -> Callable[[str, int, int], None]:
+    last = {"t": 0.0}
+
+    def show(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last["t"] < 0.2:
+            return
+        last["t"] = now
+        pct = 100 * done // total if total else 100
+        print(
+            f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        if done >= total:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _is_demo(db: Database) -> bool:
+    from tui_desk.services.meta import get_meta
+
+    return get_meta(db, "demo") == "1"
+
+
+def acting_agent(db: Database, settings: Settings, *, default_agent: str | None = None) -> Actor:
+    """The agent a command runs as: the OS login, or ``--agent`` where that is honoured."""
+    from tui_desk.services.agents import resolve_actor
+
+    login = current_login()
+    chosen = settings.agent or default_agent
+    if settings.agent and not may_choose_agent(login, _is_demo(db)):
+        raise CliError(
+            _(
+                "--agent is only honoured on a demo database or for administrators; you are {login}"
+            ).format(login=login)
+        )
+    return resolve_actor(db, chosen or login)
+
+
+def parse_day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(_("invalid date {text!r}: use YYYY-MM-DD").format(text=text)) from None
+
+
+def policy_profile(settings: Settings) -> Profile:
+    from tui_desk.rules.profile import ProfileError, load_profile
+
+    try:
+        return load_profile(settings.profile)
+    except ProfileError as exc:
+        raise CliError(str(exc)) from exc

@@ -1,0 +1,213 @@
+"""Repayment plans, their schedules and payments, adjustments and agreements."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from tui_desk.db.models import (
+    AgreementStatus,
+    PlanStatus,
+)
+from tui_desk.demo.reference import AGREEMENT_TEMPLATE, CITIES
+from tui_desk.demo.state import Case, GeneratorState, PlanFacts
+from tui_desk.rules.adjustments import Changes
+
+
+class PlanWriter(GeneratorState):
+    """Repayment plans with their schedules, adjustments and agreements."""
+
+    def _plan(
+        self, r: Callable[[], float], c: Case, p: dict[str, Any], plan_day: int, collector: int
+    ) -> PlanFacts:
+        """A plan and its instalments (paid ones with their payments)."""
+        cal = self.cal
+        path, closed = p["path"], c.depth >= 9
+        total = c.total_minor
+        u = r()
+        kind = "annuity" if u < 0.5 else ("equal_principal" if u < 0.8 else "interest_free")
+        rate_bp = 0 if kind == "interest_free" else (435, 600, 800, 1000)[int(r() * 4)]
+        waiver = total * (5 + int(r() * 15)) // 100 // 100 * 100 if r() < 0.3 else 0
+        down = total * (10 + int(r() * 10)) // 100 // 100 * 100 if r() < 0.35 else 0
+        principal = total - waiver - down
+        if closed:
+            n = p["instalments"]
+            first_due = c.start + p["first_due"]
+        else:
+            first_due = plan_day + 20 + int(r() * 15)
+            # An active plan still has instalments to come.
+            n = min(24, max(3 + int(r() * 10), (self.today - first_due) // 30 + 2))
+        # At least 100 yuan an instalment.
+        n = max(1, min(n, total // 10_000))
+        grace = 0
+        grace_mode = "none"
+        if not closed and r() < 0.15:
+            grace = 1 + int(r() * 2)
+            grace_mode = "interest_only" if r() < 0.6 else "capitalised"
+        dom = cal.dates[first_due].day
+        if dom > 28:
+            first_due -= dom - 28
+        first_due = cal.add_months(first_due, grace)
+        if path == 6:
+            status = PlanStatus.DRAFT if r() < 0.6 else PlanStatus.ACTIVE
+        elif closed:
+            status = PlanStatus.COMPLETED
+        else:
+            status = PlanStatus.ACTIVE
+        needs_approval = waiver > 0 or grace > 0
+        approved_by = (
+            self.supervisors[int(r() * len(self.supervisors))]
+            if (status is not PlanStatus.DRAFT and needs_approval)
+            else None
+        )
+        plan_id = self._next_id("repayment_plan")
+        self._add("repayment_plan", (
+            plan_id, c.case_id, kind, "monthly", principal, rate_bp / 10_000, n, down, waiver,
+            grace, grace_mode, cal.day[first_due], status.value, collector,
+            cal.ts(self._local(plan_day, 900 + int(r() * 180))), approved_by,
+        ))  # fmt: skip
+        monthly = rate_bp / 120_000
+        if kind == "annuity" and monthly > 0:
+            level = principal * monthly / (1 - (1 + monthly) ** -n)
+        else:
+            level = principal / n
+        remaining = principal
+        schedule: list[tuple[int, int]] = []
+        for seq in range(1, n + 1):
+            due = cal.add_months(first_due, seq - 1)
+            interest = remaining * rate_bp // 120_000
+            if seq == n:
+                part = remaining
+            elif kind == "annuity" and monthly > 0:
+                part = min(remaining, math.floor(level + 0.5) - interest)
+            else:
+                part = principal // n
+            amount = part + interest
+            remaining -= part
+            if status is PlanStatus.DRAFT or due >= self.today:
+                paid, inst_status = 0, "due"
+            else:
+                u = r()
+                if closed or u < 0.85:
+                    paid, inst_status = amount, "paid"
+                elif u < 0.9:
+                    paid, inst_status = amount // 2, "partial"
+                else:
+                    paid, inst_status = 0, "missed"
+            if paid:
+                self._payment(
+                    c,
+                    paid,
+                    due - int(r() * 3),
+                    "direct_debit" if r() < 0.6 else "bank_transfer",
+                    f"第{seq}期还款",
+                    None,
+                )
+            schedule.append((due, amount))
+            self._add("plan_instalment", (
+                self._next_id("plan_instalment"), plan_id, seq, cal.day[due], part, interest,
+                amount, paid, inst_status,
+            ))  # fmt: skip
+        if not closed and r() < 0.12:
+            self._adjustment(r, c, plan_id, plan_day)
+        return PlanFacts(plan_id, schedule, down, waiver)
+
+    def _adjustment(self, r: Callable[[], float], c: Case, plan_id: int, plan_day: int) -> None:
+        cal = self.cal
+        u = r()
+        details: dict[str, object]
+        # Details as the adjustments service writes them, so a supervisor can decide the
+        # seeded requests (the schedule is recomputed from the plan when approved).
+        if u < 0.4:
+            kinds, details, reason = (
+                "suspend_interest",
+                {"changes": Changes(suspend_periods=3).as_dict()},
+                "借款人因病住院，收入中断",
+            )
+        elif u < 0.8:
+            kinds, details, reason = (
+                "extend_term",
+                {"changes": Changes(extend_by=6).as_dict()},
+                "借款人失业，申请延长还款期限",
+            )
+        else:
+            kinds, details, reason = (
+                "early_settlement", {"reward_minor": 20_000}, "借款人按期还款表现良好，申请提前结清优惠"
+            )  # fmt: skip
+        requested = self._local(min(plan_day + 10 + int(r() * 30), self.today - 1), 600)
+        v = r()
+        status = "requested" if v < 0.3 else ("approved" if v < 0.8 else "rejected")
+        if status == "requested" and kinds == "early_settlement":
+            status = "approved"  # a pending quote is made on the desk, with today's figures
+        decided = status != "requested"
+        self._add("adjustment", (
+            self._next_id("adjustment"), c.case_id, plan_id, kinds, json.dumps(details), reason,
+            status, c.owner, cal.ts(requested),
+            self.supervisors[0] if decided else None,
+            cal.ts(requested + 600) if decided else None,
+            ("同意" if status == "approved" else "不符合条件") if decided else None,
+        ))  # fmt: skip
+
+    def _agreement(
+        self,
+        r: Callable[[], float],
+        c: Case,
+        p: dict[str, Any],
+        plan: PlanFacts,
+        agree_day: int,
+        signed: bool,
+    ) -> int:
+        cal = self.cal
+        agreement_id = self._next_id("agreement")
+        created = self._local(agree_day, 600 + int(r() * 300))
+        content = AGREEMENT_TEMPLATE.format(
+            number=f"HK{c.case_id:010d}",
+            city=CITIES[c.city].name,
+            name=c.name,
+            id_number=c.id_number,
+            address=c.address,
+            as_of=cal.dates[agree_day].strftime("%Y年%m月%d日"),
+            total=f"{c.total_minor / 100:,.2f}",
+            down_payment=(
+                f"于本协议签署之日支付首付款人民币{plan.down_minor / 100:,.2f}元，并"
+                if plan.down_minor
+                else ""
+            ),
+            first_due=cal.dates[plan.schedule[0][0]].strftime("%Y年%m月%d日"),
+            instalments=len(plan.schedule),
+            frequency="月",
+            waiver=(
+                f"甲方同意减免罚息及费用合计人民币{plan.waiver_minor / 100:,.2f}元。"
+                if plan.waiver_minor
+                else ""
+            ),
+        )
+        digest = hashlib.sha256(content.encode()).hexdigest()
+        if signed:
+            sign_day = c.start + p["sign"]
+            status = AgreementStatus.SIGNED.value
+            signed_at: str | None = cal.ts(self._local(sign_day, 600 + int(r() * 360)))
+            effective: str | None = cal.day[sign_day]
+            place: str | None = (
+                c.address if r() < 0.6 else f"示范银行{CITIES[c.city].name}分行营业部"
+            )
+            signatory: int | None = self.supervisors[int(r() * len(self.supervisors))]
+            confirmation: str | None = "借款人当面签字确认"
+            delivery: str | None = "当面交付" if r() < 0.7 else "挂号信邮寄"
+        else:
+            status = (AgreementStatus.DRAFT if r() < 0.4 else AgreementStatus.READY).value
+            signed_at = effective = place = confirmation = delivery = None
+            signatory = None
+        self._add("agreement", (
+            agreement_id, c.case_id, plan.plan_id, "repayment_agreement", "2024.1", "zh_CN", status,
+            effective, signed_at, place, signatory, confirmation, delivery, digest, c.owner,
+            cal.ts(created), 1,
+        ))  # fmt: skip
+        self._add("agreement_version", (
+            self._next_id("agreement_version"), agreement_id, 1, content, None, c.owner,
+            cal.ts(created), "依据标准模板生成",
+        ))  # fmt: skip
+        return agreement_id
