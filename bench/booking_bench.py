@@ -67,7 +67,7 @@ from tui_desk.db.models import (
 from tui_desk.rules import visits as rules
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.visits import BookingRefused
 
@@ -242,13 +242,10 @@ def attempt_once(db: Database, actor: Actor, attempt: Attempt) -> Outcome:
     problem: str | None = None
     try:
         appointment_id = visits.book_visit(
-            db,
-            actor,
+            Context.frozen(db, actor, NOW, PROFILE),
             attempt.case_id,
             collector_id=attempt.collector_id,
             starts_at=attempt.starts_at,
-            now=NOW,
-            profile=PROFILE,
         )
     except BookingRefused as exc:
         refused = tuple(rule.value for rule in exc.rules)

@@ -65,7 +65,7 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import resolve_actor
 from tui_desk.services.agreements import draft_agreement, mark_ready, sign_agreement
 from tui_desk.services.case_state import office_today
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.followups import (
     MISSED_FOLLOW_UPS_EVERY,
@@ -365,18 +365,22 @@ def bench_signing(db: Database, sign: int, rng: random.Random) -> None:
             stage = basis.stage
             request = basis.request(instalments=12)
             create_plan(
-                db, actor, case_id, request, approval_reason="bench: supervisor approval",
-                now=now, profile=PROFILE,
-            )  # fmt: skip
+                Context.frozen(db, actor, now, PROFILE),
+                case_id,
+                request,
+                approval_reason="bench: supervisor approval",
+            )
             marks.append(time.perf_counter())
-            agreement_id = draft_agreement(db, actor, case_id, now=now, profile=PROFILE)
+            agreement_id = draft_agreement(Context.frozen(db, actor, now, PROFILE), case_id)
             marks.append(time.perf_counter())
-            mark_ready(db, actor, agreement_id, now=now, profile=PROFILE)
+            mark_ready(Context.frozen(db, actor, now, PROFILE), agreement_id)
             marks.append(time.perf_counter())
             sign_agreement(
-                db, actor, agreement_id, borrower_confirmation="本人签字", place="借款人家中",
-                now=now, profile=PROFILE,
-            )  # fmt: skip
+                Context.frozen(db, actor, now, PROFILE),
+                agreement_id,
+                borrower_confirmation="本人签字",
+                place="借款人家中",
+            )
             marks.append(time.perf_counter())
         except ServiceError as exc:
             refusals[f"{type(exc).__name__}: {exc}"[:160]] += 1

@@ -40,6 +40,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from tui_desk.clock import utcnow
+from tui_desk.services.context import Context
+
 SEARCHES: tuple[tuple[str, str], ...] = (
     ("search 1 Chinese char", "王"),
     ("search 2 Chinese chars", "王志"),
@@ -325,7 +328,9 @@ async def datatable_child(url: str, size: tuple[int, int], count: int) -> dict[s
     rows: list[QueueRow] = []
     after = None
     while len(rows) < count:
-        page = queue_page(db, actor, QueueFilter(), after=after, limit=MAX_WINDOW, profile=profile)
+        page = queue_page(
+            Context(db, actor, utcnow, profile), QueueFilter(), after=after, limit=MAX_WINDOW
+        )
         rows.extend(page.rows)
         if not page.more_after or not page.rows:
             break

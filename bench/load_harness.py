@@ -749,16 +749,39 @@ def build_world(
     rng = random.Random(seed)
     tag = uuid.uuid4().hex[:4]
     ops = tuple(
-        _actor(db, add_agent(db, f"ld{tag}-op{i:02d}", f"负载坐席{i}", Role.OPERATOR, now=now).id)
+        _actor(
+            db,
+            add_agent(
+                db,
+                f"ld{tag}-op{i:02d}",
+                f"负载坐席{i}",
+                Role.OPERATOR,
+                now=now,
+                profile=load_profile(),
+            ).id,
+        )
         for i in range(operators)
     )
     sups = tuple(
         _actor(
-            db, add_agent(db, f"ld{tag}-sup{i:02d}", f"负载主管{i}", Role.SUPERVISOR, now=now).id
+            db,
+            add_agent(
+                db,
+                f"ld{tag}-sup{i:02d}",
+                f"负载主管{i}",
+                Role.SUPERVISOR,
+                now=now,
+                profile=load_profile(),
+            ).id,
         )
         for i in range(supervisors)
     )
-    setup = _actor(db, add_agent(db, f"ld{tag}-setup", "负载准备", Role.SUPERVISOR, now=now).id)
+    setup = _actor(
+        db,
+        add_agent(
+            db, f"ld{tag}-setup", "负载准备", Role.SUPERVISOR, now=now, profile=load_profile()
+        ).id,
+    )
     contested = max(2, operators // 6)
     bookable = _open_cases(
         db,

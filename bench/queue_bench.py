@@ -35,13 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select
 
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
 from tui_desk.db.models import Agent, Borrower, CollectionCase, Phone, Role, Stage
 from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import load_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.queue import QueueFilter, Scope, queue_page, take_next
 from tui_desk.views.queue import QueueKey
 
@@ -146,7 +147,7 @@ def bench(url: str, samples: int, takes: int) -> dict[str, Any]:
     data = Samples(db, samples, rng)
 
     def page(flt: QueueFilter, **kw: Any) -> Callable[[], object]:
-        return lambda: queue_page(db, actor, flt, profile=PROFILE, **kw)
+        return lambda: queue_page(Context(db, actor, utcnow, PROFILE), flt, **kw)
 
     def cycling(
         make: Callable[[Any], Callable[[], object]], values: list[Any]
@@ -159,7 +160,7 @@ def bench(url: str, samples: int, takes: int) -> dict[str, Any]:
         results["rows"].append((name, p50, p95))
         print(f"  {name:44s} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms", file=sys.stderr, flush=True)
 
-    first = queue_page(db, actor, QueueFilter(), profile=PROFILE)
+    first = queue_page(Context(db, actor, utcnow, PROFILE), QueueFilter())
     record("first page", page(QueueFilter()))
     record("next page (after the first)", page(QueueFilter(), after=first.rows[-1].key))
     record(
@@ -207,7 +208,7 @@ def bench(url: str, samples: int, takes: int) -> dict[str, Any]:
     record("search: no match", search(data.no_match))
     second_pages = []
     for q in data.one[:10]:
-        rows = queue_page(db, actor, QueueFilter(search=q), profile=PROFILE).rows
+        rows = queue_page(Context(db, actor, utcnow, PROFILE), QueueFilter(search=q)).rows
         if rows:
             second_pages.append((q, rows[-1].key))
     record(
@@ -219,7 +220,7 @@ def bench(url: str, samples: int, takes: int) -> dict[str, Any]:
     turn = iter(range(10**9))
     record(
         "take next",
-        lambda: take_next(db, claimers[next(turn) % len(claimers)], profile=PROFILE),
+        lambda: take_next(Context(db, claimers[next(turn) % len(claimers)], utcnow, PROFILE)),
         takes,
     )
     results["rss_mb"] = rss_mb()

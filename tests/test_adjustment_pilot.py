@@ -34,7 +34,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
 from tui_desk.services import plans
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.search_index import index_borrower
 from tui_desk.views.case import CaseBundle
 
@@ -86,7 +86,7 @@ def world(sqlite_db: Database) -> World:
     operator = Actor(id=op, login="op", name="王小明", role=Role.OPERATOR)
     basis = plans.plan_basis(sqlite_db, case, now=NOW, profile=CN)
     request = basis.request(waiver=basis.overdue_charges, first_due=dt.date(2026, 4, 2))
-    plan_id = plans.create_plan(sqlite_db, operator, case, request, now=NOW, profile=CN)
+    plan_id = plans.create_plan(Context.frozen(sqlite_db, operator, NOW, CN), case, request)
     make.agreement(
         case, created_by_id=op, plan_id=plan_id, status=AgreementStatus.SIGNED, signed=True
     )
@@ -157,7 +157,7 @@ async def test_reject_needs_a_note(world: World) -> None:
     from tui_desk.services import adjustments
 
     adjustments.request_adjustment(
-        world.db, world.op, world.case, Changes(extend_by=6), "hardship", now=NOW, profile=CN
+        Context.frozen(world.db, world.op, NOW, CN), world.case, Changes(extend_by=6), "hardship"
     )
     app = world.app(world.sup)
     async with app.run_test(size=NARROW) as pilot:

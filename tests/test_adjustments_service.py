@@ -29,7 +29,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.adjustments import Changes
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import adjustments, plans, promises
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import PermissionDenied, RuleRefused, ServiceError
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -77,10 +77,12 @@ class Desk:
 
     def pay(self, amount: int, month: int, day: int) -> int:
         return promises.record_payment(
-            self.db, self.op, self.case, amount_minor=amount,
-            paid_on=dt.date(2026, month, day), channel=PaymentChannel.BANK_TRANSFER,
-            now=at(month, day), profile=CN,
-        )  # fmt: skip
+            Context.frozen(self.db, self.op, at(month, day), CN),
+            self.case,
+            amount_minor=amount,
+            paid_on=dt.date(2026, month, day),
+            channel=PaymentChannel.BANK_TRANSFER,
+        )
 
     def actions(self) -> list[str]:
         with self.db.read() as s:
@@ -103,7 +105,7 @@ def desk(db: Database) -> Desk:
     operator = Actor(id=op, login="op", name="op", role=Role.OPERATOR)
     basis = plans.plan_basis(db, case, now=NOW, profile=CN)
     request = basis.request(waiver=basis.overdue_charges, first_due=dt.date(2026, 4, 2))
-    plan_id = plans.create_plan(db, operator, case, request, now=NOW, profile=CN)
+    plan_id = plans.create_plan(Context.frozen(db, operator, NOW, CN), case, request)
     make.agreement(
         case, created_by_id=op, plan_id=plan_id, status=AgreementStatus.SIGNED, signed=True
     )
@@ -126,7 +128,7 @@ LEVEL = 88_849
 
 def test_request_stores_before_and_after_and_changes_nothing(desk: Desk) -> None:
     adj = adjustments.request_adjustment(
-        desk.db, desk.op, desk.case, Changes(extend_by=12), "lost his job", now=NOW, profile=CN
+        Context.frozen(desk.db, desk.op, NOW, CN), desk.case, Changes(extend_by=12), "lost his job"
     )
     row = desk.adjustment(adj)
     assert row.status is ApprovalStatus.REQUESTED and row.kinds == "extend_term"
@@ -142,7 +144,10 @@ def test_request_stores_before_and_after_and_changes_nothing(desk: Desk) -> None
     # One open request per plan.
     with pytest.raises(RuleRefused, match="already awaiting"):
         adjustments.request_adjustment(
-            desk.db, desk.op, desk.case, Changes(suspend_periods=2), "again", now=NOW, profile=CN
+            Context.frozen(desk.db, desk.op, NOW, CN),
+            desk.case,
+            Changes(suspend_periods=2),
+            "again",
         )
     [pending] = adjustments.pending_adjustments(desk.db)
     assert pending.adjustment_id == adj and pending.comparison is not None
@@ -152,15 +157,15 @@ def test_request_stores_before_and_after_and_changes_nothing(desk: Desk) -> None
 def test_a_bad_request_is_refused_with_its_rules(desk: Desk) -> None:
     with pytest.raises(RuleRefused, match="grace"):
         adjustments.request_adjustment(
-            desk.db, desk.op, desk.case, Changes(grace_periods=2), "x", now=NOW, profile=CN
+            Context.frozen(desk.db, desk.op, NOW, CN), desk.case, Changes(grace_periods=2), "x"
         )
     with pytest.raises(RuleRefused, match="60"):
         adjustments.request_adjustment(
-            desk.db, desk.op, desk.case, Changes(extend_by=49), "x", now=NOW, profile=CN
+            Context.frozen(desk.db, desk.op, NOW, CN), desk.case, Changes(extend_by=49), "x"
         )
     with pytest.raises(ServiceError, match="reason"):
         adjustments.request_adjustment(
-            desk.db, desk.op, desk.case, Changes(extend_by=1), "  ", now=NOW, profile=CN
+            Context.frozen(desk.db, desk.op, NOW, CN), desk.case, Changes(extend_by=1), "  "
         )
     assert adjustments.pending_adjustments(desk.db) == []
 
@@ -171,12 +176,14 @@ def test_approval_supersedes_the_plan_with_the_new_schedule(desk: Desk) -> None:
     desk.pay(LEVEL, 5, 2)
     changes = Changes(suspend_periods=2, grace_periods=1, grace_mode="interest_only")
     adj = adjustments.request_adjustment(
-        desk.db, desk.op, desk.case, changes, "medical bills", now=at(5, 20), profile=CN
+        Context.frozen(desk.db, desk.op, at(5, 20), CN), desk.case, changes, "medical bills"
     )
     with pytest.raises(PermissionDenied):
-        adjustments.decide_adjustment(desk.db, desk.op, adj, True, "ok", now=at(5, 21), profile=CN)
+        adjustments.decide_adjustment(
+            Context.frozen(desk.db, desk.op, at(5, 21), CN), adj, True, "ok"
+        )
     decision = adjustments.decide_adjustment(
-        desk.db, desk.sup, adj, True, "verified", now=at(5, 21), profile=CN
+        Context.frozen(desk.db, desk.sup, at(5, 21), CN), adj, True, "verified"
     )
     assert decision.status == "approved" and decision.new_plan_id is not None
     (old_id, old_status, _old), (new_id, new_status, amounts) = desk.plans()
@@ -207,19 +214,19 @@ def test_approval_supersedes_the_plan_with_the_new_schedule(desk: Desk) -> None:
     # Decided once only.
     with pytest.raises(RuleRefused, match="already"):
         adjustments.decide_adjustment(
-            desk.db, desk.sup2, adj, False, "no", now=at(5, 22), profile=CN
+            Context.frozen(desk.db, desk.sup2, at(5, 22), CN), adj, False, "no"
         )
 
 
 def test_rejection_changes_nothing(desk: Desk) -> None:
     adj = adjustments.request_adjustment(
-        desk.db, desk.op, desk.case, Changes(extend_by=6), "hardship", now=NOW, profile=CN
+        Context.frozen(desk.db, desk.op, NOW, CN), desk.case, Changes(extend_by=6), "hardship"
     )
     before = desk.plans()
     with pytest.raises(ServiceError, match="why"):
-        adjustments.decide_adjustment(desk.db, desk.sup, adj, False, "", now=NOW, profile=CN)
+        adjustments.decide_adjustment(Context.frozen(desk.db, desk.sup, NOW, CN), adj, False, "")
     decision = adjustments.decide_adjustment(
-        desk.db, desk.sup, adj, False, "income is fine", now=NOW, profile=CN
+        Context.frozen(desk.db, desk.sup, NOW, CN), adj, False, "income is fine"
     )
     assert decision.status == "rejected" and decision.new_plan_id is None
     assert desk.plans() == before
@@ -230,11 +237,13 @@ def test_rejection_changes_nothing(desk: Desk) -> None:
 
 def test_the_requester_cannot_decide_their_own_request(desk: Desk) -> None:
     adj = adjustments.request_adjustment(
-        desk.db, desk.sup, desk.case, Changes(extend_by=6), "hardship", now=NOW, profile=CN
+        Context.frozen(desk.db, desk.sup, NOW, CN), desk.case, Changes(extend_by=6), "hardship"
     )
     with pytest.raises(PermissionDenied, match="own"):
-        adjustments.decide_adjustment(desk.db, desk.sup, adj, True, "ok", now=NOW, profile=CN)
-    decision = adjustments.decide_adjustment(desk.db, desk.sup2, adj, True, "", now=NOW, profile=CN)
+        adjustments.decide_adjustment(Context.frozen(desk.db, desk.sup, NOW, CN), adj, True, "ok")
+    decision = adjustments.decide_adjustment(
+        Context.frozen(desk.db, desk.sup2, NOW, CN), adj, True, ""
+    )
     assert decision.status == "approved"
 
 
@@ -247,7 +256,7 @@ def test_early_settlement_for_a_good_payer_is_approved_at_once(desk: Desk) -> No
     ahead = offer.quote.interest_ahead
     assert offer.quote.reward == (ahead * Decimal("0.5")).quantize(Decimal("0.01"))
     decision = adjustments.accept_early_settlement(
-        desk.db, desk.op, desk.case, now=when, profile=CN
+        Context.frozen(desk.db, desk.op, when, CN), desk.case
     )
     assert decision.status == "approved" and decision.new_plan_id is not None
     *_, (new_id, status, amounts) = desk.plans()
@@ -267,16 +276,16 @@ def test_early_settlement_outside_the_rule_needs_a_supervisor(desk: Desk) -> Non
     offer = adjustments.early_settlement(desk.db, desk.case, now=when, profile=CN)
     assert not offer.eligible and offer.reason is not None and "3" in offer.reason
     with pytest.raises(RuleRefused, match="supervisor"):
-        adjustments.accept_early_settlement(desk.db, desk.op, desk.case, now=when, profile=CN)
+        adjustments.accept_early_settlement(Context.frozen(desk.db, desk.op, when, CN), desk.case)
     decision = adjustments.accept_early_settlement(
-        desk.db, desk.op, desk.case, "inheritance; pays all", now=when, profile=CN
+        Context.frozen(desk.db, desk.op, when, CN), desk.case, "inheritance; pays all"
     )
     assert decision.status == "requested" and decision.new_plan_id is None
     assert len(desk.plans()) == 1
     [pending] = adjustments.pending_adjustments(desk.db, case_id=desk.case)
     assert pending.kinds == ("early_settlement",) and pending.reward_minor
     approved = adjustments.decide_adjustment(
-        desk.db, desk.sup, decision.adjustment_id, True, "ok", now=when, profile=CN
+        Context.frozen(desk.db, desk.sup, when, CN), decision.adjustment_id, True, "ok"
     )
     assert approved.new_plan_id is not None
     assert [status for _id, status, _a in desk.plans()] == [

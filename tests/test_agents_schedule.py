@@ -20,9 +20,10 @@ from tui_desk.db.models import (
     Role,
     Stage,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.rules.visits import BookingRule
 from tui_desk.services import agents, visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import PermissionDenied, ServiceError, UnknownAgent
 from tui_desk.services.visits import BookingRefused
 
@@ -60,7 +61,10 @@ class World:
 
     def book(self, case_id: int, starts_at: dt.datetime) -> int:
         return visits.book_visit(
-            self.db, self.op, case_id, collector_id=self.col, starts_at=starts_at, now=NOW
+            Context.frozen(self.db, self.op, NOW, load_profile()),
+            case_id,
+            collector_id=self.col,
+            starts_at=starts_at,
         )
 
     def schedule_row(self, agent_id: int | None = None) -> CollectorSchedule | None:
@@ -103,7 +107,9 @@ def w(db: Database) -> World:
 
 
 def test_a_new_collector_gets_the_default_schedule_and_no_territory(w: World) -> None:
-    info = agents.add_agent(w.db, "li.qiang", "李强", Role.COLLECTOR, now=NOW)
+    info = agents.add_agent(
+        w.db, "li.qiang", "李强", Role.COLLECTOR, now=NOW, profile=load_profile()
+    )
     row = w.schedule_row(info.id)
     assert row is not None
     assert (row.work_start, row.work_end) == (dt.time(9), dt.time(18))
@@ -112,17 +118,25 @@ def test_a_new_collector_gets_the_default_schedule_and_no_territory(w: World) ->
     [event] = w.events("agent.add")
     assert event.after is not None and event.after["schedule"]["weekdays"] == "12345"
     # Other roles have no schedule.
-    other = agents.add_agent(w.db, "zhao", "赵", Role.OPERATOR, now=NOW)
+    other = agents.add_agent(w.db, "zhao", "赵", Role.OPERATOR, now=NOW, profile=load_profile())
     assert w.schedule_row(other.id) is None
     # Without a territory the collector cannot be booked yet; with one they can.
     case_id = w.ready_case()
     with pytest.raises(BookingRefused) as refused:
         visits.book_visit(
-            w.db, w.op, case_id, collector_id=info.id, starts_at=at(THURSDAY, 9), now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            case_id,
+            collector_id=info.id,
+            starts_at=at(THURSDAY, 9),
         )
     assert refused.value.rules == (BookingRule.TERRITORY,)
     agents.set_collector_schedule(w.db, None, "li.qiang", districts=["朝阳区"], now=NOW)
-    visits.book_visit(w.db, w.op, case_id, collector_id=info.id, starts_at=at(THURSDAY, 9), now=NOW)
+    visits.book_visit(
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        case_id,
+        collector_id=info.id,
+        starts_at=at(THURSDAY, 9),
+    )
 
 
 # --- setting the schedule -------------------------------------------------------------------
@@ -284,7 +298,11 @@ def test_a_day_with_open_visits_cannot_be_given_off(w: World) -> None:
     with w.db.read() as s:
         assert s.scalars(select(CollectorDayOff)).all() == []
     visits.cancel_visit(
-        w.db, w.op, visit, side="borrower", notified_how="phone", reason="moved", now=NOW
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        visit,
+        side="borrower",
+        notified_how="phone",
+        reason="moved",
     )
     # Once the visit is cancelled the day is free to give.
     info = agents.set_day_off(w.db, None, "col", THURSDAY, reason="leave", now=NOW)

@@ -19,13 +19,14 @@ from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agreement, AgreementStatus, Borrower, PlanStatus, Role, Stage
 from tui_desk.rules import agreements as rules
+from tui_desk.rules.profile import load_profile
 from tui_desk.screens.agreement_modals import (
     AgreementMenuModal,
     SignAgreementModal,
     SpecialTermsModal,
 )
 from tui_desk.services import agreements
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.search_index import index_borrower
 from tui_desk.widgets.agreement_panel import AgreementPanel
 
@@ -138,13 +139,18 @@ async def test_draft_terms_ready_sign_and_export_by_keys(world: World, tmp_path:
 
 
 async def test_a_missing_clause_is_refused_on_ready(world: World, tmp_path: Path) -> None:
-    agreement_id = agreements.draft_agreement(world.db, world.op, world.case, now=NOW)
+    agreement_id = agreements.draft_agreement(
+        Context.frozen(world.db, world.op, NOW, load_profile()), world.case
+    )
     clauses = [
         c if c.kind != rules.BREACH else rules.Clause(c.kind, c.heading, "")
         for c in agreements.open_agreement(world.db, agreement_id).content.clauses
     ]
     agreements.save_version(
-        world.db, world.sup, agreement_id, special_terms=None, clauses=clauses, now=NOW
+        Context.frozen(world.db, world.sup, NOW, load_profile()),
+        agreement_id,
+        special_terms=None,
+        clauses=clauses,
     )
     app = world.app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:

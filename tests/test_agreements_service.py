@@ -27,10 +27,11 @@ from tui_desk.db.models import (
     Stage,
 )
 from tui_desk.rules import agreements as rules
+from tui_desk.rules.profile import load_profile
 from tui_desk.services import agreements
 from tui_desk.services.agreements import TamperedAgreement
 from tui_desk.services.calendar import calendar_view
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import PermissionDenied, ServiceError, StaleEdit
 from tui_desk.views.agreements import AgreementRecord
 
@@ -58,7 +59,9 @@ class World:
         )
 
     def draft(self) -> int:
-        return agreements.draft_agreement(self.db, self.op, self.case, now=NOW)
+        return agreements.draft_agreement(
+            Context.frozen(self.db, self.op, NOW, load_profile()), self.case
+        )
 
     def record(self, agreement_id: int) -> AgreementRecord:
         return agreements.open_agreement(self.db, agreement_id)
@@ -66,16 +69,21 @@ class World:
     def ready(self, agreement_id: int) -> None:
         rec = self.record(agreement_id)
         agreements.mark_ready(
-            self.db, self.op, agreement_id, record_version=rec.record_version, now=NOW
+            Context.frozen(self.db, self.op, NOW, load_profile()),
+            agreement_id,
+            record_version=rec.record_version,
         )
 
     def sign(self, agreement_id: int) -> str:
         rec = self.record(agreement_id)
         return agreements.sign_agreement(
-            self.db, self.op, agreement_id, borrower_confirmation="本人签字并按手印",
-            place="借款人家中", record_version=rec.record_version, now=NOW,
+            Context.frozen(self.db, self.op, NOW, load_profile()),
+            agreement_id,
+            borrower_confirmation="本人签字并按手印",
+            place="借款人家中",
+            record_version=rec.record_version,
             borrower_copy_delivery="当面交付",
-        )  # fmt: skip
+        )
 
 
 @pytest.fixture
@@ -105,25 +113,34 @@ def test_draft_merges_the_case_into_the_standard_form(w: World) -> None:
 def test_no_plan_no_agreement(w: World) -> None:
     other = w.make.case(name="张三")
     with pytest.raises(ServiceError, match="repayment plan first"):
-        agreements.draft_agreement(w.db, w.op, other, now=NOW)
+        agreements.draft_agreement(Context.frozen(w.db, w.op, NOW, load_profile()), other)
 
 
 def test_special_terms_make_versions_and_a_new_draft_voids_the_old(w: World) -> None:
     first = w.draft()
     rec = w.record(first)
     seq = agreements.save_version(
-        w.db, w.op, first, special_terms="乙方可随时提前还款，不收违约金。",
-        record_version=rec.record_version, now=NOW,
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        first,
+        special_terms="乙方可随时提前还款，不收违约金。",
+        record_version=rec.record_version,
+    )
     assert seq == 2
     rec = w.record(first)
     assert rec.content.special_terms.startswith("乙方可随时")
     assert rec.previous is not None and rec.previous.special_terms == ""
     with pytest.raises(ServiceError, match="nothing changed"):
-        agreements.save_version(w.db, w.op, first, special_terms=rec.content.special_terms, now=NOW)
+        agreements.save_version(
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            first,
+            special_terms=rec.content.special_terms,
+        )
     with pytest.raises(StaleEdit):
         agreements.save_version(
-            w.db, w.op, first, special_terms="x", record_version=rec.record_version - 1, now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            first,
+            special_terms="x",
+            record_version=rec.record_version - 1,
         )
     second = w.draft()
     assert w.record(first).status is AgreementStatus.VOID
@@ -140,12 +157,18 @@ def test_changing_a_standard_clause_needs_a_supervisor(w: World) -> None:
     ]
     with pytest.raises(PermissionDenied, match="deviation"):
         agreements.save_version(
-            w.db, w.op, agreement_id, special_terms=None, clauses=clauses, now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            agreement_id,
+            special_terms=None,
+            clauses=clauses,
         )
     agreements.save_version(
-        w.db, w.sup, agreement_id, special_terms=None, clauses=clauses, now=NOW,
+        Context.frozen(w.db, w.sup, NOW, load_profile()),
+        agreement_id,
+        special_terms=None,
+        clauses=clauses,
         note="approved: hardship case",
-    )  # fmt: skip
+    )
     with w.db.read() as s:
         event = s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.version")).one()
         assert event.after is not None and event.after["deviations"] == ["第六条 违约责任"]
@@ -157,7 +180,12 @@ def test_a_missing_required_clause_blocks_ready(w: World) -> None:
         c if c.kind != rules.REMEDIES else rules.Clause(c.kind, c.heading, " ")
         for c in w.record(agreement_id).content.clauses
     ]
-    agreements.save_version(w.db, w.sup, agreement_id, special_terms=None, clauses=clauses, now=NOW)
+    agreements.save_version(
+        Context.frozen(w.db, w.sup, NOW, load_profile()),
+        agreement_id,
+        special_terms=None,
+        clauses=clauses,
+    )
     with pytest.raises(ServiceError, match="legal remedies"):
         w.ready(agreement_id)
     assert w.record(agreement_id).status is AgreementStatus.DRAFT
@@ -191,7 +219,9 @@ def test_signing_freezes_the_text_and_moves_the_case(w: World) -> None:
     assert [f.case_id for f in view.days[0].follow_ups] == [w.case]
     # A signed agreement never changes: any change is a new agreement.
     with pytest.raises(ServiceError, match="never changes"):
-        agreements.save_version(w.db, w.op, agreement_id, special_terms="late edit", now=NOW)
+        agreements.save_version(
+            Context.frozen(w.db, w.op, NOW, load_profile()), agreement_id, special_terms="late edit"
+        )
 
 
 def test_a_tampered_text_is_shouted_and_not_exported(w: World, tmp_path: Path) -> None:
@@ -209,14 +239,18 @@ def test_a_tampered_text_is_shouted_and_not_exported(w: World, tmp_path: Path) -
         )
     assert w.record(agreement_id).hash_ok is False
     with pytest.raises(TamperedAgreement):
-        agreements.export_copies(w.db, w.op, agreement_id, tmp_path, now=NOW)
+        agreements.export_copies(
+            Context.frozen(w.db, w.op, NOW, load_profile()), agreement_id, tmp_path
+        )
 
 
 def test_both_copies_are_exported_with_chinese_text_and_the_hash(w: World, tmp_path: Path) -> None:
     agreement_id = w.draft()
     w.ready(agreement_id)
     digest = w.sign(agreement_id)
-    copies = agreements.export_copies(w.db, w.op, agreement_id, tmp_path, now=NOW)
+    copies = agreements.export_copies(
+        Context.frozen(w.db, w.op, NOW, load_profile()), agreement_id, tmp_path
+    )
     pdfs = [f for f in copies.files if f.suffix == ".pdf"]
     assert len(pdfs) == 2 and {f.name.rsplit("-", 1)[-1] for f in pdfs} == {
         "bank.pdf",
@@ -228,7 +262,9 @@ def test_both_copies_are_exported_with_chinese_text_and_the_hash(w: World, tmp_p
         assert digest in text
     with w.db.read() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.export")).one()
-    agreements.record_delivery(w.db, w.op, agreement_id, "挂号信寄出", now=NOW)
+    agreements.record_delivery(
+        Context.frozen(w.db, w.op, NOW, load_profile()), agreement_id, "挂号信寄出"
+    )
     assert w.record(agreement_id).borrower_copy_delivery == "挂号信寄出"
 
 
@@ -237,11 +273,17 @@ def test_sign_needs_the_borrowers_confirmation_and_a_place(w: World) -> None:
     w.ready(agreement_id)
     with pytest.raises(ServiceError, match="borrower confirmed"):
         agreements.sign_agreement(
-            w.db, w.op, agreement_id, borrower_confirmation=" ", place="家中", now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            agreement_id,
+            borrower_confirmation=" ",
+            place="家中",
         )
     with pytest.raises(ServiceError, match="where"):
         agreements.sign_agreement(
-            w.db, w.op, agreement_id, borrower_confirmation="签字", place="", now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            agreement_id,
+            borrower_confirmation="签字",
+            place="",
         )
     with w.db.read() as s:
         row = s.get(Agreement, agreement_id)
@@ -265,14 +307,14 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
 
     v2 = form("v2.toml", shipped.replace('version = "1"', 'version = "2"'))
     with pytest.raises(PermissionDenied):
-        agreements.install_template(w.db, w.op, v2, now=NOW)
+        agreements.install_template(Context.frozen(w.db, w.op, NOW, load_profile()), v2)
     same = form("same.toml", shipped)
     with pytest.raises(ServiceError, match="not newer"):
-        agreements.install_template(w.db, w.sup, same, now=NOW)
+        agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), same)
     odd = form("odd.toml", shipped.replace('version = "1"', 'version = "3"') + "\n")
     odd.write_text(odd.read_text(encoding="utf-8").replace("{hotline}", "{salary}"), "utf-8")
     with pytest.raises(ServiceError, match="salary"):
-        agreements.install_template(w.db, w.sup, odd, now=NOW)
+        agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), odd)
     broken = form(
         "broken.toml",
         shipped.replace('version = "1"', 'version = "3"').replace(
@@ -280,8 +322,8 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
         ),
     )
     with pytest.raises(ServiceError, match="legal remedies"):
-        agreements.install_template(w.db, w.sup, broken, now=NOW)
-    installed = agreements.install_template(w.db, w.sup, v2, now=NOW)
+        agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), broken)
+    installed = agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), v2)
     assert installed.parent == local
     assert agreements.latest_template_version("repayment", "zh_CN") == "2"
     agreement_id = w.draft()
@@ -296,10 +338,13 @@ def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
     from tui_desk.services.promises import record_payment
 
     record_payment(
-        w.db, w.op, w.case, amount_minor=50_000, paid_on=dt.date(2026, 11, 30),
-        channel=PaymentChannel.BANK_TRANSFER, now=NOW,
-    )  # fmt: skip
-    view = agreement_view(w.db, w.case)
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        w.case,
+        amount_minor=50_000,
+        paid_on=dt.date(2026, 11, 30),
+        channel=PaymentChannel.BANK_TRANSFER,
+    )
+    view = agreement_view(w.db, w.case, profile=load_profile())
     assert view.plan is not None
     # The factory's account owes fees 45.67, penalty 300.00, interest 2,000.00, ...
     assert view.plan.allocated == (("fees", 4_567), ("penalty", 30_000), ("interest", 15_433))
@@ -311,10 +356,16 @@ def test_two_edits_from_one_version_the_second_is_refused(w: World) -> None:
     first = w.draft()
     opened = w.record(first).record_version
     agreements.save_version(
-        w.db, w.op, first, special_terms="甲", record_version=opened, now=NOW
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        first,
+        special_terms="甲",
+        record_version=opened,
+    )
     with pytest.raises(StaleEdit):
         agreements.save_version(
-            w.db, w.op, first, special_terms="乙", record_version=opened, now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            first,
+            special_terms="乙",
+            record_version=opened,
         )
     assert w.record(first).content.special_terms == "甲"

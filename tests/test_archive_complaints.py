@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import Factory
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -23,10 +24,11 @@ from tui_desk.db.models import (
     Role,
     Stage,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.services import archive, complaints
 from tui_desk.services.case_state import CaseArchived
 from tui_desk.services.casework import set_hold
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
@@ -79,7 +81,7 @@ def test_a_paid_case_is_archived_read_only_and_restored_by_a_supervisor(w: World
         w.case, collector_id=w.col, booked_by_id=w.op.id, starts_at=NOW + dt.timedelta(days=5)
     )
     w.pay_off()
-    archive.archive_case(w.db, w.op, w.case, now=NOW)
+    archive.archive_case(Context.frozen(w.db, w.op, NOW, load_profile()), w.case)
     case = w.row()
     assert case.status is CaseStatus.CLOSED and case.stage is Stage.ARCHIVED
     assert case.close_reason == "paid in full" and case.next_action_at is None
@@ -90,12 +92,18 @@ def test_a_paid_case_is_archived_read_only_and_restored_by_a_supervisor(w: World
         assert appt is not None and appt.status is AppointmentStatus.CANCELLED
     # Read-only: any write is refused.
     with pytest.raises(CaseArchived):
-        set_hold(w.db, w.op, w.case, HoldKind.DISPUTE, "x", now=NOW)
+        set_hold(Context.frozen(w.db, w.op, NOW, load_profile()), w.case, HoldKind.DISPUTE, "x")
     with pytest.raises(PermissionDenied):
-        archive.restore_case(w.db, w.op, w.case, reason="paid by mistake", now=NOW)
+        archive.restore_case(
+            Context.frozen(w.db, w.op, NOW, load_profile()), w.case, reason="paid by mistake"
+        )
     with pytest.raises(ServiceError, match="reason"):
-        archive.restore_case(w.db, w.sup, w.case, reason=" ", now=NOW)
-    archive.restore_case(w.db, w.sup, w.case, reason="the bank reversed the payment", now=NOW)
+        archive.restore_case(Context.frozen(w.db, w.sup, NOW, load_profile()), w.case, reason=" ")
+    archive.restore_case(
+        Context.frozen(w.db, w.sup, NOW, load_profile()),
+        w.case,
+        reason="the bank reversed the payment",
+    )
     case = w.row()
     assert case.status is CaseStatus.OPEN and case.next_action_at is not None
     with w.db.read() as s:
@@ -105,10 +113,12 @@ def test_a_paid_case_is_archived_read_only_and_restored_by_a_supervisor(w: World
 
 def test_an_unpaid_case_needs_a_supervisor_and_a_reason(w: World) -> None:
     with pytest.raises(ServiceError, match="not paid"):
-        archive.archive_case(w.db, w.op, w.case, now=NOW)
+        archive.archive_case(Context.frozen(w.db, w.op, NOW, load_profile()), w.case)
     with pytest.raises(ServiceError, match="needs a reason"):
-        archive.archive_case(w.db, w.sup, w.case, now=NOW)
-    archive.archive_case(w.db, w.sup, w.case, reason="written off", now=NOW)
+        archive.archive_case(Context.frozen(w.db, w.sup, NOW, load_profile()), w.case)
+    archive.archive_case(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), w.case, reason="written off"
+    )
     assert w.row().close_reason == "written off"
 
 
@@ -117,9 +127,13 @@ def test_a_complaint_is_routed_held_and_resolved(w: World) -> None:
         w.case, collector_id=w.col, booked_by_id=w.op.id, starts_at=NOW - dt.timedelta(days=1)
     )
     complaint_id = complaints.record_complaint(
-        w.db, w.op, w.case, description="外访员态度恶劣", channel=Channel.PHONE,
-        appointment_id=visit, hold=True, now=NOW,
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        w.case,
+        description="外访员态度恶劣",
+        channel=Channel.PHONE,
+        appointment_id=visit,
+        hold=True,
+    )
     [line] = complaints.complaint_list(w.db)
     assert line.complaint_id == complaint_id and line.against is not None
     assert line.borrower_name == "欧阳娜娜" and line.status is ComplaintStatus.OPEN
@@ -128,31 +142,50 @@ def test_a_complaint_is_routed_held_and_resolved(w: World) -> None:
         assert hold.kind is HoldKind.COMPLAINT
     assert w.row().on_hold
     with pytest.raises(PermissionDenied):
-        complaints.decide_complaint(w.db, w.op, complaint_id, "investigating", now=NOW)
-    complaints.decide_complaint(w.db, w.sup, complaint_id, "investigating", now=NOW)
-    with pytest.raises(ServiceError, match="resolved"):
-        complaints.decide_complaint(w.db, w.sup, complaint_id, "resolved", now=NOW)
+        complaints.decide_complaint(
+            Context.frozen(w.db, w.op, NOW, load_profile()), complaint_id, "investigating"
+        )
     complaints.decide_complaint(
-        w.db, w.sup, complaint_id, "resolved", resolution="已约谈外访员并道歉", now=NOW
+        Context.frozen(w.db, w.sup, NOW, load_profile()), complaint_id, "investigating"
+    )
+    with pytest.raises(ServiceError, match="resolved"):
+        complaints.decide_complaint(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), complaint_id, "resolved"
+        )
+    complaints.decide_complaint(
+        Context.frozen(w.db, w.sup, NOW, load_profile()),
+        complaint_id,
+        "resolved",
+        resolution="已约谈外访员并道歉",
     )
     assert complaints.complaint_list(w.db) == []
     [done] = complaints.complaint_list(w.db, open_only=False, case_id=w.case)
     assert done.resolution == "已约谈外访员并道歉"
     with pytest.raises(ServiceError, match="cannot become"):
-        complaints.decide_complaint(w.db, w.sup, complaint_id, "dismissed", resolution="x")
+        complaints.decide_complaint(
+            Context(w.db, w.sup, utcnow, load_profile()), complaint_id, "dismissed", resolution="x"
+        )
 
 
 def test_bad_complaints_are_refused(w: World) -> None:
     with pytest.raises(ServiceError, match="describe"):
-        complaints.record_complaint(w.db, w.op, w.case, description=" ", now=NOW)
+        complaints.record_complaint(
+            Context.frozen(w.db, w.op, NOW, load_profile()), w.case, description=" "
+        )
     with pytest.raises(NotFound):
         complaints.record_complaint(
-            w.db, w.op, w.case, description="x", against_login="nobody", now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            w.case,
+            description="x",
+            against_login="nobody",
         )
     other = w.make.case(name="张三")
     visit = w.make.appointment(other, collector_id=w.col, booked_by_id=w.op.id, starts_at=NOW)
     with pytest.raises(NotFound):
         complaints.record_complaint(
-            w.db, w.op, w.case, description="x", appointment_id=visit, now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            w.case,
+            description="x",
+            appointment_id=visit,
         )
     assert complaints.complaint_list(w.db, open_only=False) == []

@@ -10,7 +10,9 @@ from sqlalchemy import Row, select
 from tests.factories import Factory
 from tui_desk.db.engine import Database
 from tui_desk.db.models import AuditEvent, CollectionCase, Role
+from tui_desk.rules.profile import load_profile
 from tui_desk.services import agents
+from tui_desk.services.context import Context
 from tui_desk.services.personal import reveal
 from tui_desk.worker.registry import default_jobs
 from tui_desk.worker.runtime import Worker
@@ -46,7 +48,7 @@ def last_event_id(db: Database) -> int:
 
 def test_adding_an_agent_is_audited(db: Database) -> None:
     mark = last_event_id(db)
-    root = agents.add_agent(db, "root", "Root", Role.ADMIN, now=NOW)
+    root = agents.add_agent(db, "root", "Root", Role.ADMIN, now=NOW, profile=load_profile())
     [by_system] = events_after(db, mark)
     assert (by_system.action, by_system.entity, by_system.entity_id) == (
         "agent.add",
@@ -58,7 +60,9 @@ def test_adding_an_agent_is_audited(db: Database) -> None:
 
     admin = agents.resolve_actor(db, "root")
     mark = by_system.id
-    bob = agents.add_agent(db, "bob", "Bob", Role.OPERATOR, actor=admin, now=NOW)
+    bob = agents.add_agent(
+        db, "bob", "Bob", Role.OPERATOR, actor=admin, now=NOW, profile=load_profile()
+    )
     [by_admin] = events_after(db, mark)
     assert (by_admin.action, by_admin.entity_id, by_admin.agent_id) == (
         "agent.add",
@@ -69,9 +73,11 @@ def test_adding_an_agent_is_audited(db: Database) -> None:
 
 
 def test_deactivating_and_activating_an_agent_is_audited(db: Database) -> None:
-    agents.add_agent(db, "root", "Root", Role.ADMIN, now=NOW)
+    agents.add_agent(db, "root", "Root", Role.ADMIN, now=NOW, profile=load_profile())
     admin = agents.resolve_actor(db, "root")
-    bob = agents.add_agent(db, "bob", "Bob", Role.OPERATOR, actor=admin, now=NOW)
+    bob = agents.add_agent(
+        db, "bob", "Bob", Role.OPERATOR, actor=admin, now=NOW, profile=load_profile()
+    )
     mark = last_event_id(db)
 
     agents.set_active(db, "bob", False, actor=admin, now=NOW)
@@ -88,12 +94,12 @@ def test_revealing_personal_data_is_audited(db: Database) -> None:
     borrower = make.borrower()
     case_id = make.case(borrower_id=borrower)
     phone = make.phone_ids(borrower)[0]
-    agents.add_agent(db, "ann", "Ann", Role.OPERATOR, now=NOW)
+    agents.add_agent(db, "ann", "Ann", Role.OPERATOR, now=NOW, profile=load_profile())
     ann = agents.resolve_actor(db, "ann")
     mark = last_event_id(db)
 
-    reveal(db, ann, borrower, "id_number", now=NOW)
-    reveal(db, ann, borrower, "phone", phone, now=NOW)
+    reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "id_number")
+    reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "phone", phone)
     events = events_after(db, mark)
     assert [(e.action, e.entity, e.entity_id, e.case_id, e.agent_id) for e in events] == [
         ("personal.reveal", "borrower", borrower, case_id, ann.id),

@@ -44,7 +44,7 @@ from tui_desk.screens.supervision_modals import (
     ReassignModal,
 )
 from tui_desk.services import audit, supervision
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.search_index import index_borrower
 
@@ -143,7 +143,12 @@ def seed_events(w: World, n: int, *, case_id: int | None = None) -> None:
 
 async def test_audit_viewer_filters_by_case_and_shows_before_after(world: World) -> None:
     seed_events(world, 6)
-    supervision.reassign_cases(world.db, world.sup, [world.cases[1]], "op2", reason="x", now=NOW)
+    supervision.reassign_cases(
+        Context.frozen(world.db, world.sup, NOW, load_profile()),
+        [world.cases[1]],
+        "op2",
+        reason="x",
+    )
     app = Host(lambda: AuditScreen(world.service(world.sup)))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
@@ -282,7 +287,10 @@ async def test_reassign_modal_refuses_for_an_operator_inline(world: World) -> No
 
 async def test_override_request_modal_approves(world: World) -> None:
     request_id = supervision.request_override(
-        world.db, world.op, world.cases[0], "quiet_hours", "borrower asked for 23:00", now=NOW
+        Context.frozen(world.db, world.op, NOW, load_profile()),
+        world.cases[0],
+        "quiet_hours",
+        "borrower asked for 23:00",
     )
     app = Host(lambda: OverrideRequestModal(world.service(world.sup), request_id))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -301,7 +309,10 @@ async def test_override_request_modal_approves(world: World) -> None:
 
 async def test_override_request_modal_rejects_with_a_note_and_shows_stale(world: World) -> None:
     request_id = supervision.request_override(
-        world.db, world.op, world.cases[0], "daily_call_cap", "one more", now=NOW
+        Context.frozen(world.db, world.op, NOW, load_profile()),
+        world.cases[0],
+        "daily_call_cap",
+        "one more",
     )
     app = Host(lambda: OverrideRequestModal(world.service(world.sup), request_id))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -312,7 +323,10 @@ async def test_override_request_modal_rejects_with_a_note_and_shows_stale(world:
         assert screen.focused is screen.query_one("#orq-note", Input)
         # Meanwhile another supervisor decides it.
         supervision.decide_override_request(
-            world.db, world.sup2, request_id, approve=False, note="no", now=NOW
+            Context.frozen(world.db, world.sup2, NOW, load_profile()),
+            request_id,
+            approve=False,
+            note="no",
         )
         await pilot.press(*"not today", "ctrl+n")
         await wait(pilot, lambda: "already rejected by sup2" in modal_text(app))

@@ -57,7 +57,7 @@ from tui_desk.services.board import (
 )
 from tui_desk.services.changes import ChangeCursor, read_changes
 from tui_desk.services.complaints import record_complaint
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.presence import heartbeat
 from tui_desk.views.board import RISK_KINDS, DepthLine
 from tui_desk.worker.registry import default_followers
@@ -456,16 +456,19 @@ def test_depth_waits_for_its_cadence_and_for_feed_events(db: Database, office: O
 
 def test_agents_online_by_heartbeat_age(db: Database, office: Office) -> None:
     heartbeat(
-        db,
-        actor(db, office.ann),
+        Context.frozen(
+            db, actor(db, office.ann), NOW - 10 * dt.timedelta(seconds=1), load_profile()
+        ),
         desk_id="d1",
         host="h1",
         case_id=office.c1,
         last_action="log contact",
-        now=NOW - 10 * dt.timedelta(seconds=1),
     )
     heartbeat(
-        db, actor(db, office.bob), desk_id="d2", host="h2", case_id=None, now=NOW - 2 * MINUTE
+        Context.frozen(db, actor(db, office.bob), NOW - 2 * MINUTE, load_profile()),
+        desk_id="d2",
+        host="h2",
+        case_id=None,
     )
     refresh_snapshot(db, NOW, PROFILE)
     board = read_board(db, NOW, PROFILE)
@@ -485,9 +488,12 @@ def test_last_action_shows_before_the_next_heartbeat(db: Database, office: Offic
     """A write is the agent's last action on the board at once (from the audit trail),
     unless the desk's own heartbeat told of a newer one."""
     heartbeat(
-        db, actor(db, office.bob), desk_id="d2", host="h2", case_id=None,
-        last_action="case.claim", now=NOW - 5 * MINUTE,
-    )  # fmt: skip
+        Context.frozen(db, actor(db, office.bob), NOW - 5 * MINUTE, load_profile()),
+        desk_id="d2",
+        host="h2",
+        case_id=None,
+        last_action="case.claim",
+    )
     add(
         db,
         AuditEvent(
@@ -499,9 +505,12 @@ def test_last_action_shows_before_the_next_heartbeat(db: Database, office: Offic
     bob = next(a for a in read_board(db, NOW, PROFILE).agents if a.login == "bob")
     assert (bob.last_action, bob.last_action_at) == ("payment.record", NOW - MINUTE)
     heartbeat(
-        db, actor(db, office.bob), desk_id="d2", host="h2", case_id=None,
-        last_action="case.release", now=NOW,
-    )  # fmt: skip
+        Context.frozen(db, actor(db, office.bob), NOW, load_profile()),
+        desk_id="d2",
+        host="h2",
+        case_id=None,
+        last_action="case.release",
+    )
     bob = next(a for a in read_board(db, NOW, PROFILE).agents if a.login == "bob")
     assert (bob.last_action, bob.last_action_at) == ("case.release", NOW)
 
@@ -540,7 +549,9 @@ def test_fast_path_shows_a_desk_write_without_any_job(db: Database, running_lead
     assert wait_until(lambda: read_board(db, utcnow(), PROFILE).risk_counts["complaint_open"] == 0)
     before = board_version(db)
 
-    record_complaint(db, ann, case_id, description="rude caller", now=utcnow())
+    record_complaint(
+        Context.frozen(db, ann, utcnow(), load_profile()), case_id, description="rude caller"
+    )
 
     assert wait_until(lambda: board_version(db) > before)
     assert wait_until(lambda: read_board(db, utcnow(), PROFILE).risk_counts["complaint_open"] == 1)

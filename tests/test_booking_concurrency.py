@@ -33,7 +33,7 @@ from tui_desk.db.models import Agent, Appointment, AppointmentStatus, Stage
 from tui_desk.rules import visits as rules
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.services.visits import BookingRefused
 
@@ -88,13 +88,10 @@ def _attempt(db: Database, actor: Actor, attempt: Attempt) -> Outcome:
     problem: str | None = None
     try:
         appointment_id = visits.book_visit(
-            db,
-            actor,
+            Context.frozen(db, actor, NOW, PROFILE),
             attempt.case_id,
             collector_id=attempt.collector_id,
             starts_at=attempt.starts_at,
-            now=NOW,
-            profile=PROFILE,
         )
     except BookingRefused as exc:
         refused = tuple(rule.value for rule in exc.rules)

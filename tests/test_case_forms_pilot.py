@@ -21,8 +21,9 @@ from tui_desk.db.models import (
     LoanAccount,
     Role,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.screens.casework_modals import ArchiveModal, ComplaintModal
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.search_index import index_borrower
 
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
@@ -124,9 +125,11 @@ async def test_a_supervisor_works_the_complaint_list(world: World) -> None:
     from tui_desk.services import complaints
 
     complaint_id = complaints.record_complaint(
-        world.db, world.op, world.case, description="催收员言语不当", against_login="col",
-        now=NOW,
-    )  # fmt: skip
+        Context.frozen(world.db, world.op, NOW, load_profile()),
+        world.case,
+        description="催收员言语不当",
+        against_login="col",
+    )
     app = world.app(world.op)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("K")  # operators are told it is the supervisors' list

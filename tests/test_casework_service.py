@@ -30,10 +30,11 @@ from tui_desk.db.models import (
     ServiceRegistration,
     Stage,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.rules.search import reverse_digits
 from tui_desk.services import casework
 from tui_desk.services.case_state import CaseArchived
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError, StaleEdit
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -90,18 +91,18 @@ class Setup:
 
     def register(self) -> int:
         return casework.register_for_service(
-            self.db, self.op, self.case, consent_channel=Channel.PHONE, now=NOW
+            Context.frozen(self.db, self.op, NOW, load_profile()),
+            self.case,
+            consent_channel=Channel.PHONE,
         )
 
     def document(self, kind: DocumentKind) -> int:
         return casework.add_document(
-            self.db,
-            self.op,
+            Context.frozen(self.db, self.op, NOW, load_profile()),
             self.case,
             kind=kind,
             channel=DocumentChannel.EMAIL,
             received_at=NOW - dt.timedelta(hours=2),
-            now=NOW,
         )
 
 
@@ -116,12 +117,10 @@ def it(db: Database) -> Setup:
 def test_any_agent_sets_a_hold(it: Setup) -> None:
     version = it.case_row().version
     hold_id = casework.set_hold(
-        it.db,
-        it.op,
+        Context.frozen(it.db, it.op, NOW, load_profile()),
         it.case,
         HoldKind.DISPUTE,
         "disputes the penalty",
-        now=NOW,
         expected_version=version,
     )
     case = it.case_row()
@@ -140,23 +139,40 @@ def test_any_agent_sets_a_hold(it: Setup) -> None:
 
 def test_hold_refusals(it: Setup) -> None:
     with pytest.raises(ServiceError, match="needs a reason"):
-        casework.set_hold(it.db, it.op, it.case, HoldKind.DISPUTE, " ", now=NOW)
-    casework.set_hold(it.db, it.op, it.case, HoldKind.DISPUTE, "fee", now=NOW)
+        casework.set_hold(
+            Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.DISPUTE, " "
+        )
+    casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.DISPUTE, "fee"
+    )
     with pytest.raises(ServiceError, match="already on hold for dispute"):
-        casework.set_hold(it.db, it.op, it.case, HoldKind.DISPUTE, "again", now=NOW)
+        casework.set_hold(
+            Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.DISPUTE, "again"
+        )
     with pytest.raises(StaleEdit):
         casework.set_hold(
-            it.db, it.op, it.case, HoldKind.COMPLAINT, "x", now=NOW, expected_version=1
+            Context.frozen(it.db, it.op, NOW, load_profile()),
+            it.case,
+            HoldKind.COMPLAINT,
+            "x",
+            expected_version=1,
         )
     closed = it.make.case(status=CaseStatus.CLOSED)
     with pytest.raises(CaseArchived):
-        casework.set_hold(it.db, it.op, closed, HoldKind.DECEASED, "x", now=NOW)
+        casework.set_hold(
+            Context.frozen(it.db, it.op, NOW, load_profile()), closed, HoldKind.DECEASED, "x"
+        )
 
 
 def test_false_documents_cancel_the_service(it: Setup) -> None:
     registration = it.register()
     assert it.case_row().registered
-    casework.set_hold(it.db, it.op, it.case, HoldKind.FALSE_DOCUMENTS, "forged payslip", now=NOW)
+    casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()),
+        it.case,
+        HoldKind.FALSE_DOCUMENTS,
+        "forged payslip",
+    )
     case = it.case_row()
     assert case.on_hold and not case.registered
     with it.db.read() as s:
@@ -167,20 +183,26 @@ def test_false_documents_cancel_the_service(it: Setup) -> None:
 
 
 def test_only_a_supervisor_releases_a_hold(it: Setup) -> None:
-    first = casework.set_hold(it.db, it.op, it.case, HoldKind.DISPUTE, "fee", now=NOW)
-    second = casework.set_hold(it.db, it.op, it.case, HoldKind.COMPLAINT, "rude call", now=NOW)
+    first = casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.DISPUTE, "fee"
+    )
+    second = casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.COMPLAINT, "rude call"
+    )
     with pytest.raises(PermissionDenied, match="may not release"):
-        casework.release_hold(it.db, it.op, first, "resolved", now=NOW)
+        casework.release_hold(Context.frozen(it.db, it.op, NOW, load_profile()), first, "resolved")
     with pytest.raises(ServiceError, match="needs a reason"):
-        casework.release_hold(it.db, it.sup, first, "", now=NOW)
-    casework.release_hold(it.db, it.sup, first, "resolved", now=NOW)
+        casework.release_hold(Context.frozen(it.db, it.sup, NOW, load_profile()), first, "")
+    casework.release_hold(Context.frozen(it.db, it.sup, NOW, load_profile()), first, "resolved")
     assert it.case_row().on_hold  # the complaint still holds it
     with pytest.raises(ServiceError, match="already released"):
-        casework.release_hold(it.db, it.sup, first, "again", now=NOW)
-    casework.release_hold(it.db, it.sup, second, "investigated", now=NOW)
+        casework.release_hold(Context.frozen(it.db, it.sup, NOW, load_profile()), first, "again")
+    casework.release_hold(
+        Context.frozen(it.db, it.sup, NOW, load_profile()), second, "investigated"
+    )
     assert not it.case_row().on_hold
     with pytest.raises(NotFound):
-        casework.release_hold(it.db, it.sup, 999_999, "x", now=NOW)
+        casework.release_hold(Context.frozen(it.db, it.sup, NOW, load_profile()), 999_999, "x")
     events = it.events("case.hold.release")
     assert [e.after["on_hold"] for e in events if e.after] == [True, False]
     assert all(e.agent_id == it.sup.id for e in events)
@@ -191,12 +213,10 @@ def test_only_a_supervisor_releases_a_hold(it: Setup) -> None:
 
 def test_register_for_service(it: Setup) -> None:
     registration = casework.register_for_service(
-        it.db,
-        it.op,
+        Context.frozen(it.db, it.op, NOW, load_profile()),
         it.case,
         consent_channel=Channel.PHONE,
         note="agreed on the phone",
-        now=NOW,
     )
     case = it.case_row()
     assert case.registered and case.stage is Stage.REGISTERED
@@ -215,7 +235,9 @@ def test_register_for_service(it: Setup) -> None:
 
 
 def test_registration_is_refused_on_hold(it: Setup) -> None:
-    casework.set_hold(it.db, it.op, it.case, HoldKind.BANKRUPTCY, "filed", now=NOW)
+    casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.BANKRUPTCY, "filed"
+    )
     with pytest.raises(ServiceError, match=r"on hold \(bankruptcy\)"):
         it.register()
     assert it.events("service.register") == []
@@ -229,7 +251,10 @@ def test_registration_keeps_a_later_stage_and_checks_the_version(db: Database) -
         case.stage = Stage.DOCUMENTS
     with pytest.raises(StaleEdit):
         casework.register_for_service(
-            db, it.op, it.case, consent_channel=Channel.SMS, expected_version=1, now=NOW
+            Context.frozen(db, it.op, NOW, load_profile()),
+            it.case,
+            consent_channel=Channel.SMS,
+            expected_version=1,
         )
     it.register()
     assert it.case_row().stage is Stage.DOCUMENTS
@@ -260,34 +285,28 @@ def test_add_document_refusals(it: Setup) -> None:
     it.register()
     with pytest.raises(ServiceError, match="in the future"):
         casework.add_document(
-            it.db,
-            it.op,
+            Context.frozen(it.db, it.op, NOW, load_profile()),
             it.case,
             kind=DocumentKind.OTHER,
             channel=DocumentChannel.POST,
             received_at=NOW + dt.timedelta(hours=1),
-            now=NOW,
         )
     with pytest.raises(ServiceError, match="time zone"):
         casework.add_document(
-            it.db,
-            it.op,
+            Context.frozen(it.db, it.op, NOW, load_profile()),
             it.case,
             kind=DocumentKind.OTHER,
             channel=DocumentChannel.POST,
             received_at=dt.datetime(2026, 3, 1, 9, 0),
-            now=NOW,
         )
     with pytest.raises(ServiceError, match="at most 200 characters"):
         casework.add_document(
-            it.db,
-            it.op,
+            Context.frozen(it.db, it.op, NOW, load_profile()),
             it.case,
             kind=DocumentKind.OTHER,
             channel=DocumentChannel.POST,
             received_at=NOW,
             description="x" * 201,
-            now=NOW,
         )
 
 
@@ -301,15 +320,25 @@ def test_review_completes_the_checklist(db: Database) -> None:
     rejected = it.document(DocumentKind.INCOME)
     assert (
         casework.review_document(
-            db, it.op, rejected, verified=False, reason="blurred scan", now=NOW
+            Context.frozen(db, it.op, NOW, load_profile()),
+            rejected,
+            verified=False,
+            reason="blurred scan",
         )
         == "documents still missing: identity proof, household or residence proof, income or asset proof"
     )
-    casework.review_document(db, it.op, docs[DocumentKind.IDENTITY], verified=True, now=NOW)
-    casework.review_document(db, it.op, docs[DocumentKind.RESIDENCE], verified=True, now=NOW)
+    casework.review_document(
+        Context.frozen(db, it.op, NOW, load_profile()), docs[DocumentKind.IDENTITY], verified=True
+    )
+    casework.review_document(
+        Context.frozen(db, it.op, NOW, load_profile()), docs[DocumentKind.RESIDENCE], verified=True
+    )
     assert not it.case_row().documents_complete
     assert (
-        casework.review_document(db, it.op, docs[DocumentKind.INCOME], verified=True, now=NOW) == ""
+        casework.review_document(
+            Context.frozen(db, it.op, NOW, load_profile()), docs[DocumentKind.INCOME], verified=True
+        )
+        == ""
     )
     assert it.case_row().documents_complete
     with db.read() as s:
@@ -325,7 +354,10 @@ def test_review_completes_the_checklist(db: Database) -> None:
     assert reject.before == {"status": "received", "documents_complete": False}
     # Finding a verified proof false undoes completeness.
     casework.review_document(
-        db, it.op, docs[DocumentKind.INCOME], verified=False, reason="forged", now=NOW
+        Context.frozen(db, it.op, NOW, load_profile()),
+        docs[DocumentKind.INCOME],
+        verified=False,
+        reason="forged",
     )
     assert not it.case_row().documents_complete
 
@@ -335,24 +367,32 @@ def test_review_refusals(db: Database) -> None:
     it.register()
     identity = it.document(DocumentKind.IDENTITY)
     with pytest.raises(ServiceError, match="needs a reason"):
-        casework.review_document(db, it.op, identity, verified=False, now=NOW)
+        casework.review_document(
+            Context.frozen(db, it.op, NOW, load_profile()), identity, verified=False
+        )
     with pytest.raises(ServiceError, match=r"not valid \(the check digit should be X\)"):
-        casework.review_document(db, it.op, identity, verified=True, now=NOW)
+        casework.review_document(
+            Context.frozen(db, it.op, NOW, load_profile()), identity, verified=True
+        )
     with pytest.raises(NotFound):
-        casework.review_document(db, it.op, 999_999, verified=True, now=NOW)
+        casework.review_document(
+            Context.frozen(db, it.op, NOW, load_profile()), 999_999, verified=True
+        )
     _, old_case = it.another(id_number=OLD_ID)
-    casework.register_for_service(db, it.op, old_case, consent_channel=Channel.PHONE, now=NOW)
+    casework.register_for_service(
+        Context.frozen(db, it.op, NOW, load_profile()), old_case, consent_channel=Channel.PHONE
+    )
     old_doc = casework.add_document(
-        db,
-        it.op,
+        Context.frozen(db, it.op, NOW, load_profile()),
         old_case,
         kind=DocumentKind.IDENTITY,
         channel=DocumentChannel.IN_PERSON,
         received_at=NOW,
-        now=NOW,
     )
     with pytest.raises(ServiceError, match="old 15-digit form"):
-        casework.review_document(db, it.op, old_doc, verified=True, now=NOW)
+        casework.review_document(
+            Context.frozen(db, it.op, NOW, load_profile()), old_doc, verified=True
+        )
 
 
 # --- ID number ----------------------------------------------------------------------
@@ -360,7 +400,9 @@ def test_review_refusals(db: Database) -> None:
 
 def test_correcting_an_old_15_digit_number_converts_it(db: Database) -> None:
     it = Setup(db, id_number="110105198503140011")
-    message = casework.correct_id_number(db, it.op, it.borrower, OLD_ID, now=NOW)
+    message = casework.correct_id_number(
+        Context.frozen(db, it.op, NOW, load_profile()), it.borrower, OLD_ID
+    )
     assert message == (
         "ID number changed to 110105********002X "
         "(converted from the old 15-digit number to 18 digits)"
@@ -376,18 +418,28 @@ def test_correcting_an_old_15_digit_number_converts_it(db: Database) -> None:
 def test_id_correction_refusals(db: Database) -> None:
     it = Setup(db, id_number=VALID_ID)
     with pytest.raises(ServiceError, match="check digit should be X"):
-        casework.correct_id_number(db, it.op, it.borrower, "110105194912310021", now=NOW)
+        casework.correct_id_number(
+            Context.frozen(db, it.op, NOW, load_profile()), it.borrower, "110105194912310021"
+        )
     with pytest.raises(ServiceError, match="99 is not a province code"):
-        casework.correct_id_number(db, it.op, it.borrower, "990105194912310021", now=NOW)
+        casework.correct_id_number(
+            Context.frozen(db, it.op, NOW, load_profile()), it.borrower, "990105194912310021"
+        )
     with pytest.raises(ServiceError, match="already the ID number"):
-        casework.correct_id_number(db, it.op, it.borrower, VALID_ID.lower(), now=NOW)
+        casework.correct_id_number(
+            Context.frozen(db, it.op, NOW, load_profile()), it.borrower, VALID_ID.lower()
+        )
     other_borrower, _ = it.another()
     fresh = cn_id_number("310101", dt.date(1990, 1, 1), 7)
-    casework.correct_id_number(db, it.op, it.borrower, fresh, now=NOW)
+    casework.correct_id_number(Context.frozen(db, it.op, NOW, load_profile()), it.borrower, fresh)
     with pytest.raises(ServiceError, match=f"borrower {it.borrower} already has"):
-        casework.correct_id_number(db, it.op, other_borrower, fresh, now=NOW)
+        casework.correct_id_number(
+            Context.frozen(db, it.op, NOW, load_profile()), other_borrower, fresh
+        )
     with pytest.raises(NotFound):
-        casework.correct_id_number(db, it.op, 999_999, VALID_ID, now=NOW)
+        casework.correct_id_number(
+            Context.frozen(db, it.op, NOW, load_profile()), 999_999, VALID_ID
+        )
     assert len(it.events("borrower.id_number")) == 1
 
 
@@ -397,18 +449,19 @@ def test_id_correction_refusals(db: Database) -> None:
 def test_three_spellings_are_one_number(it: Setup) -> None:
     new_borrower = it.make.borrower(phones=[])
     phone = casework.add_phone(
-        it.db,
-        it.op,
+        Context.frozen(it.db, it.op, NOW, load_profile()),
         new_borrower,
         "+86 138 1234 8000",
         relation=Relation.BORROWER,
         holder_name="张三",
-        now=NOW,
     )
     for spelling in ("0086-138-1234-8000", "13812348000"):
         with pytest.raises(ServiceError, match=r"\+86 138\*\*\*\*8000 is already a number"):
             casework.add_phone(
-                it.db, it.op, new_borrower, spelling, relation=Relation.SPOUSE, now=NOW
+                Context.frozen(it.db, it.op, NOW, load_profile()),
+                new_borrower,
+                spelling,
+                relation=Relation.SPOUSE,
             )
     with it.db.read() as s:
         row = s.get(Phone, phone)
@@ -428,22 +481,34 @@ def test_three_spellings_are_one_number(it: Setup) -> None:
 def test_invalid_number_is_refused_with_the_reason(it: Setup) -> None:
     with pytest.raises(ServiceError, match="the number is too short"):
         casework.add_phone(
-            it.db, it.op, it.borrower, "+86 138", relation=Relation.BORROWER, now=NOW
+            Context.frozen(it.db, it.op, NOW, load_profile()),
+            it.borrower,
+            "+86 138",
+            relation=Relation.BORROWER,
         )
     with pytest.raises(ServiceError, match="not a valid number in CN"):
         casework.add_phone(
-            it.db, it.op, it.borrower, "100 0000 0000", relation=Relation.BORROWER, now=NOW
+            Context.frozen(it.db, it.op, NOW, load_profile()),
+            it.borrower,
+            "100 0000 0000",
+            relation=Relation.BORROWER,
         )
     with pytest.raises(NotFound):
         casework.add_phone(
-            it.db, it.op, 999_999, "13912348000", relation=Relation.BORROWER, now=NOW
+            Context.frozen(it.db, it.op, NOW, load_profile()),
+            999_999,
+            "13912348000",
+            relation=Relation.BORROWER,
         )
     assert it.events("phone.add") == []
 
 
 def test_landline_kind_and_case_link(it: Setup) -> None:
     phone = casework.add_phone(
-        it.db, it.op, it.borrower, "(010) 8847-2768", relation=Relation.EMPLOYER, now=NOW
+        Context.frozen(it.db, it.op, NOW, load_profile()),
+        it.borrower,
+        "(010) 8847-2768",
+        relation=Relation.EMPLOYER,
     )
     with it.db.read() as s:
         row = s.get(Phone, phone)
@@ -453,11 +518,13 @@ def test_landline_kind_and_case_link(it: Setup) -> None:
 
 
 def test_do_not_call_set_by_anyone_cleared_by_a_supervisor(it: Setup) -> None:
-    casework.set_do_not_call(it.db, it.op, it.phone, True, now=NOW)
-    casework.set_do_not_call(it.db, it.op, it.phone, True, now=NOW)  # no change, no event
+    casework.set_do_not_call(Context.frozen(it.db, it.op, NOW, load_profile()), it.phone, True)
+    casework.set_do_not_call(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.phone, True
+    )  # no change, no event
     with pytest.raises(PermissionDenied):
-        casework.set_do_not_call(it.db, it.op, it.phone, False, now=NOW)
-    casework.set_do_not_call(it.db, it.sup, it.phone, False, now=NOW)
+        casework.set_do_not_call(Context.frozen(it.db, it.op, NOW, load_profile()), it.phone, False)
+    casework.set_do_not_call(Context.frozen(it.db, it.sup, NOW, load_profile()), it.phone, False)
     events = it.events("phone.do_not_call")
     assert [(e.agent_id, e.after["do_not_call"] if e.after else None) for e in events] == [
         (it.op.id, True),
@@ -465,11 +532,11 @@ def test_do_not_call_set_by_anyone_cleared_by_a_supervisor(it: Setup) -> None:
     ]
     assert all(e.after and e.after["number"] == "+86 138****8000" for e in events)
     with pytest.raises(NotFound):
-        casework.set_do_not_call(it.db, it.op, 999_999, True, now=NOW)
+        casework.set_do_not_call(Context.frozen(it.db, it.op, NOW, load_profile()), 999_999, True)
 
 
 def test_phone_verified(it: Setup) -> None:
-    casework.set_phone_verified(it.db, it.op, it.phone, False, now=NOW)
+    casework.set_phone_verified(Context.frozen(it.db, it.op, NOW, load_profile()), it.phone, False)
     with it.db.read() as s:
         row = s.get(Phone, it.phone)
         assert row is not None and not row.verified
@@ -480,17 +547,24 @@ def test_phone_verified(it: Setup) -> None:
 def test_every_casework_write_is_audited_once(it: Setup) -> None:
     with it.db.read() as s:
         before = len(s.scalars(select(AuditEvent.id)).all())
-    hold = casework.set_hold(it.db, it.op, it.case, HoldKind.COMPLAINT, "x", now=NOW)
-    casework.release_hold(it.db, it.sup, hold, "done", now=NOW)
+    hold = casework.set_hold(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.case, HoldKind.COMPLAINT, "x"
+    )
+    casework.release_hold(Context.frozen(it.db, it.sup, NOW, load_profile()), hold, "done")
     it.register()
     doc = it.document(DocumentKind.OTHER)
-    casework.review_document(it.db, it.op, doc, verified=True, now=NOW)
-    casework.correct_id_number(it.db, it.op, it.borrower, VALID_ID, now=NOW)
-    phone = casework.add_phone(
-        it.db, it.op, it.borrower, "13912348000", relation=Relation.GUARANTOR, now=NOW
+    casework.review_document(Context.frozen(it.db, it.op, NOW, load_profile()), doc, verified=True)
+    casework.correct_id_number(
+        Context.frozen(it.db, it.op, NOW, load_profile()), it.borrower, VALID_ID
     )
-    casework.set_do_not_call(it.db, it.op, phone, True, now=NOW)
-    casework.set_phone_verified(it.db, it.op, phone, True, now=NOW)
+    phone = casework.add_phone(
+        Context.frozen(it.db, it.op, NOW, load_profile()),
+        it.borrower,
+        "13912348000",
+        relation=Relation.GUARANTOR,
+    )
+    casework.set_do_not_call(Context.frozen(it.db, it.op, NOW, load_profile()), phone, True)
+    casework.set_phone_verified(Context.frozen(it.db, it.op, NOW, load_profile()), phone, True)
     with it.db.read() as s:
         actions = s.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()[before:]
     assert actions == [

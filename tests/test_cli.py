@@ -16,8 +16,9 @@ from tui_desk.cli import common
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import check_schema, head_revision
 from tui_desk.db.models import Agent, AuditEvent, Stage
+from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import list_agents
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.visits import book_visit
 
 
@@ -199,7 +200,12 @@ def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             overdue_minor=1_234_567,
         )
         starts_at = dt.datetime(2026, 12, 3, hour, tzinfo=SH)
-        book_visit(db, actor, case_id, collector_id=col, starts_at=starts_at, now=BOOKED_AT)
+        book_visit(
+            Context.frozen(db, actor, BOOKED_AT, load_profile()),
+            case_id,
+            collector_id=col,
+            starts_at=starts_at,
+        )
     db.dispose()
     monkeypatch.setattr(common, "current_login", lambda: "op")
     morning = dt.datetime(2026, 12, 3, 7, 30, tzinfo=SH).astimezone(dt.UTC)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Factory
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -35,7 +36,7 @@ from tui_desk.rules.outcomes import QUICK_OUTCOMES, by_key, needs_of, party_for
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import casework, contact_checks, contacts
 from tui_desk.services.case_state import CaseArchived, score_of
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import (
     NotFound,
     PermissionDenied,
@@ -81,10 +82,12 @@ class Desk:
         kw.setdefault("channel", Channel.PHONE)
         kw.setdefault("direction", Direction.OUTBOUND)
         kw.setdefault("phone_id", self.phone)
-        kw.setdefault("now", NOW)
-        kw.setdefault("profile", CN)
+        now = kw.pop("now", NOW)
+        profile = kw.pop("profile", CN)
         actor = kw.pop("actor", self.op)
-        return contacts.log_contact(self.db, actor, self.case, outcome=outcome, **kw)
+        return contacts.log_contact(
+            Context.frozen(self.db, actor, now, profile), self.case, outcome=outcome, **kw
+        )
 
     def status(self, now: dt.datetime = NOW, **kw: Any) -> ContactStatus:
         return contacts.contact_status(self.db, self.case, now=now, profile=CN, **kw)
@@ -176,9 +179,12 @@ def test_status_at_night_names_quiet_hours_and_0800(desk: Desk) -> None:
 
 def test_status_prefers_a_number_that_may_be_called(db: Database, desk: Desk) -> None:
     second = casework.add_phone(
-        db, desk.op, desk.borrower, "139 1234 8001", relation=Relation.BORROWER, now=NOW
+        Context.frozen(db, desk.op, NOW, load_profile()),
+        desk.borrower,
+        "139 1234 8001",
+        relation=Relation.BORROWER,
     )
-    casework.set_do_not_call(db, desk.op, desk.phone, True, now=NOW)
+    casework.set_do_not_call(Context.frozen(db, desk.op, NOW, load_profile()), desk.phone, True)
     status = desk.status()
     assert status.allowed and status.phone_id == second
     refused = desk.status(phone_id=desk.phone)
@@ -187,9 +193,9 @@ def test_status_prefers_a_number_that_may_be_called(db: Database, desk: Desk) ->
 
 def test_status_of_missing_or_archived_case(db: Database, desk: Desk) -> None:
     with pytest.raises(NotFound):
-        contacts.contact_status(db, 999_999, now=NOW)
+        contacts.contact_status(db, 999_999, now=NOW, profile=load_profile())
     closed = desk.make.case(status=CaseStatus.CLOSED)
-    assert contacts.contact_status(db, closed, now=NOW).rule == "archived"
+    assert contacts.contact_status(db, closed, now=NOW, profile=load_profile()).rule == "archived"
 
 
 def test_status_for_another_borrowers_number_is_refused(desk: Desk) -> None:
@@ -227,11 +233,16 @@ def test_unanswered_calls_do_not_count(desk: Desk) -> None:
 
 def test_inbound_at_night_is_logged_and_never_counts(desk: Desk) -> None:
     hold = casework.set_hold(
-        desk.db, desk.op, desk.case, HoldKind.DISPUTE, "disputes the fee", now=NOW
+        Context.frozen(desk.db, desk.op, NOW, load_profile()),
+        desk.case,
+        HoldKind.DISPUTE,
+        "disputes the fee",
     )
     logged = desk.log(Outcome.REFUSED, direction=Direction.INBOUND, now=NIGHT)
     assert logged.contact_id and not logged.override_used
-    casework.release_hold(desk.db, desk.sup, hold, "resolved", now=NIGHT)
+    casework.release_hold(
+        Context.frozen(desk.db, desk.sup, NIGHT, load_profile()), hold, "resolved"
+    )
     for minutes in (0, 10, 20):
         desk.log(
             Outcome.REFUSED,
@@ -242,7 +253,12 @@ def test_inbound_at_night_is_logged_and_never_counts(desk: Desk) -> None:
 
 
 def test_hold_blocks_outbound_contact(desk: Desk) -> None:
-    casework.set_hold(desk.db, desk.op, desk.case, HoldKind.LITIGATION, "court case", now=NOW)
+    casework.set_hold(
+        Context.frozen(desk.db, desk.op, NOW, load_profile()),
+        desk.case,
+        HoldKind.LITIGATION,
+        "court case",
+    )
     assert desk.status().rule == "hold"
     with pytest.raises(RuleRefused, match="on hold"):
         desk.log(Outcome.NO_ANSWER)
@@ -255,17 +271,25 @@ def test_hold_row_alone_blocks_contact(desk: Desk) -> None:
 
 
 def test_do_not_call_number_is_refused(desk: Desk) -> None:
-    casework.set_do_not_call(desk.db, desk.op, desk.phone, True, now=NOW)
+    casework.set_do_not_call(
+        Context.frozen(desk.db, desk.op, NOW, load_profile()), desk.phone, True
+    )
     with pytest.raises(RuleRefused, match="do-not-call"):
         desk.log(Outcome.NO_ANSWER)
 
 
 def test_cn_only_the_debtor_and_guarantor_may_be_called(db: Database, desk: Desk) -> None:
     spouse = casework.add_phone(
-        db, desk.op, desk.borrower, "13912348001", relation=Relation.SPOUSE, now=NOW
+        Context.frozen(db, desk.op, NOW, load_profile()),
+        desk.borrower,
+        "13912348001",
+        relation=Relation.SPOUSE,
     )
     guarantor = casework.add_phone(
-        db, desk.op, desk.borrower, "13912348002", relation=Relation.GUARANTOR, now=NOW
+        Context.frozen(db, desk.op, NOW, load_profile()),
+        desk.borrower,
+        "13912348002",
+        relation=Relation.GUARANTOR,
     )
     with pytest.raises(RuleRefused, match="third_party"):
         desk.log(Outcome.NO_ANSWER, phone_id=spouse)
@@ -285,13 +309,11 @@ def test_cn_only_the_debtor_and_guarantor_may_be_called(db: Database, desk: Desk
 
 def test_override_lets_exactly_one_refused_attempt_through(desk: Desk) -> None:
     override_id = contacts.grant_override(
-        desk.db,
-        desk.sup,
+        Context.frozen(desk.db, desk.sup, NIGHT - dt.timedelta(minutes=5), load_profile()),
         desk.case,
         "quiet_hours",
         desk.op.id,
         "borrower asked for 23:00",
-        now=NIGHT - dt.timedelta(minutes=5),
     )
     logged = desk.log(Outcome.REFUSED, now=NIGHT)
     assert logged.override_used
@@ -313,19 +335,21 @@ def test_override_lets_exactly_one_refused_attempt_through(desk: Desk) -> None:
 
 def test_override_is_personal_and_expires(desk: Desk) -> None:
     contacts.grant_override(
-        desk.db, desk.sup, desk.case, "quiet_hours", desk.op2.id, "for op2", now=NIGHT
+        Context.frozen(desk.db, desk.sup, NIGHT, load_profile()),
+        desk.case,
+        "quiet_hours",
+        desk.op2.id,
+        "for op2",
     )
     with pytest.raises(RuleRefused):
         desk.log(Outcome.NO_ANSWER, now=NIGHT)  # granted to op2, not op
     contacts.grant_override(
-        desk.db,
-        desk.sup,
+        Context.frozen(desk.db, desk.sup, NIGHT - dt.timedelta(minutes=30), load_profile()),
         desk.case,
         "quiet_hours",
         desk.op.id,
         "short",
         minutes=10,
-        now=NIGHT - dt.timedelta(minutes=30),
     )
     with pytest.raises(RuleRefused):
         desk.log(Outcome.NO_ANSWER, now=NIGHT)  # expired at 22:40
@@ -336,12 +360,20 @@ def test_waiving_one_rule_does_not_waive_another(desk: Desk) -> None:
     for minutes in (0, 10, 20):
         desk.log(Outcome.REFUSED, now=NOW + dt.timedelta(minutes=minutes))
     contacts.grant_override(
-        desk.db, desk.sup, desk.case, "quiet_hours", desk.op.id, "asked", now=NIGHT
+        Context.frozen(desk.db, desk.sup, NIGHT, load_profile()),
+        desk.case,
+        "quiet_hours",
+        desk.op.id,
+        "asked",
     )
     with pytest.raises(RuleRefused, match="daily_call_cap"):
         desk.log(Outcome.REFUSED, now=NIGHT)
     contacts.grant_override(
-        desk.db, desk.sup2, desk.case, "daily_call_cap", desk.op.id, "asked", now=NIGHT
+        Context.frozen(desk.db, desk.sup2, NIGHT, load_profile()),
+        desk.case,
+        "daily_call_cap",
+        desk.op.id,
+        "asked",
     )
     assert desk.log(Outcome.REFUSED, now=NIGHT).override_used
     with desk.db.read() as s:
@@ -351,21 +383,58 @@ def test_waiving_one_rule_does_not_waive_another(desk: Desk) -> None:
 
 def test_operator_cannot_grant_and_supervisor_cannot_self_grant(desk: Desk) -> None:
     with pytest.raises(PermissionDenied):
-        contacts.grant_override(desk.db, desk.op, desk.case, "quiet_hours", desk.op2.id, "x")
+        contacts.grant_override(
+            Context(desk.db, desk.op, utcnow, load_profile()),
+            desk.case,
+            "quiet_hours",
+            desk.op2.id,
+            "x",
+        )
     with pytest.raises(PermissionDenied, match="themselves"):
-        contacts.grant_override(desk.db, desk.sup, desk.case, "quiet_hours", desk.sup.id, "x")
+        contacts.grant_override(
+            Context(desk.db, desk.sup, utcnow, load_profile()),
+            desk.case,
+            "quiet_hours",
+            desk.sup.id,
+            "x",
+        )
     with pytest.raises(ServiceError, match="needs a reason"):
-        contacts.grant_override(desk.db, desk.sup, desk.case, "quiet_hours", desk.op.id, "  ")
+        contacts.grant_override(
+            Context(desk.db, desk.sup, utcnow, load_profile()),
+            desk.case,
+            "quiet_hours",
+            desk.op.id,
+            "  ",
+        )
     with pytest.raises(ServiceError, match="release the hold"):
-        contacts.grant_override(desk.db, desk.sup, desk.case, "hold", desk.op.id, "x")
+        contacts.grant_override(
+            Context(desk.db, desk.sup, utcnow, load_profile()), desk.case, "hold", desk.op.id, "x"
+        )
     with pytest.raises(ServiceError, match="unknown contact rule"):
-        contacts.grant_override(desk.db, desk.sup, desk.case, "bedtime", desk.op.id, "x")
+        contacts.grant_override(
+            Context(desk.db, desk.sup, utcnow, load_profile()),
+            desk.case,
+            "bedtime",
+            desk.op.id,
+            "x",
+        )
     with pytest.raises(ServiceError, match="1 to 240 minutes"):
         contacts.grant_override(
-            desk.db, desk.sup, desk.case, "quiet_hours", desk.op.id, "x", minutes=0
+            Context(desk.db, desk.sup, utcnow, load_profile()),
+            desk.case,
+            "quiet_hours",
+            desk.op.id,
+            "x",
+            minutes=0,
         )
     with pytest.raises(NotFound):
-        contacts.grant_override(desk.db, desk.sup, desk.case, "quiet_hours", 999_999, "x")
+        contacts.grant_override(
+            Context(desk.db, desk.sup, utcnow, load_profile()),
+            desk.case,
+            "quiet_hours",
+            999_999,
+            "x",
+        )
     assert desk.events("contact.override.grant") == []
 
 
@@ -540,24 +609,20 @@ def test_input_refusals(db: Database, desk: Desk) -> None:
     closed = desk.make.case(status=CaseStatus.CLOSED)
     with pytest.raises(CaseArchived):
         contacts.log_contact(
-            db,
-            desk.op,
+            Context.frozen(db, desk.op, NOW, load_profile()),
             closed,
             channel=Channel.PHONE,
             direction=Direction.INBOUND,
             outcome=Outcome.REFUSED,
-            now=NOW,
         )
     silent = desk.make.case(borrower_id=desk.make.borrower(phones=[]))
     with pytest.raises(ServiceError, match="no phone number"):
         contacts.log_contact(
-            db,
-            desk.op,
+            Context.frozen(db, desk.op, NOW, load_profile()),
             silent,
             channel=Channel.PHONE,
             direction=Direction.OUTBOUND,
             outcome=Outcome.NO_ANSWER,
-            now=NOW,
         )
     assert desk.events("contact.log") == []
 
@@ -598,13 +663,10 @@ def test_us_profile_waits_seven_days_after_a_conversation(db: Database, desk: De
         borrower.timezone = "America/Chicago"
     now = dt.datetime(2026, 5, 11, 12, 0, tzinfo=ZoneInfo("America/Chicago")).astimezone(dt.UTC)
     us_phone = casework.add_phone(
-        db,
-        desk.op,
+        Context.frozen(db, desk.op, now, US),
         desk.borrower,
         "+1 212 555 1234",
         relation=Relation.BORROWER,
-        now=now,
-        profile=US,
     )
     desk.log(Outcome.REFUSED, phone_id=us_phone, now=now, profile=US)
     # Refused -> 3 days by the cadence, but Regulation F allows no call for 7 days.

@@ -15,8 +15,9 @@ from tui_desk.db.models import Agent, AppointmentStatus, Stage
 from tui_desk.exports.day_sheet import render_markdown, render_text, wrap
 from tui_desk.formatting import amount as money
 from tui_desk.i18n import set_language
+from tui_desk.rules.profile import load_profile
 from tui_desk.services import visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.views.visits import DaySheet, SheetVisit
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -298,8 +299,13 @@ def test_a_sheet_from_the_service_shows_the_borrowers_phone(db: Database) -> Non
         agent = s.get(Agent, collector)
         assert agent is not None
         actor = Actor.of(agent)
-    visits.book_visit(db, actor, case_id, collector_id=collector, starts_at=at(9), now=now)
-    sheet = visits.day_sheet(db, actor, collector, DAY, now=now)
+    visits.book_visit(
+        Context.frozen(db, actor, now, load_profile()),
+        case_id,
+        collector_id=collector,
+        starts_at=at(9),
+    )
+    sheet = visits.day_sheet(Context.frozen(db, actor, now, load_profile()), collector, DAY)
     text = render_text(sheet, printed_at=PRINTED)
     assert "张三" in text
     assert "138 1234 5678" in text

@@ -32,7 +32,7 @@ from tui_desk.integrations.pbx import PbxClient, PbxConfig
 from tui_desk.integrations.pbx_sandbox import PbxSandbox
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import contact_checks, contacts, dialing
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.dialing import Dialer, DialFailed, NoExtension, dialling_form
 from tui_desk.services.errors import RuleRefused
 from tui_desk.views.dialing import DialResult
@@ -81,7 +81,7 @@ class Desk:
 
     def dial(self, dialer: Dialer, *, now: dt.datetime = NOW, profile: Profile = CN) -> DialResult:
         return dialing.dial(
-            self.db, self.op, self.case, self.phone, dialer=dialer, now=now, profile=profile
+            Context.frozen(self.db, self.op, now, profile), self.case, self.phone, dialer=dialer
         )
 
     def attempts(self) -> list[ContactAttempt]:
@@ -146,7 +146,12 @@ def test_a_dialled_call_is_logged_with_its_start_and_recording(
 
 def test_a_dialled_call_waits_for_its_outcome_for_a_while(desk: Desk, sandbox: PbxSandbox) -> None:
     result = desk.dial(dialer_for(sandbox.url))
-    pending = dialing.pending_dial_id
+
+    def pending(
+        db: Database, actor: Actor, case_id: int, phone_id: int | None, *, now: dt.datetime
+    ) -> int | None:
+        return dialing.pending_dial_id(Context.frozen(db, actor, now, CN), case_id, phone_id)
+
     assert pending(desk.db, desk.op, desk.case, desk.phone, now=NOW) == result.contact_id
     assert pending(desk.db, desk.op, desk.case, None, now=NOW) == result.contact_id
     later = NOW + dt.timedelta(minutes=contact_checks.SETTLE_MINUTES + 1)
@@ -155,20 +160,26 @@ def test_a_dialled_call_waits_for_its_outcome_for_a_while(desk: Desk, sandbox: P
     assert pending(desk.db, other, desk.case, desk.phone, now=NOW) is None
     # Logging the outcome completes the dialled attempt: one row, the PBX's reference kept.
     contacts.log_contact(
-        desk.db, desk.op, desk.case, channel=Channel.PHONE, direction=Direction.OUTBOUND,
-        outcome=Outcome.BUSY, phone_id=desk.phone, now=NOW + dt.timedelta(minutes=5),
-        profile=CN,
-    )  # fmt: skip
+        Context.frozen(desk.db, desk.op, NOW + dt.timedelta(minutes=5), CN),
+        desk.case,
+        channel=Channel.PHONE,
+        direction=Direction.OUTBOUND,
+        outcome=Outcome.BUSY,
+        phone_id=desk.phone,
+    )
     [attempt] = desk.attempts()
     assert attempt.id == result.contact_id and attempt.outcome is Outcome.BUSY
     assert attempt.call_ref == result.call_ref and attempt.started_at == NOW
     assert pending(desk.db, desk.op, desk.case, desk.phone, now=NOW) is None
     # The next call is checked by the rules again and is an attempt of its own.
     contacts.log_contact(
-        desk.db, desk.op, desk.case, channel=Channel.PHONE, direction=Direction.OUTBOUND,
-        outcome=Outcome.NO_ANSWER, phone_id=desk.phone, now=NOW + dt.timedelta(minutes=9),
-        profile=CN,
-    )  # fmt: skip
+        Context.frozen(desk.db, desk.op, NOW + dt.timedelta(minutes=9), CN),
+        desk.case,
+        channel=Channel.PHONE,
+        direction=Direction.OUTBOUND,
+        outcome=Outcome.NO_ANSWER,
+        phone_id=desk.phone,
+    )
     assert len(desk.attempts()) == 2
 
 
@@ -215,7 +226,11 @@ def test_an_override_lets_one_dial_through_and_is_given_back_if_not_dialled(
     desk: Desk, sandbox: PbxSandbox
 ) -> None:
     contacts.grant_override(
-        desk.db, desk.sup, desk.case, "quiet_hours", desk.op.id, "borrower asked", now=NIGHT
+        Context.frozen(desk.db, desk.sup, NIGHT, load_profile()),
+        desk.case,
+        "quiet_hours",
+        desk.op.id,
+        "borrower asked",
     )
     sandbox.fail_next(503)
     with pytest.raises(DialFailed, match="503"):
@@ -235,9 +250,11 @@ def test_an_operator_without_an_extension_cannot_dial(desk: Desk, sandbox: PbxSa
     other = actor_of(desk.db, desk.make.agent(login="noext"))
     with pytest.raises(NoExtension, match="no phone extension"):
         dialing.dial(
-            desk.db, other, desk.case, desk.phone, dialer=dialer_for(sandbox.url), now=NOW,
-            profile=CN,
-        )  # fmt: skip
+            Context.frozen(desk.db, other, NOW, CN),
+            desk.case,
+            desk.phone,
+            dialer=dialer_for(sandbox.url),
+        )
     assert sandbox.requests == 0 and desk.attempts() == []
 
 
@@ -305,13 +322,13 @@ def test_a_pbx_that_hangs_may_have_placed_the_call_so_the_attempt_stays(
 
 def test_without_a_pbx_the_number_is_shown_for_dialing_by_hand(desk: Desk) -> None:
     assert Dialer.from_settings(Settings(database_url="sqlite://")) is None
-    plan = dialing.dial_plan(desk.db, desk.op, desk.case, desk.phone, now=NOW, profile=CN)
+    plan = dialing.dial_plan(Context.frozen(desk.db, desk.op, NOW, CN), desk.case, desk.phone)
     assert plan.display == "138 1234 8000" and plan.digits == "13812348000"
     assert plan.masked == "+86 138****8000"
     assert desk.attempts() == []
     assert desk.actions() == ["personal.reveal"]
     with pytest.raises(RuleRefused, match="quiet_hours"):
-        dialing.dial_plan(desk.db, desk.op, desk.case, desk.phone, now=NIGHT, profile=CN)
+        dialing.dial_plan(Context.frozen(desk.db, desk.op, NIGHT, CN), desk.case, desk.phone)
 
 
 def test_a_configured_pbx_makes_a_dialer() -> None:

@@ -24,7 +24,7 @@ from tui_desk.db.models import (
     Role,
 )
 from tui_desk.rules.profile import load_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, ServiceError
 from tui_desk.services.followups import (
@@ -215,11 +215,11 @@ def test_desk_service_lists_mine_and_everyones_for_supervisors(world: World) -> 
 def test_the_owner_marks_one_done_with_a_note_and_it_is_audited(world: World) -> None:
     ids = world.schedule(D(2026, 2, 1), D(2026, 12, 31))
     with pytest.raises(ServiceError, match="needs a note"):
-        complete_follow_up(world.db, world.op, ids[0], note="  ", now=NOW, profile=CN)
+        complete_follow_up(Context.frozen(world.db, world.op, NOW, CN), ids[0], note="  ")
     with pytest.raises(PermissionDenied, match="another agent"):
-        complete_follow_up(world.db, world.other, ids[0], note="ok", now=NOW, profile=CN)
+        complete_follow_up(Context.frozen(world.db, world.other, NOW, CN), ids[0], note="ok")
     done = complete_follow_up(
-        world.db, world.op, ids[0], note="按时还款，无异常", now=NOW, profile=CN
+        Context.frozen(world.db, world.op, NOW, CN), ids[0], note="按时还款，无异常"
     )
     assert done.next_follow_up_id is None  # later ones are already scheduled
     row = world.rows()[0]
@@ -228,19 +228,19 @@ def test_the_owner_marks_one_done_with_a_note_and_it_is_audited(world: World) ->
     assert (event.agent_id, event.entity_id, event.case_id) == (world.op.id, ids[0], world.case_id)
     assert event.after["note"] == "按时还款，无异常"
     with pytest.raises(ServiceError, match="only a scheduled or missed one"):
-        complete_follow_up(world.db, world.op, ids[0], note="again", now=NOW, profile=CN)
+        complete_follow_up(Context.frozen(world.db, world.op, NOW, CN), ids[0], note="again")
 
 
 def test_a_supervisor_may_mark_a_missed_one_done(world: World) -> None:
     ids = world.schedule(D(2026, 1, 1), D(2026, 12, 31))
     world.set(ids[0], status=FollowUpStatus.MISSED)
-    complete_follow_up(world.db, world.sup, ids[0], note="补回访", now=NOW, profile=CN)
+    complete_follow_up(Context.frozen(world.db, world.sup, NOW, CN), ids[0], note="补回访")
     assert world.rows()[0].status is FollowUpStatus.DONE
 
 
 def test_the_last_one_done_schedules_the_next_while_money_is_owed(world: World) -> None:
     [only] = world.schedule(D(2026, 1, 25), D(2026, 3, 1))  # 02-25, plan ends 03-01
-    done = complete_follow_up(world.db, world.op, only, note="还差一期", now=NOW, profile=CN)
+    done = complete_follow_up(Context.frozen(world.db, world.op, NOW, CN), only, note="还差一期")
     assert done.next_due_on == D(2026, 5, 25)
     later = world.rows()[-1]
     assert (later.id, later.status, later.owner_id) == (
@@ -262,7 +262,7 @@ def test_the_last_one_done_schedules_the_next_while_money_is_owed(world: World) 
         )
     assert done.next_follow_up_id is not None
     finished = complete_follow_up(
-        world.db, world.op, done.next_follow_up_id, note="已结清", now=NOW, profile=CN
+        Context.frozen(world.db, world.op, NOW, CN), done.next_follow_up_id, note="已结清"
     )
     assert finished.next_follow_up_id is None
 
@@ -270,8 +270,12 @@ def test_the_last_one_done_schedules_the_next_while_money_is_owed(world: World) 
 def test_reassign_is_for_supervisors(world: World) -> None:
     ids = world.schedule(D(2026, 2, 1), D(2026, 12, 31))
     with pytest.raises(PermissionDenied):
-        reassign_follow_up(world.db, world.op, ids[1], world.other.id, now=NOW)
-    reassign_follow_up(world.db, world.sup, ids[1], world.other.id, now=NOW)
+        reassign_follow_up(
+            Context.frozen(world.db, world.op, NOW, load_profile()), ids[1], world.other.id
+        )
+    reassign_follow_up(
+        Context.frozen(world.db, world.sup, NOW, load_profile()), ids[1], world.other.id
+    )
     assert world.rows()[1].owner_id == world.other.id
     [event] = audit_of(world.db, "follow_up.reassign")
     assert event.after == {"owner_id": world.other.id}
@@ -334,4 +338,4 @@ def test_an_archived_case_is_not_listed_and_cannot_be_done(world: World) -> None
         )
     assert follow_up_list(world.db, now=NOW, profile=CN) == []
     with pytest.raises(ServiceError, match="archived"):
-        complete_follow_up(world.db, world.op, ids[0], note="x", now=NOW, profile=CN)
+        complete_follow_up(Context.frozen(world.db, world.op, NOW, CN), ids[0], note="x")

@@ -39,7 +39,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import importer, promises
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 10, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -452,9 +452,12 @@ def test_a_desk_saves_promptly_while_an_import_runs(db: Database, tmp_path: Path
     assert started.wait(30)
     t0 = time.monotonic()
     promises.record_payment(
-        db, op, case_id, amount_minor=1_000, paid_on=NOW.date(),
-        channel="counter", now=NOW, profile=CN,  # type: ignore[arg-type]
-    )  # fmt: skip
+        Context.frozen(db, op, NOW, CN),
+        case_id,
+        amount_minor=1_000,
+        paid_on=NOW.date(),
+        channel="counter",  # type: ignore[arg-type]
+    )
     waited = time.monotonic() - t0
     saved_at = time.monotonic()
     worker.join(60)

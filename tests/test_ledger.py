@@ -30,7 +30,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile, parse_profile
 from tui_desk.services import ledger, plans, promises, queue
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.ledger import LineFacts, PaidFacts, settle_lines
 from tui_desk.services.queue import QueueFilter
 from tui_desk.worker.registry import default_jobs
@@ -57,10 +57,12 @@ class Ledger:
 
     def pay(self, amount: int, month: int, day: int, *, now: dt.datetime | None = None) -> int:
         return promises.record_payment(
-            self.db, self.op, self.case, amount_minor=amount,
-            paid_on=dt.date(2026, month, day), channel=PaymentChannel.BANK_TRANSFER,
-            now=now or at(month, day), profile=CN,
-        )  # fmt: skip
+            Context.frozen(self.db, self.op, now or at(month, day), CN),
+            self.case,
+            amount_minor=amount,
+            paid_on=dt.date(2026, month, day),
+            channel=PaymentChannel.BANK_TRANSFER,
+        )
 
     def lines(self) -> list[tuple[int, InstalmentStatus]]:
         with self.db.read() as s:
@@ -93,14 +95,14 @@ class Ledger:
             return ledger.recompute(s, case, now, CN)
 
     def in_queue(self, flt: QueueFilter, now: dt.datetime) -> bool:
-        page = queue.queue_page(self.db, self.op, flt, now=now, profile=CN)
+        page = queue.queue_page(Context.frozen(self.db, self.op, now, CN), flt)
         return self.case in [row.case_id for row in page.rows]
 
 
 def _active_plan(db: Database, make: Factory, op: Actor, case: int, *, signed: bool) -> int:
     basis = plans.plan_basis(db, case, now=NOW, profile=CN)
     request = basis.request(waiver=basis.overdue_charges, first_due=dt.date(2026, 4, 2))
-    plan_id = plans.create_plan(db, op, case, request, now=NOW, profile=CN)
+    plan_id = plans.create_plan(Context.frozen(db, op, NOW, CN), case, request)
     if signed:
         make.agreement(
             case, created_by_id=op.id, plan_id=plan_id, status=AgreementStatus.SIGNED, signed=True
@@ -269,9 +271,9 @@ def test_the_queue_and_take_next_leave_follow_up_cases_out(book: Ledger) -> None
     assert book.in_queue(QueueFilter(no_next_action=True), now) == (
         book.case_row().next_action_at is None
     )
-    assert queue.take_next(book.db, book.op, now=now, profile=CN) is None
+    assert queue.take_next(Context.frozen(book.db, book.op, now, CN)) is None
     book.recompute(at(5, 8))
-    claim = queue.take_next(book.db, book.op, now=at(5, 8), profile=CN)
+    claim = queue.take_next(Context.frozen(book.db, book.op, at(5, 8), CN))
     assert claim is not None and claim.case_id == book.case
 
 
@@ -286,9 +288,12 @@ def test_the_job_marks_missed_instalments_in_batches(db: Database) -> None:
         _active_plan(db, make, op, case, signed=True)
     # One borrower paid the first instalment: only two cases miss it.
     promises.record_payment(
-        db, op, cases[0], amount_minor=LEVEL, paid_on=dt.date(2026, 4, 1),
-        channel=PaymentChannel.BANK_TRANSFER, now=at(4, 1), profile=CN,
-    )  # fmt: skip
+        Context.frozen(db, op, at(4, 1), CN),
+        cases[0],
+        amount_minor=LEVEL,
+        paid_on=dt.date(2026, 4, 1),
+        channel=PaymentChannel.BANK_TRANSFER,
+    )
     result = ledger.settle_missed_instalments(db, at(4, 7), batch_size=1)
     assert result.missed == 0  # within the grace (due 04-02, cutoff 04-02)
     result = ledger.settle_missed_instalments(db, at(4, 8), batch_size=1)

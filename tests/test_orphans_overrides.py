@@ -36,7 +36,7 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.override_modal import OverrideModal
 from tui_desk.services import queue
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, RuleRefused, UnknownAgent
 from tui_desk.services.queue import QueueFilter, Scope, queue_page
@@ -102,7 +102,7 @@ def page_through(db: Database, actor: Actor, flt: QueueFilter, limit: int) -> li
     after: QueueKey | None = None
     pages = []
     while True:
-        page = queue_page(db, actor, flt, after=after, limit=limit, now=DAYTIME, profile=CN)
+        page = queue_page(Context.frozen(db, actor, DAYTIME, CN), flt, after=after, limit=limit)
         pages.append(page)
         seen += [r.case_id for r in page.rows]
         if not page.more_after:
@@ -118,7 +118,9 @@ def page_through(db: Database, actor: Actor, flt: QueueFilter, limit: int) -> li
         before = (first.priority, first.case_id)
         up = [r.case_id for r in pages[-1].rows]
         while before is not None:
-            page = queue_page(db, actor, flt, before=before, limit=limit, now=DAYTIME, profile=CN)
+            page = queue_page(
+                Context.frozen(db, actor, DAYTIME, CN), flt, before=before, limit=limit
+            )
             up = [r.case_id for r in page.rows] + up
             if not page.more_before:
                 break
@@ -150,12 +152,12 @@ def test_many_orphans_are_walked_in_queue_order(
 
 def test_orphan_rows_show_held_cases_marked(orphan_queue: Orphans) -> None:
     o = orphan_queue
-    page = queue_page(o.db, o.me, QueueFilter(no_next_action=True), now=DAYTIME, profile=CN)
+    page = queue_page(Context.frozen(o.db, o.me, DAYTIME, CN), QueueFilter(no_next_action=True))
     held = [r.case_id for r in page.rows if r.on_hold]
     assert len(held) == 1 and held[0] in o.orphans
     assert all(r.next_action_at is None for r in page.rows)
     # The plain queue still leaves held cases out.
-    plain = queue_page(o.db, o.me, QueueFilter(), now=DAYTIME, profile=CN)
+    plain = queue_page(Context.frozen(o.db, o.me, DAYTIME, CN), QueueFilter())
     assert held[0] not in [r.case_id for r in plain.rows]
 
 

@@ -12,8 +12,9 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, AuditEvent, Role
 from tui_desk.rules import permissions
 from tui_desk.rules.permissions import Action, allowed
+from tui_desk.rules.profile import load_profile
 from tui_desk.services import agents
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 from tui_desk.services.personal import reveal
 
@@ -71,7 +72,7 @@ def test_refusal_names_the_role_the_login_and_the_action() -> None:
 
 
 def _actor(db: Database, login: str, role: Role) -> Actor:
-    agents.add_agent(db, login, login.title(), role, now=NOW)
+    agents.add_agent(db, login, login.title(), role, now=NOW, profile=load_profile())
     return agents.resolve_actor(db, login)
 
 
@@ -92,9 +93,15 @@ def test_operator_reveals_personal_data_and_it_is_audited(db: Database) -> None:
     phone = make.phone_ids(borrower)[0]
     ann = _actor(db, "ann", Role.OPERATOR)
 
-    assert reveal(db, ann, borrower, "id_number", now=NOW) == "11010519491231002X"
-    assert reveal(db, ann, borrower, "address", now=NOW) == "北京市朝阳区建国路88号3单元1201室"
-    full_phone = reveal(db, ann, borrower, "phone", phone, now=NOW)
+    assert (
+        reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "id_number")
+        == "11010519491231002X"
+    )
+    assert (
+        reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "address")
+        == "北京市朝阳区建国路88号3单元1201室"
+    )
+    full_phone = reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "phone", phone)
     assert full_phone.startswith("+86138")
 
     with db.read() as s:
@@ -137,7 +144,7 @@ def test_reveal_is_refused_without_the_permission(
     )
     before = _audit_count(db)
     with pytest.raises(PermissionDenied, match="collector carl may not reveal personal data"):
-        reveal(db, carl, borrower, "id_number", now=NOW)
+        reveal(Context.frozen(db, carl, NOW, load_profile()), borrower, "id_number")
     assert _audit_count(db) == before
 
 
@@ -150,13 +157,13 @@ def test_reveal_checks_what_it_is_asked_for(db: Database) -> None:
     before = _audit_count(db)
 
     with pytest.raises(NotFound):
-        reveal(db, ann, 999_999, "address", now=NOW)
+        reveal(Context.frozen(db, ann, NOW, load_profile()), 999_999, "address")
     with pytest.raises(NotFound):
-        reveal(db, ann, borrower, "phone", others_phone, now=NOW)
+        reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "phone", others_phone)
     with pytest.raises(ServiceError):
-        reveal(db, ann, borrower, "phone", now=NOW)
+        reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "phone")
     with pytest.raises(ServiceError):
-        reveal(db, ann, borrower, "address", others_phone, now=NOW)
+        reveal(Context.frozen(db, ann, NOW, load_profile()), borrower, "address", others_phone)
     assert _audit_count(db) == before
 
 
@@ -164,7 +171,9 @@ def test_operator_cannot_manage_agents(db: Database) -> None:
     ann = _actor(db, "ann", Role.OPERATOR)
     before = _audit_count(db)
     with pytest.raises(PermissionDenied, match="operator ann may not manage agents"):
-        agents.add_agent(db, "mallory", "Mallory", Role.ADMIN, actor=ann, now=NOW)
+        agents.add_agent(
+            db, "mallory", "Mallory", Role.ADMIN, actor=ann, now=NOW, profile=load_profile()
+        )
     with pytest.raises(PermissionDenied):
         agents.set_active(db, "ann", False, actor=ann, now=NOW)
     with db.read() as s:
@@ -175,6 +184,8 @@ def test_operator_cannot_manage_agents(db: Database) -> None:
 
 def test_admin_manages_agents(db: Database) -> None:
     root = _actor(db, "root", Role.ADMIN)
-    added = agents.add_agent(db, "bob", "Bob", Role.OPERATOR, actor=root, now=NOW)
+    added = agents.add_agent(
+        db, "bob", "Bob", Role.OPERATOR, actor=root, now=NOW, profile=load_profile()
+    )
     assert added.role is Role.OPERATOR
     assert agents.set_active(db, "bob", False, actor=root, now=NOW).active is False

@@ -29,7 +29,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.plans import EQUAL_PRINCIPAL, PlanRequest
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import plans
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, ServiceError, StaleEdit
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -83,9 +83,11 @@ class Desk:
         request = kwargs.pop("request", None) or self.request()
         assert isinstance(request, PlanRequest)
         return plans.create_plan(
-            self.db, actor or self.op, self.case, request, now=NOW, profile=CN,
+            Context.frozen(self.db, actor or self.op, NOW, CN),
+            self.case,
+            request,
             **kwargs,  # type: ignore[arg-type]
-        )  # fmt: skip
+        )
 
     def plan(self, plan_id: int) -> tuple[RepaymentPlan, list[PlanInstalment]]:
         with self.db.read() as s:
@@ -146,7 +148,9 @@ def test_the_basis_reads_the_accounts_and_the_latest_assessment(desk: Desk) -> N
     assert basis.default_first_due == dt.date(2026, 4, 2)
     assert basis.limits.max_months == 60
     assert basis.can_approve_above_means
-    assert not plans.plan_basis(desk.db, desk.case, actor=desk.op, now=NOW).can_approve_above_means
+    assert not plans.plan_basis(
+        desk.db, desk.case, actor=desk.op, now=NOW, profile=load_profile()
+    ).can_approve_above_means
     [account] = basis.accounts
     assert (account.interest_minor, account.penalty_minor, account.fees_minor) == (
         200_000,
@@ -266,7 +270,7 @@ def test_a_stale_version_is_refused(desk: Desk) -> None:
 
 def test_an_unknown_case_is_not_found(desk: Desk) -> None:
     with pytest.raises(NotFound):
-        plans.create_plan(desk.db, desk.op, 999_999, desk.request(), now=NOW, profile=CN)
+        plans.create_plan(Context.frozen(desk.db, desk.op, NOW, CN), 999_999, desk.request())
 
 
 def test_activation_supersedes_the_active_plan_and_moves_to_follow_up(desk: Desk) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from tests.factories import Factory
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, AgentPresence, AuditEvent, Role
-from tui_desk.services.context import Actor
+from tui_desk.rules.profile import load_profile
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.presence import PresenceLine, heartbeat, sign_off, who_is_online
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -34,20 +35,37 @@ def rows(db: Database) -> int:
 def test_heartbeat_upserts_one_row_and_tracks_case_and_action(db: Database) -> None:
     f = Factory(db, now=NOW)
     ann = actor(db, f.agent(login="ann", name="Ann"))
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=None, now=NOW)
+    heartbeat(Context.frozen(db, ann, NOW, load_profile()), desk_id="d1", host="h1", case_id=None)
     first = line(db, ann, NOW)
     assert (first.online, first.desk_id, first.host, first.case_id) == (True, "d1", "h1", None)
     assert first.on_case_for is None and first.last_action is None
 
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=7, last_action="take next", now=NOW)
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=7, now=NOW + 30 * SECOND)
+    heartbeat(
+        Context.frozen(db, ann, NOW, load_profile()),
+        desk_id="d1",
+        host="h1",
+        case_id=7,
+        last_action="take next",
+    )
+    heartbeat(
+        Context.frozen(db, ann, NOW + 30 * SECOND, load_profile()),
+        desk_id="d1",
+        host="h1",
+        case_id=7,
+    )
     later = line(db, ann, NOW + 40 * SECOND)
     assert rows(db) == 1
     assert later.case_id == 7 and later.on_case_for == 40 * SECOND  # since the case changed
     assert (later.last_action, later.last_action_at) == ("take next", NOW)  # kept
     assert later.last_seen == NOW + 30 * SECOND
 
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=8, last_action="log", now=NOW + 50 * SECOND)
+    heartbeat(
+        Context.frozen(db, ann, NOW + 50 * SECOND, load_profile()),
+        desk_id="d1",
+        host="h1",
+        case_id=8,
+        last_action="log",
+    )
     moved = line(db, ann, NOW + 55 * SECOND)
     assert (moved.case_id, moved.on_case_for) == (8, 5 * SECOND)
     assert (moved.last_action, moved.last_action_at) == ("log", NOW + 50 * SECOND)
@@ -59,7 +77,13 @@ def test_heartbeat_is_not_audited(db: Database) -> None:
     ann = actor(db, Factory(db, now=NOW).agent())
     with db.read() as s:
         before = s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=3, last_action="open", now=NOW)
+    heartbeat(
+        Context.frozen(db, ann, NOW, load_profile()),
+        desk_id="d1",
+        host="h1",
+        case_id=3,
+        last_action="open",
+    )
     with db.read() as s:
         assert s.execute(select(func.count()).select_from(AuditEvent)).scalar_one() == before
 
@@ -68,7 +92,7 @@ def test_stale_heartbeat_is_offline_and_absent_agents_are_listed(db: Database) -
     f = Factory(db, now=NOW)
     ann = actor(db, f.agent(login="ann", name="Ann"))
     bob = actor(db, f.agent(login="bob", name="Bob", role=Role.SUPERVISOR))
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=5, now=NOW)
+    heartbeat(Context.frozen(db, ann, NOW, load_profile()), desk_id="d1", host="h1", case_id=5)
     assert line(db, ann, NOW + 60 * SECOND).online
     stale = line(db, ann, NOW + 61 * SECOND)
     assert not stale.online and stale.on_case_for is None and stale.case_id == 5
@@ -86,29 +110,39 @@ def test_stale_heartbeat_is_offline_and_absent_agents_are_listed(db: Database) -
 
 def test_sign_off(db: Database) -> None:
     ann = actor(db, Factory(db, now=NOW).agent())
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=None, now=NOW)
-    assert sign_off(db, ann, "other-desk", NOW) is False
+    heartbeat(Context.frozen(db, ann, NOW, load_profile()), desk_id="d1", host="h1", case_id=None)
+    assert sign_off(Context.frozen(db, ann, NOW, load_profile()), "other-desk") is False
     assert line(db, ann, NOW).online
-    assert sign_off(db, ann, "d1", NOW) is True
+    assert sign_off(Context.frozen(db, ann, NOW, load_profile()), "d1") is True
     gone = line(db, ann, NOW)
     assert not gone.online and gone.last_seen is None and rows(db) == 0
-    assert sign_off(db, ann, "d1", NOW) is False
+    assert sign_off(Context.frozen(db, ann, NOW, load_profile()), "d1") is False
 
 
 def test_two_desks_of_one_agent_newest_wins(db: Database) -> None:
     ann = actor(db, Factory(db, now=NOW).agent())
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=1, now=NOW)
-    heartbeat(db, ann, desk_id="d2", host="h2", case_id=1, now=NOW + 5 * SECOND)
+    heartbeat(Context.frozen(db, ann, NOW, load_profile()), desk_id="d1", host="h1", case_id=1)
+    heartbeat(
+        Context.frozen(db, ann, NOW + 5 * SECOND, load_profile()),
+        desk_id="d2",
+        host="h2",
+        case_id=1,
+    )
     shown = line(db, ann, NOW + 6 * SECOND)
     assert (shown.desk_id, shown.host, shown.on_case_for) == ("d2", "h2", 6 * SECOND)
     assert rows(db) == 1
     with db.read() as s:
         assert s.get_one(AgentPresence, ann.id).started_at == NOW + 5 * SECOND  # taken over
     # Closing the older desk does not hide the newer one.
-    assert sign_off(db, ann, "d1", NOW + 7 * SECOND) is False
+    assert sign_off(Context.frozen(db, ann, NOW + 7 * SECOND, load_profile()), "d1") is False
     assert line(db, ann, NOW + 7 * SECOND).online
     # Closing the newer desk does; the older one reappears on its next beat.
-    assert sign_off(db, ann, "d2", NOW + 8 * SECOND) is True
+    assert sign_off(Context.frozen(db, ann, NOW + 8 * SECOND, load_profile()), "d2") is True
     assert not line(db, ann, NOW + 8 * SECOND).online
-    heartbeat(db, ann, desk_id="d1", host="h1", case_id=1, now=NOW + 9 * SECOND)
+    heartbeat(
+        Context.frozen(db, ann, NOW + 9 * SECOND, load_profile()),
+        desk_id="d1",
+        host="h1",
+        case_id=1,
+    )
     assert line(db, ann, NOW + 9 * SECOND).desk_id == "d1"

@@ -29,7 +29,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import contacts, promises
 from tui_desk.services.case_state import score_of
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.promises import PaymentFacts, PromiseFacts, covered_promises
 from tui_desk.worker.registry import default_jobs
@@ -61,30 +61,24 @@ class Book:
 
     def promise(self, amount: int, due: dt.date, *, now: dt.datetime = NOW) -> int:
         logged = contacts.log_contact(
-            self.db,
-            self.op,
+            Context.frozen(self.db, self.op, now, CN),
             self.case,
             channel=Channel.PHONE,
             direction=Direction.INBOUND,
             outcome=Outcome.PROMISE,
             promise_amount_minor=amount,
             promise_due=due,
-            now=now,
-            profile=CN,
         )
         assert logged.promise_id is not None
         return logged.promise_id
 
     def pay(self, amount: int, paid_on: dt.date, *, now: dt.datetime = NOW) -> int:
         return promises.record_payment(
-            self.db,
-            self.op,
+            Context.frozen(self.db, self.op, now, CN),
             self.case,
             amount_minor=amount,
             paid_on=paid_on,
             channel=PaymentChannel.BANK_TRANSFER,
-            now=now,
-            profile=CN,
         )
 
     def status(self, promise_id: int) -> PromiseStatus:
@@ -122,15 +116,13 @@ def test_record_payment(book: Book) -> None:
     with book.db.read() as s:
         account = s.scalar(select(LoanAccount.id).where(LoanAccount.case_id == book.case))
     payment_id = promises.record_payment(
-        book.db,
-        book.op,
+        Context.frozen(book.db, book.op, NOW, load_profile()),
         book.case,
         amount_minor=50_000,
         paid_on=d(2),
         channel=PaymentChannel.COUNTER,
         account_id=account,
         reference=" RC-001 ",
-        now=NOW,
     )
     with book.db.read() as s:
         payment = s.get(Payment, payment_id)
@@ -157,25 +149,21 @@ def test_payment_refusals(book: Book) -> None:
         foreign = s.scalar(select(LoanAccount.id).where(LoanAccount.case_id == other))
     with pytest.raises(NotFound, match="not an account of case"):
         promises.record_payment(
-            book.db,
-            book.op,
+            Context.frozen(book.db, book.op, NOW, load_profile()),
             book.case,
             amount_minor=100,
             paid_on=d(2),
             channel=PaymentChannel.CARD,
             account_id=foreign,
-            now=NOW,
         )
     with pytest.raises(ServiceError, match="at most 64 characters"):
         promises.record_payment(
-            book.db,
-            book.op,
+            Context.frozen(book.db, book.op, NOW, load_profile()),
             book.case,
             amount_minor=100,
             paid_on=d(2),
             channel=PaymentChannel.CARD,
             reference="R" * 65,
-            now=NOW,
         )
     assert [a for a, _ in book.actions()] == []
 

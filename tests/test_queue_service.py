@@ -18,7 +18,7 @@ from tui_desk.rules.priority import bucket_labels, days_past_due, dpd_bucket, pr
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import queue
 from tui_desk.services.case_state import recompute_priority
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.queue import QueueFilter, Scope, queue_page, queue_reason
 from tui_desk.views.queue import QueueKey, QueuePage
@@ -78,7 +78,7 @@ def all_pages(
 ) -> Iterator[QueuePage]:
     after: QueueKey | None = None
     while True:
-        page = queue_page(db, actor, flt, after=after, limit=limit, now=NOW, profile=PROFILE)
+        page = queue_page(Context.frozen(db, actor, NOW, PROFILE), flt, after=after, limit=limit)
         yield page
         if not page.more_after:
             return
@@ -114,7 +114,7 @@ def seeded(db: Database) -> Database:
 
 def test_queue_order_equals_the_profile_formula(seeded: Database) -> None:
     actor = actor_of(seeded, "op01")
-    page = queue_page(seeded, actor, QueueFilter(), limit=1000, now=NOW, profile=PROFILE)
+    page = queue_page(Context.frozen(seeded, actor, NOW, PROFILE), QueueFilter(), limit=1000)
     assert not page.more_after and not page.more_before
     facts = {f.case_id: f for f in open_facts(seeded)}
     scored = []
@@ -159,7 +159,7 @@ def test_queue_order_follows_recomputed_priorities(db: Database) -> None:
             next_action_at=NOW - dt.timedelta(hours=1) if due else NOW + dt.timedelta(days=2),
         )
         expected.append((score.value, case_id, score.reason()))
-    page = queue_page(db, actor, QueueFilter(), now=NOW, profile=PROFILE)
+    page = queue_page(Context.frozen(db, actor, NOW, PROFILE), QueueFilter())
     assert [(r.priority, r.case_id, r.why) for r in page.rows] == sorted(expected, reverse=True)
 
 
@@ -190,7 +190,7 @@ def test_pages_down_and_up_are_seamless(seeded: Database) -> None:
     before: QueueKey = (everything[-1][0], everything[-1][1] - 1)
     while True:
         page = queue_page(
-            seeded, actor, QueueFilter(), before=before, limit=37, now=NOW, profile=PROFILE
+            Context.frozen(seeded, actor, NOW, PROFILE), QueueFilter(), before=before, limit=37
         )
         assert page.more_after == bool(up)  # nothing lies below the starting point
         up = [row.key for row in page.rows] + up
@@ -202,7 +202,7 @@ def test_pages_down_and_up_are_seamless(seeded: Database) -> None:
     # A page up from the middle ends just above the key it started from.
     middle = everything[100]
     page = queue_page(
-        seeded, actor, QueueFilter(), before=middle, limit=10, now=NOW, profile=PROFILE
+        Context.frozen(seeded, actor, NOW, PROFILE), QueueFilter(), before=middle, limit=10
     )
     assert [r.key for r in page.rows] == everything[90:100]
     assert page.more_before and page.more_after
@@ -210,10 +210,15 @@ def test_pages_down_and_up_are_seamless(seeded: Database) -> None:
 
 def test_page_limits_are_clamped(seeded: Database) -> None:
     actor = actor_of(seeded, "op01")
-    page = queue_page(seeded, actor, QueueFilter(), limit=0, now=NOW, profile=PROFILE)
+    page = queue_page(Context.frozen(seeded, actor, NOW, PROFILE), QueueFilter(), limit=0)
     assert len(page.rows) == 1 and page.more_after
     with pytest.raises(ValueError):
-        queue_page(seeded, actor, QueueFilter(), after=(1, 1), before=(2, 2), now=NOW)
+        queue_page(
+            Context.frozen(seeded, actor, NOW, load_profile()),
+            QueueFilter(),
+            after=(1, 1),
+            before=(2, 2),
+        )
 
 
 # --- filters -----------------------------------------------------------------------------
@@ -319,7 +324,7 @@ def test_due_today_both_ways_agree(
 def test_unknown_bucket_is_refused(seeded: Database) -> None:
     actor = actor_of(seeded, "op01")
     with pytest.raises(ServiceError, match="91\\+"):
-        queue_page(seeded, actor, QueueFilter(bucket="0-7"), now=NOW, profile=PROFILE)
+        queue_page(Context.frozen(seeded, actor, NOW, PROFILE), QueueFilter(bucket="0-7"))
 
 
 def test_closed_cases_never_show(db: Database) -> None:
@@ -327,7 +332,10 @@ def test_closed_cases_never_show(db: Database) -> None:
     actor = actor_of_new(db, make)
     open_id = make.case(priority=10)
     make.case(priority=10_000, status=CaseStatus.CLOSED)
-    assert [r.case_id for r in queue_page(db, actor, QueueFilter(), now=NOW).rows] == [open_id]
+    assert [
+        r.case_id
+        for r in queue_page(Context.frozen(db, actor, NOW, load_profile()), QueueFilter()).rows
+    ] == [open_id]
 
 
 # --- rows --------------------------------------------------------------------------------
@@ -345,7 +353,7 @@ def test_row_shows_live_lease_and_reason(db: Database) -> None:
             .values(lease_holder_id=holder, lease_expires_at=NOW + dt.timedelta(minutes=5))
             .execution_options(synchronize_session=False)
         )
-    (row,) = queue_page(db, actor, QueueFilter(), now=NOW, profile=PROFILE).rows
+    (row,) = queue_page(Context.frozen(db, actor, NOW, PROFILE), QueueFilter()).rows
     assert (row.lease_holder_name, row.lease_expires_at) == ("李四", NOW + dt.timedelta(minutes=5))
     assert row.broken_promises == 1 and row.next_action_due
     reason = queue_reason(row)
@@ -354,7 +362,7 @@ def test_row_shows_live_lease_and_reason(db: Database) -> None:
     assert row.why in reason
     # Ten minutes later the lease has run out: nobody holds the case any more.
     later = NOW + dt.timedelta(minutes=10)
-    (row,) = queue_page(db, actor, QueueFilter(), now=later, profile=PROFILE).rows
+    (row,) = queue_page(Context.frozen(db, actor, later, PROFILE), QueueFilter()).rows
     assert (row.lease_holder_name, row.lease_expires_at) == (None, None)
 
 

@@ -21,7 +21,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import promises
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 10, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -60,9 +60,12 @@ def _reconciled(db: Database) -> dict[int, int | None]:
 
 def _pay(db: Database, op: Actor, case: int, amount: int, day: int, channel: PaymentChannel) -> int:
     return promises.record_payment(
-        db, op, case, amount_minor=amount, paid_on=dt.date(2026, 3, day), channel=channel,
-        now=NOW, profile=CN,
-    )  # fmt: skip
+        Context.frozen(db, op, NOW, CN),
+        case,
+        amount_minor=amount,
+        paid_on=dt.date(2026, 3, day),
+        channel=channel,
+    )
 
 
 def test_a_matching_payment_reconciles_the_oldest_report(db: Database) -> None:

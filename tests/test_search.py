@@ -15,7 +15,7 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, Borrower, CaseStatus, CollectionCase, Phone, Stage
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import queue
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.queue import QueueFilter, Scope, queue_page
 from tui_desk.services.search_index import index_borrower, index_phone
 from tui_desk.views.queue import QueueKey
@@ -87,7 +87,7 @@ def book(db: Database) -> Book:
 
 def found(db: Database, book: Book, text: str, **filters: object) -> list[int]:
     flt = QueueFilter(search=text, **filters)  # type: ignore[arg-type]
-    page = queue_page(db, book.actor, flt, now=NOW, profile=PROFILE)
+    page = queue_page(Context.frozen(db, book.actor, NOW, PROFILE), flt)
     return [row.case_id for row in page.rows]
 
 
@@ -140,7 +140,7 @@ def test_search_by_case_number(db: Database, book: Book) -> None:
 
 def test_too_few_digits_give_an_empty_page_and_say_why(db: Database, book: Book) -> None:
     for text in ("800", "8", "id:2X", "02X"):
-        page = queue_page(db, book.actor, QueueFilter(search=text), now=NOW, profile=PROFILE)
+        page = queue_page(Context.frozen(db, book.actor, NOW, PROFILE), QueueFilter(search=text))
         assert page.rows == () and not page.more_after and not page.more_before
     assert "at least 4 digits" in QueueFilter(search="800").describe()
     assert "at least 4 characters" in QueueFilter(search="id:2X").describe()
@@ -155,7 +155,7 @@ def test_search_ignores_scope_and_filters_but_not_the_hold_switch(db: Database, 
         book, "zhao"
     )
     # Held cases are found (an inbound call must be logged) and marked; on_hold narrows.
-    page = queue_page(db, book.actor, QueueFilter(search="张伟"), now=NOW, profile=PROFILE)
+    page = queue_page(Context.frozen(db, book.actor, NOW, PROFILE), QueueFilter(search="张伟"))
     assert [(r.case_id, r.on_hold) for r in page.rows] == [(book.cases["zhang_wei"], True)]
     assert found(db, book, "张", on_hold=True) == ids(book, "zhang_wei")
     assert found(db, book, "8000", on_hold=True) == []
@@ -177,7 +177,10 @@ def _pages(db: Database, book: Book, text: str, limit: int) -> Iterator[list[Que
     after: QueueKey | None = None
     while True:
         page = queue_page(
-            db, book.actor, QueueFilter(search=text), after=after, limit=limit, now=NOW
+            Context.frozen(db, book.actor, NOW, load_profile()),
+            QueueFilter(search=text),
+            after=after,
+            limit=limit,
         )
         yield [r.key for r in page.rows]
         if not page.more_after:
@@ -193,6 +196,11 @@ def test_search_results_page_like_the_queue(
     whole = [k for page in _pages(db, book, "张", 100) for k in page]
     assert len(whole) == 3
     assert [k for page in _pages(db, book, "张", 1) for k in page] == whole
-    up = queue_page(db, book.actor, QueueFilter(search="张"), before=whole[2], limit=5, now=NOW)
+    up = queue_page(
+        Context.frozen(db, book.actor, NOW, load_profile()),
+        QueueFilter(search="张"),
+        before=whole[2],
+        limit=5,
+    )
     assert [r.key for r in up.rows] == whole[:2]
     assert up.more_after and not up.more_before

@@ -45,6 +45,7 @@ from tui_desk.rules.idcard import validate_id
 from tui_desk.rules.priority import priority_score
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import add_agent
+from tui_desk.services.context import Context
 from tui_desk.services.errors import ServiceError
 
 NOW = dt.datetime(2025, 3, 14, 6, 30, tzinfo=dt.UTC)
@@ -328,7 +329,7 @@ def test_database_is_sound_after_the_bulk_load(db: Database) -> None:
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     # Ids handed out by the database continue after the seeded ones (PostgreSQL sequences).
-    agent = add_agent(db, "late", "迟到坐席", Role.OPERATOR, now=NOW)
+    agent = add_agent(db, "late", "迟到坐席", Role.OPERATOR, now=NOW, profile=load_profile())
     with db.read() as s:
         assert agent.id == s.scalar(select(func.max(Agent.id)))
         new_case_ids = s.scalars(select(CollectionCase.id)).all()
@@ -347,7 +348,7 @@ def test_indexes_are_as_the_migration_made_them(sqlite_db: Database, sqlite_temp
 
 
 def test_seeding_again_appends_and_keeps_existing_agents(db: Database) -> None:
-    add_agent(db, "demo", "王老师", Role.OPERATOR, now=NOW)
+    add_agent(db, "demo", "王老师", Role.OPERATOR, now=NOW, profile=load_profile())
     first = _seed(db, cases=120)
     second = _seed(db, cases=80, seed=8)
     assert first.case_id_range == (1, 120)
@@ -485,5 +486,7 @@ def test_a_supervisor_can_decide_every_seeded_request(db: Database) -> None:
     with db.read() as s:
         sup = Actor.of(s.scalars(select(Agent).where(Agent.role == Role.SUPERVISOR).limit(1)).one())
     for row in pending:
-        decision = decide_adjustment(db, sup, row.id, approve=True, note="seen", now=NOW)
+        decision = decide_adjustment(
+            Context.frozen(db, sup, NOW, load_profile()), row.id, approve=True, note="seen"
+        )
         assert decision.status == "approved" and decision.new_plan_id is not None

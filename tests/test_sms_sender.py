@@ -21,7 +21,7 @@ from tui_desk.integrations.sms_gateway import GatewayError, SmsGateway, parse_re
 from tui_desk.integrations.sms_sandbox import SmsSandbox
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import sms, sms_sender
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.sms_sender import SenderPolicy, run_sender, sms_sender_job
 from tui_desk.views.sms import QueuedSms
 
@@ -66,7 +66,7 @@ class World:
 
     def queue(self, index: int = 0, template: str = "reminder.zh_CN") -> QueuedSms:
         return sms.queue_sms(
-            self.db, self.op, self.cases[index], template, now=NOW - 60 * S, profile=CN
+            Context.frozen(self.db, self.op, NOW - 60 * S, CN), self.cases[index], template
         )
 
     def rows(self) -> list[SmsOutbox]:

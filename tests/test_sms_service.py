@@ -26,7 +26,7 @@ from tui_desk.db.models import (
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import sms
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import PermissionDenied, RuleRefused, StaleEdit
 from tui_desk.views.sms import QueuedSms
 
@@ -53,7 +53,7 @@ class World:
 
     def queue(self, template: str = "reminder.zh_CN", now: dt.datetime = NOW) -> QueuedSms:
         return sms.queue_sms(
-            self.db, self.op, self.case, template, phone_id=self.phone, now=now, profile=CN
+            Context.frozen(self.db, self.op, now, CN), self.case, template, phone_id=self.phone
         )
 
     def outbox(self) -> list[SmsOutbox]:
@@ -109,11 +109,15 @@ def test_queueing_writes_the_contact_and_the_outbox_together(world: World) -> No
 
 
 def test_the_preview_shows_text_length_and_whether_it_may_go(world: World) -> None:
-    preview = sms.preview_sms(world.db, world.op, world.case, "reminder.en", now=NOW, profile=CN)
+    preview = sms.preview_sms(
+        Context.frozen(world.db, world.op, NOW, CN), world.case, "reminder.en"
+    )
     assert preview.allowed
     assert preview.length.encoding == "UCS-2"  # the bank's name is Chinese
     assert "400-800-9595 ext. 1234" in preview.text
-    night = sms.preview_sms(world.db, world.op, world.case, "reminder.en", now=NIGHT, profile=CN)
+    night = sms.preview_sms(
+        Context.frozen(world.db, world.op, NIGHT, CN), world.case, "reminder.en"
+    )
     assert (night.allowed, night.rule) == (False, "quiet_hours")
     assert night.allowed_from == dt.datetime(2026, 3, 3, 8, 0, tzinfo=SH).astimezone(dt.UTC)
 
@@ -154,13 +158,15 @@ def test_the_sms_cap_refuses_the_third_of_the_day(world: World) -> None:
 def test_a_stale_view_and_a_wrong_role_are_refused(world: World) -> None:
     with pytest.raises(StaleEdit):
         sms.queue_sms(
-            world.db, world.op, world.case, "reminder.zh_CN", expected_version=99, now=NOW,
-            profile=CN,
-        )  # fmt: skip
+            Context.frozen(world.db, world.op, NOW, CN),
+            world.case,
+            "reminder.zh_CN",
+            expected_version=99,
+        )
     admin = Actor(id=world.op.id, login="root", name="root", role=Role.ADMIN)
     if not admin.can(Action.WORK_CASES):
         with pytest.raises(PermissionDenied):
-            sms.queue_sms(world.db, admin, world.case, "reminder.zh_CN", now=NOW, profile=CN)
+            sms.queue_sms(Context.frozen(world.db, admin, NOW, CN), world.case, "reminder.zh_CN")
 
 
 def test_templates_without_the_hotline_cannot_be_installed_or_loaded(
@@ -171,16 +177,16 @@ def test_templates_without_the_hotline_cannot_be_installed_or_loaded(
     bad.write_text('language = "zh_CN"\ntitle = "x"\nbody = "{borrower}请还款"\n', "utf-8")
     sup = Actor(id=world.op.id, login="sup", name="sup", role=Role.SUPERVISOR)
     with pytest.raises(RuleRefused) as err:
-        sms.install_sms_template(world.db, sup, bad, now=NOW, profile=CN)
+        sms.install_sms_template(Context.frozen(world.db, sup, NOW, CN), bad)
     assert "(hotline)" in str(err.value)
     with pytest.raises(PermissionDenied):
-        sms.install_sms_template(world.db, world.op, bad, now=NOW, profile=CN)
+        sms.install_sms_template(Context.frozen(world.db, world.op, NOW, CN), bad)
 
     good = tmp_path / "short.en.toml"
     good.write_text(
         'language = "en"\ntitle = "Short"\nbody = "{borrower}: please call {hotline}."\n', "utf-8"
     )
-    target = sms.install_sms_template(world.db, sup, good, now=NOW, profile=CN)
+    target = sms.install_sms_template(Context.frozen(world.db, sup, NOW, CN), good)
     assert target.parent == tmp_path / "data" / "templates" / "sms"
     assert "short.en" in {t.name for t in sms.load_sms_templates(CN).templates}
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import Factory
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -27,7 +28,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import audit, contacts, supervision
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import (
     NotFound,
@@ -97,7 +98,9 @@ def w(db: Database) -> World:
 def test_reassign_one_case_moves_the_owner_and_bumps_the_version(w: World) -> None:
     case = w.cases[0]
     version = w.case(case).version
-    n = supervision.reassign_cases(w.db, w.sup, [case], "op2", reason="op on leave", now=NOW)
+    n = supervision.reassign_cases(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), [case], "op2", reason="op on leave"
+    )
     assert n == 1
     row = w.case(case)
     assert row.owner_id == w.op2.id
@@ -122,7 +125,9 @@ def test_reassign_many_is_one_batch_event_and_skips_cases_already_owned(w: World
             update(CollectionCase).where(CollectionCase.id == b).values(owner_id=None, stale=True)
         )
         s.execute(update(CollectionCase).where(CollectionCase.id == c).values(owner_id=w.op2.id))
-    n = supervision.reassign_cases(w.db, w.sup, [c, a, b, a], " op2 ", reason="balance", now=NOW)
+    n = supervision.reassign_cases(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), [c, a, b, a], " op2 ", reason="balance"
+    )
     assert n == 2
     assert {w.case(x).owner_id for x in (a, b, c)} == {w.op2.id}
     assert not w.case(b).stale
@@ -135,7 +140,12 @@ def test_reassign_many_is_one_batch_event_and_skips_cases_already_owned(w: World
     }
     assert event.after is not None and event.after["case_ids"] == [a, b]
     # Everything already with the agent: nothing written, nothing audited.
-    assert supervision.reassign_cases(w.db, w.sup, [a, b], "op2", reason="again", now=NOW) == 0
+    assert (
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), [a, b], "op2", reason="again"
+        )
+        == 0
+    )
     assert len(w.events("case.reassign")) == 1
 
 
@@ -150,7 +160,9 @@ def test_reassign_moves_the_open_follow_ups_with_the_case(w: World) -> None:
         s.add_all(rows)
         s.flush()
         scheduled, missed, done = (r.id for r in rows)
-    supervision.reassign_cases(w.db, w.sup, [case], "op2", reason="op on leave", now=NOW)
+    supervision.reassign_cases(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), [case], "op2", reason="op on leave"
+    )
     with w.db.read() as s:
         owners = dict(s.execute(select(FollowUp.id, FollowUp.owner_id)).all())
     assert owners == {scheduled: w.op2.id, missed: w.op2.id, done: w.op.id}
@@ -162,15 +174,19 @@ def test_reassign_moves_the_open_follow_ups_with_the_case(w: World) -> None:
 
 def test_reassign_leaves_the_lease_alone(w: World) -> None:
     case = w.cases[0]
-    claim_case(w.db, w.op, case, now=NOW)
-    supervision.reassign_cases(w.db, w.sup, [case], "op2", reason="x", now=NOW)
+    claim_case(Context.frozen(w.db, w.op, NOW, load_profile()), case)
+    supervision.reassign_cases(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), [case], "op2", reason="x"
+    )
     row = w.case(case)
     assert row.owner_id == w.op2.id and row.lease_holder_id == w.op.id
 
 
 def test_reassign_is_for_supervisors(w: World) -> None:
     with pytest.raises(PermissionDenied, match="may not reassign cases"):
-        supervision.reassign_cases(w.db, w.op, w.cases, "op2", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.op, NOW, load_profile()), w.cases, "op2", reason="x"
+        )
     assert w.events("case.reassign") == []
 
 
@@ -183,24 +199,36 @@ def test_reassign_refuses_closed_cases_and_changes_nothing(w: World) -> None:
             .values(status=CaseStatus.CLOSED)
         )
     with pytest.raises(ServiceError, match=rf"#{b}, #{c}.*nothing was reassigned"):
-        supervision.reassign_cases(w.db, w.sup, [a, b, c], "op2", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), [a, b, c], "op2", reason="x"
+        )
     assert w.case(a).owner_id == w.op.id
     assert w.events("case.reassign") == []
 
 
 def test_reassign_checks_the_target_and_the_input(w: World) -> None:
     with pytest.raises(UnknownAgent, match="nobody"):
-        supervision.reassign_cases(w.db, w.sup, w.cases, "nobody", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), w.cases, "nobody", reason="x"
+        )
     with w.db.write() as s:
         s.execute(update(Agent).where(Agent.id == w.op2.id).values(active=False))
     with pytest.raises(ServiceError, match="not an active agent"):
-        supervision.reassign_cases(w.db, w.sup, w.cases, "op2", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), w.cases, "op2", reason="x"
+        )
     with pytest.raises(ServiceError, match="needs a reason"):
-        supervision.reassign_cases(w.db, w.sup, w.cases, "op", reason="  ", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), w.cases, "op", reason="  "
+        )
     with pytest.raises(ServiceError, match="no case selected"):
-        supervision.reassign_cases(w.db, w.sup, [], "op", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), [], "op", reason="x"
+        )
     with pytest.raises(NotFound, match="#999999"):
-        supervision.reassign_cases(w.db, w.sup, [999999], "op", reason="x", now=NOW)
+        supervision.reassign_cases(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), [999999], "op", reason="x"
+        )
 
 
 # --- override requests ------------------------------------------------------------------------
@@ -213,7 +241,7 @@ def test_request_then_approve_grants_the_override_to_the_requester(w: World) -> 
     request_id = desk.request_override(case, "quiet_hours", "borrower asked for 23:00")
     [created] = w.events("override_request.create")
     assert created.entity_id == request_id and created.case_id == case
-    [line] = supervision.override_requests(w.db, w.sup)
+    [line] = supervision.override_requests(Context(w.db, w.sup, utcnow, load_profile()))
     assert (line.request_id, line.rule, line.requested_by_login, line.status) == (
         request_id,
         "quiet_hours",
@@ -222,7 +250,11 @@ def test_request_then_approve_grants_the_override_to_the_requester(w: World) -> 
     )
     assert line.borrower_name == "借款人0"
     decision = supervision.decide_override_request(
-        w.db, w.sup, request_id, approve=True, note="ok", minutes=20, now=NIGHT
+        Context.frozen(w.db, w.sup, NIGHT, load_profile()),
+        request_id,
+        approve=True,
+        note="ok",
+        minutes=20,
     )
     assert decision.status == "approved" and decision.requested_by_login == "op"
     assert decision.expires_at == NIGHT + dt.timedelta(minutes=20)
@@ -237,85 +269,141 @@ def test_request_then_approve_grants_the_override_to_the_requester(w: World) -> 
     [approved] = w.events("override_request.approve")
     assert approved.before == {"status": "pending"}
     assert approved.after is not None and approved.after["override_id"] == decision.override_id
-    assert supervision.override_requests(w.db, w.sup) == []
+    assert supervision.override_requests(Context(w.db, w.sup, utcnow, load_profile())) == []
     assert [
-        x.request_id for x in supervision.override_requests(w.db, w.sup, status="approved")
+        x.request_id
+        for x in supervision.override_requests(
+            Context(w.db, w.sup, utcnow, load_profile()), status="approved"
+        )
     ] == [request_id]
     # The operator's night call now goes through, once.
     logged = contacts.log_contact(
-        w.db, w.op, case, channel=Channel.PHONE, direction=Direction.OUTBOUND,
-        outcome=Outcome.NO_ANSWER, now=NIGHT + dt.timedelta(minutes=1),
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NIGHT + dt.timedelta(minutes=1), load_profile()),
+        case,
+        channel=Channel.PHONE,
+        direction=Direction.OUTBOUND,
+        outcome=Outcome.NO_ANSWER,
+    )
     assert logged.override_used
 
 
 def test_reject_needs_a_note_and_deciding_twice_is_stale(w: World) -> None:
     case = w.cases[0]
-    request_id = supervision.request_override(w.db, w.op, case, "daily_call_cap", "x", now=NOW)
+    request_id = supervision.request_override(
+        Context.frozen(w.db, w.op, NOW, load_profile()), case, "daily_call_cap", "x"
+    )
     with pytest.raises(ServiceError, match="needs a note"):
-        supervision.decide_override_request(w.db, w.sup, request_id, approve=False, now=NOW)
+        supervision.decide_override_request(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), request_id, approve=False
+        )
     decision = supervision.decide_override_request(
-        w.db, w.sup, request_id, approve=False, note="not today", now=NOW
+        Context.frozen(w.db, w.sup, NOW, load_profile()),
+        request_id,
+        approve=False,
+        note="not today",
     )
     assert decision.status == "rejected" and decision.override_id is None
     [rejected] = w.events("override_request.reject")
     assert rejected.after == {"status": "rejected", "note": "not today"}
     with pytest.raises(StaleEdit, match="already rejected by sup"):
-        supervision.decide_override_request(w.db, w.sup2, request_id, approve=True, now=NOW)
+        supervision.decide_override_request(
+            Context.frozen(w.db, w.sup2, NOW, load_profile()), request_id, approve=True
+        )
     with w.db.read() as s:
         assert s.scalars(select(RuleOverride)).all() == []
     # Decided: the agent may ask again.
-    again = supervision.request_override(w.db, w.op, case, "daily_call_cap", "y", now=NOW)
+    again = supervision.request_override(
+        Context.frozen(w.db, w.op, NOW, load_profile()), case, "daily_call_cap", "y"
+    )
     assert again != request_id
 
 
 def test_nobody_decides_their_own_request(w: World) -> None:
-    request_id = supervision.request_override(w.db, w.sup, w.cases[0], "quiet_hours", "x", now=NOW)
+    request_id = supervision.request_override(
+        Context.frozen(w.db, w.sup, NOW, load_profile()), w.cases[0], "quiet_hours", "x"
+    )
     with pytest.raises(PermissionDenied, match="your own"):
-        supervision.decide_override_request(w.db, w.sup, request_id, approve=True, now=NOW)
-    decision = supervision.decide_override_request(w.db, w.sup2, request_id, approve=True, now=NOW)
+        supervision.decide_override_request(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), request_id, approve=True
+        )
+    decision = supervision.decide_override_request(
+        Context.frozen(w.db, w.sup2, NOW, load_profile()), request_id, approve=True
+    )
     assert decision.override_id is not None
 
 
 def test_request_rules_and_roles(w: World) -> None:
     case = w.cases[0]
-    supervision.request_override(w.db, w.op, case, "quiet_hours", "x", now=NOW)
+    supervision.request_override(
+        Context.frozen(w.db, w.op, NOW, load_profile()), case, "quiet_hours", "x"
+    )
     with pytest.raises(ServiceError, match="already asked"):
-        supervision.request_override(w.db, w.op, case, "quiet_hours", "again", now=NOW)
+        supervision.request_override(
+            Context.frozen(w.db, w.op, NOW, load_profile()), case, "quiet_hours", "again"
+        )
     # Another rule, or another agent, is another request.
-    supervision.request_override(w.db, w.op, case, "weekly_call_cap", "x", now=NOW)
-    supervision.request_override(w.db, w.op2, case, "quiet_hours", "x", now=NOW)
+    supervision.request_override(
+        Context.frozen(w.db, w.op, NOW, load_profile()), case, "weekly_call_cap", "x"
+    )
+    supervision.request_override(
+        Context.frozen(w.db, w.op2, NOW, load_profile()), case, "quiet_hours", "x"
+    )
     with pytest.raises(ServiceError, match="not waived by an override"):
-        supervision.request_override(w.db, w.op, case, "hold", "x", now=NOW)
+        supervision.request_override(
+            Context.frozen(w.db, w.op, NOW, load_profile()), case, "hold", "x"
+        )
     with pytest.raises(ServiceError, match="unknown contact rule"):
-        supervision.request_override(w.db, w.op, case, "bedtime", "x", now=NOW)
+        supervision.request_override(
+            Context.frozen(w.db, w.op, NOW, load_profile()), case, "bedtime", "x"
+        )
     with pytest.raises(ServiceError, match="say why"):
-        supervision.request_override(w.db, w.op, case, "third_party", " ", now=NOW)
+        supervision.request_override(
+            Context.frozen(w.db, w.op, NOW, load_profile()), case, "third_party", " "
+        )
     with pytest.raises(PermissionDenied):
-        supervision.override_requests(w.db, w.op)
-    [first, *_rest] = supervision.override_requests(w.db, w.sup)
+        supervision.override_requests(Context(w.db, w.op, utcnow, load_profile()))
+    [first, *_rest] = supervision.override_requests(Context(w.db, w.sup, utcnow, load_profile()))
     with pytest.raises(PermissionDenied):
-        supervision.decide_override_request(w.db, w.op2, first.request_id, approve=True, now=NOW)
+        supervision.decide_override_request(
+            Context.frozen(w.db, w.op2, NOW, load_profile()), first.request_id, approve=True
+        )
     # The requester may read their own request, not someone else's.
-    assert supervision.override_request(w.db, w.op, first.request_id).requested_by_login == "op"
+    assert (
+        supervision.override_request(
+            Context(w.db, w.op, utcnow, load_profile()), first.request_id
+        ).requested_by_login
+        == "op"
+    )
     with pytest.raises(PermissionDenied):
-        supervision.override_request(w.db, w.op2, first.request_id)
+        supervision.override_request(Context(w.db, w.op2, utcnow, load_profile()), first.request_id)
     with pytest.raises(ServiceError, match="minutes"):
         supervision.decide_override_request(
-            w.db, w.sup, first.request_id, approve=True, minutes=0, now=NOW
+            Context.frozen(w.db, w.sup, NOW, load_profile()),
+            first.request_id,
+            approve=True,
+            minutes=0,
         )
 
 
 def test_approving_on_an_archived_case_is_refused(w: World) -> None:
     case = w.cases[0]
-    request_id = supervision.request_override(w.db, w.op, case, "quiet_hours", "x", now=NOW)
+    request_id = supervision.request_override(
+        Context.frozen(w.db, w.op, NOW, load_profile()), case, "quiet_hours", "x"
+    )
     with w.db.write() as s:
         s.execute(
             update(CollectionCase).where(CollectionCase.id == case).values(status=CaseStatus.CLOSED)
         )
     with pytest.raises(ServiceError, match="archived"):
-        supervision.decide_override_request(w.db, w.sup, request_id, approve=True, now=NOW)
-    assert supervision.override_request(w.db, w.sup, request_id).status == "pending"
+        supervision.decide_override_request(
+            Context.frozen(w.db, w.sup, NOW, load_profile()), request_id, approve=True
+        )
+    assert (
+        supervision.override_request(
+            Context(w.db, w.sup, utcnow, load_profile()), request_id
+        ).status
+        == "pending"
+    )
 
 
 # --- the audit trail ------------------------------------------------------------------------
@@ -347,7 +435,9 @@ def _seed_events(w: World) -> list[int]:
 
 def test_audit_page_filters_newest_first(w: World) -> None:
     ids = _seed_events(w)
-    page = supervision.audit_page(w.db, w.sup, AuditFilter(case_id=w.cases[0]))
+    page = supervision.audit_page(
+        Context(w.db, w.sup, utcnow, load_profile()), AuditFilter(case_id=w.cases[0])
+    )
     assert [e.event_id for e in page.lines] == [ids[6], ids[3], ids[2], ids[0]]
     assert not page.more
     top = page.lines[0]
@@ -355,18 +445,22 @@ def test_audit_page_filters_newest_first(w: World) -> None:
     # Numbers quoted in events are masked on the way out.
     assert top.after is not None and top.after["phone"] == "138****5678"
     assert "13812345678" not in top.summary
-    page = supervision.audit_page(w.db, w.sup, AuditFilter(agent_login="op2"))
+    page = supervision.audit_page(
+        Context(w.db, w.sup, utcnow, load_profile()), AuditFilter(agent_login="op2")
+    )
     assert [e.event_id for e in page.lines] == [ids[5], ids[1]]
-    page = supervision.audit_page(w.db, w.sup, AuditFilter(action="case."))
+    page = supervision.audit_page(
+        Context(w.db, w.sup, utcnow, load_profile()), AuditFilter(action="case.")
+    )
     assert [e.event_id for e in page.lines] == [ids[3], ids[2]]
     page = supervision.audit_page(
-        w.db,
-        w.sup,
+        Context(w.db, w.sup, utcnow, load_profile()),
         AuditFilter(since=NOW + dt.timedelta(minutes=2), until=NOW + dt.timedelta(minutes=5)),
     )
     assert [e.event_id for e in page.lines] == [ids[4], ids[3], ids[2]]
     page = supervision.audit_page(
-        w.db, w.sup, AuditFilter(agent_login="op", case_id=w.cases[0], action="contact")
+        Context(w.db, w.sup, utcnow, load_profile()),
+        AuditFilter(agent_login="op", case_id=w.cases[0], action="contact"),
     )
     assert [e.event_id for e in page.lines] == [ids[6], ids[0]]
 
@@ -383,7 +477,9 @@ def test_audit_page_keyset_paging(w: World, flt: AuditFilter) -> None:
     seen: list[int] = []
     before: int | None = None
     while True:
-        page = supervision.audit_page(w.db, w.sup, flt, before_id=before, limit=2)
+        page = supervision.audit_page(
+            Context(w.db, w.sup, utcnow, load_profile()), flt, before_id=before, limit=2
+        )
         seen += [e.event_id for e in page.lines]
         if not page.more:
             break
@@ -401,7 +497,10 @@ def test_audit_page_same_time_ties_page_by_id(w: World) -> None:
     before: int | None = None
     for _ in range(3):
         page = supervision.audit_page(
-            w.db, w.sup, AuditFilter(agent_login="op"), before_id=before, limit=2
+            Context(w.db, w.sup, utcnow, load_profile()),
+            AuditFilter(agent_login="op"),
+            before_id=before,
+            limit=2,
         )
         pages.append([e.summary for e in page.lines])
         before = page.next_before
@@ -410,11 +509,15 @@ def test_audit_page_same_time_ties_page_by_id(w: World) -> None:
 
 def test_audit_page_refusals(w: World) -> None:
     with pytest.raises(PermissionDenied):
-        supervision.audit_page(w.db, w.op, AuditFilter())
+        supervision.audit_page(Context(w.db, w.op, utcnow, load_profile()), AuditFilter())
     with pytest.raises(UnknownAgent, match="ghost"):
-        supervision.audit_page(w.db, w.sup, AuditFilter(agent_login="ghost"))
+        supervision.audit_page(
+            Context(w.db, w.sup, utcnow, load_profile()), AuditFilter(agent_login="ghost")
+        )
     with pytest.raises(ServiceError, match="ends before it starts"):
-        supervision.audit_page(w.db, w.sup, AuditFilter(since=NOW, until=NOW))
+        supervision.audit_page(
+            Context(w.db, w.sup, utcnow, load_profile()), AuditFilter(since=NOW, until=NOW)
+        )
 
 
 def test_audit_actions_are_distinct_and_sorted(w: World) -> None:
@@ -450,7 +553,7 @@ def test_report_on_screen_and_as_csv(w: World, tmp_path: Path) -> None:
 
 def test_case_visits_and_stuck_lease(w: World) -> None:
     case = w.cases[0]
-    claim_case(w.db, w.op, case, now=NOW)
+    claim_case(Context.frozen(w.db, w.op, NOW, load_profile()), case)
     with pytest.raises(PermissionDenied):
         w.service(w.op2).release_stuck_lease(case)
     w.service(w.sup).release_stuck_lease(case)

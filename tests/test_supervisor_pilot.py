@@ -29,7 +29,7 @@ from tui_desk.db.models import CollectionCase, Role, Stage
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.supervisor import ConfirmModal, SupervisorScreen
 from tui_desk.services import board as board_service
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.views.board import (
     RISK_KINDS,
@@ -445,7 +445,7 @@ async def test_releasing_an_overdue_lease_from_its_row(world: World) -> None:
     from tui_desk.services.queue import claim_case
 
     case = world.cases[0]
-    claim_case(world.db, world.op, case, now=NOW - dt.timedelta(hours=2), profile=CN)
+    claim_case(Context.frozen(world.db, world.op, NOW - dt.timedelta(hours=2), CN), case)
     refresh(world)
     app = world.app(world.sup)
     async with app.run_test(size=NARROW) as pilot:
@@ -474,8 +474,8 @@ async def test_marked_rows_are_reassigned_together(world: World) -> None:
     from tui_desk.services.queue import claim_case
 
     old = NOW - dt.timedelta(hours=2)
-    claim_case(world.db, world.op, world.cases[0], now=old, profile=CN)
-    claim_case(world.db, world.op2, world.cases[1], now=old, profile=CN)
+    claim_case(Context.frozen(world.db, world.op, old, CN), world.cases[0])
+    claim_case(Context.frozen(world.db, world.op2, old, CN), world.cases[1])
     refresh(world)
     app = world.app(world.sup)
     async with app.run_test(size=NARROW) as pilot:
@@ -506,7 +506,7 @@ async def test_viewing_a_case_read_only_from_the_board(world: World) -> None:
     from tui_desk.services.queue import claim_case
 
     case = world.cases[1]
-    claim_case(world.db, world.op2, case, now=NOW - dt.timedelta(hours=2), profile=CN)
+    claim_case(Context.frozen(world.db, world.op2, NOW - dt.timedelta(hours=2), CN), case)
     refresh(world)
     app = world.app(world.sup)
     async with app.run_test(size=WIDE) as pilot:

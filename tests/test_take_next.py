@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.factories import Factory
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import Agent, AuditEvent, CaseStatus, CollectionCase, Role
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.case_state import load_for_edit
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import PermissionDenied, ServiceError, StaleEdit
 from tui_desk.services.queue import LeaseHeld, claim_case, release_lease, renew_lease, take_next
 from tui_desk.views.queue import Claim
@@ -91,7 +92,7 @@ def team(db: Database, make: Factory) -> Team:
 
 
 def _take(db: Database, actor: Actor, now: dt.datetime = NOW) -> Claim | None:
-    return take_next(db, actor, now=now, profile=PROFILE)
+    return take_next(Context.frozen(db, actor, now, PROFILE))
 
 
 # --- what is taken first -------------------------------------------------------------------
@@ -239,7 +240,7 @@ def test_a_lease_leaves_the_version_and_stale_edits_are_refused(
     opened_at = _case(db, case_id).version
     claim = _take(db, team.me)
     assert claim is not None and claim.version == opened_at
-    renew_lease(db, team.me, case_id, now=NOW + dt.timedelta(minutes=5), profile=PROFILE)
+    renew_lease(Context.frozen(db, team.me, NOW + dt.timedelta(minutes=5), PROFILE), case_id)
     assert _case(db, case_id).version == opened_at
     # An edit based on what the operator opened still goes through...
     with db.write() as s:
@@ -258,17 +259,17 @@ def test_claim_names_who_holds_the_case_and_until_when(
     db: Database, make: Factory, team: Team
 ) -> None:
     case_id = make.case(priority=100)
-    mine = claim_case(db, team.me, case_id, now=NOW, profile=PROFILE)
+    mine = claim_case(Context.frozen(db, team.me, NOW, PROFILE), case_id)
     assert (mine.case_id, mine.reason) == (case_id, "opened")
     with pytest.raises(LeaseHeld) as held:
-        claim_case(db, team.other, case_id, now=NOW + dt.timedelta(minutes=1), profile=PROFILE)
+        claim_case(Context.frozen(db, team.other, NOW + dt.timedelta(minutes=1), PROFILE), case_id)
     assert str(held.value) == f"case {case_id} is being worked by 甲 until 14:15"
     assert held.value.holder_name == "甲" and held.value.until == NOW + LEASE
     # Claiming it again renews the lease; after expiry another agent may claim it.
-    again = claim_case(db, team.me, case_id, now=NOW + dt.timedelta(minutes=5), profile=PROFILE)
+    again = claim_case(Context.frozen(db, team.me, NOW + dt.timedelta(minutes=5), PROFILE), case_id)
     assert again.lease_expires_at == NOW + dt.timedelta(minutes=5) + LEASE
     late = NOW + dt.timedelta(minutes=21)
-    assert claim_case(db, team.other, case_id, now=late, profile=PROFILE).case_id == case_id
+    assert claim_case(Context.frozen(db, team.other, late, PROFILE), case_id).case_id == case_id
 
 
 def test_claiming_moves_the_lease_and_refuses_closed_cases(
@@ -277,43 +278,45 @@ def test_claiming_moves_the_lease_and_refuses_closed_cases(
     first = make.case(priority=100)
     second = make.case(priority=50, owner_id=team.other.id)
     closed = make.case(priority=10, status=CaseStatus.CLOSED)
-    claim_case(db, team.me, first, now=NOW, profile=PROFILE)
+    claim_case(Context.frozen(db, team.me, NOW, PROFILE), first)
     # Opening a case owned by someone else is allowed: the operator chose it.
-    claim_case(db, team.me, second, now=NOW, profile=PROFILE)
+    claim_case(Context.frozen(db, team.me, NOW, PROFILE), second)
     assert _case(db, first).lease_holder_id is None
     assert _case(db, second).lease_holder_id == team.me.id
     with pytest.raises(ServiceError, match="closed"):
-        claim_case(db, team.me, closed, now=NOW, profile=PROFILE)
+        claim_case(Context.frozen(db, team.me, NOW, PROFILE), closed)
 
 
 def test_renew_is_for_the_holder_only(db: Database, make: Factory, team: Team) -> None:
     case_id = make.case(priority=100)
-    claim_case(db, team.me, case_id, now=NOW, profile=PROFILE)
+    claim_case(Context.frozen(db, team.me, NOW, PROFILE), case_id)
     later = NOW + dt.timedelta(minutes=10)
-    assert renew_lease(db, team.me, case_id, now=later, profile=PROFILE) == later + LEASE
+    assert renew_lease(Context.frozen(db, team.me, later, PROFILE), case_id) == later + LEASE
     with pytest.raises(LeaseHeld, match="甲"):
-        renew_lease(db, team.other, case_id, now=later, profile=PROFILE)
+        renew_lease(Context.frozen(db, team.other, later, PROFILE), case_id)
     # After the lease ran out and someone else took the case, renewing fails clearly.
     taken = later + LEASE + dt.timedelta(minutes=1)
-    claim_case(db, team.other, case_id, now=taken, profile=PROFILE)
+    claim_case(Context.frozen(db, team.other, taken, PROFILE), case_id)
     with pytest.raises(LeaseHeld, match="your lease has ended"):
-        renew_lease(db, team.me, case_id, now=taken, profile=PROFILE)
-    release_lease(db, team.other, case_id, now=taken)
+        renew_lease(Context.frozen(db, team.me, taken, PROFILE), case_id)
+    release_lease(Context.frozen(db, team.other, taken, load_profile()), case_id)
     with pytest.raises(ServiceError, match="no longer hold"):
-        renew_lease(db, team.me, case_id, now=taken, profile=PROFILE)
+        renew_lease(Context.frozen(db, team.me, taken, PROFILE), case_id)
 
 
 def test_release_by_holder_or_supervisor_only(db: Database, make: Factory, team: Team) -> None:
     case_id = make.case(priority=100)
-    claim_case(db, team.me, case_id, now=NOW, profile=PROFILE)
+    claim_case(Context.frozen(db, team.me, NOW, PROFILE), case_id)
     with pytest.raises(PermissionDenied):
-        release_lease(db, team.other, case_id, now=NOW)
+        release_lease(Context.frozen(db, team.other, NOW, load_profile()), case_id)
     assert _case(db, case_id).lease_holder_id == team.me.id
-    release_lease(db, team.sup, case_id, now=NOW)
+    release_lease(Context.frozen(db, team.sup, NOW, load_profile()), case_id)
     assert _case(db, case_id).lease_holder_id is None
-    release_lease(db, team.other, case_id, now=NOW)  # nobody holds it: nothing to do
-    claim_case(db, team.me, case_id, now=NOW, profile=PROFILE)
-    release_lease(db, team.me, case_id, now=NOW)
+    release_lease(
+        Context.frozen(db, team.other, NOW, load_profile()), case_id
+    )  # nobody holds it: nothing to do
+    claim_case(Context.frozen(db, team.me, NOW, PROFILE), case_id)
+    release_lease(Context.frozen(db, team.me, NOW, load_profile()), case_id)
     with db.read() as s:
         events = [
             (e.action, e.agent_id) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
@@ -355,7 +358,7 @@ def _hammer(
         for _ in range(rounds):
             started = time.monotonic()
             try:
-                claim = take_next(db, actor, profile=PROFILE)
+                claim = take_next(Context(db, actor, utcnow, PROFILE))
             except Exception:
                 errors.append(traceback.format_exc())
                 continue

@@ -40,7 +40,7 @@ from tui_desk.screens.visit_modals import (
     VisitReportModal,
 )
 from tui_desk.services import visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.search_index import index_borrower
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 
@@ -173,9 +173,11 @@ async def test_a_taken_slot_is_refused_with_fresh_suggestions(world: World) -> N
         first = modal.slots[0]
         # Another desk books that slot meanwhile.
         visits.book_visit(
-            world.db, world.sup, world.other, collector_id=first.collector_id,
-            starts_at=first.starts_at, now=NOW,
-        )  # fmt: skip
+            Context.frozen(world.db, world.sup, NOW, load_profile()),
+            world.other,
+            collector_id=first.collector_id,
+            starts_at=first.starts_at,
+        )
         await pilot.press("1", "enter")
         await settle(pilot)
         assert app.screen is modal
@@ -212,7 +214,10 @@ async def test_typed_time_refusal_names_the_rule(world: World) -> None:
 
 def _book(world: World, case_id: int, start: dt.datetime) -> int:
     return visits.book_visit(
-        world.db, world.op, case_id, collector_id=world.collector, starts_at=start, now=NOW
+        Context.frozen(world.db, world.op, NOW, load_profile()),
+        case_id,
+        collector_id=world.collector,
+        starts_at=start,
     )
 
 

@@ -26,9 +26,10 @@ from tui_desk.db.models import (
     VisitOutcome,
     VisitReport,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.rules.visits import BookingRule
 from tui_desk.services import visits
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context, stopped_at
 from tui_desk.services.errors import PermissionDenied, ServiceError
 from tui_desk.services.visits import BookingRefused, VisitReportInput
 
@@ -70,10 +71,8 @@ class World:
         actor = args.pop("actor", self.op)
         assert isinstance(actor, Actor)
         return visits.book_visit(
-            self.db,
-            actor,
+            Context(self.db, actor, stopped_at(NOW), load_profile()),
             case_id or self.case,
-            now=NOW,
             **args,  # type: ignore[arg-type]
         )
 
@@ -206,9 +205,13 @@ def test_supervisor_override_of_a_rule_in_principle(w: World) -> None:
 def test_reschedule_with_notice_records_who_and_how(w: World) -> None:
     old = w.book()
     new = visits.reschedule_visit(
-        w.db, w.op, old, starts_at=at(4, 14), side=Side.BORROWER, notified_how=Channel.PHONE,
-        reason="borrower at work on Thursday", now=NOW,
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        old,
+        starts_at=at(4, 14),
+        side=Side.BORROWER,
+        notified_how=Channel.PHONE,
+        reason="borrower at work on Thursday",
+    )
     assert w.appt(old).status is AppointmentStatus.RESCHEDULED
     moved = w.appt(new)
     assert moved.status is AppointmentStatus.BOOKED and moved.rescheduled_from_id == old
@@ -225,9 +228,13 @@ def test_reschedule_with_notice_records_who_and_how(w: World) -> None:
 def test_a_moved_visit_does_not_clash_with_its_old_slot(w: World) -> None:
     old = w.book()
     new = visits.reschedule_visit(
-        w.db, w.op, old, starts_at=at(3, 9, 30), side=Side.BANK, notified_how=Channel.SMS,
-        reason="collector delayed", now=NOW,
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        old,
+        starts_at=at(3, 9, 30),
+        side=Side.BANK,
+        notified_how=Channel.SMS,
+        reason="collector delayed",
+    )
     assert w.appt(new).starts_at == at(3, 9, 30)
 
 
@@ -238,20 +245,31 @@ def test_change_inside_the_notice_period_is_refused_unless_a_supervisor_waives_i
     late = at(2, 9, 30)  # 23.5 hours before the visit
     with pytest.raises(BookingRefused) as info:
         visits.reschedule_visit(
-            w.db, w.op, old, starts_at=at(7, 9), side=Side.BANK, notified_how=Channel.PHONE,
-            reason="collector ill", now=late,
-        )  # fmt: skip
+            Context.frozen(w.db, w.op, late, load_profile()),
+            old,
+            starts_at=at(7, 9),
+            side=Side.BANK,
+            notified_how=Channel.PHONE,
+            reason="collector ill",
+        )
     assert info.value.rules == (BookingRule.NOTICE,)
     with pytest.raises(BookingRefused):
         visits.cancel_visit(
-            w.db, w.op, old, side=Side.BORROWER, notified_how=Channel.PHONE,
-            reason="changed mind", now=late,
-        )  # fmt: skip
+            Context.frozen(w.db, w.op, late, load_profile()),
+            old,
+            side=Side.BORROWER,
+            notified_how=Channel.PHONE,
+            reason="changed mind",
+        )
     assert w.appt(old).status is AppointmentStatus.BOOKED
     visits.cancel_visit(
-        w.db, w.sup, old, side=Side.BANK, notified_how=Channel.PHONE, reason="collector ill",
-        override_reason="collector in hospital", now=late,
-    )  # fmt: skip
+        Context.frozen(w.db, w.sup, late, load_profile()),
+        old,
+        side=Side.BANK,
+        notified_how=Channel.PHONE,
+        reason="collector ill",
+        override_reason="collector in hospital",
+    )
     appt = w.appt(old)
     assert appt.status is AppointmentStatus.CANCELLED
     assert appt.override_reason == "collector in hospital"
@@ -260,9 +278,12 @@ def test_change_inside_the_notice_period_is_refused_unless_a_supervisor_waives_i
 def test_cancel_sends_the_case_back_to_the_queue(w: World) -> None:
     old = w.book()
     visits.cancel_visit(
-        w.db, w.op, old, side=Side.BORROWER, notified_how=Channel.PHONE, reason="moved away",
-        now=NOW,
-    )  # fmt: skip
+        Context.frozen(w.db, w.op, NOW, load_profile()),
+        old,
+        side=Side.BORROWER,
+        notified_how=Channel.PHONE,
+        reason="moved away",
+    )
     case = w.case_row()
     assert case.stage is Stage.DOCUMENTS
     assert case.next_action_at is not None and NOW < case.next_action_at < at(3, 0)
@@ -274,11 +295,19 @@ def test_bad_change_input_is_refused_clearly(w: World) -> None:
     old = w.book()
     with pytest.raises(ServiceError, match="reason"):
         visits.cancel_visit(
-            w.db, w.op, old, side=Side.BANK, notified_how=Channel.PHONE, reason=" ", now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            old,
+            side=Side.BANK,
+            notified_how=Channel.PHONE,
+            reason=" ",
         )
     with pytest.raises(ServiceError, match="who asked"):
         visits.cancel_visit(
-            w.db, w.op, old, side="nobody", notified_how=Channel.PHONE, reason="x", now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            old,
+            side="nobody",
+            notified_how=Channel.PHONE,
+            reason="x",
         )
     assert w.appt(old).status is AppointmentStatus.BOOKED
 
@@ -300,12 +329,13 @@ def test_visit_report_moves_the_case_to_visited(w: World) -> None:
     appointment_id = w.book()
     with pytest.raises(ServiceError, match="not taken place"):
         visits.record_visit_report(
-            w.db, w.op, appointment_id, report(VisitOutcome.PLAN_DISCUSSED), now=NOW
+            Context.frozen(w.db, w.op, NOW, load_profile()),
+            appointment_id,
+            report(VisitOutcome.PLAN_DISCUSSED),
         )
     after = at(3, 10, 15)
     report_id = visits.record_visit_report(
-        w.db,
-        w.op,
+        Context.frozen(w.db, w.op, after, load_profile()),
         appointment_id,
         report(
             VisitOutcome.PLAN_DISCUSSED,
@@ -313,7 +343,6 @@ def test_visit_report_moves_the_case_to_visited(w: World) -> None:
             obligations_minor=300_000,
             affordable_monthly_minor=150_000,
         ),
-        now=after,
     )
     assert w.appt(appointment_id).status is AppointmentStatus.DONE
     assert w.case_row().stage is Stage.VISITED
@@ -322,7 +351,9 @@ def test_visit_report_moves_the_case_to_visited(w: World) -> None:
         assert row is not None and row.affordable_monthly_minor == 150_000
     with pytest.raises(ServiceError, match="already has a report"):
         visits.record_visit_report(
-            w.db, w.op, appointment_id, report(VisitOutcome.REFUSED), now=after
+            Context.frozen(w.db, w.op, after, load_profile()),
+            appointment_id,
+            report(VisitOutcome.REFUSED),
         )
 
 
@@ -330,7 +361,9 @@ def test_absent_borrower_goes_back_to_the_queue(w: World) -> None:
     appointment_id = w.book()
     after = at(3, 10, 15)
     visits.record_visit_report(
-        w.db, w.op, appointment_id, report(VisitOutcome.BORROWER_ABSENT), now=after
+        Context.frozen(w.db, w.op, after, load_profile()),
+        appointment_id,
+        report(VisitOutcome.BORROWER_ABSENT),
     )
     assert w.appt(appointment_id).status is AppointmentStatus.NO_SHOW
     case = w.case_row()
@@ -343,31 +376,44 @@ def test_door_collection_needs_a_receipt_and_stays_unreconciled(w: World) -> Non
     after = at(3, 10, 15)
     with pytest.raises(ServiceError, match="receipt"):
         visits.record_visit_report(
-            w.db, w.op, appointment_id,
-            report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000), now=after,
-        )  # fmt: skip
+            Context.frozen(w.db, w.op, after, load_profile()),
+            appointment_id,
+            report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000),
+        )
     with pytest.raises(ServiceError, match=r"mismatch|did not match"):
         visits.record_visit_report(
-            w.db, w.op, appointment_id, report(VisitOutcome.PLAN_DISCUSSED, address_checked=False),
-            now=after,
-        )  # fmt: skip
+            Context.frozen(w.db, w.op, after, load_profile()),
+            appointment_id,
+            report(VisitOutcome.PLAN_DISCUSSED, address_checked=False),
+        )
     with pytest.raises(ServiceError, match="negative"):
         visits.record_visit_report(
-            w.db, w.op, appointment_id,
-            report(VisitOutcome.PLAN_DISCUSSED, affordable_monthly_minor=-1), now=after,
-        )  # fmt: skip
-    visits.record_visit_report(
-        w.db, w.op, appointment_id,
-        report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000, collected_method="cash",
-               receipt_no="R-0001"),
-        now=after,
-    )  # fmt: skip
-    [pending] = visits.unreconciled_collections(w.db, now=after + dt.timedelta(days=1))
+            Context.frozen(w.db, w.op, after, load_profile()),
+            appointment_id,
+            report(VisitOutcome.PLAN_DISCUSSED, affordable_monthly_minor=-1),
+        )
+    visits.record_visit_report(Context.frozen(w.db, w.op, after, load_profile()), appointment_id, report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000, collected_method="cash",
+               receipt_no="R-0001"))  # fmt: skip
+    [pending] = visits.unreconciled_collections(
+        w.db, now=after + dt.timedelta(days=1), profile=load_profile()
+    )
     assert pending.collected_minor == 50_000 and not pending.overdue
-    [late] = visits.unreconciled_collections(w.db, now=after + dt.timedelta(days=4))
+    [late] = visits.unreconciled_collections(
+        w.db, now=after + dt.timedelta(days=4), profile=load_profile()
+    )
     assert late.overdue
-    assert visits.overdue_collection_count(w.db, now=after + dt.timedelta(days=1)) == 0
-    assert visits.overdue_collection_count(w.db, now=after + dt.timedelta(days=4)) == 1
+    assert (
+        visits.overdue_collection_count(
+            w.db, now=after + dt.timedelta(days=1), profile=load_profile()
+        )
+        == 0
+    )
+    assert (
+        visits.overdue_collection_count(
+            w.db, now=after + dt.timedelta(days=4), profile=load_profile()
+        )
+        == 1
+    )
 
 
 def test_day_sheet_lists_the_day_in_order_and_is_audited(w: World) -> None:
@@ -375,13 +421,17 @@ def test_day_sheet_lists_the_day_in_order_and_is_audited(w: World) -> None:
     w.book(second, starts_at=at(3, 14))
     w.book(starts_at=at(3, 9))
     collector = actor_of(w.db, w.col)
-    sheet = visits.day_sheet(w.db, collector, w.col, dt.date(2026, 12, 3), now=NOW)
+    sheet = visits.day_sheet(
+        Context.frozen(w.db, collector, NOW, load_profile()), w.col, dt.date(2026, 12, 3)
+    )
     assert [v.starts_at for v in sheet.visits] == [at(3, 9), at(3, 14)]
     assert sheet.visits[1].borrower_name == "欧阳娜娜"
     assert sheet.visits[0].address.startswith("北京市朝阳区")
     assert any("work ID" in item for item in sheet.visits[0].bring)
     with pytest.raises(ServiceError):
-        visits.day_sheet(w.db, collector, w.col2, dt.date(2026, 12, 3), now=NOW)
+        visits.day_sheet(
+            Context.frozen(w.db, collector, NOW, load_profile()), w.col2, dt.date(2026, 12, 3)
+        )
     with w.db.read() as s:
         assert (
             s.scalars(select(AuditEvent).where(AuditEvent.action == "visit.day_sheet"))
@@ -392,14 +442,14 @@ def test_day_sheet_lists_the_day_in_order_and_is_audited(w: World) -> None:
 
 
 def test_suggestions_skip_busy_collectors_and_respect_spacing(w: World) -> None:
-    slots = visits.suggest_slots(w.db, w.case, now=NOW, limit=5)
+    slots = visits.suggest_slots(w.db, w.case, now=NOW, limit=5, profile=load_profile())
     assert len(slots) == 5
     first = slots[0]
     assert first.starts_at == at(3, 9)
     w.book(collector_id=first.collector_id, starts_at=first.starts_at)
-    again = visits.suggest_slots(w.db, w.case, now=NOW, limit=5)
+    again = visits.suggest_slots(w.db, w.case, now=NOW, limit=5, profile=load_profile())
     # The case now has a visit on the 3rd: the next suggestions are 3+ days later.
     assert all(s.starts_at.astimezone(SH).date() >= dt.date(2026, 12, 6) for s in again)
     other = w.ready_case(name="周九")
-    for slot in visits.suggest_slots(w.db, other, now=NOW, limit=9):
+    for slot in visits.suggest_slots(w.db, other, now=NOW, limit=9, profile=load_profile()):
         assert not (slot.collector_id == first.collector_id and slot.starts_at == at(3, 9))

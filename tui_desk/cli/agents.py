@@ -6,9 +6,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tui_desk.cli.common import CliError, parse_day
+from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
 from tui_desk.i18n import N_, _
+from tui_desk.rules.profile import load_profile
 
 if TYPE_CHECKING:
     from tui_desk.services.agents import ScheduleInfo
@@ -18,7 +20,9 @@ def cmd_agents(args: argparse.Namespace, db: Database) -> None:
     from tui_desk.services import agents
 
     if args.agents_command == "add":
-        info = agents.add_agent(db, args.login, args.name, Role(args.role))
+        info = agents.add_agent(
+            db, args.login, args.name, Role(args.role), now=utcnow(), profile=load_profile()
+        )
         print(_("added {login} ({role})").format(login=info.login, role=info.role.value))
         if info.role is Role.COLLECTOR:
             print(
@@ -44,11 +48,17 @@ def cmd_agents(args: argparse.Namespace, db: Database) -> None:
         cmd_schedule(args, db)
     elif args.agents_command == "day-off":
         schedule = agents.set_day_off(
-            db, None, args.login, parse_day(args.date), reason=args.reason, remove=args.remove
+            db,
+            None,
+            args.login,
+            parse_day(args.date),
+            reason=args.reason,
+            remove=args.remove,
+            now=utcnow(),
         )
         print(describe_schedule(schedule))
     else:
-        info = agents.set_active(db, args.login, args.agents_command == "activate")
+        info = agents.set_active(db, args.login, args.agents_command == "activate", now=utcnow())
         print(f"{info.login}: {'active' if info.active else 'inactive'}")
 
 
@@ -94,7 +104,7 @@ def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
 
     wanted = (args.hours, args.weekdays, args.districts, args.timezone)
     if all(value is None for value in wanted):
-        print(describe_schedule(agents.collector_schedule(db, args.login)))
+        print(describe_schedule(agents.collector_schedule(db, args.login, now=utcnow())))
         return
     start = end = None
     if args.hours is not None:
@@ -118,5 +128,6 @@ def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
         weekdays=args.weekdays,
         districts=districts,
         timezone=args.timezone,
+        now=utcnow(),
     )
     print(describe_schedule(info))

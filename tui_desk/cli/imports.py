@@ -15,6 +15,7 @@ from tui_desk.cli.common import (
     policy_profile,
     progress_printer,
 )
+from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.i18n import _
@@ -130,6 +131,7 @@ def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> in
                     Path(source[4:]),
                     actor=actor,
                     started_by=login,
+                    now=utcnow(),
                     profile=profile,
                     batch_size=args.batch_size,
                     progress=_import_progress(),
@@ -140,6 +142,7 @@ def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> in
                     source,
                     actor=actor,
                     started_by=login,
+                    now=utcnow(),
                     profile=profile,
                     batch_size=args.batch_size,
                     progress=_import_progress(),

@@ -11,6 +11,7 @@ from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
 from tui_desk.i18n import _
+from tui_desk.services.context import Context
 
 
 def cmd_day_sheet(args: argparse.Namespace, db: Database, settings: Settings) -> None:
@@ -46,7 +47,7 @@ def cmd_day_sheet(args: argparse.Namespace, db: Database, settings: Settings) ->
                     path=args.out, error=_("no such folder, or not writable")
                 )
             )
-    sheet = visits.day_sheet(db, actor, collector.id, day, now=now, profile=profile)
+    sheet = visits.day_sheet(Context.frozen(db, actor, now, profile), collector.id, day)
     region = profile.country
     text = (
         render_markdown(sheet, printed_at=now, home_region=region)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 
 from tui_desk.cli.common import acting_agent, policy_profile
+from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.i18n import _
+from tui_desk.services.context import Context
 
 
 def cmd_templates(args: argparse.Namespace, db: Database, settings: Settings) -> None:
@@ -18,7 +20,7 @@ def cmd_templates(args: argparse.Namespace, db: Database, settings: Settings) ->
     if args.templates_command == "install":
         actor = acting_agent(db, settings)
         target = agreements.install_template(
-            db, actor, Path(args.file), profile=policy_profile(settings)
+            Context(db, actor, utcnow, policy_profile(settings)), Path(args.file)
         )
         print(_("installed {path}").format(path=target))
         return

@@ -77,8 +77,8 @@ from tui_desk.rules.plans import (
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import load_for_edit, office_today
-from tui_desk.services.contacts import resolve_now, resolve_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import resolve_now
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
 from tui_desk.services.plans import activate_plan, plan_limits
 from tui_desk.views.adjustments import PendingAdjustment
@@ -242,10 +242,10 @@ def _pending_on(session: Session, plan_id: int) -> Adjustment | None:
 
 
 def adjustment_basis(
-    db: Database, case_id: int, *, now: dt.datetime | None = None, profile: Profile | None = None
+    db: Database, case_id: int, *, now: dt.datetime, profile: Profile
 ) -> AdjustmentBasis:
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     with db.read() as s:
         case = s.get(CollectionCase, case_id)
         if case is None:
@@ -284,25 +284,16 @@ def _reason(reason: str) -> str:
     return text
 
 
-def request_adjustment(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    changes: Changes,
-    reason: str,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> int:
+def request_adjustment(ctx: Context, case_id: int, changes: Changes, reason: str) -> int:
     """Ask for a hardship adjustment of the case's active plan; returns its id.
 
     The schedule before and after is stored with the request; nothing changes until a
     supervisor approves it."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     text = _reason(reason)
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         st = _standing(s, case, now, prof)
         if _pending_on(s, st.plan_id) is not None:
@@ -327,18 +318,18 @@ def request_adjustment(
             details=details,
             reason=text,
             status=ApprovalStatus.REQUESTED,
-            requested_by_id=actor.id,
+            requested_by_id=ctx.actor.id,
             requested_at=now,
         )
         s.add(row)
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "adjustment.request",
             "adjustment",
             row.id,
-            f"{actor.login} asked to adjust plan {st.plan_id} on case {case.id}: {row.kinds}",
+            f"{ctx.actor.login} asked to adjust plan {st.plan_id} on case {case.id}: {row.kinds}",
             now=now,
             case_id=case.id,
             after={"kinds": row.kinds, "reason": text, **details},
@@ -458,30 +449,23 @@ def _apply(
 
 
 def decide_adjustment(
-    db: Database,
-    supervisor: Actor,
-    adjustment_id: int,
-    approve: bool,
-    note: str | None = None,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    ctx: Context, adjustment_id: int, approve: bool, note: str | None = None
 ) -> Decision:
     """Approve (the new plan takes effect) or reject (nothing changes) a request."""
-    supervisor.require(Action.APPROVE_ADJUSTMENT)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.APPROVE_ADJUSTMENT)
+    now = ctx.now()
+    prof = ctx.profile
     text = (note or "").strip() or None
     if text is not None and len(text) > MAX_REASON:
         raise ServiceError(_("a note has at most {n} characters").format(n=MAX_REASON))
     if not approve and text is None:
         raise ServiceError(_("say why the adjustment is rejected"))
-    with db.read() as s:
+    with ctx.db.read() as s:
         found = s.get(Adjustment, adjustment_id)
         if found is None:
             raise NotFound(_("adjustment {id} does not exist").format(id=adjustment_id))
         case_id = found.case_id
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         row = s.get(Adjustment, adjustment_id, populate_existing=True)
         assert row is not None
@@ -489,26 +473,26 @@ def decide_adjustment(
             raise AdjustmentRefused(
                 [_("adjustment {id} is already {status}").format(id=row.id, status=row.status)]
             )
-        if row.requested_by_id == supervisor.id:
+        if row.requested_by_id == ctx.actor.id:
             raise PermissionDenied(_("nobody may decide their own adjustment request"))
         applied: dict[str, Any] = {}
         new_plan_id: int | None = None
         if approve:
-            plan, applied = _apply(s, case, row, supervisor, now, prof)
+            plan, applied = _apply(s, case, row, ctx.actor, now, prof)
             new_plan_id = plan.id
         row.status = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-        row.decided_by_id = supervisor.id
+        row.decided_by_id = ctx.actor.id
         row.decided_at = now
         row.decision_note = text
         if applied:
             row.details = {**row.details, "applied": applied}
         audit.record(
             s,
-            supervisor,
+            ctx.actor,
             "adjustment.approve" if approve else "adjustment.reject",
             "adjustment",
             row.id,
-            f"{supervisor.login} {'approved' if approve else 'rejected'} adjustment {row.id}"
+            f"{ctx.actor.login} {'approved' if approve else 'rejected'} adjustment {row.id}"
             f" ({row.kinds}) on case {case.id}",
             now=now,
             case_id=case.id,
@@ -596,11 +580,11 @@ def _quote_dict(quote: Quote) -> dict[str, Any]:
 
 
 def early_settlement(
-    db: Database, case_id: int, *, now: dt.datetime | None = None, profile: Profile | None = None
+    db: Database, case_id: int, *, now: dt.datetime, profile: Profile
 ) -> SettlementOffer:
     """The early-settlement offer of the case's active plan (a read)."""
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     policy = settlement_policy(prof)
     with db.read() as s:
         case = s.get(CollectionCase, case_id)
@@ -617,24 +601,16 @@ def early_settlement(
     )
 
 
-def accept_early_settlement(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    reason: str = "",
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> Decision:
+def accept_early_settlement(ctx: Context, case_id: int, reason: str = "") -> Decision:
     """The borrower settles early: the reward is recorded as its own adjustment.
 
     Within the profile's rule it is approved at once and the settlement plan takes
     effect; otherwise it waits for a supervisor (``decide_adjustment``) with a reason."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     policy = settlement_policy(prof)
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         st = _standing(s, case, now, prof)
         if _pending_on(s, st.plan_id) is not None:
@@ -673,7 +649,7 @@ def accept_early_settlement(
             details=details,
             reason=text or _("early settlement within the profile's rule"),
             status=ApprovalStatus.REQUESTED,
-            requested_by_id=actor.id,
+            requested_by_id=ctx.actor.id,
             requested_at=now,
         )
         s.add(row)
@@ -681,7 +657,7 @@ def accept_early_settlement(
         new_plan_id: int | None = None
         applied: dict[str, Any] = {}
         if eligibility.eligible:
-            plan, applied = _apply(s, case, row, actor, now, prof)
+            plan, applied = _apply(s, case, row, ctx.actor, now, prof)
             new_plan_id = plan.id
             row.status = ApprovalStatus.APPROVED
             row.decided_at = now
@@ -689,11 +665,11 @@ def accept_early_settlement(
             row.details = {**details, "applied": applied}
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "adjustment.early_settlement",
             "adjustment",
             row.id,
-            f"{actor.login} recorded an early settlement on case {case.id}"
+            f"{ctx.actor.login} recorded an early settlement on case {case.id}"
             + (" (within the rule)" if eligibility.eligible else " (awaiting a supervisor)"),
             now=now,
             case_id=case.id,

@@ -17,7 +17,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -64,15 +63,15 @@ def add_agent(
     role: Role,
     *,
     actor: Actor | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
 ) -> AgentInfo:
     """Create an agent. ``actor`` None means the system (a shell admin on the host).
 
     A collector gets the default schedule (Monday-Friday, the profile's visit hours, the
     office time zone) and no districts: they can be booked once a territory is set.
     """
-    now = now or utcnow()
+
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
     if not LOGIN_RE.match(login):
@@ -110,14 +109,9 @@ def add_agent(
 
 
 def set_active(
-    db: Database,
-    login: str,
-    active: bool,
-    *,
-    actor: Actor | None = None,
-    now: dt.datetime | None = None,
+    db: Database, login: str, active: bool, *, actor: Actor | None = None, now: dt.datetime
 ) -> AgentInfo:
-    now = now or utcnow()
+
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
     with db.write() as s:
@@ -382,9 +376,9 @@ def _stranded(
     return out
 
 
-def collector_schedule(db: Database, login: str, *, now: dt.datetime | None = None) -> ScheduleInfo:
+def collector_schedule(db: Database, login: str, *, now: dt.datetime) -> ScheduleInfo:
     """A collector's schedule, territory and days off from today (office time) on."""
-    now = now or utcnow()
+
     with db.read() as s:
         agent = s.scalar(select(Agent).where(Agent.login == login))
         if agent is None:
@@ -410,14 +404,14 @@ def set_collector_schedule(
     weekdays: str | None = None,
     districts: Iterable[str] | None = None,
     timezone: str | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> ScheduleInfo:
     """Change a collector's hours, weekdays, territory or time zone (None: unchanged).
 
     One transaction, one audit event. Visits already booked are not moved: the result
     names the open visits ahead that the new schedule no longer covers.
     """
-    now = now or utcnow()
+
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
     start = parse_hhmm(work_start) if work_start is not None else None
@@ -477,14 +471,14 @@ def set_day_off(
     *,
     reason: str | None = None,
     remove: bool = False,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> ScheduleInfo:
     """Give a collector a day off (leave, training, sickness), or take one back.
 
     A day with open visits of the collector is refused: move or reassign them first.
     Giving the same day again updates its reason.
     """
-    now = now or utcnow()
+
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
     why = (reason or "").strip() or None

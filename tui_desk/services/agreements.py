@@ -64,11 +64,9 @@ from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
 from tui_desk.services.contacts import (
     MAX_REASON,
-    resolve_now,
-    resolve_profile,
     stage_at_least,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError, StaleEdit
 from tui_desk.services.followups import schedule_for_agreement
 from tui_desk.services.plans import activate_plan
@@ -150,23 +148,16 @@ def load_template(name: str, language: str, version: str | None = None) -> rules
         ) from exc
 
 
-def install_template(
-    db: Database,
-    actor: Actor,
-    source: Path,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> Path:
+def install_template(ctx: Context, source: Path) -> Path:
     """Install a new version of a standard form (supervisors and admins; audited).
 
     Checked before it is accepted: it parses, names only variables the desk can fill,
     holds every clause the profile requires, and is newer than every installed version
     of its name and language (old versions stay, for agreements signed on them).
     """
-    actor.require(Action.EDIT_TEMPLATES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.EDIT_TEMPLATES)
+    now = ctx.now()
+    prof = ctx.profile
     try:
         raw = source.read_bytes()
         template = rules.parse_template(tomllib.loads(raw.decode("utf-8")))
@@ -199,10 +190,10 @@ def install_template(
     target = local_templates() / f"{template.name}.v{template.version}.{template.language}.toml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(raw)
-    with db.write() as s:
+    with ctx.db.write() as s:
         audit.record(
-            s, actor, "template.install", "template", None,
-            f"{actor.login} installed agreement template {template.key}",
+            s, ctx.actor, "template.install", "template", None,
+            f"{ctx.actor.login} installed agreement template {template.key}",
             now=now, after={"template": template.key, "file": target.name},
         )  # fmt: skip
     return target
@@ -373,24 +364,21 @@ def _content(version: AgreementVersion | None) -> rules.Content:
 
 
 def draft_agreement(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     language: str | None = None,
     special_terms: str | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """A new draft on the case's plan from the standard form; older drafts are voided."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     settings = _settings(prof)
     template = load_template(settings["template"], language or settings["language"])
     terms = _terms(special_terms)
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         plan = _plan_for(s, case.id)
         for old in s.scalars(
@@ -404,7 +392,7 @@ def draft_agreement(
             template_version=template.version,
             language=template.language,
             status=AgreementStatus.DRAFT,
-            created_by_id=actor.id,
+            created_by_id=ctx.actor.id,
             created_at=now,
         )
         s.add(agreement)
@@ -419,7 +407,7 @@ def draft_agreement(
                 seq=1,
                 content=content.to_json(),
                 special_terms=terms or None,
-                created_by_id=actor.id,
+                created_by_id=ctx.actor.id,
                 created_at=now,
                 note="drafted from the standard form",
             )
@@ -428,8 +416,8 @@ def draft_agreement(
         stage_at_least(case, Stage.AGREEMENT)
         recompute_priority(case, now, prof)
         audit.record(
-            s, actor, "agreement.draft", "agreement", agreement.id,
-            f"{actor.login} drafted agreement {content.number} on case {case.id} "
+            s, ctx.actor, "agreement.draft", "agreement", agreement.id,
+            f"{ctx.actor.login} drafted agreement {content.number} on case {case.id} "
             f"({template.key}, plan {plan.id})",
             now=now, case_id=case.id,
             before={"stage": before},
@@ -467,28 +455,25 @@ def _open_agreement(session: Session, agreement_id: int, record_version: int | N
 
 
 def save_version(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     agreement_id: int,
     *,
     special_terms: str | None,
     clauses: Sequence[rules.Clause] | None = None,
     note: str | None = None,
     record_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """A new version (special terms, or clause text); returns its number.
 
     Changed standard clauses are a deviation: refused unless the actor may edit the
     bank's templates (a supervisor), and audited with the clauses named.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     terms = _terms(special_terms)
     why = (note or "").strip()[:MAX_FIELD] or None
-    with db.write() as s:
+    with ctx.db.write() as s:
         agreement = _open_agreement(s, agreement_id, record_version)
         case = load_for_edit(s, agreement.case_id)
         latest = _latest(s, agreement.id)
@@ -506,7 +491,7 @@ def save_version(
         if clauses is not None:
             new = rules.Content(**{**new.__dict__, "clauses": tuple(clauses)})
         changed = rules.deviations(new, replace_terms(standard, new))
-        if changed and not actor.can(Action.EDIT_TEMPLATES):
+        if changed and not ctx.actor.can(Action.EDIT_TEMPLATES):
             raise PermissionDenied(
                 _(
                     "changing a standard clause ({clauses}) is a deviation from the bank's "
@@ -522,7 +507,7 @@ def save_version(
                 seq=seq,
                 content=new.to_json(),
                 special_terms=terms or None,
-                created_by_id=actor.id,
+                created_by_id=ctx.actor.id,
                 created_at=now,
                 note=why,
             )
@@ -530,8 +515,8 @@ def save_version(
         status_before = agreement.status
         agreement.status = AgreementStatus.DRAFT  # a changed text is checked again
         audit.record(
-            s, actor, "agreement.version", "agreement", agreement.id,
-            f"{actor.login} saved version {seq} of agreement {agreement.id}"
+            s, ctx.actor, "agreement.version", "agreement", agreement.id,
+            f"{ctx.actor.login} saved version {seq} of agreement {agreement.id}"
             + (f" with deviations: {', '.join(changed)}" if changed else ""),
             now=now, case_id=case.id,
             before={"version": seq - 1, "status": status_before.value},
@@ -546,20 +531,12 @@ def replace_terms(standard: rules.Content, new: rules.Content) -> rules.Content:
     return standard.with_special_terms(new.special_terms)
 
 
-def mark_ready(
-    db: Database,
-    actor: Actor,
-    agreement_id: int,
-    *,
-    record_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> None:
+def mark_ready(ctx: Context, agreement_id: int, *, record_version: int | None = None) -> None:
     """Ready to sign: refused, naming them, while a required clause is missing or empty."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    with db.write() as s:
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    with ctx.db.write() as s:
         agreement = _open_agreement(s, agreement_id, record_version)
         if agreement.status is AgreementStatus.READY:
             raise ServiceError(_("the agreement is already ready to sign"))
@@ -573,8 +550,8 @@ def mark_ready(
             )
         agreement.status = AgreementStatus.READY
         audit.record(
-            s, actor, "agreement.ready", "agreement", agreement.id,
-            f"{actor.login} marked agreement {agreement.id} ready to sign",
+            s, ctx.actor, "agreement.ready", "agreement", agreement.id,
+            f"{ctx.actor.login} marked agreement {agreement.id} ready to sign",
             now=now, case_id=agreement.case_id,
             before={"status": "draft"}, after={"status": "ready"},
         )  # fmt: skip
@@ -584,8 +561,7 @@ def mark_ready(
 
 
 def sign_agreement(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     agreement_id: int,
     *,
     borrower_confirmation: str,
@@ -593,17 +569,15 @@ def sign_agreement(
     effective_on: dt.date | None = None,
     borrower_copy_delivery: str | None = None,
     record_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> str:
     """Both signatures recorded, the text frozen by its hash; returns the hash.
 
     The plan becomes active, follow-ups are scheduled, and the case leaves the contact
     queue while the agreement is honoured.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     confirmation = (borrower_confirmation or "").strip()
     where = (place or "").strip()
     if not confirmation:
@@ -619,7 +593,7 @@ def sign_agreement(
     if effective < today - dt.timedelta(days=7):
         raise ServiceError(_("the effective date cannot be more than a week in the past"))
     delivery = (borrower_copy_delivery or "").strip()[:MAX_REASON] or None
-    with db.write() as s:
+    with ctx.db.write() as s:
         agreement = s.get(Agreement, agreement_id)
         if agreement is None:
             raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
@@ -647,7 +621,7 @@ def sign_agreement(
         agreement.content_hash = digest
         agreement.signed_at = now
         agreement.signed_place = where
-        agreement.bank_signatory_id = actor.id
+        agreement.bank_signatory_id = ctx.actor.id
         agreement.borrower_confirmation = confirmation
         agreement.borrower_copy_delivery = delivery
         agreement.effective_on = effective
@@ -655,13 +629,15 @@ def sign_agreement(
         followups: list[int] = []
         if plan is not None:
             _activate(s, plan, case, now, prof)
-            followups = _schedule_followups(s, case, agreement, plan, effective, actor, now, prof)
+            followups = _schedule_followups(
+                s, case, agreement, plan, effective, ctx.actor, now, prof
+            )
         stage_before = case.stage.value
         case.stage = Stage.FOLLOW_UP
         recompute_priority(case, now, prof)
         audit.record(
-            s, actor, "agreement.sign", "agreement", agreement.id,
-            f"{actor.login} signed agreement {content.number} on case {case.id}, "
+            s, ctx.actor, "agreement.sign", "agreement", agreement.id,
+            f"{ctx.actor.login} signed agreement {content.number} on case {case.id}, "
             f"effective {effective.isoformat()}",
             now=now, case_id=case.id,
             before={"status": "ready", "stage": stage_before},
@@ -814,20 +790,12 @@ class ExportedCopies:
     content_hash: str
 
 
-def export_copies(
-    db: Database,
-    actor: Actor,
-    agreement_id: int,
-    folder: Path,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> ExportedCopies:
+def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopies:
     """Bank and borrower copies as PDF and Markdown (an audited read: full personal data)."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    record = open_agreement(db, agreement_id)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    record = open_agreement(ctx.db, agreement_id)
     if record.hash_ok is False:
         raise TamperedAgreement(
             _("agreement {id}: the stored text does not match the signed hash; not exported")
@@ -843,10 +811,10 @@ def export_copies(
         md = stem.with_suffix(".md")
         md.write_text(render_markdown(doc), encoding="utf-8")
         files += [pdf, md]
-    with db.write() as s:
+    with ctx.db.write() as s:
         audit.record(
-            s, actor, "agreement.export", "agreement", agreement_id,
-            f"{actor.login} exported the bank and borrower copies of agreement "
+            s, ctx.actor, "agreement.export", "agreement", agreement_id,
+            f"{ctx.actor.login} exported the bank and borrower copies of agreement "
             f"{record.content.number}",
             now=now, case_id=record.case_id,
             after={"files": [f.name for f in files], "content_hash": record.content_hash},
@@ -854,21 +822,14 @@ def export_copies(
     return ExportedCopies(tuple(files), record.content_hash or "")
 
 
-def record_delivery(
-    db: Database,
-    actor: Actor,
-    agreement_id: int,
-    how: str,
-    *,
-    now: dt.datetime | None = None,
-) -> None:
+def record_delivery(ctx: Context, agreement_id: int, how: str) -> None:
     """How the borrower received their signed original (in person, post, ...)."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
     text = (how or "").strip()
     if not text:
         raise ServiceError(_("say how the borrower received their copy"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         agreement = s.get(Agreement, agreement_id)
         if agreement is None:
             raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
@@ -877,8 +838,8 @@ def record_delivery(
         before = agreement.borrower_copy_delivery
         agreement.borrower_copy_delivery = text[:MAX_REASON]
         audit.record(
-            s, actor, "agreement.delivery", "agreement", agreement.id,
-            f"{actor.login} recorded how the borrower received agreement {agreement.id}",
+            s, ctx.actor, "agreement.delivery", "agreement", agreement.id,
+            f"{ctx.actor.login} recorded how the borrower received agreement {agreement.id}",
             now=now, case_id=agreement.case_id,
             before={"delivery": before}, after={"delivery": agreement.borrower_copy_delivery},
         )  # fmt: skip

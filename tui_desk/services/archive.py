@@ -9,11 +9,8 @@ read in full. Only a supervisor restores it, with a reason; both moves are audit
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import func, select
 
-from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agreement,
     AgreementStatus,
@@ -31,36 +28,25 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
-from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contacts import (
     default_next_action,
     required_reason,
-    resolve_now,
-    resolve_profile,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 from tui_desk.services.errors import ServiceError
 
 
-def archive_case(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    *,
-    reason: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> None:
+def archive_case(ctx: Context, case_id: int, *, reason: str | None = None) -> None:
     """Archive a paid case (anyone working cases), or any case with a supervisor's reason.
 
     Open visits are cancelled, scheduled follow-ups cancelled, leases released.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    with db.write() as s:
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         outstanding = int(
             s.scalar(
@@ -95,7 +81,7 @@ def archive_case(
         if paid:
             why = (reason or "").strip() or _("paid in full")
         else:
-            if not actor.can(Action.RESTORE_FROM_ARCHIVE):
+            if not ctx.actor.can(Action.RESTORE_FROM_ARCHIVE):
                 raise ServiceError(
                     _(
                         "the case is not paid ({amount} fen outstanding, {n} instalments "
@@ -143,28 +129,20 @@ def archive_case(
         case.callback_agent_id = None
         recompute_priority(case, now, prof)
         audit.record(
-            s, actor, "case.archive", "collection_case", case.id,
-            f"{actor.login} archived case {case.id}: {'paid' if paid else 'closed'}",
+            s, ctx.actor, "case.archive", "collection_case", case.id,
+            f"{ctx.actor.login} archived case {case.id}: {'paid' if paid else 'closed'}",
             now=now, case_id=case.id, before=before,
             after={"status": "closed", "stage": "archived", "paid": paid},
         )  # fmt: skip
 
 
-def restore_case(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    *,
-    reason: str,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> None:
+def restore_case(ctx: Context, case_id: int, *, reason: str) -> None:
     """A supervisor reopens an archived case (it comes back to the queue), with a reason."""
-    actor.require(Action.RESTORE_FROM_ARCHIVE)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.RESTORE_FROM_ARCHIVE)
+    now = ctx.now()
+    prof = ctx.profile
     why = required_reason(reason, _("restoring a case needs a reason"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, allow_closed=True)
         if case.status is not CaseStatus.CLOSED:
             raise ServiceError(_("case {id} is not archived").format(id=case.id))
@@ -175,8 +153,8 @@ def restore_case(
         case.next_action_at = default_next_action(now, prof)
         recompute_priority(case, now, prof)
         audit.record(
-            s, actor, "case.restore", "collection_case", case.id,
-            f"{actor.login} restored case {case.id} from the archive",
+            s, ctx.actor, "case.restore", "collection_case", case.id,
+            f"{ctx.actor.login} restored case {case.id} from the archive",
             now=now, case_id=case.id,
             before={"status": "closed", "stage": "archived"},
             after={"status": "open", "stage": "contacting", "reason": why},

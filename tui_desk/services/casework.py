@@ -13,7 +13,6 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Borrower,
     CaseHold,
@@ -46,11 +45,9 @@ from tui_desk.services.contacts import (
     clean_note,
     ensure_next_action,
     required_reason,
-    resolve_now,
-    resolve_profile,
     stage_at_least,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.search_index import index_borrower, index_phone
 
@@ -85,27 +82,19 @@ def _active_registration(session: Session, case_id: int) -> ServiceRegistration 
 
 
 def set_hold(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    kind: HoldKind,
-    reason: str,
-    *,
-    expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    ctx: Context, case_id: int, kind: HoldKind, reason: str, *, expected_version: int | None = None
 ) -> int:
     """Put the case on hold: it leaves the contact queue and cannot be contacted or booked.
 
     Any agent may set a hold (stopping contact must never wait for a supervisor); only a
     supervisor releases one. False documents also cancel the home-visit service.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     kind = HoldKind(kind)
     text = required_reason(reason, _("a hold needs a reason"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         if any(h.kind is kind for h in active_holds(s, case.id)):
             raise ServiceError(
@@ -113,7 +102,7 @@ def set_hold(
                     case_id=case.id, kind=kind.value
                 )
             )
-        hold = CaseHold(case_id=case.id, kind=kind, reason=text, set_by_id=actor.id, set_at=now)
+        hold = CaseHold(case_id=case.id, kind=kind, reason=text, set_by_id=ctx.actor.id, set_at=now)
         s.add(hold)
         was_on_hold, was_registered = case.on_hold, case.registered
         case.on_hold = True
@@ -131,11 +120,11 @@ def set_hold(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "case.hold.set",
             "case_hold",
             hold.id,
-            f"{actor.login} put case {case.id} on hold: {kind.value}",
+            f"{ctx.actor.login} put case {case.id} on hold: {kind.value}",
             now=now,
             case_id=case.id,
             before={"on_hold": was_on_hold, "registered": was_registered},
@@ -150,21 +139,14 @@ def set_hold(
 
 
 def release_hold(
-    db: Database,
-    actor: Actor,
-    hold_id: int,
-    reason: str,
-    *,
-    expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    ctx: Context, hold_id: int, reason: str, *, expected_version: int | None = None
 ) -> None:
     """Release one hold (supervisors only); the case stays on hold while others remain."""
-    actor.require(Action.RELEASE_HOLD)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.RELEASE_HOLD)
+    now = ctx.now()
+    prof = ctx.profile
     text = required_reason(reason, _("releasing a hold needs a reason"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         hold = s.get(CaseHold, hold_id)
         if hold is None:
             raise NotFound(_("hold {hold_id} does not exist").format(hold_id=hold_id))
@@ -173,7 +155,7 @@ def release_hold(
             raise ServiceError(_("hold {hold_id} was already released").format(hold_id=hold_id))
         was_on_hold = case.on_hold
         hold.released_at = now
-        hold.released_by_id = actor.id
+        hold.released_by_id = ctx.actor.id
         hold.release_reason = text
         s.flush()
         remaining = active_holds(s, case.id)
@@ -181,11 +163,11 @@ def release_hold(
         _finish_case_edit(case, now, prof)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "case.hold.release",
             "case_hold",
             hold.id,
-            f"{actor.login} released the {hold.kind.value} hold on case {case.id}",
+            f"{ctx.actor.login} released the {hold.kind.value} hold on case {case.id}",
             now=now,
             case_id=case.id,
             before={"on_hold": was_on_hold},
@@ -201,23 +183,20 @@ def release_hold(
 
 
 def register_for_service(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     consent_channel: Channel,
     note: str | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Record the borrower's consent to the home-visit service (who, when, how)."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     channel = Channel(consent_channel)
     text = clean_note(note)
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         holds = active_holds(s, case.id)
         if holds or case.on_hold:
@@ -231,7 +210,7 @@ def register_for_service(
         registration = ServiceRegistration(
             case_id=case.id,
             consent_channel=channel,
-            registered_by_id=actor.id,
+            registered_by_id=ctx.actor.id,
             registered_at=now,
             note=text,
         )
@@ -243,11 +222,11 @@ def register_for_service(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "service.register",
             "service_registration",
             registration.id,
-            f"{actor.login} registered case {case.id} for the home-visit service",
+            f"{ctx.actor.login} registered case {case.id} for the home-visit service",
             now=now,
             case_id=case.id,
             before=before,
@@ -274,21 +253,18 @@ def _refresh_documents_complete(session: Session, case: CollectionCase) -> tuple
 
 
 def add_document(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     kind: DocumentKind,
     channel: DocumentChannel,
     received_at: dt.datetime,
     description: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Log a document the borrower sent (email, post, in person), awaiting review."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     kind = DocumentKind(kind)
     channel = DocumentChannel(channel)
     if received_at.tzinfo is None:
@@ -298,7 +274,7 @@ def add_document(
     text = (description or "").strip() or None
     if text is not None and len(text) > MAX_DESCRIPTION:
         raise ServiceError(_("a description has at most {n} characters").format(n=MAX_DESCRIPTION))
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         if _active_registration(s, case.id) is None:
             # Documents are step 2 of the service: without consent there is nothing to
@@ -322,11 +298,11 @@ def add_document(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "document.add",
             "document",
             document.id,
-            f"{actor.login} logged a {kind.value} document by {channel.value} on case {case.id}",
+            f"{ctx.actor.login} logged a {kind.value} document by {channel.value} on case {case.id}",
             now=now,
             case_id=case.id,
             before=before,
@@ -342,14 +318,7 @@ def add_document(
 
 
 def review_document(
-    db: Database,
-    actor: Actor,
-    document_id: int,
-    *,
-    verified: bool,
-    reason: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    ctx: Context, document_id: int, *, verified: bool, reason: str | None = None
 ) -> str:
     """Mark a document verified or rejected (a rejection needs its reason).
 
@@ -357,9 +326,9 @@ def review_document(
     valid 18-character number. Returns the checklist line ("documents still missing: ..."
     or "" when complete).
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     if verified:
         # A remark on a verified document is optional ("copy certified at the counter").
         text = (reason or "").strip() or None
@@ -367,7 +336,7 @@ def review_document(
             raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
     else:
         text = required_reason(reason, _("rejecting a document needs a reason"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         document = s.get(Document, document_id)
         if document is None:
             raise NotFound(_("document {id} does not exist").format(id=document_id))
@@ -395,18 +364,18 @@ def review_document(
             "documents_complete": case.documents_complete,
         }
         document.status = DocumentStatus.VERIFIED if verified else DocumentStatus.REJECTED
-        document.reviewed_by_id = actor.id
+        document.reviewed_by_id = ctx.actor.id
         document.reviewed_at = now
         document.reason = text
         missing = _refresh_documents_complete(s, case)
         _finish_case_edit(case, now, prof)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "document.verify" if verified else "document.reject",
             "document",
             document.id,
-            f"{actor.login} {'verified' if verified else 'rejected'} the "
+            f"{ctx.actor.login} {'verified' if verified else 'rejected'} the "
             f"{document.kind.value} document on case {case.id}",
             now=now,
             case_id=case.id,
@@ -423,29 +392,21 @@ def review_document(
 # --- the borrower's ID number and phones -------------------------------------------------
 
 
-def correct_id_number(
-    db: Database,
-    actor: Actor,
-    borrower_id: int,
-    raw: str,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> str:
+def correct_id_number(ctx: Context, borrower_id: int, raw: str) -> str:
     """Replace the borrower's ID number with a checked one; returns the message to show.
 
     An old 15-digit number is converted to 18 digits, and the message says so.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     check = validate_id(raw, office_today(now, prof))
     if not check.ok or check.normalized is None:
         raise ServiceError(
             _("the ID number is refused: {reason}").format(reason=check.reason or "")
         )
     new = check.normalized
-    with db.write() as s:
+    with ctx.db.write() as s:
         borrower = s.get(Borrower, borrower_id)
         if borrower is None:
             raise NotFound(_("borrower {id} does not exist").format(id=borrower_id))
@@ -466,11 +427,11 @@ def correct_id_number(
         index_borrower(s, borrower)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "borrower.id_number",
             "borrower",
             borrower.id,
-            f"{actor.login} corrected the ID number of borrower {borrower.id}",
+            f"{ctx.actor.login} corrected the ID number of borrower {borrower.id}",
             now=now,
             case_id=case.id if case is not None else None,
             before={"id_number": mask_id(old, prof.masking)},
@@ -483,25 +444,22 @@ def correct_id_number(
 
 
 def add_phone(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     borrower_id: int,
     raw: str,
     *,
     relation: Relation,
     holder_name: str | None = None,
     kind: PhoneKind | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Add a number to the borrower, stored in E.164 whatever way it was typed.
 
     ``kind`` defaults to what the numbering plan says (mobile or landline), and to mobile
     where the plan cannot tell (North American numbers).
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     relation = Relation(relation)
     check = normalise_phone(raw, prof.country)
     if not check.ok or check.e164 is None:
@@ -512,7 +470,7 @@ def add_phone(
     if holder is not None and len(holder) > MAX_HOLDER_NAME:
         raise ServiceError(_("a holder name has at most {n} characters").format(n=MAX_HOLDER_NAME))
     phone_kind = kind or (_PHONE_KINDS[check.kind] if check.kind else PhoneKind.MOBILE)
-    with db.write() as s:
+    with ctx.db.write() as s:
         borrower = s.get(Borrower, borrower_id)
         if borrower is None:
             raise NotFound(_("borrower {id} does not exist").format(id=borrower_id))
@@ -545,11 +503,11 @@ def add_phone(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "phone.add",
             "phone",
             phone.id,
-            f"{actor.login} added a {relation.value} number to borrower {borrower.id}",
+            f"{ctx.actor.login} added a {relation.value} number to borrower {borrower.id}",
             now=now,
             case_id=case.id if case is not None else None,
             after={
@@ -571,35 +529,27 @@ def _phone_for_edit(session: Session, phone_id: int) -> tuple[Phone, CollectionC
     return phone, case
 
 
-def set_do_not_call(
-    db: Database,
-    actor: Actor,
-    phone_id: int,
-    do_not_call: bool,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> None:
+def set_do_not_call(ctx: Context, phone_id: int, do_not_call: bool) -> None:
     """Mark a number do-not-call (any agent), or clear the mark (supervisors only).
 
     Clearing it lifts a contact restriction for everyone, so it takes the same permission
     as overriding a contact rule; setting it must never wait for anyone.
     """
-    actor.require(Action.OVERRIDE_CONTACT_RULE if not do_not_call else Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    with db.write() as s:
+    ctx.actor.require(Action.OVERRIDE_CONTACT_RULE if not do_not_call else Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    with ctx.db.write() as s:
         phone, case = _phone_for_edit(s, phone_id)
         if phone.do_not_call == do_not_call:
             return
         phone.do_not_call = do_not_call
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "phone.do_not_call",
             "phone",
             phone.id,
-            f"{actor.login} set do-not-call={do_not_call} on a number of borrower "
+            f"{ctx.actor.login} set do-not-call={do_not_call} on a number of borrower "
             f"{phone.borrower_id}",
             now=now,
             case_id=case.id if case is not None else None,
@@ -611,31 +561,23 @@ def set_do_not_call(
         )
 
 
-def set_phone_verified(
-    db: Database,
-    actor: Actor,
-    phone_id: int,
-    verified: bool,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> None:
+def set_phone_verified(ctx: Context, phone_id: int, verified: bool) -> None:
     """Mark a number verified (it reached its holder) or unverified."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    with db.write() as s:
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    with ctx.db.write() as s:
         phone, case = _phone_for_edit(s, phone_id)
         if phone.verified == verified:
             return
         phone.verified = verified
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "phone.verified",
             "phone",
             phone.id,
-            f"{actor.login} set verified={verified} on a number of borrower {phone.borrower_id}",
+            f"{ctx.actor.login} set verified={verified} on a number of borrower {phone.borrower_id}",
             now=now,
             case_id=case.id if case is not None else None,
             before={"verified": not verified},

@@ -29,11 +29,10 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
-from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, recompute_priority
-from tui_desk.services.contacts import resolve_now, resolve_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import resolve_now
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.views.complaints import ComplaintLine
 
@@ -59,8 +58,7 @@ def _text(value: str | None, missing: str) -> str:
 
 
 def record_complaint(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     description: str,
@@ -70,13 +68,11 @@ def record_complaint(
     contact_id: int | None = None,
     hold: bool = False,
     received_at: dt.datetime | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Record a complaint; with ``hold`` the case is held while it is investigated."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     text = _text(description, _("describe the complaint"))
     try:
         how = Channel(channel)
@@ -85,7 +81,7 @@ def record_complaint(
     when = resolve_now(received_at) if received_at is not None else now
     if when > now + dt.timedelta(minutes=5):
         raise ServiceError(_("a complaint cannot be received in the future"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, allow_closed=True)
         against: Agent | None = None
         if against_login:
@@ -117,7 +113,7 @@ def record_complaint(
             description=text,
             status=ComplaintStatus.OPEN,
             received_at=when,
-            recorded_by_id=actor.id,
+            recorded_by_id=ctx.actor.id,
         )
         s.add(complaint)
         if hold and not case.on_hold:
@@ -126,7 +122,7 @@ def record_complaint(
                     case_id=case.id,
                     kind=HoldKind.COMPLAINT,
                     reason=_("complaint under investigation"),
-                    set_by_id=actor.id,
+                    set_by_id=ctx.actor.id,
                     set_at=now,
                 )
             )
@@ -134,8 +130,8 @@ def record_complaint(
             recompute_priority(case, now, prof)
         s.flush()
         audit.record(
-            s, actor, "complaint.record", "complaint", complaint.id,
-            f"{actor.login} recorded a complaint on case {case.id}"
+            s, ctx.actor, "complaint.record", "complaint", complaint.id,
+            f"{ctx.actor.login} recorded a complaint on case {case.id}"
             + (f" against {against.login}" if against else ""),
             now=now, case_id=case.id,
             after={"against": against.login if against else None, "channel": how.value,
@@ -145,22 +141,16 @@ def record_complaint(
 
 
 def decide_complaint(
-    db: Database,
-    actor: Actor,
-    complaint_id: int,
-    status: ComplaintStatus | str,
-    *,
-    resolution: str | None = None,
-    now: dt.datetime | None = None,
+    ctx: Context, complaint_id: int, status: ComplaintStatus | str, *, resolution: str | None = None
 ) -> None:
     """A supervisor moves the complaint on; resolving or dismissing needs the resolution."""
-    actor.require(Action.VIEW_BOARD)
-    now = resolve_now(now)
+    ctx.actor.require(Action.VIEW_BOARD)
+    now = ctx.now()
     try:
         target = ComplaintStatus(status)
     except ValueError:
         raise ServiceError(_("unknown complaint status {value}").format(value=status)) from None
-    with db.write() as s:
+    with ctx.db.write() as s:
         complaint = s.get(Complaint, complaint_id)
         if complaint is None:
             raise NotFound(_("complaint {id} does not exist").format(id=complaint_id))
@@ -174,12 +164,12 @@ def decide_complaint(
         before = complaint.status.value
         if target in (ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED):
             complaint.resolution = _text(resolution, _("write down how it was resolved"))
-            complaint.resolved_by_id = actor.id
+            complaint.resolved_by_id = ctx.actor.id
             complaint.resolved_at = now
         complaint.status = target
         audit.record(
-            s, actor, "complaint." + target.value, "complaint", complaint.id,
-            f"{actor.login} set complaint {complaint.id} to {target.value}",
+            s, ctx.actor, "complaint." + target.value, "complaint", complaint.id,
+            f"{ctx.actor.login} set complaint {complaint.id} to {target.value}",
             now=now, case_id=complaint.case_id,
             before={"status": before}, after={"status": target.value},
         )  # fmt: skip

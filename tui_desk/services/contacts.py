@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -51,7 +50,7 @@ from tui_desk.rules.contact import (
 from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.outcomes import needs_of, party_for
 from tui_desk.rules.permissions import Action
-from tui_desk.rules.profile import Profile, load_profile
+from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
 from tui_desk.services.contact_checks import (
@@ -67,7 +66,7 @@ from tui_desk.services.contact_checks import (
     recent_history,
     target_party,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 from tui_desk.views.contacts import ContactStatus, LoggedContact
 
@@ -81,13 +80,8 @@ _STAGE_ORDER = {stage: i for i, stage in enumerate(Stage)}
 # --- small shared helpers (casework and promises use them too) ----------------------------
 
 
-def resolve_profile(profile: Profile | None) -> Profile:
-    return profile if profile is not None else load_profile()
-
-
-def resolve_now(now: dt.datetime | None) -> dt.datetime:
-    if now is None:
-        return utcnow()
+def resolve_now(now: dt.datetime) -> dt.datetime:
+    """``now`` in UTC; a naive time is a programming error."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     return now.astimezone(dt.UTC)
@@ -198,8 +192,8 @@ def contact_status(
     *,
     channel: Channel = Channel.PHONE,
     phone_id: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
 ) -> ContactStatus:
     """May this borrower be contacted on ``channel`` now, and if not, which rule and when.
 
@@ -208,7 +202,7 @@ def contact_status(
     may be used now is the answer, else the refusal for the preferred number.
     """
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     policy = contact_policy(prof)
     with db.read() as s:
         case = load_case(s, case_id)
@@ -260,20 +254,12 @@ def contact_status(
 
 
 def grant_override(
-    db: Database,
-    supervisor: Actor,
-    case_id: int,
-    rule: str,
-    granted_to: int,
-    reason: str,
-    *,
-    minutes: int = 30,
-    now: dt.datetime | None = None,
+    ctx: Context, case_id: int, rule: str, granted_to: int, reason: str, *, minutes: int = 30
 ) -> int:
     """Let ``granted_to`` make one attempt that ``rule`` forbids, within ``minutes``."""
-    supervisor.require(Action.OVERRIDE_CONTACT_RULE)
-    now = resolve_now(now)
-    if granted_to == supervisor.id:
+    ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
+    now = ctx.now()
+    if granted_to == ctx.actor.id:
         raise PermissionDenied(
             _("a supervisor may not grant an override to themselves; ask another supervisor")
         )
@@ -295,7 +281,7 @@ def grant_override(
         raise ServiceError(
             _("an override lasts 1 to {max} minutes").format(max=MAX_OVERRIDE_MINUTES)
         )
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         agent = s.get(Agent, granted_to)
         if agent is None or not agent.active:
@@ -306,7 +292,7 @@ def grant_override(
             case_id=case.id,
             rule=rule,
             granted_to_id=agent.id,
-            granted_by_id=supervisor.id,
+            granted_by_id=ctx.actor.id,
             reason=reason,
             granted_at=now,
             expires_at=now + dt.timedelta(minutes=minutes),
@@ -315,11 +301,11 @@ def grant_override(
         s.flush()
         audit.record(
             s,
-            supervisor,
+            ctx.actor,
             "contact.override.grant",
             "rule_override",
             override.id,
-            f"{supervisor.login} waived {rule} once for {agent.login} on case {case.id}",
+            f"{ctx.actor.login} waived {rule} once for {agent.login} on case {case.id}",
             now=now,
             case_id=case.id,
             after={
@@ -509,8 +495,7 @@ def _without(history: list[PastContact], attempt: ContactAttempt) -> list[PastCo
 
 
 def log_contact(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     channel: Channel,
@@ -523,8 +508,6 @@ def log_contact(
     promise_amount_minor: int | None = None,
     promise_due: dt.date | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> LoggedContact:
     """Record one contact attempt and everything it implies for the case, in one go.
 
@@ -533,9 +516,9 @@ def log_contact(
     logged and never count toward caps. ``outcome`` may be the ``Outcome`` or its value
     (the quick-outcome table in ``rules.outcomes`` holds values).
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     policy = contact_policy(prof)
     channel = Channel(channel)
     direction = Direction(direction)
@@ -548,7 +531,7 @@ def log_contact(
     if needs != "promise" and (promise_amount_minor is not None or promise_due is not None):
         raise ServiceError(_("a promised amount and date go with the promise outcome only"))
 
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         borrower = borrower_of(s, case)
         phone: Phone | None = None
@@ -581,12 +564,12 @@ def log_contact(
         # placed (provisional outcome): its outcome now completes that attempt.
         dialled: ContactAttempt | None = None
         if channel is Channel.PHONE and direction is Direction.OUTBOUND:
-            dialled = pending_dial(s, actor.id, case.id, phone.id if phone else None, now)
+            dialled = pending_dial(s, ctx.actor.id, case.id, phone.id if phone else None, now)
         overrides: list[RuleOverride] = []
         if dialled is not None:
             history = _without(history, dialled)
         elif direction is Direction.OUTBOUND:
-            overrides = apply_rules(s, actor, case, request, history, policy, prof, now)
+            overrides = apply_rules(s, ctx.actor, case, request, history, policy, prof, now)
         for override in overrides:
             override.used_at = now
 
@@ -609,7 +592,7 @@ def log_contact(
         else:
             attempt = ContactAttempt(
                 case_id=case.id,
-                agent_id=actor.id,
+                agent_id=ctx.actor.id,
                 channel=channel,
                 direction=direction,
                 phone_id=phone.id if phone else None,
@@ -644,7 +627,7 @@ def log_contact(
                 amount_minor=amount,
                 due_on=due,
                 status=PromiseStatus.OPEN,
-                created_by_id=actor.id,
+                created_by_id=ctx.actor.id,
                 created_at=now,
             )
             s.add(promise)
@@ -653,7 +636,7 @@ def log_contact(
 
         if callback_at is not None:
             case.callback_at = callback_at
-            case.callback_agent_id = actor.id
+            case.callback_agent_id = ctx.actor.id
         elif case.callback_at is not None and case.callback_at <= now:
             # The case was worked at or after its callback time: the callback is done.
             case.callback_at = None
@@ -698,14 +681,14 @@ def log_contact(
             after["overrides"] = [
                 {"id": o.id, "rule": o.rule, "granted_by": o.granted_by_id} for o in overrides
             ]
-        summary = f"{actor.login} logged {direction.value} {channel.value}: {result.value}"
+        summary = f"{ctx.actor.login} logged {direction.value} {channel.value}: {result.value}"
         if result is Outcome.AGREES_VISIT:
             # Registration is its own explicit step (consent: who, when, how).
             summary += " (agrees to a home visit; register the borrower for the service)"
             after["agrees_visit"] = True
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "contact.log",
             "contact_attempt",
             attempt.id,

@@ -70,7 +70,7 @@ from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
 from tui_desk.services import agreements, complaints, personal, presence, visits
 from tui_desk.services.calendar import calendar_view, case_collector, empty_view
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.personal import PersonalField
 from tui_desk.views.adjustments import PendingAdjustment
@@ -202,12 +202,7 @@ def _preferred_phone(phones: Iterable[Phone]) -> Phone | None:
 
 
 def queue_window(
-    db: Database,
-    *,
-    limit: int,
-    after: QueueKey | None = None,
-    profile: Profile | None = None,
-    now: dt.datetime | None = None,
+    db: Database, *, limit: int, after: QueueKey | None = None, profile: Profile, now: dt.datetime
 ) -> list[QueueRow]:
     """The most urgent open cases: ``ORDER BY priority DESC, id DESC``, at most ``limit``.
 
@@ -308,12 +303,7 @@ def _load_case(s: Session, case_id: int) -> CollectionCase:
 
 
 def case_detail(
-    db: Database,
-    case_id: int,
-    *,
-    profile: Profile | None = None,
-    now: dt.datetime | None = None,
-    masked: bool = True,
+    db: Database, case_id: int, *, profile: Profile, now: dt.datetime, masked: bool = True
 ) -> CaseDetail:
     """The case header: borrower, accounts, holds, phones, registration and documents."""
     prof = _profile(profile)
@@ -440,11 +430,7 @@ def case_detail(
 
 
 def contact_log(
-    db: Database,
-    case_id: int,
-    *,
-    profile: Profile | None = None,
-    limit: int = CONTACT_LOG_LIMIT,
+    db: Database, case_id: int, *, profile: Profile, limit: int = CONTACT_LOG_LIMIT
 ) -> list[ContactLine]:
     """The case's contact attempts, newest first, numbers and addresses masked."""
     policy = _profile(profile).masking
@@ -553,7 +539,7 @@ def case_calendar(
     *,
     timezone: str,
     week_start: dt.date | None = None,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> CalendarWeek:
     """The week of the collector of the case's latest appointment.
 
@@ -605,11 +591,7 @@ _AGREEMENT_RANK = {
 
 
 def agreement_view(
-    db: Database,
-    case_id: int,
-    *,
-    profile: Profile | None = None,
-    masked: bool = True,
+    db: Database, case_id: int, *, profile: Profile, masked: bool = True
 ) -> AgreementView:
     """The case's current plan (active, else the newest draft) and its agreement."""
     policy = _profile(profile).masking
@@ -801,6 +783,11 @@ class DeskService:
     """This desk (one process per SSH session) in the presence table."""
 
     @property
+    def ctx(self) -> Context:
+        """The use-case context of this desk: its database, agent, clock and profile."""
+        return Context(self.db, self.actor, self.clock, self.profile)
+
+    @property
     def timezone(self) -> str:
         return self.profile.office_timezone
 
@@ -832,13 +819,16 @@ class DeskService:
                 .limit(1)
             )
         presence.heartbeat(
-            self.db, self.actor, desk_id=self.desk_id, host=socket.gethostname(),
-            case_id=case_id, last_action=last, now=self.now(),
-        )  # fmt: skip
+            self.ctx,
+            desk_id=self.desk_id,
+            host=socket.gethostname(),
+            case_id=case_id,
+            last_action=last,
+        )
 
     def sign_off(self) -> None:
         """This desk closes: it leaves the board at once (not after the stale time)."""
-        presence.sign_off(self.db, self.actor, self.desk_id, self.now())
+        presence.sign_off(self.ctx, self.desk_id)
 
     # --- the queue ---------------------------------------------------------------------
 
@@ -893,39 +883,30 @@ class DeskService:
     ) -> QueuePage:
         from tui_desk.services.queue import queue_page
 
-        return queue_page(
-            self.db,
-            self.actor,
-            flt,
-            after=after,
-            before=before,
-            limit=limit,
-            now=self.now(),
-            profile=self.profile,
-        )
+        return queue_page(self.ctx, flt, after=after, before=before, limit=limit)
 
     # --- leases ------------------------------------------------------------------------
 
     def take_next(self) -> Claim | None:
         from tui_desk.services.queue import take_next
 
-        return take_next(self.db, self.actor, now=self.now(), profile=self.profile)
+        return take_next(self.ctx)
 
     def claim(self, case_id: int) -> Claim:
         from tui_desk.services.queue import claim_case
 
-        return claim_case(self.db, self.actor, case_id, now=self.now(), profile=self.profile)
+        return claim_case(self.ctx, case_id)
 
     def renew(self, case_id: int) -> dt.datetime:
         """The lease's new expiry."""
         from tui_desk.services.queue import renew_lease
 
-        return renew_lease(self.db, self.actor, case_id, now=self.now(), profile=self.profile)
+        return renew_lease(self.ctx, case_id)
 
     def release(self, case_id: int) -> None:
         from tui_desk.services.queue import release_lease
 
-        release_lease(self.db, self.actor, case_id, now=self.now())
+        release_lease(self.ctx, case_id)
 
     # --- the case ----------------------------------------------------------------------
 
@@ -984,7 +965,7 @@ class DeskService:
 
     def reveal(self, borrower_id: int, field: PersonalField, phone_id: int | None = None) -> str:
         """The full value, through the audited reveal (the actor's role is checked there)."""
-        return personal.reveal(self.db, self.actor, borrower_id, field, phone_id, now=self.now())
+        return personal.reveal(self.ctx, borrower_id, field, phone_id)
 
     # --- contacts ----------------------------------------------------------------------
 
@@ -1022,8 +1003,7 @@ class DeskService:
         from tui_desk.services.contacts import log_contact
 
         return log_contact(
-            self.db,
-            self.actor,
+            self.ctx,
             case_id,
             channel=_enum_value(Channel, channel, "channel"),
             direction=_enum_value(Direction, direction, "direction"),
@@ -1034,8 +1014,6 @@ class DeskService:
             promise_amount_minor=promise_amount_minor,
             promise_due=promise_due,
             expected_version=expected_version,
-            now=self.now(),
-            profile=self.profile,
         )
 
     # --- case work ---------------------------------------------------------------------
@@ -1070,15 +1048,12 @@ class DeskService:
         from tui_desk.services.promises import record_payment
 
         return record_payment(
-            self.db,
-            self.actor,
+            self.ctx,
             case_id,
             amount_minor=amount_minor,
             paid_on=paid_on,
             channel=_enum_value(PaymentChannel, channel, "payment channel"),
             reference=reference or None,
-            now=self.now(),
-            profile=self.profile,
         )
 
     def set_hold(
@@ -1087,14 +1062,11 @@ class DeskService:
         from tui_desk.services.casework import set_hold
 
         return set_hold(
-            self.db,
-            self.actor,
+            self.ctx,
             case_id,
             _enum_value(HoldKind, kind, "hold"),
             reason,
             expected_version=expected_version,
-            now=self.now(),
-            profile=self.profile,
         )
 
     def register(
@@ -1108,14 +1080,11 @@ class DeskService:
         from tui_desk.services.casework import register_for_service
 
         return register_for_service(
-            self.db,
-            self.actor,
+            self.ctx,
             case_id,
             consent_channel=_enum_value(Channel, consent_channel, "channel"),
             note=note or None,
             expected_version=expected_version,
-            now=self.now(),
-            profile=self.profile,
         )
 
     def add_document(
@@ -1137,30 +1106,19 @@ class DeskService:
             else dt.datetime.combine(received_on, dt.time(12), tzinfo=zone).astimezone(dt.UTC)
         )
         return add_document(
-            self.db,
-            self.actor,
+            self.ctx.at(now),
             case_id,
             kind=_enum_value(DocumentKind, kind, "document kind"),
             channel=_enum_value(DocumentChannel, channel, "channel"),
             received_at=received,
             description=description or None,
-            now=now,
-            profile=self.profile,
         )
 
     def review_document(self, document_id: int, *, verified: bool, reason: str | None) -> str:
         """Returns the checklist line ("documents still missing: ..." or "")."""
         from tui_desk.services.casework import review_document
 
-        return review_document(
-            self.db,
-            self.actor,
-            document_id,
-            verified=verified,
-            reason=reason or None,
-            now=self.now(),
-            profile=self.profile,
-        )
+        return review_document(self.ctx, document_id, verified=verified, reason=reason or None)
 
     def add_phone(
         self, borrower_id: int, raw: str, *, relation: str, holder_name: str | None = None
@@ -1168,20 +1126,17 @@ class DeskService:
         from tui_desk.services.casework import add_phone
 
         return add_phone(
-            self.db,
-            self.actor,
+            self.ctx,
             borrower_id,
             raw,
             relation=_enum_value(Relation, relation, "relation"),
             holder_name=holder_name or None,
-            now=self.now(),
-            profile=self.profile,
         )
 
     def set_do_not_call(self, phone_id: int, flag: bool) -> None:
         from tui_desk.services.casework import set_do_not_call
 
-        set_do_not_call(self.db, self.actor, phone_id, flag, now=self.now(), profile=self.profile)
+        set_do_not_call(self.ctx, phone_id, flag)
 
     # --- orphans and contact-rule overrides ---------------------------------------------
 
@@ -1250,16 +1205,7 @@ class DeskService:
             agent_id = s.scalar(select(Agent.id).where(Agent.login == login))
         if agent_id is None:
             raise UnknownAgent(_("no agent with login {login}").format(login=login))
-        return grant_override(
-            self.db,
-            self.actor,
-            case_id,
-            rule,
-            agent_id,
-            reason,
-            minutes=minutes,
-            now=self.now(),
-        )
+        return grant_override(self.ctx, case_id, rule, agent_id, reason, minutes=minutes)
 
     # --- visits --------------------------------------------------------------------------
 
@@ -1311,10 +1257,13 @@ class DeskService:
         """Book; returns the collector's name (for the line shown to the operator)."""
         cid, name = self._collector(collector_id, collector_login)
         visits.book_visit(
-            self.db, self.actor, case_id, collector_id=cid, starts_at=starts_at,
-            override_reason=override_reason, expected_version=expected_version,
-            now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            case_id,
+            collector_id=cid,
+            starts_at=starts_at,
+            override_reason=override_reason,
+            expected_version=expected_version,
+        )
         return name
 
     def reschedule_visit(
@@ -1333,10 +1282,15 @@ class DeskService:
         if collector_id is not None or collector_login:
             cid, _name = self._collector(collector_id, collector_login)
         return visits.reschedule_visit(
-            self.db, self.actor, appointment_id, starts_at=starts_at, collector_id=cid,
-            side=side, notified_how=notified_how, reason=reason,
-            override_reason=override_reason, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            appointment_id,
+            starts_at=starts_at,
+            collector_id=cid,
+            side=side,
+            notified_how=notified_how,
+            reason=reason,
+            override_reason=override_reason,
+        )
 
     def cancel_visit(
         self,
@@ -1348,17 +1302,19 @@ class DeskService:
         override_reason: str | None = None,
     ) -> None:
         visits.cancel_visit(
-            self.db, self.actor, appointment_id, side=side, notified_how=notified_how,
-            reason=reason, override_reason=override_reason, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            appointment_id,
+            side=side,
+            notified_how=notified_how,
+            reason=reason,
+            override_reason=override_reason,
+        )
 
     def confirm_visit(self, appointment_id: int) -> None:
-        visits.confirm_visit(self.db, self.actor, appointment_id, now=self.now())
+        visits.confirm_visit(self.ctx, appointment_id)
 
     def record_visit_report(self, appointment_id: int, report: visits.VisitReportInput) -> int:
-        return visits.record_visit_report(
-            self.db, self.actor, appointment_id, report, now=self.now(), profile=self.profile
-        )
+        return visits.record_visit_report(self.ctx, appointment_id, report)
 
     def calendar_view(
         self,
@@ -1422,9 +1378,7 @@ class DeskService:
         return text_path
 
     def day_sheet(self, collector_id: int, day: dt.date) -> DaySheet:
-        return visits.day_sheet(
-            self.db, self.actor, collector_id, day, now=self.now(), profile=self.profile
-        )
+        return visits.day_sheet(self.ctx, collector_id, day)
 
     # --- plans: repayment plans and the payment ledger ------------------------------------
 
@@ -1454,9 +1408,12 @@ class DeskService:
         from tui_desk.services import plans
 
         return plans.create_plan(
-            self.db, self.actor, case_id, request, approval_reason=approval_reason,
-            expected_version=expected_version, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            case_id,
+            request,
+            approval_reason=approval_reason,
+            expected_version=expected_version,
+        )
 
     def plan_overview(self, plan_id: int) -> PlanOverview:
         from tui_desk.services import plans
@@ -1479,9 +1436,7 @@ class DeskService:
     def request_adjustment(self, case_id: int, changes: Changes, reason: str) -> int:
         from tui_desk.services import adjustments
 
-        return adjustments.request_adjustment(
-            self.db, self.actor, case_id, changes, reason, now=self.now(), profile=self.profile
-        )
+        return adjustments.request_adjustment(self.ctx, case_id, changes, reason)
 
     def can_approve_adjustments(self) -> bool:
         return self.actor.can(Action.APPROVE_ADJUSTMENT)
@@ -1496,10 +1451,7 @@ class DeskService:
     ) -> adjustments.Decision:
         from tui_desk.services import adjustments
 
-        return adjustments.decide_adjustment(
-            self.db, self.actor, adjustment_id, approve, note, now=self.now(),
-            profile=self.profile,
-        )  # fmt: skip
+        return adjustments.decide_adjustment(self.ctx, adjustment_id, approve, note)  # fmt: skip
 
     def early_settlement(self, case_id: int) -> adjustments.SettlementOffer:
         from tui_desk.services import adjustments
@@ -1509,9 +1461,7 @@ class DeskService:
     def accept_early_settlement(self, case_id: int, reason: str = "") -> adjustments.Decision:
         from tui_desk.services import adjustments
 
-        return adjustments.accept_early_settlement(
-            self.db, self.actor, case_id, reason, now=self.now(), profile=self.profile
-        )
+        return adjustments.accept_early_settlement(self.ctx, case_id, reason)
 
     # --- follow-ups ------------------------------------------------------------------------
 
@@ -1541,9 +1491,7 @@ class DeskService:
         """Mark it done; the date of the next follow-up when this one scheduled it."""
         from tui_desk.services.followups import complete_follow_up
 
-        done = complete_follow_up(
-            self.db, self.actor, follow_up_id, note=note, now=self.now(), profile=self.profile
-        )
+        done = complete_follow_up(self.ctx, follow_up_id, note=note)
         return done.next_due_on
 
     def reassign_follow_up(self, follow_up_id: int, owner_login: str) -> str:
@@ -1551,7 +1499,7 @@ class DeskService:
         from tui_desk.services.followups import reassign_follow_up
 
         agent_id, name = self._collector(None, owner_login)
-        reassign_follow_up(self.db, self.actor, follow_up_id, agent_id, now=self.now())
+        reassign_follow_up(self.ctx, follow_up_id, agent_id)
         return name
 
     # --- complaints and the archive ----------------------------------------------------------
@@ -1573,10 +1521,14 @@ class DeskService:
                 .limit(1)
             )
         return complaints.record_complaint(
-            self.db, self.actor, case_id, description=description, channel=channel,
-            against_login=against_login, appointment_id=None if against_login else latest,
-            hold=hold, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            case_id,
+            description=description,
+            channel=channel,
+            against_login=against_login,
+            appointment_id=None if against_login else latest,
+            hold=hold,
+        )
 
     def handles_complaints(self) -> bool:
         """Complaints are routed to supervisors (the role alone decides; no database)."""
@@ -1588,23 +1540,17 @@ class DeskService:
         return list(complaints.complaint_list(self.db))
 
     def decide_complaint(self, complaint_id: int, status: str, resolution: str | None) -> None:
-        complaints.decide_complaint(
-            self.db, self.actor, complaint_id, status, resolution=resolution, now=self.now()
-        )
+        complaints.decide_complaint(self.ctx, complaint_id, status, resolution=resolution)
 
     def archive_case(self, case_id: int, reason: str | None) -> None:
         from tui_desk.services import archive
 
-        archive.archive_case(
-            self.db, self.actor, case_id, reason=reason, now=self.now(), profile=self.profile
-        )
+        archive.archive_case(self.ctx, case_id, reason=reason)
 
     def restore_case(self, case_id: int, reason: str) -> None:
         from tui_desk.services import archive
 
-        archive.restore_case(
-            self.db, self.actor, case_id, reason=reason, now=self.now(), profile=self.profile
-        )
+        archive.restore_case(self.ctx, case_id, reason=reason)
 
     # --- agreements ------------------------------------------------------------------------
 
@@ -1620,10 +1566,7 @@ class DeskService:
     def sms_preview(self, case_id: int, template: str, phone_id: int | None = None) -> SmsPreview:
         from tui_desk.services.sms import preview_sms
 
-        return preview_sms(
-            self.db, self.actor, case_id, template, phone_id=phone_id, now=self.now(),
-            profile=self.profile,
-        )  # fmt: skip
+        return preview_sms(self.ctx, case_id, template, phone_id=phone_id)  # fmt: skip
 
     def queue_sms(
         self,
@@ -1637,9 +1580,8 @@ class DeskService:
         from tui_desk.services.sms import queue_sms
 
         return queue_sms(
-            self.db, self.actor, case_id, template, phone_id=phone_id,
-            expected_version=expected_version, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx, case_id, template, phone_id=phone_id, expected_version=expected_version
+        )
 
     def sms_outbox(self, case_id: int) -> list[OutboxLine]:
         """The case's latest SMS and where each stands (pending, sent, delivered, failed)."""
@@ -1657,24 +1599,19 @@ class DeskService:
         """Dial the number through the phone system; the attempt is logged (see dialing)."""
         from tui_desk.services import dialing
 
-        return dialing.dial(
-            self.db, self.actor, case_id, phone_id, dialer=dialer, now=self.now(),
-            profile=self.profile, clock=self.clock,
-        )  # fmt: skip
+        return dialing.dial(self.ctx, case_id, phone_id, dialer=dialer, clock=self.clock)
 
     def dial_plan(self, case_id: int, phone_id: int) -> DialPlan:
         """No phone system: the number formatted for dialing by hand (an audited reveal)."""
         from tui_desk.services import dialing
 
-        return dialing.dial_plan(
-            self.db, self.actor, case_id, phone_id, now=self.now(), profile=self.profile
-        )
+        return dialing.dial_plan(self.ctx, case_id, phone_id)
 
     def pending_dial(self, case_id: int, phone_id: int | None = None) -> int | None:
         """The attempt this agent dialled on the case whose outcome is still to log."""
         from tui_desk.services import dialing
 
-        return dialing.pending_dial_id(self.db, self.actor, case_id, phone_id, now=self.now())
+        return dialing.pending_dial_id(self.ctx, case_id, phone_id)
 
     def agreement_id(self, case_id: int) -> int | None:
         return agreements.current_agreement_id(self.db, case_id)
@@ -1683,23 +1620,19 @@ class DeskService:
         return agreements.open_agreement(self.db, agreement_id)
 
     def draft_agreement(self, case_id: int, *, expected_version: int | None = None) -> int:
-        return agreements.draft_agreement(
-            self.db, self.actor, case_id, expected_version=expected_version, now=self.now(),
-            profile=self.profile,
-        )  # fmt: skip
+        return agreements.draft_agreement(self.ctx, case_id, expected_version=expected_version)
 
     def save_special_terms(self, agreement_id: int, terms: str, record_version: int) -> int:
         return agreements.save_version(
-            self.db, self.actor, agreement_id, special_terms=terms,
-            note="special terms", record_version=record_version, now=self.now(),
-            profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            agreement_id,
+            special_terms=terms,
+            note="special terms",
+            record_version=record_version,
+        )
 
     def mark_agreement_ready(self, agreement_id: int, record_version: int) -> None:
-        agreements.mark_ready(
-            self.db, self.actor, agreement_id, record_version=record_version, now=self.now(),
-            profile=self.profile,
-        )  # fmt: skip
+        agreements.mark_ready(self.ctx, agreement_id, record_version=record_version)  # fmt: skip
 
     def sign_agreement(
         self,
@@ -1712,19 +1645,21 @@ class DeskService:
         record_version: int,
     ) -> str:
         return agreements.sign_agreement(
-            self.db, self.actor, agreement_id, borrower_confirmation=borrower_confirmation,
-            place=place, effective_on=effective_on, borrower_copy_delivery=delivery,
-            record_version=record_version, now=self.now(), profile=self.profile,
-        )  # fmt: skip
+            self.ctx,
+            agreement_id,
+            borrower_confirmation=borrower_confirmation,
+            place=place,
+            effective_on=effective_on,
+            borrower_copy_delivery=delivery,
+            record_version=record_version,
+        )
 
     def export_agreement(self, agreement_id: int) -> agreements.ExportedCopies:
         folder = self.export_dir or data_dir() / "exports"
-        return agreements.export_copies(
-            self.db, self.actor, agreement_id, folder, now=self.now(), profile=self.profile
-        )
+        return agreements.export_copies(self.ctx, agreement_id, folder)
 
     def record_agreement_delivery(self, agreement_id: int, how: str) -> None:
-        agreements.record_delivery(self.db, self.actor, agreement_id, how, now=self.now())
+        agreements.record_delivery(self.ctx, agreement_id, how)
 
     # --- supervisor board (live view) --------------------------------------------------------
 
@@ -1777,16 +1712,14 @@ class DeskService:
         """Give the cases to the agent ``to_login``; how many changed owner (one audit event)."""
         from tui_desk.services.supervision import reassign_cases
 
-        return reassign_cases(
-            self.db, self.actor, case_ids, to_login, reason=reason, now=self.now()
-        )
+        return reassign_cases(self.ctx, case_ids, to_login, reason=reason)
 
     def release_stuck_lease(self, case_id: int) -> None:
         """End whoever's lease on the case (supervisors; audited by the queue service)."""
         from tui_desk.services.queue import release_lease
 
         self.actor.require(Action.RELEASE_LEASE)
-        release_lease(self.db, self.actor, case_id, now=self.now())
+        release_lease(self.ctx, case_id)
 
     def override_request_rules(self) -> tuple[str, ...]:
         """The contact rules an operator may ask to have waived (the override rules)."""
@@ -1824,17 +1757,17 @@ class DeskService:
         """Ask a supervisor to waive ``rule`` once for the actor on the case; the request id."""
         from tui_desk.services.supervision import request_override
 
-        return request_override(self.db, self.actor, case_id, rule, reason, now=self.now())
+        return request_override(self.ctx, case_id, rule, reason)
 
     def override_requests(self, status: str = "pending") -> list[OverrideRequestLine]:
         from tui_desk.services.supervision import override_requests
 
-        return override_requests(self.db, self.actor, status=status)
+        return override_requests(self.ctx, status=status)
 
     def override_request(self, request_id: int) -> OverrideRequestLine:
         from tui_desk.services.supervision import override_request
 
-        return override_request(self.db, self.actor, request_id)
+        return override_request(self.ctx, request_id)
 
     def pending_override_requests(self) -> int:
         from tui_desk.services.supervision import pending_request_count
@@ -1847,9 +1780,8 @@ class DeskService:
         from tui_desk.services.supervision import decide_override_request
 
         return decide_override_request(
-            self.db, self.actor, request_id, approve=approve, note=note, minutes=minutes,
-            now=self.now(),
-        )  # fmt: skip
+            self.ctx, request_id, approve=approve, note=note, minutes=minutes
+        )
 
     def case_visits(self, case_id: int) -> list[CaseVisitLine]:
         from tui_desk.services.supervision import case_visits
@@ -1865,9 +1797,7 @@ class DeskService:
     ) -> AuditPage:
         from tui_desk.services.supervision import audit_page
 
-        return audit_page(
-            self.db, self.actor, flt, before_id=before_id, limit=limit, profile=self.profile
-        )
+        return audit_page(self.ctx, flt, before_id=before_id, limit=limit)
 
     def audit_actions(self) -> list[str]:
         from tui_desk.services.supervision import audit_actions

@@ -75,8 +75,8 @@ from tui_desk.services.contact_checks import (
     recent_history,
     target_party,
 )
-from tui_desk.services.contacts import resolve_now, resolve_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import resolve_now
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.dialing import DialPlan, DialResult
 
@@ -186,14 +186,11 @@ def _extension(session: Session, actor: Actor) -> str:
 
 
 def dial(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     phone_id: int,
     *,
     dialer: Dialer,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> DialResult:
     """Dial ``phone_id`` of the case's borrower from the operator's extension.
@@ -203,21 +200,21 @@ def dial(
     placed the call) and the usual ``NotFound``/``CaseArchived``. ``clock`` reads the
     moment the PBX accepted (default: ``now``).
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
 
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id)
         phone = phone_of(s, borrower_of(s, case), phone_id)
-        extension = _extension(s, actor)
-        overrides = _check_rules(s, actor, case, phone, now, prof)
+        extension = _extension(s, ctx.actor)
+        overrides = _check_rules(s, ctx.actor, case, phone, now, prof)
         _display, digits = dialling_form(phone.e164, prof.country)
         for override in overrides:
             override.used_at = now
         attempt = ContactAttempt(
             case_id=case.id,
-            agent_id=actor.id,
+            agent_id=ctx.actor.id,
             channel=Channel.PHONE,
             direction=Direction.OUTBOUND,
             phone_id=phone.id,
@@ -233,11 +230,11 @@ def dial(
         used = tuple(o.rule for o in overrides)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             DIAL_ACTION,
             "contact_attempt",
             attempt.id,
-            f"{actor.login} dials {masked} from extension {extension} on case {case.id}",
+            f"{ctx.actor.login} dials {masked} from extension {extension} on case {case.id}",
             now=now,
             case_id=case.id,
             after={
@@ -253,22 +250,22 @@ def dial(
         call = dialer.client.originate(extension, digits, caller_id=f"case {case_id}")
     except PbxError as exc:
         if exc.maybe_placed:
-            _unconfirmed(db, actor, case_id, attempt_id, str(exc), now)
+            _unconfirmed(ctx.db, ctx.actor, case_id, attempt_id, str(exc), now)
             raise DialFailed(
                 _("{error}; the attempt is logged, record how it went").format(error=exc)
             ) from exc
-        _withdraw(db, actor, case_id, attempt_id, override_ids, str(exc), now)
+        _withdraw(ctx.db, ctx.actor, case_id, attempt_id, override_ids, str(exc), now)
         raise DialFailed(_("Not dialled: {error}").format(error=exc)) from exc
 
     accepted = max(now, resolve_now(clock())) if clock is not None else now
-    with db.write() as s:
+    with ctx.db.write() as s:
         placed = s.get(ContactAttempt, attempt_id)
         assert placed is not None  # written above; attempts are never deleted by others
         placed.started_at = accepted
         placed.call_ref = call.call_ref
         audit.record(
             s,
-            actor,
+            ctx.actor,
             DIAL_ACTION + ".placed",
             "contact_attempt",
             attempt_id,
@@ -339,37 +336,27 @@ def _unconfirmed(
 # --- the outcome of a dialled call ------------------------------------------------------
 
 
-def pending_dial_id(
-    db: Database, actor: Actor, case_id: int, phone_id: int | None, *, now: dt.datetime
-) -> int | None:
+def pending_dial_id(ctx: Context, case_id: int, phone_id: int | None) -> int | None:
     """:func:`pending_dial`'s attempt id, in a read of its own."""
-    with db.read() as s:
-        attempt = pending_dial(s, actor.id, case_id, phone_id, resolve_now(now))
+    with ctx.db.read() as s:
+        attempt = pending_dial(s, ctx.actor.id, case_id, phone_id, ctx.now())
         return attempt.id if attempt is not None else None
 
 
 # --- dialing by hand ----------------------------------------------------------------------
 
 
-def dial_plan(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    phone_id: int,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> DialPlan:
+def dial_plan(ctx: Context, case_id: int, phone_id: int) -> DialPlan:
     """The number formatted for dialing by hand, if the rules allow a call now.
 
     Logs no attempt (the operator logs the call with its outcome); the full number is
     shown through the audited reveal. An override that would let the call through is
     not spent here but when the call is logged.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
-    with db.read() as s:
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    with ctx.db.read() as s:
         case = load_case(s, case_id)
         if case.status != CaseStatus.OPEN:
             raise CaseArchived(
@@ -377,8 +364,8 @@ def dial_plan(
             )
         borrower_id = case.borrower_id
         phone = phone_of(s, borrower_of(s, case), phone_id)
-        _check_rules(s, actor, case, phone, now, prof)
+        _check_rules(s, ctx.actor, case, phone, now, prof)
         masked = mask_phone(phone.e164, prof.masking)
-    e164 = personal.reveal(db, actor, borrower_id, "phone", phone_id, now=now)
+    e164 = personal.reveal(ctx, borrower_id, "phone", phone_id)
     display, digits = dialling_form(e164, prof.country)
     return DialPlan(phone_id=phone_id, masked=masked, display=display, digits=digits)

@@ -50,8 +50,8 @@ from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.rules.visits import work_calendar
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit, office_today
-from tui_desk.services.contacts import resolve_now, resolve_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import resolve_now
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 from tui_desk.services.jobs import JobFunction, job_write
 from tui_desk.views.followups import FollowUpLine
@@ -176,8 +176,8 @@ def follow_up_list(
     case_id: int | None = None,
     statuses: Sequence[str] = OPEN_STATUSES,
     limit: int = 200,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
 ) -> list[FollowUpLine]:
     """Follow-ups by due date (oldest first), of open cases; ``due_before`` is inclusive.
 
@@ -186,7 +186,7 @@ def follow_up_list(
     """
     if limit < 1:
         raise ValueError("limit must be positive")
-    today = office_today(resolve_now(now), resolve_profile(profile))
+    today = office_today(resolve_now(now), profile)
 
     def filtered(stmt: Any) -> Any:
         if due_from is not None:
@@ -267,15 +267,7 @@ def _case_balance(session: Session, case_id: int) -> int:
     return int(total or 0)
 
 
-def complete_follow_up(
-    db: Database,
-    actor: Actor,
-    follow_up_id: int,
-    *,
-    note: str,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> FollowUpDone:
+def complete_follow_up(ctx: Context, follow_up_id: int, *, note: str) -> FollowUpDone:
     """Mark a scheduled or missed follow-up done, with what was found (``note``, required).
 
     Only its owner or a supervisor may (an unowned one: anyone who works cases). When it
@@ -283,17 +275,17 @@ def complete_follow_up(
     pays later than planned), the next one is scheduled at most ``every_months`` after it,
     for the same owner: checks go on until the debt is paid.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     text = (note or "").strip()
     if not text:
         raise ServiceError(_("a follow-up needs a note on what was found"))
     if len(text) > MAX_NOTE:
         raise ServiceError(_("a note has at most {n} characters").format(n=MAX_NOTE))
-    with db.write() as s:
+    with ctx.db.write() as s:
         row = _load(s, follow_up_id)
-        if row.owner_id not in (None, actor.id) and not actor.can(Action.REASSIGN):
+        if row.owner_id not in (None, ctx.actor.id) and not ctx.actor.can(Action.REASSIGN):
             raise PermissionDenied(
                 _("follow-up {id} belongs to another agent; only they or a supervisor may "
                   "mark it done").format(id=row.id)
@@ -338,11 +330,11 @@ def complete_follow_up(
             next_id = follow.id
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "follow_up.done",
             "follow_up",
             row.id,
-            f"{actor.login} did follow-up {row.id} of case {case.id} (due {row.due_on})",
+            f"{ctx.actor.login} did follow-up {row.id} of case {case.id} (due {row.due_on})",
             now=now,
             case_id=case.id,
             before=before,
@@ -357,18 +349,11 @@ def complete_follow_up(
         return FollowUpDone(row.id, case.id, next_id, next_due)
 
 
-def reassign_follow_up(
-    db: Database,
-    actor: Actor,
-    follow_up_id: int,
-    owner_id: int,
-    *,
-    now: dt.datetime | None = None,
-) -> None:
+def reassign_follow_up(ctx: Context, follow_up_id: int, owner_id: int) -> None:
     """A supervisor gives a scheduled or missed follow-up to another active agent."""
-    actor.require(Action.REASSIGN)
-    now = resolve_now(now)
-    with db.write() as s:
+    ctx.actor.require(Action.REASSIGN)
+    now = ctx.now()
+    with ctx.db.write() as s:
         row = _load(s, follow_up_id)
         if row.status not in OPEN_STATUSES:
             raise ServiceError(
@@ -382,11 +367,11 @@ def reassign_follow_up(
         row.owner_id = agent.id
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "follow_up.reassign",
             "follow_up",
             row.id,
-            f"{actor.login} gave follow-up {row.id} to {agent.login}",
+            f"{ctx.actor.login} gave follow-up {row.id} to {agent.login}",
             now=now,
             case_id=row.case_id,
             before={"owner_id": before},

@@ -6,17 +6,15 @@ the full value, and every reveal leaves an audit event naming who saw which fiel
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal, get_args
 
 from sqlalchemy import select
 
-from tui_desk.db.engine import Database
 from tui_desk.db.models import Borrower, CollectionCase, Phone
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services import audit
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
 
 PersonalField = Literal["id_number", "address", "phone"]
@@ -24,25 +22,20 @@ PERSONAL_FIELDS: tuple[PersonalField, ...] = get_args(PersonalField)
 
 
 def reveal(
-    db: Database,
-    actor: Actor,
-    borrower_id: int,
-    field: PersonalField,
-    phone_id: int | None = None,
-    *,
-    now: dt.datetime,
+    ctx: Context, borrower_id: int, field: PersonalField, phone_id: int | None = None
 ) -> str:
     """The full value of one personal field of a borrower, for ``actor`` to see.
 
     ``phone_id`` names the number when ``field`` is ``"phone"`` (a borrower has several).
     The audit event records the field, never the value.
     """
-    actor.require(Action.REVEAL_PERSONAL_DATA)
+    now = ctx.now()
+    ctx.actor.require(Action.REVEAL_PERSONAL_DATA)
     if field not in PERSONAL_FIELDS:
         raise ServiceError(_("unknown personal field {field!r}").format(field=field))
     if (field == "phone") != (phone_id is not None):
         raise ServiceError(_("a phone number is revealed by its phone id, and only a phone"))
-    with db.write() as session:
+    with ctx.db.write() as session:
         borrower = session.get(Borrower, borrower_id)
         if borrower is None:
             raise NotFound(_("no borrower {id}").format(id=borrower_id))
@@ -67,11 +60,11 @@ def reveal(
         )
         audit.record(
             session,
-            actor,
+            ctx.actor,
             "personal.reveal",
             entity,
             entity_id,
-            f"{actor.login} revealed {field} of borrower {borrower.id}",
+            f"{ctx.actor.login} revealed {field} of borrower {borrower.id}",
             now=now,
             case_id=case_id,
             after={"field": field, "borrower_id": borrower.id},

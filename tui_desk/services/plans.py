@@ -65,8 +65,8 @@ from tui_desk.rules.plans import (
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
-from tui_desk.services.contacts import resolve_now, resolve_profile, stage_at_least
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import resolve_now, stage_at_least
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
 from tui_desk.views.agreements import PlanOverview
 
@@ -275,17 +275,12 @@ def _basis(session: Session, case: CollectionCase, profile: Profile, now: dt.dat
 
 
 def plan_basis(
-    db: Database,
-    case_id: int,
-    *,
-    actor: Actor | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    db: Database, case_id: int, *, actor: Actor | None = None, now: dt.datetime, profile: Profile
 ) -> PlanBasis:
     """The case's plan basis (a read). With ``actor``, says whether they may approve a
     plan above the borrower's means."""
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     with db.read() as s:
         case = s.get(CollectionCase, case_id)
         if case is None:
@@ -301,12 +296,7 @@ def _with_approval(basis: PlanBasis) -> PlanBasis:
 
 
 def preview(
-    db: Database,
-    case_id: int,
-    request: PlanRequest,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    db: Database, case_id: int, request: PlanRequest, *, now: dt.datetime, profile: Profile
 ) -> Schedule:
     """The schedule ``request`` would have on the case (nothing is written).
 
@@ -322,15 +312,12 @@ def preview(
 
 
 def create_plan(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     request: PlanRequest,
     *,
     approval_reason: str | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Draft a plan on the case; returns the plan id.
 
@@ -339,13 +326,13 @@ def create_plan(
     borrower can afford a month and the actor is not a supervisor giving a reason. An
     older draft of the case is superseded; the case moves on to the plan stage.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     reason = (approval_reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
         raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         basis = _basis(s, case, prof, now)
         try:
@@ -357,7 +344,7 @@ def create_plan(
         schedule = result.schedule
         approved_by: int | None = None
         if result.above_means is not None:
-            if not actor.can(Action.APPROVE_ABOVE_MEANS):
+            if not ctx.actor.can(Action.APPROVE_ABOVE_MEANS):
                 raise PlanRefused(
                     [
                         result.above_means,
@@ -371,7 +358,7 @@ def create_plan(
                         _("give the reason you approve an instalment above the borrower's means"),
                     ]
                 )
-            approved_by = actor.id
+            approved_by = ctx.actor.id
         superseded = list(
             s.scalars(
                 select(RepaymentPlan).where(
@@ -394,7 +381,7 @@ def create_plan(
             grace_mode=GraceMode(request.grace_mode),
             first_due_on=request.first_due,
             status=PlanStatus.DRAFT,
-            created_by_id=actor.id,
+            created_by_id=ctx.actor.id,
             created_at=now,
             approved_by_id=approved_by,
         )
@@ -418,11 +405,11 @@ def create_plan(
         recompute_priority(case, now, prof)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "plan.create",
             "repayment_plan",
             plan.id,
-            f"{actor.login} drafted a {request.kind} plan of {request.instalments} "
+            f"{ctx.actor.login} drafted a {request.kind} plan of {request.instalments} "
             f"{request.frequency} instalments on case {case.id}"
             + (" (approved above means)" if approved_by else ""),
             now=now,
@@ -466,7 +453,7 @@ def activate_plan(
     plan: RepaymentPlan,
     now: dt.datetime,
     *,
-    profile: Profile | None = None,
+    profile: Profile,
     actor: Actor | None = None,
 ) -> ledger.LedgerResult | None:
     """Make ``plan`` the case's active plan, inside the caller's transaction.
@@ -477,7 +464,7 @@ def activate_plan(
     case locked (``load_for_edit``) and writes its own audit event; this adds
     ``plan.activate``.
     """
-    prof = resolve_profile(profile)
+    prof = profile
     if plan.status is PlanStatus.ACTIVE:
         case = _case_of(session, plan)
         return ledger.recompute(session, case, now, prof)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, AgentPresence, Role
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 
 DEFAULT_STALE_AFTER = dt.timedelta(seconds=60)
 
@@ -47,14 +47,7 @@ class PresenceLine:
 
 
 def heartbeat(
-    db: Database,
-    actor: Actor,
-    *,
-    desk_id: str,
-    host: str,
-    case_id: int | None,
-    last_action: str | None = None,
-    now: dt.datetime,
+    ctx: Context, *, desk_id: str, host: str, case_id: int | None, last_action: str | None = None
 ) -> None:
     """Record that ``actor``'s desk is alive, on ``case_id`` (None: no case open).
 
@@ -62,10 +55,11 @@ def heartbeat(
     ``last_action`` (with its time) is kept until a new one is given. No audit event: a
     heartbeat is not a business write.
     """
-    dialect = postgresql if db.is_postgresql else sqlite
+    now = ctx.now()
+    dialect = postgresql if ctx.db.is_postgresql else sqlite
     table = AgentPresence.__table__
     stmt = dialect.insert(table).values(
-        agent_id=actor.id,
+        agent_id=ctx.actor.id,
         desk_id=desk_id[:64],
         host=host[:120],
         started_at=now,
@@ -95,20 +89,21 @@ def heartbeat(
             ),
         },
     )
-    with db.write() as session:
+    with ctx.db.write() as session:
         session.execute(stmt)
 
 
-def sign_off(db: Database, actor: Actor, desk_id: str, now: dt.datetime) -> bool:
+def sign_off(ctx: Context, desk_id: str) -> bool:
     """A desk closes: remove the agent's presence if this desk holds it (True if so).
 
     ``now`` is accepted for symmetry with ``heartbeat``; nothing is recorded.
     """
+    now = ctx.now()
     del now
-    with db.write() as session:
+    with ctx.db.write() as session:
         result = session.execute(
             delete(AgentPresence).where(
-                AgentPresence.agent_id == actor.id, AgentPresence.desk_id == desk_id
+                AgentPresence.agent_id == ctx.actor.id, AgentPresence.desk_id == desk_id
             )
         )
         return bool(getattr(result, "rowcount", 0))

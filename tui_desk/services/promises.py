@@ -35,8 +35,8 @@ from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
-from tui_desk.services.contacts import ensure_next_action, resolve_now, resolve_profile
-from tui_desk.services.context import Actor
+from tui_desk.services.contacts import ensure_next_action, resolve_now
+from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.jobs import JobFunction, job_write
 
@@ -187,8 +187,7 @@ def reevaluate_promises(
 
 
 def record_payment(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     amount_minor: int,
@@ -196,13 +195,11 @@ def record_payment(
     channel: PaymentChannel,
     account_id: int | None = None,
     reference: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Record a payment the borrower made, and settle the promises it keeps."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     channel = PaymentChannel(channel)
     if amount_minor <= 0:
         raise ServiceError(_("a payment amount must be positive"))
@@ -213,7 +210,7 @@ def record_payment(
         raise ServiceError(
             _("a payment reference has at most {n} characters").format(n=MAX_REFERENCE)
         )
-    with db.write() as s:
+    with ctx.db.write() as s:
         # The case row lock serialises payments and the worker's pass over one case.
         case = load_for_edit(s, case_id)
         if account_id is not None:
@@ -231,7 +228,7 @@ def record_payment(
             paid_on=paid_on,
             channel=channel,
             reference=ref,
-            recorded_by_id=actor.id,
+            recorded_by_id=ctx.actor.id,
             recorded_at=now,
         )
         s.add(payment)
@@ -243,11 +240,11 @@ def record_payment(
         recompute_priority(case, now, prof)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "payment.record",
             "payment",
             payment.id,
-            f"{actor.login} recorded a payment of {amount_minor} on case {case.id}",
+            f"{ctx.actor.login} recorded a payment of {amount_minor} on case {case.id}",
             now=now,
             case_id=case.id,
             after={

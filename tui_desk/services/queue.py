@@ -123,7 +123,7 @@ from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.rules.search import parse_query, reverse_digits
 from tui_desk.services import audit
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import MAX_WINDOW, _CaseFacts, _national, _why
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.views.queue import Claim, ClaimReason, QueueKey, QueuePage, QueueRow
@@ -844,15 +844,12 @@ def _utc(now: dt.datetime | None) -> dt.datetime:
 
 
 def queue_page(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     flt: QueueFilter,
     *,
     after: QueueKey | None = None,
     before: QueueKey | None = None,
     limit: int = 60,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> QueuePage:
     """One page of the queue in ``ORDER BY priority DESC, id DESC`` order.
 
@@ -860,14 +857,15 @@ def queue_page(
     (scrolling up); neither: the top. ``more_after`` / ``more_before`` say whether
     another page exists in each direction (checked, not counted).
     """
+    now = ctx.now()
     if after is not None and before is not None:
         raise ValueError("give after or before, not both")
-    prof = _profile(profile)
+    prof = _profile(ctx.profile)
     now = _utc(now)
     limit = max(1, min(limit, MAX_WINDOW))
-    ctx = _Context(actor=actor, now=now, profile=prof, limit=limit)
-    with db.read() as s:
-        access = _access(s, flt, ctx)
+    page = _Context(actor=ctx.actor, now=now, profile=prof, limit=limit)
+    with ctx.db.read() as s:
+        access = _access(s, flt, page)
         keys, more_after, more_before = _keys(s, access, after=after, before=before, limit=limit)
         rows = _rows(s, keys, now, prof)
     return QueuePage(rows=tuple(rows), more_after=more_after, more_before=more_before)
@@ -1208,13 +1206,7 @@ def _write(db: Database, work: Callable[[Session], _T]) -> _T:
         time.sleep(random.uniform(0.001, 0.02))
 
 
-def take_next(
-    db: Database,
-    actor: Actor,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> Claim | None:
+def take_next(ctx: Context) -> Claim | None:
     """Lease the next case for the actor, atomically; None when there is nothing to take.
 
     Order: the actor's own callbacks that are due; cases the actor owns; the pool by
@@ -1224,20 +1216,21 @@ def take_next(
     same transaction. SQLite runs this under BEGIN IMMEDIATE (one claimer at a time);
     PostgreSQL locks the chosen row with FOR UPDATE SKIP LOCKED.
     """
-    actor.require(Action.WORK_CASES)
-    prof = _profile(profile)
+    now = ctx.now()
+    ctx.actor.require(Action.WORK_CASES)
+    prof = _profile(ctx.profile)
     now = _utc(now)
     until = now + _lease_minutes(prof)
 
     def work(s: Session) -> Claim | None:
-        picked = _pick(s, actor, now, prof)
-        released = _release_others(s, actor, picked[0].id if picked else None, now)
+        picked = _pick(s, ctx.actor, now, prof)
+        released = _release_others(s, ctx.actor, picked[0].id if picked else None, now)
         if picked is None:
             return None
         row, reason = picked
-        return _lease(s, actor, row, reason, until, now, released)
+        return _lease(s, ctx.actor, row, reason, until, now, released)
 
-    return _write(db, work)
+    return _write(ctx.db, work)
 
 
 def _lock_case(session: Session, case_id: int) -> Any:
@@ -1272,22 +1265,16 @@ def _held_by_other(row: Any, me: int, now: dt.datetime) -> bool:
     )
 
 
-def claim_case(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> Claim:
+def claim_case(ctx: Context, case_id: int) -> Claim:
     """Lease a case the operator opened from the queue (or renew their own lease on it).
 
     Raises ``LeaseHeld`` (a ServiceError naming who and until when) if someone else holds
     a live lease; reading the case stays possible. Ownership does not matter here: the
     operator chose this case (an inbound call, a search hit).
     """
-    actor.require(Action.WORK_CASES)
-    prof = _profile(profile)
+    now = ctx.now()
+    ctx.actor.require(Action.WORK_CASES)
+    prof = _profile(ctx.profile)
     now = _utc(now)
     until = now + _lease_minutes(prof)
 
@@ -1297,7 +1284,7 @@ def claim_case(
             raise ServiceError(
                 _("case {case_id} is closed; it can be read, not worked").format(case_id=case_id)
             )
-        if _held_by_other(row, actor.id, now):
+        if _held_by_other(row, ctx.actor.id, now):
             name = _agent_name(s, row.lease_holder_id)
             raise LeaseHeld(
                 _("case {case_id} is being worked by {name} until {until}").format(
@@ -1306,33 +1293,27 @@ def claim_case(
                 holder_name=name,
                 until=row.lease_expires_at,
             )
-        released = _release_others(s, actor, case_id, now)
-        return _lease(s, actor, row, "opened", until, now, released)
+        released = _release_others(s, ctx.actor, case_id, now)
+        return _lease(s, ctx.actor, row, "opened", until, now, released)
 
-    return _write(db, work)
+    return _write(ctx.db, work)
 
 
-def renew_lease(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> dt.datetime:
+def renew_lease(ctx: Context, case_id: int) -> dt.datetime:
     """Extend the actor's lease while the case stays open on their desk; the new expiry.
 
     Only the holder renews. A lease that ran out is renewed as long as nobody else took
     the case meanwhile.
     """
-    prof = _profile(profile)
+    now = ctx.now()
+    prof = _profile(ctx.profile)
     now = _utc(now)
     until = now + _lease_minutes(prof)
 
     def work(s: Session) -> dt.datetime:
         row = _lock_case(s, case_id)
-        if row.lease_holder_id != actor.id:
-            if row.lease_holder_id is not None and _held_by_other(row, actor.id, now):
+        if row.lease_holder_id != ctx.actor.id:
+            if row.lease_holder_id is not None and _held_by_other(row, ctx.actor.id, now):
                 raise LeaseHeld(
                     _("case {case_id} is now worked by {name}; your lease has ended").format(
                         case_id=case_id, name=_agent_name(s, row.lease_holder_id)
@@ -1348,11 +1329,11 @@ def renew_lease(
         s.execute(update(_CASE).where(_CASE.c.id == case_id).values(lease_expires_at=until))
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "case.lease_renew",
             "collection_case",
             case_id,
-            f"{actor.login} renewed the lease on case {case_id} until {until.isoformat()}",
+            f"{ctx.actor.login} renewed the lease on case {case_id} until {until.isoformat()}",
             now=now,
             case_id=case_id,
             before={"lease_expires_at": _iso(row.lease_expires_at)},
@@ -1360,17 +1341,16 @@ def renew_lease(
         )
         return until
 
-    return _write(db, work)
+    return _write(ctx.db, work)
 
 
-def release_lease(
-    db: Database, actor: Actor, case_id: int, *, now: dt.datetime | None = None
-) -> None:
+def release_lease(ctx: Context, case_id: int) -> None:
     """End the lease on a case: the holder's own, or anyone's by a supervisor (audited).
 
     Releasing someone else's lease needs ``Action.RELEASE_LEASE`` (``PermissionDenied``
     otherwise). A case nobody holds is left as it is.
     """
+    now = ctx.now()
     now = _utc(now)
 
     def work(s: Session) -> None:
@@ -1378,24 +1358,24 @@ def release_lease(
         holder = row.lease_holder_id
         if holder is None:
             return
-        if holder != actor.id:
-            actor.require(Action.RELEASE_LEASE)
+        if holder != ctx.actor.id:
+            ctx.actor.require(Action.RELEASE_LEASE)
         s.execute(
             update(_CASE)
             .where(_CASE.c.id == case_id)
             .values(lease_holder_id=None, lease_expires_at=None)
         )
-        own = holder == actor.id
+        own = holder == ctx.actor.id
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "case.release" if own else "case.lease_release",
             "collection_case",
             case_id,
             (
-                f"{actor.login} released case {case_id}"
+                f"{ctx.actor.login} released case {case_id}"
                 if own
-                else f"{actor.login} released agent {holder}'s lease on case {case_id}"
+                else f"{ctx.actor.login} released agent {holder}'s lease on case {case_id}"
             ),
             now=now,
             case_id=case_id,
@@ -1403,7 +1383,7 @@ def release_lease(
             after={"lease_holder_id": None},
         )
 
-    return _write(db, work)
+    return _write(ctx.db, work)
 
 
 # --- orphans ------------------------------------------------------------------------------

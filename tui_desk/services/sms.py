@@ -74,11 +74,9 @@ from tui_desk.services.contact_checks import (
 )
 from tui_desk.services.contacts import (
     ensure_next_action,
-    resolve_now,
-    resolve_profile,
     stage_at_least,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
 from tui_desk.views.sms import OutboxLine, QueuedSms, SmsPreview
 
@@ -141,19 +139,12 @@ def load_sms_templates(
     return TemplateCatalogue(tuple(ordered), tuple(problems))
 
 
-def install_sms_template(
-    db: Database,
-    actor: Actor,
-    source: Path,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> Path:
+def install_sms_template(ctx: Context, source: Path) -> Path:
     """Check a template and install it (supervisors and admins; audited). A template that
     lacks the hotline or mentions a personal account or a card number is refused."""
-    actor.require(Action.EDIT_TEMPLATES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.EDIT_TEMPLATES)
+    now = ctx.now()
+    prof = ctx.profile
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -173,10 +164,10 @@ def install_sms_template(
     target = local_sms_templates() / source.name
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    with db.write() as s:
+    with ctx.db.write() as s:
         audit.record(
-            s, actor, "template.install", "template", None,
-            f"{actor.login} installed SMS template {template.name}",
+            s, ctx.actor, "template.install", "template", None,
+            f"{ctx.actor.login} installed SMS template {template.name}",
             now=now, after={"template": template.name, "file": target.name},
         )  # fmt: skip
     return target
@@ -318,25 +309,22 @@ def _merged(template: SmsTemplate, values: dict[str, str], hotline: str) -> str:
 
 
 def preview_sms(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     template: str,
     *,
     phone_id: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
     catalogue: TemplateCatalogue | None = None,
 ) -> SmsPreview:
     """The merged text, its length and parts, and whether the rules let it go now."""
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    now = ctx.now()
+    prof = ctx.profile
     chosen = (catalogue or load_sms_templates(prof)).get(template)
-    with db.read() as s:
+    with ctx.db.read() as s:
         case, borrower = _load(s, case_id)
         phone = _phone(s, borrower, phone_id)
         text = _merged(
-            chosen, _values(s, case, borrower, actor, prof, chosen.language), hotline_of(prof)
+            chosen, _values(s, case, borrower, ctx.actor, prof, chosen.language), hotline_of(prof)
         )
         decision = _decide(s, case, borrower, phone, now, prof)
         return SmsPreview(
@@ -353,15 +341,12 @@ def preview_sms(
 
 
 def queue_sms(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     template: str,
     *,
     phone_id: int | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
     catalogue: TemplateCatalogue | None = None,
 ) -> QueuedSms:
     """Log the SMS as a contact and put it in the outbox, in one transaction.
@@ -369,11 +354,11 @@ def queue_sms(
     Refused (``RuleRefused``, naming the rule) when a contact rule or the SMS cap says no,
     or when the merged text lacks the hotline or asks for a personal account.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     chosen = (catalogue or load_sms_templates(prof)).get(template)
-    with db.write() as s:
+    with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         borrower = s.get(Borrower, case.borrower_id)
         assert borrower is not None
@@ -386,12 +371,12 @@ def queue_sms(
                 )
             )
         text = _merged(
-            chosen, _values(s, case, borrower, actor, prof, chosen.language), hotline_of(prof)
+            chosen, _values(s, case, borrower, ctx.actor, prof, chosen.language), hotline_of(prof)
         )
         length = sms_length(text)
         attempt = ContactAttempt(
             case_id=case.id,
-            agent_id=actor.id,
+            agent_id=ctx.actor.id,
             channel=Channel.SMS,
             direction=Direction.OUTBOUND,
             phone_id=phone.id,
@@ -414,7 +399,7 @@ def queue_sms(
             status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
-            created_by_id=actor.id,
+            created_by_id=ctx.actor.id,
             created_at=now,
         )
         s.add(outbox)
@@ -425,11 +410,11 @@ def queue_sms(
         masked = mask_phone(phone.e164, prof.masking)
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "sms.queue",
             "sms_outbox",
             outbox.id,
-            f"{actor.login} queued SMS {chosen.name} to {masked} ({length.segments} parts)",
+            f"{ctx.actor.login} queued SMS {chosen.name} to {masked} ({length.segments} parts)",
             now=now,
             case_id=case.id,
             after={

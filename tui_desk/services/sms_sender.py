@@ -380,7 +380,7 @@ def run_sender(
     now: dt.datetime,
     *,
     policy: SenderPolicy | None = None,
-    profile: Profile | None = None,
+    profile: Profile,
 ) -> SenderReport:
     """One pass: send what is due, then ask about what was sent."""
     policy = policy or SenderPolicy()

@@ -44,7 +44,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import N_, _
 from tui_desk.rules.permissions import Action, allowed
-from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
+from tui_desk.rules.profile import MaskingPolicy, load_profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import load_for_edit
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
@@ -52,9 +52,8 @@ from tui_desk.services.contacts import (
     MAX_OVERRIDE_MINUTES,
     MAX_REASON,
     required_reason,
-    resolve_now,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Context
 from tui_desk.services.errors import (
     NotFound,
     PermissionDenied,
@@ -149,15 +148,7 @@ def _check_rule(rule: str) -> str:
 # --- reassign -----------------------------------------------------------------------------
 
 
-def reassign_cases(
-    db: Database,
-    actor: Actor,
-    case_ids: Iterable[int],
-    to_login: str,
-    *,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> int:
+def reassign_cases(ctx: Context, case_ids: Iterable[int], to_login: str, *, reason: str) -> int:
     """Give open cases to another active agent; how many changed owner.
 
     All or nothing: an unknown or closed case refuses the whole batch (listing them).
@@ -166,8 +157,8 @@ def reassign_cases(
     A "marked stale" flag is cleared, since the case has a fresh owner. One audit event
     (``case.reassign``) holds every case's previous owner.
     """
-    actor.require(Action.REASSIGN)
-    now = resolve_now(now)
+    ctx.actor.require(Action.REASSIGN)
+    now = ctx.now()
     ids = sorted(set(case_ids))
     if not ids:
         raise ServiceError(_("no case selected to reassign"))
@@ -179,7 +170,7 @@ def reassign_cases(
     if not login:
         raise ServiceError(_("type the login of the agent the cases go to"))
     why = required_reason(reason, _("a reassignment needs a reason"))
-    with db.write() as s:
+    with ctx.db.write() as s:
         agent = _agent_by_login(s, login)
         if not agent.active:
             raise ServiceError(
@@ -235,14 +226,14 @@ def reassign_cases(
         single = moved[0] if len(moved) == 1 else None
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "case.reassign",
             "collection_case",
             single,
             (
-                f"{actor.login} reassigned case {single} to {agent.login}: {why}"
+                f"{ctx.actor.login} reassigned case {single} to {agent.login}: {why}"
                 if single is not None
-                else f"{actor.login} reassigned {len(moved)} cases to {agent.login}: {why}"
+                else f"{ctx.actor.login} reassigned {len(moved)} cases to {agent.login}: {why}"
             ),
             now=now,
             case_id=single,
@@ -256,31 +247,23 @@ def reassign_cases(
 # --- override requests --------------------------------------------------------------------
 
 
-def request_override(
-    db: Database,
-    actor: Actor,
-    case_id: int,
-    rule: str,
-    reason: str,
-    *,
-    now: dt.datetime | None = None,
-) -> int:
+def request_override(ctx: Context, case_id: int, rule: str, reason: str) -> int:
     """Ask a supervisor to waive ``rule`` once for the actor on the case; the request id.
 
     One pending request per case, rule and agent: asking again while one waits is refused.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
     rule = _check_rule(rule)
     why = required_reason(reason, _("say why the override is needed"), MAX_REASON)
-    with db.write() as s:
+    with ctx.db.write() as s:
         # The case lock serialises two requests of the same agent (one pending at most).
         case = load_for_edit(s, case_id)
         waiting = s.scalars(
             select(OverrideRequest).where(
                 OverrideRequest.case_id == case.id,
                 OverrideRequest.rule == rule,
-                OverrideRequest.requested_by_id == actor.id,
+                OverrideRequest.requested_by_id == ctx.actor.id,
                 OverrideRequest.status == OverrideRequestStatus.PENDING,
             )
         ).first()
@@ -294,7 +277,7 @@ def request_override(
         request = OverrideRequest(
             case_id=case.id,
             rule=rule,
-            requested_by_id=actor.id,
+            requested_by_id=ctx.actor.id,
             requested_at=now,
             reason=why,
             status=OverrideRequestStatus.PENDING,
@@ -303,11 +286,11 @@ def request_override(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "override_request.create",
             "override_request",
             request.id,
-            f"{actor.login} asked for an override of {rule} on case {case.id}",
+            f"{ctx.actor.login} asked for an override of {rule} on case {case.id}",
             now=now,
             case_id=case.id,
             after={"rule": rule, "status": OverrideRequestStatus.PENDING.value, "reason": why},
@@ -357,15 +340,14 @@ def _request_lines(session: Session, stmt: Select[OverrideRequest]) -> list[Over
 
 
 def override_requests(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     *,
     status: OverrideRequestStatus | str = OverrideRequestStatus.PENDING,
     limit: int = REQUEST_LIST_LIMIT,
 ) -> list[OverrideRequestLine]:
     """Requests in one status: pending ones oldest first (who waited longest), decided
     ones newest first. A range of ``ix_override_request_status`` either way."""
-    actor.require(Action.OVERRIDE_CONTACT_RULE)
+    ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
     try:
         wanted = OverrideRequestStatus(status)
     except ValueError:
@@ -381,37 +363,30 @@ def override_requests(
         .order_by(*order)
         .limit(max(1, min(limit, 1000)))
     )
-    with db.read() as s:
+    with ctx.db.read() as s:
         return _request_lines(s, stmt)
 
 
-def override_request(db: Database, actor: Actor, request_id: int) -> OverrideRequestLine:
+def override_request(ctx: Context, request_id: int) -> OverrideRequestLine:
     """One request: for supervisors, and for the agent who asked."""
-    with db.read() as s:
+    with ctx.db.read() as s:
         lines = _request_lines(s, select(OverrideRequest).where(OverrideRequest.id == request_id))
     if not lines:
         raise NotFound(_("override request {id} does not exist").format(id=request_id))
     line = lines[0]
-    if line.requested_by_id != actor.id:
-        actor.require(Action.OVERRIDE_CONTACT_RULE)
+    if line.requested_by_id != ctx.actor.id:
+        ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
     return line
 
 
 def decide_override_request(
-    db: Database,
-    actor: Actor,
-    request_id: int,
-    *,
-    approve: bool,
-    note: str | None = None,
-    minutes: int = 30,
-    now: dt.datetime | None = None,
+    ctx: Context, request_id: int, *, approve: bool, note: str | None = None, minutes: int = 30
 ) -> OverrideDecision:
     """Approve (grant the override to the requester, same transaction) or reject (a note
     is required). A request decided meanwhile is refused as stale; nobody decides their
     own request."""
-    actor.require(Action.OVERRIDE_CONTACT_RULE)
-    now = resolve_now(now)
+    ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
+    now = ctx.now()
     text = (note or "").strip()
     if len(text) > MAX_REASON:
         raise ServiceError(_("a note has at most {n} characters").format(n=MAX_REASON))
@@ -421,7 +396,7 @@ def decide_override_request(
         raise ServiceError(
             _("an override lasts 1 to {max} minutes").format(max=MAX_OVERRIDE_MINUTES)
         )
-    with db.write() as s:
+    with ctx.db.write() as s:
         stmt = select(OverrideRequest).where(OverrideRequest.id == request_id)
         if _is_pg(s):
             stmt = stmt.with_for_update()
@@ -439,7 +414,7 @@ def decide_override_request(
                     by=(" " + _("by {login}").format(login=decider.login)) if decider else "",
                 )
             )
-        if request.requested_by_id == actor.id:
+        if request.requested_by_id == ctx.actor.id:
             raise PermissionDenied(
                 _("you may not decide your own override request; ask another supervisor")
             )
@@ -456,7 +431,7 @@ def decide_override_request(
                 case_id=case.id,
                 rule=_check_rule(request.rule),
                 granted_to_id=requester.id,
-                granted_by_id=actor.id,
+                granted_by_id=ctx.actor.id,
                 reason=request.reason + (f" / {text}" if text else ""),
                 granted_at=now,
                 expires_at=now + dt.timedelta(minutes=minutes),
@@ -466,7 +441,7 @@ def decide_override_request(
         request.status = (
             OverrideRequestStatus.APPROVED if approve else OverrideRequestStatus.REJECTED
         )
-        request.decided_by_id = actor.id
+        request.decided_by_id = ctx.actor.id
         request.decided_at = now
         request.decision_note = text or None
         request.override_id = override.id if override is not None else None
@@ -481,11 +456,11 @@ def decide_override_request(
         verb = "approved" if approve else "rejected"
         audit.record(
             s,
-            actor,
+            ctx.actor,
             f"override_request.{'approve' if approve else 'reject'}",
             "override_request",
             request.id,
-            f"{actor.login} {verb} {requester.login}'s request to waive {request.rule} "
+            f"{ctx.actor.login} {verb} {requester.login}'s request to waive {request.rule} "
             f"on case {request.case_id}",
             now=now,
             case_id=request.case_id,
@@ -522,23 +497,17 @@ def _prefix(action: str) -> str:
 
 
 def audit_page(
-    db: Database,
-    actor: Actor,
-    flt: AuditFilter,
-    *,
-    before_id: int | None = None,
-    limit: int = 50,
-    profile: Profile | None = None,
+    ctx: Context, flt: AuditFilter, *, before_id: int | None = None, limit: int = 50
 ) -> AuditPage:
     """Events matching ``flt``, newest first, older than the event ``before_id``."""
-    actor.require(Action.VIEW_BOARD)
-    policy = (profile or load_profile()).masking
+    ctx.actor.require(Action.VIEW_BOARD)
+    policy = (ctx.profile or load_profile()).masking
     limit = max(1, min(limit, AUDIT_PAGE_MAX))
     if flt.since is not None and flt.until is not None and flt.until <= flt.since:
         raise ServiceError(_("the period ends before it starts"))
     ev = AuditEvent
     who = aliased(Agent)
-    with db.read() as s:
+    with ctx.db.read() as s:
         terms: list[Any] = []
         agent_id: int | None = None
         if flt.agent_login and flt.agent_login.strip():

@@ -61,10 +61,9 @@ from tui_desk.services.contacts import (
     outstanding_minor,
     required_reason,
     resolve_now,
-    resolve_profile,
     stage_at_least,
 )
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
 from tui_desk.views.visits import DaySheet, SheetVisit, SlotOption
 
@@ -319,12 +318,12 @@ def suggest_slots(
     *,
     replacing: int | None = None,
     limit: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
 ) -> list[SlotOption]:
     """The next valid slots for the case, earliest first, with collectors free then."""
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     with db.read() as s:
         case = s.get(CollectionCase, case_id)
         if case is None:
@@ -415,8 +414,7 @@ def _slot_times(
 
 
 def book_visit(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     *,
     collector_id: int,
@@ -425,23 +423,21 @@ def book_visit(
     note: str | None = None,
     override_reason: str | None = None,
     expected_version: int | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Book a home visit; refused (with fresh suggestions) when a rule says no."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     policy = visit_policy(prof)
     start, end = _slot_times(starts_at, ends_at, policy)
     text = clean_note(note)
     try:
         return _book(
-            db, actor, case_id, collector_id, start, end, text, override_reason,
+            ctx.db, ctx.actor, case_id, collector_id, start, end, text, override_reason,
             expected_version, now, prof, policy,
         )  # fmt: skip
     except _Refused as refused:
-        raise _with_suggestions(db, refused, now=now, profile=prof, policy=policy) from None
+        raise _with_suggestions(ctx.db, refused, now=now, profile=prof, policy=policy) from None
 
 
 class _Refused(Exception):
@@ -597,8 +593,7 @@ def _notified(
 
 
 def reschedule_visit(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     appointment_id: int,
     *,
     starts_at: dt.datetime,
@@ -609,26 +604,24 @@ def reschedule_visit(
     ends_at: dt.datetime | None = None,
     notified_at: dt.datetime | None = None,
     override_reason: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> int:
     """Move a visit: the old one is marked rescheduled, a new one is booked; returns its id.
 
     The notice rule applies to the original start; the new slot must pass the booking
     rules (its own old slot never clashes with it). The notice given is recorded.
     """
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     policy = visit_policy(prof)
     why = required_reason(reason, _("a change of visit needs a reason"))
     side_value, how, when = _notified(side, notified_how, notified_at, now)
     try:
-        with db.write() as s:
+        with ctx.db.write() as s:
             old = _load_open_visit(s, appointment_id)
             case = load_for_edit(s, old.case_id)
             notice_override = _notice(
-                actor, old, now=now, policy=policy, override_reason=override_reason
+                ctx.actor, old, now=now, policy=policy, override_reason=override_reason
             )
             # Both collectors' rows, always in id order: two moves in opposite directions
             # between the same collectors must not deadlock.
@@ -642,7 +635,7 @@ def reschedule_visit(
                 s, facts, collector, start, end, now=now, profile=prof, policy=policy,
                 replacing=old.id,
             )  # fmt: skip
-            slot_override = _override(actor, refusals, override_reason)
+            slot_override = _override(ctx.actor, refusals, override_reason)
             if refusals and slot_override is None:
                 raise _Refused(refusals, facts, replacing=old.id)
             used = notice_override or slot_override
@@ -655,27 +648,29 @@ def reschedule_visit(
                 place=old.place,
                 district=old.district,
                 status=AppointmentStatus.BOOKED,
-                booked_by_id=actor.id,
+                booked_by_id=ctx.actor.id,
                 booked_at=now,
                 rescheduled_from_id=old.id,
-                override_by_id=actor.id if used else None,
+                override_by_id=ctx.actor.id if used else None,
                 override_reason=used,
                 note=old.note,
             )
             s.add(new)
             s.add(
-                _change(old, ChangeKind.RESCHEDULE, actor, side_value, how, when, now, why, start)
+                _change(
+                    old, ChangeKind.RESCHEDULE, ctx.actor, side_value, how, when, now, why, start
+                )
             )
             case.next_action_at = start
             recompute_priority(case, now, prof)
             s.flush()
             audit.record(
                 s,
-                actor,
+                ctx.actor,
                 "visit.reschedule",
                 "appointment",
                 new.id,
-                f"{actor.login} moved visit {old.id} of case {case.id} to "
+                f"{ctx.actor.login} moved visit {old.id} of case {case.id} to "
                 f"{start:%Y-%m-%d %H:%M}Z ({side_value.value} asked, told by {how.value})"
                 + (" (override)" if used else ""),
                 now=now,
@@ -689,7 +684,7 @@ def reschedule_visit(
             )  # fmt: skip
             return new.id
     except _Refused as refused:
-        raise _with_suggestions(db, refused, now=now, profile=prof, policy=policy) from None
+        raise _with_suggestions(ctx.db, refused, now=now, profile=prof, policy=policy) from None
 
 
 def _change(
@@ -719,8 +714,7 @@ def _change(
 
 
 def cancel_visit(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     appointment_id: int,
     *,
     side: Side | str,
@@ -728,34 +722,32 @@ def cancel_visit(
     reason: str,
     notified_at: dt.datetime | None = None,
     override_reason: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
 ) -> None:
     """Cancel a visit with the notice rule; the case goes back to the queue."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
     policy = visit_policy(prof)
     why = required_reason(reason, _("a change of visit needs a reason"))
     side_value, how, when = _notified(side, notified_how, notified_at, now)
-    with db.write() as s:
+    with ctx.db.write() as s:
         appt = _load_open_visit(s, appointment_id)
         case = load_for_edit(s, appt.case_id)
-        used = _notice(actor, appt, now=now, policy=policy, override_reason=override_reason)
+        used = _notice(ctx.actor, appt, now=now, policy=policy, override_reason=override_reason)
         appt.status = AppointmentStatus.CANCELLED
         if used:
-            appt.override_by_id = actor.id
+            appt.override_by_id = ctx.actor.id
             appt.override_reason = used
-        s.add(_change(appt, ChangeKind.CANCEL, actor, side_value, how, when, now, why, None))
+        s.add(_change(appt, ChangeKind.CANCEL, ctx.actor, side_value, how, when, now, why, None))
         _back_to_queue(s, case, now, prof)
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "visit.cancel",
             "appointment",
             appt.id,
-            f"{actor.login} cancelled visit {appt.id} of case {case.id} "
+            f"{ctx.actor.login} cancelled visit {appt.id} of case {case.id} "
             f"({side_value.value} asked, told by {how.value})" + (" (override)" if used else ""),
             now=now,
             case_id=case.id,
@@ -789,13 +781,11 @@ def _back_to_queue(
     recompute_priority(case, now, profile)
 
 
-def confirm_visit(
-    db: Database, actor: Actor, appointment_id: int, *, now: dt.datetime | None = None
-) -> None:
+def confirm_visit(ctx: Context, appointment_id: int) -> None:
     """The borrower confirmed the visit (status booked -> confirmed)."""
-    actor.require(Action.WORK_CASES)
-    now = resolve_now(now)
-    with db.write() as s:
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    with ctx.db.write() as s:
         appt = _load_open_visit(s, appointment_id)
         if appt.status is AppointmentStatus.CONFIRMED:
             raise ServiceError(_("visit {id} is already confirmed").format(id=appt.id))
@@ -803,11 +793,11 @@ def confirm_visit(
         appt.status = AppointmentStatus.CONFIRMED
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "visit.confirm",
             "appointment",
             appt.id,
-            f"{actor.login} confirmed visit {appt.id}",
+            f"{ctx.actor.login} confirmed visit {appt.id}",
             now=now,
             case_id=appt.case_id,
             before={"status": "booked"},
@@ -824,19 +814,11 @@ def _money(value: int | None, what: str) -> int | None:
     return value
 
 
-def record_visit_report(
-    db: Database,
-    actor: Actor,
-    appointment_id: int,
-    report: VisitReportInput,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> int:
+def record_visit_report(ctx: Context, appointment_id: int, report: VisitReportInput) -> int:
     """Record the on-site verification; moves the case on, or back to the queue."""
-    actor.require(Action.RECORD_VISIT_REPORT)
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    ctx.actor.require(Action.RECORD_VISIT_REPORT)
+    now = ctx.now()
+    prof = ctx.profile
     outcome = VisitOutcome(report.outcome)
     _money(report.declared_income_minor, _("declared income"))
     _money(report.obligations_minor, _("regular obligations"))
@@ -857,7 +839,7 @@ def record_visit_report(
     if not all(checks) and mismatches is None and outcome not in _BACK_TO_QUEUE:
         raise ServiceError(_("say what did not match the file (name, contact or address)"))
     note = clean_note(report.note)
-    with db.write() as s:
+    with ctx.db.write() as s:
         appt = s.get(Appointment, appointment_id)
         if appt is None:
             raise NotFound(_("visit {id} does not exist").format(id=appointment_id))
@@ -913,11 +895,11 @@ def record_visit_report(
         s.flush()
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "visit.report",
             "visit_report",
             row.id,
-            f"{actor.login} reported visit {appt.id} of case {case.id}: {outcome.value}",
+            f"{ctx.actor.login} reported visit {appt.id} of case {case.id}: {outcome.value}",
             now=now,
             case_id=case.id,
             before=before,
@@ -933,12 +915,10 @@ def record_visit_report(
         return row.id
 
 
-def overdue_collection_count(
-    db: Database, *, now: dt.datetime | None = None, profile: Profile | None = None
-) -> int:
+def overdue_collection_count(db: Database, *, now: dt.datetime, profile: Profile) -> int:
     """Door collections unmatched for longer than the profile allows (supervisors' alert)."""
     now = resolve_now(now)
-    policy = visit_policy(resolve_profile(profile))
+    policy = visit_policy(profile)
     limit = now - dt.timedelta(days=policy.unreconciled_alert_days)
     with db.read() as s:
         return int(
@@ -970,11 +950,11 @@ class DoorCollection:
 
 
 def unreconciled_collections(
-    db: Database, *, now: dt.datetime | None = None, profile: Profile | None = None
+    db: Database, *, now: dt.datetime, profile: Profile
 ) -> list[DoorCollection]:
     """Door collections without a matching bank payment, oldest first."""
     now = resolve_now(now)
-    policy = visit_policy(resolve_profile(profile))
+    policy = visit_policy(profile)
     limit = dt.timedelta(days=policy.unreconciled_alert_days)
     with db.read() as s:
         stmt = (
@@ -1001,29 +981,21 @@ def unreconciled_collections(
 # --- the collector's day sheet -----------------------------------------------------------
 
 
-def day_sheet(
-    db: Database,
-    actor: Actor,
-    collector_id: int,
-    day: dt.date,
-    *,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
-) -> DaySheet:
+def day_sheet(ctx: Context, collector_id: int, day: dt.date) -> DaySheet:
     """A collector's visits of one day in order, with full addresses (an audited read).
 
     The sheet is what the collector takes on the road: it shows personal data unmasked,
     so producing it is recorded in the audit trail like any other reveal.
     """
-    actor.require(Action.WORK_CASES)
-    if actor.role is Role.COLLECTOR and actor.id != collector_id:
+    ctx.actor.require(Action.WORK_CASES)
+    if ctx.actor.role is Role.COLLECTOR and ctx.actor.id != collector_id:
         raise ServiceError(_("a collector sees only their own day sheet"))
-    now = resolve_now(now)
-    prof = resolve_profile(profile)
+    now = ctx.now()
+    prof = ctx.profile
     zone = ZoneInfo(prof.office_timezone)
     start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
     end = start + dt.timedelta(days=1)
-    with db.write() as s:
+    with ctx.db.write() as s:
         collector = s.get(Agent, collector_id)
         if collector is None:
             raise NotFound(_("agent {agent_id} does not exist").format(agent_id=collector_id))
@@ -1076,11 +1048,11 @@ def day_sheet(
             )
         audit.record(
             s,
-            actor,
+            ctx.actor,
             "visit.day_sheet",
             "agent",
             collector.id,
-            f"{actor.login} produced the day sheet of {collector.login} for {day.isoformat()} "
+            f"{ctx.actor.login} produced the day sheet of {collector.login} for {day.isoformat()} "
             f"({len(visits)} visits, addresses unmasked)",
             now=now,
             after={"day": day.isoformat(), "visits": [v.appointment_id for v in visits]},

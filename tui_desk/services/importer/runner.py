@@ -16,7 +16,7 @@ from tui_desk.i18n import _
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import office_today
-from tui_desk.services.contacts import resolve_now, resolve_profile
+from tui_desk.services.contacts import resolve_now
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.importer.batch import write_chunk
@@ -118,8 +118,8 @@ def run_import(
     *,
     actor: Actor | None = None,
     started_by: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
     progress: Progress | None = None,
 ) -> ImportSummary:
     """Import the rows ``chunks`` yields as one batch; see the module docstring.
@@ -127,7 +127,7 @@ def run_import(
     Raises ``ImportFailed`` (with the summary of what went in) when the source breaks.
     """
     now = resolve_now(now)
-    prof = resolve_profile(profile)
+    prof = profile
     started = time.perf_counter()
     with db.write() as s:
         batch = ImportBatch(
@@ -186,8 +186,8 @@ def import_csv(
     *,
     actor: Actor | None = None,
     started_by: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> ImportSummary:
@@ -211,8 +211,8 @@ def import_url(
     *,
     actor: Actor | None = None,
     started_by: str | None = None,
-    now: dt.datetime | None = None,
-    profile: Profile | None = None,
+    now: dt.datetime,
+    profile: Profile,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     client: httpx.Client | None = None,
