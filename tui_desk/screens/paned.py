@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from tui_desk.i18n import N_
+from tui_desk.screens.failures import ForwardsWorkerErrors
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def cycle_bindings(prefix: str) -> list[Binding]:
     ]
 
 
-class PanedScreen(Screen[None], inherit_bindings=False):
+class PanedScreen(ForwardsWorkerErrors, Screen[None], inherit_bindings=False):
     """Panes named by ``PANES``, each a container with the id ``PANE_ID_PREFIX + name``."""
 
     # Textual types these as lists on Screen (not ClassVar), so no annotation here.

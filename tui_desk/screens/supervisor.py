@@ -33,10 +33,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import WorkerFailure, first_line
 from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
 from tui_desk.services.board import AgentLine, Board, RiskLine
 from tui_desk.services.desk import CaseBundle, DeskService
@@ -78,13 +78,6 @@ class BoardRead(Message):
 
 class BoardUnchanged(Message):
     """The change marker did not move: nothing to read, nothing to repaint."""
-
-
-def _first_line(error: BaseException | None) -> str:
-    if error is None:
-        return "?"
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
 
 
 def _binding(
@@ -594,23 +587,19 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
         event.stop()
         self.action_act()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if event.worker.group == "board-poll":
-            self._problem = str(error) if isinstance(error, ServiceError) else _first_line(error)
-            self._status(self.board, self.service.now())
-            if isinstance(error, PermissionDenied):
-                self._stop_polling()
-            else:
-                self._schedule(self.RETRY_SECONDS)
-            return
-        if isinstance(error, ServiceError):
-            text = str(error)
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        """Called by the App's handler. A failed poll is said on the status line (and
+        retried), not in a notification every few seconds."""
+        if failure.group != "board-poll":
+            return False
+        error = failure.error
+        self._problem = str(error) if isinstance(error, ServiceError) else first_line(error)
+        self._status(self.board, self.service.now())
+        if isinstance(error, PermissionDenied):
+            self._stop_polling()
         else:
-            text = _("The database did not answer: {error}").format(error=_first_line(error))
-        self.notify(text, title=_("Board"), severity="error", markup=False)
+            self._schedule(self.RETRY_SECONDS)
+        return True
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -11,8 +11,9 @@ leases (``leases``), the case in hand (``case_loading``), the calendar
 (``calendar_actions``), the case keys (``case_actions``) and the agreement
 (``agreement_actions``). The key table is ``bindings``.
 
-Every database call runs in a thread worker that posts a message back; worker failures
-are turned into a notification in ``on_worker_state_changed``.
+Every database call runs in a thread worker that posts a message back; a worker that
+fails is reported by the App's handler (``tui_desk.screens.failures``), which calls
+``worker_failed`` here to put the panes right.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from textual.containers import Container, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import WorkerState
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
@@ -41,9 +42,9 @@ from tui_desk.screens.desk.case_actions import CaseActions
 from tui_desk.screens.desk.case_loading import CaseLoading
 from tui_desk.screens.desk.leases import LeaseKeys
 from tui_desk.screens.desk.queue_filter import DeskFilter, QueueFilterKeys
+from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
 from tui_desk.services.desk import CaseBundle, DeskService
-from tui_desk.services.errors import ServiceError
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader
@@ -61,11 +62,6 @@ PANES: tuple[Pane, ...] = (
     Pane("calendar", N_("Visit calendar"), "F4", "#calendar-days"),
     Pane("agreement", N_("Plan and agreement"), "F5", "#agreement-text"),
 )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
 
 
 class DeskScreen(
@@ -230,26 +226,13 @@ class DeskScreen(
 
     # --- failures ----------------------------------------------------------------------
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        group = event.worker.group
-        title = _("Could not load")
-        if group == "case":
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        """Called by the App's handler: put the panes right; the App tells the operator."""
+        if failure.group == "case":
             self._loaded()
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
-        elif group == "claim":
+        elif failure.group == "claim":
             self._stop_claim_notice()
-            title = _("Could not take the case")
             self._show_lease()
-        elif group == "lease":
-            title = _("Lease")
-        if isinstance(error, ServiceError):
-            text = str(error)
-        else:
-            text = _("The database did not answer: {error}").format(
-                error=_first_line(error) if error else "?"
-            )
-        self.notify(text, title=title, severity="error", markup=False)
+        return False
