@@ -253,6 +253,7 @@ def _case_form(cls: Any, **kwargs: Any) -> Make:
 
 @dataclasses.dataclass(frozen=True)
 class FormSpec:
+    cls: type[Screen[Any]]
     form: str
     method: str
     """The service method the form calls (made to fail)."""
@@ -286,80 +287,80 @@ def _complaint_list(w: World, service: DeskService, _mp: pytest.MonkeyPatch) -> 
 
 
 FORMS = [
-    FormSpec("payment", "record_payment", _case_form(PaymentModal),
+    FormSpec(PaymentModal, "payment", "record_payment", _case_form(PaymentModal),
              fields(("#pay-amount", "1200"), ("#pay-reference", "R1"))),
-    FormSpec("hold", "set_hold", _case_form(HoldModal), fields(("#hold-reason", "dispute"))),
-    FormSpec("registration", "register", _case_form(RegistrationModal),
+    FormSpec(HoldModal, "hold", "set_hold", _case_form(HoldModal), fields(("#hold-reason", "dispute"))),
+    FormSpec(RegistrationModal, "registration", "register", _case_form(RegistrationModal),
              fields(("#reg-note", "agreed"))),
-    FormSpec("document", "add_document", _case_form(DocumentModal),
+    FormSpec(DocumentModal, "document", "add_document", _case_form(DocumentModal),
              fields(("#doc-description", "ID card"))),
-    FormSpec("review", "review_document", _case_form(ReviewModal),
+    FormSpec(ReviewModal, "review", "review_document", _case_form(ReviewModal),
              fields(("#review-reason", "clear copy"))),
-    FormSpec("phone", "add_phone", _case_form(PhoneModal),
+    FormSpec(PhoneModal, "phone", "add_phone", _case_form(PhoneModal),
              fields(("#phone-number", "13912345678"), ("#phone-holder", "wife"))),
-    FormSpec("do-not-call", "set_do_not_call", _case_form(DoNotCallModal), fields()),
-    FormSpec("complaint", "record_complaint", _case_form(ComplaintModal),
+    FormSpec(DoNotCallModal, "do-not-call", "set_do_not_call", _case_form(DoNotCallModal), fields()),
+    FormSpec(ComplaintModal, "complaint", "record_complaint", _case_form(ComplaintModal),
              fields(("#complaint-text", "rude"), ("#complaint-against", "col"))),
-    FormSpec("archive", "archive_case", _case_form(ArchiveModal),
+    FormSpec(ArchiveModal, "archive", "archive_case", _case_form(ArchiveModal),
              fields(("#archive-reason", "paid"))),
-    FormSpec("plan", "create_plan", _case_form(PlanModal),
+    FormSpec(PlanModal, "plan", "create_plan", _case_form(PlanModal),
              fields(("#plan-down", "100")),
              ready=lambda s: isinstance(s, PlanModal) and s.basis is not None),
-    FormSpec("adjustment", "request_adjustment", _case_form(AdjustmentModal),
+    FormSpec(AdjustmentModal, "adjustment", "request_adjustment", _case_form(AdjustmentModal),
              fields(("#adj-extend", "2"), ("#adj-reason", "illness")),
              ready=lambda s: isinstance(s, AdjustmentModal) and s.basis is not None),
-    FormSpec("adjustment-decision", "decide_adjustment", _adjustment_decision,
+    FormSpec(AdjustmentDecisionModal, "adjustment-decision", "decide_adjustment", _adjustment_decision,
              keys(("#adj-note", "ok"), then=("y",), unfocus=True),
              ready=lambda s: isinstance(s, AdjustmentDecisionModal) and s.pending is not None),
-    FormSpec("sms", "queue_sms", _case_form(SmsModal), fields()),
-    FormSpec("override", "grant_override", _case_form(OverrideModal),
+    FormSpec(SmsModal, "sms", "queue_sms", _case_form(SmsModal), fields()),
+    FormSpec(OverrideModal, "override", "grant_override", _case_form(OverrideModal),
              fields(("#override-agent", "op"), ("#override-reason", "evening call"))),
-    FormSpec("override-ask", "request_override", _override_ask,
+    FormSpec(OverrideAskModal, "override-ask", "request_override", _override_ask,
              fields(("#ask-reason", "evening call")),
              ready=lambda s: isinstance(s, OverrideAskModal) and s.checked),
-    FormSpec("override-request", "decide_override_request", _override_request,
+    FormSpec(OverrideRequestModal, "override-request", "decide_override_request", _override_request,
              keys(("#orq-note", "not now"), then=("ctrl+n",)),
              ready=lambda s: isinstance(s, OverrideRequestModal) and s.line is not None),
-    FormSpec("book-visit", "book_visit", _case_form(BookVisitModal),
+    FormSpec(BookVisitModal, "book-visit", "book_visit", _case_form(BookVisitModal),
              fields(("#visit-slot", "03-06 10:00"), ("#visit-collector", "col")),
              ready=lambda s: isinstance(s, BookVisitModal)
              and (s.slots_loaded or s.blocked())),
-    FormSpec("move-visit", "reschedule_visit",
+    FormSpec(RescheduleVisitModal, "move-visit", "reschedule_visit",
              lambda w, s, _mp: RescheduleVisitModal(s, s.case(w.case), visit(w, s)),
              fields(("#visit-slot", "03-07 10:00"), ("#visit-collector", "col"),
                     ("#visit-reason", "borrower away")),
              ready=lambda s: isinstance(s, RescheduleVisitModal) and s.slots_loaded),
-    FormSpec("cancel-visit", "cancel_visit",
+    FormSpec(CancelVisitModal, "cancel-visit", "cancel_visit",
              lambda w, s, _mp: CancelVisitModal(s, s.case(w.case), visit(w, s)),
              fields(("#visit-reason", "borrower away"))),
-    FormSpec("visit-report", "record_visit_report",
+    FormSpec(VisitReportModal, "visit-report", "record_visit_report",
              lambda w, s, _mp: VisitReportModal(s, s.case(w.case), visit(w, s)),
              fields(("#rep-affordable", "800"), ("#rep-note", "calm"))),
-    FormSpec("special-terms", "save_special_terms",
+    FormSpec(SpecialTermsModal, "special-terms", "save_special_terms",
              lambda w, s, _mp: SpecialTermsModal(s, agreement_record(w, s)),
              keys(("#terms-text", "early"), then=("ctrl+s",))),
-    FormSpec("sign", "sign_agreement",
+    FormSpec(SignAgreementModal, "sign", "sign_agreement",
              lambda w, s, _mp: SignAgreementModal(s, s.case(w.drafting), agreement_record(w, s)),
              fields(("#sign-borrower", "signed"), ("#sign-place", "home"))),
-    FormSpec("delivery", "record_agreement_delivery",
+    FormSpec(DeliveryModal, "delivery", "record_agreement_delivery",
              lambda w, s, _mp: DeliveryModal(s, s.case(w.drafting), agreement_record(w, s)),
              fields(("#delivery-how", "post"))),
-    FormSpec("follow-up", "complete_follow_up",
+    FormSpec(FollowUpDoneModal, "follow-up", "complete_follow_up",
              lambda w, s, _mp: FollowUpDoneModal(s, s.case(w.case), follow_up(w)),
              fields(("#fu-note", "paying"))),
-    FormSpec("reassign", "reassign", lambda w, s, _mp: ReassignModal(s, [w.case]),
+    FormSpec(ReassignModal, "reassign", "reassign", lambda w, s, _mp: ReassignModal(s, [w.case]),
              fields(("#reassign-login", "op"), ("#reassign-reason", "leave"))),
-    FormSpec("contact", "log_contact",
+    FormSpec(ContactModal, "contact", "log_contact",
              lambda w, s, _mp: ContactModal(s, s.case(w.case)),
              keys(("#contact-note-input", "busy"), then=("escape", "1")),
              ready=lambda s: isinstance(s, ContactModal)
              and (s.status is not None or s.status_problem is not None)),
-    FormSpec("complaint-list", "decide_complaint", _complaint_list,
+    FormSpec(ComplaintListModal, "complaint-list", "decide_complaint", _complaint_list,
              keys(("#cl-resolution", "apologised"), then=("ctrl+s",)),
              ready=lambda s: isinstance(s, ComplaintListModal) and len(s.lines) == 1),
-    FormSpec("dial", "dial_plan", lambda w, s, _mp: DialModal(s, s.case(w.case), None),
+    FormSpec(DialModal, "dial", "dial_plan", lambda w, s, _mp: DialModal(s, s.case(w.case), None),
              keys(then=("enter",))),
-    FormSpec("case-view", "case_visits", lambda w, s, _mp: CaseViewModal(s, w.case),
+    FormSpec(CaseViewModal, "case-view", "case_visits", lambda w, s, _mp: CaseViewModal(s, w.case),
              keys(then=())),
 ]  # fmt: skip
 
@@ -420,6 +421,25 @@ async def test_a_failing_database_leaves_the_form_usable(
             if typed:
                 assert any(typed.values()), "something was typed"
     assert len(raised) == 2
+
+
+def _subclasses(cls: type[Any]) -> set[type[Any]]:
+    found: set[type[Any]] = set()
+    for sub in cls.__subclasses__():
+        found |= {sub, *_subclasses(sub)}
+    return found
+
+
+def test_every_form_is_tried() -> None:
+    """Every form class (the bases aside) is in ``FORMS``."""
+    from tui_desk.screens.casework_modals import CaseFormModal
+    from tui_desk.screens.supervision_modals import SupervisionForm
+    from tui_desk.screens.visit_modals import _SlotForm
+
+    bases = {FieldFormModal, CaseFormModal, SupervisionForm, _SlotForm}
+    forms = {c for c in _subclasses(FormModal) if c.__module__.startswith("tui_desk.")} - bases
+    covered = {spec.cls for spec in FORMS}
+    assert forms - covered == set(), sorted(c.__name__ for c in forms - covered)
 
 
 def test_every_worker_group_has_a_description() -> None:
