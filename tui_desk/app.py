@@ -186,7 +186,10 @@ class DeskApp(App[None], inherit_bindings=False):
         owner = worker.node
         shown = False
         if isinstance(owner, HandlesWorkerFailures) and owner.is_attached:
-            shown = owner.worker_failed(failure)
+            try:
+                shown = owner.worker_failed(failure)
+            except Exception:  # a screen closing meanwhile must not take the desk down
+                logger.exception("%s could not take in a failed worker", type(owner).__name__)
         if not shown:
             self.notify(failure.text, title=failure.task, severity="error", markup=False)
 

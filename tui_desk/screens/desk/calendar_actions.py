@@ -135,7 +135,7 @@ class CalendarKeys(_Host):
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "calendar-days":
+        if event.data_table.id != "calendar-days":  # Enter on a visit in the calendar
             return
         event.stop()
         visit = self.calendar.selected_visit()

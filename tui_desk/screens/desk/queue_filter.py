@@ -126,7 +126,8 @@ class QueueFilterKeys(_Host):
         self.set_focus(self.query_one(SearchInput))
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        # The search line is the desk's only text field.
+        # The search line is the desk's only text field. (Handlers here go by name: ``@on``
+        # registers only on Textual classes, and the key groups are plain mixins.)
         # Leading edge: a character typed after a pause is searched at once (one query
         # costs about a millisecond); while the operator keeps typing, at most one query
         # per debounce period, and always one for the last character.
