@@ -26,8 +26,9 @@ from tui_desk.db.models import AgreementStatus, AuditEvent, Borrower, Phone, Rol
 from tui_desk.i18n import set_language
 from tui_desk.screens.casework_modals import CaseFormModal
 from tui_desk.screens.contact_modal import ContactModal
-from tui_desk.screens.desk import DeskScreen, RevealModal
+from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.help import HelpModal
+from tui_desk.screens.reveal_modal import RevealModal
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.widgets.agreement_panel import AgreementPanel

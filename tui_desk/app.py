@@ -9,31 +9,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 import signal
 import sys
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.content import Content
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from tui_desk.clock import utcnow
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
-from tui_desk.db.engine import Database
+from tui_desk.db.engine import Database, DatabaseBusy
 from tui_desk.i18n import N_, _, set_language
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.desk import DeskScreen
+from tui_desk.screens.failures import (
+    HandlesWorkerFailures,
+    WorkerFailure,
+    first_line,
+    task_of,
+)
 from tui_desk.screens.help import HelpModal, help_rows
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.dialing import Dialer
+from tui_desk.services.errors import ServiceError
+
+logger = logging.getLogger("tui_desk")
 
 _FUNCTION_KEY = re.compile(r"f[0-9]{1,2}")
 _KEY_NAMES = {
@@ -152,6 +163,49 @@ class DeskApp(App[None], inherit_bindings=False):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker that raised ends here (screens forward theirs, see
+        ``tui_desk.screens.failures``): log it, put its screen right, tell the operator."""
+        if event.state is WorkerState.ERROR:
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        error = worker.error
+        failure = self._failure(worker, error)
+        if error is not None and not isinstance(error, ServiceError):
+            # A refusal is the service speaking; anything else is a fault to look into.
+            logger.error(
+                "worker %r (group %r) of %s failed",
+                worker.name,
+                worker.group,
+                type(worker.node).__name__,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            self.log.error(f"worker {worker.name!r} ({worker.group}) failed: {error!r}")
+        owner = worker.node
+        shown = False
+        if isinstance(owner, HandlesWorkerFailures) and owner.is_attached:
+            try:
+                shown = owner.worker_failed(failure)
+            except Exception:  # a screen closing meanwhile must not take the desk down
+                logger.exception("%s could not take in a failed worker", type(owner).__name__)
+        if not shown:
+            self.notify(failure.text, title=failure.task, severity="error", markup=False)
+
+    @staticmethod
+    def _failure(worker: Worker[Any], error: BaseException | None) -> WorkerFailure:
+        task = task_of(worker)
+        if isinstance(error, ServiceError):
+            reason = str(error)
+            text = reason
+        else:
+            if isinstance(error, DatabaseBusy):
+                reason = _("the database is busy, try again")
+            else:
+                reason = first_line(error, 160)
+            text = _("{task} failed: {reason}").format(task=task, reason=reason)
+        return WorkerFailure(worker, error, task, reason, text)
 
     def action_board(self) -> None:
         from tui_desk.screens.supervisor import SupervisorScreen

@@ -27,9 +27,12 @@ from tui_desk.formatting import label, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.form import FieldProblem, Save
 from tui_desk.services.adjustments import AdjustmentBasis
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import ServiceError
 from tui_desk.views.adjustments import PendingAdjustment
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
@@ -128,11 +131,15 @@ class AdjustmentModal(CaseFormModal):
     def _load_basis(self) -> None:
         try:
             basis = self.service.adjustment_basis(self.bundle.case_id)
-        except Exception as exc:  # shown, never raised
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            self.app.call_from_thread(self._basis_problem, first)
+        except ServiceError as exc:  # shown in the form
+            self.app.call_from_thread(self._basis_problem, str(exc))
             return
         self.app.call_from_thread(self.show_basis, basis)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "adjustment-basis":
+            self._basis_problem(failure.reason)
+        return super().worker_failed(failure)
 
     def _basis_problem(self, text: str) -> None:
         self.query_one(".form-intro", Static).update(Text(text, style="red"))
@@ -283,11 +290,15 @@ class AdjustmentDecisionModal(CaseFormModal):
     def _load(self) -> None:
         try:
             rows = self.service.pending_adjustments(self.bundle.case_id)
-        except Exception as exc:  # shown, never raised
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            self.app.call_from_thread(self._problem, first)
+        except ServiceError as exc:  # shown in the form
+            self.app.call_from_thread(self._problem, str(exc))
             return
         self.app.call_from_thread(self.show_pending, rows[0] if rows else None)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "adjustment-pending":
+            self._problem(failure.reason)
+        return super().worker_failed(failure)
 
     def _problem(self, text: str) -> None:
         self.query_one(".form-intro", Static).update(Text(text, style="red"))

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -25,10 +24,10 @@ from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.rules.agreements import compare
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, checked
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.form import FieldProblem, FormModal, Save, checked
 from tui_desk.screens.parsing import parse_future_date, parse_past_date
 from tui_desk.services.desk import DeskService
-from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.views.agreements import AgreementRecord
 from tui_desk.views.case import CaseBundle
 
@@ -117,7 +116,7 @@ class AgreementMenuModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SpecialTermsModal(ModalScreen[str | None]):
+class SpecialTermsModal(FormModal[str | None]):
     """The special terms (a free text section); ctrl+s saves a new version."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -127,12 +126,12 @@ class SpecialTermsModal(ModalScreen[str | None]):
                 id="terms.save", priority=True),
     ]  # fmt: skip
 
+    SAVE_GROUP = "terms-save"
+
     def __init__(self, service: DeskService, record: AgreementRecord) -> None:
         super().__init__(classes="case-form")
-        localise_bindings(self)
         self.service = service
         self.record = record
-        self.saving = False
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="form-box"):
@@ -161,28 +160,14 @@ class SpecialTermsModal(ModalScreen[str | None]):
     def action_save(self) -> None:
         if self.saving:
             return
-        self.saving = True
-        self.query_one("#form-error", Static).update(Text(_("saving..."), style="dim"))
-        self._save(self.query_one("#terms-text", TextArea).text)
+        text = self.query_one("#terms-text", TextArea).text
+        agreement_id, version = self.record.agreement_id, self.record.record_version
 
-    @work(thread=True, group="terms-save", exclusive=True, exit_on_error=False)
-    def _save(self, text: str) -> None:
-        try:
-            seq = self.service.save_special_terms(
-                self.record.agreement_id, text, self.record.record_version
-            )
-        except (ServiceError, StaleEdit) as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        self.app.call_from_thread(
-            self.dismiss, _("Special terms saved as version {seq}").format(seq=seq)
-        )
+        def write() -> str:
+            seq = self.service.save_special_terms(agreement_id, text, version)
+            return _("Special terms saved as version {seq}").format(seq=seq)
 
-    def _refused(self, reason: str) -> None:
-        self.saving = False
-        self.query_one("#form-error", Static).update(
-            Text(_("Not saved: {reason}").format(reason=reason), style="bold red")
-        )
+        self.start_save(write)
 
 
 class SignAgreementModal(CaseFormModal):

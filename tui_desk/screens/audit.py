@@ -27,8 +27,8 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
 from tui_desk.screens.parsing import InputProblem, parse_past_date
-from tui_desk.screens.supervision_modals import failure_text
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.supervision import AuditFilter
@@ -193,7 +193,7 @@ def _local(ts: dt.datetime, timezone: str, fmt: str) -> str:
     return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     """The audit trail, filtered, newest first; pushed from the board (or the command list)."""
 
     DEFAULT_CSS = """

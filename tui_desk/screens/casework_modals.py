@@ -1,104 +1,45 @@
 """Small forms for the case work of steps 1-2: payment, hold, registration, documents, phones.
 
-Every form works the same way, all by keyboard: Enter (or Tab) moves to the next field,
-Enter on the last one saves, Left/Right change a choice, Escape cancels. Input is
-checked before anything is sent; a refusal from the service (a rule, a stale version,
-an invalid number) is shown under the fields and everything typed stays.
+Every form works the same way, all by keyboard (``FieldFormModal``): Enter (or Tab) moves
+to the next field, Enter on the last one saves, Left/Right change a choice, Escape
+cancels. Input is checked before anything is sent; a refusal from the service (a rule, a
+stale version, an invalid number) is shown under the fields and everything typed stays.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual import on
+from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from tui_desk.formatting import day, label, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.phones import normalise_phone
-from tui_desk.screens import localise_bindings
+from tui_desk.screens.form import (
+    FieldFormModal,
+    FieldProblem,
+    Save,
+    checked,
+    form_bindings,
+)
 from tui_desk.screens.parsing import InputProblem, parse_amount, parse_past_date
 from tui_desk.services.desk import DeskService
-from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.services.errors import StaleEdit
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
 
-Save = Callable[[], str]
-"""A blocking write, run in a worker; returns the line shown to the operator."""
 
-
-class FieldProblem(InputProblem):
-    """An input problem tied to the field that holds it (that field takes the focus)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-def checked(field: str, parse: Callable[[], object]) -> object:
-    try:
-        return parse()
-    except FieldProblem:
-        raise
-    except InputProblem as problem:
-        raise FieldProblem(field, str(problem)) from None
-
-
-async def drain_typeahead(screen: Screen[Any]) -> None:
-    """Let the focused field take the keys still waiting in its queue.
-
-    Enter is a priority binding, so it can overtake keys typed just before it (typing
-    ahead over SSH, a paste ending in a newline); a form calls this before it moves on
-    or saves, so nothing typed is lost. Bounded: a stuck field does not hold the form.
-    """
-    focused = screen.focused
-    if focused is None:
-        return
-    drained = asyncio.Event()
-    focused.call_later(drained.set)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(drained.wait(), 0.5)
-
-
-class CaseFormModal(ModalScreen[str | None]):
+class CaseFormModal(FieldFormModal):
     """A titled form on the selected case; subclasses give the fields and the save."""
 
-    AUTO_FOCUS = ".form-field"
-    FORM_TITLE: ClassVar[str] = ""
-    SCROLLING: ClassVar[bool] = False
-    """Long forms scroll their fields (the focused one is kept in view) at 80x24."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "cancel",
-            N_("Cancel"),
-            tooltip=N_("Close the form without saving"),
-            id="form.cancel",
-        ),
-        # Priority: the focus moves on before the next key is dispatched, so a number
-        # typed (or sent by a terminal) right after Enter lands in the next field.
-        Binding(
-            "enter",
-            "advance",
-            N_("Next / save"),
-            tooltip=N_("Go to the next field; on the last field, save"),
-            show=False,
-            priority=True,
-            id="form.advance",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = form_bindings("form")
 
     def __init__(
         self,
@@ -108,136 +49,24 @@ class CaseFormModal(ModalScreen[str | None]):
         case_changed: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(classes="case-form")
-        localise_bindings(self)
         self.service = service
         self.bundle = bundle
         self.version = bundle.version
         self.case_changed = case_changed
-        self.saving = False
 
-    # --- what subclasses give --------------------------------------------------------
-
-    def fields(self) -> Sequence[tuple[str, Widget]]:
-        raise NotImplementedError
-
-    def intro(self) -> Text | None:
-        return None
-
-    def prepare(self) -> Save:
-        """Check the input (raise ``FieldProblem``) and return the write to run."""
-        raise NotImplementedError
-
-    # --- the form ----------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
+    def title_text(self) -> str:
         d = self.bundle.detail
-        with Vertical(classes="form-box"):
-            yield Static(
-                Text(
-                    _(self.FORM_TITLE) + "  " + f"{d.borrower_name} (#{d.case_id})",
-                    style="bold",
-                ),
-                classes="form-title",
-            )
-            intro = self.intro()
-            if intro is not None:
-                yield Static(intro, classes="form-intro")
-            rows = VerticalScroll(classes="form-rows") if self.SCROLLING else Vertical()
-            rows.styles.height = "auto"
-            with rows:
-                for caption, widget in self.fields():
-                    widget.add_class("form-field")
-                    with Horizontal(classes="form-row"):
-                        yield Static(caption, classes="form-label")
-                        yield widget
-            yield Static(id="form-error", classes="form-error")
-            yield Static(
-                Text(_("Enter next/save | Left/Right change a choice | Esc cancel"), style="dim"),
-                classes="form-hint",
-            )
+        return _(self.FORM_TITLE) + "  " + f"{d.borrower_name} (#{d.case_id})"
 
-    @property
-    def field_widgets(self) -> list[Widget]:
-        return list(self.query(".form-field").results(Widget))
+    def stale_in_worker(self, exc: StaleEdit) -> None:
+        version = self.service.case_version(self.bundle.case_id)
+        self.app.call_from_thread(self._case_stale, str(exc), version)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    async def action_advance(self) -> None:
-        await drain_typeahead(self)
-        self.advance()
-
-    def advance(self) -> None:
-        widgets = self.field_widgets
-        focused = self.focused
-        if focused in widgets and widgets.index(focused) < len(widgets) - 1:
-            self.set_focus(widgets[widgets.index(focused) + 1])
-            return
-        self.save()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.advance()
-
-    def error(self, text: str) -> None:
-        self.query_one("#form-error", Static).update(Text(text, style="bold red"))
-
-    def save(self) -> None:
-        if self.saving:
-            return
-        try:
-            write = self.prepare()
-        except FieldProblem as problem:
-            self.error(str(problem))
-            self.set_focus(self.query_one(f"#{problem.field}"))
-            return
-        self.saving = True
-        self.error("")
-        self.query_one("#form-error", Static).update(Text(_("saving..."), style="dim"))
-        self._run(write)
-
-    @work(thread=True, group="form-save", exclusive=True, exit_on_error=False)
-    def _run(self, write: Save) -> None:
-        try:
-            summary = write()
-        except StaleEdit as exc:
-            version = self.service.case_version(self.bundle.case_id)
-            self.app.call_from_thread(self._stale, str(exc), version)
-            return
-        except ServiceError as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            self.app.call_from_thread(
-                self._refused, _("The database did not answer: {error}").format(error=first)
-            )
-            return
-        self.app.call_from_thread(self.dismiss, summary)
-
-    def _refused(self, reason: str) -> None:
-        self.saving = False
-        self.error(_("Not saved: {reason}").format(reason=reason))
-
-    def _stale(self, reason: str, version: int) -> None:
-        self.saving = False
+    def _case_stale(self, reason: str, version: int) -> None:
         self.version = version
-        self.error(
-            _("Not saved: {reason}. The case was read again; check it and save again.").format(
-                reason=reason.rstrip(".")
-            )
-        )
+        self._stale(reason)
         if self.case_changed is not None:
             self.case_changed(self.bundle.case_id)
-
-    # --- helpers for subclasses --------------------------------------------------------
-
-    def value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value
-
-    def choice(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Choice).value
 
     @property
     def today(self) -> dt.date:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.complaints import ComplaintLine
@@ -34,7 +35,7 @@ STATUS = {
 }
 
 
-class ComplaintListModal(ModalScreen[int | None]):
+class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
     """Open complaints, newest first; dismisses with a case id (``o``) or None."""
 
     DEFAULT_CSS = """
@@ -155,6 +156,11 @@ class ComplaintListModal(ModalScreen[int | None]):
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#cl-status", Static).update(Text(text, style=style))
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        # What was typed stays: the resolution is cleared only once the decision is saved.
+        self._status(failure.reason, "bold red")
+        return False
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -20,14 +20,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_desk.formatting import label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.outcomes import QUICK_OUTCOMES, QuickOutcome, by_key
-from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.form import FormModal
 from tui_desk.screens.parsing import (
     InputProblem,
     parse_amount,
@@ -82,10 +82,12 @@ def _outcome_bindings() -> list[BindingType]:
     ]
 
 
-class ContactModal(ModalScreen[ContactSaved | None]):
+class ContactModal(FormModal[ContactSaved | None]):
     """One contact attempt on one case; Escape cancels without saving."""
 
     AUTO_FOCUS = "#contact-outcomes"
+    SAVE_GROUP = "contact-save"
+    ERROR_ID = "contact-error"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_outcome_bindings(),
@@ -136,7 +138,6 @@ class ContactModal(ModalScreen[ContactSaved | None]):
     ) -> None:
         super().__init__(id="contact-modal")
         self.case_changed = case_changed
-        localise_bindings(self)
         self.service = service
         self.bundle = bundle
         self.version = bundle.version
@@ -149,7 +150,6 @@ class ContactModal(ModalScreen[ContactSaved | None]):
         self.status: ContactStatus | None = bundle.contact_status
         self.status_problem: str | None = bundle.status_problem
         self.pending: QuickOutcome | None = None
-        self.saving = False
 
     # --- layout ------------------------------------------------------------------------
 
@@ -278,6 +278,11 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             return
         self.app.call_from_thread(self._status_arrived, channel, status, None)
 
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "contact-status":
+            self._status_arrived(self.channel, None, failure.reason)
+        return super().worker_failed(failure)
+
     def _status_arrived(
         self, channel: str, status: ContactStatus | None, problem: str | None
     ) -> None:
@@ -336,7 +341,7 @@ class ContactModal(ModalScreen[ContactSaved | None]):
         self.dismiss(None)
 
     def _error(self, text: str) -> None:
-        self.query_one("#contact-error", Static).update(Text(text, style="bold red"))
+        self.error(text)
 
     def _save(self) -> None:
         quick = self.pending
@@ -363,25 +368,13 @@ class ContactModal(ModalScreen[ContactSaved | None]):
             self._error(str(problem))
             self.set_focus(self.query_one(field, Input))
             return
-        self.saving = True
-        self._error("")
-        self.query_one("#contact-status", Static).update(Text(_("saving..."), style="dim"))
         note = self.query_one("#contact-note-input", Input).value.strip()
-        self._log(quick, note, amount, due, callback_at)
+        case_id = self.bundle.case_id
 
-    @work(thread=True, group="contact-save", exclusive=True, exit_on_error=False)
-    def _log(
-        self,
-        quick: QuickOutcome,
-        note: str,
-        amount: int | None,
-        due: dt.date | None,
-        callback_at: dt.datetime | None,
-    ) -> None:
-        phone = self.phone
-        try:
+        def write() -> ContactSaved:
+            phone = self.phone
             logged = self.service.log_contact(
-                self.bundle.case_id,
+                case_id,
                 channel=self.channel,
                 direction=self.direction,
                 outcome=quick.outcome,
@@ -392,21 +385,14 @@ class ContactModal(ModalScreen[ContactSaved | None]):
                 promise_due=due,
                 expected_version=self.version,
             )
-        except StaleEdit as exc:
-            version = self.service.case_version(self.bundle.case_id)
-            self.app.call_from_thread(self._stale, str(exc), version)
-            return
-        except ServiceError as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        except Exception as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            self.app.call_from_thread(
-                self._refused, _("The database did not answer: {error}").format(error=first)
-            )
-            return
-        summary = self._summary(quick, amount, due, callback_at)
-        self.app.call_from_thread(self.dismiss, ContactSaved(self.bundle.case_id, logged, summary))
+            summary = self._summary(quick, amount, due, callback_at)
+            return ContactSaved(case_id, logged, summary)
+
+        self.start_save(write)
+
+    def show_saving(self) -> None:
+        self._error("")
+        self.query_one("#contact-status", Static).update(Text(_("saving..."), style="dim"))
 
     def _summary(
         self,
@@ -431,18 +417,16 @@ class ContactModal(ModalScreen[ContactSaved | None]):
         return text
 
     def _refused(self, reason: str) -> None:
-        self.saving = False
+        super()._refused(reason)
         self._show_status()
-        self._error(_("Not saved: {reason}").format(reason=reason))
 
-    def _stale(self, reason: str, version: int) -> None:
-        self.saving = False
+    def stale_in_worker(self, exc: StaleEdit) -> None:
+        version = self.service.case_version(self.bundle.case_id)
+        self.app.call_from_thread(self._case_stale, str(exc), version)
+
+    def _case_stale(self, reason: str, version: int) -> None:
         self.version = version
+        self._stale(reason)
         self._show_status()
-        self._error(
-            _("Not saved: {reason}. The case was read again; check it and save again.").format(
-                reason=reason.rstrip(".")
-            )
-        )
         if self.case_changed is not None:
             self.case_changed(self.bundle.case_id)

@@ -24,6 +24,7 @@ from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.contact_modal import preferred_phone
+from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
 from tui_desk.services.desk import DeskService
 from tui_desk.services.dialing import DialFailed
 from tui_desk.services.errors import ServiceError
@@ -48,7 +49,7 @@ def _number_bindings() -> list[BindingType]:
     ]
 
 
-class DialModal(ModalScreen["DialResult | None"]):
+class DialModal(ForwardsWorkerErrors, ModalScreen["DialResult | None"]):
     """Dial one of the case's numbers; dismissed with the dialled call, or None."""
 
     AUTO_FOCUS = "#dial-numbers"
@@ -178,9 +179,6 @@ class DialModal(ModalScreen["DialResult | None"]):
         except ServiceError as exc:
             self.app.call_from_thread(self._refused, _not_dialled(str(exc)))
             return
-        except Exception as exc:
-            self.app.call_from_thread(self._refused, _first_line(exc))
-            return
         self.app.call_from_thread(self._dialled, result)
 
     @work(thread=True, group="dial", exclusive=True, exit_on_error=False)
@@ -190,10 +188,11 @@ class DialModal(ModalScreen["DialResult | None"]):
         except ServiceError as exc:
             self.app.call_from_thread(self._refused, _not_dialled(str(exc)))
             return
-        except Exception as exc:
-            self.app.call_from_thread(self._refused, _first_line(exc))
-            return
         self.app.call_from_thread(self._planned, plan)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        self._refused(_not_dialled(failure.reason))
+        return False
 
     # --- results -----------------------------------------------------------------------
 
@@ -235,7 +234,3 @@ class DialModal(ModalScreen["DialResult | None"]):
 
 def _not_dialled(reason: str) -> str:
     return _("Not dialled: {reason}").format(reason=reason)
-
-
-def _first_line(exc: BaseException) -> str:
-    return _not_dialled((str(exc).strip().splitlines() or [type(exc).__name__])[0][:160])

@@ -23,7 +23,9 @@ from textual.widgets import DataTable, Input, Static
 from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.failures import ForwardsWorkerErrors
+from tui_desk.screens.form import FieldProblem, Save
 from tui_desk.services.desk import DeskService
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.followups import FollowUpLine
@@ -84,7 +86,7 @@ class FollowUpDoneModal(CaseFormModal):
         return write
 
 
-class FollowUpListModal(ModalScreen[int | None]):
+class FollowUpListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
     """The agent's follow-ups due within a week plus missed ones; dismisses with a case id
     (``o``: select that case on the desk) or None."""
 

@@ -22,7 +22,8 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from tui_desk.i18n import N_, _
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.form import FieldProblem, Save
 from tui_desk.services.desk import DeskService
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice

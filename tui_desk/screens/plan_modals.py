@@ -41,9 +41,12 @@ from tui_desk.rules.plans import (
     Schedule,
     to_minor,
 )
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, checked
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.form import FieldProblem, Save, checked
 from tui_desk.screens.parsing import InputProblem, parse_amount, parse_future_date
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import ServiceError
 from tui_desk.services.plans import PlanBasis, PlanCheck, check
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
@@ -226,11 +229,15 @@ class PlanModal(CaseFormModal):
     def _load_basis(self) -> None:
         try:
             basis = self.service.plan_basis(self.bundle.case_id)
-        except Exception as exc:  # shown, never raised: the form says why it cannot preview
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-            self.app.call_from_thread(self._basis_problem, first)
+        except ServiceError as exc:  # shown: the form says why it cannot preview
+            self.app.call_from_thread(self._basis_problem, str(exc))
             return
         self.app.call_from_thread(self.show_basis, basis)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "plan-basis":
+            self._basis_problem(failure.reason)
+        return super().worker_failed(failure)
 
     def _basis_problem(self, text: str) -> None:
         self.query_one(".form-intro", Static).update(Text(text, style="red"))

@@ -22,8 +22,8 @@ from textual.widgets.option_list import Option
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
 from tui_desk.screens.parsing import InputProblem, parse_past_date
-from tui_desk.screens.supervision_modals import failure_text
 from tui_desk.services.desk import DeskService
 from tui_desk.views.reports import ReportTable
 
@@ -35,7 +35,7 @@ def _numeric(value: object) -> bool:
     return bool(text) and text.replace(".", "", 1).replace("-", "", 1).replace("%", "").isdigit()
 
 
-class ReportsScreen(Screen[None]):
+class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
     """The report list, the period, and the chosen report as a table."""
 
     DEFAULT_CSS = """

@@ -20,8 +20,11 @@ from textual.widgets import Static
 
 from tui_desk.formatting import label, short_local
 from tui_desk.i18n import N_, _
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.form import FieldProblem, Save
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import ServiceError
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.sms import OutboxLine, SmsPreview
 from tui_desk.widgets.choice import Choice
@@ -150,7 +153,7 @@ class SmsModal(CaseFormModal):
     def _load_preview(self, template: str, phone_id: int) -> None:
         try:
             preview = self.service.sms_preview(self.bundle.case_id, template, phone_id)
-        except Exception as exc:  # shown, never raised: the form stays usable
+        except ServiceError as exc:  # shown: the form stays usable
             self.app.call_from_thread(self._show_problem, str(exc))
             return
         self.app.call_from_thread(self._show_preview, preview)
@@ -166,15 +169,20 @@ class SmsModal(CaseFormModal):
     def _load_outbox(self) -> None:
         try:
             lines = self.service.sms_outbox(self.bundle.case_id)
-        except Exception as exc:
-            self.app.call_from_thread(
-                self.query_one("#sms-outbox", Static).update, Text(str(exc), style="red")
-            )
+        except ServiceError as exc:
+            self.app.call_from_thread(self._show_outbox, Text(str(exc), style="red"))
             return
-        self.app.call_from_thread(
-            self.query_one("#sms-outbox", Static).update,
-            outbox_text(lines, self.service.timezone),
-        )
+        self.app.call_from_thread(self._show_outbox, outbox_text(lines, self.service.timezone))
+
+    def _show_outbox(self, text: Text) -> None:
+        self.query_one("#sms-outbox", Static).update(text)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "sms-preview":
+            self._show_problem(failure.reason)
+        elif failure.group == "sms-outbox":
+            self._show_outbox(Text(failure.reason, style="red"))
+        return super().worker_failed(failure)
 
     # --- queueing ---------------------------------------------------------------------------
 

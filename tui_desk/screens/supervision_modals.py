@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,7 +28,9 @@ from textual.widgets import Input, Static
 from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.casework_modals import CaseFormModal, FieldProblem, Save, drain_typeahead
+from tui_desk.screens.casework_modals import CaseFormModal
+from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
+from tui_desk.screens.form import FieldFormModal, FieldProblem, FormModal, Save, form_bindings
 from tui_desk.screens.override_modal import rule_label
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
@@ -58,126 +60,21 @@ VISIT_STATUS = {
 }
 
 
-def failure_text(exc: BaseException) -> str:
-    """A refusal as the service wrote it; anything else as one line about the database."""
-    if isinstance(exc, ServiceError):
-        return str(exc)
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-    return _("The database did not answer: {error}").format(error=first)
-
-
 # --- a form that is not about one case -------------------------------------------------------
 
 
-class SupervisionForm(ModalScreen[str | None]):
+class SupervisionForm(FieldFormModal):
     """Fields one per line, Enter next/save, Escape cancel; the save runs in a worker and
     dismisses with the line to show, or leaves the form open with the refusal."""
 
-    AUTO_FOCUS = ".form-field"
-    FORM_TITLE: ClassVar[str] = ""
+    SAVE_GROUP = "supervision-save"
+    FORM_HINT = N_("Enter next/save | Esc cancel")
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "escape",
-            "cancel",
-            N_("Cancel"),
-            tooltip=N_("Close the form without saving"),
-            id="supervision.form.cancel",
-        ),
-        Binding(
-            "enter",
-            "advance",
-            N_("Next / save"),
-            tooltip=N_("Go to the next field; on the last field, save"),
-            show=False,
-            priority=True,
-            id="supervision.form.advance",
-        ),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = form_bindings("supervision.form")
 
     def __init__(self, service: DeskService) -> None:
         super().__init__(classes="case-form")
-        localise_bindings(self)
         self.service = service
-        self.saving = False
-
-    def fields(self) -> Sequence[tuple[str, Widget]]:
-        raise NotImplementedError
-
-    def intro(self) -> Text | None:
-        return None
-
-    def prepare(self) -> Save:
-        raise NotImplementedError
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="form-box"):
-            yield Static(Text(_(self.FORM_TITLE), style="bold"), classes="form-title")
-            intro = self.intro()
-            if intro is not None:
-                yield Static(intro, classes="form-intro")
-            for caption, widget in self.fields():
-                widget.add_class("form-field")
-                with Horizontal(classes="form-row"):
-                    yield Static(caption, classes="form-label")
-                    yield widget
-            yield Static(id="form-error", classes="form-error")
-            yield Static(
-                Text(_("Enter next/save | Esc cancel"), style="dim"),
-                classes="form-hint",
-            )
-
-    @property
-    def field_widgets(self) -> list[Widget]:
-        return list(self.query(".form-field").results(Widget))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    async def action_advance(self) -> None:
-        await drain_typeahead(self)
-        widgets = self.field_widgets
-        focused = self.focused
-        if focused in widgets and widgets.index(focused) < len(widgets) - 1:
-            self.set_focus(widgets[widgets.index(focused) + 1])
-            return
-        self.save()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-
-    def error(self, text: str, style: str = "bold red") -> None:
-        self.query_one("#form-error", Static).update(Text(text, style=style))
-
-    def value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value
-
-    def save(self) -> None:
-        if self.saving:
-            return
-        try:
-            write = self.prepare()
-        except FieldProblem as problem:
-            self.error(str(problem))
-            self.set_focus(self.query_one(f"#{problem.field}"))
-            return
-        self.saving = True
-        self.error(_("saving..."), "dim")
-        self._run(write)
-
-    @work(thread=True, group="supervision-save", exclusive=True, exit_on_error=False)
-    def _run(self, write: Save) -> None:
-        try:
-            summary = write()
-        except Exception as exc:  # shown under the fields, never raised
-            self.app.call_from_thread(self._refused, failure_text(exc))
-            return
-        self.app.call_from_thread(self.dismiss, summary)
-
-    def _refused(self, reason: str) -> None:
-        self.saving = False
-        self.error(_("Not saved: {reason}").format(reason=reason))
 
 
 class ReassignModal(SupervisionForm):
@@ -237,7 +134,7 @@ class ReassignModal(SupervisionForm):
 # --- deciding an override request ------------------------------------------------------------
 
 
-class OverrideRequestModal(ModalScreen[str | None]):
+class OverrideRequestModal(FormModal[str | None]):
     """One request: ``y`` approves (for the minutes typed), ``n`` rejects (note needed)."""
 
     AUTO_FOCUS = ""  # y and n act at once; Tab reaches the minutes and the note
@@ -266,9 +163,10 @@ class OverrideRequestModal(ModalScreen[str | None]):
         ),
     ]
 
+    SAVE_GROUP = "override-request"
+
     def __init__(self, service: DeskService, request_id: int) -> None:
         super().__init__(classes="case-form")
-        localise_bindings(self)
         self.service = service
         self.request_id = request_id
         self.line: OverrideRequestLine | None = None
@@ -305,10 +203,15 @@ class OverrideRequestModal(ModalScreen[str | None]):
     def _load(self) -> None:
         try:
             line = self.service.override_request(self.request_id)
-        except Exception as exc:
-            self.app.call_from_thread(self._problem, failure_text(exc))
+        except ServiceError as exc:
+            self.app.call_from_thread(self._problem, str(exc))
             return
         self.app.call_from_thread(self.show_request, line)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.worker.name == "_load":
+            self._problem(failure.reason)
+        return super().worker_failed(failure)
 
     def _problem(self, text: str) -> None:
         self.query_one("#orq-detail", Static).update(Text(text, style="bold red"))
@@ -340,9 +243,6 @@ class OverrideRequestModal(ModalScreen[str | None]):
             t.append(f"  ({line.decision_note})", style="dim")
         self.query_one("#orq-detail", Static).update(t)
 
-    def error(self, text: str, style: str = "bold red") -> None:
-        self.query_one("#form-error", Static).update(Text(text, style=style))
-
     def action_close(self) -> None:
         self.dismiss(None)
 
@@ -364,36 +264,28 @@ class OverrideRequestModal(ModalScreen[str | None]):
             self.query_one("#orq-note", Input).focus()
             return
         self.busy = True
-        self.error(_("saving..."), "dim")
-        self._decide(approve, note, minutes)
+        line = self.line
 
-    @work(thread=True, group="override-request", exclusive=True, exit_on_error=False)
-    def _decide(self, approve: bool, note: str, minutes: int) -> None:
-        try:
+        def write() -> str:
             decision = self.service.decide_override_request(
                 self.request_id, approve=approve, note=note, minutes=minutes
             )
-        except Exception as exc:
-            self.app.call_from_thread(self._refused, failure_text(exc))
-            return
-        line = self.line
-        rule = rule_label(line.rule) if line else ""
-        if decision.override_id is not None:
-            summary = _(
-                "{rule} waived once for {login} on case {case_id}, for {minutes} minutes"
-            ).format(
-                rule=rule,
-                login=decision.requested_by_login,
-                case_id=line.case_id if line else "?",
-                minutes=minutes,
-            )
-        else:
-            summary = _("Request #{id} rejected").format(id=decision.request_id)
-        self.app.call_from_thread(self.dismiss, summary)
+            if decision.override_id is not None:
+                return _(
+                    "{rule} waived once for {login} on case {case_id}, for {minutes} minutes"
+                ).format(
+                    rule=rule_label(line.rule),
+                    login=decision.requested_by_login,
+                    case_id=line.case_id,
+                    minutes=minutes,
+                )
+            return _("Request #{id} rejected").format(id=decision.request_id)
+
+        self.start_save(write)
 
     def _refused(self, reason: str) -> None:
+        super()._refused(reason)
         self.busy = False
-        self.error(_("Not saved: {reason}").format(reason=reason))
         # A request decided meanwhile: show how it stands now.
         self._load()
 
@@ -401,7 +293,7 @@ class OverrideRequestModal(ModalScreen[str | None]):
 # --- a case, read-only -------------------------------------------------------------------
 
 
-class CaseViewModal(ModalScreen[None]):
+class CaseViewModal(ForwardsWorkerErrors, ModalScreen[None]):
     """Header, accounts, masked phones, holds, visits, plan and agreement, contact log.
 
     Read-only: it takes no lease and writes nothing. Up/Down/PgUp/PgDn scroll, Tab
@@ -466,13 +358,17 @@ class CaseViewModal(ModalScreen[None]):
         try:
             bundle = self.service.case(self.case_id)
             visits = self.service.case_visits(self.case_id)
-        except Exception as exc:
-            self.app.call_from_thread(self._problem, failure_text(exc))
+        except ServiceError as exc:
+            self.app.call_from_thread(self._problem, str(exc))
             return
         self.app.call_from_thread(self.show_case, bundle, visits)
 
     def _problem(self, text: str) -> None:
         self.query_one("#cv-status", Static).update(Text(text, style="bold red"))
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        self._problem(failure.reason)
+        return False
 
     def show_case(self, bundle: CaseBundle, visits: Sequence[CaseVisitLine]) -> None:
         self.bundle = bundle
@@ -596,10 +492,15 @@ class OverrideAskModal(CaseFormModal):
     def _load_rules(self) -> None:
         try:
             rules = self.service.refused_override_rules(self.bundle.case_id)
-        except Exception as exc:
-            self.app.call_from_thread(self.error, failure_text(exc))
+        except ServiceError as exc:
+            self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._rules_arrived, rules)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "override-ask":
+            self.error(failure.reason)
+        return super().worker_failed(failure)
 
     def _rules_arrived(self, rules: tuple[str, ...]) -> None:
         self.checked = True

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,17 +29,16 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
-from textual.events import DescendantFocus
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import WorkerFailure, first_line
+from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, ServiceError
 from tui_desk.views.board import AgentLine, Board, RiskLine
@@ -59,23 +57,13 @@ from tui_desk.widgets.board import (
     risk_rows,
 )
 
-
-@dataclass(frozen=True)
-class BoardPane:
-    name: str
-    title: str
-    key: str
-    digit: str
-
-
-PANES: tuple[BoardPane, ...] = (
-    BoardPane("today", N_("Today"), "F2", "1"),
-    BoardPane("queues", N_("Queues"), "F3", "2"),
-    BoardPane("agents", N_("Agents"), "F4", "3"),
-    BoardPane("risks", N_("At risk"), "F5", "4"),
+PANES: tuple[Pane, ...] = (
+    Pane("today", N_("Today"), "F2", None, "1"),
+    Pane("queues", N_("Queues"), "F3", "#depth", "2"),
+    Pane("agents", N_("Agents"), "F4", "#agents", "3"),
+    Pane("risks", N_("At risk"), "F5", "#risks", "4"),
 )
-PANE_NAMES = tuple(p.name for p in PANES)
-_PANE_TABLE = {"queues": "#depth", "agents": "#agents", "risks": "#risks"}
+_PANE_TABLE = {p.name: p.focus for p in PANES if p.focus is not None}
 
 
 class BoardRead(Message):
@@ -93,13 +81,6 @@ class BoardUnchanged(Message):
     """The change marker did not move: nothing to read, nothing to repaint."""
 
 
-def _first_line(error: BaseException | None) -> str:
-    if error is None:
-        return "?"
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
-
-
 def _binding(
     key: str, action: str, description: str, tooltip: str, id: str, *, show: bool = False,
     priority: bool = False,
@@ -107,12 +88,12 @@ def _binding(
     return Binding(key, action, description, tooltip=tooltip, show=show, id=id, priority=priority)
 
 
-class SupervisorScreen(Screen[None], inherit_bindings=False):
+class SupervisorScreen(PanedScreen, inherit_bindings=False):
     """The live board; supervisors only (the service refuses everyone else)."""
 
     AUTO_FOCUS = ""  # the pane shown decides the focus (see ``_show``)
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]  # noqa: RUF012
+    PANES = PANES
+    PANE_ID_PREFIX = "board-pane-"
 
     POLL_SECONDS: ClassVar[float] = 0.25
     """How often the change marker is read (one small query)."""
@@ -134,10 +115,7 @@ class SupervisorScreen(Screen[None], inherit_bindings=False):
             )
             for p in PANES
         ),
-        _binding("tab", "cycle_pane(1)", N_("Next pane"), N_("Move to the next pane"),
-                 "board.pane.next"),
-        _binding("shift+tab", "cycle_pane(-1)", N_("Previous pane"),
-                 N_("Move to the previous pane"), "board.pane.previous"),
+        *cycle_bindings("board.pane"),
         _binding(
             "enter",
             "act",
@@ -223,45 +201,16 @@ class SupervisorScreen(Screen[None], inherit_bindings=False):
         width, height = self.app.size
         self._show("risks" if width >= 120 and height >= 36 else "today")
 
-    def pane_widget(self, name: str) -> Widget:
-        return self.query_one(f"#board-pane-{name}")
-
     def table(self, name: str) -> KeyedTable:
         return self.query_one(_PANE_TABLE[name], KeyedTable)
 
-    def _show(self, name: str, *, focus: bool = True) -> None:
-        self.pane = name
-        for pane in PANES:
-            self.pane_widget(pane.name).set_class(pane.name == name, "-active")
+    def pane_shown(self, name: str) -> None:
         tabs = Text()
         for pane in PANES:
             style = "bold reverse" if pane.name == name else "dim"
             tabs.append(f" {pane.key} {_(pane.title)} ", style=style)
             tabs.append(" ")
         self.query_one("#board-tabs", Static).update(tabs)
-        if focus:
-            if name in _PANE_TABLE:
-                target = self.table(name)
-                if not target.has_focus:
-                    self.set_focus(target)
-            else:
-                self.set_focus(None)
-
-    def action_show_pane(self, name: str) -> None:
-        if name in PANE_NAMES:
-            self._show(name)
-
-    def action_cycle_pane(self, step: int) -> None:
-        index = PANE_NAMES.index(self.pane)
-        self._show(PANE_NAMES[(index + step) % len(PANE_NAMES)])
-
-    @on(DescendantFocus)
-    def _follow_focus(self, event: DescendantFocus) -> None:
-        for pane in PANES:
-            if self.pane_widget(pane.name) in event.widget.ancestors_with_self:
-                if pane.name != self.pane:
-                    self._show(pane.name, focus=False)
-                return
 
     # --- the live loop -------------------------------------------------------------------
 
@@ -639,23 +588,19 @@ class SupervisorScreen(Screen[None], inherit_bindings=False):
         event.stop()
         self.action_act()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if event.worker.group == "board-poll":
-            self._problem = str(error) if isinstance(error, ServiceError) else _first_line(error)
-            self._status(self.board, self.service.now())
-            if isinstance(error, PermissionDenied):
-                self._stop_polling()
-            else:
-                self._schedule(self.RETRY_SECONDS)
-            return
-        if isinstance(error, ServiceError):
-            text = str(error)
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        """Called by the App's handler. A failed poll is said on the status line (and
+        retried), not in a notification every few seconds."""
+        if failure.group != "board-poll":
+            return False
+        error = failure.error
+        self._problem = str(error) if isinstance(error, ServiceError) else first_line(error)
+        self._status(self.board, self.service.now())
+        if isinstance(error, PermissionDenied):
+            self._stop_polling()
         else:
-            text = _("The database did not answer: {error}").format(error=_first_line(error))
-        self.notify(text, title=_("Board"), severity="error", markup=False)
+            self._schedule(self.RETRY_SECONDS)
+        return True
 
 
 class ConfirmModal(ModalScreen[bool]):

@@ -24,15 +24,12 @@ from textual.widgets import Input, Static
 from tui_desk.formatting import label, local, money, weekday
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.casework_modals import (
-    CaseFormModal,
-    FieldProblem,
-    Save,
-    checked,
-    parse_amount_field,
-)
+from tui_desk.screens.casework_modals import CaseFormModal, parse_amount_field
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.form import FieldProblem, Save, checked
 from tui_desk.screens.parsing import parse_slot_start
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import ServiceError
 from tui_desk.services.visits import BookingRefused, VisitReportInput
 from tui_desk.views.calendar import CalendarVisit
 from tui_desk.views.case import CaseBundle
@@ -138,10 +135,15 @@ class _SlotForm(CaseFormModal):
     def _load_slots(self) -> None:
         try:
             slots = self.service.visit_suggestions(self.bundle.case_id, replacing=self.replacing)
-        except Exception as exc:  # shown, never raised: the form stays usable
+        except ServiceError as exc:  # shown: the form stays usable
             self.app.call_from_thread(self._slots_problem, str(exc))
             return
         self.app.call_from_thread(self.show_slots, slots)
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        if failure.group == "visit-slots":
+            self._slots_problem(failure.reason)
+        return super().worker_failed(failure)
 
     def show_slots(self, slots: Sequence[SlotOption], *, fresh: bool = False) -> None:
         self.slots = list(slots)[: self.max_slots()]

@@ -1,0 +1,209 @@
+"""The case keys: log a contact, the small case forms (payment, hold, registration,
+documents, phones, plan, SMS, adjustments, complaint, archive), contact-rule
+overrides, dialing, the complaint and follow-up lists, and revealing personal data.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+
+from tui_desk.i18n import _
+from tui_desk.messages import PersonalDataRevealed
+from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
+from tui_desk.screens.casework_modals import (
+    ArchiveModal,
+    CaseFormModal,
+    ComplaintModal,
+    DocumentModal,
+    DoNotCallModal,
+    HoldModal,
+    PaymentModal,
+    PhoneModal,
+    RegistrationModal,
+    ReviewModal,
+)
+from tui_desk.screens.complaint_modal import ComplaintListModal
+from tui_desk.screens.contact_modal import ContactModal, ContactSaved
+from tui_desk.screens.dial_modal import DialModal
+from tui_desk.screens.followup_modal import FollowUpListModal
+from tui_desk.screens.override_modal import OverrideModal
+from tui_desk.screens.plan_modals import PlanModal
+from tui_desk.screens.reveal_modal import RevealChoice, RevealModal
+from tui_desk.screens.sms_modal import SmsModal
+from tui_desk.services.errors import ServiceError
+from tui_desk.views.case import CaseBundle
+
+if TYPE_CHECKING:
+    from tui_desk.views.dialing import DialResult
+
+
+if TYPE_CHECKING:
+    from tui_desk.screens.desk.host import DeskHost
+
+    _Host = DeskHost
+else:
+    _Host = object
+
+
+class CaseActions(_Host):
+    """Keys that open a form or a list on the case in hand."""
+
+    FORMS: ClassVar[dict[str, type[CaseFormModal]]] = {
+        "payment": PaymentModal,
+        "hold": HoldModal,
+        "registration": RegistrationModal,
+        "document": DocumentModal,
+        "review": ReviewModal,
+        "phone": PhoneModal,
+        "do_not_call": DoNotCallModal,
+        "plan": PlanModal,
+        "complaint": ComplaintModal,
+        "archive": ArchiveModal,
+        "adjustment": AdjustmentModal,
+        "adjustment_decision": AdjustmentDecisionModal,
+        "sms": SmsModal,
+    }
+
+    def action_log_contact(self) -> None:
+        self._with_bundle(self._open_contact)
+
+    def _open_contact(self, bundle: CaseBundle) -> None:
+        self.app.push_screen(
+            ContactModal(self.service, bundle, case_changed=self._case_changed),
+            self._contact_saved,
+        )
+
+    def _contact_saved(self, result: ContactSaved | None) -> None:
+        if result is None:
+            return
+        self.notify(result.summary, title=_("Contact logged"), markup=False)
+        self._after_write(result.case_id)
+
+    def action_case_form(self, name: str) -> None:
+        if name in self.FORMS:
+            self._with_bundle(partial(self._open_form, name))
+
+    def _open_form(self, name: str, bundle: CaseBundle) -> None:
+        form = self.FORMS[name]
+        if name == "review" and not bundle.documents:
+            self.notify(_("No document received yet: add one with u."), severity="warning")
+            return
+        if name == "do_not_call" and not bundle.detail.phones:
+            self.notify(_("No phone number on file: add one with a."), severity="warning")
+            return
+        case_id = bundle.case_id
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Saved"), markup=False)
+                self._after_write(case_id)
+
+        self.app.push_screen(form(self.service, bundle, case_changed=self._case_changed), saved)
+
+    # --- contact-rule overrides (supervisors) --------------------------------------------
+
+    def action_grant_override(self) -> None:
+        try:
+            self.service.require_override()  # the role alone decides; no database call
+        except ServiceError as exc:
+            self.notify(str(exc), title=_("Override"), severity="error", markup=False)
+            return
+        self._with_bundle(self._open_override)
+
+    def _open_override(self, bundle: CaseBundle) -> None:
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Override granted"), markup=False)
+
+        self.app.push_screen(
+            OverrideModal(self.service, bundle, case_changed=self._case_changed), saved
+        )
+
+    def action_ask_override(self) -> None:
+        self._with_bundle(self._open_override_ask)
+
+    def _open_override_ask(self, bundle: CaseBundle) -> None:
+        from tui_desk.screens.supervision_modals import OverrideAskModal
+
+        def saved(summary: str | None) -> None:
+            if summary is not None:
+                self.notify(summary, title=_("Override asked for"), markup=False)
+
+        self.app.push_screen(
+            OverrideAskModal(self.service, bundle, case_changed=self._case_changed), saved
+        )
+
+    # --- dialing -----------------------------------------------------------------------
+
+    def action_dial(self) -> None:
+        self._with_bundle(self._open_dial)
+
+    def _open_dial(self, bundle: CaseBundle) -> None:
+        case_id = bundle.case_id
+
+        def dialled(result: DialResult | None) -> None:
+            if result is not None:
+                self._after_write(case_id)
+
+        dialer = getattr(self.app, "dialer", None)
+        self.app.push_screen(DialModal(self.service, bundle, dialer), dialled)
+
+    # --- complaints (supervisors) ---------------------------------------------------------
+
+    def action_complaints(self) -> None:
+        if not self.service.handles_complaints():
+            self.notify(
+                _("Complaints are handled by supervisors."), title=_("Complaints"),
+                severity="warning",
+            )  # fmt: skip
+            return
+
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                self._select(case_id, immediate=True)
+
+        self.app.push_screen(ComplaintListModal(self.service), chosen)
+
+    # --- follow-ups --------------------------------------------------------------------
+
+    def action_follow_ups(self) -> None:
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                self._select(case_id, immediate=True)
+                if self.has_class("-narrow"):
+                    self._show("contacts")
+            elif self._wanted is not None:
+                self._after_write(self._wanted)
+
+        self.app.push_screen(FollowUpListModal(self.service), chosen)
+
+    # --- reveal --------------------------------------------------------------------------
+
+    def action_reveal(self) -> None:
+        if self.bundle is None:
+            self.notify(_("Select a case first."), severity="warning")
+            return
+        detail = self.bundle.detail
+
+        def chosen(choice: RevealChoice | None) -> None:
+            if choice is not None:
+                self._load_revealed_value(detail.borrower_id, choice)
+
+        self.app.push_screen(RevealModal(detail), chosen)
+
+    @work(thread=True, group="reveal", exclusive=True, exit_on_error=False)
+    def _load_revealed_value(self, borrower_id: int, choice: RevealChoice) -> None:
+        value = self.service.reveal(borrower_id, choice.field, choice.phone_id)
+        self.post_message(PersonalDataRevealed(choice.label, value))
+
+    def on_personal_data_revealed(self, message: PersonalDataRevealed) -> None:
+        # A toast rather than a pane: the full value disappears again by itself.
+        self.notify(
+            f"{message.label}: {message.value}",
+            title=_("Revealed (recorded in the audit log)"),
+            timeout=12,
+            markup=False,
+        )

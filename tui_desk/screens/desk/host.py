@@ -1,0 +1,104 @@
+"""What the desk's groups of keys may use of the screen: its state and each other's helpers.
+
+The groups (``queue_filter``, ``leases``, ``case_loading``, ``calendar_actions``,
+``case_actions``, ``agreement_actions``) are plain classes mixed into ``DeskScreen``.
+Only the type checker sees them derive from ``DeskHost``; that way each group is checked
+against the one screen it runs in, and the screen against what the groups expect of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from tui_desk.screens.paned import PanedScreen
+from tui_desk.widgets.queue_view import FilterState
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from tui_desk.services.desk import DeskService
+    from tui_desk.views.case import CaseBundle
+    from tui_desk.views.queue import Claim
+    from tui_desk.widgets.appointment_calendar import AppointmentCalendar
+    from tui_desk.widgets.queue_view import QueueView
+
+
+@dataclass(frozen=True)
+class DeskFilter(FilterState):
+    """The filter keys' state, with "no next action" (``z``: orphaned cases) besides."""
+
+    no_next_action: bool = False
+
+
+class DeskHost(PanedScreen):
+    DEBOUNCE_SECONDS: ClassVar[float]
+    CLAIM_DETAIL_DELAY: ClassVar[float]
+    LOADING_NOTICE_SECONDS: ClassVar[float]
+    ORPHAN_COUNT_DELAY: ClassVar[float]
+    SEARCH_DEBOUNCE_SECONDS: ClassVar[float]
+
+    service: DeskService
+    side_pane: str
+    bundle: CaseBundle | None
+    """The case read last (what the case panes show)."""
+    filter: DeskFilter
+    lease: Claim | None
+    cal_span: int
+    cal_all: bool
+    cal_start: dt.date | None
+    _beaten_case: int | None
+    _wanted: int | None
+    """The case the operator chose (the cursor's, or the one claimed)."""
+    _debounce: Timer | None
+    _search_timer: Timer | None
+    _last_search: float
+    _load_scheduled: bool
+    _loading_timer: Timer | None
+    _claim_notice: Timer | None
+    _after_load: tuple[int, Callable[[CaseBundle], None]] | None
+    _renew_timer: Timer | None
+    _orphan_timer: Timer | None
+    _orphans_shown: tuple[int, int, bool] | None
+
+    # --- the screen (screen.py)
+
+    @property
+    def queue(self) -> QueueView:
+        raise NotImplementedError
+
+    def _beat(self) -> None: ...
+
+    # --- the case in hand (case_loading.py)
+
+    def _select(self, case_id: int, *, immediate: bool) -> None: ...
+
+    def _start_case_load(self, case_id: int) -> None: ...
+
+    def _loaded(self) -> None: ...
+
+    def _with_bundle(self, run: Callable[[CaseBundle], None]) -> None: ...
+
+    def _after_write(self, case_id: int) -> None: ...
+
+    def _case_changed(self, case_id: int) -> None: ...
+
+    # --- leases (leases.py)
+
+    def _release_lease(self) -> None: ...
+
+    def _show_lease(self) -> None: ...
+
+    def _stop_claim_notice(self) -> None: ...
+
+    # --- the calendar (calendar_actions.py)
+
+    @property
+    def calendar(self) -> AppointmentCalendar:
+        raise NotImplementedError
+
+    def _calendar_for_case(self, bundle: CaseBundle) -> None: ...
+
+    def _calendar_subtitle(self) -> None: ...

@@ -1,0 +1,240 @@
+"""The one working screen: queue, case and contact log, collector's week, plan/agreement.
+
+Wide terminals (>= 120 columns and >= 36 rows) show all four panes, the queue across
+the top and the selected case below it; wide but short ones show the queue beside one
+other pane; narrow ones show one pane at a time. F2-F5 choose a pane, Tab/Shift+Tab
+cycle through them.
+
+The screen holds the panes and the desk's state; its keys come in groups, each a class
+of its own module mixed in here: the queue's filter and search (``queue_filter``),
+leases (``leases``), the case in hand (``case_loading``), the calendar
+(``calendar_actions``), the case keys (``case_actions``) and the agreement
+(``agreement_actions``). The key table is ``bindings``.
+
+Every database call runs in a thread worker that posts a message back; a worker that
+fails is reported by the App's handler (``tui_desk.screens.failures``), which calls
+``worker_failed`` here to put the panes right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Container, Vertical
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import WorkerState
+
+from tui_desk.formatting import label
+from tui_desk.i18n import N_, _
+from tui_desk.screens import localise_bindings
+from tui_desk.screens.desk.agreement_actions import AgreementKeys
+from tui_desk.screens.desk.bindings import BINDINGS
+from tui_desk.screens.desk.calendar_actions import CalendarKeys
+from tui_desk.screens.desk.case_actions import CaseActions
+from tui_desk.screens.desk.case_loading import CaseLoading
+from tui_desk.screens.desk.host import DeskFilter
+from tui_desk.screens.desk.leases import LeaseKeys
+from tui_desk.screens.desk.queue_filter import QueueFilterKeys
+from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.paned import Pane, PanedScreen
+from tui_desk.services.desk import DeskService
+from tui_desk.views.case import CaseBundle
+from tui_desk.widgets.agreement_panel import AgreementPanel
+from tui_desk.widgets.appointment_calendar import AppointmentCalendar
+from tui_desk.widgets.case_header import CaseHeader
+from tui_desk.widgets.contact_log import ContactLogPanel
+from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
+
+if TYPE_CHECKING:
+    from tui_desk.views.queue import Claim
+
+
+PANES: tuple[Pane, ...] = (
+    Pane("queue", N_("Queue"), "F2", "#queue"),
+    Pane("contacts", N_("Case and contacts"), "F3", "#contact-rows"),
+    Pane("calendar", N_("Visit calendar"), "F4", "#calendar-days"),
+    Pane("agreement", N_("Plan and agreement"), "F5", "#agreement-text"),
+)
+
+
+class DeskScreen(
+    QueueFilterKeys,
+    LeaseKeys,
+    CaseLoading,
+    CalendarKeys,
+    CaseActions,
+    AgreementKeys,
+    PanedScreen,
+    inherit_bindings=False,
+):
+    """Four panes on the same case; the queue cursor decides which case that is."""
+
+    PANES = PANES
+
+    # The orphan warning line above the queue (shown only while there are orphans).
+    DEFAULT_CSS = """
+    #orphan-warning {
+        height: 1;
+        color: $warning;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    DEBOUNCE_SECONDS: ClassVar[float] = 0.15
+    """Holding an arrow key moves the cursor ~30 rows/s; load only where it comes to rest."""
+    CLAIM_DETAIL_DELAY: ClassVar[float] = 0.04
+    """Read a claimed case this long after showing the claim (two frames at 60 fps)."""
+    LOADING_NOTICE_SECONDS: ClassVar[float] = 0.3
+    """Say "loading..." on the case panes only when a read takes longer than this."""
+    ORPHAN_COUNT_DELAY: ClassVar[float] = 0.2
+    """Read the orphan count this long after the queue's rows changed (after the frame)."""
+    SEARCH_DEBOUNCE_SECONDS: ClassVar[float] = 0.15
+    """While typing, the search re-queries at most this often (and after the last key)."""
+    HEARTBEAT_SECONDS: ClassVar[float] = 15.0
+    """How often the desk tells the boards it is alive (offline after 60 s of silence)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = BINDINGS
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the search line has the focus, letters are text, not commands.
+        return action not in self._priority_actions or not isinstance(self.focused, Input)
+
+    def __init__(self, service: DeskService) -> None:
+        super().__init__(id="desk")
+        localise_bindings(self)
+        self._priority_actions = {
+            b.action for _key, b in self._bindings if b.priority and b.action != "search"
+        }
+        self.service = service
+        self.pane = "queue"
+        self.side_pane = "contacts"
+        self.bundle: CaseBundle | None = None
+        self.filter = DeskFilter()
+        self.lease: Claim | None = None
+        self._beaten_case: int | None = None
+        self._wanted: int | None = None
+        self._debounce: Timer | None = None
+        self._search_timer: Timer | None = None
+        self._last_search = 0.0
+        self._load_scheduled = False
+        self._loading_timer: Timer | None = None
+        self._claim_notice: Timer | None = None
+        self._after_load: tuple[int, Callable[[CaseBundle], None]] | None = None
+        self._renew_timer: Timer | None = None
+        self._orphan_timer: Timer | None = None
+        self._orphans_shown: tuple[int, int, bool] | None = None
+        # The calendar's view: a week (7) or a day (1), the case's collector or all of
+        # them, from ``cal_start`` (None: around the case's latest visit).
+        self.cal_span = 7
+        self.cal_all = False
+        self.cal_start: dt.date | None = None
+
+    # --- layout ------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        tz = self.service.timezone
+        yield Header(icon="#")
+        with Container(id="desk-body"):
+            with Vertical(id="pane-queue", classes="pane"):
+                yield QueueFilterBar(id="queue-bar")
+                orphans = Static(id="orphan-warning")
+                orphans.display = False
+                yield orphans
+                yield QueueView(timezone=tz, id="queue")
+            with Vertical(id="pane-contacts", classes="pane"):
+                yield CaseHeader(timezone=tz, id="case-header")
+                yield ContactLogPanel(timezone=tz, id="contacts")
+            with Vertical(id="pane-calendar", classes="pane"):
+                yield AppointmentCalendar(id="calendar")
+            with Vertical(id="pane-agreement", classes="pane"):
+                yield AgreementPanel(
+                    timezone=tz, currency=self.service.profile.currency, id="agreement"
+                )
+        # The palette key is listed in the help; at 80 columns the footer needs the room.
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        actor = self.service.actor
+        self.sub_title = " | ".join(
+            (
+                f"{actor.name} ({label('role', actor.role)})",
+                self.service.database_kind,
+                _("profile {name}").format(name=self.service.profile.name),
+            )
+        )
+        for pane in PANES:
+            self.pane_widget(pane.name).border_title = f"{_(pane.title)} ({pane.key})"
+        self._show("queue")
+        self.apply_filter()
+        self._beat()
+        self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
+
+    def on_unmount(self) -> None:
+        # Leaving the desk frees the case at once rather than when its lease runs out, and
+        # takes the agent off the boards. Bounded: a database that does not answer must
+        # not keep the process alive.
+        lease, self.lease = self.lease, None
+        case_id = lease.case_id if lease is not None else None
+        thread = threading.Thread(target=self._leave_quietly, args=(case_id,), daemon=True)
+        thread.start()
+        thread.join(timeout=3.0)
+
+    def _beat(self) -> None:
+        case_id = self.lease.case_id if self.lease is not None else None
+        self._beaten_case = case_id
+        self._send_heartbeat(case_id)
+
+    @work(thread=True, group="presence", exit_on_error=False)
+    def _send_heartbeat(self, case_id: int | None) -> None:
+        # Presence is advisory: a beat that fails is retried by the next one, and the
+        # operator's own work reports any real trouble with the database.
+        with contextlib.suppress(Exception):
+            self.service.heartbeat(case_id)
+
+    @property
+    def queue(self) -> QueueView:
+        return self.query_one(QueueView)
+
+    def pane_shown(self, name: str) -> None:
+        if name != "queue":
+            self.side_pane = name
+        for pane in PANES:
+            self.pane_widget(pane.name).set_class(pane.name == self.side_pane, "-side")
+
+    @property
+    def is_settled(self) -> bool:
+        """No case load is waiting on a debounce and no worker is running."""
+        workers = [*self.workers, *self.queue.workers]
+        if any(isinstance(s, ModalScreen) for s in self.app.screen_stack):
+            workers += [w for s in self.app.screen_stack for w in s.workers]
+        return (
+            self._debounce is None
+            and self._orphan_timer is None
+            and not self._load_scheduled
+            and self._search_timer is None
+            and not self.queue.is_loading
+            and not any(w.is_running or w.state is WorkerState.PENDING for w in workers)
+        )
+
+    # --- failures ----------------------------------------------------------------------
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        """Called by the App's handler: put the panes right; the App tells the operator."""
+        if failure.group == "case":
+            self._loaded()
+            for name in self.pane_names()[1:]:
+                self.pane_widget(name).border_subtitle = _("not loaded")
+        elif failure.group == "claim":
+            self._stop_claim_notice()
+            self._show_lease()
+        return False

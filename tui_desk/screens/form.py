@@ -1,0 +1,260 @@
+"""What every modal form shares: saving in a worker, refusals, and failures.
+
+``FormModal``: a form saves once at a time (``saving``), in a thread worker of its
+``SAVE_GROUP``; the worker dismisses the form with the result, or leaves it open with
+the service's refusal shown on the form's error line and everything typed kept. A stale
+edit (someone changed the case meanwhile) is a refusal too; case forms read the case
+again (``stale_in_worker``). Any other error reaches the App's handler
+(``tui_desk.screens.failures``), which calls ``worker_failed``: the form leaves its
+saving state and says "Not saved" with the reason.
+
+``FieldFormModal``: a form of fields, one per line, all by keyboard: Enter (or Tab) moves
+to the next field, Enter on the last one saves, Escape cancels. ``prepare`` checks the
+input before anything is sent (a ``FieldProblem`` puts the focus in its field) and
+returns the write to run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from tui_desk.i18n import N_, _
+from tui_desk.screens import localise_bindings
+from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
+from tui_desk.screens.parsing import InputProblem
+from tui_desk.services.errors import ServiceError, StaleEdit
+from tui_desk.widgets.choice import Choice
+
+ResultT = TypeVar("ResultT")
+
+Save = Callable[[], str]
+"""A blocking write, run in a worker; returns the line shown to the operator."""
+
+SAVE_WORKER = "save"
+"""The name of a form's save worker (a form's other workers are its reads)."""
+
+
+class FieldProblem(InputProblem):
+    """An input problem tied to the field that holds it (that field takes the focus)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def checked(field: str, parse: Callable[[], object]) -> object:
+    try:
+        return parse()
+    except FieldProblem:
+        raise
+    except InputProblem as problem:
+        raise FieldProblem(field, str(problem)) from None
+
+
+async def drain_typeahead(screen: Screen[Any]) -> None:
+    """Let the focused field take the keys still waiting in its queue.
+
+    Enter is a priority binding, so it can overtake keys typed just before it (typing
+    ahead over SSH, a paste ending in a newline); a form calls this before it moves on
+    or saves, so nothing typed is lost. Bounded: a stuck field does not hold the form.
+    """
+    focused = screen.focused
+    if focused is None:
+        return
+    drained = asyncio.Event()
+    focused.call_later(drained.set)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(drained.wait(), 0.5)
+
+
+def form_bindings(prefix: str) -> list[BindingType]:
+    """Escape cancels, Enter moves on or saves; ids ``<prefix>.cancel``, ``<prefix>.advance``."""
+    return [
+        Binding(
+            "escape",
+            "cancel",
+            N_("Cancel"),
+            tooltip=N_("Close the form without saving"),
+            id=f"{prefix}.cancel",
+        ),
+        # Priority: the focus moves on before the next key is dispatched, so a number
+        # typed (or sent by a terminal) right after Enter lands in the next field.
+        Binding(
+            "enter",
+            "advance",
+            N_("Next / save"),
+            tooltip=N_("Go to the next field; on the last field, save"),
+            show=False,
+            priority=True,
+            id=f"{prefix}.advance",
+        ),
+    ]
+
+
+class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
+    """A modal form that saves in a worker and shows refusals on its error line."""
+
+    SAVE_GROUP: ClassVar[str] = "form-save"
+    ERROR_ID: ClassVar[str] = "form-error"
+    """The id of the Static that shows problems, refusals and "saving..."."""
+
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        localise_bindings(self)
+        self.saving = False
+
+    def error(self, text: str, style: str = "bold red") -> None:
+        self.query_one(f"#{self.ERROR_ID}", Static).update(Text(text, style=style))
+
+    def show_saving(self) -> None:
+        self.error(_("saving..."), "dim")
+
+    def start_save(self, write: Callable[[], ResultT]) -> None:
+        """Run ``write`` in the save worker; the form is dismissed with what it returns."""
+        self.saving = True
+        self.show_saving()
+        self.run_worker(
+            partial(self._save_in_worker, write),
+            name=SAVE_WORKER,
+            group=self.SAVE_GROUP,
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _save_in_worker(self, write: Callable[[], ResultT]) -> None:
+        try:
+            result = write()
+        except StaleEdit as exc:
+            self.stale_in_worker(exc)
+            return
+        except ServiceError as exc:
+            self.app.call_from_thread(self._refused, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, result)
+
+    def stale_in_worker(self, exc: StaleEdit) -> None:
+        """Runs in the save worker when the write was refused as stale: a refusal here;
+        forms on a case read its version again."""
+        self.app.call_from_thread(self._refused, str(exc))
+
+    def _refused(self, reason: str) -> None:
+        self.saving = False
+        self.error(_("Not saved: {reason}").format(reason=reason))
+
+    def _stale(self, reason: str) -> None:
+        self.saving = False
+        self.error(
+            _("Not saved: {reason}. The case was read again; check it and save again.").format(
+                reason=reason.rstrip(".")
+            )
+        )
+
+    def worker_failed(self, failure: WorkerFailure) -> bool:
+        """The App's call after a worker of this form raised: a failed save leaves the
+        saving state with the reason on the error line (the notification says it too)."""
+        if failure.worker.name == SAVE_WORKER:
+            self._refused(failure.reason)
+        return False
+
+
+class FieldFormModal(FormModal[str | None]):
+    """A titled form of fields; subclasses give the fields and the save."""
+
+    AUTO_FOCUS = ".form-field"
+    FORM_TITLE: ClassVar[str] = ""
+    FORM_HINT: ClassVar[str] = N_("Enter next/save | Left/Right change a choice | Esc cancel")
+    SCROLLING: ClassVar[bool] = False
+    """Long forms scroll their fields (the focused one is kept in view) at 80x24."""
+
+    # --- what subclasses give --------------------------------------------------------
+
+    def title_text(self) -> str:
+        return _(self.FORM_TITLE)
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        raise NotImplementedError
+
+    def intro(self) -> Text | None:
+        return None
+
+    def prepare(self) -> Save:
+        """Check the input (raise ``FieldProblem``) and return the write to run."""
+        raise NotImplementedError
+
+    # --- the form ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="form-box"):
+            yield Static(Text(self.title_text(), style="bold"), classes="form-title")
+            intro = self.intro()
+            if intro is not None:
+                yield Static(intro, classes="form-intro")
+            rows = VerticalScroll(classes="form-rows") if self.SCROLLING else Vertical()
+            rows.styles.height = "auto"
+            with rows:
+                for caption, widget in self.fields():
+                    widget.add_class("form-field")
+                    with Horizontal(classes="form-row"):
+                        yield Static(caption, classes="form-label")
+                        yield widget
+            yield Static(id=self.ERROR_ID, classes="form-error")
+            yield Static(Text(_(self.FORM_HINT), style="dim"), classes="form-hint")
+
+    @property
+    def field_widgets(self) -> list[Widget]:
+        return list(self.query(".form-field").results(Widget))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    async def action_advance(self) -> None:
+        await drain_typeahead(self)
+        self.advance()
+
+    def advance(self) -> None:
+        widgets = self.field_widgets
+        focused = self.focused
+        if focused in widgets and widgets.index(focused) < len(widgets) - 1:
+            self.set_focus(widgets[widgets.index(focused) + 1])
+            return
+        self.save()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.advance()
+
+    def save(self) -> None:
+        if self.saving:
+            return
+        try:
+            write = self.prepare()
+        except FieldProblem as problem:
+            self.error(str(problem))
+            self.set_focus(self.query_one(f"#{problem.field}"))
+            return
+        self.start_save(write)
+
+    # --- helpers for subclasses --------------------------------------------------------
+
+    def value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value
+
+    def choice(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Choice).value
