@@ -113,7 +113,8 @@ __all__ = [
     "take_next",
 ]
 
-# The query-plan tests build access paths through the package by these names.
+# The query-plan and orphan tests reach these internals through the package, like the
+# ``_``-named imports above.
 _Context = Context
 _Ranked = Ranked
 _Walk = Walk
