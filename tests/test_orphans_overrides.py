@@ -40,6 +40,7 @@ from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, RuleRefused, UnknownAgent
 from tui_desk.services.queue import QueueFilter, Scope, queue_page
+from tui_desk.services.queue import access as queue_access
 from tui_desk.views.queue import QueueKey
 from tui_desk.widgets.queue_view import QueueView
 
@@ -145,7 +146,7 @@ def test_many_orphans_are_walked_in_queue_order(
     orphan_queue: Orphans, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Above the threshold the queue order is walked instead of ranking: same answer.
-    monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: 0)
+    monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: 0)
     o = orphan_queue
     assert page_through(o.db, o.me, QueueFilter(no_next_action=True), 2) == o.orphans
 
@@ -309,7 +310,7 @@ PLAN_ACTOR = Actor(id=3, login="a3", name="A3", role=Role.OPERATOR)
 def _orphan_page_sql(
     db: Database, flt: QueueFilter, threshold: int, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[str, object]:
-    monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: threshold)
+    monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: threshold)
     ctx = queue._Context(actor=PLAN_ACTOR, now=DAYTIME, profile=CN, limit=60)
     with db.read() as s:
         access = queue._access(s, flt, ctx)

@@ -19,6 +19,7 @@ from tui_desk.rules.profile import load_profile
 from tui_desk.services import queue
 from tui_desk.services.context import Actor
 from tui_desk.services.queue import QueueFilter, Scope
+from tui_desk.services.queue import access as queue_access
 
 QUEUE = (
     "SELECT id FROM collection_case WHERE status = 'open' ORDER BY priority DESC, id DESC LIMIT 200"
@@ -176,7 +177,7 @@ def _keys_statement(
     db: Database, flt: QueueFilter, monkeypatch: pytest.MonkeyPatch, threshold: int | None
 ) -> tuple[str, Any]:
     if threshold is not None:
-        monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: threshold)
+        monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: threshold)
     ctx = queue._Context(actor=ACTOR, now=NOW, profile=PROFILE, limit=60)
     with db.read() as s:
         access = queue._access(s, flt, ctx)

@@ -21,6 +21,7 @@ from tui_desk.services.case_state import recompute_priority
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.queue import QueueFilter, Scope, queue_page, queue_reason
+from tui_desk.services.queue import access as queue_access
 from tui_desk.views.queue import QueueKey, QueuePage
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)  # Wednesday 14:00 in Shanghai
@@ -310,7 +311,7 @@ def test_due_today_both_ways_agree(
     actor = actor_of(seeded, "op01")
     base = QueueFilter(due_today=True)
     expected = keys_of(seeded, actor, base)
-    monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: threshold)
+    monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: threshold)
     for flt in (base, replace(base, scope=Scope.UNOWNED), replace(base, stage=Stage.CONTACTING)):
         got = keys_of(seeded, actor, flt, limit=13)
         facts = {f.case_id: f for f in open_facts(seeded)}

@@ -14,9 +14,9 @@ from tests.factories import Factory, cn_id_number
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Agent, Borrower, CaseStatus, CollectionCase, Phone, Stage
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import queue
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.queue import QueueFilter, Scope, queue_page
+from tui_desk.services.queue import access as queue_access
 from tui_desk.services.search_index import index_borrower, index_phone
 from tui_desk.views.queue import QueueKey
 
@@ -166,7 +166,7 @@ def test_dense_and_sparse_name_lookups_agree(
     db: Database, book: Book, threshold: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A common character is walked in queue order, a rare one ranked: same answer."""
-    monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: threshold)
+    monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: threshold)
     assert found(db, book, "张") == ids(book, "zhang_san", "zhang_wei", "zhang_sanfeng")
     assert found(db, book, "张", on_hold=True) == ids(book, "zhang_wei")
     assert found(db, book, "张三丰") == ids(book, "zhang_sanfeng")
@@ -192,7 +192,7 @@ def _pages(db: Database, book: Book, text: str, limit: int) -> Iterator[list[Que
 def test_search_results_page_like_the_queue(
     db: Database, book: Book, threshold: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queue, "_dense_threshold", lambda _s, _limit: threshold)
+    monkeypatch.setattr(queue_access, "dense_threshold", lambda _s, _limit: threshold)
     whole = [k for page in _pages(db, book, "张", 100) for k in page]
     assert len(whole) == 3
     assert [k for page in _pages(db, book, "张", 1) for k in page] == whole

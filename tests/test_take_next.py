@@ -187,9 +187,9 @@ def test_never_someone_elses_case_unless_inactive_or_stale(
 def test_inactive_owners_cases_are_found_deep_in_the_queue(
     db: Database, make: Factory, team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui_desk.services import queue
+    from tui_desk.services.queue import take as queue_take
 
-    monkeypatch.setattr(queue, "STALE_SCAN", 1)
+    monkeypatch.setattr(queue_take, "STALE_SCAN", 1)
     for priority in (900, 800, 700):
         make.case(priority=priority, owner_id=team.other.id)
     abandoned = make.case(priority=10, owner_id=team.gone.id)
