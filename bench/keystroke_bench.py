@@ -315,8 +315,8 @@ async def datatable_child(url: str, size: tuple[int, int], count: int) -> dict[s
     from tui_desk.formatting import label, money, short_local
     from tui_desk.rules.profile import load_profile
     from tui_desk.services.context import Actor
-    from tui_desk.services.desk import MAX_WINDOW
     from tui_desk.services.queue import QueueFilter, queue_page
+    from tui_desk.services.queue.paging import MAX_WINDOW
     from tui_desk.views.queue import QueueRow
 
     db = open_database(url)

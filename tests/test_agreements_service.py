@@ -334,7 +334,7 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
 
 def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
     from tui_desk.db.models import PaymentChannel
-    from tui_desk.services.desk import agreement_view
+    from tui_desk.services.case_view import agreement_view
     from tui_desk.services.promises import record_payment
 
     record_payment(

@@ -13,14 +13,14 @@ from tui_desk.rules.profile import ProfileError, load_profile
 def test_precedence(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(
-        'database_url = "sqlite:///from-file.db"\nprofile = "us-regf"\nqueue_window = 50\n'
+        'database_url = "sqlite:///from-file.db"\nprofile = "us-regf"\nlease_minutes = 50\n'
     )
     s = load_settings(file=cfg, env={})
-    assert (s.database_url, s.profile, s.queue_window) == ("sqlite:///from-file.db", "us-regf", 50)
+    assert (s.database_url, s.profile, s.lease_minutes) == ("sqlite:///from-file.db", "us-regf", 50)
     s = load_settings(
-        file=cfg, env={"TUI_DESK_DATABASE_URL": "sqlite:///env.db", "TUI_DESK_QUEUE_WINDOW": "80"}
+        file=cfg, env={"TUI_DESK_DATABASE_URL": "sqlite:///env.db", "TUI_DESK_LEASE_MINUTES": "80"}
     )
-    assert (s.database_url, s.queue_window) == ("sqlite:///env.db", 80)
+    assert (s.database_url, s.lease_minutes) == ("sqlite:///env.db", 80)
     s = load_settings(
         file=cfg,
         env={"TUI_DESK_DATABASE_URL": "sqlite:///env.db"},

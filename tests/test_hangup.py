@@ -51,7 +51,7 @@ def test_hang_up_ends_the_desk_and_frees_its_case(sqlite_db: Database) -> None:
     make = Factory(sqlite_db, now=utcnow())
     operator = make.agent(login="op", name="王小明")
     case_id = make.case(name="张三", priority=900, owner_id=operator)
-    set_meta(sqlite_db, "demo", "1")  # --agent is honoured on a demo database
+    set_meta(sqlite_db, "demo", "1", now=utcnow())  # --agent is honoured on a demo database
     url = sqlite_db.url.render_as_string(hide_password=False)
 
     child = pexpect.spawn(

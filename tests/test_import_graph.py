@@ -12,8 +12,6 @@ import ast
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import pytest
-
 import tui_desk
 
 PACKAGE = Path(tui_desk.__file__).parent
@@ -137,12 +135,12 @@ def shortest_cycle(graph: Mapping[str, set[str]], members: list[str]) -> list[st
     return members
 
 
-def circles(known: frozenset[str] = frozenset()) -> list[str]:
-    """Every circle as a line of text, except one lying wholly inside ``known``."""
+def circles() -> list[str]:
+    """Every circle as a line of text."""
     graph = import_graph(package_modules())
     found: list[str] = []
     for component in strongly_connected(graph):
-        if len(component) > 1 and not set(component) <= known:
+        if len(component) > 1:
             cycle = " -> ".join(shortest_cycle(graph, component))
             found.append(f"{len(component)} modules {component}; e.g. {cycle}")
     return found
@@ -176,31 +174,6 @@ def test_the_cycle_finder_finds_a_circle() -> None:
     assert shortest_cycle(graph, ["a", "b", "c"]) == ["a", "b", "c", "a"]
 
 
-# The one circle left, to go when the desk's shared pieces leave services/desk.py: queue
-# imports QueueRow, QueueKey, MAX_WINDOW, _CaseFacts, _why and _national from it and
-# supervision imports scrub_text, while the desk's use cases import queue, board (which
-# imports queue) and supervision back.
-KNOWN_CIRCLE = frozenset(
-    {
-        "tui_desk.services.board",
-        "tui_desk.services.desk",
-        "tui_desk.services.queue",
-        "tui_desk.services.supervision",
-    }
-)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="services.desk <-> services.queue / services.supervision (and services.board "
-    "through queue): queue needs the desk's QueueRow, QueueKey, MAX_WINDOW, _CaseFacts, "
-    "_why, _national; supervision its scrub_text",
-)
 def test_no_import_circles() -> None:
     found = circles()
-    assert not found, "import circles:\n" + "\n".join(found)
-
-
-def test_no_import_circles_beyond_the_known_one() -> None:
-    found = circles(known=KNOWN_CIRCLE)
     assert not found, "import circles:\n" + "\n".join(found)

@@ -146,7 +146,6 @@ class DeskApp(App[None], inherit_bindings=False):
             db=db,
             actor=actor,
             profile=self.profile,
-            queue_limit=settings.queue_window,
             clock=clock,
         )
         # The phone system, when one is configured (else the desk shows numbers to dial).

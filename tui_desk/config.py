@@ -53,7 +53,6 @@ class Settings:
     agent: str | None = None
     office_timezone: str = "Asia/Shanghai"
     lease_minutes: int = 15
-    queue_window: int = 200
     # The SMS gateway (a JSON API); the token comes from the config file or
     # TUI_DESK_SMS_GATEWAY_TOKEN, never from the repository. No URL: SMS are queued only.
     sms_gateway_url: str | None = None
@@ -70,7 +69,7 @@ class Settings:
         return replace(self, **clean)
 
 
-_CASTS: dict[str, type] = {"lease_minutes": int, "queue_window": int}
+_CASTS: dict[str, type] = {"lease_minutes": int}
 
 
 def load_settings(

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tui_desk.cli.common import CliError, acting_agent, open_db, progress_printer, settings_for
+from tui_desk.clock import utcnow
 from tui_desk.config import Settings, demo_database_url
 from tui_desk.db.engine import Database
 from tui_desk.i18n import _
@@ -40,7 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if not list_agents(db):
         print(_("creating the demo database at {url}").format(url=db.describe()), file=sys.stderr)
         cmd_seed(db, args.cases, 42)
-        set_meta(db, "demo", "1")
+        set_meta(db, "demo", "1", now=utcnow())
     if args.no_open:
         return
     cmd_run(db, settings, default_agent="demo")

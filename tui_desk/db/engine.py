@@ -101,6 +101,22 @@ class Database:
                 session.rollback()
 
     @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only unit of work whose every query sees the same committed state.
+
+        SQLite's read transaction (WAL) is a snapshot from its first read; PostgreSQL's
+        default isolation takes a new snapshot per statement, so this asks for REPEATABLE
+        READ. One screenful (a whole case) is read this way.
+        """
+        with self._read() as session:
+            try:
+                if self.is_postgresql:
+                    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: committed on success, rolled back on any error.
 

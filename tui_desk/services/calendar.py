@@ -44,6 +44,28 @@ def calendar_view(
     holidays_country: str | None = None,
 ) -> CalendarView:
     """The visits of one collector (or all) over ``span_days`` local days from ``start``."""
+    with db.read() as s:
+        return read_calendar_view(
+            s,
+            start=start,
+            span_days=span_days,
+            timezone=timezone,
+            collector_id=collector_id,
+            case_id=case_id,
+            holidays_country=holidays_country,
+        )
+
+
+def read_calendar_view(
+    s: Session,
+    *,
+    start: dt.date,
+    span_days: int,
+    timezone: str,
+    collector_id: int | None = None,
+    case_id: int | None = None,
+    holidays_country: str | None = None,
+) -> CalendarView:
     if span_days not in (1, 7):
         raise ValueError("a calendar shows a day or a week")
     if span_days == 7:
@@ -53,42 +75,41 @@ def calendar_view(
     hi = dt.datetime.combine(
         start + dt.timedelta(days=span_days), dt.time(), tzinfo=zone
     ).astimezone(dt.UTC)
-    with db.read() as s:
-        collector_name: str | None = None
-        if collector_id is not None:
-            collector = s.get(Agent, collector_id)
-            if collector is None:
-                raise NotFound(_("agent {agent_id} does not exist").format(agent_id=collector_id))
-            collector_name = collector.name
-        stmt = (
-            select(Appointment, Borrower.name, Agent.name)
-            .join(CollectionCase, CollectionCase.id == Appointment.case_id)
-            .join(Borrower, Borrower.id == CollectionCase.borrower_id)
-            .join(Agent, Agent.id == Appointment.collector_id)
-            .where(Appointment.starts_at >= lo, Appointment.starts_at < hi)
-            .order_by(Appointment.starts_at, Agent.name, Appointment.id)
-        )
-        if collector_id is not None:
-            stmt = stmt.where(Appointment.collector_id == collector_id)
-        by_day: dict[dt.date, list[CalendarVisit]] = {}
-        for appt, borrower_name, agent_name in s.execute(stmt):
-            by_day.setdefault(appt.starts_at.astimezone(zone).date(), []).append(
-                CalendarVisit(
-                    appointment_id=appt.id,
-                    case_id=appt.case_id,
-                    collector_id=appt.collector_id,
-                    collector_name=agent_name,
-                    starts_at=appt.starts_at,
-                    ends_at=appt.ends_at,
-                    borrower_name=borrower_name,
-                    district=appt.district,
-                    status=appt.status,
-                )
+    collector_name: str | None = None
+    if collector_id is not None:
+        collector = s.get(Agent, collector_id)
+        if collector is None:
+            raise NotFound(_("agent {agent_id} does not exist").format(agent_id=collector_id))
+        collector_name = collector.name
+    stmt = (
+        select(Appointment, Borrower.name, Agent.name)
+        .join(CollectionCase, CollectionCase.id == Appointment.case_id)
+        .join(Borrower, Borrower.id == CollectionCase.borrower_id)
+        .join(Agent, Agent.id == Appointment.collector_id)
+        .where(Appointment.starts_at >= lo, Appointment.starts_at < hi)
+        .order_by(Appointment.starts_at, Agent.name, Appointment.id)
+    )
+    if collector_id is not None:
+        stmt = stmt.where(Appointment.collector_id == collector_id)
+    by_day: dict[dt.date, list[CalendarVisit]] = {}
+    for appt, borrower_name, agent_name in s.execute(stmt):
+        by_day.setdefault(appt.starts_at.astimezone(zone).date(), []).append(
+            CalendarVisit(
+                appointment_id=appt.id,
+                case_id=appt.case_id,
+                collector_id=appt.collector_id,
+                collector_name=agent_name,
+                starts_at=appt.starts_at,
+                ends_at=appt.ends_at,
+                borrower_name=borrower_name,
+                district=appt.district,
+                status=appt.status,
             )
-        follow_ups = _follow_ups(
-            s, start, start + dt.timedelta(days=span_days), case_id=case_id,
-            owner_id=collector_id,
-        )  # fmt: skip
+        )
+    follow_ups = _follow_ups(
+        s, start, start + dt.timedelta(days=span_days), case_id=case_id,
+        owner_id=collector_id,
+    )  # fmt: skip
     holiday_of = _holiday_names(holidays_country)
     days = tuple(
         CalendarSpanDay(d, tuple(by_day.get(d, ())), holiday_of(d), follow_ups.get(d, ()))
@@ -190,12 +211,16 @@ def _holiday_names(country: str | None) -> Callable[[dt.date], str | None]:
 def case_collector(db: Database, case_id: int) -> tuple[int | None, dt.datetime | None]:
     """The collector and start of the case's latest visit (None, None without one)."""
     with db.read() as s:
-        row = s.execute(
-            select(Appointment.collector_id, Appointment.starts_at)
-            .where(Appointment.case_id == case_id)
-            .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
-            .limit(1)
-        ).first()
+        return read_case_collector(s, case_id)
+
+
+def read_case_collector(s: Session, case_id: int) -> tuple[int | None, dt.datetime | None]:
+    row = s.execute(
+        select(Appointment.collector_id, Appointment.starts_at)
+        .where(Appointment.case_id == case_id)
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None, None
     return row[0], row[1]

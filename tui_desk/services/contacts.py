@@ -201,53 +201,67 @@ def contact_status(
     operator would dial them (own mobile first, do-not-call last): the first number that
     may be used now is the answer, else the refusal for the preferred number.
     """
+    with db.read() as s:
+        return read_contact_status(
+            s, case_id, channel=channel, phone_id=phone_id, now=now, profile=profile
+        )
+
+
+def read_contact_status(
+    s: Session,
+    case_id: int,
+    *,
+    channel: Channel = Channel.PHONE,
+    phone_id: int | None = None,
+    now: dt.datetime,
+    profile: Profile,
+) -> ContactStatus:
     now = resolve_now(now)
     prof = profile
     policy = contact_policy(prof)
-    with db.read() as s:
-        case = load_case(s, case_id)
-        if case.status != CaseStatus.OPEN:
-            return ContactStatus(
-                False,
-                "archived",
-                _("case {case_id} is archived and read-only").format(case_id=case_id),
-                None,
-                phone_id,
-            )
-        borrower = borrower_of(s, case)
-        phones: Sequence[Phone | None]
-        if phone_id is not None:
-            phones = [phone_of(s, borrower, phone_id)]
-        elif channel in _DIALLED:
-            phones = _borrower_phones(s, borrower.id, policy) or [None]
-        else:
-            phones = [None]
-        on_hold = is_on_hold(s, case)
-        history = recent_history(s, case.id, now, policy)
-        first: ContactStatus | None = None
-        for phone in phones:
-            request = contact_request(
-                now=now,
-                channel=channel,
-                direction=Direction.OUTBOUND,
-                borrower=borrower,
-                phone=phone,
-                party=target_party(phone, None),
-                on_hold=on_hold,
-            )
-            decision = check_contact(request, history, policy)
-            status = ContactStatus(
-                decision.allowed,
-                decision.rule,
-                decision.reason,
-                decision.allowed_from,
-                phone.id if phone is not None else None,
-            )
-            if decision.allowed:
-                return status
-            first = first or status
-        assert first is not None
-        return first
+    case = load_case(s, case_id)
+    if case.status != CaseStatus.OPEN:
+        return ContactStatus(
+            False,
+            "archived",
+            _("case {case_id} is archived and read-only").format(case_id=case_id),
+            None,
+            phone_id,
+        )
+    borrower = borrower_of(s, case)
+    phones: Sequence[Phone | None]
+    if phone_id is not None:
+        phones = [phone_of(s, borrower, phone_id)]
+    elif channel in _DIALLED:
+        phones = _borrower_phones(s, borrower.id, policy) or [None]
+    else:
+        phones = [None]
+    on_hold = is_on_hold(s, case)
+    history = recent_history(s, case.id, now, policy)
+    first: ContactStatus | None = None
+    for phone in phones:
+        request = contact_request(
+            now=now,
+            channel=channel,
+            direction=Direction.OUTBOUND,
+            borrower=borrower,
+            phone=phone,
+            party=target_party(phone, None),
+            on_hold=on_hold,
+        )
+        decision = check_contact(request, history, policy)
+        status = ContactStatus(
+            decision.allowed,
+            decision.rule,
+            decision.reason,
+            decision.allowed_from,
+            phone.id if phone is not None else None,
+        )
+        if decision.allowed:
+            return status
+        first = first or status
+    assert first is not None
+    return first
 
 
 # --- overrides --------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tui_desk.clock import utcnow
+import datetime as dt
+
 from tui_desk.db.engine import Database
 from tui_desk.db.models import DeskMeta
 from tui_desk.services import audit
@@ -15,8 +16,9 @@ def get_meta(db: Database, key: str) -> str | None:
         return row.value if row else None
 
 
-def set_meta(db: Database, key: str, value: str, *, actor: Actor | None = None) -> None:
-    now = utcnow()
+def set_meta(
+    db: Database, key: str, value: str, *, now: dt.datetime, actor: Actor | None = None
+) -> None:
     with db.write() as s:
         row = s.get(DeskMeta, key)
         before = row.value if row else None

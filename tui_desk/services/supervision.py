@@ -46,6 +46,7 @@ from tui_desk.i18n import N_, _
 from tui_desk.rules.permissions import Action, allowed
 from tui_desk.rules.profile import MaskingPolicy, load_profile
 from tui_desk.services import audit
+from tui_desk.services.case_facts import scrub_text
 from tui_desk.services.case_state import load_for_edit
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
 from tui_desk.services.contacts import (
@@ -481,7 +482,6 @@ def decide_override_request(
 
 def _scrubbed(value: Any, policy: MaskingPolicy) -> Any:
     # Events are written masked; this is the second line, for numbers quoted in free text.
-    from tui_desk.services.desk import scrub_text
 
     if isinstance(value, str):
         return scrub_text(value, policy)

@@ -6,7 +6,6 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from tui_desk.services.context import Context
-from tui_desk.services.desk import MAX_WINDOW
 from tui_desk.services.queue.access import Access, Nothing, PageContext, Ranked, Walk, filter_access
 from tui_desk.services.queue.filters import QueueFilter, read_search
 from tui_desk.services.queue.rows import page_rows
@@ -18,6 +17,9 @@ from tui_desk.services.queue.tables import (
     queue_key,
 )
 from tui_desk.views.queue import QueueKey, QueuePage
+
+MAX_WINDOW = 1000
+"""The most rows one page may ask for."""
 
 
 def _access(session: Session, flt: QueueFilter, ctx: PageContext) -> Access:

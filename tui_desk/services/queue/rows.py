@@ -13,15 +13,15 @@ from tui_desk.db.models import Agent, Borrower, Phone, PhoneKind, Relation
 from tui_desk.i18n import _, ngettext
 from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.profile import Profile
-from tui_desk.services.desk import _CaseFacts, _national, _why
+from tui_desk.services.case_facts import CaseFacts, dpd_and_reason, national_number
 from tui_desk.services.queue.tables import CASE
 from tui_desk.views.queue import QueueKey, QueueRow
 
 
-def _preferred_phones(session: Session, borrower_ids: Sequence[int]) -> dict[int, str]:
+def preferred_phones(session: Session, borrower_ids: Sequence[int]) -> dict[int, str]:
     """Each borrower's number an operator would dial first: their own, mobile, callable.
 
-    The same choice as the case header (desk._preferred_phone), read as plain rows: ORM
+    The same choice as the case header (desk.preferred_phone), read as plain rows: ORM
     objects for every number on a page cost more than the rest of the page together.
     """
     p = Phone.__table__.c
@@ -72,7 +72,7 @@ def page_rows(
         .where(c.id.in_([case_id for _, case_id in keys]))
     )
     by_id = {row[0]: row for row in session.connection().execute(stmt)}
-    dial = _preferred_phones(session, [row[1] for row in by_id.values()])
+    dial = preferred_phones(session, [row[1] for row in by_id.values()])
     today = now.astimezone(ZoneInfo(prof.office_timezone)).date()
     rows: list[QueueRow] = []
     for priority, case_id in keys:
@@ -98,8 +98,8 @@ def page_rows(
             owner_name,
             holder_name,
         ) = row
-        dpd, bucket, why = _why(
-            _CaseFacts(overdue_since, overdue_minor, broken, next_action_at), today, now, prof
+        dpd, bucket, why = dpd_and_reason(
+            CaseFacts(overdue_since, overdue_minor, broken, next_action_at), today, now, prof
         )
         number = dial.get(borrower_id)
         live = (
@@ -117,7 +117,7 @@ def page_rows(
                 stage=stage,
                 owner_name=owner_name,
                 next_action_at=next_action_at,
-                phone_masked=mask_phone(_national(number), prof.masking) if number else None,
+                phone_masked=mask_phone(national_number(number), prof.masking) if number else None,
                 why=why,
                 on_hold=on_hold,
                 stale=stale,

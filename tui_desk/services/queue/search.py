@@ -12,8 +12,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session
 
+import tui_desk.services.queue.access as access
 from tui_desk.db.models import Borrower, BorrowerNameGram, Phone
-from tui_desk.services.queue import access
 from tui_desk.services.queue.access import Access, Nothing, PageContext, Ranked, Walk, probe
 from tui_desk.services.queue.filters import QueueFilter, Search
 from tui_desk.services.queue.tables import OPEN, AnySelect, bool_is

@@ -1,0 +1,188 @@
+"""Case work: payments, holds, registration, documents, phones, complaints, the archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from tui_desk.db.models import (
+    Appointment,
+    Channel,
+    DocumentChannel,
+    DocumentKind,
+    HoldKind,
+    PaymentChannel,
+    Relation,
+)
+from tui_desk.rules.permissions import Action
+from tui_desk.services import archive, complaints
+from tui_desk.services.case_facts import office_today
+from tui_desk.services.casework import (
+    add_document,
+    add_phone,
+    register_for_service,
+    review_document,
+    set_do_not_call,
+    set_hold,
+)
+from tui_desk.services.desk.base import DeskPart, use_case
+from tui_desk.services.desk.base import enum_value as _enum_value
+from tui_desk.services.promises import record_payment
+from tui_desk.views.complaints import ComplaintLine
+
+
+class CaseworkDesk(DeskPart):
+    # --- case work ---------------------------------------------------------------------
+
+    def payment_channels(self) -> tuple[str, ...]:
+        return tuple(c.value for c in PaymentChannel if c is not PaymentChannel.IMPORT)
+
+    def hold_kinds(self) -> tuple[str, ...]:
+        return tuple(k.value for k in HoldKind)
+
+    def document_kinds(self) -> tuple[str, ...]:
+        return tuple(k.value for k in DocumentKind)
+
+    def document_channels(self) -> tuple[str, ...]:
+        return tuple(c.value for c in DocumentChannel)
+
+    def consent_channels(self) -> tuple[str, ...]:
+        return (Channel.PHONE.value, Channel.SMS.value, Channel.EMAIL.value, Channel.VISIT.value)
+
+    def relations(self) -> tuple[str, ...]:
+        return tuple(r.value for r in Relation)
+
+    def record_payment(
+        self,
+        case_id: int,
+        *,
+        amount_minor: int,
+        paid_on: dt.date,
+        channel: str,
+        reference: str | None = None,
+    ) -> int:
+        return record_payment(
+            self.ctx,
+            case_id,
+            amount_minor=amount_minor,
+            paid_on=paid_on,
+            channel=_enum_value(PaymentChannel, channel, "payment channel"),
+            reference=reference or None,
+        )
+
+    def set_hold(
+        self, case_id: int, *, kind: str, reason: str, expected_version: int | None = None
+    ) -> int:
+        return set_hold(
+            self.ctx,
+            case_id,
+            _enum_value(HoldKind, kind, "hold"),
+            reason,
+            expected_version=expected_version,
+        )
+
+    def register(
+        self,
+        case_id: int,
+        *,
+        consent_channel: str,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        return register_for_service(
+            self.ctx,
+            case_id,
+            consent_channel=_enum_value(Channel, consent_channel, "channel"),
+            note=note or None,
+            expected_version=expected_version,
+        )
+
+    def add_document(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        channel: str,
+        received_on: dt.date,
+        description: str | None = None,
+    ) -> int:
+        zone = ZoneInfo(self.timezone)
+        now = self.now()
+        received = (
+            now
+            if received_on == office_today(now, self.timezone)
+            else dt.datetime.combine(received_on, dt.time(12), tzinfo=zone).astimezone(dt.UTC)
+        )
+        return add_document(
+            self.ctx.at(now),
+            case_id,
+            kind=_enum_value(DocumentKind, kind, "document kind"),
+            channel=_enum_value(DocumentChannel, channel, "channel"),
+            received_at=received,
+            description=description or None,
+        )
+
+    def review_document(self, document_id: int, *, verified: bool, reason: str | None) -> str:
+        """Returns the checklist line ("documents still missing: ..." or "")."""
+        return review_document(self.ctx, document_id, verified=verified, reason=reason or None)
+
+    def add_phone(
+        self, borrower_id: int, raw: str, *, relation: str, holder_name: str | None = None
+    ) -> int:
+        return add_phone(
+            self.ctx,
+            borrower_id,
+            raw,
+            relation=_enum_value(Relation, relation, "relation"),
+            holder_name=holder_name or None,
+        )
+
+    set_do_not_call = use_case(set_do_not_call)
+
+    # --- complaints and the archive ----------------------------------------------------------
+
+    def record_complaint(
+        self,
+        case_id: int,
+        *,
+        description: str,
+        channel: str,
+        against_login: str | None,
+        hold: bool,
+    ) -> int:
+        with self.db.read() as s:
+            latest = s.scalar(
+                select(Appointment.id)
+                .where(Appointment.case_id == case_id)
+                .order_by(Appointment.starts_at.desc())
+                .limit(1)
+            )
+        return complaints.record_complaint(
+            self.ctx,
+            case_id,
+            description=description,
+            channel=channel,
+            against_login=against_login,
+            appointment_id=None if against_login else latest,
+            hold=hold,
+        )
+
+    def handles_complaints(self) -> bool:
+        """Complaints are routed to supervisors (the role alone decides; no database)."""
+        return self.actor.can(Action.VIEW_BOARD)
+
+    def complaints(self) -> list[ComplaintLine]:
+        """Open complaints (supervisors only; others are refused with the reason)."""
+        self.actor.require(Action.VIEW_BOARD)
+        return list(complaints.complaint_list(self.db))
+
+    def decide_complaint(self, complaint_id: int, status: str, resolution: str | None) -> None:
+        complaints.decide_complaint(self.ctx, complaint_id, status, resolution=resolution)
+
+    def archive_case(self, case_id: int, reason: str | None) -> None:
+        archive.archive_case(self.ctx, case_id, reason=reason)
+
+    def restore_case(self, case_id: int, reason: str) -> None:
+        archive.restore_case(self.ctx, case_id, reason=reason)

@@ -1,0 +1,100 @@
+"""The queue, its filters, claims and leases, and the desk's presence."""
+
+from __future__ import annotations
+
+import socket
+
+from sqlalchemy import select
+
+from tui_desk.db.models import AuditEvent, Stage
+from tui_desk.rules.priority import bucket_labels
+from tui_desk.services import presence
+from tui_desk.services.case_facts import scrub_text
+from tui_desk.services.desk.base import DeskPart, use_case
+from tui_desk.services.desk.base import enum_value as _enum_value
+from tui_desk.services.queue import (
+    QueueFilter,
+    Scope,
+    claim_case,
+    queue_page,
+    release_lease,
+    renew_lease,
+    take_next,
+)
+
+
+class QueueDesk(DeskPart):
+    # --- presence ----------------------------------------------------------------------
+
+    def heartbeat(self, case_id: int | None) -> None:
+        """Tell the boards this desk is alive, on ``case_id``, with the agent's last action.
+
+        The last action is the agent's newest audit event (one index lookup on
+        ix_audit_agent_time), so every write the desk makes shows without being reported.
+        """
+        with self.db.read() as s:
+            last = s.scalar(
+                select(AuditEvent.action)
+                .where(AuditEvent.agent_id == self.actor.id)
+                .order_by(AuditEvent.occurred_at.desc())
+                .limit(1)
+            )
+        presence.heartbeat(
+            self.ctx,
+            desk_id=self.desk_id,
+            host=socket.gethostname(),
+            case_id=case_id,
+            last_action=last,
+        )
+
+    def sign_off(self) -> None:
+        """This desk closes: it leaves the board at once (not after the stale time)."""
+        presence.sign_off(self.ctx, self.desk_id)
+
+    # --- the queue ---------------------------------------------------------------------
+
+    def buckets(self) -> tuple[str, ...]:
+        return tuple(bucket_labels(self.profile.dpd_bounds))
+
+    def stages(self) -> tuple[str, ...]:
+        """Stages an open case can be in, in process order."""
+        return tuple(s.value for s in Stage if s not in (Stage.PAID, Stage.ARCHIVED))
+
+    def queue_filter(
+        self,
+        *,
+        scope: str = "all",
+        bucket: str | None = None,
+        stage: str | None = None,
+        broken_only: bool = False,
+        due_today: bool = False,
+        on_hold: bool = False,
+        registered_only: bool = False,
+        search: str = "",
+    ) -> QueueFilter:
+        return QueueFilter(
+            scope=Scope[scope.upper()],
+            bucket=bucket,
+            stage=_enum_value(Stage, stage, "stage") if stage else None,
+            broken_only=broken_only,
+            due_today=due_today,
+            on_hold=on_hold,
+            registered_only=registered_only,
+            search=search,
+        )
+
+    def describe(self, flt: QueueFilter) -> str:
+        """The filter in words for the status line, any phone or ID number in it masked."""
+        return scrub_text(flt.describe(), self.profile.masking)
+
+    queue_page = use_case(queue_page)
+
+    # --- leases ------------------------------------------------------------------------
+
+    take_next = use_case(take_next)
+
+    claim = use_case(claim_case)
+
+    renew = use_case(renew_lease)
+
+    release = use_case(release_lease)
