@@ -120,7 +120,8 @@ async def desk_child(url: str, size: tuple[int, int], samples: int) -> dict[str,
         def wrapper(self: DeskService, *args: Any, **kwargs: Any) -> Any:
             begun = time.perf_counter()
             try:
-                return original(self, *args, **kwargs)
+                # A plain method or a bound use case: bind it to the desk, then call.
+                return original.__get__(self, DeskService)(*args, **kwargs)
             finally:
                 service_ms.append((time.perf_counter() - begun) * 1000)
 
