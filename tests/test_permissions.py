@@ -33,6 +33,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.REVEAL_PERSONAL_DATA: (True, True, True, True),
     Action.REASSIGN: (False, False, True, True),
     Action.RELEASE_LEASE: (False, False, True, True),
+    Action.WRITE_LEASED_CASE: (False, False, True, True),
     Action.EDIT_TEMPLATES: (False, False, True, True),
     Action.RELEASE_HOLD: (False, False, True, True),
     Action.MANAGE_AGENTS: (False, False, False, True),

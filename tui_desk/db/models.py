@@ -423,6 +423,11 @@ class ContactAttempt(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     # The phone system's reference for a dialled call (its recording), when there is one.
     call_ref: Mapped[str | None] = mapped_column(String(100))
+    # An outcome undone by its agent is voided, never deleted: it stays in the log, marked,
+    # and no longer counts toward the contact caps.
+    voided_at: Mapped[dt.datetime | None]
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     agent: Mapped[Agent | None] = relationship(foreign_keys=[agent_id])
     phone: Mapped[Phone | None] = relationship()

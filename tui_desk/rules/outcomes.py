@@ -20,6 +20,13 @@ OTHER = "other"
 
 # Nobody was reached: there is no party to record.
 UNREACHED_OUTCOMES = frozenset({"no_answer", "busy", "failed"})
+# Outcomes only an outbound attempt can have. An inbound contact is somebody calling or
+# writing in: it was answered, so nobody "did not answer", "was busy" or "was left a
+# message", and the delivery states of a message sent by the desk do not apply.
+OUTBOUND_ONLY_OUTCOMES = frozenset(
+    {"no_answer", "busy", "left_message", "sent", "delivered", "failed"}
+)
+INBOUND = "inbound"
 # The person the number belongs to was reached (or the message was addressed to them).
 RIGHT_PARTY_OUTCOMES = frozenset({"refused", "promise", "agrees_visit", "callback"})
 
@@ -95,3 +102,14 @@ def party_for(outcome: str, relation: str | None) -> str | None:
     if outcome == "third_party":
         return OTHER if holder == BORROWER else holder
     return holder
+
+
+def impossible_contact(direction: str, outcome: str) -> str | None:
+    """Why a contact with this direction and outcome cannot have happened, or None."""
+    if direction == INBOUND and outcome in OUTBOUND_ONLY_OUTCOMES:
+        quick = _BY_OUTCOME.get(outcome)
+        shown = quick.text() if quick is not None else outcome
+        return _("an inbound contact was answered, so its outcome cannot be {outcome}").format(
+            outcome=shown
+        )
+    return None

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     RECORD_VISIT_REPORT = "record_visit_report"
     VIEW_BOARD = "view_board"
     APPROVE_ABOVE_MEANS = "approve_above_means"
+    WRITE_LEASED_CASE = "write_leased_case"
 
 
 _SUPERVISOR_ONLY = {
@@ -37,6 +38,7 @@ _SUPERVISOR_ONLY = {
     Action.RELEASE_HOLD,
     Action.VIEW_BOARD,
     Action.APPROVE_ABOVE_MEANS,
+    Action.WRITE_LEASED_CASE,
 }
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -76,6 +78,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RECORD_VISIT_REPORT: N_("record a visit report"),
     Action.VIEW_BOARD: N_("view the supervisor board"),
     Action.APPROVE_ABOVE_MEANS: N_("approve an instalment above the borrower's means"),
+    Action.WRITE_LEASED_CASE: N_("write to a case another agent is working"),
 }
 
 ROLE_LABELS: dict[Role, str] = {

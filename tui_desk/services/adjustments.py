@@ -294,7 +294,7 @@ def request_adjustment(ctx: Context, case_id: int, changes: Changes, reason: str
     prof = ctx.profile
     text = _reason(reason)
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id)
+        case = load_for_edit(s, case_id, ctx=ctx)
         st = _standing(s, case, now, prof)
         if _pending_on(s, st.plan_id) is not None:
             raise AdjustmentRefused(
@@ -611,7 +611,7 @@ def accept_early_settlement(ctx: Context, case_id: int, reason: str = "") -> Dec
     prof = ctx.profile
     policy = settlement_policy(prof)
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id)
+        case = load_for_edit(s, case_id, ctx=ctx)
         st = _standing(s, case, now, prof)
         if _pending_on(s, st.plan_id) is not None:
             raise AdjustmentRefused(

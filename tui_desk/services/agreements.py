@@ -61,7 +61,12 @@ from tui_desk.rules import agreements as rules
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
-from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.case_state import (
+    guard_case,
+    load_for_edit,
+    office_today,
+    recompute_priority,
+)
 from tui_desk.services.contacts import (
     MAX_REASON,
     stage_at_least,
@@ -379,7 +384,7 @@ def draft_agreement(
     template = load_template(settings["template"], language or settings["language"])
     terms = _terms(special_terms)
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, expected_version=expected_version)
+        case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         plan = _plan_for(s, case.id)
         for old in s.scalars(
             select(Agreement).where(Agreement.case_id == case.id, Agreement.status.in_(_OPEN))
@@ -475,7 +480,7 @@ def save_version(
     why = (note or "").strip()[:MAX_FIELD] or None
     with ctx.db.write() as s:
         agreement = _open_agreement(s, agreement_id, record_version)
-        case = load_for_edit(s, agreement.case_id)
+        case = load_for_edit(s, agreement.case_id, ctx=ctx)
         latest = _latest(s, agreement.id)
         current = _content(latest)
         template = load_template(
@@ -538,6 +543,7 @@ def mark_ready(ctx: Context, agreement_id: int, *, record_version: int | None = 
     prof = ctx.profile
     with ctx.db.write() as s:
         agreement = _open_agreement(s, agreement_id, record_version)
+        guard_case(s, agreement.case_id, ctx)
         if agreement.status is AgreementStatus.READY:
             raise ServiceError(_("the agreement is already ready to sign"))
         content = _content(_latest(s, agreement.id))
@@ -605,7 +611,7 @@ def sign_agreement(
                     status=agreement.status.value
                 )
             )
-        case = load_for_edit(s, agreement.case_id)
+        case = load_for_edit(s, agreement.case_id, ctx=ctx)
         latest = _latest(s, agreement.id)
         content = _content(latest)
         missing = rules.missing_required(content, prof.name)
@@ -833,6 +839,7 @@ def record_delivery(ctx: Context, agreement_id: int, how: str) -> None:
         agreement = s.get(Agreement, agreement_id)
         if agreement is None:
             raise NotFound(_("agreement {id} does not exist").format(id=agreement_id))
+        guard_case(s, agreement.case_id, ctx)
         if agreement.status is not AgreementStatus.SIGNED:
             raise ServiceError(_("only a signed agreement has a copy to deliver"))
         before = agreement.borrower_copy_delivery

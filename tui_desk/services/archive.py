@@ -47,7 +47,7 @@ def archive_case(ctx: Context, case_id: int, *, reason: str | None = None) -> No
     now = ctx.now()
     prof = ctx.profile
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id)
+        case = load_for_edit(s, case_id, ctx=ctx)
         outstanding = int(
             s.scalar(
                 select(
@@ -143,7 +143,7 @@ def restore_case(ctx: Context, case_id: int, *, reason: str) -> None:
     prof = ctx.profile
     why = required_reason(reason, _("restoring a case needs a reason"))
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, allow_closed=True)
+        case = load_for_edit(s, case_id, allow_closed=True, ctx=ctx)
         if case.status is not CaseStatus.CLOSED:
             raise ServiceError(_("case {id} is not archived").format(id=case.id))
         case.status = CaseStatus.OPEN

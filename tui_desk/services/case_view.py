@@ -245,6 +245,7 @@ def read_contact_log(
             note=scrub_text(c.note, policy, known) if c.note else None,
             agent_name=agent_name,
             callback_at=c.callback_at,
+            voided=c.voided_at is not None,
         )
         for c, e164, agent_name in s.execute(stmt)
     ]

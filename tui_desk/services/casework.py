@@ -38,7 +38,13 @@ from tui_desk.rules.phones import normalise_phone
 from tui_desk.rules.profile import Profile
 from tui_desk.rules.search import reverse_digits
 from tui_desk.services import audit
-from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.case_state import (
+    guard_lease,
+    load_for_edit,
+    office_today,
+    over_lease,
+    recompute_priority,
+)
 from tui_desk.services.contacts import (
     MAX_REASON,
     active_holds,
@@ -82,12 +88,19 @@ def _active_registration(session: Session, case_id: int) -> ServiceRegistration 
 
 
 def set_hold(
-    ctx: Context, case_id: int, kind: HoldKind, reason: str, *, expected_version: int | None = None
+    ctx: Context,
+    case_id: int,
+    kind: HoldKind,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+    override_reason: str | None = None,
 ) -> int:
     """Put the case on hold: it leaves the contact queue and cannot be contacted or booked.
 
     Any agent may set a hold (stopping contact must never wait for a supervisor); only a
-    supervisor releases one. False documents also cancel the home-visit service.
+    supervisor releases one. False documents also cancel the home-visit service. While
+    another agent works the case, only a supervisor with ``override_reason`` may.
     """
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
@@ -96,6 +109,7 @@ def set_hold(
     text = required_reason(reason, _("a hold needs a reason"))
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
+        over = guard_lease(s, case, ctx, override_reason=override_reason)
         if any(h.kind is kind for h in active_holds(s, case.id)):
             raise ServiceError(
                 _("case {case_id} is already on hold for {kind}").format(
@@ -133,6 +147,7 @@ def set_hold(
                 "on_hold": True,
                 "registered": case.registered,
                 "registration_cancelled": cancelled,
+                **over_lease(over, override_reason),
             },
         )
         return hold.id
@@ -150,7 +165,7 @@ def release_hold(
         hold = s.get(CaseHold, hold_id)
         if hold is None:
             raise NotFound(_("hold {hold_id} does not exist").format(hold_id=hold_id))
-        case = load_for_edit(s, hold.case_id, expected_version=expected_version)
+        case = load_for_edit(s, hold.case_id, expected_version=expected_version, ctx=ctx)
         if hold.released_at is not None:
             raise ServiceError(_("hold {hold_id} was already released").format(hold_id=hold_id))
         was_on_hold = case.on_hold
@@ -197,7 +212,7 @@ def register_for_service(
     channel = Channel(consent_channel)
     text = clean_note(note)
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, expected_version=expected_version)
+        case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         holds = active_holds(s, case.id)
         if holds or case.on_hold:
             raise ServiceError(
@@ -275,7 +290,7 @@ def add_document(
     if text is not None and len(text) > MAX_DESCRIPTION:
         raise ServiceError(_("a description has at most {n} characters").format(n=MAX_DESCRIPTION))
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id)
+        case = load_for_edit(s, case_id, ctx=ctx)
         if _active_registration(s, case.id) is None:
             # Documents are step 2 of the service: without consent there is nothing to
             # collect them for.
@@ -340,7 +355,7 @@ def review_document(
         document = s.get(Document, document_id)
         if document is None:
             raise NotFound(_("document {id} does not exist").format(id=document_id))
-        case = load_for_edit(s, document.case_id)
+        case = load_for_edit(s, document.case_id, ctx=ctx)
         if verified and document.kind is DocumentKind.IDENTITY:
             borrower = s.get(Borrower, case.borrower_id)
             assert borrower is not None
@@ -412,7 +427,7 @@ def correct_id_number(ctx: Context, borrower_id: int, raw: str) -> str:
             raise NotFound(_("borrower {id} does not exist").format(id=borrower_id))
         case = _case_of_borrower(s, borrower.id)
         if case is not None:
-            load_for_edit(s, case.id)  # archived cases are read-only, their borrower too
+            load_for_edit(s, case.id, ctx=ctx)  # archived cases are read-only, their borrower too
         old = borrower.id_number
         if new == old:
             raise ServiceError(_("that is already the ID number on file"))
@@ -476,7 +491,7 @@ def add_phone(
             raise NotFound(_("borrower {id} does not exist").format(id=borrower_id))
         case = _case_of_borrower(s, borrower.id)
         if case is not None:
-            load_for_edit(s, case.id)
+            load_for_edit(s, case.id, ctx=ctx)
         duplicate = s.scalar(
             select(func.count())
             .select_from(Phone)
@@ -519,13 +534,15 @@ def add_phone(
         return phone.id
 
 
-def _phone_for_edit(session: Session, phone_id: int) -> tuple[Phone, CollectionCase | None]:
+def _phone_for_edit(
+    session: Session, phone_id: int, ctx: Context
+) -> tuple[Phone, CollectionCase | None]:
     phone = session.get(Phone, phone_id)
     if phone is None:
         raise NotFound(_("phone {phone} does not exist").format(phone=phone_id))
     case = _case_of_borrower(session, phone.borrower_id)
     if case is not None:
-        load_for_edit(session, case.id)
+        load_for_edit(session, case.id, ctx=ctx)
     return phone, case
 
 
@@ -539,7 +556,7 @@ def set_do_not_call(ctx: Context, phone_id: int, do_not_call: bool) -> None:
     now = ctx.now()
     prof = ctx.profile
     with ctx.db.write() as s:
-        phone, case = _phone_for_edit(s, phone_id)
+        phone, case = _phone_for_edit(s, phone_id, ctx)
         if phone.do_not_call == do_not_call:
             return
         phone.do_not_call = do_not_call
@@ -567,7 +584,7 @@ def set_phone_verified(ctx: Context, phone_id: int, verified: bool) -> None:
     now = ctx.now()
     prof = ctx.profile
     with ctx.db.write() as s:
-        phone, case = _phone_for_edit(s, phone_id)
+        phone, case = _phone_for_edit(s, phone_id, ctx)
         if phone.verified == verified:
             return
         phone.verified = verified

@@ -82,7 +82,7 @@ def record_complaint(
     if when > now + dt.timedelta(minutes=5):
         raise ServiceError(_("a complaint cannot be received in the future"))
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, allow_closed=True)
+        case = load_for_edit(s, case_id, allow_closed=True, ctx=ctx)
         against: Agent | None = None
         if against_login:
             against = s.scalars(select(Agent).where(Agent.login == against_login.strip())).first()

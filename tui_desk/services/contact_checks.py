@@ -130,7 +130,12 @@ def recent_history(
             ContactAttempt.direction,
             ContactAttempt.outcome,
         )
-        .where(ContactAttempt.case_id == case_id, ContactAttempt.started_at >= since)
+        .where(
+            ContactAttempt.case_id == case_id,
+            ContactAttempt.started_at >= since,
+            # An undone outcome was a mistake in the log: it does not count toward the caps.
+            ContactAttempt.voided_at.is_(None),
+        )
         .order_by(ContactAttempt.started_at)
     ).all()
     # An attempt already in the log happened no later than now, whatever the clock of the

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
+    AuditEvent,
     CaseHold,
     CaseStatus,
     Channel,
@@ -48,12 +49,19 @@ from tui_desk.rules.contact import (
     check_contact,
 )
 from tui_desk.rules.masking import mask_phone
-from tui_desk.rules.outcomes import needs_of, party_for
+from tui_desk.rules.outcomes import impossible_contact, needs_of, party_for
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
-from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.case_state import (
+    guard_lease,
+    load_for_edit,
+    office_today,
+    over_lease,
+    recompute_priority,
+)
 from tui_desk.services.contact_checks import (
+    DIAL_ACTION,
     OVERRIDABLE_RULES,
     apply_rules,
     borrower_of,
@@ -67,10 +75,15 @@ from tui_desk.services.contact_checks import (
     target_party,
 )
 from tui_desk.services.context import Context
-from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
+from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
 from tui_desk.views.contacts import ContactStatus, LoggedContact
 
 MAX_NOTE = 2000
+# How long after logging it an agent may undo an outcome they logged by mistake
+# (profile key ``contact.undo_minutes``).
+UNDO_MINUTES = 2
+# Audit events that record no work on a case: a lease moving does not block an undo.
+_LEASE_ACTIONS = frozenset({"case.claim", "case.lease_renew", "case.release", "case.lease_release"})
 MAX_REASON = 1000
 MAX_OVERRIDE_MINUTES = 240
 _DIALLED = (Channel.PHONE, Channel.SMS)
@@ -522,6 +535,7 @@ def log_contact(
     promise_amount_minor: int | None = None,
     promise_due: dt.date | None = None,
     expected_version: int | None = None,
+    override_reason: str | None = None,
 ) -> LoggedContact:
     """Record one contact attempt and everything it implies for the case, in one go.
 
@@ -529,6 +543,10 @@ def log_contact(
     to this agent for the refusing rule, which is then spent); inbound contacts are always
     logged and never count toward caps. ``outcome`` may be the ``Outcome`` or its value
     (the quick-outcome table in ``rules.outcomes`` holds values).
+
+    While another agent works the case (a live lease), an inbound contact is still logged
+    by whoever answered it; anything else takes a supervisor's ``override_reason``. Both
+    are audited (``guard_lease``).
     """
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
@@ -539,6 +557,9 @@ def log_contact(
     result = _as_outcome(outcome)
     note = clean_note(note)
     _check_fits(channel, result)
+    impossible = impossible_contact(direction.value, result.value)
+    if impossible is not None:
+        raise RuleRefused(impossible)
     needs = needs_of(result.value)
     if needs != "callback" and callback_at is not None:
         raise ServiceError(_("a callback time goes with the callback outcome only"))
@@ -547,6 +568,13 @@ def log_contact(
 
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
+        over = guard_lease(
+            s,
+            case,
+            ctx,
+            override_reason=override_reason,
+            inbound=direction is Direction.INBOUND,
+        )
         borrower = borrower_of(s, case)
         phone: Phone | None = None
         if phone_id is not None:
@@ -683,6 +711,7 @@ def log_contact(
             "stage": case.stage.value,
             "next_action_at": _iso(case.next_action_at),
             "callback_at": _iso(case.callback_at),
+            **over_lease(over, override_reason),
         }
         if promise_id is not None and promise_terms is not None:
             after.update(
@@ -722,3 +751,167 @@ def log_contact(
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def _parse(value: object) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+# --- undoing the last outcome ----------------------------------------------------------------
+
+
+def undo_window(profile: Profile) -> dt.timedelta:
+    return dt.timedelta(minutes=profile_int(profile, "contact", "undo_minutes", UNDO_MINUTES))
+
+
+def undo_contact(ctx: Context, contact_id: int, reason: str | None = None) -> None:
+    """Undo an outcome logged by mistake: the attempt is voided, never deleted.
+
+    Only the agent who logged it, within ``undo_window`` of logging it, only their newest
+    attempt on the case and only while nothing else was recorded on the case since. The
+    case goes back to what it was before the attempt (stage, next action, callback), a
+    promise the attempt created is cancelled and the one it replaced stands again; the
+    voided attempt stays in the log, marked, and no longer counts toward the caps. One
+    audited ``contact.undo`` event.
+    """
+    ctx.actor.require(Action.WORK_CASES)
+    now = ctx.now()
+    prof = ctx.profile
+    why = clean_note(reason)
+    window = undo_window(prof)
+    with ctx.db.write() as s:
+        attempt = s.get(ContactAttempt, contact_id)
+        if attempt is None:
+            raise NotFound(_("contact {id} does not exist").format(id=contact_id))
+        case = load_for_edit(
+            s, attempt.case_id, ctx=ctx, inbound=attempt.direction is Direction.INBOUND
+        )
+        if attempt.voided_at is not None:
+            raise ServiceError(_("this contact was already undone"))
+        if attempt.agent_id != ctx.actor.id:
+            raise PermissionDenied(_("only the agent who logged a contact may undo it"))
+        logged = s.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action == "contact.log",
+                AuditEvent.entity == "contact_attempt",
+                AuditEvent.entity_id == attempt.id,
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        ).first()
+        if logged is None or _dialled(s, attempt.id):
+            raise RuleRefused(
+                _("only an outcome logged at the desk can be undone; this contact was not")
+            )
+        if now - logged.occurred_at > window:
+            raise RuleRefused(
+                _("an outcome can be undone within {n} minutes of logging it only").format(
+                    n=int(window.total_seconds() // 60)
+                )
+            )
+        newest = s.scalar(
+            select(ContactAttempt.id)
+            .where(
+                ContactAttempt.case_id == case.id,
+                ContactAttempt.agent_id == ctx.actor.id,
+                ContactAttempt.voided_at.is_(None),
+            )
+            .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
+            .limit(1)
+        )
+        if newest != attempt.id:
+            raise RuleRefused(_("only your newest contact on the case can be undone"))
+        later = s.scalar(
+            select(AuditEvent.action)
+            .where(
+                AuditEvent.case_id == case.id,
+                AuditEvent.id > logged.id,
+                AuditEvent.action.not_in(_LEASE_ACTIONS),
+            )
+            .order_by(AuditEvent.id)
+            .limit(1)
+        )
+        if later is not None:
+            raise RuleRefused(
+                _(
+                    "something else was recorded on the case since ({action}); "
+                    "the contact can no longer be undone"
+                ).format(action=later)
+            )
+
+        before_log = logged.before or {}
+        after_log = logged.after or {}
+        before = {
+            "outcome": attempt.outcome.value,
+            "stage": case.stage.value,
+            "next_action_at": _iso(case.next_action_at),
+            "callback_at": _iso(case.callback_at),
+            "voided": False,
+        }
+        attempt.voided_at = now
+        attempt.voided_by_id = ctx.actor.id
+        attempt.void_reason = why
+        cancelled: list[int] = []
+        for promise in s.scalars(
+            select(PromiseToPay).where(
+                PromiseToPay.contact_id == attempt.id, PromiseToPay.status == PromiseStatus.OPEN
+            )
+        ):
+            promise.status = PromiseStatus.CANCELLED
+            promise.resolved_at = now
+            cancelled.append(promise.id)
+        reopened: list[int] = []
+        superseded = after_log.get("superseded_promises")
+        for promise_id in superseded if isinstance(superseded, list) else []:
+            old = s.get(PromiseToPay, promise_id)
+            if old is not None and old.status is PromiseStatus.CANCELLED:
+                old.status = PromiseStatus.OPEN
+                old.resolved_at = None
+                reopened.append(old.id)
+        # Nothing was recorded since (checked above), so the case as it stood before the
+        # attempt is the case without it.
+        if isinstance(before_log.get("stage"), str):
+            case.stage = Stage(before_log["stage"])
+        case.next_action_at = _parse(before_log.get("next_action_at"))
+        if case.callback_at is not None and case.callback_at == attempt.callback_at:
+            case.callback_at = None
+            case.callback_agent_id = None
+        ensure_next_action(case, now, prof)
+        recompute_priority(case, now, prof)
+        s.flush()
+        audit.record(
+            s,
+            ctx.actor,
+            "contact.undo",
+            "contact_attempt",
+            attempt.id,
+            f"{ctx.actor.login} undid contact {attempt.id} ({attempt.outcome.value}) "
+            f"on case {case.id}",
+            now=now,
+            case_id=case.id,
+            before=before,
+            after={
+                "voided": True,
+                "reason": why,
+                "stage": case.stage.value,
+                "next_action_at": _iso(case.next_action_at),
+                "callback_at": _iso(case.callback_at),
+                "promises_cancelled": cancelled,
+                "promises_reopened": reopened,
+            },
+        )
+
+
+def _dialled(session: Session, contact_id: int) -> bool:
+    """Whether the attempt was placed through the phone system (the call happened)."""
+    found = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.action == DIAL_ACTION,
+            AuditEvent.entity == "contact_attempt",
+            AuditEvent.entity_id == contact_id,
+        )
+        .limit(1)
+    )
+    return found is not None

@@ -205,7 +205,7 @@ def dial(
     prof = ctx.profile
 
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id)
+        case = load_for_edit(s, case_id, ctx=ctx)
         phone = phone_of(s, borrower_of(s, case), phone_id)
         extension = _extension(s, ctx.actor)
         overrides = _check_rules(s, ctx.actor, case, phone, now, prof)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tui_desk.errors import ServiceError as ServiceError  # the base, free of the services
 
 
@@ -23,3 +25,12 @@ class RuleRefused(ServiceError):
 
 class UnknownAgent(ServiceError):
     pass
+
+
+class LeaseHeld(ServiceError):
+    """Someone else is working the case right now (the desk may still show it read-only)."""
+
+    def __init__(self, message: str, *, holder_name: str, until: dt.datetime) -> None:
+        super().__init__(message)
+        self.holder_name = holder_name
+        self.until = until

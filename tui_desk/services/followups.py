@@ -296,7 +296,7 @@ def complete_follow_up(ctx: Context, follow_up_id: int, *, note: str) -> FollowU
                     id=row.id, status=_(_STATUS_LABELS[row.status])
                 )
             )
-        case = load_for_edit(s, row.case_id)
+        case = load_for_edit(s, row.case_id, ctx=ctx)
         before = {"status": row.status.value, "note": row.note}
         row.status = FollowUpStatus.DONE
         row.done_at = now

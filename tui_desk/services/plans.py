@@ -333,7 +333,7 @@ def create_plan(
     if reason is not None and len(reason) > MAX_REASON:
         raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_REASON))
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, expected_version=expected_version)
+        case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         basis = _basis(s, case, prof, now)
         try:
             result = check(basis, request)

@@ -34,7 +34,13 @@ from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit, ledger
-from tui_desk.services.case_state import load_for_edit, office_today, recompute_priority
+from tui_desk.services.case_state import (
+    guard_lease,
+    load_for_edit,
+    office_today,
+    over_lease,
+    recompute_priority,
+)
 from tui_desk.services.contacts import ensure_next_action, resolve_now
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
@@ -195,8 +201,12 @@ def record_payment(
     channel: PaymentChannel,
     account_id: int | None = None,
     reference: str | None = None,
+    override_reason: str | None = None,
 ) -> int:
-    """Record a payment the borrower made, and settle the promises it keeps."""
+    """Record a payment the borrower made, and settle the promises it keeps.
+
+    While another agent works the case, only a supervisor with ``override_reason`` may.
+    """
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
@@ -213,6 +223,7 @@ def record_payment(
     with ctx.db.write() as s:
         # The case row lock serialises payments and the worker's pass over one case.
         case = load_for_edit(s, case_id)
+        over = guard_lease(s, case, ctx, override_reason=override_reason)
         if account_id is not None:
             account = s.get(LoanAccount, account_id)
             if account is None or account.case_id != case.id:
@@ -253,6 +264,7 @@ def record_payment(
                 "channel": channel.value,
                 "account_id": account_id,
                 "reference": ref,
+                **over_lease(over, override_reason),
                 "promises_kept": changes.kept,
                 "promises_restored": changes.restored,
                 "plan_id": settled.plan_id if settled else None,

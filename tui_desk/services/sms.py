@@ -359,7 +359,7 @@ def queue_sms(
     prof = ctx.profile
     chosen = (catalogue or load_sms_templates(prof)).get(template)
     with ctx.db.write() as s:
-        case = load_for_edit(s, case_id, expected_version=expected_version)
+        case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         borrower = s.get(Borrower, case.borrower_id)
         assert borrower is not None
         phone = _phone(s, borrower, phone_id)

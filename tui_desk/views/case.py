@@ -135,6 +135,7 @@ class ContactLine:
     note: str | None
     agent_name: str | None
     callback_at: dt.datetime | None
+    voided: bool = False  # undone by its agent: shown struck out, not counted
 
 
 @dataclass(frozen=True)

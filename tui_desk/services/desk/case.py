@@ -10,7 +10,12 @@ from tui_desk.db.models import Channel, CollectionCase, Direction, Document, Out
 from tui_desk.i18n import _
 from tui_desk.services import dialing, personal
 from tui_desk.services.case_view import read_agreement_view, read_case_detail, read_contact_log
-from tui_desk.services.contacts import contact_status, log_contact, read_contact_status
+from tui_desk.services.contacts import (
+    contact_status,
+    log_contact,
+    read_contact_status,
+    undo_contact,
+)
 from tui_desk.services.desk.base import enum_value as _enum_value
 from tui_desk.services.desk.base import use_case
 from tui_desk.services.desk.visits import VisitDesk
@@ -113,6 +118,7 @@ class CaseDesk(VisitDesk):
         promise_amount_minor: int | None = None,
         promise_due: dt.date | None = None,
         expected_version: int | None = None,
+        override_reason: str | None = None,
     ) -> LoggedContact:
         return log_contact(
             self.ctx,
@@ -126,7 +132,10 @@ class CaseDesk(VisitDesk):
             promise_amount_minor=promise_amount_minor,
             promise_due=promise_due,
             expected_version=expected_version,
+            override_reason=override_reason,
         )
+
+    undo_contact = use_case(undo_contact)
 
     # --- SMS ------------------------------------------------------------------------------
 

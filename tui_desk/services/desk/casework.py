@@ -62,6 +62,7 @@ class CaseworkDesk(DeskPart):
         paid_on: dt.date,
         channel: str,
         reference: str | None = None,
+        override_reason: str | None = None,
     ) -> int:
         return record_payment(
             self.ctx,
@@ -70,10 +71,17 @@ class CaseworkDesk(DeskPart):
             paid_on=paid_on,
             channel=_enum_value(PaymentChannel, channel, "payment channel"),
             reference=reference or None,
+            override_reason=override_reason,
         )
 
     def set_hold(
-        self, case_id: int, *, kind: str, reason: str, expected_version: int | None = None
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        reason: str,
+        expected_version: int | None = None,
+        override_reason: str | None = None,
     ) -> int:
         return set_hold(
             self.ctx,
@@ -81,6 +89,7 @@ class CaseworkDesk(DeskPart):
             _enum_value(HoldKind, kind, "hold"),
             reason,
             expected_version=expected_version,
+            override_reason=override_reason,
         )
 
     def register(

@@ -11,33 +11,25 @@ import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database, DatabaseBusy
-from tui_desk.db.models import Agent, CollectionCase
+from tui_desk.db.models import CollectionCase
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
+from tui_desk.services.case_state import agent_name, local_time
 from tui_desk.services.context import Actor, Context
+from tui_desk.services.errors import LeaseHeld as LeaseHeld
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.queue.tables import CASE, OPEN
 from tui_desk.views.queue import Claim, ClaimReason
 
 _C = CollectionCase
-
-
-class LeaseHeld(ServiceError):
-    """Someone else is working the case right now (the desk may still show it read-only)."""
-
-    def __init__(self, message: str, *, holder_name: str, until: dt.datetime) -> None:
-        super().__init__(message)
-        self.holder_name = holder_name
-        self.until = until
 
 
 def lease_minutes(profile: Profile) -> dt.timedelta:
@@ -165,17 +157,8 @@ def _lock_case(session: Session, case_id: int) -> Any:
     return row
 
 
-def _agent_name(session: Session, agent_id: int) -> str:
-    name = session.scalar(select(Agent.name).where(Agent.id == agent_id))
-    return name or f"#{agent_id}"
-
-
-def _local_time(moment: dt.datetime, profile: Profile, now: dt.datetime) -> str:
-    zone = ZoneInfo(profile.office_timezone)
-    local = moment.astimezone(zone)
-    if local.date() == now.astimezone(zone).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+_agent_name = agent_name
+_local_time = local_time
 
 
 def _held_by_other(row: Any, me: int, now: dt.datetime) -> bool:

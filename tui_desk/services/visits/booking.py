@@ -137,7 +137,7 @@ def book_visit(
     text = clean_note(note)
     try:
         return _book(
-            ctx.db, ctx.actor, case_id, collector_id, start, end, text, override_reason,
+            ctx, case_id, collector_id, start, end, text, override_reason,
             expected_version, now, prof, policy,
         )  # fmt: skip
     except Refused as refused:
@@ -176,8 +176,7 @@ def with_suggestions(
 
 
 def _book(
-    db: Database,
-    actor: Actor,
+    ctx: Context,
     case_id: int,
     collector_id: int,
     start: dt.datetime,
@@ -189,8 +188,9 @@ def _book(
     prof: Profile,
     policy: rules.VisitPolicy,
 ) -> int:
+    db, actor = ctx.db, ctx.actor
     with db.write() as s:
-        case = load_for_edit(s, case_id, expected_version=expected_version)
+        case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         collector = lock_collector(s, collector_id)
         facts, borrower = case_facts(s, case)
         refusals = check_slot(

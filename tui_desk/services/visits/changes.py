@@ -116,7 +116,7 @@ def reschedule_visit(
     try:
         with ctx.db.write() as s:
             old = _load_open_visit(s, appointment_id)
-            case = load_for_edit(s, old.case_id)
+            case = load_for_edit(s, old.case_id, ctx=ctx)
             notice_override = _notice(
                 ctx.actor, old, now=now, policy=policy, override_reason=override_reason
             )
@@ -229,7 +229,7 @@ def cancel_visit(
     side_value, how, when = _notified(side, notified_how, notified_at, now)
     with ctx.db.write() as s:
         appt = _load_open_visit(s, appointment_id)
-        case = load_for_edit(s, appt.case_id)
+        case = load_for_edit(s, appt.case_id, ctx=ctx)
         used = _notice(ctx.actor, appt, now=now, policy=policy, override_reason=override_reason)
         appt.status = AppointmentStatus.CANCELLED
         if used:
@@ -286,7 +286,7 @@ def confirm_visit(ctx: Context, appointment_id: int) -> None:
         appt = _load_open_visit(s, appointment_id)
         if appt.status is AppointmentStatus.CONFIRMED:
             raise ServiceError(_("visit {id} is already confirmed").format(id=appt.id))
-        load_for_edit(s, appt.case_id)
+        load_for_edit(s, appt.case_id, ctx=ctx)
         appt.status = AppointmentStatus.CONFIRMED
         audit.record(
             s,

@@ -102,7 +102,7 @@ def record_visit_report(ctx: Context, appointment_id: int, report: VisitReportIn
                     id=appt.id
                 )
             )
-        case = load_for_edit(s, appt.case_id)
+        case = load_for_edit(s, appt.case_id, ctx=ctx)
         row = VisitReport(
             appointment_id=appt.id,
             case_id=case.id,
