@@ -118,6 +118,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "contact_attempt": {
         "direction": "outbound", "address_used": None, "override_by_id": None,
         "override_reason": None, "call_ref": None,
+        "voided_at": None, "voided_by_id": None, "void_reason": None,
     },
 }  # fmt: skip
 # Written once with the team, not per chunk; no id column of their own.
