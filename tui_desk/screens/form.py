@@ -39,6 +39,7 @@ from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.widgets.choice import Choice
 
 ResultT = TypeVar("ResultT")
+T = TypeVar("T")
 
 Save = Callable[[], str]
 """A blocking write, run in a worker; returns the line shown to the operator."""
@@ -55,13 +56,18 @@ class FieldProblem(InputProblem):
         self.field = field
 
 
-def checked(field: str, parse: Callable[[], object]) -> object:
+def checked(field: str, parse: Callable[[], T]) -> T:
+    """``parse()``, any problem with what was typed tied to ``field``: a parser's
+    ``InputProblem``, and any ``ValueError`` or arithmetic error (an overflow, a decimal
+    out of range) a parse let through, so no typed text reaches the App as a crash."""
     try:
         return parse()
     except FieldProblem:
         raise
     except InputProblem as problem:
         raise FieldProblem(field, str(problem)) from None
+    except (ValueError, ArithmeticError):
+        raise FieldProblem(field, _("this value cannot be read; check what was typed")) from None
 
 
 async def drain_typeahead(screen: Screen[Any]) -> None:
