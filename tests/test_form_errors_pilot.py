@@ -355,7 +355,7 @@ FORMS = [
              fields(("#reassign-login", "op"), ("#reassign-reason", "leave"))),
     FormSpec(ContactModal, "contact", "log_contact",
              lambda w, s, _mp: ContactModal(s, s.case(w.case)),
-             keys(("#contact-note-input", "busy"), then=("escape", "1")),
+             keys(("#contact-note-input", "busy"), then=("enter", "1")),
              ready=lambda s: isinstance(s, ContactModal)
              and (s.status is not None or s.status_problem is not None)),
     FormSpec(ComplaintListModal, "complaint-list", "decide_complaint", _complaint_list,

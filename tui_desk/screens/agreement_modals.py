@@ -155,7 +155,7 @@ class SpecialTermsModal(FormModal[str | None]):
         self.query_one("#terms-text", TextArea).focus()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.request_close()
 
     def action_save(self) -> None:
         if self.saving:

@@ -270,6 +270,7 @@ class PlanModal(CaseFormModal):
         first = self.query_one("#plan-first", Input)
         if not first.value.strip():
             first.value = basis.default_first_due.isoformat()
+        self.remember_values("plan-rate", "plan-first")
         self.refresh_preview()
 
     # --- reading the fields ----------------------------------------------------------------
