@@ -15,13 +15,14 @@ from tests.pilot import settle, until
 from tests.test_form_errors_pilot import World, make_world
 from tui_desk.app import DeskApp
 from tui_desk.db.engine import Database
-from tui_desk.screens.casework_modals import PaymentModal
+from tui_desk.screens.casework_modals import PaymentModal, PhoneModal
 from tui_desk.screens.confirm import DiscardModal
 from tui_desk.screens.contact_modal import ContactModal
 from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.form import FormModal
 from tui_desk.screens.plan_modals import PlanModal
 from tui_desk.screens.visit_modals import BookVisitModal
+from tui_desk.services.casework import MAX_HOLDER_NAME
 from tui_desk.services.desk import DeskService
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
@@ -198,3 +199,28 @@ async def test_the_inputs_that_crashed_the_desk_are_refused_in_the_form(
         assert form.value(field) == text
         assert calls == []
         assert error_line(form), "the refusal is shown in the form"
+
+
+async def test_a_text_is_refused_past_what_the_service_keeps(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(DeskService, "add_phone", lambda *a, **k: calls.append(a))
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        form = PhoneModal(app.service, app.service.case(world.case))
+        await open_form(pilot, app, form)
+        form.query_one("#phone-number", Input).value = "13912345678"
+        form.query_one("#phone-holder", Input).value = "妻" * (MAX_HOLDER_NAME + 1)
+        await settle(pilot)
+        form.save()
+        await settle(pilot)
+        assert calls == []
+        assert f"at most {MAX_HOLDER_NAME} characters" in error_line(form)
+        assert form.focused is form.query_one("#phone-holder")
+        form.query_one("#phone-holder", Input).value = "妻\x1b[2J"
+        await settle(pilot)
+        form.save()
+        await settle(pilot)
+        assert calls == []
+        assert "control character U+001B" in error_line(form)

@@ -31,6 +31,7 @@ from tui_desk.screens.casework_modals import CaseFormModal
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.form import FieldProblem, Save
 from tui_desk.screens.parsing import InputProblem, parse_whole
+from tui_desk.services import adjustments
 from tui_desk.services.adjustments import AdjustmentBasis
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
@@ -86,6 +87,7 @@ class AdjustmentModal(CaseFormModal):
     """Ask for a hardship adjustment of the case's active plan (a supervisor decides)."""
 
     FORM_TITLE = N_("Adjust the repayment plan")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-reason": adjustments.MAX_REASON}
 
     def __init__(
         self,
@@ -239,6 +241,7 @@ class AdjustmentDecisionModal(CaseFormModal):
     """Supervisors: approve (``y``) or reject (``n``, with a note) the case's pending request."""
 
     FORM_TITLE = N_("Decide an adjustment")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-note": adjustments.MAX_REASON}
     AUTO_FOCUS = ""  # y and n are keys of the screen until the note is chosen
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -51,6 +51,7 @@ from tui_desk.screens.parsing import (
     parse_percent,
     parse_whole,
 )
+from tui_desk.services import plans
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.plans import PlanBasis, PlanCheck, check
@@ -123,6 +124,7 @@ class PlanModal(CaseFormModal):
     """Draft a repayment plan on the selected case, with a live preview and a comparison."""
 
     FORM_TITLE = N_("Draft a repayment plan")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"plan-reason": plans.MAX_REASON}
     SCROLLING = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
