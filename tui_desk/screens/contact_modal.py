@@ -362,8 +362,18 @@ class ContactModal(FormModal[ContactSaved | None]):
                 callback_at = parse_callback(
                     self.query_one(field, Input).value, now, self.service.timezone
                 )
-        except InputProblem as problem:
-            self._error(str(problem))
+        except (InputProblem, ValueError, ArithmeticError) as problem:
+            reason = (
+                str(problem)
+                if isinstance(problem, InputProblem)
+                else _("this value cannot be read; check what was typed")
+            )
+            captions = {
+                "#promise-amount": _("Amount"),
+                "#promise-due": _("Due"),
+                "#callback-at": _("Call back"),
+            }
+            self._error(_("{field}: {problem}").format(field=captions[field], problem=reason))
             self.set_focus(self.query_one(field, Input))
             return
         note = self.query_one("#contact-note-input", Input).value.strip()

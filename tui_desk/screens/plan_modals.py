@@ -269,10 +269,11 @@ class PlanModal(CaseFormModal):
         rate = self.query_one("#plan-rate", Input)
         if not rate.value.strip():
             rate.value = f"{(basis.annual_rate * 100).normalize():f}"
+            self.remember_values("plan-rate")  # proposed, not typed
         first = self.query_one("#plan-first", Input)
         if not first.value.strip():
             first.value = basis.default_first_due.isoformat()
-        self.remember_values("plan-rate", "plan-first")
+            self.remember_values("plan-first")
         self.refresh_preview()
 
     # --- reading the fields ----------------------------------------------------------------
