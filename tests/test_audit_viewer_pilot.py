@@ -331,7 +331,10 @@ async def test_override_request_modal_rejects_with_a_note_and_shows_stale(world:
         await pilot.press(*"not today", "ctrl+n")
         await wait(pilot, lambda: "already rejected by sup2" in modal_text(app))
         assert isinstance(app.screen, OverrideRequestModal)
-        await pilot.press("escape")
+        await pilot.press("escape")  # a note typed: asked first
+        await wait(pilot, lambda: not isinstance(app.screen, OverrideRequestModal))
+        await pilot.press("y")
+        await wait(pilot, lambda: app.results == [None])
     assert app.results == [None]
 
 

@@ -278,7 +278,7 @@ async def test_forbidden_contact_is_refused_with_its_rule(
         await settle(pilot)
         modal = app.screen
         assert isinstance(modal, ContactModal)
-        await pilot.press("tab", *"答应明天还款", "escape")
+        await pilot.press("tab", *"答应明天还款", "enter")
         await pilot.press("1")
         await settle(pilot)
         assert app.screen is modal, "a refused save keeps the dialog open"
@@ -286,7 +286,9 @@ async def test_forbidden_contact_is_refused_with_its_rule(
         assert "Not saved" in text and "quiet_hours" in text
         assert modal.query_one("#contact-note-input", Input).value == "答应明天还款"
         assert contacts_of(desk.db, target) == []
-        await pilot.press("escape")
+        await pilot.press("escape")  # something typed: asked first
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, DeskScreen)
 

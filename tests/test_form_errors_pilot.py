@@ -127,6 +127,11 @@ def _plan(db: Database, operator: Actor, case: int, *, active: bool) -> int:
 
 @pytest.fixture
 def world(sqlite_db: Database) -> World:
+    return make_world(sqlite_db)
+
+
+def make_world(sqlite_db: Database) -> World:
+    """Data for every form (also used by the Escape and fuzz tests of the forms)."""
     make = Factory(sqlite_db, now=NOW)
     op = make.agent(login="op", name="王小明")
     sup = make.agent(login="sup", name="周主管", role=Role.SUPERVISOR)
@@ -355,7 +360,7 @@ FORMS = [
              fields(("#reassign-login", "op"), ("#reassign-reason", "leave"))),
     FormSpec(ContactModal, "contact", "log_contact",
              lambda w, s, _mp: ContactModal(s, s.case(w.case)),
-             keys(("#contact-note-input", "busy"), then=("escape", "1")),
+             keys(("#contact-note-input", "busy"), then=("enter", "1")),
              ready=lambda s: isinstance(s, ContactModal)
              and (s.status is not None or s.status_problem is not None)),
     FormSpec(ComplaintListModal, "complaint-list", "decide_complaint", _complaint_list,

@@ -562,7 +562,9 @@ async def test_bad_override_input_is_refused_inline_and_kept(desk: Desk) -> None
         assert "type the login of the agent it is for" in screen_text(app)
         assert modal.focused is agent
 
-        await pilot.press("escape")
+        await pilot.press("escape")  # something typed: asked first
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, DeskScreen)
     assert overrides(desk.db) == []

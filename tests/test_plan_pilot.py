@@ -195,7 +195,7 @@ async def test_bad_input_is_shown_inline_and_kept(world: World) -> None:
     async with app.run_test(size=NARROW) as pilot:
         modal = await open_plan(pilot, world.free)
         await type_into(pilot, modal, "plan-count", "0")
-        assert "No preview: the number of instalments must be from 1 to 999" in modal_text(app)
+        assert "No preview: the number of instalments must be from 1 to 60" in modal_text(app)
         await type_into(pilot, modal, "plan-count", "12")
         await type_into(pilot, modal, "plan-waiver", "99999")
         assert "is more than the overdue interest" in modal_text(app)

@@ -31,6 +31,7 @@ from tui_desk.db.engine import Database, DatabaseBusy
 from tui_desk.i18n import N_, _, set_language
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.confirm import DiscardModal
 from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.failures import (
     HandlesWorkerFailures,
@@ -38,6 +39,7 @@ from tui_desk.screens.failures import (
     first_line,
     task_of,
 )
+from tui_desk.screens.form import FormModal
 from tui_desk.screens.help import HelpModal, help_rows
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
@@ -219,6 +221,28 @@ class DeskApp(App[None], inherit_bindings=False):
             )
             return
         self.push_screen(SupervisorScreen(self.service))
+
+    async def action_quit(self) -> None:
+        """Quit; when a form holds something typed, ask first ("y" quits)."""
+        if isinstance(self.screen, DiscardModal):
+            return
+        dirty = [
+            screen
+            for screen in self.screen_stack
+            if isinstance(screen, FormModal) and screen.lease_message is None and screen.dirty
+        ]
+        if not dirty:
+            self.exit()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.exit()
+
+        self.push_screen(
+            DiscardModal(_("Quit the desk and discard what you typed in the open form?")),
+            answered,
+        )
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpModal):

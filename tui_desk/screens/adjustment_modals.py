@@ -30,6 +30,8 @@ from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
 from tui_desk.screens.casework_modals import CaseFormModal
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.form import FieldProblem, Save
+from tui_desk.screens.parsing import InputProblem, parse_whole
+from tui_desk.services import adjustments
 from tui_desk.services.adjustments import AdjustmentBasis
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
@@ -41,15 +43,12 @@ MAX_PERIODS = 120
 
 
 def _count(field: str, text: str, what: str) -> int:
-    raw = text.strip() or "0"
-    if not raw.isdigit():
-        raise FieldProblem(field, _("enter the {what} as a whole number").format(what=what))
-    value = int(raw)
-    if value > MAX_PERIODS:
+    try:
+        return parse_whole(text.strip() or "0", low=0, high=MAX_PERIODS)
+    except InputProblem:
         raise FieldProblem(
-            field, _("the {what} must be at most {high}").format(what=what, high=MAX_PERIODS)
-        )
-    return value
+            field, _("the {what} must be from 0 to {high}").format(what=what, high=MAX_PERIODS)
+        ) from None
 
 
 def comparison_text(comparison: Comparison, currency: str) -> Text:
@@ -88,6 +87,7 @@ class AdjustmentModal(CaseFormModal):
     """Ask for a hardship adjustment of the case's active plan (a supervisor decides)."""
 
     FORM_TITLE = N_("Adjust the repayment plan")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-reason": adjustments.MAX_REASON}
 
     def __init__(
         self,
@@ -241,6 +241,7 @@ class AdjustmentDecisionModal(CaseFormModal):
     """Supervisors: approve (``y``) or reject (``n``, with a note) the case's pending request."""
 
     FORM_TITLE = N_("Decide an adjustment")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-note": adjustments.MAX_REASON}
     AUTO_FOCUS = ""  # y and n are keys of the screen until the note is chosen
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -27,6 +27,7 @@ from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal
 from tui_desk.screens.form import FieldProblem, FormModal, Save, checked
 from tui_desk.screens.parsing import parse_future_date, parse_past_date
+from tui_desk.services import agreements
 from tui_desk.services.desk import DeskService
 from tui_desk.views.agreements import AgreementRecord
 from tui_desk.views.case import CaseBundle
@@ -119,6 +120,8 @@ class AgreementMenuModal(ModalScreen[str | None]):
 class SpecialTermsModal(FormModal[str | None]):
     """The special terms (a free text section); ctrl+s saves a new version."""
 
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"terms-text": agreements.MAX_SPECIAL_TERMS}
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", N_("Cancel"), tooltip=N_("Close without saving"),
                 id="terms.close"),
@@ -155,7 +158,7 @@ class SpecialTermsModal(FormModal[str | None]):
         self.query_one("#terms-text", TextArea).focus()
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.request_close()
 
     def action_save(self) -> None:
         if self.saving:
@@ -173,6 +176,11 @@ class SpecialTermsModal(FormModal[str | None]):
 class SignAgreementModal(CaseFormModal):
     """Record both signatures: who for the bank (you), the borrower's confirmation, where,
     when it takes effect, how the borrower gets their original."""
+
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {
+        "sign-borrower": agreements.MAX_FIELD,
+        "sign-place": agreements.MAX_FIELD,
+    }
 
     FORM_TITLE = N_("Sign the agreement")
 

@@ -30,6 +30,7 @@ from tui_desk.screens.form import (
     form_bindings,
 )
 from tui_desk.screens.parsing import InputProblem, parse_amount, parse_past_date
+from tui_desk.services import casework, promises
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import StaleEdit
 from tui_desk.views.case import CaseBundle
@@ -81,6 +82,7 @@ class PaymentModal(CaseFormModal):
     """Record a payment the borrower made (it keeps promises it covers)."""
 
     FORM_TITLE = N_("Record a payment")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"pay-reference": promises.MAX_REFERENCE}
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
         return (
@@ -221,6 +223,7 @@ class DocumentModal(CaseFormModal):
     """Record a document the borrower sent (checked later with the review form)."""
 
     FORM_TITLE = N_("Add a document")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"doc-description": casework.MAX_DESCRIPTION}
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
         return (
@@ -320,6 +323,7 @@ class PhoneModal(CaseFormModal):
     """Add a phone number and whose it is; invalid numbers are refused with the reason."""
 
     FORM_TITLE = N_("Add a phone number")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"phone-holder": casework.MAX_HOLDER_NAME}
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
         return (

@@ -119,7 +119,7 @@ class ContactModal(FormModal[ContactSaved | None]):
             "escape",
             "cancel",
             N_("Cancel"),
-            tooltip=N_("Leave the field, or close without saving"),
+            tooltip=N_("Close the form without saving"),
             id="contact.cancel",
         ),
     ]
@@ -243,6 +243,7 @@ class ContactModal(FormModal[ContactSaved | None]):
 
     def action_toggle_direction(self) -> None:
         self.direction = "inbound" if self.direction == "outbound" else "outbound"
+        self.clear_error()
         self._show_target()
         self._show_status()
 
@@ -258,6 +259,7 @@ class ContactModal(FormModal[ContactSaved | None]):
         self._changed()
 
     def _changed(self) -> None:
+        self.clear_error()
         self.status = None
         self.status_problem = None
         self._show_target()
@@ -299,7 +301,7 @@ class ContactModal(FormModal[ContactSaved | None]):
         if quick is None or self.saving:
             return
         self.pending = quick
-        self._error("")
+        self.clear_error()
         promise = self.query_one("#contact-promise")
         callback = self.query_one("#contact-callback")
         promise.display = quick.needs == "promise"
@@ -334,11 +336,7 @@ class ContactModal(FormModal[ContactSaved | None]):
                 self.set_focus(self.query_one("#contact-outcomes"))
 
     def action_cancel(self) -> None:
-        focused = self.focused
-        if isinstance(focused, Input):
-            self.set_focus(self.query_one("#contact-outcomes"))
-            return
-        self.dismiss(None)
+        self.request_close()
 
     def _error(self, text: str) -> None:
         self.error(text)
@@ -364,8 +362,18 @@ class ContactModal(FormModal[ContactSaved | None]):
                 callback_at = parse_callback(
                     self.query_one(field, Input).value, now, self.service.timezone
                 )
-        except InputProblem as problem:
-            self._error(str(problem))
+        except (InputProblem, ValueError, ArithmeticError) as problem:
+            reason = (
+                str(problem)
+                if isinstance(problem, InputProblem)
+                else _("this value cannot be read; check what was typed")
+            )
+            captions = {
+                "#promise-amount": _("Amount"),
+                "#promise-due": _("Due"),
+                "#callback-at": _("Call back"),
+            }
+            self._error(_("{field}: {problem}").format(field=captions[field], problem=reason))
             self.set_focus(self.query_one(field, Input))
             return
         note = self.query_one("#contact-note-input", Input).value.strip()

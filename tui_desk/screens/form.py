@@ -8,10 +8,20 @@ again (``stale_in_worker``). Any other error reaches the App's handler
 (``tui_desk.screens.failures``), which calls ``worker_failed``: the form leaves its
 saving state and says "Not saved" with the reason.
 
+Escape leaves every form the same way (``request_close``): at once when nothing was
+changed, after "Discard what you typed?" (``y``) when something was. What a form shows
+when it opens (and what it fills in itself later, ``remember_values``) is not a change.
+
+Before any save, every text field is checked (``check_typed``): no control characters
+(newlines only in a multi-line field) and at most the service's length for it.
+
+``lease_lost``: the desk lost its lease on the case; the form keeps everything typed (to
+copy) but can no longer save, and Escape closes it without asking.
+
 ``FieldFormModal``: a form of fields, one per line, all by keyboard: Enter (or Tab) moves
 to the next field, Enter on the last one saves, Escape cancels. ``prepare`` checks the
-input before anything is sent (a ``FieldProblem`` puts the focus in its field) and
-returns the write to run.
+input before anything is sent (a ``FieldProblem`` puts the focus in its field, its
+caption named in the message) and returns the write to run.
 """
 
 from __future__ import annotations
@@ -29,22 +39,28 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Input, Static
+from textual.widgets import Input, Static, TextArea
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.confirm import DiscardModal
 from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
-from tui_desk.screens.parsing import InputProblem
+from tui_desk.screens.parsing import InputProblem, check_text
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.widgets.choice import Choice
 
 ResultT = TypeVar("ResultT")
+T = TypeVar("T")
 
 Save = Callable[[], str]
 """A blocking write, run in a worker; returns the line shown to the operator."""
 
 SAVE_WORKER = "save"
 """The name of a form's save worker (a form's other workers are its reads)."""
+
+MAX_TEXT = 2000
+"""The longest text a field takes unless its form says otherwise (``TEXT_LIMITS``): the
+longest note the service keeps."""
 
 
 class FieldProblem(InputProblem):
@@ -55,13 +71,18 @@ class FieldProblem(InputProblem):
         self.field = field
 
 
-def checked(field: str, parse: Callable[[], object]) -> object:
+def checked(field: str, parse: Callable[[], T]) -> T:
+    """``parse()``, any problem with what was typed tied to ``field``: a parser's
+    ``InputProblem``, and any ``ValueError`` or arithmetic error (an overflow, a decimal
+    out of range) a parse let through, so no typed text reaches the App as a crash."""
     try:
         return parse()
     except FieldProblem:
         raise
     except InputProblem as problem:
         raise FieldProblem(field, str(problem)) from None
+    except (ValueError, ArithmeticError):
+        raise FieldProblem(field, _("this value cannot be read; check what was typed")) from None
 
 
 async def drain_typeahead(screen: Screen[Any]) -> None:
@@ -110,6 +131,8 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
     SAVE_GROUP: ClassVar[str] = "form-save"
     ERROR_ID: ClassVar[str] = "form-error"
     """The id of the Static that shows problems, refusals and "saving..."."""
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {}
+    """The longest text of a field (by id) where the service keeps less than ``MAX_TEXT``."""
 
     def __init__(
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
@@ -117,15 +140,123 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
         super().__init__(name=name, id=id, classes=classes)
         localise_bindings(self)
         self.saving = False
+        self.lease_message: str | None = None
+        """Set by ``lease_lost``: why the form can no longer save."""
+        self._baseline: dict[str, str] = {}
+        self._asking = False
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.remember_values)
+
+    # --- what was typed ------------------------------------------------------------------
+
+    def typed_values(self) -> dict[str, str]:
+        """Every field's value by id: inputs, text areas and choices."""
+        values: dict[str, str] = {}
+        for widget in self.query(Input):
+            if widget.id:
+                values[widget.id] = widget.value
+        for area in self.query(TextArea):
+            if area.id:
+                values[area.id] = area.text
+        for choice in self.query(Choice):
+            if choice.id:
+                values[choice.id] = str(choice.value)
+        return values
+
+    def remember_values(self, *ids: str) -> None:
+        """What the fields hold now (or only ``ids``) is what the form proposed, not a change."""
+        values = self.typed_values()
+        if not ids:
+            self._baseline = values
+            return
+        for widget_id in ids:
+            if widget_id in values:
+                self._baseline[widget_id] = values[widget_id]
+
+    @property
+    def dirty(self) -> bool:
+        """Something was typed or changed since the form opened."""
+        return any(
+            self._baseline.get(key, "") != value for key, value in self.typed_values().items()
+        )
+
+    def check_typed(self) -> None:
+        """Refuse control characters and overlong texts in any field (``FieldProblem``)."""
+        fields: list[tuple[str, str, bool]] = [
+            (w.id, w.value, False) for w in self.query(Input) if w.id
+        ]
+        fields += [(a.id, a.text, True) for a in self.query(TextArea) if a.id]
+        for widget_id, text, multiline in fields:
+            limit = self.TEXT_LIMITS.get(widget_id, MAX_TEXT)
+            checked(widget_id, partial(check_text, text, max_length=limit, multiline=multiline))
+
+    def show_problem(self, problem: FieldProblem) -> None:
+        """The problem on the error line, the focus in its field."""
+        self.error(str(problem))
+        with contextlib.suppress(Exception):
+            self.set_focus(self.query_one(f"#{problem.field}"))
+
+    # --- leaving --------------------------------------------------------------------------
+
+    def request_close(self) -> None:
+        """Escape: close at once if nothing was changed (or the form can no longer save),
+        else ask "Discard what you typed?" first."""
+        if self._asking:
+            return
+        if self.lease_message is not None or not self.dirty:
+            self.close_form()
+            return
+        self._asking = True
+
+        def answered(discard: bool | None) -> None:
+            self._asking = False
+            if discard:
+                self.close_form()
+
+        self.app.push_screen(DiscardModal(), answered)
+
+    def close_form(self) -> None:
+        """Close without saving."""
+        self.dismiss(None)
+
+    def lease_lost(self, message: str) -> None:
+        """The desk lost the case: saving is refused with ``message``; what was typed stays
+        (to copy) and Escape closes the form without asking."""
+        self.lease_message = message
+        self.error(message)
+
+    def may_save(self) -> bool:
+        """False (with the reason shown) once the lease is lost."""
+        if self.lease_message is not None:
+            self.error(self.lease_message)
+            return False
+        return True
 
     def error(self, text: str, style: str = "bold red") -> None:
         self.query_one(f"#{self.ERROR_ID}", Static).update(Text(text, style=style))
+
+    def clear_error(self) -> None:
+        """A refusal no longer holds (the choice changed); the lost lease still does."""
+        if self.lease_message is not None:
+            self.error(self.lease_message)
+        else:
+            self.error("")
 
     def show_saving(self) -> None:
         self.error(_("saving..."), "dim")
 
     def start_save(self, write: Callable[[], ResultT]) -> None:
-        """Run ``write`` in the save worker; the form is dismissed with what it returns."""
+        """Run ``write`` in the save worker; the form is dismissed with what it returns.
+
+        Not once the lease is lost, nor while a field holds what the service cannot keep."""
+        if self.saving or not self.may_save():
+            return
+        try:
+            self.check_typed()
+        except FieldProblem as problem:
+            self.show_problem(problem)
+            return
         self.saving = True
         self.show_saving()
         self.run_worker(
@@ -200,6 +331,7 @@ class FieldFormModal(FormModal[str | None]):
     # --- the form ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self._captions: dict[str, str] = {}
         with Vertical(classes="form-box"):
             yield Static(Text(self.title_text(), style="bold"), classes="form-title")
             intro = self.intro()
@@ -210,6 +342,8 @@ class FieldFormModal(FormModal[str | None]):
             with rows:
                 for caption, widget in self.fields():
                     widget.add_class("form-field")
+                    if widget.id:
+                        self._captions[widget.id] = caption
                     with Horizontal(classes="form-row"):
                         yield Static(caption, classes="form-label")
                         yield widget
@@ -221,7 +355,16 @@ class FieldFormModal(FormModal[str | None]):
         return list(self.query(".form-field").results(Widget))
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.request_close()
+
+    def show_problem(self, problem: FieldProblem) -> None:
+        caption = getattr(self, "_captions", {}).get(problem.field, "").strip().rstrip(":：")
+        if caption:
+            problem = FieldProblem(
+                problem.field,
+                _("{field}: {problem}").format(field=caption, problem=str(problem)),
+            )
+        super().show_problem(problem)
 
     async def action_advance(self) -> None:
         await drain_typeahead(self)
@@ -241,13 +384,13 @@ class FieldFormModal(FormModal[str | None]):
         self.advance()
 
     def save(self) -> None:
-        if self.saving:
+        if self.saving or not self.may_save():
             return
         try:
+            self.check_typed()
             write = self.prepare()
         except FieldProblem as problem:
-            self.error(str(problem))
-            self.set_focus(self.query_one(f"#{problem.field}"))
+            self.show_problem(problem)
             return
         self.start_save(write)
 

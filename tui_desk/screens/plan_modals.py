@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import ClassVar
 
 from rich.text import Text
@@ -44,7 +44,14 @@ from tui_desk.rules.plans import (
 from tui_desk.screens.casework_modals import CaseFormModal
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.form import FieldProblem, Save, checked
-from tui_desk.screens.parsing import InputProblem, parse_amount, parse_future_date
+from tui_desk.screens.parsing import (
+    InputProblem,
+    parse_amount,
+    parse_future_date,
+    parse_percent,
+    parse_whole,
+)
+from tui_desk.services import plans
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.plans import PlanBasis, PlanCheck, check
@@ -84,16 +91,13 @@ def _options(kind: str, values: Sequence[str]) -> list[tuple[str, str]]:
 
 
 def _whole(field: str, text: str, *, what: str, low: int, high: int) -> int:
-    raw = text.strip()
-    if not raw.isdigit():
-        raise FieldProblem(field, _("enter the {what} as a whole number").format(what=what))
-    value = int(raw)
-    if not low <= value <= high:
+    try:
+        return parse_whole(text, low=low, high=high)
+    except InputProblem:
         raise FieldProblem(
             field,
             _("the {what} must be from {low} to {high}").format(what=what, low=low, high=high),
-        )
-    return value
+        ) from None
 
 
 def _money_or_zero(field: str, text: str) -> Decimal:
@@ -106,23 +110,21 @@ def _money_or_zero(field: str, text: str) -> Decimal:
         raise FieldProblem(field, str(problem)) from None
 
 
+MAX_RATE_PERCENT = Decimal(100)
+"""A sane bound on what the form reads; the plan rules refuse above the profile's limit."""
+
+
 def _rate(field: str, text: str, default: Decimal) -> Decimal:
-    raw = text.strip().rstrip("%").strip()
-    if not raw:
+    if not text.strip().rstrip("%").strip():
         return default
-    try:
-        percent = Decimal(raw)
-    except InvalidOperation:
-        raise FieldProblem(field, _("enter the annual rate in percent, e.g. 12 or 7.5")) from None
-    if not percent.is_finite() or percent < 0:
-        raise FieldProblem(field, _("enter the annual rate in percent, e.g. 12 or 7.5"))
-    return (percent / 100).quantize(Decimal("0.0001"))
+    return checked(field, lambda: parse_percent(text, high=MAX_RATE_PERCENT))
 
 
 class PlanModal(CaseFormModal):
     """Draft a repayment plan on the selected case, with a live preview and a comparison."""
 
     FORM_TITLE = N_("Draft a repayment plan")
+    TEXT_LIMITS: ClassVar[dict[str, int]] = {"plan-reason": plans.MAX_REASON}
     SCROLLING = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -267,9 +269,11 @@ class PlanModal(CaseFormModal):
         rate = self.query_one("#plan-rate", Input)
         if not rate.value.strip():
             rate.value = f"{(basis.annual_rate * 100).normalize():f}"
+            self.remember_values("plan-rate")  # proposed, not typed
         first = self.query_one("#plan-first", Input)
         if not first.value.strip():
             first.value = basis.default_first_due.isoformat()
+            self.remember_values("plan-first")
         self.refresh_preview()
 
     # --- reading the fields ----------------------------------------------------------------
@@ -280,11 +284,11 @@ class PlanModal(CaseFormModal):
         if basis is None:
             raise FieldProblem("plan-count", _("still reading what the case owes; a moment"))
         kind = self.choice("plan-kind")
+        frequency = self.choice("plan-frequency")
         count = _whole(
             "plan-count", self.value("plan-count"), what=_("number of instalments"), low=1,
-            high=MAX_INSTALMENTS,
+            high=min(MAX_INSTALMENTS, basis.limits.max_instalments(frequency)),
         )  # fmt: skip
-        frequency = self.choice("plan-frequency")
         raw_first = self.value("plan-first").strip()
         today = self.today
         first = (

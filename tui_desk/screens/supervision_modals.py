@@ -244,7 +244,7 @@ class OverrideRequestModal(FormModal[str | None]):
         self.query_one("#orq-detail", Static).update(t)
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.request_close()
 
     def action_decide(self, approve: bool) -> None:
         if self.busy or self.line is None:
@@ -263,7 +263,6 @@ class OverrideRequestModal(FormModal[str | None]):
             self.error(_("a rejection needs a note saying why"))
             self.query_one("#orq-note", Input).focus()
             return
-        self.busy = True
         line = self.line
 
         def write() -> str:
@@ -282,6 +281,7 @@ class OverrideRequestModal(FormModal[str | None]):
             return _("Request #{id} rejected").format(id=decision.request_id)
 
         self.start_save(write)
+        self.busy = self.saving
 
     def _refused(self, reason: str) -> None:
         super()._refused(reason)

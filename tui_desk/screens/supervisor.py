@@ -30,13 +30,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.confirm import ConfirmModal as ConfirmModal
 from tui_desk.screens.failures import WorkerFailure, first_line
 from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
 from tui_desk.services.desk import DeskService
@@ -601,27 +601,3 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
         else:
             self._schedule(self.RETRY_SECONDS)
         return True
-
-
-class ConfirmModal(ModalScreen[bool]):
-    """A yes/no question: ``y`` or Enter confirms, ``n`` or Escape cancels."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", N_("Yes"), tooltip=N_("Do it"), id="confirm.yes",
-                priority=True),
-        Binding("n,escape", "answer(False)", N_("No"), tooltip=N_("Leave it as it is"),
-                id="confirm.no"),
-    ]  # fmt: skip
-
-    def __init__(self, question: str) -> None:
-        super().__init__(classes="confirm")
-        localise_bindings(self)
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Static(Text(self.question, style="bold"), id="confirm-question")
-            yield Static(Text(_("y / Enter: yes    n / Esc: no"), style="dim"))
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)

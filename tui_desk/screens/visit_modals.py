@@ -176,7 +176,7 @@ class _SlotForm(CaseFormModal):
     def chosen(self) -> tuple[int | None, str | None, dt.datetime]:
         """(collector id, or login typed, start) of the slot picked or typed."""
         raw = self.value("visit-slot").strip()
-        if raw.isdigit() and len(raw) == 1:
+        if len(raw) == 1 and raw in "0123456789":
             index = int(raw)
             if not 1 <= index <= len(self.slots):
                 raise FieldProblem(
@@ -238,7 +238,7 @@ class BookVisitModal(_SlotForm):
     def advance(self) -> None:
         # "V 1 Enter": a proposed slot is booked straight from the slot field.
         raw = self.value("visit-slot").strip()
-        if self.focused is self.query_one("#visit-slot") and raw.isdigit() and len(raw) == 1:
+        if self.focused is self.query_one("#visit-slot") and len(raw) == 1 and raw in "0123456789":
             if not self.slots_loaded and not self.blocked():
                 self.save_when_loaded = True
                 self.error(_("waiting for the proposed slots..."))
