@@ -156,7 +156,7 @@ async def test_take_next_and_log_five_times_typed_at_once(
         await settle(pilot)
         events = trail(desk.db, desk.actor.id, start)
     logged = check_hand(events)
-    assert logged >= 1
+    assert logged == 5
     # No n was lost: every claim is a case of its own, and no key went unaccounted for.
     taken = claims(events)
     assert len(taken) == len(set(taken))
@@ -269,6 +269,43 @@ async def test_a_case_key_on_a_row_someone_holds_says_why(desk: Desk) -> None:
     # The typed-ahead digit was not sent anywhere else, and it was said so.
     assert any("1" in m and "not applied" in m for m in messages), messages
     assert trail(desk.db, desk.actor.id, start) == []
+
+
+async def test_a_case_opened_from_a_list_does_not_take_the_case_keys(desk: Desk) -> None:
+    app = desk.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = desk_screen(app)
+        assert screen.in_hand is not None
+        hand = screen.in_hand.case_id
+        other = next(c for c in desk.cases if c != hand)
+        # As the follow-up list or the calendar's "open" does: the panes show another case.
+        screen._select(other, immediate=True)
+        await settle(pilot)
+        assert screen.bundle is not None and screen.bundle.case_id == other
+        start = last_event(desk.db)
+        await pilot.press("l", "1")
+        await settle(pilot)
+        assert screen.bundle is not None and screen.bundle.case_id == hand
+        assert trail(desk.db, desk.actor.id, start) == [("contact.log", hand)]
+
+
+async def test_releasing_is_explicit(desk: Desk) -> None:
+    app = desk.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = desk_screen(app)
+        assert screen.in_hand is not None
+        hand = screen.in_hand.case_id
+        start = last_event(desk.db)
+        await pilot.press("L")
+        await settle(pilot)
+        assert screen.in_hand is None
+        assert trail(desk.db, desk.actor.id, start) == [("case.release", hand)]
 
 
 # --- the lease followed live -----------------------------------------------------------

@@ -77,6 +77,13 @@ BINDINGS: list[BindingType] = [
         "desk.back_to_case",
     ),
     _binding(
+        "L",
+        "release_case",
+        N_("Release"),
+        N_("Release the case in hand for the others (n, c and Enter also move on)"),
+        "desk.release",
+    ),
+    _binding(
         "c",
         "claim",
         N_("Work this case"),

@@ -55,8 +55,8 @@ class CaseLoading(_Host):
 
     @property
     def load_in_flight(self) -> bool:
-        hand = self.in_hand
-        return hand is not None and (self.bundle is None or self.bundle.case_id != hand.case_id)
+        """The case in hand is being read (after its claim, or for a key on it)."""
+        return self._hand_loading and self.in_hand is not None
 
     @property
     def typing_ahead(self) -> bool:
@@ -105,15 +105,22 @@ class CaseLoading(_Host):
             self._claim(case_id)
             return
         if bundle is None or bundle.case_id != hand.case_id:
+            # The panes show another case (opened from a list): read the case in hand
+            # again and let the key act on it then.
             key = KEY_OF_ACTION.get(action)
             if key is not None:
                 self._typeahead.append(Typed(key[0], key[1]))
+            self._hand_loading = True
+            self._select(hand.case_id, immediate=True)
             return
         run(bundle)
 
     def _select(self, case_id: int, *, immediate: bool) -> None:
         if case_id == self._wanted and not immediate:
             return
+        hand = self.in_hand
+        if self.load_in_flight and hand is not None and case_id != hand.case_id:
+            return  # keys typed ahead wait for the case in hand: it is read first
         self._wanted = case_id
         if self._debounce is not None:
             self._debounce.stop()
@@ -166,6 +173,7 @@ class CaseLoading(_Host):
         hand = self.in_hand
         if hand is not None and hand.case_id == bundle.case_id:
             self.in_hand = replace(hand, borrower_name=bundle.detail.borrower_name)
+            self._hand_loading = False
         header = self.query_one(CaseHeader)
         header.pin(self.in_hand, now=self.service.now())
         header.show_bundle(bundle, now=self.service.now())

@@ -56,6 +56,7 @@ class DeskHost(PanedScreen):
     in_hand: CaseInHand | None
     """The case the operator works (holds the lease on); case keys act on it."""
     claim_in_flight: bool
+    _hand_loading: bool
     _typeahead: list[Typed]
     """Keys typed while a claim or a read was under way, replayed in order after it."""
     cal_span: int

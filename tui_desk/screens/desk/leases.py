@@ -70,6 +70,14 @@ class LeaseKeys(_Host):
     def _claim_in_worker(self, case_id: int) -> None:
         self.post_message(CaseClaimed(self.service.claim(case_id), taken_next=False))
 
+    def action_release_case(self) -> None:
+        hand = self.in_hand
+        if hand is None:
+            self.notify(_("No case in hand."), severity="warning")
+            return
+        self._release_lease()
+        self.notify(_("Case {case_id} released.").format(case_id=hand.case_id))
+
     def action_back_to_case(self) -> None:
         """The queue cursor and the case panes go back to the case in hand."""
         hand = self.in_hand
@@ -95,6 +103,7 @@ class LeaseKeys(_Host):
         self._stop_claim_notice()
         # The service released our previous lease in the same transaction.
         self.in_hand = CaseInHand(claim.case_id, "", claim.lease_expires_at, claim.version)
+        self._hand_loading = True
         self._start_renewing()
         self._wanted = claim.case_id
         if self._debounce is not None:
@@ -199,6 +208,7 @@ class LeaseKeys(_Host):
         if self.in_hand is None or self.in_hand.case_id != case_id:
             return
         self.in_hand = None
+        self._hand_loading = False
         if self._renew_timer is not None:
             self._renew_timer.stop()
             self._renew_timer = None
@@ -213,6 +223,7 @@ class LeaseKeys(_Host):
 
     def _release_lease(self) -> None:
         lease, self.in_hand = self.in_hand, None
+        self._hand_loading = False
         if self._renew_timer is not None:
             self._renew_timer.stop()
             self._renew_timer = None

@@ -128,6 +128,7 @@ class DeskScreen(
         self.filter = DeskFilter()
         self.in_hand: CaseInHand | None = None
         self.claim_in_flight = False
+        self._hand_loading = False
         self._typeahead: list[Typed] = []
         self._lease_timer: Timer | None = None
         self._beaten_case: int | None = None
@@ -245,6 +246,9 @@ class DeskScreen(
         """Called by the App's handler: put the panes right; the App tells the operator."""
         if failure.group == "case":
             self._loaded()
+            if self.load_in_flight:
+                self._hand_loading = False
+                self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
         elif failure.group == "claim":
