@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from tui_desk.screens.desk import DeskScreen
 from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.search_index import index_borrower, index_phone
+from tui_desk.views.queue import Claim
 from tui_desk.widgets.case_header import CaseHeader
 
 WIDE = (160, 50)
@@ -202,6 +204,66 @@ async def test_search_does_not_release_the_case_in_hand(desk: Desk, size: tuple[
     assert check_hand(events) == 1
     assert ("contact.log", claimed) in events
     assert not any(a in ("case.release", "case.lease_release") for a, _ in events)
+
+
+@pytest.fixture
+def slow_claims(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Take-next waits for the returned event: keys are typed while the claim is out."""
+    gate = threading.Event()
+    original = DeskService.take_next
+
+    def take_next(self: DeskService) -> Claim | None:
+        gate.wait(10)
+        return original.__get__(self, DeskService)()
+
+    monkeypatch.setattr(DeskService, "take_next", take_next)
+    return gate
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE])
+async def test_keys_typed_during_a_slow_claim_wait_for_its_case(
+    desk: Desk, slow_claims: threading.Event, size: tuple[int, int]
+) -> None:
+    app = desk.app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        start = last_event(desk.db)
+        await pilot.press("n", "slash", "李", "escape", "l", "1", "down", "l", "2")
+        screen = desk_screen(app)
+        assert screen.claim_in_flight
+        assert trail(desk.db, desk.actor.id, start) == []
+        slow_claims.set()
+        await settle(pilot)
+        assert screen.in_hand is not None
+        hand = screen.in_hand.case_id
+        events = trail(desk.db, desk.actor.id, start)
+    assert events[0] == ("case.claim", hand)
+    assert [e for e in events if e[0] == "contact.log"] == [("contact.log", hand)] * 2
+    assert check_hand(events) == 2
+
+
+async def test_keys_typed_before_nothing_to_take_are_reported(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+
+    def nothing(self: DeskService) -> Claim | None:
+        gate.wait(10)
+        return None
+
+    monkeypatch.setattr(DeskService, "take_next", nothing)
+    app = desk.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        start = last_event(desk.db)
+        await pilot.press("n", "l", "1")
+        gate.set()
+        await settle(pilot)
+        messages = [str(n.message) for n in app._notifications]
+        assert desk_screen(app).in_hand is None
+        assert not isinstance(app.screen, ContactModal)
+    assert any("not applied" in m and "l 1" in m for m in messages), messages
+    assert trail(desk.db, desk.actor.id, start) == []
 
 
 async def test_moving_the_cursor_keeps_the_case_in_hand_and_j_goes_back(desk: Desk) -> None:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual import events, work
+from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from tui_desk.i18n import _, ngettext
@@ -27,6 +28,16 @@ from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.contact_log import ContactLogPanel
+
+
+class ReplayedKey(events.Key):
+    """A key typed while the desk waited for a case, typed again now that it is there.
+
+    Handled as any key (``on_key``); the desk knows not to keep it a second time.
+    """
+
+    handler_name = events.Key.handler_name
+
 
 if TYPE_CHECKING:
     from tui_desk.screens.desk.host import DeskHost
@@ -59,21 +70,53 @@ class CaseLoading(_Host):
         return self._hand_loading and self.in_hand is not None
 
     @property
-    def typing_ahead(self) -> bool:
-        """Keys are kept for later: a claim or the case in hand's read is under way."""
+    def waiting_for_case(self) -> bool:
+        """A claim or the case in hand's read is under way: case keys must wait."""
         return self.claim_in_flight or self.load_in_flight
 
+    @property
+    def typing_ahead(self) -> bool:
+        """Keys are kept for later: the desk waits for a case or replays kept keys."""
+        return (self.waiting_for_case or self._replaying) and not self._replaying_key
+
     def on_key(self, event: events.Key) -> None:
+        # The search line's own keys (Escape, Enter) are its business, typed ahead or not.
+        if isinstance(event, ReplayedKey) or isinstance(self.focused, Input):
+            return
         if self.typing_ahead:
             event.stop()
             event.prevent_default()
             self._typeahead.append(Typed(event.key, event.character))
 
     def _replay_typeahead(self) -> None:
-        """Type the kept keys again, in order, now that the case in hand is there."""
-        typed, self._typeahead = self._typeahead, []
-        for key in typed:
-            self.app.post_message(events.Key(key.key, key.character))
+        """Type the kept keys again, in order, now that the case in hand is there.
+
+        One at a time: a form a key opens gets the keys after it; while that form saves,
+        the rest wait (a saving form takes no keys), then go to it or to the desk.
+        """
+        if self._replaying or not self._typeahead:
+            return
+        self._replaying = True
+        self._replay_next()
+
+    def _replay_next(self) -> None:
+        if self.waiting_for_case or not self._typeahead:
+            # A replayed n (or a case key on another case) started a claim: the keys
+            # still kept wait for it, and the replay starts again when it is there.
+            self._replaying = False
+            return
+        top = self.app.screen
+        if top is not self and getattr(top, "saving", False):
+            self.set_timer(self.REPLAY_WAIT_SECONDS, self._replay_next)
+            return
+        typed = self._typeahead.pop(0)
+        self._replaying_key = True
+        self.app.post_message(ReplayedKey(typed.key, typed.character))
+        self.app.call_later(self._replayed)
+
+    def _replayed(self) -> None:
+        self._replaying_key = False
+        self.call_later(self._replay_next)
 
     def _drop_typeahead(self, reason: str) -> None:
         typed, self._typeahead = self._typeahead, []
@@ -196,7 +239,7 @@ class CaseLoading(_Host):
         )
         if after_load is not None and after_load[0] == bundle.case_id:
             after_load[1](bundle)
-        if not self.typing_ahead:
+        if not self.waiting_for_case:
             self._replay_typeahead()
 
     def _with_bundle(self, run: Callable[[CaseBundle], None]) -> None:

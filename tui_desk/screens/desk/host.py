@@ -57,6 +57,11 @@ class DeskHost(PanedScreen):
     """The case the operator works (holds the lease on); case keys act on it."""
     claim_in_flight: bool
     _hand_loading: bool
+    _replaying: bool
+    """Kept keys are being typed again, one at a time."""
+    _replaying_key: bool
+    """A kept key is being typed again right now (its action runs)."""
+    REPLAY_WAIT_SECONDS: ClassVar[float]
     _typeahead: list[Typed]
     """Keys typed while a claim or a read was under way, replayed in order after it."""
     cal_span: int
@@ -103,6 +108,10 @@ class DeskHost(PanedScreen):
 
     @property
     def typing_ahead(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def waiting_for_case(self) -> bool:
         raise NotImplementedError
 
     def _replay_typeahead(self) -> None: ...

@@ -106,9 +106,15 @@ class DeskScreen(
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
     LEASE_POLL_SECONDS: ClassVar[float] = 0.75
+    REPLAY_WAIT_SECONDS: ClassVar[float] = 0.02
+    """While a form opened by a kept key saves, how often to look whether it is done."""
     """While a case is in hand, how often the desk reads who holds its lease."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search":
+            # While keys wait for a claim, "/" waits behind them (else they would be
+            # replayed into the search line); with none waiting, searching goes on.
+            return not (self.typing_ahead and self._typeahead)
         if action not in self._priority_actions:
             return True
         # While the search line has the focus, letters are text, not commands. While a
@@ -129,6 +135,8 @@ class DeskScreen(
         self.in_hand: CaseInHand | None = None
         self.claim_in_flight = False
         self._hand_loading = False
+        self._replaying = False
+        self._replaying_key = False
         self._typeahead: list[Typed] = []
         self._lease_timer: Timer | None = None
         self._beaten_case: int | None = None
@@ -237,6 +245,7 @@ class DeskScreen(
             and not self.queue.is_loading
             and not self.claim_in_flight
             and not self._typeahead
+            and not self._replaying
             and not any(w.is_running or w.state is WorkerState.PENDING for w in workers)
         )
 
