@@ -131,6 +131,8 @@ class CaseChanged(Message):
 class LeaseChecked(Message):
     """Who holds the case in hand's lease now (the desk's poll of the case row)."""
 
-    def __init__(self, state: LeaseState) -> None:
+    def __init__(self, state: LeaseState, claims: int) -> None:
         super().__init__()
         self.state = state
+        self.claims = claims
+        """How many claims the desk had made when it asked (a later claim makes it stale)."""

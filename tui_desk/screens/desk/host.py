@@ -57,6 +57,8 @@ class DeskHost(PanedScreen):
     """The case the operator works (holds the lease on); case keys act on it."""
     claim_in_flight: bool
     _hand_loading: bool
+    _claims: int
+    """How many claims this desk has made (a lease read from before the last is stale)."""
     _replaying: bool
     """Kept keys are being typed again, one at a time."""
     _replaying_key: bool

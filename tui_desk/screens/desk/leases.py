@@ -103,6 +103,7 @@ class LeaseKeys(_Host):
         self._stop_claim_notice()
         # The service released our previous lease in the same transaction.
         self.in_hand = CaseInHand(claim.case_id, "", claim.lease_expires_at, claim.version)
+        self._claims += 1
         self._hand_loading = True
         self._start_renewing()
         self._wanted = claim.case_id
@@ -176,18 +177,20 @@ class LeaseKeys(_Host):
     def _poll_lease(self) -> None:
         hand = self.in_hand
         if hand is not None and not self.claim_in_flight:
-            self._read_lease(hand.case_id)
+            self._read_lease(hand.case_id, self._claims)
 
     @work(thread=True, group="lease-poll", exclusive=True, exit_on_error=False)
-    def _read_lease(self, case_id: int) -> None:
+    def _read_lease(self, case_id: int, claims: int) -> None:
         # Advisory like the heartbeat: a read that fails is retried by the next poll.
         with contextlib.suppress(Exception):
-            self.post_message(LeaseChecked(self.service.lease_state(case_id)))
+            self.post_message(LeaseChecked(self.service.lease_state(case_id), claims))
 
     def on_lease_checked(self, message: LeaseChecked) -> None:
         state, hand = message.state, self.in_hand
         if hand is None or hand.case_id != state.case_id or self.claim_in_flight:
             return
+        if message.claims != self._claims:
+            return  # read before the case was claimed (again)
         now = self.service.now()
         if not state.held_by(self.service.actor.id, now):
             if state.holder_id is None:

@@ -135,6 +135,7 @@ class DeskScreen(
         self.in_hand: CaseInHand | None = None
         self.claim_in_flight = False
         self._hand_loading = False
+        self._claims = 0
         self._replaying = False
         self._replaying_key = False
         self._typeahead: list[Typed] = []
