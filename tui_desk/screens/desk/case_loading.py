@@ -20,6 +20,7 @@ from textual import events, work
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
+from tui_desk.domain import CaseStatus
 from tui_desk.i18n import _, ngettext
 from tui_desk.messages import CaseLoaded, CaseSelected
 from tui_desk.screens.desk.bindings import KEY_OF_ACTION
@@ -100,13 +101,23 @@ class CaseLoading(_Host):
         self._replay_next()
 
     def _replay_next(self) -> None:
+        if not self.is_attached or self not in self.app.screen_stack:
+            self._typeahead = []  # the desk is closing: nothing more to type
         if self.waiting_for_case or not self._typeahead:
             # A replayed n (or a case key on another case) started a claim: the keys
             # still kept wait for it, and the replay starts again when it is there.
             self._replaying = False
             return
         top = self.app.screen
-        if top is not self and getattr(top, "saving", False):
+        if top is not self:
+            self._replay_in_form = True
+            if getattr(top, "saving", False):
+                self.set_timer(self.REPLAY_WAIT_SECONDS, self._replay_next)
+                return
+        elif self._replay_in_form:
+            # The form just closed: let it go and its saved callback run (which reads
+            # the case again) before the next key reaches the desk.
+            self._replay_in_form = False
             self.set_timer(self.REPLAY_WAIT_SECONDS, self._replay_next)
             return
         typed = self._typeahead.pop(0)
@@ -116,7 +127,8 @@ class CaseLoading(_Host):
 
     def _replayed(self) -> None:
         self._replaying_key = False
-        self.call_later(self._replay_next)
+        if self.is_attached:
+            self.call_later(self._replay_next)
 
     def _drop_typeahead(self, reason: str) -> None:
         typed, self._typeahead = self._typeahead, []
@@ -141,6 +153,13 @@ class CaseLoading(_Host):
             case_id = self.queue.case_id
             if case_id is None:
                 self.notify(_("Select a case first."), severity="warning")
+                return
+            if (
+                bundle is not None
+                and bundle.case_id == case_id
+                and bundle.detail.status is not CaseStatus.OPEN
+            ):
+                run(bundle)  # a closed case is read, not worked: archive and restore it
                 return
             key = KEY_OF_ACTION.get(action)
             if key is not None:
@@ -257,7 +276,15 @@ class CaseLoading(_Host):
         self._after_load = (self._wanted, run)
 
     def _after_write(self, case_id: int) -> None:
-        """Show what the write changed: the case panes and the queue rows on screen."""
-        if case_id == self._wanted:
+        """Show what the write changed: the case panes and the queue rows on screen.
+
+        Keys typed meanwhile on the case in hand wait for it to be read again (they
+        would act on the version before the write and be refused as stale).
+        """
+        hand = self.in_hand
+        if hand is not None and hand.case_id == case_id:
+            self._hand_loading = True
+            self._select(case_id, immediate=True)
+        elif case_id == self._wanted:
             self._select(case_id, immediate=True)
         self.queue.reload()

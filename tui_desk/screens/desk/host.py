@@ -62,6 +62,7 @@ class DeskHost(PanedScreen):
     _replaying: bool
     """Kept keys are being typed again, one at a time."""
     _replaying_key: bool
+    _replay_in_form: bool
     """A kept key is being typed again right now (its action runs)."""
     REPLAY_WAIT_SECONDS: ClassVar[float]
     _typeahead: list[Typed]

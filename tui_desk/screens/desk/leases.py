@@ -176,10 +176,13 @@ class LeaseKeys(_Host):
 
     def _poll_lease(self) -> None:
         hand = self.in_hand
-        if hand is not None and not self.claim_in_flight:
-            self._read_lease(hand.case_id, self._claims)
+        if hand is None or self.claim_in_flight:
+            return
+        if any(w.group == "lease-poll" and not w.is_finished for w in self.workers):
+            return  # a slow database: one read at a time, the next tick asks again
+        self._read_lease(hand.case_id, self._claims)
 
-    @work(thread=True, group="lease-poll", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="lease-poll", exit_on_error=False)
     def _read_lease(self, case_id: int, claims: int) -> None:
         # Advisory like the heartbeat: a read that fails is retried by the next poll.
         with contextlib.suppress(Exception):

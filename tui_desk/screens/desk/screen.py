@@ -138,6 +138,7 @@ class DeskScreen(
         self._claims = 0
         self._replaying = False
         self._replaying_key = False
+        self._replay_in_form = False
         self._typeahead: list[Typed] = []
         self._lease_timer: Timer | None = None
         self._beaten_case: int | None = None
@@ -204,6 +205,7 @@ class DeskScreen(
         # takes the agent off the boards. Bounded: a database that does not answer must
         # not keep the process alive.
         hand, self.in_hand = self.in_hand, None
+        self._typeahead, self._replaying = [], False
         case_id = hand.case_id if hand is not None else None
         thread = threading.Thread(target=self._leave_quietly, args=(case_id,), daemon=True)
         thread.start()
