@@ -127,8 +127,8 @@ async def test_take_next_selects_a_case_and_leases_it(desk: Desk, size: tuple[in
         await pilot.press("n")
         await settle(pilot)
         screen = desk_screen(app)
-        assert screen.lease is not None
-        case_id = screen.lease.case_id
+        assert screen.in_hand is not None
+        case_id = screen.in_hand.case_id
         with desk.db.read() as s:
             case = s.get(CollectionCase, case_id)
             assert case is not None
@@ -145,7 +145,7 @@ async def test_take_next_selects_a_case_and_leases_it(desk: Desk, size: tuple[in
         # The next take moves on and frees the first case.
         await pilot.press("n")
         await settle(pilot)
-        assert screen.lease is not None and screen.lease.case_id != case_id
+        assert screen.in_hand is not None and screen.in_hand.case_id != case_id
         with desk.db.read() as s:
             first = s.get(CollectionCase, case_id)
             assert first is not None and first.lease_holder_id is None
@@ -157,7 +157,7 @@ async def test_quitting_releases_the_lease(desk: Desk) -> None:
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        lease = desk_screen(app).lease
+        lease = desk_screen(app).in_hand
         assert lease is not None
         await pilot.press("q")
         await pilot.pause()
@@ -197,7 +197,7 @@ async def test_take_next_then_log_in_three_keys(desk: Desk) -> None:
         # Typed in one go: the dialog opens once the claimed case has been read.
         await pilot.press("n", "l", "1")
         await settle(pilot)
-        lease = desk_screen(app).lease
+        lease = desk_screen(app).in_hand
         assert lease is not None
         [attempt] = contacts_of(desk.db, lease.case_id)
         assert attempt.outcome is Outcome.NO_ANSWER

@@ -15,6 +15,7 @@ import re
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -143,7 +144,12 @@ class DeskApp(App[None], inherit_bindings=False):
         self.db = db
         self.actor = actor
         self.settings = settings
-        self.profile = load_profile(settings.profile)
+        profile = load_profile(settings.profile)
+        if settings.lease_minutes != Settings.lease_minutes:
+            # The site's setting (config file, TUI_DESK_LEASE_MINUTES) overrides the policy
+            # profile's lease length for this desk's claims and renewals.
+            profile = replace(profile, lease_minutes=settings.lease_minutes)
+        self.profile = profile
         self.service = DeskService(
             db=db,
             actor=actor,

@@ -17,6 +17,7 @@ from tui_desk.views.queue import QueueRow
 
 if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus, LoggedContact
+    from tui_desk.views.hand import LeaseState
     from tui_desk.views.queue import Claim
 
 
@@ -125,3 +126,13 @@ class CaseChanged(Message):
     def __init__(self, case_id: int) -> None:
         super().__init__()
         self.case_id = case_id
+
+
+class LeaseChecked(Message):
+    """Who holds the case in hand's lease now (the desk's poll of the case row)."""
+
+    def __init__(self, state: LeaseState, claims: int) -> None:
+        super().__init__()
+        self.state = state
+        self.claims = claims
+        """How many claims the desk had made when it asked (a later claim makes it stale)."""

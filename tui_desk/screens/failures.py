@@ -33,6 +33,7 @@ TASKS: dict[str, str] = {
     "case": N_("Reading the case"),
     "claim": N_("Taking the case"),
     "lease": N_("Keeping the case's lease"),
+    "lease-poll": N_("Following who holds the case in hand"),
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),
     "agreement": N_("Working on the agreement"),

@@ -12,6 +12,7 @@ from textual.widgets import Static
 from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
+from tui_desk.views.hand import CaseInHand
 
 if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus
@@ -56,13 +57,52 @@ class CaseHeader(Static):
         self.detail: CaseDetail | None = None
         self.bundle: CaseBundle | None = None
         self.now: dt.datetime | None = None
+        self.in_hand: CaseInHand | None = None
+        self.lost: str | None = None
 
     def on_mount(self) -> None:
         self.show(None)
 
+    def pin(
+        self, in_hand: CaseInHand | None, now: dt.datetime | None = None, lost: str | None = None
+    ) -> None:
+        """The case in hand, on the header's first line whatever case is shown below
+        (``lost``: why the case in hand was dropped)."""
+        self.in_hand = in_hand
+        self.lost = lost if in_hand is None else None
+        if now is not None:
+            self.now = now
+        self.show(self.detail)
+
     def show(self, detail: CaseDetail | None) -> None:
         self.detail = detail
-        self.update(self._render_detail(detail) if detail else Text(_("No case selected."), "dim"))
+        t = self._pinned_line()
+        t.append_text(
+            self._render_detail(detail) if detail else Text(_("No case selected."), "dim")
+        )
+        self.update(t)
+
+    def _pinned_line(self) -> Text:
+        t = Text()
+        hand = self.in_hand
+        if hand is None:
+            if self.lost:
+                t.append(self.lost, style="bold red")
+                t.append("\n")
+            return t
+        t.append(_("In hand") + " ", style="dim")
+        name = hand.borrower_name or (
+            self.detail.borrower_name
+            if self.detail is not None and self.detail.case_id == hand.case_id
+            else ""
+        )
+        t.append(f"#{hand.case_id} {name}".rstrip(), style="bold reverse")
+        t.append(
+            " "
+            + _("until {time}").format(time=when_text(hand.lease_until, self.timezone, self.now))
+        )
+        t.append("\n")
+        return t
 
     def show_bundle(self, bundle: CaseBundle, now: dt.datetime | None = None) -> None:
         """The case with its contact status line (whether the borrower may be called now)."""
@@ -102,14 +142,20 @@ class CaseHeader(Static):
         t.append("\n")
         self._contact_line(t)
         # Who works the case right now (the lease) is not who owns it (the allocation).
-        lease_live = d.lease_holder_name and (
-            self.now is None or d.lease_expires_at is None or d.lease_expires_at > self.now
+        # The case in hand's lease is followed live; another case's as it was read.
+        hand = self.in_hand if self.in_hand and self.in_hand.case_id == d.case_id else None
+        mine = self.lost is None or hand is not None
+        lease_live = (
+            mine
+            and d.lease_holder_name
+            and (self.now is None or d.lease_expires_at is None or d.lease_expires_at > self.now)
         )
+        until = hand.lease_until if hand is not None else d.lease_expires_at
         if lease_live:
             field(
                 _("Worked by"),
                 f"{d.lease_holder_name} "
-                + _("until {time}").format(time=local(d.lease_expires_at, self.timezone, "%H:%M")),
+                + _("until {time}").format(time=local(until, self.timezone, "%H:%M")),
                 "bold",
             )
         else:

@@ -31,7 +31,7 @@ class AgreementKeys(_Host):
     """Draft, special terms, ready, sign, export, compare, delivery."""
 
     def action_agreement(self) -> None:
-        self._with_bundle(self._start_agreement)
+        self._with_case("agreement", self._start_agreement)
 
     def _start_agreement(self, bundle: CaseBundle) -> None:
         self._read_agreement(bundle)

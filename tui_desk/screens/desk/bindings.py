@@ -70,10 +70,24 @@ BINDINGS: list[BindingType] = [
         show=True,
     ),
     _binding(
+        "j",
+        "back_to_case",
+        N_("Back to case"),
+        N_("Back to the case in hand: the queue cursor and the panes return to it"),
+        "desk.back_to_case",
+    ),
+    _binding(
+        "L",
+        "release_case",
+        N_("Release"),
+        N_("Release the case in hand for the others (n, c and Enter also move on)"),
+        "desk.release",
+    ),
+    _binding(
         "c",
         "claim",
         N_("Work this case"),
-        N_("Take the lease on the selected case so nobody else works it meanwhile"),
+        N_("Work the case under the cursor (or Enter on it): take its lease, show it"),
         "desk.claim",
     ),
     _binding(
@@ -340,3 +354,31 @@ BINDINGS: list[BindingType] = [
         "desk.reveal",
     ),
 ]
+
+
+_CHARACTERS = {"dollar_sign": "$", "slash": "/"}
+
+CASE_ACTIONS = frozenset(
+    {
+        "log_contact",
+        "dial",
+        "book_visit",
+        "agreement",
+        "grant_override",
+        "ask_override",
+        *(
+            b.action
+            for b in BINDINGS
+            if isinstance(b, Binding) and b.action.startswith("case_form(")
+        ),
+    }
+)
+"""The keys that act on the case in hand (with none, they claim the cursor's row first)."""
+
+KEY_OF_ACTION: dict[str, tuple[str, str]] = {
+    b.action: (key, _CHARACTERS.get(key, key))
+    for b in BINDINGS
+    if isinstance(b, Binding)
+    for key in b.key.split(",")[:1]
+}
+"""The key (name, character) that runs each action, to type it again after a claim."""

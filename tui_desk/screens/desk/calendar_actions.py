@@ -119,7 +119,7 @@ class CalendarKeys(_Host):
         )
 
     def action_book_visit(self) -> None:
-        self._with_bundle(self._open_booking)
+        self._with_case("book_visit", self._open_booking)
 
     def _open_booking(self, bundle: CaseBundle) -> None:
         case_id = bundle.case_id

@@ -68,7 +68,7 @@ class CaseActions(_Host):
     }
 
     def action_log_contact(self) -> None:
-        self._with_bundle(self._open_contact)
+        self._with_case("log_contact", self._open_contact)
 
     def _open_contact(self, bundle: CaseBundle) -> None:
         self.app.push_screen(
@@ -84,7 +84,7 @@ class CaseActions(_Host):
 
     def action_case_form(self, name: str) -> None:
         if name in self.FORMS:
-            self._with_bundle(partial(self._open_form, name))
+            self._with_case(f"case_form('{name}')", partial(self._open_form, name))
 
     def _open_form(self, name: str, bundle: CaseBundle) -> None:
         form = self.FORMS[name]
@@ -111,7 +111,7 @@ class CaseActions(_Host):
         except ServiceError as exc:
             self.notify(str(exc), title=_("Override"), severity="error", markup=False)
             return
-        self._with_bundle(self._open_override)
+        self._with_case("grant_override", self._open_override)
 
     def _open_override(self, bundle: CaseBundle) -> None:
         def saved(summary: str | None) -> None:
@@ -123,7 +123,7 @@ class CaseActions(_Host):
         )
 
     def action_ask_override(self) -> None:
-        self._with_bundle(self._open_override_ask)
+        self._with_case("ask_override", self._open_override_ask)
 
     def _open_override_ask(self, bundle: CaseBundle) -> None:
         from tui_desk.screens.supervision_modals import OverrideAskModal
@@ -139,7 +139,7 @@ class CaseActions(_Host):
     # --- dialing -----------------------------------------------------------------------
 
     def action_dial(self) -> None:
-        self._with_bundle(self._open_dial)
+        self._with_case("dial", self._open_dial)
 
     def _open_dial(self, bundle: CaseBundle) -> None:
         case_id = bundle.case_id

@@ -21,9 +21,17 @@ if TYPE_CHECKING:
 
     from tui_desk.services.desk import DeskService
     from tui_desk.views.case import CaseBundle
-    from tui_desk.views.queue import Claim
+    from tui_desk.views.hand import CaseInHand
     from tui_desk.widgets.appointment_calendar import AppointmentCalendar
     from tui_desk.widgets.queue_view import QueueView
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A key typed while a claim or the case in hand's read was under way."""
+
+    key: str
+    character: str | None
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,20 @@ class DeskHost(PanedScreen):
     bundle: CaseBundle | None
     """The case read last (what the case panes show)."""
     filter: DeskFilter
-    lease: Claim | None
+    in_hand: CaseInHand | None
+    """The case the operator works (holds the lease on); case keys act on it."""
+    claim_in_flight: bool
+    _hand_loading: bool
+    _claims: int
+    """How many claims this desk has made (a lease read from before the last is stale)."""
+    _replaying: bool
+    """Kept keys are being typed again, one at a time."""
+    _replaying_key: bool
+    _replay_in_form: bool
+    """A kept key is being typed again right now (its action runs)."""
+    REPLAY_WAIT_SECONDS: ClassVar[float]
+    _typeahead: list[Typed]
+    """Keys typed while a claim or a read was under way, replayed in order after it."""
     cal_span: int
     cal_all: bool
     cal_start: dt.date | None
@@ -62,6 +83,7 @@ class DeskHost(PanedScreen):
     _renew_timer: Timer | None
     _orphan_timer: Timer | None
     _orphans_shown: tuple[int, int, bool] | None
+    _lease_timer: Timer | None
 
     # --- the screen (screen.py)
 
@@ -81,6 +103,24 @@ class DeskHost(PanedScreen):
 
     def _with_bundle(self, run: Callable[[CaseBundle], None]) -> None: ...
 
+    def _with_case(self, action: str, run: Callable[[CaseBundle], None]) -> None: ...
+
+    @property
+    def load_in_flight(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def typing_ahead(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def waiting_for_case(self) -> bool:
+        raise NotImplementedError
+
+    def _replay_typeahead(self) -> None: ...
+
+    def _drop_typeahead(self, reason: str) -> None: ...
+
     def _after_write(self, case_id: int) -> None: ...
 
     def _case_changed(self, case_id: int) -> None: ...
@@ -90,6 +130,14 @@ class DeskHost(PanedScreen):
     def _release_lease(self) -> None: ...
 
     def _show_lease(self) -> None: ...
+
+    def _claim(self, case_id: int) -> None: ...
+
+    def _lose_case(self, case_id: int, reason: str) -> None: ...
+
+    def _poll_lease(self) -> None: ...
+
+    def action_back_to_case(self) -> None: ...
 
     def _stop_claim_notice(self) -> None: ...
 

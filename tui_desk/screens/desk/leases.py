@@ -7,15 +7,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 
 from tui_desk.formatting import label
 from tui_desk.i18n import _
-from tui_desk.messages import CaseClaimed, LeaseLost, LeaseRenewed, NothingToTake
+from tui_desk.messages import CaseClaimed, LeaseChecked, LeaseLost, LeaseRenewed, NothingToTake
 from tui_desk.services.errors import ServiceError
-from tui_desk.widgets.case_header import when_text
+from tui_desk.views.hand import CaseInHand
+from tui_desk.widgets.case_header import CaseHeader, when_text
 
 if TYPE_CHECKING:
     from tui_desk.screens.desk.host import DeskHost
@@ -33,6 +34,7 @@ class LeaseKeys(_Host):
         # drawn in one frame.
         self._stop_claim_notice()
         self._claim_notice = self.set_timer(0.1, self._show_taking)
+        self.claim_in_flight = True
         self._take_next()
 
     def _show_taking(self) -> None:
@@ -50,29 +52,59 @@ class LeaseKeys(_Host):
         self.post_message(NothingToTake() if claim is None else CaseClaimed(claim, taken_next=True))
 
     def action_claim(self) -> None:
-        case_id = self._wanted
+        case_id = self.queue.case_id
         if case_id is None:
             self.notify(_("Select a case first."), severity="warning")
             return
-        if self.lease is not None and self.lease.case_id == case_id:
+        if self.in_hand is not None and self.in_hand.case_id == case_id:
+            self.action_back_to_case()
             self.notify(_("You already hold this case."))
             return
         self._claim(case_id)
 
-    @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
     def _claim(self, case_id: int) -> None:
+        self.claim_in_flight = True
+        self._claim_in_worker(case_id)
+
+    @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
+    def _claim_in_worker(self, case_id: int) -> None:
         self.post_message(CaseClaimed(self.service.claim(case_id), taken_next=False))
 
+    def action_release_case(self) -> None:
+        hand = self.in_hand
+        if hand is None:
+            self.notify(_("No case in hand."), severity="warning")
+            return
+        self._release_lease()
+        self.notify(_("Case {case_id} released.").format(case_id=hand.case_id))
+
+    def action_back_to_case(self) -> None:
+        """The queue cursor and the case panes go back to the case in hand."""
+        hand = self.in_hand
+        if hand is None:
+            self.notify(_("No case in hand: n takes the next case."), severity="warning")
+            return
+        self.queue.show_case(hand.case_id)
+        if self.bundle is None or self.bundle.case_id != hand.case_id:
+            self._select(hand.case_id, immediate=True)
+        if self.has_class("-narrow"):
+            self._show("contacts")
+
     def on_nothing_to_take(self, _message: NothingToTake) -> None:
+        self.claim_in_flight = False
         self._stop_claim_notice()
         self._show_lease()
         self.notify(_("No case to take right now: nothing due, nothing unowned."))
+        self._drop_typeahead(_("no case was taken"))
 
     def on_case_claimed(self, message: CaseClaimed) -> None:
         claim = message.claim
+        self.claim_in_flight = False
         self._stop_claim_notice()
         # The service released our previous lease in the same transaction.
-        self.lease = claim
+        self.in_hand = CaseInHand(claim.case_id, "", claim.lease_expires_at, claim.version)
+        self._claims += 1
+        self._hand_loading = True
         self._start_renewing()
         self._wanted = claim.case_id
         if self._debounce is not None:
@@ -99,16 +131,17 @@ class LeaseKeys(_Host):
             self._start_case_load(case_id)
 
     def _show_lease(self) -> None:
-        lease = self.lease
-        if (lease.case_id if lease is not None else None) != self._beaten_case:
+        hand = self.in_hand
+        if (hand.case_id if hand is not None else None) != self._beaten_case:
             self._beat()  # the boards see the operator move to another case at once
+        self.query_one(CaseHeader).pin(hand, now=self.service.now())
         pane = self.pane_widget("queue")
-        if lease is None:
+        if hand is None:
             pane.border_subtitle = _("n takes the next case")
             return
         pane.border_subtitle = _("working case {case_id} until {time}").format(
-            case_id=lease.case_id,
-            time=when_text(lease.lease_expires_at, self.service.timezone, self.service.now()),
+            case_id=hand.case_id,
+            time=when_text(hand.lease_until, self.service.timezone, self.service.now()),
         )
 
     def _start_renewing(self) -> None:
@@ -119,8 +152,8 @@ class LeaseKeys(_Host):
         self._renew_timer = self.set_interval(interval, self._renew_now)
 
     def _renew_now(self) -> None:
-        if self.lease is not None:
-            self._renew(self.lease.case_id)
+        if self.in_hand is not None:
+            self._renew(self.in_hand.case_id)
 
     @work(thread=True, group="lease", exit_on_error=False)
     def _renew(self, case_id: int) -> None:
@@ -132,27 +165,71 @@ class LeaseKeys(_Host):
         self.post_message(LeaseRenewed(case_id, expires_at))
 
     def on_lease_renewed(self, message: LeaseRenewed) -> None:
-        if self.lease is not None and self.lease.case_id == message.case_id:
-            self.lease = replace(self.lease, lease_expires_at=message.expires_at)
+        if self.in_hand is not None and self.in_hand.case_id == message.case_id:
+            self.in_hand = replace(self.in_hand, lease_until=message.expires_at)
             self._show_lease()
 
     def on_lease_lost(self, message: LeaseLost) -> None:
-        if self.lease is None or self.lease.case_id != message.case_id:
+        self._lose_case(message.case_id, message.reason)
+
+    # --- following the lease: a supervisor's release, a reassignment, an expiry -----
+
+    def _poll_lease(self) -> None:
+        hand = self.in_hand
+        if hand is None or self.claim_in_flight:
             return
-        self.lease = None
+        if any(w.group == "lease-poll" and not w.is_finished for w in self.workers):
+            return  # a slow database: one read at a time, the next tick asks again
+        self._read_lease(hand.case_id, self._claims)
+
+    @work(thread=True, group="lease-poll", exit_on_error=False)
+    def _read_lease(self, case_id: int, claims: int) -> None:
+        # Advisory like the heartbeat: a read that fails is retried by the next poll.
+        with contextlib.suppress(Exception):
+            self.post_message(LeaseChecked(self.service.lease_state(case_id), claims))
+
+    def on_lease_checked(self, message: LeaseChecked) -> None:
+        state, hand = message.state, self.in_hand
+        if hand is None or hand.case_id != state.case_id or self.claim_in_flight:
+            return
+        if message.claims != self._claims:
+            return  # read before the case was claimed (again)
+        now = self.service.now()
+        if not state.held_by(self.service.actor.id, now):
+            if state.holder_id is None:
+                reason = _("The lease on case {case_id} was released.")
+            elif state.holder_id != self.service.actor.id:
+                reason = _("Case {case_id} was given to someone else.")
+            else:
+                reason = _("The lease on case {case_id} ran out.")
+            self._lose_case(hand.case_id, reason.format(case_id=hand.case_id))
+            return
+        if state.expires_at != hand.lease_until or state.version != hand.version:
+            assert state.expires_at is not None  # held_by says so
+            self.in_hand = replace(hand, lease_until=state.expires_at, version=state.version)
+            self._show_lease()
+
+    def _lose_case(self, case_id: int, reason: str) -> None:
+        """The case in hand is no longer ours: say so, drop it, tell an open form."""
+        if self.in_hand is None or self.in_hand.case_id != case_id:
+            return
+        self.in_hand = None
+        self._hand_loading = False
         if self._renew_timer is not None:
             self._renew_timer.stop()
             self._renew_timer = None
         self._show_lease()
-        self.notify(
-            message.reason,
-            title=_("Case {case_id} is no longer yours").format(case_id=message.case_id),
-            severity="warning",
-            markup=False,
-        )
+        self.query_one(CaseHeader).pin(None, lost=reason)
+        title = _("Case {case_id} is no longer yours").format(case_id=case_id)
+        self.notify(reason, title=title, severity="warning", markup=False)
+        lease_lost: Any = getattr(self.app.screen, "lease_lost", None)
+        if callable(lease_lost):
+            lease_lost(reason)
+        self._drop_typeahead(title)
 
     def _release_lease(self) -> None:
-        lease, self.lease = self.lease, None
+        lease, self.in_hand = self.in_hand, None
+        self._hand_loading = False
         if self._renew_timer is not None:
             self._renew_timer.stop()
             self._renew_timer = None

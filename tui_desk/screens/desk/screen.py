@@ -41,7 +41,7 @@ from tui_desk.screens.desk.bindings import BINDINGS
 from tui_desk.screens.desk.calendar_actions import CalendarKeys
 from tui_desk.screens.desk.case_actions import CaseActions
 from tui_desk.screens.desk.case_loading import CaseLoading
-from tui_desk.screens.desk.host import DeskFilter
+from tui_desk.screens.desk.host import DeskFilter, Typed
 from tui_desk.screens.desk.leases import LeaseKeys
 from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
@@ -55,7 +55,7 @@ from tui_desk.widgets.contact_log import ContactLogPanel
 from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
 
 if TYPE_CHECKING:
-    from tui_desk.views.queue import Claim
+    from tui_desk.views.hand import CaseInHand
 
 
 PANES: tuple[Pane, ...] = (
@@ -105,9 +105,21 @@ class DeskScreen(
 
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
+    LEASE_POLL_SECONDS: ClassVar[float] = 0.75
+    REPLAY_WAIT_SECONDS: ClassVar[float] = 0.02
+    """While a form opened by a kept key saves, how often to look whether it is done."""
+    """While a case is in hand, how often the desk reads who holds its lease."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # While the search line has the focus, letters are text, not commands.
-        return action not in self._priority_actions or not isinstance(self.focused, Input)
+        if action == "search":
+            # While keys wait for a claim, "/" waits behind them (else they would be
+            # replayed into the search line); with none waiting, searching goes on.
+            return not (self.typing_ahead and self._typeahead)
+        if action not in self._priority_actions:
+            return True
+        # While the search line has the focus, letters are text, not commands. While a
+        # claim or the case's read is under way, they are kept (``on_key``) for later.
+        return not isinstance(self.focused, Input) and not self.typing_ahead
 
     def __init__(self, service: DeskService) -> None:
         super().__init__(id="desk")
@@ -120,7 +132,15 @@ class DeskScreen(
         self.side_pane = "contacts"
         self.bundle: CaseBundle | None = None
         self.filter = DeskFilter()
-        self.lease: Claim | None = None
+        self.in_hand: CaseInHand | None = None
+        self.claim_in_flight = False
+        self._hand_loading = False
+        self._claims = 0
+        self._replaying = False
+        self._replaying_key = False
+        self._replay_in_form = False
+        self._typeahead: list[Typed] = []
+        self._lease_timer: Timer | None = None
         self._beaten_case: int | None = None
         self._wanted: int | None = None
         self._debounce: Timer | None = None
@@ -178,19 +198,21 @@ class DeskScreen(
         self.apply_filter()
         self._beat()
         self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
+        self._lease_timer = self.set_interval(self.LEASE_POLL_SECONDS, self._poll_lease)
 
     def on_unmount(self) -> None:
         # Leaving the desk frees the case at once rather than when its lease runs out, and
         # takes the agent off the boards. Bounded: a database that does not answer must
         # not keep the process alive.
-        lease, self.lease = self.lease, None
-        case_id = lease.case_id if lease is not None else None
+        hand, self.in_hand = self.in_hand, None
+        self._typeahead, self._replaying = [], False
+        case_id = hand.case_id if hand is not None else None
         thread = threading.Thread(target=self._leave_quietly, args=(case_id,), daemon=True)
         thread.start()
         thread.join(timeout=3.0)
 
     def _beat(self) -> None:
-        case_id = self.lease.case_id if self.lease is not None else None
+        case_id = self.in_hand.case_id if self.in_hand is not None else None
         self._beaten_case = case_id
         self._send_heartbeat(case_id)
 
@@ -214,7 +236,8 @@ class DeskScreen(
     @property
     def is_settled(self) -> bool:
         """No case load is waiting on a debounce and no worker is running."""
-        workers = [*self.workers, *self.queue.workers]
+        workers = [w for w in self.workers if w.group != "lease-poll"]
+        workers += self.queue.workers
         if any(isinstance(s, ModalScreen) for s in self.app.screen_stack):
             workers += [w for s in self.app.screen_stack for w in s.workers]
         return (
@@ -223,6 +246,9 @@ class DeskScreen(
             and not self._load_scheduled
             and self._search_timer is None
             and not self.queue.is_loading
+            and not self.claim_in_flight
+            and not self._typeahead
+            and not self._replaying
             and not any(w.is_running or w.state is WorkerState.PENDING for w in workers)
         )
 
@@ -232,9 +258,14 @@ class DeskScreen(
         """Called by the App's handler: put the panes right; the App tells the operator."""
         if failure.group == "case":
             self._loaded()
+            if self.load_in_flight:
+                self._hand_loading = False
+                self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
         elif failure.group == "claim":
+            self.claim_in_flight = False
             self._stop_claim_notice()
             self._show_lease()
+            self._drop_typeahead(failure.reason)
         return False

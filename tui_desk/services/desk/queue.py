@@ -6,12 +6,14 @@ import socket
 
 from sqlalchemy import select
 
-from tui_desk.db.models import AuditEvent, Stage
+from tui_desk.db.models import AuditEvent, CollectionCase, Stage
+from tui_desk.i18n import _
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.services import presence
 from tui_desk.services.case_facts import scrub_text
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.desk.base import enum_value as _enum_value
+from tui_desk.services.errors import NotFound
 from tui_desk.services.queue import (
     QueueFilter,
     Scope,
@@ -21,6 +23,7 @@ from tui_desk.services.queue import (
     renew_lease,
     take_next,
 )
+from tui_desk.views.hand import LeaseState
 
 
 class QueueDesk(DeskPart):
@@ -98,3 +101,18 @@ class QueueDesk(DeskPart):
     renew = use_case(renew_lease)
 
     release = use_case(release_lease)
+
+    def lease_state(self, case_id: int) -> LeaseState:
+        """Who holds the case's lease now (one primary-key read, no audit): the desk
+        polls it while a case is in hand, so a lease freed or taken elsewhere shows."""
+        with self.db.read() as s:
+            row = s.execute(
+                select(
+                    CollectionCase.lease_holder_id,
+                    CollectionCase.lease_expires_at,
+                    CollectionCase.version,
+                ).where(CollectionCase.id == case_id)
+            ).first()
+        if row is None:
+            raise NotFound(_("case {case_id} does not exist").format(case_id=case_id))
+        return LeaseState(case_id, row.lease_holder_id, row.lease_expires_at, row.version)
