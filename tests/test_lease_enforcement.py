@@ -34,6 +34,7 @@ from tui_desk.db.models import (
     FollowUpStatus,
     HoldKind,
     PaymentChannel,
+    Phone,
     PlanStatus,
     Relation,
     RepaymentPlan,
@@ -296,7 +297,6 @@ WRITES = [
         "add_phone",
         lambda w, c: casework.add_phone(c, w.borrower, "13912345678", relation=Relation.SPOUSE),
     ),
-    Write("set_do_not_call", lambda w, c: casework.set_do_not_call(c, w.phone, True)),
     Write("set_phone_verified", lambda w, c: casework.set_phone_verified(c, w.phone, False)),
     Write(
         "correct_id_number",
@@ -505,6 +505,18 @@ def test_an_inbound_call_is_logged_by_whoever_answered_it(db: Database) -> None:
     [own] = w.events("contact.log")
     assert own.after is not None and own.after["over_lease_of"] == w.op1.id
     assert own.after["direction"] == "inbound"
+
+
+def test_a_do_not_call_request_is_marked_by_whoever_hears_it(db: Database) -> None:
+    w = World(db)
+    w.lease(w.op1, UNTIL)
+    casework.set_do_not_call(w.ctx(w.op2), w.phone, True)
+    with db.read() as s:
+        phone = s.get(Phone, w.phone)
+        assert phone is not None and phone.do_not_call
+    [let_through] = w.events("case.lease_do_not_call")
+    assert let_through.agent_id == w.op2.id
+    assert let_through.before is not None and let_through.before["lease_holder_id"] == w.op1.id
 
 
 def test_an_outbound_contact_over_a_lease_is_refused(db: Database) -> None:

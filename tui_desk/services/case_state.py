@@ -93,6 +93,7 @@ def guard_lease(
     *,
     override_reason: str | None = None,
     inbound: bool = False,
+    do_not_call: bool = False,
 ) -> int | None:
     """Refuse a write to a case another agent is working; the holder written over, if any.
 
@@ -111,6 +112,10 @@ def guard_lease(
     reason = (override_reason or "").strip()
     if inbound:
         _audit_over_lease(session, ctx, case, holder, until, "case.lease_inbound", None)
+        return holder
+    if do_not_call:
+        # A borrower's "do not call me" is recorded by whoever hears it, lease or not.
+        _audit_over_lease(session, ctx, case, holder, until, "case.lease_do_not_call", None)
         return holder
     if reason and ctx.actor.can(Action.WRITE_LEASED_CASE):
         _audit_over_lease(session, ctx, case, holder, until, "case.lease_override", reason)
@@ -154,11 +159,14 @@ def _audit_over_lease(
     reason: str | None,
 ) -> None:
     login = ctx.actor.login
-    summary = (
-        f"{login} logged an inbound call on case {case.id} while agent {holder} held it"
-        if reason is None
-        else f"{login} wrote over agent {holder}'s lease on case {case.id}: {reason}"
-    )
+    if action == "case.lease_do_not_call":
+        summary = (
+            f"{login} marked a number do-not-call on case {case.id} while agent {holder} held it"
+        )
+    elif reason is None:
+        summary = f"{login} logged an inbound call on case {case.id} while agent {holder} held it"
+    else:
+        summary = f"{login} wrote over agent {holder}'s lease on case {case.id}: {reason}"
     audit.record(
         session,
         ctx.actor,
@@ -182,6 +190,7 @@ def load_for_edit(
     ctx: Context | None = None,
     override_reason: str | None = None,
     inbound: bool = False,
+    do_not_call: bool = False,
 ) -> CollectionCase:
     """The case, locked for this transaction; refuse if it changed since ``expected_version``.
 
@@ -203,7 +212,14 @@ def load_for_edit(
     if case.status == CaseStatus.CLOSED and not allow_closed:
         raise CaseArchived(_("case {case_id} is archived and read-only").format(case_id=case_id))
     if ctx is not None:
-        guard_lease(session, case, ctx, override_reason=override_reason, inbound=inbound)
+        guard_lease(
+            session,
+            case,
+            ctx,
+            override_reason=override_reason,
+            inbound=inbound,
+            do_not_call=do_not_call,
+        )
     if expected_version is not None:
         # An edit made against a version moves it on even when the case row itself does
         # not change (a new plan, say): a second edit made against the same version is

@@ -535,14 +535,14 @@ def add_phone(
 
 
 def _phone_for_edit(
-    session: Session, phone_id: int, ctx: Context
+    session: Session, phone_id: int, ctx: Context, *, do_not_call: bool = False
 ) -> tuple[Phone, CollectionCase | None]:
     phone = session.get(Phone, phone_id)
     if phone is None:
         raise NotFound(_("phone {phone} does not exist").format(phone=phone_id))
     case = _case_of_borrower(session, phone.borrower_id)
     if case is not None:
-        load_for_edit(session, case.id, ctx=ctx)
+        load_for_edit(session, case.id, ctx=ctx, do_not_call=do_not_call)
     return phone, case
 
 
@@ -556,7 +556,8 @@ def set_do_not_call(ctx: Context, phone_id: int, do_not_call: bool) -> None:
     now = ctx.now()
     prof = ctx.profile
     with ctx.db.write() as s:
-        phone, case = _phone_for_edit(s, phone_id, ctx)
+        # Marking a number is let through another agent's lease (audited); clearing is not.
+        phone, case = _phone_for_edit(s, phone_id, ctx, do_not_call=do_not_call)
         if phone.do_not_call == do_not_call:
             return
         phone.do_not_call = do_not_call
