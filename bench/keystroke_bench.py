@@ -262,15 +262,15 @@ async def desk_child(url: str, size: tuple[int, int], samples: int) -> dict[str,
                 await asyncio.sleep(pause)
         header = app.query_one(CaseHeader)
         for _ in range(samples):
-            lease = screen.lease.case_id if screen.lease else None
+            lease = screen.in_hand.case_id if screen.in_hand else None
 
             def claimed(previous: int | None = lease) -> bool:
                 # The queue pane says which case is now ours and until when.
-                held = screen.lease
+                held = screen.in_hand
                 return held is not None and held.case_id != previous
 
             def detailed(previous: int | None = lease) -> bool:
-                held = screen.lease
+                held = screen.in_hand
                 return (
                     claimed(previous)
                     and held is not None

@@ -108,7 +108,7 @@ class CaseLoading(_Host):
             # still kept wait for it, and the replay starts again when it is there.
             self._replaying = False
             return
-        top = self.app.screen
+        top = self.app.screen_stack[-1]
         if top is not self:
             self._replay_in_form = True
             if getattr(top, "saving", False):

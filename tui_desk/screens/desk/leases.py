@@ -222,7 +222,8 @@ class LeaseKeys(_Host):
         self.query_one(CaseHeader).pin(None, lost=reason)
         title = _("Case {case_id} is no longer yours").format(case_id=case_id)
         self.notify(reason, title=title, severity="warning", markup=False)
-        lease_lost: Any = getattr(self.app.screen, "lease_lost", None)
+        stack = self.app.screen_stack  # empty while the app closes
+        lease_lost: Any = getattr(stack[-1], "lease_lost", None) if stack else None
         if callable(lease_lost):
             lease_lost(reason)
         self._drop_typeahead(title)
