@@ -20,13 +20,28 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("contact_attempt", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("voided_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("void_reason", sa.Text(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_contact_attempt_voided_by_id_agent"), "agent", ["voided_by_id"], ["id"]
+    if op.get_bind().dialect.name == "sqlite":
+        # ADD COLUMN keeps the table as it is: a batch rebuild would copy every contact
+        # attempt and cannot drop a table other tables' foreign keys point at.
+        op.execute("ALTER TABLE contact_attempt ADD COLUMN voided_at DATETIME")
+        op.execute(
+            "ALTER TABLE contact_attempt ADD COLUMN voided_by_id INTEGER "
+            "CONSTRAINT fk_contact_attempt_voided_by_id_agent REFERENCES agent (id)"
         )
+        op.execute("ALTER TABLE contact_attempt ADD COLUMN void_reason TEXT")
+        return
+    op.add_column(
+        "contact_attempt", sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True)
+    )
+    op.add_column("contact_attempt", sa.Column("voided_by_id", sa.Integer(), nullable=True))
+    op.add_column("contact_attempt", sa.Column("void_reason", sa.Text(), nullable=True))
+    op.create_foreign_key(
+        "fk_contact_attempt_voided_by_id_agent",
+        "contact_attempt",
+        "agent",
+        ["voided_by_id"],
+        ["id"],
+    )
 
 
 def downgrade() -> None:
