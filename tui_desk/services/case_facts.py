@@ -19,7 +19,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.priority import days_past_due, dpd_bucket, priority_score
-from tui_desk.rules.profile import MaskingPolicy, Profile, load_profile
+from tui_desk.rules.profile import MaskingPolicy, Profile
 
 if TYPE_CHECKING:
     pass
@@ -29,17 +29,8 @@ _ID_RE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE_RE = re.compile(r"(?<![0-9+])(\+?86)?(1[3-9][0-9]{9})(?![0-9])")
 
 
-def _profile(profile: Profile | None) -> Profile:
-    return profile if profile is not None else load_profile()
-
-
 def office_today(now: dt.datetime, timezone: str) -> dt.date:
     return now.astimezone(ZoneInfo(timezone)).date()
-
-
-def week_start_of(day: dt.date) -> dt.date:
-    """The Monday of ``day``'s week."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 def dpd_and_reason(
