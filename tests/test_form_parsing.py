@@ -15,6 +15,7 @@ from tui_desk.screens.form import FieldProblem, checked
 from tui_desk.screens.parsing import (
     MAX_AMOUNT_MINOR,
     InputProblem,
+    check_name,
     check_text,
     normalise_digits,
     parse_amount,
@@ -177,3 +178,19 @@ def test_checked_turns_any_value_error_into_a_field_problem() -> None:
     assert caught.value.field == "plan-first"
     with pytest.raises(FieldProblem):
         checked("plan-count", lambda: int("²"))
+
+
+@pytest.mark.parametrize("text", ["王小明😀", "REF-12🔥", "a\u200bb", "\ue000", "⚠ref"])
+def test_names_and_references_refuse_emoji_and_symbols(text: str) -> None:
+    with pytest.raises(InputProblem, match="letters, digits and punctuation"):
+        check_name(text)
+
+
+@pytest.mark.parametrize("text", ["王小明", "O'Brien-Smith", "REF/2026-11-25 #12", "José Núñez"])
+def test_names_and_references_keep_letters_digits_and_punctuation(text: str) -> None:
+    assert check_name(text) == text
+
+
+@given(st.text(alphabet=st.characters(categories=["L", "M", "N", "P", "Zs"]), max_size=40))
+def test_any_name_of_letters_and_punctuation_is_kept(text: str) -> None:
+    assert check_name(text) == text

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
@@ -170,6 +171,16 @@ class DeskApp(App[None], inherit_bindings=False):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.exit)
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key typed while a form saves belongs to what comes after the form (the next
+        # case, the next form): the form keeps it and hands it on when it closes.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            top = self.screen_stack[-1] if self.screen_stack else None
+            if isinstance(top, FormModal) and top.saving:
+                top.keep_typed(event.key, event.character)
+                return
+        await super().on_event(event)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker that raised ends here (screens forward theirs, see

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -60,12 +62,41 @@ def check_schema(db: Database) -> str | None:
     return rev
 
 
+@contextmanager
+def migration_connection(db: Database) -> Iterator[Config]:
+    """An Alembic config bound to one connection in one transaction.
+
+    On SQLite, foreign keys are switched off for the migration (outside the transaction,
+    the only place SQLite honours it): a batch rebuild copies a table, drops the old one
+    and renames the copy, which must neither fail on nor cascade to the rows pointing at
+    it. The references are checked before the transaction commits.
+    """
+    cfg = alembic_config(db)
+    with db.engine.connect() as conn:
+        sqlite = db.engine.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                yield cfg
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise SchemaError(
+                            f"the migration left {len(broken)} broken references "
+                            f"(first: {broken[0]}); nothing was changed"
+                        )
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
 def upgrade(db: Database, revision: str = "head") -> str:
     """Upgrade the schema to ``revision``; returns the revision now in force."""
     check_schema(db)
-    cfg = alembic_config(db)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
+    with migration_connection(db) as cfg:
         command.upgrade(cfg, revision)
     with db.engine.connect() as conn:
         rev = current_revision(conn)

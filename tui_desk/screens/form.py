@@ -45,7 +45,7 @@ from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.confirm import DiscardModal
 from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
-from tui_desk.screens.parsing import InputProblem, check_text
+from tui_desk.screens.parsing import InputProblem, check_name, check_text
 from tui_desk.services.errors import ServiceError, StaleEdit
 from tui_desk.widgets.choice import Choice
 
@@ -59,6 +59,18 @@ SAVE_WORKER = "save"
 """The name of a form's save worker (a form's other workers are its reads)."""
 
 MAX_TEXT = 2000
+# Fields holding a name, a login or a reference (checked by ``check_name`` too).
+NAME_FIELDS = frozenset(
+    {
+        "phone-holder",
+        "pay-reference",
+        "rep-receipt",
+        "sign-place",
+        "override-agent",
+        "reassign-login",
+        "visit-collector",
+    }
+)
 """The longest text a field takes unless its form says otherwise (``TEXT_LIMITS``): the
 longest note the service keeps."""
 
@@ -144,6 +156,9 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
         """Set by ``lease_lost``: why the form can no longer save."""
         self._baseline: dict[str, str] = {}
         self._asking = False
+        self.typed_while_saving: list[tuple[str, str | None]] = []
+        """Keys typed while the save was under way (``keep_typed``): they belong to what
+        comes after the form, so they go to the screen below once it closes."""
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.remember_values)
@@ -190,6 +205,8 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
         for widget_id, text, multiline in fields:
             limit = self.TEXT_LIMITS.get(widget_id, MAX_TEXT)
             checked(widget_id, partial(check_text, text, max_length=limit, multiline=multiline))
+            if widget_id in NAME_FIELDS:
+                checked(widget_id, partial(check_name, text))
 
     def show_problem(self, problem: FieldProblem) -> None:
         """The problem on the error line, the focus in its field."""
@@ -277,7 +294,31 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
         except ServiceError as exc:
             self.app.call_from_thread(self._refused, str(exc))
             return
-        self.app.call_from_thread(self.dismiss, result)
+        self.app.call_from_thread(self._saved, result)
+
+    def keep_typed(self, key: str, character: str | None) -> None:
+        """A key typed while saving: kept, in order, for the screen below the form."""
+        self.typed_while_saving.append((key, character))
+
+    def _saved(self, result: ResultT) -> None:
+        typed, self.typed_while_saving = self.typed_while_saving, []
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        self.dismiss(result)
+        take = getattr(below, "take_typed", None)
+        if typed and callable(take):
+            take(typed)
+
+    def _drop_typed(self) -> None:
+        typed, self.typed_while_saving = self.typed_while_saving, []
+        if typed:
+            keys = " ".join(character or key for key, character in typed)
+            self.notify(
+                _("Keys typed while saving not applied (the form stays open): {keys}").format(
+                    keys=keys
+                ),
+                severity="warning",
+                markup=False,
+            )
 
     def stale_in_worker(self, exc: StaleEdit) -> None:
         """Runs in the save worker when the write was refused as stale: a refusal here;
@@ -286,10 +327,12 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
 
     def _refused(self, reason: str) -> None:
         self.saving = False
+        self._drop_typed()
         self.error(_("Not saved: {reason}").format(reason=reason))
 
     def _stale(self, reason: str) -> None:
         self.saving = False
+        self._drop_typed()
         self.error(
             _("Not saved: {reason}. The case was read again; check it and save again.").format(
                 reason=reason.rstrip(".")

@@ -63,6 +63,23 @@ def check_text(text: str, *, max_length: int, multiline: bool = False) -> str:
     return text
 
 
+# Symbols, pictographs (emoji), format, private-use and unassigned characters: not in a
+# name, a login or a reference number, where a clerk or a bank must read them back.
+_NOT_IN_NAMES = frozenset({"So", "Sk", "Cf", "Co", "Cs", "Cn"})
+
+
+def check_name(text: str) -> str:
+    """A name, login or reference: letters, marks, digits, spaces and punctuation only."""
+    for ch in text:
+        if unicodedata.category(ch) in _NOT_IN_NAMES:
+            raise InputProblem(
+                _("use letters, digits and punctuation only, not {char} (U+{code:04X})").format(
+                    char=ch, code=ord(ch)
+                )
+            )
+    return text
+
+
 def parse_whole(text: str, *, low: int, high: int) -> int:
     """A whole number from ``low`` to ``high``."""
     raw = normalise_digits(text.strip())

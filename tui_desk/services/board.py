@@ -337,7 +337,7 @@ def _today(session: Session, db: Database, profile: Profile, day: _Day) -> dict[
     h = hour(c.started_at)
     for agent_id, at, n, right in session.execute(
         select(c.agent_id, h, func.count(), func.sum(rpc))
-        .where(within(c.started_at))
+        .where(within(c.started_at), c.voided_at.is_(None))
         .group_by(c.agent_id, h)
     ):
         tally.add(

@@ -246,6 +246,7 @@ def read_contact_log(
             agent_name=agent_name,
             callback_at=c.callback_at,
             voided=c.voided_at is not None,
+            agent_id=c.agent_id,
         )
         for c, e164, agent_name in s.execute(stmt)
     ]

@@ -220,6 +220,7 @@ def rpc_rate(db: Database, date_from: dt.date, date_to: dt.date, profile: Profil
             c.started_at < end,
             c.direction == Direction.OUTBOUND,
             c.channel.in_([Channel.PHONE, Channel.VISIT]),
+            c.voided_at.is_(None),  # an undone outcome was a mis-key, not an attempt
         )
         .group_by(c.agent_id, Agent.login, Agent.name)
         .order_by(Agent.login.is_(None), Agent.login)

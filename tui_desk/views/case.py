@@ -136,6 +136,7 @@ class ContactLine:
     agent_name: str | None
     callback_at: dt.datetime | None
     voided: bool = False  # undone by its agent: shown struck out, not counted
+    agent_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -61,14 +61,22 @@ class ContactLogPanel(Vertical):
         with self.app.batch_update():
             table.clear()
             for c in self.contacts:
+                # An undone outcome stays in the log, struck out and marked, never hidden.
+                style = "dim strike" if c.voided else ""
+                outcome = label("outcome", c.outcome)
+                if c.voided:
+                    outcome = _("{outcome} (undone)").format(outcome=outcome)
                 table.add_row(
-                    Text(local(c.started_at, self.timezone)),
-                    Text(f"{label('channel', c.channel)} {label('direction', c.direction)}"),
-                    Text(label("outcome", c.outcome)),
+                    Text(local(c.started_at, self.timezone), style=style),
+                    Text(
+                        f"{label('channel', c.channel)} {label('direction', c.direction)}",
+                        style=style,
+                    ),
+                    Text(outcome, style="dim" if c.voided else ""),
                     Text(_clip(_one_line(c.note), NOTE_WIDTH), style="dim"),
-                    Text(c.number or c.address or DASH),
-                    Text(label("relation", c.party)),
-                    Text(c.agent_name or DASH),
+                    Text(c.number or c.address or DASH, style=style),
+                    Text(label("relation", c.party), style=style),
+                    Text(c.agent_name or DASH, style=style),
                     key=str(c.contact_id),
                 )
             self._show_note(self.contacts[0] if self.contacts else None)
@@ -85,6 +93,8 @@ class ContactLogPanel(Vertical):
             return
         text = Text()
         text.append(local(contact.started_at, self.timezone) + " ", style="dim")
+        if contact.voided:
+            text.append(_("Undone: "), style="bold")
         text.append(_one_line(contact.note) if contact.note else _("(no note)"))
         if contact.callback_at:
             text.append(

@@ -99,6 +99,13 @@ BINDINGS: list[BindingType] = [
         show=True,
     ),
     _binding(
+        "U",
+        "undo_contact",
+        N_("Undo outcome"),
+        N_("Undo your last outcome on the case (a mis-key), within minutes of logging it"),
+        "desk.undo_contact",
+    ),
+    _binding(
         "dollar_sign",
         "case_form('payment')",
         N_("Payment"),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 
+from tui_desk.formatting import label, local
 from tui_desk.i18n import _
 from tui_desk.messages import PersonalDataRevealed
 from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
@@ -26,6 +27,7 @@ from tui_desk.screens.casework_modals import (
     ReviewModal,
 )
 from tui_desk.screens.complaint_modal import ComplaintListModal
+from tui_desk.screens.confirm import ConfirmModal
 from tui_desk.screens.contact_modal import ContactModal, ContactSaved
 from tui_desk.screens.dial_modal import DialModal
 from tui_desk.screens.followup_modal import FollowUpListModal
@@ -81,6 +83,48 @@ class CaseActions(_Host):
             return
         self.notify(result.summary, title=_("Contact logged"), markup=False)
         self._after_write(result.case_id)
+
+    def action_undo_contact(self) -> None:
+        self._with_case("undo_contact", self._ask_undo)
+
+    def _ask_undo(self, bundle: CaseBundle) -> None:
+        me = self.service.actor.id
+        mine = [c for c in bundle.contacts if c.agent_id == me]
+        line = mine[0] if mine else None  # the log is newest first
+        if line is None or line.voided:
+            self.notify(
+                _("You have no outcome on case {case_id} to undo.").format(case_id=bundle.case_id),
+                title=_("Undo outcome"),
+                severity="warning",
+            )
+            return
+        question = _('Undo "{outcome}" logged at {time} on case {case_id}?').format(
+            outcome=label("outcome", line.outcome),
+            time=local(line.started_at, self.service.timezone, "%H:%M"),
+            case_id=bundle.case_id,
+        )
+        question += "\n" + _("It stays in the log, struck out, and no longer counts.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._undo_in_worker(bundle.case_id, line.contact_id)
+
+        self.app.push_screen(ConfirmModal(question), answered)
+
+    @work(thread=True, group="undo", exit_on_error=False)
+    def _undo_in_worker(self, case_id: int, contact_id: int) -> None:
+        try:
+            self.service.undo_contact(contact_id)
+        except ServiceError as exc:
+            self.app.call_from_thread(
+                self.notify, str(exc), title=_("Undo outcome"), severity="error", markup=False
+            )
+            return
+        self.app.call_from_thread(self._undone, case_id)
+
+    def _undone(self, case_id: int) -> None:
+        self.notify(_("The outcome was undone."), title=_("Undo outcome"))
+        self._after_write(case_id)
 
     def action_case_form(self, name: str) -> None:
         if name in self.FORMS:

@@ -89,6 +89,11 @@ class CaseLoading(_Host):
             event.prevent_default()
             self._typeahead.append(Typed(event.key, event.character))
 
+    def take_typed(self, keys: list[tuple[str, str | None]]) -> None:
+        """Keys typed while a form on this desk saved: typed again, in order, after it."""
+        self._typeahead.extend(Typed(key, character) for key, character in keys)
+        self.call_later(self._replay_typeahead)
+
     def _replay_typeahead(self) -> None:
         """Type the kept keys again, in order, now that the case in hand is there.
 

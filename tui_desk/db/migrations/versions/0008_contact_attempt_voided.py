@@ -45,6 +45,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        # DROP COLUMN (SQLite 3.35+) in place, for the same reason as ADD COLUMN above.
+        for column in ("void_reason", "voided_by_id", "voided_at"):
+            op.execute(f"ALTER TABLE contact_attempt DROP COLUMN {column}")
+        return
     with op.batch_alter_table("contact_attempt", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_contact_attempt_voided_by_id_agent"), type_="foreignkey"
