@@ -229,3 +229,20 @@ def test_the_desk_offers_undo(w: World) -> None:
     logged = w.log(Outcome.REFUSED)
     desk.undo_contact(logged.contact_id)
     assert w.attempt(logged.contact_id).voided_at == NOW + MINUTE
+
+
+def test_an_undone_outcome_counts_nowhere_on_the_board_nor_in_reports(w: World) -> None:
+    from tui_desk.services import board, reports
+
+    kept = w.log(Outcome.NO_ANSWER, now=NOW - 10 * MINUTE)
+    undone = w.log(Outcome.REFUSED)
+    w.undo(undone.contact_id, now=NOW + MINUTE)
+    later = NOW + 2 * MINUTE
+    board.refresh_snapshot(w.db, later, CN)
+    line = next(a for a in board.read_board(w.db, later, CN).agents if a.agent_id == w.op.id)
+    assert line.contacts_today == 1
+    day = NOW.astimezone(SH).date()
+    table = reports.rpc_rate(w.db, day, day, CN)
+    [row] = [r for r in table.rows if r[0] == "op"]
+    assert row[2] == 1  # attempts: the undone one is not among them
+    assert kept.contact_id != undone.contact_id
