@@ -68,19 +68,26 @@ class CaseHeader(Static):
     ) -> None:
         """The case in hand, on the header's first line whatever case is shown below
         (``lost``: why the case in hand was dropped)."""
+        before = self._pinned_line()
         self.in_hand = in_hand
         self.lost = lost if in_hand is None else None
         if now is not None:
             self.now = now
-        self.show(self.detail)
+        after = self._pinned_line()
+        # Moving from one case in hand to the next changes one line of one row: no need to
+        # lay the screen out again (which costs a frame at the moment of a claim).
+        width = self.content_region.width
+        same_height = bool(before.plain) and bool(after.plain) and width > 0
+        same_height = same_height and max(before.cell_len, after.cell_len) <= width + 1
+        self.show(self.detail, layout=not same_height)
 
-    def show(self, detail: CaseDetail | None) -> None:
+    def show(self, detail: CaseDetail | None, *, layout: bool = True) -> None:
         self.detail = detail
         t = self._pinned_line()
         t.append_text(
             self._render_detail(detail) if detail else Text(_("No case selected."), "dim")
         )
-        self.update(t)
+        self.update(t, layout=layout)
 
     def _pinned_line(self) -> Text:
         t = Text()
