@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
@@ -413,3 +414,18 @@ class Factory:
                     )
                 )
             return agreement.id
+
+
+def new_db_url(path: Path) -> str:
+    """A new SQLite database at ``path`` with the current schema (as `db upgrade` makes
+    it): commands other than `db upgrade` refuse a database without one."""
+    from tui_desk.db.engine import open_database
+    from tui_desk.db.migrate import ensure_schema
+
+    url = f"sqlite:///{path}"
+    db = open_database(url)
+    try:
+        ensure_schema(db)
+    finally:
+        db.dispose()
+    return url

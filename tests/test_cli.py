@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.factories import Factory
+from tests.factories import Factory, new_db_url
 from tui_desk import cli, clock
 from tui_desk.cli import common
 from tui_desk.db.engine import open_database
@@ -29,16 +29,46 @@ def run(argv: list[str]) -> int:
         return int(exc.code or 0)
 
 
-def test_every_command_upgrades_an_empty_database(tmp_path: Path) -> None:
+def test_only_db_upgrade_makes_the_schema(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    assert run(["--db", url, "agents", "list"]) == 0
+    assert run(["--db", url, "agents", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "run `tui-desk db upgrade` first" in err and err.count("\n") == 1
+    assert run(["--db", url, "db", "current"]) == 1  # current changes nothing
     db = open_database(url)
-    assert check_schema(db) == head_revision()
+    assert check_schema(db) is None
     db.dispose()
+    assert run(["--db", url, "db", "upgrade"]) == 0
+    assert "schema upgraded from (empty) to" in capsys.readouterr().out
+    assert run(["--db", url, "db", "upgrade"]) == 0  # a second upgrade has nothing to do
+    assert f"schema revision {head_revision()}" in capsys.readouterr().out
+    assert run(["--db", url, "agents", "list"]) == 0
+    assert run(["--db", url, "db", "current"]) == 0
+
+
+def test_an_old_schema_is_refused_naming_the_upgrade(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alembic import command
+
+    from tui_desk.db.migrate import migration_connection
+
+    url = new_db_url(tmp_path / "old.db")
+    db = open_database(url)
+    with migration_connection(db) as cfg:
+        command.downgrade(cfg, "-1")
+    old = check_schema(db)
+    db.dispose()
+    assert run(["--db", url, "report", "rpc-rate"]) == 1
+    err = capsys.readouterr().err
+    assert f"schema revision {old}" in err and "tui-desk db upgrade" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+    url = new_db_url(tmp_path / "a.db")
     assert (
         run(["agents", "add", "wang.fang", "--name", "王芳", "--role", "collector", "--db", url])
         == 0
@@ -74,13 +104,13 @@ def test_bad_database_url_is_one_line(
 
 
 def test_unknown_login_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'u.db'}"
+    url = new_db_url(tmp_path / "u.db")
     assert run(["--db", url, "--agent", "nobody"]) == 1
     assert "is not a tui-desk agent" in capsys.readouterr().err
 
 
 def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'i.db'}"
+    url = new_db_url(tmp_path / "i.db")
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     run(["--db", url, "agents", "deactivate", "li"])
     capsys.readouterr()
@@ -91,7 +121,7 @@ def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_agent_flag_refused_for_ordinary_login_on_real_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+    url = new_db_url(tmp_path / "r.db")
     run(["--db", url, "agents", "add", "boss", "--name", "Boss", "--role", "supervisor"])
     monkeypatch.setattr(os, "getuid", lambda: 4242)
     monkeypatch.setattr(common, "current_login", lambda: "clerk")
@@ -114,7 +144,7 @@ def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_collector_schedule_and_days_off_from_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 's.db'}"
+    url = new_db_url(tmp_path / "s.db")
     assert (
         run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
         == 0
@@ -159,7 +189,7 @@ def test_collector_schedule_and_days_off_from_the_command_line(
 def test_bad_schedule_input_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'b.db'}"
+    url = new_db_url(tmp_path / "b.db")
     run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     capsys.readouterr()
@@ -179,7 +209,7 @@ BOOKED_AT = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
 def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database where collector ``col`` has two visits on Thursday 2026-12-03; the OS
     login is the operator ``op``, and the clock reads the morning of that day."""
-    url = f"sqlite:///{tmp_path / 'v.db'}"
+    url = new_db_url(tmp_path / "v.db")
     assert run(["--db", url, "agents", "list"]) == 0
     db = open_database(url)
     make = Factory(db, now=BOOKED_AT)
@@ -400,7 +430,7 @@ def test_a_usage_error_exits_2(
 def test_a_refusal_exits_1_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+    url = new_db_url(tmp_path / "r.db")
     assert run(["--db", url, "report", "no-such-report"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("tui-desk: unknown report 'no-such-report'") and err.count("\n") == 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.factories import Factory
+from tests.factories import Factory, new_db_url
 from tui_desk import cli
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import (
@@ -394,7 +394,7 @@ def cli_run(argv: list[str]) -> int:
 
 @pytest.fixture
 def world_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'r.db'}"
+    url = new_db_url(tmp_path / "r.db")
     assert cli_run(["--db", url, "agents", "list"]) == 0
     db = open_database(url)
     try:
@@ -430,7 +430,7 @@ def test_cli_writes_csv_with_a_bom(
 
 
 def test_cli_lists_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'l.db'}"
+    url = new_db_url(tmp_path / "l.db")
     assert cli_run(["--db", url, "report", "list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert names == list(reports.REPORTS)
@@ -452,7 +452,7 @@ def test_cli_lists_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_cli_errors_are_one_line(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'e.db'}"
+    url = new_db_url(tmp_path / "e.db")
     assert cli_run(["--db", url, "report", *args]) == 1
     err = capsys.readouterr().err
     assert expected in err

@@ -1,7 +1,8 @@
 """Command line: run the desk, the demo, seeding, schema upgrades, agents and the worker.
 
-Every command first upgrades an empty (or older) database and refuses one newer than
-this code. Database problems are reported as one line, never as a traceback.
+Only ``db upgrade`` changes the schema (under a lock, so several at once do it once);
+every other command checks it and refuses an old, missing or newer one in one line.
+Database problems are reported as one line, never as a traceback.
 
 Exit status (shown in ``--help``): 0 done; 1 refused or failed, with one line on stderr
 (``import``: also when some rows were rejected); 2 the command line could not be parsed.
@@ -42,14 +43,14 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_pbx_sandbox(args)
     settings = settings_for(args)
     set_language(settings.language)
+    if command == "db":
+        return cmd_db(args, settings)
     db = open_db(settings)
     try:
         if command == "run":
             cmd_run(db, settings)
         elif command == "seed":
             cmd_seed(db, args.cases, args.seed)
-        elif command == "db":
-            cmd_db(db)
         elif command == "agents":
             cmd_agents(args, db)
         elif command == "day-sheet":

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from tui_desk.config import Settings, load_settings
 from tui_desk.db.engine import Database, open_database
-from tui_desk.db.migrate import ensure_schema
+from tui_desk.db.migrate import ensure_schema, require_current
 from tui_desk.i18n import _
 
 if TYPE_CHECKING:
@@ -55,9 +55,19 @@ def settings_for(args: argparse.Namespace, *, database_url: str | None = None) -
     )
 
 
-def open_db(settings: Settings) -> Database:
+def open_db(settings: Settings, *, migrate: bool = False) -> Database:
+    """The database, its schema checked: only ``db upgrade`` (and the demo, on its own
+    database) changes the schema; every other command refuses an old or missing one in
+    one line naming ``tui-desk db upgrade``."""
     db = open_database(settings.database_url)
-    ensure_schema(db)
+    try:
+        if migrate:
+            ensure_schema(db)
+        else:
+            require_current(db)
+    except BaseException:
+        db.dispose()
+        raise
     return db
 
 

@@ -37,7 +37,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from tui_desk.services.meta import set_meta
 
     settings = settings_for(args, database_url=args.db or demo_database_url())
-    db = open_db(settings)
+    db = open_db(settings, migrate=True)  # the demo keeps its own database current
     if not list_agents(db):
         print(_("creating the demo database at {url}").format(url=db.describe()), file=sys.stderr)
         cmd_seed(db, args.cases, 42)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from tui_desk.db.engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# pg_advisory_xact_lock key of schema upgrades (any fixed number unique to tui-desk).
+UPGRADE_LOCK_KEY = 7_302_447_311
 
 
 class SchemaError(RuntimeError):
@@ -77,8 +80,15 @@ def migration_connection(db: Database) -> Iterator[Config]:
         raw = conn.connection.driver_connection
         if sqlite and raw is not None:
             raw.execute("PRAGMA foreign_keys = OFF")
+        if sqlite:
+            # The write lock from the first statement: one migration at a time.
+            conn = conn.execution_options(sqlite_begin="EXCLUSIVE")
         try:
             with conn.begin():
+                if not sqlite:
+                    # One migration at a time: the others wait here, then find the
+                    # schema current and do nothing. Released when the transaction ends.
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_KEY})")
                 cfg.attributes["connection"] = conn
                 yield cfg
                 if sqlite:
@@ -93,19 +103,66 @@ def migration_connection(db: Database) -> Iterator[Config]:
                 raw.execute("PRAGMA foreign_keys = ON")
 
 
-def upgrade(db: Database, revision: str = "head") -> str:
-    """Upgrade the schema to ``revision``; returns the revision now in force."""
+def upgrade(db: Database, revision: str = "head", *, wait_seconds: float = 600.0) -> str:
+    """Upgrade the schema to ``revision`` under the upgrade lock; returns the revision now
+    in force (see ``upgrade_found``)."""
+    return upgrade_found(db, revision, wait_seconds=wait_seconds)[1]
+
+
+def upgrade_found(
+    db: Database, revision: str = "head", *, wait_seconds: float = 600.0
+) -> tuple[str | None, str]:
+    """Upgrade under the upgrade lock: (the revision found once the lock was held, the
+    revision now in force); equal when there was nothing to do.
+
+    Several upgrades at once: one migrates, the others wait for it and find nothing left
+    to do (on SQLite they retry while the database is locked, up to ``wait_seconds``)."""
     check_schema(db)
-    with migration_connection(db) as cfg:
-        command.upgrade(cfg, revision)
-    with db.engine.connect() as conn:
-        rev = current_revision(conn)
-    assert rev is not None
-    return rev
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            with migration_connection(db) as cfg:
+                connection = cfg.attributes["connection"]
+                found = current_revision(connection)
+                command.upgrade(cfg, revision)
+                now = current_revision(connection)
+            break
+        except OperationalError as exc:
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise DatabaseUnavailable(_one_line(db, exc)) from exc
+            time.sleep(0.2)
+    assert now is not None
+    return found, now
+
+
+def _locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig or exc).lower() or "busy" in str(exc.orig or exc).lower()
+
+
+def require_current(db: Database) -> str:
+    """The schema this code needs, or ``SchemaError`` naming the command that makes it.
+
+    Only ``tui-desk db upgrade`` changes the schema; every other command checks it here.
+    """
+    rev = check_schema(db)
+    head = head_revision()
+    if rev == head:
+        return rev
+    if rev is None:
+        raise SchemaError(
+            f"the database {db.describe()} has no tui-desk schema yet: "
+            "run `tui-desk db upgrade` first"
+        )
+    raise SchemaError(
+        f"the database {db.describe()} has schema revision {rev}, this tui-desk needs "
+        f"{head}: run `tui-desk db upgrade` first"
+    )
 
 
 def ensure_schema(db: Database) -> str:
-    """Upgrade an empty or older database; refuse a newer one. Returns the head revision."""
+    """Upgrade an empty or older database; refuse a newer one. Returns the head revision.
+
+    For databases a command creates for itself (the demo's, a test's)."""
     rev = check_schema(db)
     if rev != head_revision():
         return upgrade(db)
