@@ -248,8 +248,10 @@ def test_invalid_schedules_are_refused_and_change_nothing(
     assert w.events("agent.schedule") == []
 
 
-def test_only_admins_manage_schedules_and_only_collectors_have_them(w: World) -> None:
-    for actor in (w.op, w.sup, actor_of(w.db, w.col)):
+def test_only_admins_and_supervisors_manage_schedules_and_only_collectors_have_them(
+    w: World,
+) -> None:
+    for actor in (w.op, actor_of(w.db, w.col)):
         with pytest.raises(PermissionDenied, match="may not manage agents"):
             agents.set_collector_schedule(w.db, actor, "col", work_end="17:00", now=NOW)
         with pytest.raises(PermissionDenied):

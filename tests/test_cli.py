@@ -15,7 +15,7 @@ from tui_desk import cli, clock
 from tui_desk.cli import common
 from tui_desk.db.engine import open_database
 from tui_desk.db.migrate import check_schema, head_revision
-from tui_desk.db.models import Agent, AuditEvent, Stage
+from tui_desk.db.models import Agent, AuditEvent, Role, Stage
 from tui_desk.rules.profile import load_profile
 from tui_desk.services.agents import list_agents
 from tui_desk.services.context import Actor, Context
@@ -208,12 +208,14 @@ BOOKED_AT = dt.datetime(2026, 11, 30, 10, 0, tzinfo=SH).astimezone(dt.UTC)
 @pytest.fixture
 def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database where collector ``col`` has two visits on Thursday 2026-12-03; the OS
-    login is the operator ``op``, and the clock reads the morning of that day."""
+    login is the supervisor ``op`` (``clerk`` is an operator), and the clock reads the
+    morning of that day."""
     url = new_db_url(tmp_path / "v.db")
     assert run(["--db", url, "agents", "list"]) == 0
     db = open_database(url)
     make = Factory(db, now=BOOKED_AT)
-    op = make.agent(login="op")
+    op = make.agent(login="op", role=Role.SUPERVISOR)
+    make.agent(login="clerk")
     col = make.collector(login="col", name="王芳")
     make.collector(login="col2", name="李强")
     with db.read() as s:
@@ -294,6 +296,7 @@ def test_day_sheet_of_another_day_is_empty(
         (["--collector", "ghost"], "op", "no agent with login ghost"),
         (["--collector", "col"], "stranger", "is not a tui-desk agent"),
         (["--collector", "col"], "col2", "a collector sees only their own day sheet"),
+        (["--collector", "col"], "clerk", "a day sheet is for its collector or a supervisor"),
         (["--collector", "col", "--out", "/nonexistent/dir/x.txt"], "op", "cannot write"),
     ],
 )
@@ -431,6 +434,115 @@ def test_a_refusal_exits_1_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = new_db_url(tmp_path / "r.db")
-    assert run(["--db", url, "report", "no-such-report"]) == 1
+    Factory(open_database(url)).agent(login="boss", role=Role.SUPERVISOR)
+    assert run(["--db", url, "--agent", "boss", "report", "no-such-report"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("tui-desk: unknown report 'no-such-report'") and err.count("\n") == 1
+
+
+# --- every command is an agent's act -------------------------------------------------------
+
+
+@pytest.fixture
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A database with an administrator, a supervisor and an operator; the OS is not root."""
+    url = new_db_url(tmp_path / "team.db")
+    db = open_database(url)
+    make = Factory(db)
+    make.agent(login="adm", role=Role.ADMIN)
+    make.agent(login="sup", role=Role.SUPERVISOR)
+    make.agent(login="clerk")
+    db.dispose()
+    monkeypatch.setattr(common, "may_choose_agent", lambda login, is_demo: False)
+    return url
+
+
+def _as(monkeypatch: pytest.MonkeyPatch, login: str) -> None:
+    monkeypatch.setattr(common, "current_login", lambda: login)
+
+
+def _events(url: str, action: str) -> list[AuditEvent]:
+    db = open_database(url)
+    with db.read() as s:
+        rows = list(s.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        s.expunge_all()
+    db.dispose()
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("login", "argv", "expected"),
+    [
+        (
+            "clerk",
+            ["agents", "add", "x", "--name", "X", "--role", "admin"],
+            "may not manage agents",
+        ),
+        ("clerk", ["agents", "deactivate", "sup"], "may not manage agents"),
+        ("clerk", ["agents", "schedule", "sup", "--hours", "09:00-17:00"], "may not manage"),
+        ("clerk", ["agents", "day-off", "sup", "2026-12-24"], "may not manage agents"),
+        ("sup", ["agents", "add", "x", "--name", "X", "--role", "admin"], "administrator"),
+        ("sup", ["agents", "deactivate", "adm"], "add or change an administrator"),
+        ("clerk", ["report", "rpc-rate", "--from", "2026-12-01", "--to", "2026-12-02"], "reports"),
+        ("clerk", ["report", "list"], "may not run reports"),
+        ("nobody", ["report", "list"], "is not a tui-desk agent"),
+        ("sup", ["import", "--csv", "/nonexistent.csv"], "may not import data"),
+        ("nobody", ["import", "--csv", "/nonexistent.csv"], "imports are run by administrators"),
+        ("sup", ["seed", "--cases", "5"], "for the host's administrators"),
+    ],
+)
+def test_commands_check_the_agents_role(
+    team: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    login: str,
+    argv: list[str],
+    expected: str,
+) -> None:
+    _as(monkeypatch, login)
+    assert run(["--db", team, *argv]) == 1
+    err = capsys.readouterr().err
+    assert expected in err and err.count("\n") == 1, err
+    db = open_database(team)
+    assert sorted(a.login for a in list_agents(db)) == ["adm", "clerk", "sup"]
+    assert all(a.active for a in list_agents(db))
+    db.dispose()
+
+
+def test_a_supervisor_manages_accounts_audited_as_themselves(
+    team: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _as(monkeypatch, "sup")
+    assert run(["--db", team, "agents", "add", "col", "--name", "王芳", "--role", "collector"]) == 0
+    assert run(["--db", team, "agents", "deactivate", "clerk"]) == 0
+    assert run(["--db", team, "agents", "day-off", "col", "2026-12-24"]) == 0
+    db = open_database(team)
+    with db.read() as s:
+        sup = s.scalar(select(Agent.id).where(Agent.login == "sup"))
+    db.dispose()
+    for action in ("agent.add", "agent.deactivate"):
+        [event] = _events(team, action)
+        assert event.agent_id == sup
+    assert run(["--db", team, "report", "list"]) == 0
+    assert "rpc-rate" in capsys.readouterr().out
+
+
+def test_the_host_admin_sets_up_the_first_administrator_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = new_db_url(tmp_path / "boot.db")
+    monkeypatch.setattr(common, "current_login", lambda: "root")
+    monkeypatch.setattr(os, "getuid", lambda: 0)
+    assert run(["--db", url, "agents", "add", "adm", "--name", "管理员", "--role", "admin"]) == 0
+    [event] = _events(url, "agent.add")
+    assert event.agent_id is None and event.after is not None
+    assert event.after["host_login"] == "root"
+    capsys.readouterr()
+    # Once an administrator exists, the host's root is no agent of its own.
+    assert run(["--db", url, "agents", "add", "x", "--name", "X", "--role", "operator"]) == 1
+    assert "is not a tui-desk agent" in capsys.readouterr().err
+    # It may still act as a named agent, as before.
+    assert run(["--db", url, "--agent", "adm", "agents", "add", "x", "--name", "X", "--role",
+                "operator"]) == 0  # fmt: skip
+    events = _events(url, "agent.add")
+    assert events[-1].agent_id is not None

@@ -36,7 +36,10 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.WRITE_LEASED_CASE: (False, False, True, True),
     Action.EDIT_TEMPLATES: (False, False, True, True),
     Action.RELEASE_HOLD: (False, False, True, True),
-    Action.MANAGE_AGENTS: (False, False, False, True),
+    Action.MANAGE_AGENTS: (False, False, True, True),
+    Action.MANAGE_ADMINS: (False, False, False, True),
+    Action.RUN_REPORTS: (False, False, True, True),
+    Action.IMPORT_DATA: (False, False, False, True),
     Action.RECORD_VISIT_REPORT: (True, True, True, True),
     Action.VIEW_BOARD: (False, False, True, True),
 }

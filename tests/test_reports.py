@@ -27,6 +27,7 @@ from tui_desk.db.models import (
     PromiseStatus,
     PromiseToPay,
     Relation,
+    Role,
     VisitOutcome,
     VisitReport,
 )
@@ -386,10 +387,18 @@ def test_every_report_runs_on_seeded_data_with_consistent_totals(db: Database) -
 
 
 def cli_run(argv: list[str]) -> int:
+    """The command as the supervisor ``boss`` (reports are for supervisors)."""
+    if "report" in argv and "--agent" not in argv:
+        argv = ["--agent", "boss", *argv]
     try:
         return cli.main(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+
+
+def _boss(db: Database) -> None:
+    Factory(db).agent(login="boss", role=Role.SUPERVISOR)
+    db.dispose()
 
 
 @pytest.fixture
@@ -399,6 +408,7 @@ def world_url(tmp_path: Path) -> str:
     db = open_database(url)
     try:
         build_world(db)
+        _boss(db)
     finally:
         db.dispose()
     return url
@@ -431,6 +441,7 @@ def test_cli_writes_csv_with_a_bom(
 
 def test_cli_lists_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = new_db_url(tmp_path / "l.db")
+    _boss(open_database(url))
     assert cli_run(["--db", url, "report", "list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert names == list(reports.REPORTS)
@@ -453,6 +464,7 @@ def test_cli_errors_are_one_line(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = new_db_url(tmp_path / "e.db")
+    _boss(open_database(url))
     assert cli_run(["--db", url, "report", *args]) == 1
     err = capsys.readouterr().err
     assert expected in err

@@ -17,7 +17,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
-from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
+from tui_desk.cli.common import (
+    EXIT_FAILED,
+    CliError,
+    open_db,
+    require_host_admin,
+    settings_for,
+)
 from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
 from tui_desk.cli.imports import cmd_import
 from tui_desk.cli.parser import build_parser, interface_language
@@ -50,9 +56,10 @@ def dispatch(args: argparse.Namespace) -> int:
         if command == "run":
             cmd_run(db, settings)
         elif command == "seed":
+            require_host_admin(db, "seed")
             cmd_seed(db, args.cases, args.seed)
         elif command == "agents":
-            cmd_agents(args, db)
+            cmd_agents(args, db, settings)
         elif command == "day-sheet":
             cmd_day_sheet(args, db, settings)
         elif command == "templates":

@@ -5,23 +5,39 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tui_desk.cli.common import CliError, parse_day
+from tui_desk.cli import common
+from tui_desk.cli.common import CliError, command_actor, parse_day
 from tui_desk.clock import utcnow
+from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
 from tui_desk.i18n import N_, _
+from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import load_profile
 
 if TYPE_CHECKING:
     from tui_desk.services.agents import ScheduleInfo
+    from tui_desk.services.context import Actor
 
 
-def cmd_agents(args: argparse.Namespace, db: Database) -> None:
+def cmd_agents(args: argparse.Namespace, db: Database, settings: Settings) -> None:
     from tui_desk.services import agents
 
+    # Accounts are managed by administrators and supervisors, as on the desk; the first
+    # administrator is set up by the host's administrator.
+    actor = command_actor(db, settings, bootstrap=True)
+    if actor is not None:
+        actor.require(Action.MANAGE_AGENTS)
     if args.agents_command == "add":
         info = agents.add_agent(
-            db, args.login, args.name, Role(args.role), now=utcnow(), profile=load_profile()
+            db,
+            args.login,
+            args.name,
+            Role(args.role),
+            actor=actor,
+            now=utcnow(),
+            profile=load_profile(),
+            host_login=common.current_login(),
         )
         print(_("added {login} ({role})").format(login=info.login, role=info.role.value))
         if info.role is Role.COLLECTOR:
@@ -45,11 +61,11 @@ def cmd_agents(args: argparse.Namespace, db: Database) -> None:
         if not rows:
             print(_("no agents yet: tui-desk agents add LOGIN --name NAME --role ROLE"))
     elif args.agents_command == "schedule":
-        cmd_schedule(args, db)
+        cmd_schedule(args, db, actor)
     elif args.agents_command == "day-off":
         schedule = agents.set_day_off(
             db,
-            None,
+            actor,
             args.login,
             parse_day(args.date),
             reason=args.reason,
@@ -58,7 +74,9 @@ def cmd_agents(args: argparse.Namespace, db: Database) -> None:
         )
         print(describe_schedule(schedule))
     else:
-        info = agents.set_active(db, args.login, args.agents_command == "activate", now=utcnow())
+        info = agents.set_active(
+            db, args.login, args.agents_command == "activate", actor=actor, now=utcnow()
+        )
         print(f"{info.login}: {'active' if info.active else 'inactive'}")
 
 
@@ -99,7 +117,7 @@ def describe_schedule(info: ScheduleInfo) -> str:
     return "\n".join(lines)
 
 
-def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
+def cmd_schedule(args: argparse.Namespace, db: Database, actor: Actor | None) -> None:
     from tui_desk.services import agents
 
     wanted = (args.hours, args.weekdays, args.districts, args.timezone)
@@ -121,7 +139,7 @@ def cmd_schedule(args: argparse.Namespace, db: Database) -> None:
         districts = [d for d in args.districts.replace("，", ",").replace("、", ",").split(",")]
     info = agents.set_collector_schedule(
         db,
-        None,
+        actor,
         args.login,
         work_start=start,
         work_end=end,

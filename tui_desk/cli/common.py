@@ -113,6 +113,34 @@ def acting_agent(db: Database, settings: Settings, *, default_agent: str | None 
     return resolve_actor(db, chosen or login)
 
 
+def command_actor(db: Database, settings: Settings, *, bootstrap: bool = False) -> Actor | None:
+    """The agent a command acts as; every command is an agent's act, checked and audited
+    with that agent by the services.
+
+    ``bootstrap``: on a database without an active administrator, the host's administrator
+    (root or the ``tui-desk-admin`` group), not naming an agent, acts as the system (None)
+    to set up the first one; the OS login is kept in the audit event.
+    """
+    from tui_desk.services.agents import has_administrator
+
+    host_admin = not settings.agent and may_choose_agent(current_login(), False)
+    if bootstrap and host_admin and not has_administrator(db):
+        return None
+    return acting_agent(db, settings)
+
+
+def require_host_admin(db: Database, what: str) -> None:
+    """Commands that are the host's, not an agent's (seeding): root or the admin group,
+    or anyone on a demo database."""
+    login = current_login()
+    if not may_choose_agent(login, _is_demo(db)):
+        raise CliError(
+            _(
+                "{what} is for the host's administrators (root or group {group}); you are {login}"
+            ).format(what=what, group=ADMIN_GROUP, login=login)
+        )
+
+
 def parse_day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())

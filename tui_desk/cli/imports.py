@@ -7,11 +7,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tui_desk.cli import common
 from tui_desk.cli.common import (
+    ADMIN_GROUP,
     EXIT_FAILED,
     CliError,
     acting_agent,
-    current_login,
     policy_profile,
     progress_printer,
 )
@@ -19,6 +20,7 @@ from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.i18n import _
+from tui_desk.rules.permissions import Action
 
 if TYPE_CHECKING:
     from tui_desk.services.context import Actor
@@ -109,17 +111,27 @@ def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> in
     from tui_desk.services.agents import resolve_actor
     from tui_desk.services.errors import UnknownAgent
 
-    login = current_login()
+    login = common.current_login()
     actor: Actor | None
     if settings.agent:
         actor = acting_agent(db, settings)
     else:
-        # Imports run from the bank's batch accounts too: an OS login that is no agent
-        # still imports (recorded as who started it); an agent's login acts as the agent.
+        # Imports are administrators' work. The bank's batch account may run them as the
+        # system when the host lets it (root or the admin group): recorded as who
+        # started it. An agent's login acts as the agent.
         try:
             actor = resolve_actor(db, login)
         except UnknownAgent:
+            if not common.may_choose_agent(login, False):
+                raise CliError(
+                    _(
+                        "{login} is not a tui-desk agent: imports are run by administrators "
+                        "(or by a batch account in group {group})"
+                    ).format(login=login, group=ADMIN_GROUP)
+                ) from None
             actor = None
+    if actor is not None:
+        actor.require(Action.IMPORT_DATA)
     profile = policy_profile(settings)
     sources: list[str] = [f"csv:{f}" for f in args.csv] if args.csv else [args.url]
     rejected = 0

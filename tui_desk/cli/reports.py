@@ -11,6 +11,7 @@ from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
 from tui_desk.i18n import _
+from tui_desk.rules.permissions import Action
 from tui_desk.services.context import Context
 
 
@@ -75,6 +76,8 @@ def cmd_report(args: argparse.Namespace, db: Database, settings: Settings) -> No
     """``report list`` | ``report NAME --from DAY --to DAY [--csv FILE]`` (office days)."""
     from tui_desk.services import reports
 
+    actor = acting_agent(db, settings)
+    actor.require(Action.RUN_REPORTS)
     if args.name == "list":
         width = max(len(name) for name in reports.REPORTS)
         for name, report in reports.REPORTS.items():
@@ -88,7 +91,8 @@ def cmd_report(args: argparse.Namespace, db: Database, settings: Settings) -> No
         )
     if not args.date_from or not args.date_to:
         raise CliError(_("a report needs --from YYYY-MM-DD and --to YYYY-MM-DD"))
-    table = reports.run_report(
+    table = reports.report_for(
+        actor,
         db,
         args.name,
         date_from=parse_day(args.date_from),

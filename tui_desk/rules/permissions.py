@@ -25,6 +25,9 @@ class Action(enum.StrEnum):
     VIEW_BOARD = "view_board"
     APPROVE_ABOVE_MEANS = "approve_above_means"
     WRITE_LEASED_CASE = "write_leased_case"
+    RUN_REPORTS = "run_reports"
+    IMPORT_DATA = "import_data"
+    MANAGE_ADMINS = "manage_admins"
 
 
 _SUPERVISOR_ONLY = {
@@ -39,6 +42,8 @@ _SUPERVISOR_ONLY = {
     Action.VIEW_BOARD,
     Action.APPROVE_ABOVE_MEANS,
     Action.WRITE_LEASED_CASE,
+    Action.RUN_REPORTS,
+    Action.MANAGE_AGENTS,
 }
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -79,6 +84,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_BOARD: N_("view the supervisor board"),
     Action.APPROVE_ABOVE_MEANS: N_("approve an instalment above the borrower's means"),
     Action.WRITE_LEASED_CASE: N_("write to a case another agent is working"),
+    Action.RUN_REPORTS: N_("run reports"),
+    Action.IMPORT_DATA: N_("import data from the loan system"),
+    Action.MANAGE_ADMINS: N_("add or change an administrator"),
 }
 
 ROLE_LABELS: dict[Role, str] = {

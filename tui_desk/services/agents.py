@@ -51,6 +51,15 @@ def _info(a: Agent) -> AgentInfo:
     return AgentInfo(id=a.id, login=a.login, name=a.name, role=a.role, active=a.active)
 
 
+def has_administrator(db: Database) -> bool:
+    """An active administrator exists (else the host's administrator sets one up)."""
+    with db.read() as s:
+        found = s.scalar(
+            select(Agent.id).where(Agent.role == Role.ADMIN, Agent.active.is_(True)).limit(1)
+        )
+    return found is not None
+
+
 def list_agents(db: Database) -> list[AgentInfo]:
     with db.read() as s:
         return [_info(a) for a in s.scalars(select(Agent).order_by(Agent.login))]
@@ -65,8 +74,11 @@ def add_agent(
     actor: Actor | None = None,
     now: dt.datetime,
     profile: Profile,
+    host_login: str | None = None,
 ) -> AgentInfo:
-    """Create an agent. ``actor`` None means the system (a shell admin on the host).
+    """Create an agent. ``actor`` None means the system: the host's administrator
+    (``host_login``, kept in the audit event) setting up the first administrator.
+    Only an administrator adds another administrator.
 
     A collector gets the default schedule (Monday-Friday, the profile's visit hours, the
     office time zone) and no districts: they can be booked once a territory is set.
@@ -74,6 +86,8 @@ def add_agent(
 
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
+        if role is Role.ADMIN:
+            actor.require(Action.MANAGE_ADMINS)
     if not LOGIN_RE.match(login):
         raise ServiceError(
             _("invalid login {login!r}: use lower-case letters, digits, _ . -").format(login=login)
@@ -88,6 +102,8 @@ def add_agent(
             s.add(agent)
             s.flush()
             after: dict[str, object] = {"login": login, "name": agent.name, "role": role.value}
+            if actor is None and host_login:
+                after["host_login"] = host_login
             if role is Role.COLLECTOR:
                 # Bookable hours from day one; no territory until an admin sets one.
                 schedule = _default_schedule(agent.id, now, profile)
@@ -118,6 +134,8 @@ def set_active(
         agent = s.scalar(select(Agent).where(Agent.login == login))
         if agent is None:
             raise UnknownAgent(_("no agent with login {login}").format(login=login))
+        if actor is not None and agent.role is Role.ADMIN:
+            actor.require(Action.MANAGE_ADMINS)
         before = agent.active
         agent.active = active
         audit.record(

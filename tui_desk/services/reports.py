@@ -90,8 +90,10 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import N_, _
 from tui_desk.rules.contact import CONNECTED_OUTCOMES, CONVERSATION_OUTCOMES
+from tui_desk.rules.permissions import Action
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile
+from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.reports import Cell, ReportTable
 
@@ -612,6 +614,20 @@ def run_report(
             )
         ) from None
     return report(db, date_from=date_from, date_to=date_to, profile=profile)
+
+
+def report_for(
+    actor: Actor,
+    db: Database,
+    name: str,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    profile: Profile,
+) -> ReportTable:
+    """``run_report`` for an agent: reports are for supervisors and administrators."""
+    actor.require(Action.RUN_REPORTS)
+    return run_report(db, name, date_from=date_from, date_to=date_to, profile=profile)
 
 
 def _all_rows(table: ReportTable) -> list[tuple[Cell, ...]]:

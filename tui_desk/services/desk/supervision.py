@@ -17,7 +17,7 @@ from tui_desk.services.contacts import MAX_OVERRIDE_MINUTES, contact_status, gra
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.queue import orphan_count, release_lease
-from tui_desk.services.reports import REPORTS, run_report, to_csv
+from tui_desk.services.reports import REPORTS, report_for, to_csv
 from tui_desk.services.supervision import (
     audit_actions,
     audit_page,
@@ -196,8 +196,9 @@ class SupervisionDesk(DeskPart):
         return today.replace(day=1), today
 
     def report(self, name: str, date_from: dt.date, date_to: dt.date) -> ReportTable:
-        self.actor.require(Action.VIEW_BOARD)
-        return run_report(self.db, name, date_from=date_from, date_to=date_to, profile=self.profile)
+        return report_for(
+            self.actor, self.db, name, date_from=date_from, date_to=date_to, profile=self.profile
+        )
 
     def report_csv(self, name: str, date_from: dt.date, date_to: dt.date) -> Path:
         """Write the report as CSV (UTF-8 with a BOM, for spreadsheet programs); the path."""

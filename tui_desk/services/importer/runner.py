@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from tui_desk.db.engine import Database
 from tui_desk.db.models import ImportBatch, VisitReport
 from tui_desk.i18n import _
+from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import office_today
@@ -125,7 +126,10 @@ def run_import(
     """Import the rows ``chunks`` yields as one batch; see the module docstring.
 
     Raises ``ImportFailed`` (with the summary of what went in) when the source breaks.
+    An agent imports only as an administrator (``actor`` None: the system's batch).
     """
+    if actor is not None:
+        actor.require(Action.IMPORT_DATA)
     now = resolve_now(now)
     prof = profile
     started = time.perf_counter()

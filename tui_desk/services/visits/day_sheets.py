@@ -25,7 +25,7 @@ from tui_desk.rules.permissions import Action
 from tui_desk.services import audit
 from tui_desk.services.contacts import outstanding_minor
 from tui_desk.services.context import Context
-from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
 from tui_desk.services.visits.policy import OPEN_STATUSES
 from tui_desk.views.visits import DaySheet, SheetVisit
 
@@ -39,6 +39,8 @@ def day_sheet(ctx: Context, collector_id: int, day: dt.date) -> DaySheet:
     ctx.actor.require(Action.WORK_CASES)
     if ctx.actor.role is Role.COLLECTOR and ctx.actor.id != collector_id:
         raise ServiceError(_("a collector sees only their own day sheet"))
+    if ctx.actor.role is Role.OPERATOR:
+        raise PermissionDenied(_("a day sheet is for its collector or a supervisor"))
     now = ctx.now()
     prof = ctx.profile
     zone = ZoneInfo(prof.office_timezone)
