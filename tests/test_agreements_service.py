@@ -293,9 +293,7 @@ def test_sign_needs_the_borrowers_confirmation_and_a_place(w: World) -> None:
 def test_only_a_supervisor_installs_a_checked_newer_form(
     w: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    local = tmp_path / "local"
-    monkeypatch.setattr(agreements, "local_templates", lambda: local)
-    shipped = agreements.template_path("repayment", "1", "zh_CN").read_text(encoding="utf-8")
+    shipped = agreements._shipped_versions("repayment", "zh_CN")[1].read_text(encoding="utf-8")
     assert rules.template_variables(agreements.load_template("repayment", "zh_CN")) <= (
         agreements.KNOWN_VARIABLES
     )
@@ -324,12 +322,48 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
     with pytest.raises(ServiceError, match="legal remedies"):
         agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), broken)
     installed = agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), v2)
-    assert installed.parent == local
-    assert agreements.latest_template_version("repayment", "zh_CN") == "2"
+    assert installed == "repayment.v2.zh_CN"
+    # In the shared database: every desk on it sees v2; the shipped files alone do not.
+    assert agreements.latest_template_version("repayment", "zh_CN", w.db) == "2"
+    assert agreements.latest_template_version("repayment", "zh_CN") == "1"
     agreement_id = w.draft()
     assert w.record(agreement_id).content.template == "repayment v2 (zh_CN)"
     with w.db.read() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "template.install")).one()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('name = "repayment"', 'name = "../../etc/x"', "no dots or slashes"),
+        ('name = "repayment"', 'name = "Repayment"', "lower-case ASCII"),
+        ('language = "zh_CN"', 'language = "../zh"', "like zh_CN or en"),
+        ('version = "1"', 'version = "٩٩"', "ASCII digits"),
+        ('version = "1"', 'version = "0"', "whole number 1-9999"),
+        ('version = "1"', 'version = "99999"', "whole number 1-9999"),
+    ],
+)
+def test_template_names_languages_and_versions_are_plain(
+    w: World, tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    shipped = agreements._shipped_versions("repayment", "zh_CN")[1].read_text(encoding="utf-8")
+    text = shipped.replace('version = "1"', 'version = "2"') if "version" not in old else shipped
+    assert old in text
+    path = tmp_path / "form.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ServiceError, match=expected):
+        agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), path)
+    with w.db.read() as s:
+        assert (
+            s.scalars(select(AuditEvent).where(AuditEvent.action == "template.install")).all() == []
+        )
+
+
+def test_an_oversized_template_is_refused_unread(w: World, tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"# " + b"x" * (70 * 1024))
+    with pytest.raises(ServiceError, match="at most 64 KB"):
+        agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), path)
 
 
 def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:

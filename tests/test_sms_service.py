@@ -172,7 +172,6 @@ def test_a_stale_view_and_a_wrong_role_are_refused(world: World) -> None:
 def test_templates_without_the_hotline_cannot_be_installed_or_loaded(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TUI_DESK_DATA_DIR", str(tmp_path / "data"))
     bad = tmp_path / "nohotline.zh_CN.toml"
     bad.write_text('language = "zh_CN"\ntitle = "x"\nbody = "{borrower}请还款"\n', "utf-8")
     sup = Actor(id=world.op.id, login="sup", name="sup", role=Role.SUPERVISOR)
@@ -186,15 +185,28 @@ def test_templates_without_the_hotline_cannot_be_installed_or_loaded(
     good.write_text(
         'language = "en"\ntitle = "Short"\nbody = "{borrower}: please call {hotline}."\n', "utf-8"
     )
-    target = sms.install_sms_template(Context.frozen(world.db, sup, NOW, CN), good)
-    assert target.parent == tmp_path / "data" / "templates" / "sms"
-    assert "short.en" in {t.name for t in sms.load_sms_templates(CN).templates}
+    key = sms.install_sms_template(Context.frozen(world.db, sup, NOW, CN), good)
+    assert key == "short.v1.en"
+    assert "short.en" in {t.name for t in sms.load_sms_templates(CN, db=world.db).templates}
+    assert "short.en" not in {t.name for t in sms.load_sms_templates(CN).templates}
+    # A second install is the next version; the newest is the one offered.
+    good.write_text(
+        'language = "en"\ntitle = "Short"\nbody = "{borrower}: call {hotline} today."\n', "utf-8"
+    )
+    assert sms.install_sms_template(Context.frozen(world.db, sup, NOW, CN), good) == "short.v2.en"
+    offered = sms.load_sms_templates(CN, db=world.db).get("short.en")
+    assert "today" in offered.body
 
-    # A bad file dropped in the folder by hand is skipped and reported, never offered.
-    (target.parent / "bad.zh_CN.toml").write_text(
+    # A bad file among the shipped ones is skipped and reported, never offered.
+    folder = tmp_path / "shipped"
+    folder.mkdir()
+    (folder / "bad.zh_CN.toml").write_text(
         'language = "zh_CN"\ntitle = "x"\nbody = "请转入个人账户，热线{hotline}"\n', "utf-8"
     )
-    catalogue = sms.load_sms_templates(CN)
+    (folder / "ok.zh_CN.toml").write_text(
+        'language = "zh_CN"\ntitle = "x"\nbody = "{borrower}请致电{hotline}"\n', "utf-8"
+    )
+    catalogue = sms.load_sms_templates(CN, folders=[folder], db=world.db)
     assert "bad.zh_CN" not in {t.name for t in catalogue.templates}
     assert any("personal_account" in p for p in catalogue.problems)
     # The profile's language comes first.

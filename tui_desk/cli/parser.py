@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sheet.add_argument("--out", metavar="FILE", help=_("write to FILE instead of the screen"))
 
-    tpl = sub.add_parser("templates", help=_("the bank's standard agreement forms"))
+    tpl = sub.add_parser("templates", help=_("agreement forms and SMS templates"))
     tplsub = tpl.add_subparsers(dest="templates_command", required=True)
     tplsub.add_parser("list", parents=[common], help=_("list installed forms and versions"))
     install = tplsub.add_parser(
@@ -179,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("install a new version of a form (supervisors and admins; audited)"),
     )
     install.add_argument("file", metavar="FILE")
+    install.add_argument(
+        "--sms",
+        action="store_true",
+        help=_("an SMS template (FILE named <key>.<language>.toml), not an agreement form"),
+    )
 
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
 

@@ -799,6 +799,28 @@ class ImportRejection(Base):
     reason: Mapped[str] = mapped_column(String(300))
 
 
+# --- templates ----------------------------------------------------------------------------
+
+
+class StoredTemplate(Base):
+    """A template version installed by a supervisor or an administrator, in the shared
+    database so that every desk sees it: agreement forms (TOML) and SMS texts. Shipped
+    templates stay files in the package; a stored version of the same name comes first."""
+
+    __tablename__ = "stored_template"
+    __table_args__ = (UniqueConstraint("kind", "name", "language", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    installed_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    installed_at: Mapped[dt.datetime]
+
+
 # --- audit and coordination ------------------------------------------------------------
 
 

@@ -23,10 +23,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -60,7 +60,7 @@ from tui_desk.resources import data_path
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
-from tui_desk.services import audit
+from tui_desk.services import audit, template_store
 from tui_desk.services.case_state import (
     guard_case,
     load_for_edit,
@@ -100,76 +100,101 @@ KNOWN_VARIABLES = frozenset(
 )  # fmt: skip
 
 
-def local_templates() -> Path:
-    """Templates a supervisor installed (``tui-desk templates install``); they come first."""
-    return data_dir() / "templates" / "agreements"
-
-
-def _folders() -> list[Path]:
-    folders = [local_templates()]
+def _shipped_folder() -> Path | None:
     with contextlib.suppress(FileNotFoundError):
-        folders.append(data_path("templates/agreements"))
-    return [f for f in folders if f.is_dir()]
+        folder = data_path("templates/agreements")
+        if folder.is_dir():
+            return folder
+    return None
 
 
-def template_path(name: str, version: str, language: str) -> Path:
-    filename = f"{name}.v{version}.{language}.toml"
-    for folder in _folders():
-        if (folder / filename).is_file():
-            return folder / filename
-    raise FileNotFoundError(filename)
+def _shipped_versions(name: str, language: str) -> dict[int, Path]:
+    folder = _shipped_folder()
+    if folder is None:
+        return {}
+    found: dict[int, Path] = {}
+    for p in folder.glob(f"{name}.v*.{language}.toml"):
+        version = p.name.split(".")[1][1:]
+        if version.isascii() and version.isdigit():
+            found[int(version)] = p
+    return found
 
 
-def template_versions(name: str, language: str) -> list[str]:
-    versions = {
-        p.name.split(".")[1][1:]
-        for folder in _folders()
-        for p in folder.glob(f"{name}.v*.{language}.toml")
-        if p.name.split(".")[1][1:].isdigit()
+def _stored_versions(db: Database | None, name: str, language: str) -> dict[int, str]:
+    if db is None:
+        return {}
+    return {
+        t.version: t.body
+        for t in template_store.stored(db, template_store.AGREEMENT)
+        if t.name == name and t.language == language
     }
-    return sorted(versions, key=int)
 
 
-def latest_template_version(name: str, language: str) -> str:
-    versions = template_versions(name, language)
+def template_versions(name: str, language: str, db: Database | None = None) -> list[str]:
+    """The versions of a form: shipped with tui-desk, and installed in the database."""
+    versions = set(_shipped_versions(name, language)) | set(_stored_versions(db, name, language))
+    return [str(v) for v in sorted(versions)]
+
+
+def latest_template_version(name: str, language: str, db: Database | None = None) -> str:
+    versions = template_versions(name, language, db)
     if not versions:
         raise NotFound(
             _("no agreement template {name} in {language}").format(name=name, language=language)
         )
-    return max(versions, key=int)
+    return versions[-1]
 
 
-def load_template(name: str, language: str, version: str | None = None) -> rules.Template:
-    version = version or latest_template_version(name, language)
-    try:
-        path = template_path(name, version, language)
-        with path.open("rb") as fh:
-            return rules.parse_template(tomllib.load(fh))
-    except FileNotFoundError as exc:
-        raise NotFound(
-            _("no agreement template {name} v{version} in {language}").format(
-                name=name, version=version, language=language
-            )
-        ) from exc
+def load_template(
+    name: str, language: str, version: str | None = None, db: Database | None = None
+) -> rules.Template:
+    """One version of a form (the newest by default); one installed in the database comes
+    before a shipped file of the same version."""
+    version = version or latest_template_version(name, language, db)
+    missing = NotFound(
+        _("no agreement template {name} v{version} in {language}").format(
+            name=name, version=version, language=language
+        )
+    )
+    if not (version.isascii() and version.isdigit()):
+        raise missing
+    body = _stored_versions(db, name, language).get(int(version))
+    if body is not None:
+        return rules.parse_template(tomllib.loads(body))
+    path = _shipped_versions(name, language).get(int(version))
+    if path is None:
+        raise missing
+    with path.open("rb") as fh:
+        return rules.parse_template(tomllib.load(fh))
 
 
-def install_template(ctx: Context, source: Path) -> Path:
-    """Install a new version of a standard form (supervisors and admins; audited).
+def install_template(ctx: Context, source: Path) -> str:
+    """Install a new version of a standard form into the shared database (supervisors and
+    admins; audited); returns its key (``name.vN.language``).
 
-    Checked before it is accepted: it parses, names only variables the desk can fill,
-    holds every clause the profile requires, and is newer than every installed version
-    of its name and language (old versions stay, for agreements signed on them).
+    Checked before it is accepted: at most 64 KB; a plain name, language and version; it
+    parses, names only variables the desk can fill, holds every clause the profile
+    requires, and is newer than every version of its name and language (old versions
+    stay, for agreements signed on them).
     """
     ctx.actor.require(Action.EDIT_TEMPLATES)
-    now = ctx.now()
     prof = ctx.profile
     try:
-        raw = source.read_bytes()
-        template = rules.parse_template(tomllib.loads(raw.decode("utf-8")))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        with source.open("rb") as fh:
+            raw = fh.read(template_store.MAX_TEMPLATE_BYTES + 1)
+    except OSError as exc:
+        raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
+    template_store.check_size(raw)
+    try:
+        text = raw.decode("utf-8")
+        template = rules.parse_template(tomllib.loads(text))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
     except rules.TemplateError as exc:
         raise ServiceError(str(exc)) from exc
+    template_store.check_name(template.name)
+    template_store.check_language(template.language)
+    version = template_store.check_version(template.version)
     unknown = sorted(rules.template_variables(template) - KNOWN_VARIABLES)
     if unknown:
         raise ServiceError(
@@ -183,25 +208,36 @@ def install_template(ctx: Context, source: Path) -> Path:
         raise ServiceError(
             _("the template lacks required clauses: {names}").format(names=", ".join(missing))
         )
-    if not template.version.isdigit():
-        raise ServiceError(_("a template version is a whole number"))
-    existing = template_versions(template.name, template.language)
-    if existing and int(template.version) <= int(existing[-1]):
+    shipped = max(_shipped_versions(template.name, template.language), default=0)
+    try:
+        with ctx.db.write() as s:
+            latest = max(
+                shipped,
+                template_store.latest_stored_version(
+                    s, template_store.AGREEMENT, template.name, template.language
+                ),
+            )
+            if version <= latest:
+                raise ServiceError(
+                    _("version {version} is not newer than the installed v{latest}").format(
+                        version=version, latest=latest
+                    )
+                )
+            return template_store.store(
+                s,
+                ctx,
+                kind=template_store.AGREEMENT,
+                name=template.name,
+                language=template.language,
+                version=version,
+                body=text,
+            )
+    except IntegrityError as exc:
         raise ServiceError(
             _("version {version} is not newer than the installed v{latest}").format(
-                version=template.version, latest=existing[-1]
+                version=version, latest=version
             )
-        )
-    target = local_templates() / f"{template.name}.v{template.version}.{template.language}.toml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(raw)
-    with ctx.db.write() as s:
-        audit.record(
-            s, ctx.actor, "template.install", "template", None,
-            f"{ctx.actor.login} installed agreement template {template.key}",
-            now=now, after={"template": template.key, "file": target.name},
-        )  # fmt: skip
-    return target
+        ) from exc
 
 
 def _settings(profile: Profile) -> dict[str, str]:
@@ -381,7 +417,7 @@ def draft_agreement(
     now = ctx.now()
     prof = ctx.profile
     settings = _settings(prof)
-    template = load_template(settings["template"], language or settings["language"])
+    template = load_template(settings["template"], language or settings["language"], db=ctx.db)
     terms = _terms(special_terms)
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
@@ -484,7 +520,7 @@ def save_version(
         latest = _latest(s, agreement.id)
         current = _content(latest)
         template = load_template(
-            agreement.template_name, agreement.language, agreement.template_version
+            agreement.template_name, agreement.language, agreement.template_version, db=ctx.db
         )
         plan = s.get(RepaymentPlan, agreement.plan_id) if agreement.plan_id else None
         if plan is None:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tui_desk.config import data_dir
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Agent,
@@ -64,7 +64,7 @@ from tui_desk.rules.sms import (
     merge,
     sms_length,
 )
-from tui_desk.services import audit
+from tui_desk.services import audit, template_store
 from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contact_checks import (
     candidate_zones,
@@ -86,13 +86,8 @@ MAX_STATUS_LINES = 10
 # --- templates --------------------------------------------------------------------------
 
 
-def local_sms_templates() -> Path:
-    """Templates a supervisor installed; they come before (and override) shipped ones."""
-    return data_dir() / "templates" / "sms"
-
-
-def _folders() -> list[Path]:
-    folders = [local_sms_templates()]
+def _shipped_folders() -> list[Path]:
+    folders: list[Path] = []
     with contextlib.suppress(FileNotFoundError):
         folders.append(data_path("templates/sms"))
     return [f for f in folders if f.is_dir()]
@@ -116,13 +111,25 @@ class TemplateCatalogue:
 
 
 def load_sms_templates(
-    profile: Profile, *, folders: Sequence[Path] | None = None
+    profile: Profile, *, folders: Sequence[Path] | None = None, db: Database | None = None
 ) -> TemplateCatalogue:
-    """Every valid template, the profile's language first; refused files are reported."""
+    """Every valid template, the profile's language first; refused ones are reported.
+
+    The newest version installed in the shared database (``db``) comes before the
+    shipped file of the same name (``<key>.<language>``)."""
     hotline = hotline_of(profile)
     found: dict[str, SmsTemplate] = {}
     problems: list[str] = []
-    for folder in folders if folders is not None else _folders():
+    if db is not None:
+        newest: dict[str, str] = {}
+        for t in template_store.stored(db, template_store.SMS):
+            newest[f"{t.name}.{t.language}"] = t.body  # oldest first: the last one wins
+        for stem, body in sorted(newest.items()):
+            try:
+                found[stem] = load_template_text(stem, body, hotline)
+            except SmsTemplateError as exc:
+                problems.append(f"{stem}: {exc.rule}: {exc}")
+    for folder in folders if folders is not None else _shipped_folders():
         for path in sorted(folder.glob("*.toml")):
             if path.stem in found:
                 continue  # an installed template overrides the shipped one
@@ -139,15 +146,25 @@ def load_sms_templates(
     return TemplateCatalogue(tuple(ordered), tuple(problems))
 
 
-def install_sms_template(ctx: Context, source: Path) -> Path:
-    """Check a template and install it (supervisors and admins; audited). A template that
-    lacks the hotline or mentions a personal account or a card number is refused."""
+def install_sms_template(ctx: Context, source: Path) -> str:
+    """Check a template and install it into the shared database as a new version of its
+    name (supervisors and admins; audited); returns its key. At most 64 KB, named
+    ``<key>.<language>.toml`` in plain ASCII; a template that lacks the hotline or
+    mentions a personal account or a card number is refused."""
     ctx.actor.require(Action.EDIT_TEMPLATES)
-    now = ctx.now()
     prof = ctx.profile
     try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with source.open("rb") as fh:
+            raw = fh.read(template_store.MAX_TEMPLATE_BYTES + 1)
+    except OSError as exc:
+        raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
+    template_store.check_size(raw)
+    key, _dot, language = source.stem.rpartition(".")
+    template_store.check_name(key)
+    template_store.check_language(language)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ServiceError(_("cannot read the template: {error}").format(error=exc)) from exc
     try:
         template = load_template_text(source.stem, text, hotline_of(prof))
@@ -155,22 +172,28 @@ def install_sms_template(ctx: Context, source: Path) -> Path:
         raise RuleRefused(
             _("template refused ({rule}): {reason}").format(rule=exc.rule, reason=exc)
         ) from exc
-    if not source.stem.endswith("." + template.language):
+    if template.language != language:
         raise ServiceError(
             _("name the file <key>.{language}.toml after its language").format(
                 language=template.language
             )
         )
-    target = local_sms_templates() / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    with ctx.db.write() as s:
-        audit.record(
-            s, ctx.actor, "template.install", "template", None,
-            f"{ctx.actor.login} installed SMS template {template.name}",
-            now=now, after={"template": template.name, "file": target.name},
-        )  # fmt: skip
-    return target
+    for attempt in range(3):
+        try:
+            with ctx.db.write() as s:
+                version = 1 + template_store.latest_stored_version(
+                    s, template_store.SMS, key, language
+                )
+                return template_store.store(
+                    s, ctx, kind=template_store.SMS, name=key, language=language,
+                    version=version, body=text,
+                )  # fmt: skip
+        except IntegrityError:
+            if attempt == 2:
+                raise ServiceError(
+                    _("another install of this template ran at once; try again")
+                ) from None
+    raise AssertionError("unreachable")
 
 
 # --- the case's values ----------------------------------------------------------------------
@@ -319,7 +342,7 @@ def preview_sms(
     """The merged text, its length and parts, and whether the rules let it go now."""
     now = ctx.now()
     prof = ctx.profile
-    chosen = (catalogue or load_sms_templates(prof)).get(template)
+    chosen = (catalogue or load_sms_templates(prof, db=ctx.db)).get(template)
     with ctx.db.read() as s:
         case, borrower = _load(s, case_id)
         phone = _phone(s, borrower, phone_id)
@@ -357,7 +380,7 @@ def queue_sms(
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
-    chosen = (catalogue or load_sms_templates(prof)).get(template)
+    chosen = (catalogue or load_sms_templates(prof, db=ctx.db)).get(template)
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         borrower = s.get(Borrower, case.borrower_id)

@@ -141,7 +141,7 @@ class CaseDesk(VisitDesk):
 
     def sms_templates(self) -> list[tuple[str, str]]:
         """(name, title) of every SMS template, the profile's language first."""
-        catalogue = load_sms_templates(self.profile)
+        catalogue = load_sms_templates(self.profile, db=self.db)
         return [(t.name, f"{t.title} ({t.language})") for t in catalogue.templates]
 
     def sms_preview(self, case_id: int, template: str, phone_id: int | None = None) -> SmsPreview:
