@@ -334,6 +334,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
@@ -348,6 +349,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     assert result.ran[0].ok
@@ -371,6 +373,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2

@@ -170,7 +170,14 @@ def read_case_detail(
             for a in accounts
         ),
         holds=tuple(
-            HoldLine(h.kind, scrub_text(h.reason, policy, known) if masked else h.reason, h.set_at)
+            HoldLine(
+                hold_id=h.id,
+                kind=h.kind,
+                reason=scrub_text(h.reason, policy, known) if masked else h.reason,
+                set_at=h.set_at,
+                ends_at=h.ends_at,
+                complaint_id=h.complaint_id,
+            )
             for h in holds
         ),
         phones=tuple(

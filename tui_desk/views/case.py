@@ -53,9 +53,14 @@ class AccountLine:
 
 @dataclass(frozen=True)
 class HoldLine:
+    hold_id: int
     kind: HoldKind
     reason: str
     set_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    """The hold releases itself then (None: until a supervisor releases it)."""
+    complaint_id: int | None = None
+    """The complaint that placed it, if one did."""
 
 
 @dataclass(frozen=True)
