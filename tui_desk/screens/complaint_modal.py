@@ -156,9 +156,16 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
 
     def _detail(self) -> None:
         line = self.selected
-        self.query_one("#cl-detail", Static).update(
-            Text(line.description if line else "", style="italic")
-        )
+        text = Text(line.description if line else "", style="italic")
+        if line is not None and line.held:
+            text.append(
+                "\n"
+                + _("It holds case #{case_id}: deciding it asks whether the hold ends too.").format(
+                    case_id=line.case_id
+                ),
+                style="dim",
+            )
+        self.query_one("#cl-detail", Static).update(text)
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#cl-status", Static).update(Text(text, style=style))
