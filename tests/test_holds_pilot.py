@@ -160,7 +160,7 @@ async def test_resolving_a_complaint_that_held_the_case_offers_release(world: Wo
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         assert "Release the hold with it?" in modal_text(app)
         await pilot.press("y")
-        await until(pilot, lambda: app.screen is modal and modal.lines == [])
+        await until(pilot, lambda: modal.lines == [] and app.screen is modal)
         await until(pilot, lambda: "Hold released" in modal_text(app))
     assert not world.on_hold() and world.holds_in_force() == []
 
@@ -178,7 +178,7 @@ async def test_a_complaint_decided_without_release_keeps_the_hold(world: World) 
         await pilot.press(*"no basis", "ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("n")
-        await until(pilot, lambda: app.screen is modal and modal.lines == [])
+        await until(pilot, lambda: modal.lines == [] and app.screen is modal)
     assert world.on_hold() and world.holds_in_force() == [HoldKind.COMPLAINT]
 
 
