@@ -15,6 +15,7 @@ from tui_desk.domain import (
     DocumentKind,
     DocumentStatus,
     HoldKind,
+    OutboxStatus,
     Outcome,
     PhoneKind,
     Product,
@@ -141,6 +142,9 @@ class ContactLine:
     agent_name: str | None
     callback_at: dt.datetime | None
     voided: bool = False  # undone by its agent: shown struck out, not counted
+    sms_status: OutboxStatus | None = None
+    """An SMS's place in the outbox (queued, sent, delivered, failed), not the outcome
+    written when it was queued."""
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ class ContactLogPanel(Vertical):
                 table.add_row(
                     Text(local(c.started_at, self.timezone)),
                     Text(f"{label('channel', c.channel)} {label('direction', c.direction)}"),
-                    Text(label("outcome", c.outcome)),
+                    contact_outcome(c),
                     Text(_clip(_one_line(c.note), NOTE_WIDTH), style="dim"),
                     Text(c.number or c.address or DASH),
                     Text(label("relation", c.party)),
@@ -105,3 +105,14 @@ def _clip(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 2).rstrip() + ".."
+
+
+_SMS_STYLE = {"pending": "yellow", "sending": "yellow", "failed": "red", "delivered": "green"}
+
+
+def contact_outcome(contact: ContactLine) -> Text:
+    """The outcome column: an SMS shows where it is (queued, sent, delivered, failed)."""
+    if contact.sms_status is not None:
+        status = contact.sms_status.value
+        return Text(label("sms_status", status), style=_SMS_STYLE.get(status, ""))
+    return Text(label("outcome", contact.outcome))
