@@ -336,6 +336,34 @@ def test_today_counts_per_office_and_per_agent(db: Database, office: Office) -> 
     assert board.orphans == 1
 
 
+def test_todays_sms_show_where_they_stand_in_the_outbox(db: Database, office: Office) -> None:
+    from tui_desk.db.models import OutboxStatus, SmsOutbox
+    from tui_desk.widgets.board import figure_values
+
+    states = [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT,
+              OutboxStatus.DELIVERED, OutboxStatus.DELIVERED, OutboxStatus.FAILED]  # fmt: skip
+    with db.write() as s:
+        for n, state in enumerate(states):
+            s.add(
+                SmsOutbox(
+                    case_id=office.c1, e164="+8613812348000", template="reminder.zh_CN",
+                    body="x", segments=1, idempotency_key=f"sms-board-{n}", status=state,
+                    attempts=0, created_at=NOW - MINUTE,
+                )
+            )  # fmt: skip
+        s.add(
+            SmsOutbox(
+                case_id=office.c1, e164="+8613812348000", template="reminder.zh_CN", body="x",
+                segments=1, idempotency_key="sms-board-yesterday", status=OutboxStatus.SENT,
+                attempts=1, created_at=NOW - dt.timedelta(days=1),
+            )
+        )  # fmt: skip
+    refresh_snapshot(db, NOW, PROFILE)
+    t = read_board(db, NOW, PROFILE).today
+    assert (t.sms_queued, t.sms_sent, t.sms_delivered, t.sms_failed) == (2, 1, 2, 1)
+    assert figure_values(t, "CNY")["sms"] == "2 queued, 1 sent, 2 delivered, 1 failed"
+
+
 def test_trends_sum_to_the_day_and_run_to_the_current_hour(db: Database, office: Office) -> None:
     refresh_snapshot(db, NOW, PROFILE)
     board = read_board(db, NOW, PROFILE)

@@ -444,7 +444,7 @@ async def test_set_a_hold_needs_a_reason(desk: Desk) -> None:
         await pilot.press("x")
         await settle(pilot)
         assert isinstance(app.screen, HoldModal)
-        await pilot.press("enter", "enter")
+        await pilot.press("enter", "enter", "enter")  # kind, until (empty: until released)
         assert "a hold needs a reason" in screen_text(app)
         await pilot.press(*"borrower disputes the fees", "enter")
         await settle(pilot)

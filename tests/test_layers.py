@@ -31,6 +31,7 @@ RULES_MAY_IMPORT = (
     "phonenumbers",
     "holidays",
     "dateutil",
+    "opencc",  # simplified/traditional Chinese, for the SMS content check
     "babel",
 )
 # Known departures, each to be removed, not added to. A stale entry fails the test.

@@ -68,7 +68,7 @@ async def test_an_sms_is_previewed_and_queued_in_three_keys(sqlite_db: Database)
         # Opened again, the form lists the message and where it stands.
         app.push_screen(SmsModal(desk.service, desk.bundle))
         await until(pilot, lambda: "Recent SMS:" in modal_text(app))
-        assert "pending" in modal_text(app)
+        assert "queued" in modal_text(app)
 
     [row] = outbox(sqlite_db)
     assert row.status is OutboxStatus.PENDING

@@ -20,10 +20,12 @@ from tui_desk.rules.sms import (
     SmsPolicy,
     SmsTemplate,
     SmsTemplateError,
+    check_content,
     check_sms_cap,
     is_gsm7,
     load_template_text,
     merge,
+    normalise_for_check,
     sms_length,
     validate_template,
 )
@@ -117,6 +119,113 @@ def test_forbidden_templates(body: str, rule: str) -> None:
     with pytest.raises(SmsTemplateError) as err:
         validate_template(_template(body), HOTLINE)
     assert err.value.rule == rule
+
+
+# --- the content check reads the text as a borrower would --------------------------------
+
+BYPASSES = [
+    ("Pay into my personal acct", "personal_account"),
+    ("Pay into my PERSONAL ACCOUNT", "personal_account"),
+    ("personal a/c 123", "personal_account"),
+    ("p.e.r.s.o.n.a.l   a-c-c-o-u-n-t", "personal_account"),
+    ("ｐｅｒｓｏｎａｌ ａｃｃｏｕｎｔ", "personal_account"),  # full-width letters
+    ("private bank account", "personal_account"),
+    ("请转入个人 账户", "personal_account"),
+    ("请转入个·人·账·户", "personal_account"),
+    ("请转入个\u200b人账户", "personal_account"),  # a zero-width space between
+    ("請轉入個人帳戶", "personal_account"),  # traditional characters
+    ("請匯款至私人賬戶", "personal_account"),
+    ("请转入个人账号", "personal_account"),
+    ("卡号 6222.0212.3456.7890", "card_number"),
+    ("卡号 6222-0212-3456-7890-123", "card_number"),
+    ("卡号 ６２２２０２１２３４５６７８９０", "card_number"),  # full-width digits
+    ("卡号 ６２２２．０２１２．３４５６．７８９０", "card_number"),
+    ("卡号 ٦٢٢٢٠٢١٢٣٤٥٦٧٨٩٠", "card_number"),  # Arabic-Indic digits
+    ("卡号 ６２２２ 0212/3456_7890", "card_number"),
+    ("card 6222 0212 3456 7890", "card_number"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), BYPASSES)
+def test_the_content_check_sees_through_spelling(text: str, rule: str) -> None:
+    with pytest.raises(SmsTemplateError) as err:
+        check_content(text)
+    assert err.value.rule == rule
+
+
+@pytest.mark.parametrize(("text", "rule"), BYPASSES)
+def test_a_bypass_in_a_template_is_refused_when_saved(text: str, rule: str) -> None:
+    with pytest.raises(SmsTemplateError) as err:
+        validate_template(_template(text + " {hotline}"), HOTLINE)
+    assert err.value.rule == rule
+
+
+def test_normalisation_folds_shapes_scripts_and_case() -> None:
+    assert normalise_for_check("Ａ１２３") == "a123"
+    assert normalise_for_check("٣٤") == "34"
+    assert normalise_for_check("個人帳戶") in ("个人帐户", "个人账户")
+    assert normalise_for_check("a\u200bb") == "ab"
+
+
+# Words and figures of ordinary reminders; none of them, in any order, asks for a personal
+# account or carries a card number.
+_WORDS = [
+    "您好", "请", "尽快", "还款", "本行", "热线", "逾期", "金额", "到期日", "谢谢", "客服",
+    "如已还款请忽略", "账户安全", "信息", "上门", "服务", "协商", "还款计划", "个人信息",
+    "Dear", "customer", "please", "repay", "your", "loan", "by", "hotline", "thank", "you",
+    "account", "number", "bank", "card", "branch", "due", "amount", "case",
+]  # fmt: skip
+_FIGURES = [
+    "¥1,200.50", "¥12,345.67", "2026-03-02", "400-800-9595", "转 1234", "#123456",
+    "2026-03-02 400-800-9595", "¥1,200.50 2026-03-02", "2026/3/2 14:00", "138 1234 5678",
+]  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_WORDS), st.none() | st.sampled_from(_FIGURES)),
+        min_size=1,
+        max_size=20,
+    ),
+    st.lists(st.sampled_from([" ", "，", "。", ", ", ". ", "：", "\n"]), min_size=1),
+)
+def test_ordinary_messages_still_pass(
+    parts: list[tuple[str, str | None]], separators: list[str]
+) -> None:
+    text = "".join(
+        word + (" " + figure if figure else "") + separators[i % len(separators)]
+        for i, (word, figure) in enumerate(parts)
+    )
+    check_content(text)
+
+
+@given(
+    st.sampled_from(["个人账户", "私人帐户", "personalaccount", "personalacct", "個人帳戶"]),
+    st.lists(st.sampled_from([" ", ".", "-", "·", "\u3000", "\u200b", "_", "/", "*"]), min_size=1),
+    st.booleans(),
+)
+def test_spacing_out_a_banned_word_never_hides_it(
+    word: str, separators: list[str], wide: bool
+) -> None:
+    text = "".join(ch + separators[i % len(separators)] for i, ch in enumerate(word))
+    if wide:  # full-width forms of what has one
+        text = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+    with pytest.raises(SmsTemplateError) as err:
+        check_content("请转入" + text)
+    assert err.value.rule == "personal_account"
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=13, max_size=19),
+    st.sampled_from([" ", ".", "-", "．", "/", ""]),
+    st.booleans(),
+)
+def test_a_card_number_in_any_digit_shape_is_refused(digits: str, sep: str, wide: bool) -> None:
+    shaped = "".join(chr(ord(d) + 0xFEE0) for d in digits) if wide else digits
+    grouped = sep.join(shaped[i : i + 4] for i in range(0, len(shaped), 4))
+    with pytest.raises(SmsTemplateError) as err:
+        check_content("卡号" + grouped + "，谢谢")
+    assert err.value.rule == "card_number"
 
 
 def test_a_bad_toml_file_cannot_be_loaded() -> None:

@@ -146,7 +146,7 @@ def test_gateway_down_then_up_loses_nothing_and_duplicates_nothing(world: World)
     # The batch stopped at the first refused connection: the others were not tried.
     assert [world.row(i).attempts for i in ids[1:]] == [0, 0]
     line = sms.outbox_lines(world.db, world.cases[0], profile=CN)[0]
-    assert line.describe().startswith("pending (attempt 1: gateway unreachable")
+    assert line.describe().startswith("queued (attempt 1: gateway unreachable")
 
     with SmsSandbox(port=port, deliver_after=0.0, token="s3cret") as box:
         # Up but dropping connections for a while: still nothing lost.

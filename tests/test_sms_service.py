@@ -105,7 +105,7 @@ def test_queueing_writes_the_contact_and_the_outbox_together(world: World) -> No
         assert event.after["phone"] == "+86 138****8000"
     assert queued.number == "+86 138****8000"
     lines = sms.outbox_lines(world.db, world.case, profile=CN)
-    assert [line.describe() for line in lines] == ["pending"]
+    assert [line.describe() for line in lines] == ["queued"]
 
 
 def test_the_preview_shows_text_length_and_whether_it_may_go(world: World) -> None:
@@ -211,3 +211,28 @@ def test_templates_without_the_hotline_cannot_be_installed_or_loaded(
     assert any("personal_account" in p for p in catalogue.problems)
     # The profile's language comes first.
     assert catalogue.templates[0].language == "zh_CN"
+
+
+def test_the_contact_log_shows_where_an_sms_stands(world: World) -> None:
+    from sqlalchemy import update
+
+    from tui_desk.services.case_view import contact_log
+    from tui_desk.widgets.contact_log import contact_outcome
+
+    queued = world.queue()
+
+    def status() -> tuple[OutboxStatus | None, str]:
+        [line] = contact_log(world.db, world.case, profile=CN)
+        assert line.contact_id == queued.contact_id
+        return line.sms_status, contact_outcome(line).plain
+
+    # Queued until the worker hands it to a gateway: never "sent" before that.
+    assert status() == (OutboxStatus.PENDING, "queued")
+    for state, shown in (
+        (OutboxStatus.SENT, "sent"),
+        (OutboxStatus.DELIVERED, "delivered"),
+        (OutboxStatus.FAILED, "failed"),
+    ):
+        with world.db.write() as s:
+            s.execute(update(SmsOutbox).values(status=state))
+        assert status() == (state, shown)

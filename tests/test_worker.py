@@ -23,6 +23,7 @@ from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
+from tui_desk.services.holds import HOLD_EXPIRY_EVERY
 from tui_desk.services.jobs import LeaseLost, job_write
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
@@ -334,6 +335,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
@@ -348,6 +350,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     assert result.ran[0].ok
@@ -371,6 +374,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "missed_follow_ups",
         "sms_sender",
+        "hold_expiry",
         "board_snapshot",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2
@@ -465,6 +469,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
+        ("hold_expiry", HOLD_EXPIRY_EVERY),
         ("board_snapshot", BOARD_SNAPSHOT_EVERY),
     ]
     with pytest.raises(ProfileError):

@@ -87,6 +87,14 @@ _LABELS: dict[str, dict[str, str]] = {
         "other": N_("other"),
     },
     "phone_kind": {"mobile": N_("mobile"), "landline": N_("landline"), "work": N_("work")},
+    # Where an SMS is: queued in the outbox until the worker hands it to the gateway.
+    "sms_status": {
+        "pending": N_("queued"),
+        "sending": N_("sending"),
+        "sent": N_("sent"),
+        "delivered": N_("delivered"),
+        "failed": N_("failed"),
+    },
     "outcome": {
         "no_answer": N_("no answer"),
         "busy": N_("busy"),

@@ -25,6 +25,7 @@ from tui_desk.cli.common import (
     settings_for,
 )
 from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
+from tui_desk.cli.holds import cmd_holds
 from tui_desk.cli.imports import cmd_import
 from tui_desk.cli.parser import build_parser, interface_language
 from tui_desk.cli.reports import cmd_day_sheet, cmd_report
@@ -66,6 +67,8 @@ def dispatch(args: argparse.Namespace) -> int:
             cmd_templates(args, db, settings)
         elif command == "import":
             return cmd_import(args, db, settings)
+        elif command == "holds":
+            cmd_holds(args, db, settings)
         elif command == "report":
             cmd_report(args, db, settings)
         elif command == "worker":

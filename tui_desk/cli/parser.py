@@ -9,6 +9,7 @@ from typing import Any
 from tui_desk import __version__
 from tui_desk.config import language_from_env, load_settings
 from tui_desk.db.models import Role
+from tui_desk.domain import HoldKind
 from tui_desk.i18n import _
 
 DEMO_CASES = 5000
@@ -225,6 +226,20 @@ def build_parser() -> argparse.ArgumentParser:
     pbx.add_argument("--port", type=int, default=8088, help=_("port (default 8088; 0: any)"))
     pbx.add_argument("--host", default="127.0.0.1", help=_("address (default 127.0.0.1)"))
     pbx.add_argument("--user", default="desk", help=_("the user the desk logs in as"))
+    holds = sub.add_parser("holds", help=_("holds in force and their release (supervisors)"))
+    holdsub = holds.add_subparsers(dest="holds_command", required=True)
+    hold_list = holdsub.add_parser("list", parents=[common], help=_("list the holds in force"))
+    hold_list.add_argument("--case", type=int, metavar="CASE", help=_("only this case's holds"))
+    release = holdsub.add_parser(
+        "release", parents=[common], help=_("release a case's holds with a reason (audited)")
+    )
+    release.add_argument("case", type=int, metavar="CASE")
+    release.add_argument("--reason", required=True, help=_("why the hold ends (required)"))
+    release.add_argument(
+        "--kind",
+        choices=[k.value for k in HoldKind],
+        help=_("only the hold of this kind (default: every hold on the case)"),
+    )
     rep = sub.add_parser(
         "report",
         parents=[common],

@@ -314,8 +314,20 @@ class CaseHold(Base):
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     released_at: Mapped[dt.datetime | None]
     release_reason: Mapped[str | None] = mapped_column(Text)
+    # A hold with an end releases itself then (the worker's hold_expiry job).
+    ends_at: Mapped[dt.datetime | None]
+    # The complaint that placed the hold: resolving it offers to release the hold.
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
 
     case: Mapped[CollectionCase] = relationship(back_populates="holds")
+
+
+Index(
+    "ix_case_hold_expiry",
+    CaseHold.ends_at,
+    sqlite_where=CaseHold.released_at.is_(None) & CaseHold.ends_at.is_not(None),
+    postgresql_where=CaseHold.released_at.is_(None) & CaseHold.ends_at.is_not(None),
+)
 
 
 # Partial indexes for the queue filters that select few cases: each serves its filter in

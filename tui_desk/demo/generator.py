@@ -408,7 +408,8 @@ class Generator(JourneyWriter):
                 if set_at < self.now_min:
                     self._add("case_hold", (
                         self._next_id("case_hold"), case_id, kind.value, HOLD_REASONS[kind],
-                        sups[int(r() * len(sups))], cal.ts(set_at), None, None, None,
+                        sups[int(r() * len(sups))], cal.ts(set_at), None, None, None, None,
+                        None,
                     ))  # fmt: skip
                     cases[i] = (*case[:ON_HOLD], True, *case[ON_HOLD + 1 :])
             elif i in released_set:
@@ -419,7 +420,7 @@ class Generator(JourneyWriter):
                     self._add("case_hold", (
                         self._next_id("case_hold"), case_id, kind.value, HOLD_REASONS[kind],
                         sups[0], cal.ts(set_at), sups[-1], cal.ts(released),
-                        "核实完毕，恢复正常处理",
+                        "核实完毕，恢复正常处理", None, None,
                     ))  # fmt: skip
             if i not in complained_set or case_id not in last_contact:
                 continue

@@ -36,7 +36,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "case_hold": (
         "id", "case_id", "kind", "reason", "set_by_id", "set_at", "released_by_id",
-        "released_at", "release_reason",
+        "released_at", "release_reason", "ends_at", "complaint_id",
     ),
     "contact_attempt": (
         "id", "case_id", "agent_id", "channel", "phone_id", "party", "outcome", "note",

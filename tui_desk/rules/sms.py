@@ -11,16 +11,25 @@ Every collection SMS carries the bank's official hotline and never asks for paym
 a personal account: a template without the hotline, or one mentioning a personal account
 or holding something that looks like a card number, is refused when saved or loaded, and
 the merged text is checked again before it is queued.
+
+The content check reads the text as a borrower would, not as it is spelled: compatibility
+forms folded (NFKC: full-width letters and digits), every kind of digit made ASCII, format
+characters (zero-width spaces) dropped, traditional Chinese made simplified (OpenCC), and
+case ignored. Wording is then matched with everything but letters and digits removed
+("个人 账户", "p.e.r.s.o.n.a.l account"), and card numbers with any light separator
+between the digits ("6222.0212.3456.7890").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import string
 import tomllib
-from collections.abc import Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -46,14 +55,70 @@ MAX_SEGMENTS = 6
 # The fields a template may use; every one is filled from the case (a missing one refuses).
 FIELDS = ("borrower", "amount_due", "due_date", "callback", "hotline", "bank", "case_no")
 
-# Wording that asks for payment into a personal account, in both languages.
+# Wording that asks for payment into a personal account, in both languages, matched on
+# the compact form of the normalised text (letters and digits only, simplified Chinese,
+# lower case): spaces and punctuation between the characters do not hide it.
 _PERSONAL_ACCOUNT = re.compile(
-    r"个人账户|个人帐户|私人账户|私人帐户|个人银行卡|个人卡号|私人卡|"
-    r"personal\s+(bank\s+)?account|private\s+(bank\s+)?account|personal\s+card",
-    re.IGNORECASE,
+    r"(?:个人|私人)(?:银行)?(?:账户|帐户|账号|帐号|卡号|银行卡|卡)|私人卡|"
+    r"(?:personal|private)(?:bank)?(?:account|acct|card)"
 )
-# 13-19 digits, optionally in groups split by single spaces or dashes: a card number.
-_CARD_NUMBER = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+# "a/c" is an account in English; it is spelled out before the compact match.
+_AC = re.compile(r"(?<![a-z])a\s*/\s*c(?![a-z])")
+# Digits, possibly in groups split by light separators (spaces, dashes, dots, slashes).
+# Matched on the normalised text, where every digit is ASCII.
+_DIGIT_RUN = re.compile(r"[0-9]+(?:[ \-._/·]{1,2}[0-9]+)*")
+_DIGITS = re.compile(r"[0-9]+")
+CARD_DIGITS = (13, 19)
+
+
+def _card_like(groups: Sequence[str]) -> bool:
+    """Groups a card number is written in: one block, blocks of three or more digits
+    (6222 0212 3456 7890), or blocks of one length. Dates, amounts and phone numbers
+    side by side (2026-03-02 400-800-9595, 1,200.50 2026-03-02) are not."""
+    head = groups[:-1]
+    return not head or all(len(g) >= 3 for g in head) or len({len(g) for g in head}) == 1
+
+
+def has_card_number(normalised: str) -> bool:
+    """13-19 digits, alone or in card-like groups, anywhere in the (normalised) text."""
+    low, high = CARD_DIGITS
+    for run in _DIGIT_RUN.finditer(normalised):
+        groups = _DIGITS.findall(run.group())
+        for start in range(len(groups)):
+            total = 0
+            for end in range(start, len(groups)):
+                total += len(groups[end])
+                if total > high:
+                    break
+                if total >= low and _card_like(groups[start : end + 1]):
+                    return True
+    return False
+
+
+@functools.cache
+def _simplified() -> Callable[[str], str]:
+    # Loaded on first use: the dictionaries take a few tens of milliseconds.
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def _ascii_digit(ch: str) -> str:
+    value = unicodedata.digit(ch, None)
+    return str(value) if value is not None else ch
+
+
+def normalise_for_check(text: str) -> str:
+    """The text as the content check reads it: NFKC, ASCII digits, no format characters,
+    simplified Chinese, lower case."""
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join(_ascii_digit(ch) for ch in folded if unicodedata.category(ch) != "Cf")
+    return _simplified()(folded).casefold()
+
+
+def _compact(normalised: str) -> str:
+    """Letters and digits only: what is left when spaces and punctuation are taken out."""
+    return "".join(ch for ch in normalised if unicodedata.category(ch)[0] in "LN")
 
 
 # --- length ---------------------------------------------------------------------------
@@ -162,13 +227,15 @@ def _placeholders(body: str) -> list[str]:
 
 def check_content(text: str) -> None:
     """No personal account, no card number: the bank is only ever paid through its own
-    channels, never into someone's account."""
-    if _PERSONAL_ACCOUNT.search(text):
+    channels, never into someone's account. The text is normalised first, so neither
+    spacing, punctuation, traditional characters nor other digit shapes get past."""
+    normalised = normalise_for_check(text)
+    if _PERSONAL_ACCOUNT.search(_compact(_AC.sub("account", normalised))):
         raise SmsTemplateError(
             "personal_account",
             _("a collection SMS never asks for payment into a personal account"),
         )
-    if _CARD_NUMBER.search(text):
+    if has_card_number(normalised):
         raise SmsTemplateError(
             "card_number", _("a collection SMS never carries a card or account number")
         )

@@ -29,8 +29,14 @@ from tui_desk.screens.form import (
     checked,
     form_bindings,
 )
-from tui_desk.screens.parsing import InputProblem, parse_amount, parse_past_date
-from tui_desk.services import casework, promises
+from tui_desk.screens.hold_modal import released_text
+from tui_desk.screens.parsing import (
+    InputProblem,
+    parse_amount,
+    parse_future_date,
+    parse_past_date,
+)
+from tui_desk.services import casework, holds, promises
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import StaleEdit
 from tui_desk.views.case import CaseBundle
@@ -147,34 +153,124 @@ def parse_amount_field(field: str, text: str) -> int:
 
 
 class HoldModal(CaseFormModal):
-    """Put the case on hold: it leaves the contact queue until a supervisor releases it."""
+    """Put the case on hold, or (supervisors, on a held case) release a hold in force.
+
+    A hold lasts until a supervisor releases it, or until the end date given. A
+    supervisor opening it on a held case is offered the release of each hold first; the
+    kind and end date then step aside, and the reason is the release's.
+    """
 
     FORM_TITLE = N_("Set a hold")
+    SET = "set"
+
+    @property
+    def offers_release(self) -> bool:
+        return bool(self.bundle.detail.holds) and self.service.releases_holds()
+
+    def title_text(self) -> str:
+        if not self.offers_release:
+            return super().title_text()
+        d = self.bundle.detail
+        return _("Release or set a hold") + "  " + f"{d.borrower_name} (#{d.case_id})"
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
-        return (
+        rows: list[tuple[str, Widget]] = []
+        if self.offers_release:
+            options = [
+                (
+                    f"release:{h.hold_id}",
+                    _("Release: {kind}").format(kind=label("hold_kind", h.kind)),
+                )
+                for h in self.bundle.detail.holds
+            ]
+            options.append((self.SET, _("Set another hold")))
+            rows.append((_("Do"), Choice(options, id="hold-action")))
+        rows += [
             (_("Kind"), Choice(_options("hold_kind", self.service.hold_kinds()), id="hold-kind")),
+            (
+                _("Until"),
+                Input(
+                    placeholder=_("YYYY-MM-DD or +N days; empty: until released"),
+                    id="hold-until",
+                    compact=True,
+                ),
+            ),
             (
                 _("Reason"),
                 Input(placeholder=_("why (required)"), id="hold-reason", compact=True),
             ),
-        )
+        ]
+        return rows
+
+    def on_mount(self) -> None:
+        self._show_set_fields(not self.offers_release)
+
+    @on(Choice.Changed, "#hold-action")
+    def _action_changed(self, event: Choice.Changed) -> None:
+        self._show_set_fields(event.value == self.SET)
+
+    def _show_set_fields(self, shown: bool) -> None:
+        for widget_id in ("hold-kind", "hold-until"):
+            row = self.query_one(f"#{widget_id}").parent
+            if isinstance(row, Widget):
+                row.display = shown
+
+    @property
+    def field_widgets(self) -> list[Widget]:
+        return [
+            w for w in super().field_widgets if not isinstance(w.parent, Widget) or w.parent.display
+        ]
 
     def intro(self) -> Text:
+        if self.offers_release:
+            return Text(
+                _("Releasing ends the hold (audited); the case stays on hold while another "
+                  "remains. No contact or booking while on hold."),
+                style="dim",
+            )  # fmt: skip
         return Text(
-            _("No contact or booking while on hold; only a supervisor releases a hold."),
+            _("No contact or booking while on hold; only a supervisor releases a hold "
+              "(or its end date)."),
             style="dim",
-        )
+        )  # fmt: skip
 
     def prepare(self) -> Save:
-        kind = self.choice("hold-kind")
+        action = self.choice("hold-action") if self.offers_release else self.SET
         reason = self.value("hold-reason").strip()
+        case_id, version = self.bundle.case_id, self.version
+        if action != self.SET:
+            if not reason:
+                raise FieldProblem("hold-reason", _("releasing a hold needs a reason"))
+            hold_id = int(action.partition(":")[2])
+
+            def release() -> str:
+                return released_text(
+                    self.service.release_hold(hold_id, reason, expected_version=version)
+                )
+
+            return release
+        kind = self.choice("hold-kind")
+        until_text = self.value("hold-until").strip()
+        today = self.today
+        ends_on = (
+            checked(
+                "hold-until",
+                lambda: parse_future_date(until_text, today, max_days=holds.MAX_HOLD_DAYS),
+            )
+            if until_text
+            else None
+        )
         if not reason:
             raise FieldProblem("hold-reason", _("a hold needs a reason"))
-        case_id, version = self.bundle.case_id, self.version
 
         def write() -> str:
-            self.service.set_hold(case_id, kind=kind, reason=reason, expected_version=version)
+            self.service.set_hold(
+                case_id, kind=kind, reason=reason, expected_version=version, ends_on=ends_on
+            )
+            if ends_on is not None:
+                return _("Hold set: {kind}, until {day}").format(
+                    kind=label("hold_kind", kind), day=ends_on.isoformat()
+                )
             return _("Hold set: {kind}").format(kind=label("hold_kind", kind))
 
         return write

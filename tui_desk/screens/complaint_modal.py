@@ -1,8 +1,10 @@
 """Open complaints for supervisors (process step 10): read, investigate, resolve, dismiss.
 
-Up/Down move, ``i`` marks the complaint under investigation, Enter opens a small form to
-resolve or dismiss it with the resolution written down, ``o`` selects its case on the
-desk, Escape closes. Reads and writes go through the desk service in thread workers.
+Up/Down move, ``i`` marks the complaint under investigation, ``ctrl+s`` resolves or
+dismisses it with the resolution written down, ``o`` selects its case on the desk, Escape
+closes. Deciding a complaint that put its case on hold asks whether the hold ends with it
+(the answer goes to the service; no answer keeps it). Reads and writes go through the
+desk service in thread workers.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from textual.widgets import DataTable, Input, Static
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.confirm import ConfirmModal
 from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
+from tui_desk.screens.hold_modal import released_text
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.complaints import ComplaintLine
+from tui_desk.views.holds import ReleasedHold
 from tui_desk.widgets.choice import Choice
 
 STATUS = {
@@ -122,9 +127,10 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
         table.clear()
         tz = self.service.timezone
         for line in self.lines:
+            status = _(STATUS[line.status.value])
             table.add_row(
                 local(line.received_at, tz, "%m-%d %H:%M"),
-                _(STATUS[line.status.value]),
+                status + (", " + _("case held") if line.held else ""),
                 line.borrower_name,
                 f"#{line.case_id}",
                 line.against or "-",
@@ -150,9 +156,16 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
 
     def _detail(self) -> None:
         line = self.selected
-        self.query_one("#cl-detail", Static).update(
-            Text(line.description if line else "", style="italic")
-        )
+        text = Text(line.description if line else "", style="italic")
+        if line is not None and line.held:
+            text.append(
+                "\n"
+                + _("It holds case #{case_id}: deciding it asks whether the hold ends too.").format(
+                    case_id=line.case_id
+                ),
+                style="dim",
+            )
+        self.query_one("#cl-detail", Static).update(text)
 
     def _status(self, text: str, style: str) -> None:
         self.query_one("#cl-status", Static).update(Text(text, style=style))
@@ -186,19 +199,40 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
             self._status(_("write down how it was resolved"), "bold red")
             self.query_one("#cl-resolution", Input).focus()
             return
-        self._decide(line.complaint_id, self.query_one("#cl-outcome", Choice).value, text)
+        status = self.query_one("#cl-outcome", Choice).value
+        if not (line.held and self.service.releases_holds()):
+            self._decide(line.complaint_id, status, text)
+            return
+
+        def answered(release: bool | None) -> None:
+            self._decide(line.complaint_id, status, text, bool(release))
+
+        self.app.push_screen(
+            ConfirmModal(
+                _("This complaint put case #{case_id} on hold. Release the hold with it?").format(
+                    case_id=line.case_id
+                )
+            ),
+            answered,
+        )
 
     @work(thread=True, group="complaints", exclusive=True, exit_on_error=False)
-    def _decide(self, complaint_id: int, status: str, resolution: str | None) -> None:
+    def _decide(
+        self, complaint_id: int, status: str, resolution: str | None, release: bool = False
+    ) -> None:
         try:
-            self.service.decide_complaint(complaint_id, status, resolution)
+            released = self.service.decide_complaint(
+                complaint_id, status, resolution, release_hold=release
+            )
             lines = self.service.complaints()
         except ServiceError as exc:
             self.app.call_from_thread(self._status, str(exc), "bold red")
             return
-        self.app.call_from_thread(self._decided, lines)
+        self.app.call_from_thread(self._decided, lines, released)
 
-    def _decided(self, lines: Sequence[ComplaintLine]) -> None:
+    def _decided(self, lines: Sequence[ComplaintLine], released: Sequence[ReleasedHold]) -> None:
         self.query_one("#cl-resolution", Input).value = ""
         self.show(lines)
+        if released:
+            self._status("; ".join(released_text(r) for r in released), "green")
         self.table.focus()

@@ -47,6 +47,7 @@ TASKS: dict[str, str] = {
     "contact-save": N_("Logging the contact"),
     "contact-status": N_("Checking the contact rules"),
     "complaints": N_("Working on the complaints"),
+    "holds": N_("Working on the holds"),
     "override-grantee": N_("Finding who the override is for"),
     "override-ask": N_("Checking which rules refuse contact"),
     "override-request": N_("Working on the override request"),

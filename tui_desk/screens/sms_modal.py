@@ -1,7 +1,7 @@
 """Send a templated SMS reminder: choose the template and the number, check the preview,
 Enter queues it (the worker sends it). The preview shows the merged text, its length and
 parts, and whether the contact rules let it go now; the case's recent SMS and where each
-stands (pending, sent, delivered, failed: reason) are listed below.
+stands (queued, sent, delivered, failed: reason) are listed below.
 
 Keys: a digit picks a template, Left/Right change the focused choice, Enter moves on and
 on the last field queues; Escape cancels.

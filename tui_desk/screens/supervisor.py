@@ -141,6 +141,8 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
                  "board.decide"),
         _binding("k", "complaints", N_("Complaints"),
                  N_("Open complaints: investigate, resolve or dismiss"), "board.complaints"),
+        _binding("h", "holds", N_("Holds"),
+                 N_("Holds in force: release one with a reason (audited)"), "board.holds"),
         _binding("a", "audit", N_("Audit"), N_("The audit viewer: who did what, when"),
                  "board.audit", show=True),
         _binding("R", "reports", N_("Reports"), N_("Reports on screen"), "board.reports",
@@ -561,6 +563,17 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
                 self.app.push_screen(CaseViewModal(self.service, case_id))
 
         self.app.push_screen(ComplaintListModal(self.service), chosen)
+
+    def action_holds(self) -> None:
+        from tui_desk.screens.hold_modal import HoldListModal
+
+        def chosen(case_id: int | None) -> None:
+            if case_id is not None:
+                from tui_desk.screens.supervision_modals import CaseViewModal
+
+                self.app.push_screen(CaseViewModal(self.service, case_id))
+
+        self.app.push_screen(HoldListModal(self.service), chosen)
 
     def action_audit(self) -> None:
         from tui_desk.screens.audit import AuditScreen

@@ -97,11 +97,13 @@ from tui_desk.db.models import (
     ContactAttempt,
     FollowUp,
     FollowUpStatus,
+    OutboxStatus,
     OverrideRequest,
     OverrideRequestStatus,
     Payment,
     PromiseToPay,
     Relation,
+    SmsOutbox,
     Stage,
     VisitReport,
 )
@@ -160,7 +162,19 @@ _COUNT_KEYS = (
     "agreements_signed",
     "payments",
     "collected_minor",
+    "sms_queued",
+    "sms_sent",
+    "sms_delivered",
+    "sms_failed",
 )
+# Where today's SMS stand in the outbox: queued until the worker hands one to the gateway.
+_SMS_KEYS = {
+    OutboxStatus.PENDING: "sms_queued",
+    OutboxStatus.SENDING: "sms_queued",
+    OutboxStatus.SENT: "sms_sent",
+    OutboxStatus.DELIVERED: "sms_delivered",
+    OutboxStatus.FAILED: "sms_failed",
+}
 _AGENT_KEYS = ("contacts", "promises", "visits_booked", "collected_minor")
 
 _SNAPSHOT = cast(Table, BoardSnapshot.__table__)
@@ -408,6 +422,14 @@ def _today(session: Session, db: Database, profile: Profile, day: _Day) -> dict[
             agent_id=owner_id,
             agent_counts={"collected_minor": _i(amount)},
         )
+
+    # Today's SMS by where they stand now (the sender's events refresh this section).
+    for status, n in session.execute(
+        select(SmsOutbox.status, func.count())
+        .where(within(SmsOutbox.created_at))
+        .group_by(SmsOutbox.status)
+    ):
+        tally.counts[_SMS_KEYS[OutboxStatus(status)]] += _i(n)
 
     # Each active agent's last action today: one probe of ix_audit_agent_time per agent
     # (a GROUP BY would walk every event ever written). The board shows it at once, not

@@ -29,12 +29,14 @@ from tui_desk.db.models import (
     Document,
     DocumentKind,
     LoanAccount,
+    OutboxStatus,
     Payment,
     Phone,
     PlanInstalment,
     PlanStatus,
     RepaymentPlan,
     ServiceRegistration,
+    SmsOutbox,
 )
 from tui_desk.i18n import _
 from tui_desk.rules.agreements import Content, TemplateError, content_hash
@@ -170,7 +172,14 @@ def read_case_detail(
             for a in accounts
         ),
         holds=tuple(
-            HoldLine(h.kind, scrub_text(h.reason, policy, known) if masked else h.reason, h.set_at)
+            HoldLine(
+                hold_id=h.id,
+                kind=h.kind,
+                reason=scrub_text(h.reason, policy, known) if masked else h.reason,
+                set_at=h.set_at,
+                ends_at=h.ends_at,
+                complaint_id=h.complaint_id,
+            )
             for h in holds
         ),
         phones=tuple(
@@ -219,8 +228,17 @@ def read_contact_log(
 ) -> list[ContactLine]:
     policy = profile.masking
     agent = aliased(Agent)
+    # The SMS's place in the outbox: the attempt's outcome says "sent" from the moment it
+    # is queued, so the log shows the outbox's status instead.
+    outbox = (
+        select(SmsOutbox.status)
+        .where(SmsOutbox.contact_id == ContactAttempt.id)
+        .order_by(SmsOutbox.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     stmt = (
-        select(ContactAttempt, Phone.e164, agent.name)
+        select(ContactAttempt, Phone.e164, agent.name, outbox)
         .outerjoin(Phone, Phone.id == ContactAttempt.phone_id)
         .outerjoin(agent, agent.id == ContactAttempt.agent_id)
         .where(ContactAttempt.case_id == case_id)
@@ -247,8 +265,9 @@ def read_contact_log(
             callback_at=c.callback_at,
             voided=c.voided_at is not None,
             agent_id=c.agent_id,
+            sms_status=OutboxStatus(sms_status) if sms_status is not None else None,
         )
-        for c, e164, agent_name in s.execute(stmt)
+        for c, e164, agent_name, sms_status in s.execute(stmt)
     ]
 
 

@@ -55,6 +55,8 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.holds import hold_end
+from tui_desk.services.holds import release_hold as release_hold  # where callers look for it
 from tui_desk.services.search_index import index_borrower, index_phone
 
 MAX_DESCRIPTION = 200
@@ -95,18 +97,25 @@ def set_hold(
     *,
     expected_version: int | None = None,
     override_reason: str | None = None,
+    ends_on: dt.date | None = None,
 ) -> int:
     """Put the case on hold: it leaves the contact queue and cannot be contacted or booked.
 
     Any agent may set a hold (stopping contact must never wait for a supervisor); only a
-    supervisor releases one. False documents also cancel the home-visit service. While
-    another agent works the case, only a supervisor with ``override_reason`` may.
+    supervisor releases one (``services.holds``), unless ``ends_on`` is given: then the
+    worker ends it at office midnight after that day. False documents also cancel the
+    home-visit service. While another agent works the case, only a supervisor with
+    ``override_reason`` may.
     """
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
-    kind = HoldKind(kind)
+    try:
+        kind = HoldKind(kind)
+    except ValueError:
+        raise ServiceError(_("unknown hold kind {value}").format(value=kind)) from None
     text = required_reason(reason, _("a hold needs a reason"))
+    ends_at = hold_end(ends_on, now, prof) if ends_on is not None else None
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, expected_version=expected_version)
         over = guard_lease(s, case, ctx, override_reason=override_reason)
@@ -116,7 +125,14 @@ def set_hold(
                     case_id=case.id, kind=kind.value
                 )
             )
-        hold = CaseHold(case_id=case.id, kind=kind, reason=text, set_by_id=ctx.actor.id, set_at=now)
+        hold = CaseHold(
+            case_id=case.id,
+            kind=kind,
+            reason=text,
+            set_by_id=ctx.actor.id,
+            set_at=now,
+            ends_at=ends_at,
+        )
         s.add(hold)
         was_on_hold, was_registered = case.on_hold, case.registered
         case.on_hold = True
@@ -144,6 +160,7 @@ def set_hold(
             before={"on_hold": was_on_hold, "registered": was_registered},
             after={
                 "kind": kind.value,
+                "ends_at": ends_at.isoformat() if ends_at else None,
                 "on_hold": True,
                 "registered": case.registered,
                 "registration_cancelled": cancelled,
@@ -151,47 +168,6 @@ def set_hold(
             },
         )
         return hold.id
-
-
-def release_hold(
-    ctx: Context, hold_id: int, reason: str, *, expected_version: int | None = None
-) -> None:
-    """Release one hold (supervisors only); the case stays on hold while others remain."""
-    ctx.actor.require(Action.RELEASE_HOLD)
-    now = ctx.now()
-    prof = ctx.profile
-    text = required_reason(reason, _("releasing a hold needs a reason"))
-    with ctx.db.write() as s:
-        hold = s.get(CaseHold, hold_id)
-        if hold is None:
-            raise NotFound(_("hold {hold_id} does not exist").format(hold_id=hold_id))
-        case = load_for_edit(s, hold.case_id, expected_version=expected_version, ctx=ctx)
-        if hold.released_at is not None:
-            raise ServiceError(_("hold {hold_id} was already released").format(hold_id=hold_id))
-        was_on_hold = case.on_hold
-        hold.released_at = now
-        hold.released_by_id = ctx.actor.id
-        hold.release_reason = text
-        s.flush()
-        remaining = active_holds(s, case.id)
-        case.on_hold = bool(remaining)
-        _finish_case_edit(case, now, prof)
-        audit.record(
-            s,
-            ctx.actor,
-            "case.hold.release",
-            "case_hold",
-            hold.id,
-            f"{ctx.actor.login} released the {hold.kind.value} hold on case {case.id}",
-            now=now,
-            case_id=case.id,
-            before={"on_hold": was_on_hold},
-            after={
-                "kind": hold.kind.value,
-                "on_hold": case.on_hold,
-                "remaining_holds": [h.kind.value for h in remaining],
-            },
-        )
 
 
 # --- registration for the home-visit service --------------------------------------------

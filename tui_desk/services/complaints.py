@@ -4,14 +4,16 @@ A complaint is recorded against the case and, when known, the collector or opera
 is about, linked to the visit or contact concerned. It goes to supervisors (their list
 of open complaints); only a supervisor moves it to investigating, resolved or dismissed,
 with the resolution written down. A complaint can put the case on hold (kind
-"complaint") so nobody contacts the borrower while it is investigated.
+"complaint") so nobody contacts the borrower while it is investigated; the hold remembers
+its complaint, and the supervisor who resolves or dismisses the complaint chooses whether
+that hold ends with it (``release_hold``), in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import aliased
 
 from tui_desk.db.engine import Database
@@ -34,7 +36,9 @@ from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contacts import resolve_now
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.holds import release_complaint_holds
 from tui_desk.views.complaints import ComplaintLine
+from tui_desk.views.holds import ReleasedHold
 
 MAX_TEXT = 2000
 _OPEN = (ComplaintStatus.OPEN, ComplaintStatus.INVESTIGATING)
@@ -116,35 +120,52 @@ def record_complaint(
             recorded_by_id=ctx.actor.id,
         )
         s.add(complaint)
-        if hold and not case.on_hold:
-            s.add(
-                CaseHold(
-                    case_id=case.id,
-                    kind=HoldKind.COMPLAINT,
-                    reason=_("complaint under investigation"),
-                    set_by_id=ctx.actor.id,
-                    set_at=now,
-                )
+        s.flush()
+        placed: CaseHold | None = None
+        if hold:
+            # Held for this complaint even when another hold is in force: each ends on its
+            # own (this one when the complaint is resolved and the supervisor says so).
+            placed = CaseHold(
+                case_id=case.id,
+                kind=HoldKind.COMPLAINT,
+                reason=_("complaint under investigation"),
+                set_by_id=ctx.actor.id,
+                set_at=now,
+                complaint_id=complaint.id,
             )
+            s.add(placed)
             case.on_hold = True
             recompute_priority(case, now, prof)
-        s.flush()
+            s.flush()
         audit.record(
             s, ctx.actor, "complaint.record", "complaint", complaint.id,
             f"{ctx.actor.login} recorded a complaint on case {case.id}"
             + (f" against {against.login}" if against else ""),
             now=now, case_id=case.id,
             after={"against": against.login if against else None, "channel": how.value,
-                   "appointment_id": appointment_id, "contact_id": contact_id, "hold": hold},
+                   "appointment_id": appointment_id, "contact_id": contact_id, "hold": hold,
+                   "hold_id": placed.id if placed else None},
         )  # fmt: skip
         return complaint.id
 
 
 def decide_complaint(
-    ctx: Context, complaint_id: int, status: ComplaintStatus | str, *, resolution: str | None = None
-) -> None:
-    """A supervisor moves the complaint on; resolving or dismissing needs the resolution."""
+    ctx: Context,
+    complaint_id: int,
+    status: ComplaintStatus | str,
+    *,
+    resolution: str | None = None,
+    release_hold: bool = False,
+) -> list[ReleasedHold]:
+    """A supervisor moves the complaint on; resolving or dismissing needs the resolution.
+
+    With ``release_hold`` (resolving or dismissing only) the holds the complaint placed
+    end too, the resolution as their reason, audited in the same transaction; without
+    it they stay in force. Returns the holds released.
+    """
     ctx.actor.require(Action.VIEW_BOARD)
+    if release_hold:
+        ctx.actor.require(Action.RELEASE_HOLD)
     now = ctx.now()
     try:
         target = ComplaintStatus(status)
@@ -167,12 +188,23 @@ def decide_complaint(
             complaint.resolved_by_id = ctx.actor.id
             complaint.resolved_at = now
         complaint.status = target
+        released: list[ReleasedHold] = []
+        if release_hold:
+            if target not in (ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED):
+                raise ServiceError(_("a complaint's hold is released when it is resolved"))
+            case = load_for_edit(s, complaint.case_id, allow_closed=True)
+            assert complaint.resolution is not None
+            released = release_complaint_holds(
+                s, complaint.id, case, ctx=ctx, now=now, reason=complaint.resolution
+            )
         audit.record(
             s, ctx.actor, "complaint." + target.value, "complaint", complaint.id,
             f"{ctx.actor.login} set complaint {complaint.id} to {target.value}",
             now=now, case_id=complaint.case_id,
-            before={"status": before}, after={"status": target.value},
+            before={"status": before},
+            after={"status": target.value, "holds_released": [h.hold_id for h in released]},
         )  # fmt: skip
+        return released
 
 
 def complaint_list(
@@ -185,8 +217,9 @@ def complaint_list(
 ) -> list[ComplaintLine]:
     """Complaints, newest first: the supervisors' open list, a case's, or an agent's."""
     against = aliased(Agent)
+    held = exists().where(CaseHold.complaint_id == Complaint.id, CaseHold.released_at.is_(None))
     stmt = (
-        select(Complaint, Borrower.name, against.name)
+        select(Complaint, Borrower.name, against.name, held)
         .join(CollectionCase, CollectionCase.id == Complaint.case_id)
         .join(Borrower, Borrower.id == CollectionCase.borrower_id)
         .outerjoin(against, against.id == Complaint.against_agent_id)
@@ -211,6 +244,7 @@ def complaint_list(
                 received_at=c.received_at,
                 description=c.description,
                 resolution=c.resolution,
+                held=bool(on_hold),
             )
-            for c, borrower, agent_name in s.execute(stmt)
+            for c, borrower, agent_name, on_hold in s.execute(stmt)
         ]

@@ -55,6 +55,11 @@ class TodayCounts:
     agreements_signed: int
     payments: int
     collected_minor: int
+    # Today's SMS by where they stand in the outbox (queued: not yet at the gateway).
+    sms_queued: int = 0
+    sms_sent: int = 0
+    sms_delivered: int = 0
+    sms_failed: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from tui_desk.domain import (
     DocumentKind,
     DocumentStatus,
     HoldKind,
+    OutboxStatus,
     Outcome,
     PhoneKind,
     Product,
@@ -53,9 +54,14 @@ class AccountLine:
 
 @dataclass(frozen=True)
 class HoldLine:
+    hold_id: int
     kind: HoldKind
     reason: str
     set_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    """The hold releases itself then (None: until a supervisor releases it)."""
+    complaint_id: int | None = None
+    """The complaint that placed it, if one did."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,9 @@ class ContactLine:
     callback_at: dt.datetime | None
     voided: bool = False  # undone by its agent: shown struck out, not counted
     agent_id: int | None = None
+    sms_status: OutboxStatus | None = None
+    """An SMS's place in the outbox (queued, sent, delivered, failed), not the outcome
+    written when it was queued."""
 
 
 @dataclass(frozen=True)

@@ -19,3 +19,5 @@ class ComplaintLine:
     received_at: dt.datetime
     description: str
     resolution: str | None
+    held: bool = False
+    """The complaint placed a hold that is still in force (resolving it offers release)."""

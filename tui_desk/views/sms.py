@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.domain import OutboxStatus
+from tui_desk.formatting import label
 from tui_desk.i18n import _
 from tui_desk.rules.sms import SmsLength
 
@@ -48,8 +49,8 @@ class OutboxLine:
     delivered_at: dt.datetime | None
 
     def describe(self) -> str:
-        """``pending``, ``pending (retry 3: HTTP 503)``, ``failed: reason``, ``delivered``."""
-        state = self.status.value
+        """``queued``, ``queued (attempt 3: HTTP 503)``, ``failed: reason``, ``delivered``."""
+        state = label("sms_status", self.status.value)
         if self.status is OutboxStatus.FAILED:
             return _("failed: {reason}").format(reason=self.last_error or _("unknown"))
         if self.status in (OutboxStatus.PENDING, OutboxStatus.SENDING) and self.last_error:

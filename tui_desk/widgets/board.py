@@ -369,6 +369,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("visits_done", N_("Visits done")),
     Figure("agreements", N_("Agreements")),
     Figure("payments", N_("Payments")),
+    Figure("sms", N_("SMS")),
 )
 
 _TREND_ALIASES = {
@@ -389,6 +390,12 @@ def figure_values(today: TodayCounts, currency: str) -> dict[str, str]:
         "agreements": _("{n} signed").format(n=today.agreements_signed),
         "payments": _("{n}, {amount}").format(
             n=today.payments, amount=money(today.collected_minor, currency)
+        ),
+        "sms": _("{queued} queued, {sent} sent, {delivered} delivered, {failed} failed").format(
+            queued=today.sms_queued,
+            sent=today.sms_sent,
+            delivered=today.sms_delivered,
+            failed=today.sms_failed,
         ),
     }
 

@@ -180,7 +180,15 @@ class CaseHeader(Static):
         # (dispute, litigation, cease contact...) changes what the operator may do.
         if d.holds:
             t.append("\n")
-            holds = "; ".join(f"{label('hold_kind', h.kind)}: {h.reason}" for h in d.holds)
+            holds = "; ".join(
+                f"{label('hold_kind', h.kind)}: {h.reason}"
+                + (
+                    " (" + _("ends {when}").format(when=local(h.ends_at, self.timezone)) + ")"
+                    if h.ends_at
+                    else ""
+                )
+                for h in d.holds
+            )
             field(_("Holds"), holds, "bold red")
         t.append("\n")
         if d.registration is None:

@@ -63,16 +63,13 @@ class ContactLogPanel(Vertical):
             for c in self.contacts:
                 # An undone outcome stays in the log, struck out and marked, never hidden.
                 style = "dim strike" if c.voided else ""
-                outcome = label("outcome", c.outcome)
-                if c.voided:
-                    outcome = _("{outcome} (undone)").format(outcome=outcome)
                 table.add_row(
                     Text(local(c.started_at, self.timezone), style=style),
                     Text(
                         f"{label('channel', c.channel)} {label('direction', c.direction)}",
                         style=style,
                     ),
-                    Text(outcome, style="dim" if c.voided else ""),
+                    contact_outcome(c),
                     Text(_clip(_one_line(c.note), NOTE_WIDTH), style="dim"),
                     Text(c.number or c.address or DASH, style=style),
                     Text(label("relation", c.party), style=style),
@@ -115,3 +112,17 @@ def _clip(text: str, width: int) -> str:
     if cell_len(text) <= width:
         return text
     return set_cell_size(text, width - 2).rstrip() + ".."
+
+
+_SMS_STYLE = {"pending": "yellow", "sending": "yellow", "failed": "red", "delivered": "green"}
+
+
+def contact_outcome(contact: ContactLine) -> Text:
+    """The outcome column: an SMS shows where it is (queued, sent, delivered, failed)."""
+    if contact.voided:
+        outcome = label("outcome", contact.outcome)
+        return Text(_("{outcome} (undone)").format(outcome=outcome), style="dim")
+    if contact.sms_status is not None:
+        status = contact.sms_status.value
+        return Text(label("sms_status", status), style=_SMS_STYLE.get(status, ""))
+    return Text(label("outcome", contact.outcome))

@@ -9,6 +9,7 @@ from tui_desk.services.board import (
     board_snapshot_job,
 )
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job
+from tui_desk.services.holds import HOLD_EXPIRY_EVERY, hold_expiry_job
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
@@ -26,6 +27,7 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
         Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
         Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
+        Job("hold_expiry", HOLD_EXPIRY_EVERY, hold_expiry_job(profile)),
         # Cheap sections for changes time alone makes, the heavy depth when due; the
         # fast path (default_followers) covers desk writes between runs.
         Job("board_snapshot", BOARD_SNAPSHOT_EVERY, board_snapshot_job(profile)),

@@ -116,7 +116,7 @@ BINDINGS: list[BindingType] = [
         "x",
         "case_form('hold')",
         N_("Hold"),
-        N_("Put the case on hold (dispute, litigation, complaint...)"),
+        N_("Put the case on hold (dispute, litigation, complaint...); supervisors release one"),
         "desk.hold",
     ),
     _binding(

@@ -17,7 +17,7 @@ from tui_desk.db.models import (
     Relation,
 )
 from tui_desk.rules.permissions import Action
-from tui_desk.services import archive, complaints
+from tui_desk.services import archive, complaints, holds
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.casework import (
     add_document,
@@ -31,6 +31,7 @@ from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.desk.base import enum_value as _enum_value
 from tui_desk.services.promises import record_payment
 from tui_desk.views.complaints import ComplaintLine
+from tui_desk.views.holds import HeldCase, ReleasedHold
 
 
 class CaseworkDesk(DeskPart):
@@ -82,6 +83,7 @@ class CaseworkDesk(DeskPart):
         reason: str,
         expected_version: int | None = None,
         override_reason: str | None = None,
+        ends_on: dt.date | None = None,
     ) -> int:
         return set_hold(
             self.ctx,
@@ -90,7 +92,34 @@ class CaseworkDesk(DeskPart):
             reason,
             expected_version=expected_version,
             override_reason=override_reason,
+            ends_on=ends_on,
         )
+
+    def releases_holds(self) -> bool:
+        """Whether this agent may release holds (the role alone decides; no database)."""
+        return self.actor.can(Action.RELEASE_HOLD)
+
+    def release_hold(
+        self,
+        hold_id: int,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+        over_lease: bool = False,
+    ) -> ReleasedHold:
+        """Release one hold; ``over_lease``: from the board, where the supervisor does not
+        hold the case, the release's reason also covers writing over a lease (audited)."""
+        return holds.release_hold(
+            self.ctx,
+            hold_id,
+            reason,
+            expected_version=expected_version,
+            override_reason=reason if over_lease else None,
+        )
+
+    def held_cases(self) -> list[HeldCase]:
+        """Holds in force, oldest first (supervisors; others are refused with the reason)."""
+        return holds.held_cases(self.ctx)
 
     def register(
         self,
@@ -187,8 +216,17 @@ class CaseworkDesk(DeskPart):
         self.actor.require(Action.VIEW_BOARD)
         return list(complaints.complaint_list(self.db))
 
-    def decide_complaint(self, complaint_id: int, status: str, resolution: str | None) -> None:
-        complaints.decide_complaint(self.ctx, complaint_id, status, resolution=resolution)
+    def decide_complaint(
+        self,
+        complaint_id: int,
+        status: str,
+        resolution: str | None,
+        *,
+        release_hold: bool = False,
+    ) -> list[ReleasedHold]:
+        return complaints.decide_complaint(
+            self.ctx, complaint_id, status, resolution=resolution, release_hold=release_hold
+        )
 
     def archive_case(self, case_id: int, reason: str | None) -> None:
         archive.archive_case(self.ctx, case_id, reason=reason)

@@ -1,7 +1,7 @@
 """templates installed into the shared database
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-07 10:20:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
