@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from tui_desk.domain import OutboxStatus
 from tui_desk.i18n import _
 from tui_desk.rules.sms import SmsLength
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class SmsPreview:
+class SmsPreview(SafeText):
     template: str
     text: str
     length: SmsLength
@@ -25,7 +26,7 @@ class SmsPreview:
 
 
 @dataclass(frozen=True)
-class QueuedSms:
+class QueuedSms(SafeText):
     outbox_id: int
     contact_id: int
     segments: int
@@ -34,7 +35,7 @@ class QueuedSms:
 
 
 @dataclass(frozen=True)
-class OutboxLine:
+class OutboxLine(SafeText):
     outbox_id: int
     created_at: dt.datetime
     template: str
