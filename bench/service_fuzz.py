@@ -63,6 +63,7 @@ from tui_desk.rules.plans import PlanRequest
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services.agents import resolve_actor
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
+from tui_desk.services.contacts import MAX_REASON as OVERRIDE_REASON
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.reports import REPORTS
@@ -498,7 +499,7 @@ def entries(w: World) -> list[Entry]:
                 "case_id": record(w, w.cases),
                 "amount_minor": amount(w),
                 "paid_on": mixed(
-                    day(w, earliest=-30, latest=0),
+                    day(w, earliest=-30, latest=0, past=False),
                     st.integers(1, 3000).map(
                         lambda n: (w.first_loan - dt.timedelta(days=n), INVALID)
                     ),
@@ -546,7 +547,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "borrower_id": record(w, w.borrowers),
                 "raw": st.one_of(
-                    good(st.integers(13000000000, 13999999999).map(str)), text(20, required=True)
+                    good(st.integers(13000000000, 13999999999).map(str)), text(40, required=True)
                 ),
                 "relation": code(("borrower", "guarantor", "family", "employer")),
                 "holder_name": text(100),
@@ -804,7 +805,7 @@ def entries(w: World) -> list[Entry]:
                 "case_id": record(w, w.cases),
                 "rule": code(rules),
                 "granted_to": mixed(good(st.sampled_from(w.logins)), bad("x\x00", 5, None)),
-                "reason": text(500, required=True),
+                "reason": text(OVERRIDE_REASON, required=True),
                 "minutes": number(1, 240),
             },
         ),
@@ -813,7 +814,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "case_id": record(w, w.cases),
                 "rule": code(rules),
-                "reason": text(500, required=True),
+                "reason": text(OVERRIDE_REASON, required=True),
             },
         ),
         Entry(
@@ -825,7 +826,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "request_id": record(w, w.requests),
                 "approve": flag(),
-                "note": text(500),
+                "note": text(OVERRIDE_REASON),
                 "minutes": number(1, 240),
             },
         ),

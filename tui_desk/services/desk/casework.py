@@ -102,7 +102,7 @@ class CaseworkDesk(DeskPart):
         override_reason: str | None = None,
     ) -> int:
         check_id("case_id", case_id)
-        check_required_text("reason", reason, 500, multiline=True)
+        check_required_text("reason", reason, 500)
         check_optional_version("expected_version", expected_version)
         check_text("override_reason", override_reason, 500)
         return set_hold(

@@ -14,7 +14,12 @@ from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services import board as board_service
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
-from tui_desk.services.contacts import MAX_OVERRIDE_MINUTES, contact_status, grant_override
+from tui_desk.services.contacts import (
+    MAX_OVERRIDE_MINUTES,
+    MAX_REASON,
+    contact_status,
+    grant_override,
+)
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.queue import orphan_count, release_lease
@@ -99,7 +104,7 @@ class SupervisionDesk(DeskPart):
         check_id("case_id", case_id)
         check_code("rule", rule, OVERRIDABLE_RULES)
         check_required_text("granted_to", granted_to, 64)
-        check_required_text("reason", reason, 500, multiline=True)
+        check_required_text("reason", reason, MAX_REASON, multiline=True)
         check_int("minutes", minutes, low=1, high=MAX_OVERRIDE_MINUTES)
         self.require_override()  # before anything is looked up for someone not allowed
         login = granted_to.strip()
