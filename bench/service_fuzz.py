@@ -595,7 +595,9 @@ def entries(w: World) -> list[Entry]:
                             good(st.decimals(Decimal(0), Decimal("0.36"), places=4)),
                             bad(Decimal(5), Decimal("-0.1"), Decimal("NaN"), 0.12, "0.1"),
                         ),
-                        "instalments": number(1, 60),
+                        "instalments": mixed(
+                            good(st.integers(1, 60)), bad(-1, 10**6, "3", 2.5, None, True)
+                        ),
                         "frequency": code(("weekly", "biweekly", "monthly", "quarterly")),
                         "first_due": day(w, earliest=0, latest=30, future=False),
                         "down_payment": money(w),
@@ -858,7 +860,7 @@ def entries(w: World) -> list[Entry]:
                         ),
                     },
                 ),
-                "limit": number(1, 500),
+                "limit": mixed(good(st.integers(-5, 2000)), bad(2**70, "3", 2.5, None, True)),
             },
         ),
         Entry(

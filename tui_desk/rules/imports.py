@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
-from tui_desk.formatting import safe_text, unsafe_chars
 from tui_desk.i18n import _
 from tui_desk.rules.idcard import validate_id
 from tui_desk.rules.phones import normalise_phone
+from tui_desk.rules.text import safe_text, unsafe_chars
 
 RecordKind = Literal["account", "payment"]
 

@@ -63,8 +63,8 @@ from tui_desk.services.errors import (
     UnknownAgent,
 )
 from tui_desk.services.validation import (
+    MAX_ID,
     InvalidInput,
-    check_code,
     check_flag,
     check_id,
     check_int,
@@ -144,16 +144,18 @@ def _check_rule(rule: str) -> str:
     if rule in OVERRIDABLE_RULES:
         return rule
     if rule in ("hold", "do_not_call"):
-        raise ServiceError(
+        raise InvalidInput(
+            "rule",
             _(
                 "the {rule} rule is not waived by an override: release the hold or "
                 "clear the do-not-call flag instead"
-            ).format(rule=rule)
+            ).format(rule=rule),
         )
-    raise ServiceError(
+    raise InvalidInput(
+        "rule",
         _("unknown contact rule {rule!r}; rules that can be waived: {rules}").format(
             rule=rule, rules=", ".join(OVERRIDABLE_RULES)
-        )
+        ),
     )
 
 
@@ -265,8 +267,10 @@ def request_override(ctx: Context, case_id: int, rule: str, reason: str) -> int:
     One pending request per case, rule and agent: asking again while one waits is refused.
     """
     check_id("case_id", case_id)
-    check_code("rule", rule, OVERRIDABLE_RULES)
-    check_required_text("reason", reason, MAX_REASON, multiline=True)
+    check_required_text("rule", rule, 40)
+    check_required_text(
+        "reason", reason, MAX_REASON, multiline=True, missing=_("say why the override is needed")
+    )
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     rule = _check_rule(rule)
@@ -527,7 +531,7 @@ def audit_page(
     check_optional_datetime("since", flt.since)
     check_optional_datetime("until", flt.until)
     check_optional_id("before_id", before_id)
-    check_int("limit", limit, low=1, high=AUDIT_PAGE_MAX)
+    check_int("limit", limit, low=-MAX_ID, high=MAX_ID)  # clamped below
     ctx.actor.require(Action.VIEW_BOARD)
     policy = (ctx.profile or load_profile()).masking
     limit = max(1, min(limit, AUDIT_PAGE_MAX))

@@ -325,6 +325,7 @@ def check_text(
     *,
     required: bool = False,
     multiline: bool = False,
+    missing: str | None = None,
 ) -> str | None:
     """A free text, stripped; ``None`` when empty and not required.
 
@@ -350,19 +351,28 @@ def check_text(
         )
     if not text:
         if required:
-            raise InvalidInput(field, _("is required"))
+            raise InvalidInput(field, missing or _("is required"))
         return None
     return text
 
 
-def check_required_text(field: str, value: object, max_len: int, *, multiline: bool = False) -> str:
-    text = check_text(field, value, max_len, required=True, multiline=multiline)
+def check_required_text(
+    field: str,
+    value: object,
+    max_len: int,
+    *,
+    multiline: bool = False,
+    missing: str | None = None,
+) -> str:
+    """A text that must be given; ``missing`` says what to write when it is empty."""
+    text = check_text(field, value, max_len, required=True, multiline=multiline, missing=missing)
     assert text is not None  # required
     return text
 
 
-def check_choice(field: str, value: object, kind: type[E]) -> E:
-    """A code the screens send (or the enum itself), else refused with the choices."""
+def check_choice(field: str, value: object, kind: type[E], *, problem: str | None = None) -> E:
+    """A code the screens send (or the enum itself), else refused with ``problem`` or the
+    choices."""
     if isinstance(value, kind):
         return value
     if isinstance(value, str) and not unsafe_chars(value):
@@ -372,7 +382,8 @@ def check_choice(field: str, value: object, kind: type[E]) -> E:
             pass
     raise InvalidInput(
         field,
-        _("is not one of: {choices}").format(choices=", ".join(str(k.value) for k in kind)),
+        problem
+        or _("is not one of: {choices}").format(choices=", ".join(str(k.value) for k in kind)),
     )
 
 
@@ -483,7 +494,8 @@ def check_plan_request(value: object, *, today: dt.date, profile: Profile) -> Pl
     check_fraction("annual_rate", value.annual_rate, high=limits.max_annual_rate)
     # 260 weekly instalments make the longest plan (max_months of weeks, rounded up).
     longest = limits.max_months * 5
-    check_int("instalments", value.instalments, low=1, high=longest)
+    # Zero is the plan rules' to refuse, in a sentence among the plan's other problems.
+    check_int("instalments", value.instalments, low=0, high=longest)
     check_int("grace_periods", value.grace_periods, low=0, high=longest)
     check_date("first_due", value.first_due, earliest=today)
     check_optional_date("down_payment_on", value.down_payment_on, earliest=today)

@@ -224,7 +224,7 @@ class SupervisionDesk(DeskPart):
         return today.replace(day=1), today
 
     def report(self, name: str, date_from: dt.date, date_to: dt.date) -> ReportTable:
-        check_code("name", name, REPORTS)
+        check_required_text("name", name, 60)
         check_date("date_from", date_from)
         check_date("date_to", date_to)
         self.actor.require(Action.VIEW_BOARD)

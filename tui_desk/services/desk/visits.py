@@ -103,8 +103,18 @@ class VisitDesk(DeskPart):
     ) -> int:
         check_id("appointment_id", appointment_id)
         check_visit_start("starts_at", starts_at, now=self.now(), profile=self.profile)
-        check_choice("side", side, Side)
-        check_choice("notified_how", notified_how, Channel)
+        check_choice(
+            "side",
+            side,
+            Side,
+            problem=_("say who asked for the change and how the other side was told"),
+        )
+        check_choice(
+            "notified_how",
+            notified_how,
+            Channel,
+            problem=_("say who asked for the change and how the other side was told"),
+        )
         check_required_text("reason", reason, 500)
         check_text("override_reason", override_reason, 500)
         cid = None

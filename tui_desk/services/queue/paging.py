@@ -18,6 +18,7 @@ from tui_desk.services.queue.tables import (
     queue_key,
 )
 from tui_desk.services.validation import (
+    MAX_ID,
     InvalidInput,
     check_int,
     check_text,
@@ -127,7 +128,7 @@ def queue_page(
     if not isinstance(flt, QueueFilter):
         raise InvalidInput("flt", _("is not a queue filter"))
     check_text("search", flt.search, 100)
-    check_int("limit", limit, low=1, high=MAX_WINDOW)
+    check_int("limit", limit, low=-MAX_ID, high=MAX_ID)  # clamped below
     now = ctx.now()
     if after is not None and before is not None:
         raise ValueError("give after or before, not both")

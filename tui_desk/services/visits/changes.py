@@ -229,8 +229,18 @@ def cancel_visit(
 ) -> None:
     """Cancel a visit with the notice rule; the case goes back to the queue."""
     check_id("appointment_id", appointment_id)
-    check_choice("side", side, Side)
-    check_choice("notified_how", notified_how, Channel)
+    check_choice(
+        "side",
+        side,
+        Side,
+        problem=_("say who asked for the change and how the other side was told"),
+    )
+    check_choice(
+        "notified_how",
+        notified_how,
+        Channel,
+        problem=_("say who asked for the change and how the other side was told"),
+    )
     check_required_text("reason", reason, 500)
     check_optional_datetime("notified_at", notified_at, latest=ctx.now())
     check_text("override_reason", override_reason, 500)
