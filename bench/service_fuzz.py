@@ -432,7 +432,7 @@ def entries(w: World) -> list[Entry]:
                             ["#²", "#" + "9" * 30, "#12", "张", "138", "%", "_", "'", ""]
                         )
                     ),
-                    text(60, optional=False),
+                    text(100, optional=False),
                 ),
             },
             call=_queue,
@@ -601,7 +601,9 @@ def entries(w: World) -> list[Entry]:
                         "frequency": code(("weekly", "biweekly", "monthly", "quarterly")),
                         "first_due": day(w, earliest=0, latest=30, future=False),
                         "down_payment": money(w),
-                        "grace_periods": number(0, 6),
+                        "grace_periods": mixed(
+                            good(st.integers(0, 6)), bad(-1, 10**6, "3", 2.5, None, True)
+                        ),
                         "grace_mode": code(("none", "interest_only", "capitalised")),
                         "down_payment_on": st.one_of(
                             good(st.none()), day(w, earliest=0, latest=30, future=False)
@@ -637,7 +639,7 @@ def entries(w: World) -> list[Entry]:
         Entry("early_settlement", {"case_id": record(w, w.cases)}),
         Entry(
             "accept_early_settlement",
-            {"case_id": record(w, w.cases), "reason": text(500)},
+            {"case_id": record(w, w.cases), "reason": text(500, multiline=True)},
             case_arg="case_id",
         ),
         Entry("follow_ups", {"mine": flag(), "case_id": filter_id(w.cases)}),
