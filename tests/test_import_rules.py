@@ -83,6 +83,11 @@ def test_a_good_account_row() -> None:
         ({"region_code": "11010"}, "six digits"),
         ({"name": " "}, "name is empty"),
         ({"annual_rate": "abc"}, "annual_rate is not a number"),
+        ({"name": "张\x1b]0;pwned\x07三"}, "name contains the control character U\\+001B"),
+        ({"address": "北京\x00朝阳"}, "address contains the control character U\\+0000"),
+        ({"city": "北京\x9b"}, "city contains the control character U\\+009B"),
+        ({"name": "张三\x1f"}, "name contains the control character U\\+001F"),
+        ({"opened_on": "0001-01-01"}, "opened_on is before 1900-01-01"),
     ],
 )
 def test_bad_account_rows_say_why(over: dict[str, Value], reason: str) -> None:

@@ -465,3 +465,24 @@ def test_a_desk_saves_promptly_while_an_import_runs(db: Database, tmp_path: Path
     # The desk's save went in between the import's batches, not after the whole import.
     assert waited < 2.0
     assert chunks_done[-1] > saved_at
+
+
+def test_control_characters_in_a_file_are_refused_naming_the_field(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = [
+        account(1),
+        account(2, name="张\x1b]0;pwned\x07三"),
+        account(3, address="北京市\x1b[2J朝阳区"),
+        account(4, account_id="LN\x1b[31m4"),
+    ]
+    summary = run_csv(db, accounts_csv(tmp_path / "a.csv", rows))
+    assert (summary.created, summary.rejected) == (1, 3)
+    reasons = {r.row_no: (r.external_id, r.reason) for r in summary.rejections}
+    assert "name contains the control character U+001B" in reasons[3][1]
+    assert "address contains the control character U+001B" in reasons[4][1]
+    assert "account_id contains the control character U+001B" in reasons[5][1]
+    with db.read() as s:
+        stored = list(s.scalars(select(ImportRejection.external_id)))
+        names = list(s.scalars(select(Borrower.name)))
+    assert all("\x1b" not in (value or "") for value in stored + names)

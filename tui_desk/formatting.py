@@ -12,6 +12,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from tui_desk.i18n import N_, _
+from tui_desk.rules.text import safe_text as safe_text
+from tui_desk.rules.text import unsafe_chars as unsafe_chars
 
 DASH = "-"
 

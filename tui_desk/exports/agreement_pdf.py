@@ -32,6 +32,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, TextMode, XPos, YPos
 
 from tui_desk.exports.fonts import FONT_LICENSE, truetype_subset
+from tui_desk.views.safe import SafeText
 
 Language = Literal["zh_CN", "en"]
 
@@ -75,21 +76,21 @@ REQUIRED_SECTIONS_BY_PROFILE: dict[str, tuple[SectionKind, ...]] = {
 
 
 @dataclass(frozen=True)
-class Party:
+class Party(SafeText):
     role: str  # "甲方（贷款人）" / "Party A (lender)"
     name: str
     details: tuple[tuple[str, str], ...] = ()  # (label, value): address, ID (masked), ...
 
 
 @dataclass(frozen=True)
-class Section:
+class Section(SafeText):
     kind: SectionKind
     heading: str
     body: str  # paragraphs separated by "\n"
 
 
 @dataclass(frozen=True)
-class ScheduleLine:
+class ScheduleLine(SafeText):
     seq: str
     due_date: str
     principal: str
@@ -98,7 +99,7 @@ class ScheduleLine:
 
 
 @dataclass(frozen=True)
-class Signatures:
+class Signatures(SafeText):
     """What is already signed; an empty field prints as a blank line to sign on."""
 
     bank_signatory: str = ""
@@ -108,7 +109,7 @@ class Signatures:
 
 
 @dataclass(frozen=True)
-class AgreementDocument:
+class AgreementDocument(SafeText):
     title: str
     number: str
     copy: CopyKind

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from rich.cells import cell_len, chop_cells
 
 from tui_desk.clock import utcnow
-from tui_desk.formatting import amount
+from tui_desk.formatting import amount, safe_text
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.rules.phones import format_for_display
 from tui_desk.views.visits import DaySheet, SheetVisit
@@ -234,7 +234,7 @@ def render_text(
                 out += _block(label_width, width, labels[key], values, indent)
         out.append(rule)
     out += ["", _signature_line(min(width, 72)), _printed(sheet, printed_at)]
-    return "\n".join(out) + "\n"
+    return safe_text("\n".join(out) + "\n")
 
 
 def _signature_line(width: int = 72) -> str:
@@ -300,4 +300,4 @@ def render_markdown(
         "",
         f"*{md_escape(_printed(sheet, printed_at))}*",
     ]
-    return "\n".join(out) + "\n"
+    return safe_text("\n".join(out) + "\n")

@@ -18,6 +18,7 @@ from typing import Literal
 from tui_desk.i18n import _
 from tui_desk.rules.idcard import validate_id
 from tui_desk.rules.phones import normalise_phone
+from tui_desk.rules.text import safe_text, unsafe_chars
 
 RecordKind = Literal["account", "payment"]
 
@@ -185,9 +186,23 @@ def header_kind(columns: list[str]) -> RecordKind:
 # --- fields ----------------------------------------------------------------------------------
 
 
+EARLIEST_DAY = dt.date(1900, 1, 1)
+"""No date in a file lies before this (year 1 is a typing or export slip)."""
+
+
 def _text(row: Mapping[str, Value], name: str, *, required: bool = True, limit: int = 0) -> str:
     raw = row.get(name)
-    value = "" if raw is None else str(raw).strip()
+    value = "" if raw is None else str(raw)
+    bad = unsafe_chars(value)
+    if bad:
+        # Refused, not cleaned: a control character in a name or an address is a sign the
+        # file is not what it claims; the row goes to the rejections with the field named.
+        raise RowError(
+            _("{field} contains the control character U+{code:04X}").format(
+                field=name, code=ord(bad[0])
+            )
+        )
+    value = value.strip()
     if required and not value:
         raise RowError(_("{field} is empty").format(field=name))
     if limit and len(value) > limit:
@@ -243,6 +258,12 @@ def to_date(raw: Value, field: str, today: dt.date, *, required: bool = True) ->
     if day > today:
         raise RowError(
             _("{field} is in the future: {value}").format(field=field, value=day.isoformat())
+        )
+    if day < EARLIEST_DAY:
+        raise RowError(
+            _("{field} is before {earliest}: {value}").format(
+                field=field, earliest=EARLIEST_DAY.isoformat(), value=day.isoformat()
+            )
         )
     return day
 
@@ -414,7 +435,7 @@ def parse_payment(
 def row_identifier(row: Mapping[str, Value], kind: RecordKind) -> str | None:
     """The row's own external id as written (for the report of a refused row)."""
     raw = row.get("payment_id" if kind == "payment" else "account_id")
-    value = "" if raw is None else str(raw).strip()
+    value = "" if raw is None else safe_text(str(raw)).strip()
     return value[:MAX_ID] or None
 
 

@@ -45,7 +45,8 @@ def parse_query(raw: str) -> ParsedQuery:
     text = raw.strip()
     if not text:
         return ParsedQuery("empty", "")
-    if text.startswith("#") and text[1:].isdigit():
+    # ASCII digits only ("#²" is a name), and no more than a 64-bit id holds.
+    if text.startswith("#") and text[1:].isascii() and text[1:].isdigit() and len(text) <= 19:
         return ParsedQuery("case_id", text[1:])
     lowered = text.lower()
     if lowered.startswith("id:"):

@@ -81,6 +81,12 @@ from tui_desk.services.contacts import resolve_now
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
 from tui_desk.services.plans import activate_plan, plan_limits
+from tui_desk.services.validation import (
+    check_changes,
+    check_id,
+    check_required_text,
+    check_text,
+)
 from tui_desk.views.adjustments import PendingAdjustment
 
 MAX_REASON = 500
@@ -289,6 +295,9 @@ def request_adjustment(ctx: Context, case_id: int, changes: Changes, reason: str
 
     The schedule before and after is stored with the request; nothing changes until a
     supervisor approves it."""
+    check_id("case_id", case_id)
+    check_changes(changes)
+    check_required_text("reason", reason, MAX_REASON, multiline=True)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
@@ -606,6 +615,8 @@ def accept_early_settlement(ctx: Context, case_id: int, reason: str = "") -> Dec
 
     Within the profile's rule it is approved at once and the settlement plan takes
     effect; otherwise it waits for a supervisor (``decide_adjustment``) with a reason."""
+    check_id("case_id", case_id)
+    check_text("reason", reason, MAX_REASON, multiline=True)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

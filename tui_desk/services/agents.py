@@ -34,6 +34,7 @@ from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError, UnknownAgent
+from tui_desk.services.validation import check_date, check_text
 
 LOGIN_RE = re.compile(r"^[a-z_][a-z0-9_.-]{0,63}$")
 
@@ -92,6 +93,7 @@ def add_agent(
         raise ServiceError(
             _("invalid login {login!r}: use lower-case letters, digits, _ . -").format(login=login)
         )
+    check_text("name", name, 100)
     if not name.strip():
         raise ServiceError(_("an agent needs a name"))
     try:
@@ -271,7 +273,7 @@ def clean_districts(values: Iterable[str]) -> list[str]:
     """Distinct, non-empty district names in the order given; at least one."""
     out: list[str] = []
     for raw in values:
-        name = raw.strip()
+        name = check_text("district", raw, MAX_DISTRICT) or ""
         if not name:
             continue
         if len(name) > MAX_DISTRICT:
@@ -499,7 +501,8 @@ def set_day_off(
 
     if actor is not None:
         actor.require(Action.MANAGE_AGENTS)
-    why = (reason or "").strip() or None
+    check_date("day", day)
+    why = check_text("reason", reason, MAX_DAY_OFF_REASON)
     if why is not None and len(why) > MAX_DAY_OFF_REASON:
         raise ServiceError(_("a reason has at most {n} characters").format(n=MAX_DAY_OFF_REASON))
     with db.write() as s:

@@ -75,6 +75,12 @@ from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError, StaleEdit
 from tui_desk.services.followups import schedule_for_agreement
 from tui_desk.services.plans import activate_plan
+from tui_desk.services.validation import (
+    check_id,
+    check_optional_version,
+    check_required_text,
+    check_text,
+)
 from tui_desk.views.agreements import AgreementRecord
 
 MAX_SPECIAL_TERMS = 4000
@@ -398,7 +404,12 @@ def _latest(session: Session, agreement_id: int) -> AgreementVersion | None:
 def _content(version: AgreementVersion | None) -> rules.Content:
     if version is None:
         raise ServiceError(_("the agreement has no text yet"))
-    return rules.Content.from_json(version.content)
+    try:
+        return rules.Content.from_json(version.content)
+    except rules.TemplateError as exc:
+        raise ServiceError(
+            _("agreement {id} cannot be opened: {error}").format(id=version.agreement_id, error=exc)
+        ) from exc
 
 
 # --- drafting -----------------------------------------------------------------------------
@@ -413,6 +424,10 @@ def draft_agreement(
     expected_version: int | None = None,
 ) -> int:
     """A new draft on the case's plan from the standard form; older drafts are voided."""
+    check_id("case_id", case_id)
+    check_text("language", language, 10)
+    check_text("special_terms", special_terms, MAX_SPECIAL_TERMS, multiline=True)
+    check_optional_version("expected_version", expected_version)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
@@ -752,12 +767,19 @@ def open_agreement(db: Database, agreement_id: int) -> AgreementRecord:
         hash_ok = None
         if agreement.content_hash is not None:
             hash_ok = rules.content_hash(versions[0].content) == agreement.content_hash
+        try:
+            content = rules.Content.from_json(versions[0].content)
+            previous = rules.Content.from_json(versions[1].content) if len(versions) > 1 else None
+        except rules.TemplateError as exc:
+            raise ServiceError(
+                _("agreement {id} cannot be opened: {error}").format(id=agreement.id, error=exc)
+            ) from exc
         return AgreementRecord(
             agreement_id=agreement.id,
             case_id=agreement.case_id,
             status=agreement.status,
             record_version=agreement.version,
-            content=rules.Content.from_json(versions[0].content),
+            content=content,
             versions=count or 1,
             content_hash=agreement.content_hash,
             hash_ok=hash_ok,
@@ -767,7 +789,7 @@ def open_agreement(db: Database, agreement_id: int) -> AgreementRecord:
             borrower_confirmation=agreement.borrower_confirmation,
             borrower_copy_delivery=agreement.borrower_copy_delivery,
             effective_on=agreement.effective_on,
-            previous=rules.Content.from_json(versions[1].content) if len(versions) > 1 else None,
+            previous=previous,
         )
 
 
@@ -866,6 +888,8 @@ def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopi
 
 def record_delivery(ctx: Context, agreement_id: int, how: str) -> None:
     """How the borrower received their signed original (in person, post, ...)."""
+    check_id("agreement_id", agreement_id)
+    check_required_text("how", how, 100)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     text = (how or "").strip()

@@ -58,6 +58,10 @@ from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.holds import hold_end
 from tui_desk.services.holds import release_hold as release_hold  # where callers look for it
 from tui_desk.services.search_index import index_borrower, index_phone
+from tui_desk.services.validation import (
+    check_flag,
+    check_id,
+)
 
 MAX_DESCRIPTION = 200
 MAX_HOLDER_NAME = 100
@@ -528,6 +532,8 @@ def set_do_not_call(ctx: Context, phone_id: int, do_not_call: bool) -> None:
     Clearing it lifts a contact restriction for everyone, so it takes the same permission
     as overriding a contact rule; setting it must never wait for anyone.
     """
+    check_id("phone_id", phone_id)
+    check_flag("do_not_call", do_not_call)
     ctx.actor.require(Action.OVERRIDE_CONTACT_RULE if not do_not_call else Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

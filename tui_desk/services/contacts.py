@@ -76,6 +76,10 @@ from tui_desk.services.contact_checks import (
 )
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, PermissionDenied, RuleRefused, ServiceError
+from tui_desk.services.validation import (
+    check_id,
+    check_text,
+)
 from tui_desk.views.contacts import ContactStatus, LoggedContact
 
 MAX_NOTE = 2000
@@ -774,6 +778,8 @@ def undo_contact(ctx: Context, contact_id: int, reason: str | None = None) -> No
     voided attempt stays in the log, marked, and no longer counts toward the caps. One
     audited ``contact.undo`` event.
     """
+    check_id("contact_id", contact_id)
+    check_text("reason", reason, 500)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

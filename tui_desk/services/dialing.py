@@ -78,6 +78,10 @@ from tui_desk.services.contact_checks import (
 from tui_desk.services.contacts import resolve_now
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import ServiceError
+from tui_desk.services.validation import (
+    check_id,
+    check_optional_id,
+)
 from tui_desk.views.dialing import DialPlan, DialResult
 
 
@@ -338,6 +342,8 @@ def _unconfirmed(
 
 def pending_dial_id(ctx: Context, case_id: int, phone_id: int | None) -> int | None:
     """:func:`pending_dial`'s attempt id, in a read of its own."""
+    check_id("case_id", case_id)
+    check_optional_id("phone_id", phone_id)
     with ctx.db.read() as s:
         attempt = pending_dial(s, ctx.actor.id, case_id, phone_id, ctx.now())
         return attempt.id if attempt is not None else None
@@ -353,6 +359,8 @@ def dial_plan(ctx: Context, case_id: int, phone_id: int) -> DialPlan:
     shown through the audited reveal. An override that would let the call through is
     not spent here but when the call is logged.
     """
+    check_id("case_id", case_id)
+    check_id("phone_id", phone_id)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

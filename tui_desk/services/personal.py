@@ -16,6 +16,11 @@ from tui_desk.rules.permissions import Action
 from tui_desk.services import audit
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.validation import (
+    check_code,
+    check_id,
+    check_optional_id,
+)
 
 PersonalField = Literal["id_number", "address", "phone"]
 PERSONAL_FIELDS: tuple[PersonalField, ...] = get_args(PersonalField)
@@ -29,6 +34,9 @@ def reveal(
     ``phone_id`` names the number when ``field`` is ``"phone"`` (a borrower has several).
     The audit event records the field, never the value.
     """
+    check_id("borrower_id", borrower_id)
+    check_code("field", field, PERSONAL_FIELDS)
+    check_optional_id("phone_id", phone_id)
     now = ctx.now()
     ctx.actor.require(Action.REVEAL_PERSONAL_DATA)
     if field not in PERSONAL_FIELDS:

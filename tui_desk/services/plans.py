@@ -68,6 +68,13 @@ from tui_desk.services.case_state import load_for_edit, office_today, recompute_
 from tui_desk.services.contacts import resolve_now, stage_at_least
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+from tui_desk.services.validation import (
+    check_id,
+    check_optional_version,
+    check_plan_request,
+    check_text,
+    office_day,
+)
 from tui_desk.views.agreements import PlanOverview
 
 MAX_REASON = 500
@@ -326,6 +333,10 @@ def create_plan(
     borrower can afford a month and the actor is not a supervisor giving a reason. An
     older draft of the case is superseded; the case moves on to the plan stage.
     """
+    check_id("case_id", case_id)
+    check_plan_request(request, today=office_day(ctx.now(), ctx.profile), profile=ctx.profile)
+    check_text("approval_reason", approval_reason, MAX_REASON)
+    check_optional_version("expected_version", expected_version)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

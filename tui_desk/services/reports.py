@@ -95,6 +95,7 @@ from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
+from tui_desk.services.validation import InvalidInput
 from tui_desk.views.reports import Cell, ReportTable
 
 
@@ -608,10 +609,11 @@ def run_report(
     try:
         report = REPORTS[name]
     except KeyError:
-        raise ServiceError(
+        raise InvalidInput(
+            "name",
             _("unknown report {name!r}; the reports are: {names}").format(
                 name=name, names=", ".join(REPORTS)
-            )
+            ),
         ) from None
     return report(db, date_from=date_from, date_to=date_to, profile=profile)
 

@@ -78,6 +78,13 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, RuleRefused, ServiceError
+from tui_desk.services.validation import (
+    UnknownRecord,
+    check_id,
+    check_optional_id,
+    check_optional_version,
+    check_required_text,
+)
 from tui_desk.views.sms import OutboxLine, QueuedSms, SmsPreview
 
 MAX_STATUS_LINES = 10
@@ -107,7 +114,7 @@ class TemplateCatalogue:
         for template in self.templates:
             if template.name == name:
                 return template
-        raise NotFound(_("no SMS template {name}").format(name=name))
+        raise UnknownRecord("template", _("no SMS template {name}").format(name=name))
 
 
 def load_sms_templates(
@@ -377,6 +384,10 @@ def queue_sms(
     Refused (``RuleRefused``, naming the rule) when a contact rule or the SMS cap says no,
     or when the merged text lacks the hotline or asks for a personal account.
     """
+    check_id("case_id", case_id)
+    check_required_text("template", template, 60)
+    check_optional_id("phone_id", phone_id)
+    check_optional_version("expected_version", expected_version)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile

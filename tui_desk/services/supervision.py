@@ -62,6 +62,17 @@ from tui_desk.services.errors import (
     StaleEdit,
     UnknownAgent,
 )
+from tui_desk.services.validation import (
+    MAX_ID,
+    InvalidInput,
+    check_flag,
+    check_id,
+    check_int,
+    check_optional_datetime,
+    check_optional_id,
+    check_required_text,
+    check_text,
+)
 from tui_desk.views.supervision import AuditLine, AuditPage, CaseVisitLine, OverrideRequestLine
 
 MAX_REASSIGN = 1000
@@ -133,16 +144,18 @@ def _check_rule(rule: str) -> str:
     if rule in OVERRIDABLE_RULES:
         return rule
     if rule in ("hold", "do_not_call"):
-        raise ServiceError(
+        raise InvalidInput(
+            "rule",
             _(
                 "the {rule} rule is not waived by an override: release the hold or "
                 "clear the do-not-call flag instead"
-            ).format(rule=rule)
+            ).format(rule=rule),
         )
-    raise ServiceError(
+    raise InvalidInput(
+        "rule",
         _("unknown contact rule {rule!r}; rules that can be waived: {rules}").format(
             rule=rule, rules=", ".join(OVERRIDABLE_RULES)
-        )
+        ),
     )
 
 
@@ -253,6 +266,11 @@ def request_override(ctx: Context, case_id: int, rule: str, reason: str) -> int:
 
     One pending request per case, rule and agent: asking again while one waits is refused.
     """
+    check_id("case_id", case_id)
+    check_required_text("rule", rule, 40)
+    check_required_text(
+        "reason", reason, MAX_REASON, multiline=True, missing=_("say why the override is needed")
+    )
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     rule = _check_rule(rule)
@@ -370,6 +388,7 @@ def override_requests(
 
 def override_request(ctx: Context, request_id: int) -> OverrideRequestLine:
     """One request: for supervisors, and for the agent who asked."""
+    check_id("request_id", request_id)
     with ctx.db.read() as s:
         lines = _request_lines(s, select(OverrideRequest).where(OverrideRequest.id == request_id))
     if not lines:
@@ -386,6 +405,10 @@ def decide_override_request(
     """Approve (grant the override to the requester, same transaction) or reject (a note
     is required). A request decided meanwhile is refused as stale; nobody decides their
     own request."""
+    check_id("request_id", request_id)
+    check_flag("approve", approve)
+    check_text("note", note, MAX_REASON, multiline=True)
+    check_int("minutes", minutes, low=1, high=MAX_OVERRIDE_MINUTES)
     ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
     now = ctx.now()
     text = (note or "").strip()
@@ -500,6 +523,15 @@ def audit_page(
     ctx: Context, flt: AuditFilter, *, before_id: int | None = None, limit: int = 50
 ) -> AuditPage:
     """Events matching ``flt``, newest first, older than the event ``before_id``."""
+    if not isinstance(flt, AuditFilter):
+        raise InvalidInput("flt", _("is not an audit filter"))
+    check_text("agent_login", flt.agent_login, 64)
+    check_optional_id("case_id", flt.case_id)
+    check_text("action", flt.action, 60)
+    check_optional_datetime("since", flt.since)
+    check_optional_datetime("until", flt.until)
+    check_optional_id("before_id", before_id)
+    check_int("limit", limit, low=-MAX_ID, high=MAX_ID)  # clamped below
     ctx.actor.require(Action.VIEW_BOARD)
     policy = (ctx.profile or load_profile()).masking
     limit = max(1, min(limit, AUDIT_PAGE_MAX))

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.rules.adjustments import Changes, Comparison
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class PendingAdjustment:
+class PendingAdjustment(SafeText):
     adjustment_id: int
     case_id: int
     plan_id: int | None

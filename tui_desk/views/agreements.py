@@ -15,10 +15,11 @@ from tui_desk.domain import (
     PlanStatus,
 )
 from tui_desk.rules.agreements import Content
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class InstalmentLine:
+class InstalmentLine(SafeText):
     seq: int
     due_on: dt.date
     amount_minor: int
@@ -31,7 +32,7 @@ class InstalmentLine:
 
 
 @dataclass(frozen=True)
-class PlanSummary:
+class PlanSummary(SafeText):
     plan_id: int
     kind: PlanKind
     frequency: Frequency
@@ -69,7 +70,7 @@ class PlanSummary:
 
 
 @dataclass(frozen=True)
-class AgreementSummary:
+class AgreementSummary(SafeText):
     agreement_id: int
     plan_id: int | None
     status: AgreementStatus
@@ -89,14 +90,14 @@ class AgreementSummary:
 
 
 @dataclass(frozen=True)
-class AgreementView:
+class AgreementView(SafeText):
     case_id: int
     plan: PlanSummary | None
     agreement: AgreementSummary | None
 
 
 @dataclass(frozen=True)
-class PlanOverview:
+class PlanOverview(SafeText):
     """A plan as the ledger keeps it: the schedule with what is paid, and who approved."""
 
     plan_id: int
@@ -121,7 +122,7 @@ class PlanOverview:
 
 
 @dataclass(frozen=True)
-class AgreementRecord:
+class AgreementRecord(SafeText):
     agreement_id: int
     case_id: int
     status: AgreementStatus

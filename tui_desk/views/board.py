@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.rules.roles import Role
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class DepthLine:
+class DepthLine(SafeText):
     """Open cases in one DPD bucket or one stage."""
 
     key: str  # bucket label ("1-30", ...) or stage value
@@ -21,7 +22,7 @@ class DepthLine:
 
 
 @dataclass(frozen=True)
-class AgentLine:
+class AgentLine(SafeText):
     """One agent: presence (live) plus today's counts (from the snapshot)."""
 
     agent_id: int
@@ -43,7 +44,7 @@ class AgentLine:
 
 
 @dataclass(frozen=True)
-class TodayCounts:
+class TodayCounts(SafeText):
     """The office's day so far (office time zone)."""
 
     contacts: int
@@ -63,7 +64,7 @@ class TodayCounts:
 
 
 @dataclass(frozen=True)
-class RiskLine:
+class RiskLine(SafeText):
     """One deadline at risk. ``kind`` is one of RISK_KINDS."""
 
     kind: str
@@ -87,7 +88,7 @@ RISK_KINDS = (
 
 
 @dataclass(frozen=True)
-class Trend:
+class Trend(SafeText):
     """Counts per hour of the office day so far (index 0 = 00:00-01:00 office time)."""
 
     name: str  # "contacts", "promises", "payments", ...
@@ -95,7 +96,7 @@ class Trend:
 
 
 @dataclass(frozen=True)
-class Board:
+class Board(SafeText):
     version: int  # the snapshot's marker (max section version); 0 = never computed
     as_of: dt.datetime | None  # oldest section's computed_at; None = never computed
     buckets: tuple[DepthLine, ...]

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.domain import AppointmentStatus
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class CalendarVisit:
+class CalendarVisit(SafeText):
     appointment_id: int
     case_id: int
     collector_id: int
@@ -22,7 +23,7 @@ class CalendarVisit:
 
 
 @dataclass(frozen=True)
-class CalendarFollowUp:
+class CalendarFollowUp(SafeText):
     """A follow-up (回访) due that day: the selected case's, or the collector's own."""
 
     follow_up_id: int
@@ -34,7 +35,7 @@ class CalendarFollowUp:
 
 
 @dataclass(frozen=True)
-class CalendarSpanDay:
+class CalendarSpanDay(SafeText):
     day: dt.date
     visits: tuple[CalendarVisit, ...]
     holiday: str | None = None
@@ -42,7 +43,7 @@ class CalendarSpanDay:
 
 
 @dataclass(frozen=True)
-class CalendarView:
+class CalendarView(SafeText):
     """Visits from ``start`` for ``span_days`` days (7 = a week from Monday, 1 = a day)."""
 
     start: dt.date

@@ -25,10 +25,11 @@ from tui_desk.domain import (
 from tui_desk.views.agreements import AgreementView
 from tui_desk.views.calendar import CalendarView
 from tui_desk.views.contacts import ContactStatus
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class AccountLine:
+class AccountLine(SafeText):
     account_id: int
     external_id: str
     product: Product
@@ -53,7 +54,7 @@ class AccountLine:
 
 
 @dataclass(frozen=True)
-class HoldLine:
+class HoldLine(SafeText):
     hold_id: int
     kind: HoldKind
     reason: str
@@ -65,7 +66,7 @@ class HoldLine:
 
 
 @dataclass(frozen=True)
-class PhoneLine:
+class PhoneLine(SafeText):
     phone_id: int
     number: str
     kind: PhoneKind
@@ -75,14 +76,14 @@ class PhoneLine:
 
 
 @dataclass(frozen=True)
-class RegistrationLine:
+class RegistrationLine(SafeText):
     registered_at: dt.datetime
     channel: Channel
     cancelled_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
-class DocumentLine:
+class DocumentLine(SafeText):
     kind: DocumentKind
     status: DocumentStatus
     channel: DocumentChannel
@@ -90,7 +91,7 @@ class DocumentLine:
 
 
 @dataclass(frozen=True)
-class CaseDetail:
+class CaseDetail(SafeText):
     case_id: int
     borrower_id: int
     borrower_name: str
@@ -129,7 +130,7 @@ class CaseDetail:
 
 
 @dataclass(frozen=True)
-class ContactLine:
+class ContactLine(SafeText):
     contact_id: int
     started_at: dt.datetime
     channel: Channel
@@ -149,7 +150,7 @@ class ContactLine:
 
 
 @dataclass(frozen=True)
-class DocumentItem:
+class DocumentItem(SafeText):
     """One received document, with the id a review needs."""
 
     document_id: int
@@ -161,7 +162,7 @@ class DocumentItem:
 
 
 @dataclass(frozen=True)
-class CaseBundle:
+class CaseBundle(SafeText):
     """Everything the side panes show for one case, read in one go."""
 
     case_id: int

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.domain import Channel, ComplaintStatus
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class ComplaintLine:
+class ComplaintLine(SafeText):
     complaint_id: int
     case_id: int
     borrower_name: str

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from tui_desk.i18n import _
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class ContactStatus:
+class ContactStatus(SafeText):
     """Whether the borrower may be contacted now; ``phone_id`` is the number it is for."""
 
     allowed: bool
@@ -27,7 +28,7 @@ class ContactStatus:
 
 
 @dataclass(frozen=True)
-class LoggedContact:
+class LoggedContact(SafeText):
     contact_id: int
     case_version: int
     promise_id: int | None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tui_desk.views.safe import SafeText
+
 
 @dataclass(frozen=True)
-class DialPlan:
+class DialPlan(SafeText):
     """A number to dial by hand: ``display`` to read, ``digits`` to key in."""
 
     phone_id: int
@@ -17,7 +19,7 @@ class DialPlan:
 
 
 @dataclass(frozen=True)
-class DialResult:
+class DialResult(SafeText):
     contact_id: int
     phone_id: int
     masked: str

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tui_desk.views.safe import SafeText
+
 
 @dataclass(frozen=True)
-class FollowUpLine:
+class FollowUpLine(SafeText):
     follow_up_id: int
     case_id: int
     agreement_id: int | None

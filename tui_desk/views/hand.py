@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from tui_desk.views.safe import SafeText
+
 
 @dataclass(frozen=True)
-class CaseInHand:
+class CaseInHand(SafeText):
     """The case the operator holds the lease on, as the desk knows it now.
 
     Case keys act on this record as it was when the key was pressed, never on the
@@ -21,7 +23,7 @@ class CaseInHand:
 
 
 @dataclass(frozen=True)
-class LeaseState:
+class LeaseState(SafeText):
     """Who holds a case's lease now, until when, and the case's version (one row read)."""
 
     case_id: int

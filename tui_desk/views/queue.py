@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from tui_desk.domain import Stage
+from tui_desk.views.safe import SafeText
 
 QueueKey = tuple[int, int]
 """Position in the queue: (priority, case id); the queue is ordered by it, descending."""
 
 
 @dataclass(frozen=True)
-class QueueRow:
+class QueueRow(SafeText):
     case_id: int
     priority: int
     dpd: int
@@ -45,7 +46,7 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
-class QueuePage:
+class QueuePage(SafeText):
     rows: tuple[QueueRow, ...]
     more_after: bool
     more_before: bool
@@ -55,7 +56,7 @@ ClaimReason = Literal["callback", "owned", "pool", "stale", "opened"]
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(SafeText):
     case_id: int
     reason: str  # ClaimReason
     lease_expires_at: dt.datetime

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui_desk.views.safe import SafeText
+
 Cell = str | int
 
 
 @dataclass(frozen=True)
-class ReportTable:
+class ReportTable(SafeText):
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[Cell, ...]]

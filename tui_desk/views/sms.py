@@ -9,10 +9,11 @@ from tui_desk.domain import OutboxStatus
 from tui_desk.formatting import label
 from tui_desk.i18n import _
 from tui_desk.rules.sms import SmsLength
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class SmsPreview:
+class SmsPreview(SafeText):
     template: str
     text: str
     length: SmsLength
@@ -26,7 +27,7 @@ class SmsPreview:
 
 
 @dataclass(frozen=True)
-class QueuedSms:
+class QueuedSms(SafeText):
     outbox_id: int
     contact_id: int
     segments: int
@@ -35,7 +36,7 @@ class QueuedSms:
 
 
 @dataclass(frozen=True)
-class OutboxLine:
+class OutboxLine(SafeText):
     outbox_id: int
     created_at: dt.datetime
     template: str

@@ -6,9 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from tui_desk.views.safe import SafeText
+
 
 @dataclass(frozen=True)
-class OverrideRequestLine:
+class OverrideRequestLine(SafeText):
     request_id: int
     case_id: int
     borrower_name: str
@@ -27,7 +29,7 @@ class OverrideRequestLine:
 
 
 @dataclass(frozen=True)
-class AuditLine:
+class AuditLine(SafeText):
     event_id: int
     occurred_at: dt.datetime
     agent_login: str | None
@@ -42,7 +44,7 @@ class AuditLine:
 
 
 @dataclass(frozen=True)
-class AuditPage:
+class AuditPage(SafeText):
     lines: tuple[AuditLine, ...]
     more: bool
     """Older events match the filter: ask again with ``before_id=next_before``."""
@@ -53,7 +55,7 @@ class AuditPage:
 
 
 @dataclass(frozen=True)
-class CaseVisitLine:
+class CaseVisitLine(SafeText):
     appointment_id: int
     starts_at: dt.datetime
     ends_at: dt.datetime

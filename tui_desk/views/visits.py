@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from tui_desk.domain import AppointmentStatus
+from tui_desk.views.safe import SafeText
 
 
 @dataclass(frozen=True)
-class SlotOption:
+class SlotOption(SafeText):
     """A proposed visit slot, with what the operator needs to choose it."""
 
     collector_id: int
@@ -21,7 +22,7 @@ class SlotOption:
 
 
 @dataclass(frozen=True)
-class SheetVisit:
+class SheetVisit(SafeText):
     appointment_id: int
     case_id: int
     starts_at: dt.datetime
@@ -37,7 +38,7 @@ class SheetVisit:
 
 
 @dataclass(frozen=True)
-class DaySheet:
+class DaySheet(SafeText):
     collector_id: int
     collector_name: str
     collector_login: str

@@ -26,7 +26,13 @@ from tui_desk.rules.profile import Profile
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.case_view import database_kind
 from tui_desk.services.context import Actor, Clock, Context
-from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.errors import NotFound
+from tui_desk.services.validation import (
+    InvalidInput,
+    check_choice,
+    check_optional_id,
+    check_text,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,11 +64,8 @@ class use_case(Generic[P, R]):  # noqa: N801 - used like a decorator
 
 
 def enum_value(kind: type[_E], value: str, what: str) -> _E:
-    """The code a screen sent, or a refusal naming what was unknown."""
-    try:
-        return kind(value)
-    except ValueError:
-        raise ServiceError(_("unknown {what}: {value}").format(what=what, value=value)) from None
+    """The code a screen sent, or a refusal naming the field (``what``) and the choices."""
+    return check_choice(what, value, kind)
 
 
 class DeskPart:
@@ -101,6 +104,9 @@ class DeskPart:
         return self.profile.lease_minutes
 
     def _collector(self, collector_id: int | None, login: str | None) -> tuple[int, str]:
+        check_optional_id("collector_id", collector_id)
+        if collector_id is None and check_text("collector_login", login, 64) is None:
+            raise InvalidInput("collector_id", _("is required"))
         with self.db.read() as s:
             stmt = select(Agent)
             if collector_id is not None:

@@ -22,6 +22,17 @@ from tui_desk.services.desk.visits import VisitDesk
 from tui_desk.services.dialing import Dialer
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.sms import load_sms_templates, outbox_lines, preview_sms, queue_sms
+from tui_desk.services.validation import (
+    LONG_TEXT,
+    check_contact_dates,
+    check_id,
+    check_optional_amount,
+    check_optional_date,
+    check_optional_id,
+    check_optional_version,
+    check_required_text,
+    check_text,
+)
 from tui_desk.views.case import CaseBundle, DocumentItem
 from tui_desk.views.contacts import ContactStatus, LoggedContact
 from tui_desk.views.dialing import DialResult
@@ -38,6 +49,8 @@ class CaseDesk(VisitDesk):
         documents) comes from the same snapshot, so the version a form sends back for the
         stale-edit check belongs to exactly what was on screen.
         """
+        check_id("case_id", case_id)
+        check_optional_date("week_start", week_start)
         now = self.now()
         with self.db.snapshot() as s:
             version = s.scalar(select(CollectionCase.version).where(CollectionCase.id == case_id))
@@ -80,6 +93,7 @@ class CaseDesk(VisitDesk):
 
     def case_version(self, case_id: int) -> int:
         """The case's current row version (read again after a refused stale edit)."""
+        check_id("case_id", case_id)
         with self.db.read() as s:
             version = s.scalar(select(CollectionCase.version).where(CollectionCase.id == case_id))
         if version is None:
@@ -96,6 +110,8 @@ class CaseDesk(VisitDesk):
     def contact_status(
         self, case_id: int, *, channel: str = "phone", phone_id: int | None = None
     ) -> ContactStatus:
+        check_id("case_id", case_id)
+        check_optional_id("phone_id", phone_id)
         return contact_status(
             self.db,
             case_id,
@@ -120,6 +136,13 @@ class CaseDesk(VisitDesk):
         expected_version: int | None = None,
         override_reason: str | None = None,
     ) -> LoggedContact:
+        check_id("case_id", case_id)
+        check_optional_id("phone_id", phone_id)
+        check_text("note", note, LONG_TEXT, multiline=True)
+        check_contact_dates(self.now(), self.profile, callback_at, promise_due)
+        check_optional_amount("promise_amount_minor", promise_amount_minor, self.profile)
+        check_optional_version("expected_version", expected_version)
+        check_text("override_reason", override_reason, 500)
         return log_contact(
             self.ctx,
             case_id,
@@ -145,18 +168,24 @@ class CaseDesk(VisitDesk):
         return [(t.name, f"{t.title} ({t.language})") for t in catalogue.templates]
 
     def sms_preview(self, case_id: int, template: str, phone_id: int | None = None) -> SmsPreview:
+        check_id("case_id", case_id)
+        check_required_text("template", template, 60)
+        check_optional_id("phone_id", phone_id)
         return preview_sms(self.ctx, case_id, template, phone_id=phone_id)  # fmt: skip
 
     queue_sms = use_case(queue_sms)
 
     def sms_outbox(self, case_id: int) -> list[OutboxLine]:
         """The case's latest SMS and where each stands (pending, sent, delivered, failed)."""
+        check_id("case_id", case_id)
         return outbox_lines(self.db, case_id, profile=self.profile)
 
     # --- dialing ---------------------------------------------------------------------------
 
     def dial(self, case_id: int, phone_id: int, dialer: Dialer) -> DialResult:
         """Dial the number through the phone system; the attempt is logged (see dialing)."""
+        check_id("case_id", case_id)
+        check_id("phone_id", phone_id)
         return dialing.dial(self.ctx, case_id, phone_id, dialer=dialer, clock=self.clock)
 
     dial_plan = use_case(dialing.dial_plan)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tui_desk.db.models import (
     Appointment,
     Channel,
+    ComplaintStatus,
     DocumentChannel,
     DocumentKind,
     HoldKind,
@@ -30,6 +31,18 @@ from tui_desk.services.casework import (
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.desk.base import enum_value as _enum_value
 from tui_desk.services.promises import record_payment
+from tui_desk.services.validation import (
+    LONG_TEXT,
+    check_amount,
+    check_choice,
+    check_date,
+    check_flag,
+    check_id,
+    check_optional_version,
+    check_payment_day,
+    check_required_text,
+    check_text,
+)
 from tui_desk.views.complaints import ComplaintLine
 from tui_desk.views.holds import HeldCase, ReleasedHold
 
@@ -65,12 +78,17 @@ class CaseworkDesk(DeskPart):
         reference: str | None = None,
         override_reason: str | None = None,
     ) -> int:
+        check_id("case_id", case_id)
+        check_amount("amount_minor", amount_minor, self.profile)
+        check_payment_day(self.db, case_id, paid_on, today=self.today())
+        check_text("reference", reference, 64)
+        check_text("override_reason", override_reason, 500)
         return record_payment(
             self.ctx,
             case_id,
             amount_minor=amount_minor,
             paid_on=paid_on,
-            channel=_enum_value(PaymentChannel, channel, "payment channel"),
+            channel=_enum_value(PaymentChannel, channel, "channel"),
             reference=reference or None,
             override_reason=override_reason,
         )
@@ -85,10 +103,14 @@ class CaseworkDesk(DeskPart):
         override_reason: str | None = None,
         ends_on: dt.date | None = None,
     ) -> int:
+        check_id("case_id", case_id)
+        check_required_text("reason", reason, 500)
+        check_optional_version("expected_version", expected_version)
+        check_text("override_reason", override_reason, 500)
         return set_hold(
             self.ctx,
             case_id,
-            _enum_value(HoldKind, kind, "hold"),
+            _enum_value(HoldKind, kind, "kind"),
             reason,
             expected_version=expected_version,
             override_reason=override_reason,
@@ -129,10 +151,13 @@ class CaseworkDesk(DeskPart):
         note: str | None = None,
         expected_version: int | None = None,
     ) -> int:
+        check_id("case_id", case_id)
+        check_text("note", note, 500)
+        check_optional_version("expected_version", expected_version)
         return register_for_service(
             self.ctx,
             case_id,
-            consent_channel=_enum_value(Channel, consent_channel, "channel"),
+            consent_channel=_enum_value(Channel, consent_channel, "consent_channel"),
             note=note or None,
             expected_version=expected_version,
         )
@@ -146,6 +171,12 @@ class CaseworkDesk(DeskPart):
         received_on: dt.date,
         description: str | None = None,
     ) -> int:
+        check_id("case_id", case_id)
+        today = self.today()
+        check_date(
+            "received_on", received_on, earliest=today - dt.timedelta(days=366), latest=today
+        )
+        check_text("description", description, 200)
         zone = ZoneInfo(self.timezone)
         now = self.now()
         received = (
@@ -156,7 +187,7 @@ class CaseworkDesk(DeskPart):
         return add_document(
             self.ctx.at(now),
             case_id,
-            kind=_enum_value(DocumentKind, kind, "document kind"),
+            kind=_enum_value(DocumentKind, kind, "kind"),
             channel=_enum_value(DocumentChannel, channel, "channel"),
             received_at=received,
             description=description or None,
@@ -164,11 +195,17 @@ class CaseworkDesk(DeskPart):
 
     def review_document(self, document_id: int, *, verified: bool, reason: str | None) -> str:
         """Returns the checklist line ("documents still missing: ..." or "")."""
+        check_id("document_id", document_id)
+        check_flag("verified", verified)
+        check_text("reason", reason, 500)
         return review_document(self.ctx, document_id, verified=verified, reason=reason or None)
 
     def add_phone(
         self, borrower_id: int, raw: str, *, relation: str, holder_name: str | None = None
     ) -> int:
+        check_id("borrower_id", borrower_id)
+        check_required_text("raw", raw, 40)
+        check_text("holder_name", holder_name, 100)
         return add_phone(
             self.ctx,
             borrower_id,
@@ -190,6 +227,11 @@ class CaseworkDesk(DeskPart):
         against_login: str | None,
         hold: bool,
     ) -> int:
+        check_id("case_id", case_id)
+        check_required_text("description", description, LONG_TEXT, multiline=True)
+        check_choice("channel", channel, Channel)
+        check_text("against_login", against_login, 64)
+        check_flag("hold", hold)
         with self.db.read() as s:
             latest = s.scalar(
                 select(Appointment.id)
@@ -224,12 +266,19 @@ class CaseworkDesk(DeskPart):
         *,
         release_hold: bool = False,
     ) -> list[ReleasedHold]:
+        check_id("complaint_id", complaint_id)
+        check_choice("status", status, ComplaintStatus)
+        check_text("resolution", resolution, LONG_TEXT, multiline=True)
         return complaints.decide_complaint(
             self.ctx, complaint_id, status, resolution=resolution, release_hold=release_hold
         )
 
     def archive_case(self, case_id: int, reason: str | None) -> None:
+        check_id("case_id", case_id)
+        check_text("reason", reason, 200)
         archive.archive_case(self.ctx, case_id, reason=reason)
 
     def restore_case(self, case_id: int, reason: str) -> None:
+        check_id("case_id", case_id)
+        check_required_text("reason", reason, 200)
         archive.restore_case(self.ctx, case_id, reason=reason)

@@ -23,6 +23,13 @@ from tui_desk.services.queue import (
     renew_lease,
     take_next,
 )
+from tui_desk.services.validation import (
+    check_code,
+    check_flag,
+    check_id,
+    check_optional_id,
+    check_text,
+)
 from tui_desk.views.hand import LeaseState
 
 
@@ -35,6 +42,7 @@ class QueueDesk(DeskPart):
         The last action is the agent's newest audit event (one index lookup on
         ix_audit_agent_time), so every write the desk makes shows without being reported.
         """
+        check_optional_id("case_id", case_id)
         with self.db.read() as s:
             last = s.scalar(
                 select(AuditEvent.action)
@@ -75,6 +83,16 @@ class QueueDesk(DeskPart):
         registered_only: bool = False,
         search: str = "",
     ) -> QueueFilter:
+        check_code("scope", scope, tuple(s.value for s in Scope))
+        check_text("bucket", bucket, 20)
+        for name, value in (
+            ("broken_only", broken_only),
+            ("due_today", due_today),
+            ("on_hold", on_hold),
+            ("registered_only", registered_only),
+        ):
+            check_flag(name, value)
+        check_text("search", search, 100)
         return QueueFilter(
             scope=Scope[scope.upper()],
             bucket=bucket,
@@ -105,6 +123,7 @@ class QueueDesk(DeskPart):
     def lease_state(self, case_id: int) -> LeaseState:
         """Who holds the case's lease now (one primary-key read, no audit): the desk
         polls it while a case is in hand, so a lease freed or taken elsewhere shows."""
+        check_id("case_id", case_id)
         with self.db.read() as s:
             row = s.execute(
                 select(

@@ -9,11 +9,17 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tui_desk.db.models import Agent, BoardSnapshot, Channel, CollectionCase, Phone
+from tui_desk.domain import OverrideRequestStatus
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services import board as board_service
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
-from tui_desk.services.contacts import MAX_OVERRIDE_MINUTES, contact_status, grant_override
+from tui_desk.services.contacts import (
+    MAX_OVERRIDE_MINUTES,
+    MAX_REASON,
+    contact_status,
+    grant_override,
+)
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.queue import orphan_count, release_lease
@@ -28,6 +34,15 @@ from tui_desk.services.supervision import (
     pending_request_count,
     reassign_cases,
     request_override,
+)
+from tui_desk.services.validation import (
+    check_choice,
+    check_code,
+    check_date,
+    check_id,
+    check_ids,
+    check_int,
+    check_required_text,
 )
 from tui_desk.views.board import Board
 from tui_desk.views.reports import ReportTable
@@ -57,6 +72,7 @@ class SupervisionDesk(DeskPart):
     def override_grantee(self, case_id: int) -> str | None:
         """The login an override on the case is most likely for: the live lease holder,
         else the owner, whichever is an active agent other than the actor (None: none)."""
+        check_id("case_id", case_id)
         now = self.now()
         with self.db.read() as s:
             row = s.execute(
@@ -85,6 +101,11 @@ class SupervisionDesk(DeskPart):
     ) -> int:
         """Let the agent with login ``granted_to`` make one attempt ``rule`` forbids; the
         override's id. Checked and audited by ``contacts.grant_override``."""
+        check_id("case_id", case_id)
+        check_code("rule", rule, OVERRIDABLE_RULES)
+        check_required_text("granted_to", granted_to, 64)
+        check_required_text("reason", reason, MAX_REASON, multiline=True)
+        check_int("minutes", minutes, low=1, high=MAX_OVERRIDE_MINUTES)
         self.require_override()  # before anything is looked up for someone not allowed
         login = granted_to.strip()
         with self.db.read() as s:
@@ -129,10 +150,14 @@ class SupervisionDesk(DeskPart):
 
     def reassign(self, case_ids: Sequence[int], to_login: str, reason: str) -> int:
         """Give the cases to the agent ``to_login``; how many changed owner (one audit event)."""
+        check_ids("case_ids", case_ids)
+        check_required_text("to_login", to_login, 64)
+        check_required_text("reason", reason, 500, multiline=True)
         return reassign_cases(self.ctx, case_ids, to_login, reason=reason)
 
     def release_stuck_lease(self, case_id: int) -> None:
         """End whoever's lease on the case (supervisors; audited by the queue service)."""
+        check_id("case_id", case_id)
         self.actor.require(Action.RELEASE_LEASE)
         release_lease(self.ctx, case_id)
 
@@ -143,6 +168,7 @@ class SupervisionDesk(DeskPart):
     def refused_override_rules(self, case_id: int) -> tuple[str, ...]:
         """The waivable rules that refuse a call or SMS on the case now, on any of the
         borrower's numbers that is not do-not-call (empty: none, or only unwaivable ones)."""
+        check_id("case_id", case_id)
         now = self.now()
         with self.db.read() as s:
             phone_ids = list(
@@ -168,6 +194,7 @@ class SupervisionDesk(DeskPart):
     request_override = use_case(request_override)
 
     def override_requests(self, status: str = "pending") -> list[OverrideRequestLine]:
+        check_choice("status", status, OverrideRequestStatus)
         return override_requests(self.ctx, status=status)
 
     override_request = use_case(override_request)
@@ -178,6 +205,7 @@ class SupervisionDesk(DeskPart):
     decide_override_request = use_case(decide_override_request)
 
     def case_visits(self, case_id: int) -> list[CaseVisitLine]:
+        check_id("case_id", case_id)
         return case_visits(self.db, case_id)
 
     audit_page = use_case(audit_page)
@@ -196,6 +224,9 @@ class SupervisionDesk(DeskPart):
         return today.replace(day=1), today
 
     def report(self, name: str, date_from: dt.date, date_to: dt.date) -> ReportTable:
+        check_required_text("name", name, 60)
+        check_date("date_from", date_from)
+        check_date("date_to", date_to)
         return report_for(
             self.actor, self.db, name, date_from=date_from, date_to=date_to, profile=self.profile
         )

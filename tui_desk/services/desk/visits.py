@@ -7,14 +7,29 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from tui_desk.db.models import Role
+from tui_desk.db.models import Channel, Role, Side
 from tui_desk.exports.day_sheet import render_markdown, render_text
+from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
 from tui_desk.services import visits
 from tui_desk.services.calendar import empty_view, read_calendar_view, read_case_collector
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.desk.base import DeskPart, use_case
+from tui_desk.services.validation import (
+    InvalidInput,
+    check_choice,
+    check_date,
+    check_flag,
+    check_id,
+    check_int,
+    check_optional_date,
+    check_optional_id,
+    check_optional_version,
+    check_required_text,
+    check_text,
+    check_visit_start,
+)
 from tui_desk.views.calendar import CalendarView
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.visits import SlotOption
@@ -42,6 +57,8 @@ class VisitDesk(DeskPart):
         )
 
     def visit_suggestions(self, case_id: int, *, replacing: int | None = None) -> list[SlotOption]:
+        check_id("case_id", case_id)
+        check_optional_id("replacing", replacing)
         return visits.suggest_slots(
             self.db, case_id, replacing=replacing, now=self.now(), profile=self.profile
         )
@@ -57,6 +74,10 @@ class VisitDesk(DeskPart):
         expected_version: int | None = None,
     ) -> str:
         """Book; returns the collector's name (for the line shown to the operator)."""
+        check_id("case_id", case_id)
+        check_visit_start("starts_at", starts_at, now=self.now(), profile=self.profile)
+        check_text("override_reason", override_reason, 500)
+        check_optional_version("expected_version", expected_version)
         cid, name = self._collector(collector_id, collector_login)
         visits.book_visit(
             self.ctx,
@@ -80,6 +101,22 @@ class VisitDesk(DeskPart):
         reason: str,
         override_reason: str | None = None,
     ) -> int:
+        check_id("appointment_id", appointment_id)
+        check_visit_start("starts_at", starts_at, now=self.now(), profile=self.profile)
+        check_choice(
+            "side",
+            side,
+            Side,
+            problem=_("say who asked for the change and how the other side was told"),
+        )
+        check_choice(
+            "notified_how",
+            notified_how,
+            Channel,
+            problem=_("say who asked for the change and how the other side was told"),
+        )
+        check_required_text("reason", reason, 500)
+        check_text("override_reason", override_reason, 500)
         cid = None
         if collector_id is not None or collector_login:
             cid, _name = self._collector(collector_id, collector_login)
@@ -109,6 +146,11 @@ class VisitDesk(DeskPart):
         all_collectors: bool,
     ) -> CalendarView:
         """A week or day of the case's collector (or of all collectors)."""
+        check_optional_id("case_id", case_id)
+        check_optional_date("start", start)
+        if check_int("span_days", span_days, low=1, high=7) not in (1, 7):
+            raise InvalidInput("span_days", _("is a day (1) or a week (7)"))
+        check_flag("all_collectors", all_collectors)
         with self.db.read() as s:
             return self.read_calendar(
                 s, case_id=case_id, start=start, span_days=span_days,
@@ -161,6 +203,8 @@ class VisitDesk(DeskPart):
 
     def export_day_sheet(self, collector_id: int, day: dt.date) -> Path:
         """Write the collector's day sheet (Markdown and printable text); the .txt path."""
+        check_id("collector_id", collector_id)
+        check_date("day", day)
         sheet = self.day_sheet(collector_id, day)
         folder = self.exports_folder
         folder.mkdir(parents=True, exist_ok=True)

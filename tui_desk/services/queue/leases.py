@@ -27,6 +27,9 @@ from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import LeaseHeld as LeaseHeld
 from tui_desk.services.errors import NotFound, ServiceError
 from tui_desk.services.queue.tables import CASE, OPEN
+from tui_desk.services.validation import (
+    check_id,
+)
 from tui_desk.views.queue import Claim, ClaimReason
 
 _C = CollectionCase
@@ -177,6 +180,7 @@ def claim_case(ctx: Context, case_id: int) -> Claim:
     a live lease; reading the case stays possible. Ownership does not matter here: the
     operator chose this case (an inbound call, a search hit).
     """
+    check_id("case_id", case_id)
     now = ctx.now()
     ctx.actor.require(Action.WORK_CASES)
     prof = ctx.profile
@@ -209,6 +213,7 @@ def renew_lease(ctx: Context, case_id: int) -> dt.datetime:
     Only the holder renews. A lease that ran out is renewed as long as nobody else took
     the case meanwhile.
     """
+    check_id("case_id", case_id)
     now = ctx.now()
     prof = ctx.profile
     until = now + lease_minutes(prof)
@@ -253,6 +258,7 @@ def release_lease(ctx: Context, case_id: int) -> None:
     Releasing someone else's lease needs ``Action.RELEASE_LEASE`` (``PermissionDenied``
     otherwise). A case nobody holds is left as it is.
     """
+    check_id("case_id", case_id)
     now = ctx.now()
 
     def work(s: Session) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
+from tui_desk.i18n import _
 from tui_desk.services.context import Context
 from tui_desk.services.queue.access import Access, Nothing, PageContext, Ranked, Walk, filter_access
 from tui_desk.services.queue.filters import QueueFilter, read_search
@@ -15,6 +16,12 @@ from tui_desk.services.queue.tables import (
     queue_asc,
     queue_desc,
     queue_key,
+)
+from tui_desk.services.validation import (
+    MAX_ID,
+    InvalidInput,
+    check_int,
+    check_text,
 )
 from tui_desk.views.queue import QueueKey, QueuePage
 
@@ -118,6 +125,10 @@ def queue_page(
     (scrolling up); neither: the top. ``more_after`` / ``more_before`` say whether
     another page exists in each direction (checked, not counted).
     """
+    if not isinstance(flt, QueueFilter):
+        raise InvalidInput("flt", _("is not a queue filter"))
+    check_text("search", flt.search, 100)
+    check_int("limit", limit, low=-MAX_ID, high=MAX_ID)  # clamped below
     now = ctx.now()
     if after is not None and before is not None:
         raise ValueError("give after or before, not both")

@@ -30,6 +30,13 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.validation import (
+    check_choice,
+    check_id,
+    check_optional_datetime,
+    check_required_text,
+    check_text,
+)
 from tui_desk.services.visits.booking import (
     BookingRefused,
     Refused,
@@ -221,6 +228,22 @@ def cancel_visit(
     override_reason: str | None = None,
 ) -> None:
     """Cancel a visit with the notice rule; the case goes back to the queue."""
+    check_id("appointment_id", appointment_id)
+    check_choice(
+        "side",
+        side,
+        Side,
+        problem=_("say who asked for the change and how the other side was told"),
+    )
+    check_choice(
+        "notified_how",
+        notified_how,
+        Channel,
+        problem=_("say who asked for the change and how the other side was told"),
+    )
+    check_required_text("reason", reason, 500)
+    check_optional_datetime("notified_at", notified_at, latest=ctx.now())
+    check_text("override_reason", override_reason, 500)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
@@ -280,6 +303,7 @@ def back_to_queue(
 
 def confirm_visit(ctx: Context, appointment_id: int) -> None:
     """The borrower confirmed the visit (status booked -> confirmed)."""
+    check_id("appointment_id", appointment_id)
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     with ctx.db.write() as s:

@@ -26,6 +26,10 @@ from tui_desk.services import audit
 from tui_desk.services.contacts import outstanding_minor
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, PermissionDenied, ServiceError
+from tui_desk.services.validation import (
+    check_date,
+    check_id,
+)
 from tui_desk.services.visits.policy import OPEN_STATUSES
 from tui_desk.views.visits import DaySheet, SheetVisit
 
@@ -36,6 +40,8 @@ def day_sheet(ctx: Context, collector_id: int, day: dt.date) -> DaySheet:
     The sheet is what the collector takes on the road: it shows personal data unmasked,
     so producing it is recorded in the audit trail like any other reveal.
     """
+    check_id("collector_id", collector_id)
+    check_date("day", day)
     ctx.actor.require(Action.WORK_CASES)
     if ctx.actor.role is Role.COLLECTOR and ctx.actor.id != collector_id:
         raise ServiceError(_("a collector sees only their own day sheet"))

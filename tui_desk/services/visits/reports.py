@@ -19,6 +19,11 @@ from tui_desk.services.contacts import (
 )
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.validation import (
+    InvalidInput,
+    check_id,
+    check_visit_report,
+)
 from tui_desk.services.visits.changes import back_to_queue
 from tui_desk.services.visits.policy import OPEN_STATUSES
 
@@ -60,6 +65,10 @@ def _money(value: int | None, what: str) -> int | None:
 
 def record_visit_report(ctx: Context, appointment_id: int, report: VisitReportInput) -> int:
     """Record the on-site verification; moves the case on, or back to the queue."""
+    check_id("appointment_id", appointment_id)
+    if not isinstance(report, VisitReportInput):
+        raise InvalidInput("report", _("is not a visit report"))
+    check_visit_report(report, ctx.profile)
     ctx.actor.require(Action.RECORD_VISIT_REPORT)
     now = ctx.now()
     prof = ctx.profile
