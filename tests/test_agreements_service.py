@@ -344,7 +344,7 @@ def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
         paid_on=dt.date(2026, 11, 30),
         channel=PaymentChannel.BANK_TRANSFER,
     )
-    view = agreement_view(w.db, w.case, profile=load_profile())
+    view = agreement_view(w.db, w.case, profile=load_profile(), now=NOW)
     assert view.plan is not None
     # The factory's account owes fees 45.67, penalty 300.00, interest 2,000.00, ...
     assert view.plan.allocated == (("fees", 4_567), ("penalty", 30_000), ("interest", 15_433))

@@ -25,6 +25,7 @@ class Action(enum.StrEnum):
     VIEW_BOARD = "view_board"
     APPROVE_ABOVE_MEANS = "approve_above_means"
     WRITE_LEASED_CASE = "write_leased_case"
+    MANAGE_CREDIT = "manage_credit"
 
 
 _SUPERVISOR_ONLY = {
@@ -39,6 +40,7 @@ _SUPERVISOR_ONLY = {
     Action.VIEW_BOARD,
     Action.APPROVE_ABOVE_MEANS,
     Action.WRITE_LEASED_CASE,
+    Action.MANAGE_CREDIT,
 }
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -79,6 +81,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_BOARD: N_("view the supervisor board"),
     Action.APPROVE_ABOVE_MEANS: N_("approve an instalment above the borrower's means"),
     Action.WRITE_LEASED_CASE: N_("write to a case another agent is working"),
+    Action.MANAGE_CREDIT: N_("refund or apply a case's credit"),
 }
 
 ROLE_LABELS: dict[Role, str] = {

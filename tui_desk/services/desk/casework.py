@@ -10,6 +10,7 @@ from sqlalchemy import select
 from tui_desk.db.models import (
     Appointment,
     Channel,
+    CreditMoveKind,
     DocumentChannel,
     DocumentKind,
     HoldKind,
@@ -17,7 +18,7 @@ from tui_desk.db.models import (
     Relation,
 )
 from tui_desk.rules.permissions import Action
-from tui_desk.services import archive, complaints
+from tui_desk.services import archive, complaints, credit
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.casework import (
     add_document,
@@ -30,6 +31,7 @@ from tui_desk.services.casework import (
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.desk.base import enum_value as _enum_value
 from tui_desk.services.promises import record_payment
+from tui_desk.views.case import CreditMoved
 from tui_desk.views.complaints import ComplaintLine
 
 
@@ -63,6 +65,7 @@ class CaseworkDesk(DeskPart):
         channel: str,
         reference: str | None = None,
         override_reason: str | None = None,
+        confirm_overpayment: bool = False,
     ) -> int:
         return record_payment(
             self.ctx,
@@ -72,6 +75,29 @@ class CaseworkDesk(DeskPart):
             channel=_enum_value(PaymentChannel, channel, "payment channel"),
             reference=reference or None,
             override_reason=override_reason,
+            confirm_overpayment=confirm_overpayment,
+        )
+
+    def require_credit_rights(self) -> None:
+        """Refuse at once (no database call) when the agent may not move a credit."""
+        self.ctx.actor.require(Action.MANAGE_CREDIT)
+
+    def move_credit(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        reason: str,
+        amount_minor: int | None = None,
+        expected_version: int | None = None,
+    ) -> CreditMoved:
+        return credit.move_credit(
+            self.ctx,
+            case_id,
+            kind=_enum_value(CreditMoveKind, kind, "credit move"),
+            reason=reason,
+            amount_minor=amount_minor,
+            expected_version=expected_version,
         )
 
     def set_hold(
