@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
@@ -41,6 +42,8 @@ from tui_desk.db.models import (
     InstalmentStatus,
     LoanAccount,
     Outcome,
+    Payment,
+    PaymentChannel,
     Phone,
     PhoneKind,
     PlanInstalment,
@@ -372,6 +375,17 @@ class Factory:
                         amount_minor=amount_minor,
                         paid_minor=amount_minor if seq <= paid else 0,
                         status=InstalmentStatus.PAID if seq <= paid else InstalmentStatus.DUE,
+                    )
+                )
+            if paid:
+                # Lines are paid by payments in the ledger, never by a figure alone.
+                s.add(
+                    Payment(
+                        case_id=case_id,
+                        amount_minor=amount_minor * paid,
+                        paid_on=self.now.astimezone(ZoneInfo("Asia/Shanghai")).date(),
+                        channel=PaymentChannel.BANK_TRANSFER,
+                        recorded_at=self.now,
                     )
                 )
             return plan.id

@@ -31,7 +31,6 @@ from tui_desk.db.models import (
     CollectionCase,
     ContactAttempt,
     Direction,
-    LoanAccount,
     Outcome,
     Phone,
     PhoneKind,
