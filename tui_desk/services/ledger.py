@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
+    AccountStatus,
     Agreement,
     AgreementStatus,
     CaseStatus,
@@ -180,7 +181,8 @@ def read_ledger(session: Session, case_id: int, now: dt.datetime, profile: Profi
             ("principal", a.outstanding_principal_minor),
         )
     ]
-    overdue = sum(a.overdue_minor for a in accounts)
+    # As the importer reads the bank's figures: only accounts in arrears are overdue.
+    overdue = sum(a.overdue_minor for a in accounts if a.status is AccountStatus.OVERDUE)
     payments = [
         PaidFacts(paid_on, amount)
         for paid_on, amount in session.execute(
