@@ -21,6 +21,7 @@ from tui_desk.db.models import (
     CaseStatus,
     CollectionCase,
     CreditMoveKind,
+    Payment,
     PaymentChannel,
     PlanStatus,
     RepaymentPlan,
@@ -376,3 +377,23 @@ def test_applying_credit_pays_what_a_new_plan_asks(db: Database) -> None:
     assert moved.amount_minor == 30_000 and moved.credit_left_minor == 20_000
     b = desk.assert_views_agree(case_id).balance
     assert (b.outstanding_minor, b.overdue_minor, b.credit_minor) == (0, 0, 20_000)
+
+
+def test_the_worker_brings_stale_stored_figures_in_line(db: Database) -> None:
+    desk = Desk(db)
+    paid = desk.new_case()
+    untouched = desk.new_case()
+    with db.write() as s:  # a payment written outside the services: the stored figure lags
+        s.add(
+            Payment(
+                case_id=paid, amount_minor=34_567, paid_on=TODAY,
+                channel=PaymentChannel.BANK_TRANSFER, recorded_at=NOW,
+            )
+        )  # fmt: skip
+    result = ledger.sync_stored_figures(db, NOW)
+    assert (result.scanned, result.corrected) == (1, 1)
+    desk.assert_views_agree(paid)
+    desk.assert_views_agree(untouched)
+    with db.read() as s:
+        assert s.get_one(CollectionCase, paid).overdue_minor == OWED - 34_567
+    assert ledger.sync_stored_figures(db, NOW).corrected == 0

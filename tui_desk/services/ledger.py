@@ -475,3 +475,114 @@ def missed_instalments_job(profile: str = DEFAULT_PROFILE) -> JobFunction:
         return settle_missed_instalments(db, now, profile=profile).summary()
 
     return run
+
+
+# --- the stored figures kept true -------------------------------------------------------------
+
+# Every write that changes a ledger stores the case's figures; this pass brings back in line
+# what was written otherwise (an older version, a bulk load, the importer's refresh).
+LEDGER_FIGURES_EVERY = dt.timedelta(hours=6)
+DEFAULT_FIGURES_BATCH = 500
+
+
+@dataclass(frozen=True)
+class FiguresResult:
+    scanned: int
+    corrected: int
+
+    def summary(self) -> str:
+        return f"stored figures of {self.scanned} cases checked, {self.corrected} corrected"
+
+
+def _ledger_case_ids(session: Session, after_id: int, limit: int) -> list[int]:
+    """Open cases with something in their ledger beyond the bank's figures, by id."""
+    has_ledger = (
+        exists().where(Payment.case_id == CollectionCase.id)
+        | exists().where(CreditMove.case_id == CollectionCase.id)
+        | exists().where(
+            RepaymentPlan.case_id == CollectionCase.id,
+            RepaymentPlan.status.in_((PlanStatus.ACTIVE, PlanStatus.COMPLETED)),
+        )
+    )
+    return list(
+        session.scalars(
+            select(CollectionCase.id)
+            .where(
+                CollectionCase.id > after_id,
+                CollectionCase.status == CaseStatus.OPEN,
+                has_ledger,
+            )
+            .order_by(CollectionCase.id)
+            .limit(limit)
+        )
+    )
+
+
+def sync_stored_figures(
+    db: Database,
+    now: dt.datetime,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    batch_size: int = DEFAULT_FIGURES_BATCH,
+) -> FiguresResult:
+    """Compare each case's stored overdue figure with its ledger (read only) and recompute
+    the cases that differ, one transaction and one audit event per batch."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    prof = load_profile(profile)
+    now = now.astimezone(dt.UTC)
+    scanned = corrected = 0
+    after_id = 0
+    while True:
+        with db.read() as s:
+            ids = _ledger_case_ids(s, after_id, batch_size)
+            wrong = [
+                case_id
+                for case_id, stored in s.execute(
+                    select(CollectionCase.id, CollectionCase.overdue_minor).where(
+                        CollectionCase.id.in_(ids)
+                    )
+                )
+                if read_balance(s, case_id, now, prof).overdue_minor != stored
+            ]
+        if not ids:
+            break
+        after_id = ids[-1]
+        scanned += len(ids)
+        if wrong:
+            with job_write(db) as s:
+                stmt = select(CollectionCase).where(CollectionCase.id.in_(wrong))
+                if s.get_bind().dialect.name == "postgresql":
+                    stmt = stmt.order_by(CollectionCase.id).with_for_update()
+                fixed: list[int] = []
+                for case in s.scalars(stmt):
+                    if case.status != CaseStatus.OPEN:
+                        continue
+                    before = case.overdue_minor
+                    recompute(s, case, now, prof)
+                    if case.overdue_minor != before:
+                        fixed.append(case.id)
+                if fixed:
+                    audit.record(
+                        s, None, "ledger.figures", "collection_case", None,
+                        f"stored overdue of {len(fixed)} cases brought in line with the ledger",
+                        now=now,
+                        after={"profile": profile, "cases": len(fixed),
+                               "case_ids": fixed[:_AUDIT_ID_LIMIT]},
+                    )  # fmt: skip
+                corrected += len(fixed)
+        if len(ids) < batch_size:
+            break
+    return FiguresResult(scanned=scanned, corrected=corrected)
+
+
+def ledger_figures_job(profile: str = DEFAULT_PROFILE) -> JobFunction:
+    """The worker's job function for the deployment's policy profile."""
+    load_profile(profile)
+
+    def run(db: Database, now: dt.datetime) -> str:
+        return sync_stored_figures(db, now, profile=profile).summary()
+
+    return run
