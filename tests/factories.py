@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
@@ -42,6 +43,8 @@ from tui_desk.db.models import (
     InstalmentStatus,
     LoanAccount,
     Outcome,
+    Payment,
+    PaymentChannel,
     Phone,
     PhoneKind,
     PlanInstalment,
@@ -373,6 +376,17 @@ class Factory:
                         amount_minor=amount_minor,
                         paid_minor=amount_minor if seq <= paid else 0,
                         status=InstalmentStatus.PAID if seq <= paid else InstalmentStatus.DUE,
+                    )
+                )
+            if paid:
+                # Lines are paid by payments in the ledger, never by a figure alone.
+                s.add(
+                    Payment(
+                        case_id=case_id,
+                        amount_minor=amount_minor * paid,
+                        paid_on=self.now.astimezone(ZoneInfo("Asia/Shanghai")).date(),
+                        channel=PaymentChannel.BANK_TRANSFER,
+                        recorded_at=self.now,
                     )
                 )
             return plan.id

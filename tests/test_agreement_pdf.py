@@ -340,3 +340,11 @@ def test_a_missing_font_package_is_named(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("tui_desk.exports.fonts.FONT_PACKAGE", "no_such_font_package")
     with pytest.raises(CJKFontError, match="noto-cjk-sans-otc"):
         font_path()
+
+
+@pytest.mark.parametrize("issuer", ["示例银行", "示例银行统一印制"])
+def test_the_imprint_is_printed_once(issuer: str) -> None:
+    """Agreements drafted on the first form carry an issuer that is already the imprint."""
+    text = render_markdown(chinese_agreement(issuer=issuer))
+    assert "示例银行统一印制" in text
+    assert "统一印制统一印制" not in text

@@ -18,6 +18,7 @@ from tui_desk.db.models import (
     Agreement,
     AgreementStatus,
     AgreementVersion,
+    AppointmentStatus,
     AuditEvent,
     CollectionCase,
     FollowUp,
@@ -25,6 +26,8 @@ from tui_desk.db.models import (
     RepaymentPlan,
     Role,
     Stage,
+    VisitOutcome,
+    VisitReport,
 )
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.profile import load_profile
@@ -96,7 +99,10 @@ def test_draft_merges_the_case_into_the_standard_form(w: World) -> None:
     rec = w.record(agreement_id)
     assert rec.status is AgreementStatus.DRAFT and rec.versions == 1
     c = rec.content
-    assert c.template == "repayment v1 (zh_CN)"
+    assert c.template == "repayment v2 (zh_CN)"
+    # No collector discussed the plan at the door: the preamble names no home visit.
+    assert c.preamble.startswith("甲、乙双方经协商，") and "上门" not in c.preamble
+    assert c.issuer == "示例银行"
     assert "欧阳娜娜" in c.borrower
     assert c.number.startswith("HK-2026-")
     assert len(c.schedule) == 6 and c.schedule_total is not None
@@ -293,7 +299,7 @@ def test_sign_needs_the_borrowers_confirmation_and_a_place(w: World) -> None:
 def test_only_a_supervisor_installs_a_checked_newer_form(
     w: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shipped = agreements._shipped_versions("repayment", "zh_CN")[1].read_text(encoding="utf-8")
+    shipped = agreements._shipped_versions("repayment", "zh_CN")[2].read_text(encoding="utf-8")
     assert rules.template_variables(agreements.load_template("repayment", "zh_CN")) <= (
         agreements.KNOWN_VARIABLES
     )
@@ -303,31 +309,31 @@ def test_only_a_supervisor_installs_a_checked_newer_form(
         path.write_text(text, encoding="utf-8")
         return path
 
-    v2 = form("v2.toml", shipped.replace('version = "1"', 'version = "2"'))
+    v3 = form("v3.toml", shipped.replace('version = "2"', 'version = "3"'))
     with pytest.raises(PermissionDenied):
-        agreements.install_template(Context.frozen(w.db, w.op, NOW, load_profile()), v2)
+        agreements.install_template(Context.frozen(w.db, w.op, NOW, load_profile()), v3)
     same = form("same.toml", shipped)
     with pytest.raises(ServiceError, match="not newer"):
         agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), same)
-    odd = form("odd.toml", shipped.replace('version = "1"', 'version = "3"') + "\n")
+    odd = form("odd.toml", shipped.replace('version = "2"', 'version = "4"') + "\n")
     odd.write_text(odd.read_text(encoding="utf-8").replace("{hotline}", "{salary}"), "utf-8")
     with pytest.raises(ServiceError, match="salary"):
         agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), odd)
     broken = form(
         "broken.toml",
-        shipped.replace('version = "1"', 'version = "3"').replace(
+        shipped.replace('version = "2"', 'version = "4"').replace(
             'kind = "legal_remedies"', 'kind = "other"'
         ),
     )
     with pytest.raises(ServiceError, match="legal remedies"):
         agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), broken)
-    installed = agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), v2)
-    assert installed == "repayment.v2.zh_CN"
-    # In the shared database: every desk on it sees v2; the shipped files alone do not.
-    assert agreements.latest_template_version("repayment", "zh_CN", w.db) == "2"
-    assert agreements.latest_template_version("repayment", "zh_CN") == "1"
+    installed = agreements.install_template(Context.frozen(w.db, w.sup, NOW, load_profile()), v3)
+    assert installed == "repayment.v3.zh_CN"
+    # In the shared database: every desk on it sees v3; the shipped files alone do not.
+    assert agreements.latest_template_version("repayment", "zh_CN", w.db) == "3"
+    assert agreements.latest_template_version("repayment", "zh_CN") == "2"
     agreement_id = w.draft()
-    assert w.record(agreement_id).content.template == "repayment v2 (zh_CN)"
+    assert w.record(agreement_id).content.template == "repayment v3 (zh_CN)"
     with w.db.read() as s:
         assert s.scalars(select(AuditEvent).where(AuditEvent.action == "template.install")).one()
 
@@ -378,7 +384,7 @@ def test_payments_are_shown_applied_in_the_profile_order(w: World) -> None:
         paid_on=dt.date(2026, 11, 30),
         channel=PaymentChannel.BANK_TRANSFER,
     )
-    view = agreement_view(w.db, w.case, profile=load_profile())
+    view = agreement_view(w.db, w.case, profile=load_profile(), now=NOW)
     assert view.plan is not None
     # The factory's account owes fees 45.67, penalty 300.00, interest 2,000.00, ...
     assert view.plan.allocated == (("fees", 4_567), ("penalty", 30_000), ("interest", 15_433))
@@ -403,3 +409,27 @@ def test_two_edits_from_one_version_the_second_is_refused(w: World) -> None:
             record_version=opened,
         )
     assert w.record(first).content.special_terms == "甲"
+
+
+def test_the_preamble_names_a_home_visit_only_when_the_plan_was_agreed_at_the_door(
+    w: World,
+) -> None:
+    collector = w.make.collector()
+    appt = w.make.appointment(
+        w.case,
+        collector_id=collector,
+        booked_by_id=w.op.id,
+        starts_at=NOW - dt.timedelta(days=2),
+        status=AppointmentStatus.DONE,
+    )
+    with w.db.write() as s:
+        s.add(
+            VisitReport(
+                appointment_id=appt, case_id=w.case, collector_id=collector,
+                work_id_shown=True, name_checked=True, contact_checked=True,
+                address_checked=True, documents_ok=True, collected_minor=0,
+                outcome=VisitOutcome.PLAN_DISCUSSED, created_at=NOW - dt.timedelta(days=2),
+            )
+        )  # fmt: skip
+    c = w.record(w.draft()).content
+    assert c.preamble.startswith("甲、乙双方经上门协商，")

@@ -117,6 +117,7 @@ def test_the_worker_job_audits_its_batch_once(db: Database) -> None:
         "priority_refresh",
         "broken_promises",
         "missed_instalments",
+        "ledger_figures",  # nothing to correct: no write, no event
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",  # no hold has an end date here: nothing written

@@ -191,7 +191,7 @@ def test_agreement_view_summarises_plan_and_latest_text(db: Database, make: Fact
         status=AgreementStatus.SIGNED,
         signed=True,
     )
-    view = case_view.agreement_view(db, case_id, profile=PROFILE)
+    view = case_view.agreement_view(db, case_id, profile=PROFILE, now=NOW)
     assert view.plan is not None and view.plan.plan_id == plan_id
     assert view.plan.instalment_count == 6
     assert view.plan.total_minor == 600_000 and view.plan.paid_minor == 200_000
@@ -210,10 +210,10 @@ def test_agreement_view_summarises_plan_and_latest_text(db: Database, make: Fact
 def test_agreement_view_without_plan_or_with_empty_draft(db: Database, make: Factory) -> None:
     operator = make.agent()
     case_id = make.case()
-    nothing = case_view.agreement_view(db, case_id, profile=PROFILE)
+    nothing = case_view.agreement_view(db, case_id, profile=PROFILE, now=NOW)
     assert nothing.plan is None and nothing.agreement is None
     make.agreement(case_id, created_by_id=operator, texts=())
-    draft = case_view.agreement_view(db, case_id, profile=PROFILE).agreement
+    draft = case_view.agreement_view(db, case_id, profile=PROFILE, now=NOW).agreement
     assert draft is not None and draft.text_version is None and draft.text == ""
 
 

@@ -47,6 +47,7 @@ from tui_desk.screens.agreement_modals import (
 from tui_desk.screens.casework_modals import (
     ArchiveModal,
     ComplaintModal,
+    CreditModal,
     DocumentModal,
     DoNotCallModal,
     HoldModal,
@@ -309,6 +310,8 @@ FORMS = [
     FormSpec(DoNotCallModal, "do-not-call", "set_do_not_call", _case_form(DoNotCallModal), fields()),
     FormSpec(ComplaintModal, "complaint", "record_complaint", _case_form(ComplaintModal),
              fields(("#complaint-text", "rude"), ("#complaint-against", "col"))),
+    FormSpec(CreditModal, "credit", "move_credit", _case_form(CreditModal),
+             fields(("#credit-amount", "10"), ("#credit-reason", "refund by transfer"))),
     FormSpec(ArchiveModal, "archive", "archive_case", _case_form(ArchiveModal),
              fields(("#archive-reason", "paid"))),
     FormSpec(PlanModal, "plan", "create_plan", _case_form(PlanModal),

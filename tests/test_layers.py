@@ -28,6 +28,7 @@ RULES_MAY_IMPORT = (
     "tui_desk.rules",
     "tui_desk.i18n",
     "tui_desk.resources",
+    "tui_desk.domain",  # the domain's enumerations: plain Python, importing nothing
     "phonenumbers",
     "holidays",
     "dateutil",

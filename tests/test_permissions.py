@@ -42,6 +42,7 @@ EXPECTED: dict[Action, tuple[bool, bool, bool, bool]] = {
     Action.IMPORT_DATA: (False, False, False, True),
     Action.RECORD_VISIT_REPORT: (True, True, True, True),
     Action.VIEW_BOARD: (False, False, True, True),
+    Action.MANAGE_CREDIT: (False, False, True, True),
 }
 ROLES = (Role.OPERATOR, Role.COLLECTOR, Role.SUPERVISOR, Role.ADMIN)
 

@@ -25,7 +25,7 @@ from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.holds import HOLD_EXPIRY_EVERY
 from tui_desk.services.jobs import LeaseLost, job_write
-from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
+from tui_desk.services.ledger import LEDGER_FIGURES_EVERY, MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY
@@ -333,6 +333,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "priority_refresh",
         "broken_promises",
         "missed_instalments",
+        "ledger_figures",
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",
@@ -348,6 +349,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "priority_refresh",
         "broken_promises",
         "missed_instalments",
+        "ledger_figures",
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",
@@ -467,6 +469,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("priority_refresh", PRIORITY_REFRESH_EVERY),
         ("broken_promises", BROKEN_PROMISES_EVERY),
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
+        ("ledger_figures", LEDGER_FIGURES_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
         ("hold_expiry", HOLD_EXPIRY_EVERY),

@@ -188,6 +188,13 @@ class InstalmentStatus(enum.StrEnum):
     MISSED = "missed"
 
 
+class CreditMoveKind(enum.StrEnum):
+    """What a supervisor does with a case's credit (money paid beyond what was owed)."""
+
+    APPLY = "apply"
+    REFUND = "refund"
+
+
 class AgreementStatus(enum.StrEnum):
     DRAFT = "draft"
     READY = "ready"

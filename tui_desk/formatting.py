@@ -9,6 +9,7 @@ free of the database layer; they are marked with ``N_`` and translated when show
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from tui_desk.i18n import N_, _
@@ -32,6 +33,30 @@ def money(minor: int, currency: str = "CNY") -> str:
     sign = "-" if minor < 0 else ""
     symbol = _SYMBOLS.get(currency, f"{currency} ")
     return f"{sign}{symbol}{amount(abs(minor))}"
+
+
+def schedule_amounts(amounts_minor: Sequence[int], currency: str = "CNY") -> str:
+    """The regular instalments in a few words, never hiding that the amounts change:
+    ``12 x ¥4,303.61``, ``11 x ¥4,303.61 + ¥4,303.66``, ``12, ¥4,800.00 down to ¥4,170.00``."""
+    if not amounts_minor:
+        return DASH
+    first, last = amounts_minor[0], amounts_minor[-1]
+    count = len(amounts_minor)
+    if all(a == first for a in amounts_minor[:-1]):
+        if last == first or count == 1:
+            return _("{count} x {amount}").format(count=count, amount=money(first, currency))
+        return _("{count} x {amount} + {last}").format(
+            count=count - 1, amount=money(first, currency), last=money(last, currency)
+        )
+    return (
+        _("{count}, {first} down to {last}").format(
+            count=count, first=money(first, currency), last=money(last, currency)
+        )
+        if last < first
+        else _("{count}, {first} up to {last}").format(
+            count=count, first=money(first, currency), last=money(last, currency)
+        )
+    )
 
 
 def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -180,6 +205,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "paid": N_("paid"),
         "partial": N_("partly paid"),
         "missed": N_("missed"),
+        "upcoming": N_("upcoming"),
     },
     "agreement_status": {
         "draft": N_("draft"),

@@ -47,6 +47,7 @@ from tui_desk.domain import CaseStatus as CaseStatus
 from tui_desk.domain import ChangeKind as ChangeKind
 from tui_desk.domain import Channel as Channel
 from tui_desk.domain import ComplaintStatus as ComplaintStatus
+from tui_desk.domain import CreditMoveKind as CreditMoveKind
 from tui_desk.domain import Direction as Direction
 from tui_desk.domain import DocumentChannel as DocumentChannel
 from tui_desk.domain import DocumentKind as DocumentKind
@@ -710,6 +711,24 @@ class Payment(Base):
     reference: Mapped[str | None] = mapped_column(String(64))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     recorded_at: Mapped[dt.datetime]
+
+
+class CreditMove(Base):
+    """A supervisor's use of a case's credit: applied to what the case owes, or refunded.
+
+    The credit itself is never stored: it is what the payments exceed what was owed by
+    (``rules/balance.py``), less these moves."""
+
+    __tablename__ = "credit_move"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"), index=True)
+    kind: Mapped[CreditMoveKind] = mapped_column(_enum(CreditMoveKind, "credit_move_kind"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    moved_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    moved_by_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    moved_at: Mapped[dt.datetime]
 
 
 class Adjustment(Base):

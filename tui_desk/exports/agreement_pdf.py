@@ -255,11 +255,23 @@ def _originals(doc: AgreementDocument) -> str:
     return _labels(doc.language)["originals"].format(copy=copy)
 
 
+def _is_imprint_phrase(issuer: str) -> bool:
+    """An issuer line that is itself the imprint ("Printed uniformly by the bank")."""
+    low = issuer.lower()
+    return "统一印制" in issuer or "printed uniformly" in low or "standard form" in low
+
+
 def _imprint(doc: AgreementDocument) -> str:
     labels = _labels(doc.language)
     parts = []
     if doc.issuer:
-        parts.append(labels["imprint"].format(issuer=doc.issuer))
+        # A form whose issuer line already says it is the bank's standard form (the
+        # shipped templates' "示例银行统一印制") is printed as it is, not imprinted twice.
+        issuer = doc.issuer.strip()
+        if _is_imprint_phrase(issuer):
+            parts.append(issuer)
+        else:
+            parts.append(labels["imprint"].format(issuer=issuer))
     if doc.form_code:
         parts.append(labels["form"].format(code=doc.form_code))
     return "  ".join(parts)

@@ -65,6 +65,14 @@ class Allocation:
             out[line.account_id] = out.get(line.account_id, 0) + line.amount_minor
         return out
 
+    def by_account_component(self) -> dict[tuple[int, str], int]:
+        """(account, component) -> amount allocated."""
+        out: dict[tuple[int, str], int] = {}
+        for line in self.lines:
+            key = (line.account_id, line.component)
+            out[key] = out.get(key, 0) + line.amount_minor
+        return out
+
     def for_account(self, account_id: int) -> dict[str, int]:
         """Component -> amount allocated to one account."""
         out: dict[str, int] = {}

@@ -28,6 +28,7 @@ class Action(enum.StrEnum):
     RUN_REPORTS = "run_reports"
     IMPORT_DATA = "import_data"
     MANAGE_ADMINS = "manage_admins"
+    MANAGE_CREDIT = "manage_credit"
 
 
 _SUPERVISOR_ONLY = {
@@ -44,6 +45,7 @@ _SUPERVISOR_ONLY = {
     Action.WRITE_LEASED_CASE,
     Action.RUN_REPORTS,
     Action.MANAGE_AGENTS,
+    Action.MANAGE_CREDIT,
 }
 
 MATRIX: dict[Role, frozenset[Action]] = {
@@ -87,6 +89,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.RUN_REPORTS: N_("run reports"),
     Action.IMPORT_DATA: N_("import data from the loan system"),
     Action.MANAGE_ADMINS: N_("add or change an administrator"),
+    Action.MANAGE_CREDIT: N_("refund or apply a case's credit"),
 }
 
 ROLE_LABELS: dict[Role, str] = {

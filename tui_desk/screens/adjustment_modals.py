@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_desk.formatting import label, money
+from tui_desk.formatting import label, money, schedule_amounts
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
@@ -197,9 +197,10 @@ class AdjustmentModal(CaseFormModal):
                 return Text()
             figures = Figures.of(basis.before)
             return Text(
-                _("Now: {count} x {amount}, last due {last}").format(
-                    count=figures.count,
-                    amount=money(to_minor(figures.instalment), basis.currency),
+                _("Now: {amounts}, last due {last}").format(
+                    amounts=schedule_amounts(
+                        [to_minor(line.amount) for line in basis.before.regular], basis.currency
+                    ),
                     last=figures.last_due.isoformat(),
                 ),
                 style="dim",

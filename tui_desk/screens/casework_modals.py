@@ -38,7 +38,7 @@ from tui_desk.screens.parsing import (
 )
 from tui_desk.services import casework, holds, promises
 from tui_desk.services.desk import DeskService
-from tui_desk.services.errors import StaleEdit
+from tui_desk.services.errors import Overpayment, StaleEdit
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.choice import Choice
 
@@ -124,6 +124,40 @@ class PaymentModal(CaseFormModal):
             style="dim",
         )
 
+    confirmed_for: int | None = None
+    """The amount the operator confirmed as an overpayment (saved again after the warning)."""
+
+    def save(self) -> None:
+        """An amount above what the case owes is not saved at once: the form names what is
+        owed and asks to save again to record it as an overpayment (a credit on the case)."""
+        if self.saving or not self.may_save():
+            return
+        try:
+            amount = parse_amount(self.value("pay-amount"))
+        except InputProblem:
+            super().save()  # the form's own check names the problem
+            return
+        d = self.bundle.detail
+        if amount > d.outstanding_minor and self.confirmed_for != amount:
+            self.ask_to_confirm(amount, d.outstanding_minor)
+            return
+        super().save()
+
+    def ask_to_confirm(self, amount: int, owed: int) -> None:
+        currency = self.bundle.detail.currency
+        self.confirmed_for = amount
+        self.error(
+            _(
+                "The case owes {owed}: {amount} is {excess} more. Save again to record it "
+                "as an overpayment; the excess stays on the case as a credit."
+            ).format(
+                owed=money(owed, currency),
+                amount=money(amount, currency),
+                excess=money(amount - owed, currency),
+            ),
+            "bold yellow",
+        )
+
     def prepare(self) -> Save:
         amount = parse_amount_field("pay-amount", self.value("pay-amount"))
         today = self.today
@@ -133,16 +167,34 @@ class PaymentModal(CaseFormModal):
         reference = self.value("pay-reference").strip()
         case_id = self.bundle.case_id
         currency = self.bundle.detail.currency
+        confirm = self.confirmed_for == amount
 
         def write() -> str:
-            self.service.record_payment(
-                case_id, amount_minor=amount, paid_on=paid_on, channel=channel, reference=reference
-            )
+            try:
+                self.service.record_payment(
+                    case_id,
+                    amount_minor=amount,
+                    paid_on=paid_on,
+                    channel=channel,
+                    reference=reference,
+                    confirm_overpayment=confirm,
+                )
+            except Overpayment as exc:
+                # What is owed changed since the form opened: confirm against the new figure.
+                self.app.call_from_thread(self._arm, amount)
+                raise exc
+            if confirm and amount > self.bundle.detail.outstanding_minor:
+                return _("Payment of {amount} on {day} recorded; the excess is a credit").format(
+                    amount=money(amount, currency), day=paid_on.isoformat()
+                )
             return _("Payment of {amount} on {day} recorded").format(
                 amount=money(amount, currency), day=paid_on.isoformat()
             )
 
         return write
+
+    def _arm(self, amount: int) -> None:
+        self.confirmed_for = amount
 
 
 def parse_amount_field(field: str, text: str) -> int:
@@ -542,6 +594,59 @@ class ComplaintModal(CaseFormModal):
                 case_id, description=text, channel=channel, against_login=against, hold=hold
             )
             return _("Complaint recorded and routed to the supervisors")
+
+        return write
+
+
+class CreditModal(CaseFormModal):
+    """A supervisor refunds the case's credit or applies it to what the case owes."""
+
+    FORM_TITLE = N_("Refund or apply the credit")
+
+    def fields(self) -> Sequence[tuple[str, Widget]]:
+        kinds = [("refund", _("refund to the borrower")), ("apply", _("apply to what is owed"))]
+        return (
+            (_("Credit"), Choice(kinds, id="credit-kind")),
+            (
+                _("Amount"),
+                Input(placeholder=_("empty: all that fits"), id="credit-amount", compact=True),
+            ),
+            (_("Reason"), Input(placeholder=_("why (required)"), id="credit-reason", compact=True)),
+        )
+
+    def intro(self) -> Text:
+        d = self.bundle.detail
+        return Text(
+            _("Credit {credit}, outstanding {outstanding}").format(
+                credit=money(d.credit_minor, d.currency),
+                outstanding=money(d.outstanding_minor, d.currency),
+            ),
+            style="dim",
+        )
+
+    def prepare(self) -> Save:
+        kind = self.choice("credit-kind")
+        text = self.value("credit-amount").strip()
+        amount = parse_amount_field("credit-amount", text) if text else None
+        reason = self.value("credit-reason").strip()
+        if not reason:
+            raise FieldProblem("credit-reason", _("a reason is required"))
+        case_id, version = self.bundle.case_id, self.version
+        currency = self.bundle.detail.currency
+
+        def write() -> str:
+            moved = self.service.move_credit(
+                case_id, kind=kind, reason=reason, amount_minor=amount, expected_version=version
+            )
+            done = (
+                _("Refunded {amount}; credit left {left}")
+                if moved.kind == "refund"
+                else _("Applied {amount}; credit left {left}")
+            )
+            return done.format(
+                amount=money(moved.amount_minor, currency),
+                left=money(moved.credit_left_minor, currency),
+            )
 
         return write
 

@@ -27,7 +27,7 @@ from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_desk.formatting import label, money
+from tui_desk.formatting import label, money, schedule_amounts
 from tui_desk.i18n import N_, _
 from tui_desk.rules.plans import (
     DOWN_PAYMENT,
@@ -364,24 +364,11 @@ class PlanModal(CaseFormModal):
         schedule: Schedule,
     ) -> None:
         cur = basis.currency
-        regular = schedule.regular
-        first, last = regular[0].amount, regular[-1].amount
-        frequency = label("frequency", request.frequency)
-        if all(line.amount == first for line in regular[:-1]):
-            if last == first or len(regular) == 1:
-                head = _("{count} x {amount} {frequency}").format(
-                    count=len(regular), amount=money(to_minor(first), cur), frequency=frequency
-                )
-            else:
-                head = _("{count} x {amount} + {last} {frequency}").format(
-                    count=len(regular) - 1, amount=money(to_minor(first), cur),
-                    last=money(to_minor(last), cur), frequency=frequency,
-                )  # fmt: skip
-        else:
-            head = _("{count} {frequency}, {first} down to {last}").format(
-                count=len(regular), frequency=frequency, first=money(to_minor(first), cur),
-                last=money(to_minor(last), cur),
-            )  # fmt: skip
+        head = (
+            schedule_amounts([to_minor(line.amount) for line in schedule.regular], cur)
+            + " "
+            + label("frequency", request.frequency)
+        )
         out.append(head, style="bold")
         out.append(
             "  "
@@ -515,9 +502,8 @@ class PlanModal(CaseFormModal):
             self.service.create_plan(
                 case_id, request, approval_reason=reason, expected_version=version
             )
-            return _("Plan drafted: {count} x {amount} {frequency}").format(
-                count=len(schedule.regular),
-                amount=money(to_minor(schedule.regular_amount), cur),
+            return _("Plan drafted: {amounts} {frequency}").format(
+                amounts=schedule_amounts([to_minor(line.amount) for line in schedule.regular], cur),
                 frequency=label("frequency", request.frequency),
             )
 

@@ -25,7 +25,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_desk.formatting import DASH, day, label, local, money
+from tui_desk.formatting import DASH, day, label, local, money, schedule_amounts
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal
@@ -408,9 +408,8 @@ def plan_text(view: AgreementView, currency: str, timezone: str) -> Text:
     else:
         t.append(f"{label('plan_kind', plan.kind)}, {label('frequency', plan.frequency)}  ")
         t.append(label("plan_status", plan.status), style="bold")
-        t.append("  " + _("{count} instalments, last {last}").format(
-            count=plan.instalment_count, last=day(plan.last_due_on)
-        ))  # fmt: skip
+        t.append("  " + schedule_amounts(plan.amounts_minor, currency) + "  ")
+        t.append(_("last {day}").format(day=day(plan.last_due_on)))
         t.append(
             "\n"
             + _("total")
@@ -421,7 +420,8 @@ def plan_text(view: AgreementView, currency: str, timezone: str) -> Text:
         nxt = plan.next_due
         t.append(_("Next due") + " ", style="dim")
         t.append(
-            f"#{nxt.seq} {day(nxt.due_on)} {money(nxt.open_minor, currency)}"
+            f"#{nxt.seq} {day(nxt.due_on)} {money(nxt.open_minor, currency)} "
+            f"({label('instalment_status', nxt.shown)})"
             if nxt
             else _("nothing open")
         )

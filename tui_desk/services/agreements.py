@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
@@ -42,6 +42,8 @@ from tui_desk.db.models import (
     Relation,
     RepaymentPlan,
     Stage,
+    VisitOutcome,
+    VisitReport,
 )
 from tui_desk.exports.agreement_pdf import (
     AgreementDocument,
@@ -101,7 +103,7 @@ KNOWN_VARIABLES = frozenset(
         "bank_name", "hotline", "accounts", "borrower_name", "id_number", "address", "phone",
         "as_of", "principal", "interest", "penalty", "fees", "total_owed", "waiver",
         "to_repay", "first_due", "last_due", "instalments", "frequency", "down_payment",
-        "interest_clause",
+        "interest_clause", "negotiation",
     }
 )  # fmt: skip
 
@@ -265,6 +267,14 @@ _FREQUENCY = {
     "en": {"monthly": "monthly", "quarterly": "quarterly", "weekly": "weekly",
            "biweekly": "every two weeks"},
 }  # fmt: skip
+# Where the plan was agreed, as the preamble says it: at a home visit only when a collector
+# discussed it (or took money) at the borrower's door, otherwise without naming a place.
+_NEGOTIATION = {
+    "zh_CN": ("经上门协商", "经协商"),
+    "en": ("After consultation at a home visit", "After consultation"),
+}
+_AGREED_AT_THE_DOOR = (VisitOutcome.PLAN_DISCUSSED, VisitOutcome.PAID_AT_DOOR)
+
 _INTEREST_CLAUSE = {
     "zh_CN": (
         "甲方停止计收罚息及其他费用，利息按本协议所附还款计划表计收，不再另行计收。",
@@ -292,6 +302,18 @@ def _plan_for(session: Session, case_id: int) -> RepaymentPlan:
     if plan is None:
         raise ServiceError(_("draft a repayment plan first: the agreement is built on it"))
     return plan
+
+
+def _agreed_at_the_door(session: Session, case_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    VisitReport.case_id == case_id, VisitReport.outcome.in_(_AGREED_AT_THE_DOOR)
+                )
+            )
+        )
+    )
 
 
 def _merge_case(
@@ -352,6 +374,7 @@ def _merge_case(
         "frequency": _FREQUENCY[lang].get(plan.frequency.value, plan.frequency.value),
         "down_payment": amount(plan.down_payment_minor),
         "interest_clause": _INTEREST_CLAUSE[lang][1 if free else 0],
+        "negotiation": _NEGOTIATION[lang][0 if _agreed_at_the_door(session, case.id) else 1],
     }
     schedule = tuple(
         (

@@ -1,7 +1,7 @@
 """Archive and restore (process step 9): a finished case becomes read-only, not lost.
 
-A case is archived when its debt is paid (nothing outstanding on its accounts and no
-open instalment), or closed for another reason a supervisor gives (e.g. written off,
+A case is archived when its debt is paid (the ledger's balance, ``services/ledger.py``:
+nothing outstanding, whether a credit is left or not), or closed for another reason a supervisor gives (e.g. written off,
 sold, deceased with the estate settled). An archived case is closed: it leaves every
 queue, every write is refused (``CaseArchived``), and it is still found by search and
 read in full. Only a supervisor restores it, with a reason; both moves are audited.
@@ -9,7 +9,7 @@ read in full. Only a supervisor restores it, with a reason; both moves are audit
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tui_desk.db.models import (
     Agreement,
@@ -19,16 +19,14 @@ from tui_desk.db.models import (
     CaseStatus,
     FollowUp,
     FollowUpStatus,
-    InstalmentStatus,
-    LoanAccount,
-    PlanInstalment,
     PlanStatus,
     RepaymentPlan,
     Stage,
 )
+from tui_desk.formatting import money
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
-from tui_desk.services import audit
+from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import load_for_edit, recompute_priority
 from tui_desk.services.contacts import (
     default_next_action,
@@ -48,45 +46,19 @@ def archive_case(ctx: Context, case_id: int, *, reason: str | None = None) -> No
     prof = ctx.profile
     with ctx.db.write() as s:
         case = load_for_edit(s, case_id, ctx=ctx)
-        outstanding = int(
-            s.scalar(
-                select(
-                    func.coalesce(
-                        func.sum(
-                            LoanAccount.outstanding_principal_minor
-                            + LoanAccount.outstanding_interest_minor
-                            + LoanAccount.outstanding_penalty_minor
-                            + LoanAccount.outstanding_fees_minor
-                        ),
-                        0,
-                    )
-                ).where(LoanAccount.case_id == case.id)
-            )
-            or 0
-        )
-        open_instalments = int(
-            s.scalar(
-                select(func.count())
-                .select_from(PlanInstalment)
-                .join(RepaymentPlan, RepaymentPlan.id == PlanInstalment.plan_id)
-                .where(
-                    RepaymentPlan.case_id == case.id,
-                    RepaymentPlan.status == PlanStatus.ACTIVE,
-                    PlanInstalment.status != InstalmentStatus.PAID,
-                )
-            )
-            or 0
-        )
-        paid = outstanding == 0 and open_instalments == 0
+        balance = ledger.read_balance(s, case.id, now, prof)
+        outstanding = balance.outstanding_minor
+        # The same computation as the header's: a credit left over does not stop it.
+        paid = balance.settled
         if paid:
             why = (reason or "").strip() or _("paid in full")
         else:
             if not ctx.actor.can(Action.RESTORE_FROM_ARCHIVE):
                 raise ServiceError(
                     _(
-                        "the case is not paid ({amount} fen outstanding, {n} instalments "
-                        "open): only a supervisor archives it, with a reason"
-                    ).format(amount=outstanding, n=open_instalments)
+                        "the case is not paid ({amount} outstanding): only a supervisor "
+                        "archives it, with a reason"
+                    ).format(amount=money(outstanding, prof.currency))
                 )
             why = required_reason(reason, _("archiving an unpaid case needs a reason"))
         before = {"status": case.status.value, "stage": case.stage.value}
@@ -132,7 +104,10 @@ def archive_case(ctx: Context, case_id: int, *, reason: str | None = None) -> No
             s, ctx.actor, "case.archive", "collection_case", case.id,
             f"{ctx.actor.login} archived case {case.id}: {'paid' if paid else 'closed'}",
             now=now, case_id=case.id, before=before,
-            after={"status": "closed", "stage": "archived", "paid": paid},
+            after={
+                "status": "closed", "stage": "archived", "paid": paid,
+                "outstanding_minor": outstanding, "credit_minor": balance.credit_minor,
+            },
         )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from tui_desk.db.models import (
     ContactAttempt,
     Document,
     DocumentKind,
+    InstalmentStatus,
     LoanAccount,
     OutboxStatus,
     Payment,
@@ -42,8 +43,10 @@ from tui_desk.i18n import _
 from tui_desk.rules.agreements import Content, TemplateError, content_hash
 from tui_desk.rules.agreements import as_text as agreement_text
 from tui_desk.rules.allocation import Owed, allocate, allocation_order
+from tui_desk.rules.balance import line_shown
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.profile import Profile
+from tui_desk.services import ledger
 from tui_desk.services.errors import NotFound
 from tui_desk.views.agreements import (
     AgreementSummary,
@@ -126,6 +129,7 @@ def read_case_detail(
         .order_by(Document.received_at.desc(), Document.id.desc())
     ).all()
     dpd, bucket, why = dpd_and_reason(case, today, now, prof)
+    balance = ledger.read_balance(s, case.id, now, prof)
     known = known_values(borrower, phones, policy)
     latest_docs: dict[DocumentKind, Document] = {}
     for doc in documents:
@@ -146,7 +150,7 @@ def read_case_detail(
         bucket=bucket,
         why=why,
         currency=prof.currency,
-        overdue_minor=case.overdue_minor,
+        overdue_minor=balance.overdue_minor,
         broken_promises=case.broken_promises,
         next_action_at=case.next_action_at,
         owner_name=names.get(case.owner_id) if case.owner_id else None,
@@ -209,6 +213,8 @@ def read_case_detail(
         ),
         registered=case.registered,
         documents_complete=case.documents_complete,
+        outstanding_minor=balance.outstanding_minor,
+        credit_minor=balance.credit_minor,
     )
 
 
@@ -289,18 +295,19 @@ _AGREEMENT_RANK = {
 
 
 def agreement_view(
-    db: Database, case_id: int, *, profile: Profile, masked: bool = True
+    db: Database, case_id: int, *, profile: Profile, now: dt.datetime, masked: bool = True
 ) -> AgreementView:
     """The case's current plan (active, else the newest draft) and its agreement."""
     with db.read() as s:
-        return read_agreement_view(s, case_id, profile=profile, masked=masked)
+        return read_agreement_view(s, case_id, profile=profile, now=now, masked=masked)
 
 
 def read_agreement_view(
-    s: Session, case_id: int, *, profile: Profile, masked: bool = True
+    s: Session, case_id: int, *, profile: Profile, now: dt.datetime, masked: bool = True
 ) -> AgreementView:
     policy = profile.masking
     case = _load_case(s, case_id)
+    today = office_today(now, profile.office_timezone)
     plans = s.scalars(
         select(RepaymentPlan)
         .where(RepaymentPlan.case_id == case_id)
@@ -314,6 +321,21 @@ def read_agreement_view(
             .where(PlanInstalment.plan_id == plan.id)
             .order_by(PlanInstalment.seq)
         ).all()
+        # The plan in force is shown as the ledger settles it now, not as last stored.
+        found = ledger.read_ledger(s, case.id, now, profile)
+        settled: dict[int, tuple[int, InstalmentStatus]] = {}
+        if found.plan is not None and found.plan.id == plan.id:
+            settled = {
+                line.seq: (state.paid_minor, state.status)
+                for line, state in zip(found.lines, found.balance.lines, strict=True)
+            }
+
+        def line_of(i: PlanInstalment) -> InstalmentLine:
+            paid, status = settled.get(i.seq, (i.paid_minor, i.status))
+            return InstalmentLine(
+                i.seq, i.due_on, i.amount_minor, paid, status, line_shown(i.due_on, status, today)
+            )
+
         plan_summary = PlanSummary(
             plan_id=plan.id,
             kind=plan.kind,
@@ -327,10 +349,7 @@ def read_agreement_view(
             grace_periods=plan.grace_periods,
             grace_mode=plan.grace_mode,
             first_due_on=plan.first_due_on,
-            schedule=tuple(
-                InstalmentLine(i.seq, i.due_on, i.amount_minor, i.paid_minor, i.status)
-                for i in schedule
-            ),
+            schedule=tuple(line_of(i) for i in schedule),
             allocated=_allocated(s, case, plan, profile),
         )
     agreements = s.scalars(

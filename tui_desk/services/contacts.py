@@ -31,7 +31,6 @@ from tui_desk.db.models import (
     CollectionCase,
     ContactAttempt,
     Direction,
-    LoanAccount,
     Outcome,
     Phone,
     PhoneKind,
@@ -52,7 +51,7 @@ from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.outcomes import impossible_contact, needs_of, party_for
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
-from tui_desk.services import audit
+from tui_desk.services import audit, ledger
 from tui_desk.services.case_state import (
     guard_lease,
     load_for_edit,
@@ -167,19 +166,11 @@ def ensure_next_action(case: CollectionCase, now: dt.datetime, profile: Profile)
         case.next_action_at = default_next_action(now, profile)
 
 
-def outstanding_minor(session: Session, case: CollectionCase) -> int:
-    """What the borrower owes on the case's accounts (the overdue amount if none are linked)."""
-    rows = session.execute(
-        select(
-            LoanAccount.outstanding_principal_minor,
-            LoanAccount.outstanding_interest_minor,
-            LoanAccount.outstanding_penalty_minor,
-            LoanAccount.outstanding_fees_minor,
-        ).where(LoanAccount.case_id == case.id)
-    ).all()
-    if not rows:
-        return case.overdue_minor
-    return sum(sum(row) for row in rows)
+def outstanding_minor(
+    session: Session, case: CollectionCase, now: dt.datetime, profile: Profile
+) -> int:
+    """What the borrower owes on the case now: the ledger's balance (``services/ledger.py``)."""
+    return ledger.read_balance(session, case.id, now, profile).outstanding_minor
 
 
 # --- the borrower's numbers, in dialing order -------------------------------------------
@@ -456,7 +447,7 @@ def _check_promise(
         raise ServiceError(_("a promise to pay needs an amount and a date"))
     if amount_minor <= 0:
         raise ServiceError(_("the promised amount must be positive"))
-    owed = outstanding_minor(session, case)
+    owed = outstanding_minor(session, case, now, profile)
     if amount_minor > owed:
         # PROCESS.md step 10: never push a borrower to promise more than is owed.
         raise ServiceError(

@@ -34,3 +34,12 @@ class LeaseHeld(ServiceError):
         super().__init__(message)
         self.holder_name = holder_name
         self.until = until
+
+
+class Overpayment(ServiceError):
+    """A payment above what the case owes, not confirmed as an overpayment."""
+
+    def __init__(self, message: str, *, owed_minor: int, excess_minor: int) -> None:
+        super().__init__(message)
+        self.owed_minor = owed_minor
+        self.excess_minor = excess_minor

@@ -20,6 +20,12 @@ recompute changes nothing). Catching up returns it to ``follow_up``. A payment r
 late but dated in time un-misses the line and takes the broken promise back, as the
 promise ledger does.
 
+The case's balance (outstanding, overdue, credit, next due) is one computation over the
+same ledger, ``read_balance`` (the pure part is ``rules/balance.py``): the case detail,
+the plan summary, the archive check and the payment check read it, and ``recompute``
+stores what the queue and the board sort and sum by (``collection_case.overdue_minor``,
+the priority) on every write that changes the ledger.
+
 ``recompute`` runs inside the caller's transaction (payment recording, plan activation,
 the worker); the caller holds the case row.
 """
@@ -27,7 +33,6 @@ the worker); the caller holds the case row.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -36,11 +41,14 @@ from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
+    AccountStatus,
     Agreement,
     AgreementStatus,
     CaseStatus,
     CollectionCase,
+    CreditMove,
     InstalmentStatus,
+    LoanAccount,
     Payment,
     PaymentChannel,
     PlanInstalment,
@@ -48,6 +56,19 @@ from tui_desk.db.models import (
     RepaymentPlan,
     Stage,
     VisitReport,
+)
+from tui_desk.rules.allocation import Owed, allocation_order
+from tui_desk.rules.balance import (
+    Balance,
+    LineFacts,
+    LineState,
+    PaidFacts,
+    PlanFacts,
+    case_balance,
+    settle_lines,
+)
+from tui_desk.rules.balance import (
+    CreditMove as CreditMoveFacts,
 )
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
@@ -70,80 +91,9 @@ def missed_after_days(profile: Profile) -> int:
     return max(0, int(str(value)))
 
 
-# --- the allocation (pure) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineFacts:
-    seq: int
-    due_on: dt.date
-    amount_minor: int
-
-
-@dataclass(frozen=True)
-class PaidFacts:
-    paid_on: dt.date
-    amount_minor: int
-
-
-@dataclass(frozen=True)
-class LineState:
-    seq: int
-    paid_minor: int
-    status: InstalmentStatus
-    paid_in_full_on: dt.date | None
-    """The date of the payment that completed the line (None while it is not paid)."""
-
-    def in_time(self, due_on: dt.date, grace_days: int) -> bool:
-        return self.paid_in_full_on is not None and self.paid_in_full_on <= due_on + dt.timedelta(
-            days=grace_days
-        )
-
-
-def settle_lines(
-    lines: Sequence[LineFacts], payments: Sequence[PaidFacts], today: dt.date, grace_days: int
-) -> list[LineState]:
-    """Each line's paid amount and status: payments, oldest first, fill lines in due order.
-
-    Returned in the order of ``lines``. Money beyond the last line is left unallocated
-    (an overpayment is the account's business, not the plan's).
-    """
-    order = sorted(range(len(lines)), key=lambda i: (lines[i].due_on, lines[i].seq))
-    pays = sorted(payments, key=lambda p: p.paid_on)
-    cutoff = today - dt.timedelta(days=grace_days)
-    paid = [0] * len(lines)
-    done_on: list[dt.date | None] = [None] * len(lines)
-    p = 0
-    left = pays[0].amount_minor if pays else 0
-    for i in order:
-        need = lines[i].amount_minor
-        while paid[i] < need and p < len(pays):
-            share = min(need - paid[i], left)
-            paid[i] += share
-            left -= share
-            if paid[i] >= need:
-                done_on[i] = pays[p].paid_on
-            if left == 0:
-                p += 1
-                left = pays[p].amount_minor if p < len(pays) else 0
-    states: list[LineState] = []
-    for i, line in enumerate(lines):
-        if line.amount_minor <= 0:
-            # A capitalised grace line: nothing to pay, settled once its day has come.
-            settled = line.due_on <= today
-            status = InstalmentStatus.PAID if settled else InstalmentStatus.DUE
-            states.append(LineState(line.seq, 0, status, line.due_on if settled else None))
-            continue
-        if paid[i] >= line.amount_minor:
-            status = InstalmentStatus.PAID
-        elif line.due_on < cutoff:
-            status = InstalmentStatus.MISSED
-        elif paid[i] > 0:
-            status = InstalmentStatus.PARTIAL
-        else:
-            status = InstalmentStatus.DUE
-        states.append(LineState(line.seq, paid[i], status, done_on[i]))
-    return states
+# The allocation is pure and lives with the balance (rules/balance.py); these names stay
+# here for the callers that settle a plan inside a transaction.
+__all__ = ["LineFacts", "LineState", "PaidFacts", "settle_lines"]
 
 
 # --- recompute inside a transaction -----------------------------------------------------------
@@ -188,41 +138,126 @@ def _signed(session: Session, plan: RepaymentPlan) -> bool:
     )
 
 
-def recompute(
-    session: Session, case: CollectionCase, now: dt.datetime, profile: Profile
-) -> LedgerResult | None:
-    """Settle the case's active plan from the payments and move the case accordingly.
-
-    None when the case has no active plan. Runs in the caller's transaction. Door
-    collections of the case are reconciled first (``reconcile_door_collections``).
-    """
-    reconcile_door_collections(session, case, now, profile)
-    plan = active_plan(session, case.id)
-    if plan is None:
-        return None
-    grace = missed_after_days(profile)
-    today = office_today(now, profile)
-    lines = list(
-        session.scalars(
-            select(PlanInstalment)
-            .where(PlanInstalment.plan_id == plan.id)
-            .order_by(PlanInstalment.due_on, PlanInstalment.seq)
-        )
+def plan_in_force(session: Session, case_id: int) -> RepaymentPlan | None:
+    """The plan the balance follows: the active plan, else the last completed one."""
+    return (
+        active_plan(session, case_id)
+        or session.scalars(
+            select(RepaymentPlan)
+            .where(RepaymentPlan.case_id == case_id, RepaymentPlan.status == PlanStatus.COMPLETED)
+            .order_by(RepaymentPlan.id.desc())
+            .limit(1)
+        ).first()
     )
-    drafted_on = plan.created_at.astimezone(ZoneInfo(profile.office_timezone)).date()
+
+
+def drafted_on(plan: RepaymentPlan, profile: Profile) -> dt.date:
+    """The office day the plan was drafted: payments from this day on count on it."""
+    return plan.created_at.astimezone(ZoneInfo(profile.office_timezone)).date()
+
+
+@dataclass(frozen=True)
+class CaseLedger:
+    """A case's balance with the rows it was computed from."""
+
+    balance: Balance
+    plan: RepaymentPlan | None
+    lines: tuple[PlanInstalment, ...]
+    """The plan's instalment rows, in the order of ``balance.lines``."""
+
+
+def read_ledger(session: Session, case_id: int, now: dt.datetime, profile: Profile) -> CaseLedger:
+    """The case's balance from its ledger, read in the caller's session."""
+    accounts = session.scalars(
+        select(LoanAccount).where(LoanAccount.case_id == case_id).order_by(LoanAccount.id)
+    ).all()
+    owed = [
+        Owed(a.id, component, amount)
+        for a in accounts
+        for component, amount in (
+            ("fees", a.outstanding_fees_minor),
+            ("penalty", a.outstanding_penalty_minor),
+            ("interest", a.outstanding_interest_minor),
+            ("principal", a.outstanding_principal_minor),
+        )
+    ]
+    # As the importer reads the bank's figures: only accounts in arrears are overdue.
+    overdue = sum(a.overdue_minor for a in accounts if a.status is AccountStatus.OVERDUE)
     payments = [
         PaidFacts(paid_on, amount)
         for paid_on, amount in session.execute(
             select(Payment.paid_on, Payment.amount_minor)
-            .where(Payment.case_id == case.id, Payment.paid_on >= drafted_on)
+            .where(Payment.case_id == case_id)
             .order_by(Payment.paid_on, Payment.id)
         )
     ]
-    states = settle_lines(
-        [LineFacts(li.seq, li.due_on, li.amount_minor) for li in lines], payments, today, grace
+    moves = [
+        CreditMoveFacts(kind, moved_on, amount)
+        for kind, moved_on, amount in session.execute(
+            select(CreditMove.kind, CreditMove.moved_on, CreditMove.amount_minor)
+            .where(CreditMove.case_id == case_id)
+            .order_by(CreditMove.id)
+        )
+    ]
+    plan = plan_in_force(session, case_id)
+    lines: tuple[PlanInstalment, ...] = ()
+    facts: PlanFacts | None = None
+    if plan is not None:
+        lines = tuple(
+            session.scalars(
+                select(PlanInstalment)
+                .where(PlanInstalment.plan_id == plan.id)
+                .order_by(PlanInstalment.due_on, PlanInstalment.seq)
+            )
+        )
+        facts = PlanFacts(
+            drafted_on(plan, profile),
+            tuple(LineFacts(li.seq, li.due_on, li.amount_minor) for li in lines),
+        )
+    order = allocation_order(profile.section("plans"))
+    owed = [o for o in owed if o.component in order]
+    balance = case_balance(
+        owed,
+        overdue,
+        order,
+        payments,
+        facts,
+        moves,
+        office_today(now, profile),
+        missed_after_days(profile),
     )
+    return CaseLedger(balance=balance, plan=plan, lines=lines)
+
+
+def read_balance(session: Session, case_id: int, now: dt.datetime, profile: Profile) -> Balance:
+    return read_ledger(session, case_id, now, profile).balance
+
+
+def recompute(
+    session: Session, case: CollectionCase, now: dt.datetime, profile: Profile
+) -> LedgerResult | None:
+    """Settle the case from its ledger: the active plan's lines, the case's stage, and the
+    stored figures the queue and board read (overdue, priority).
+
+    None when the case has no active plan (the stored figures are still brought in line).
+    Runs in the caller's transaction. Door collections of the case are reconciled first
+    (``reconcile_door_collections``).
+    """
+    reconcile_door_collections(session, case, now, profile)
+    session.flush()
+    found = read_ledger(session, case.id, now, profile)
+    overdue_changed = case.overdue_minor != found.balance.overdue_minor
+    if overdue_changed:
+        case.overdue_minor = found.balance.overdue_minor
+    plan = found.plan
+    if plan is None or plan.status is not PlanStatus.ACTIVE:
+        if overdue_changed:
+            recompute_priority(case, now, profile)
+        return None
+    grace = missed_after_days(profile)
+    states = found.balance.lines
     result = LedgerResult(plan_id=plan.id, stage_before=case.stage)
-    for line, state in zip(lines, states, strict=True):
+    for line, state in zip(found.lines, states, strict=True):
         before = line.status
         if before is not InstalmentStatus.MISSED and state.status is InstalmentStatus.MISSED:
             result.newly_missed.append(line.seq)
@@ -255,7 +290,7 @@ def recompute(
     elif _signed(session, plan):
         case.stage = Stage.FOLLOW_UP
     result.stage_after = case.stage
-    if result.case_changed:
+    if result.case_changed or overdue_changed:
         recompute_priority(case, now, profile)
     return result
 
@@ -438,5 +473,116 @@ def missed_instalments_job(profile: str = DEFAULT_PROFILE) -> JobFunction:
 
     def run(db: Database, now: dt.datetime) -> str:
         return settle_missed_instalments(db, now, profile=profile).summary()
+
+    return run
+
+
+# --- the stored figures kept true -------------------------------------------------------------
+
+# Every write that changes a ledger stores the case's figures; this pass brings back in line
+# what was written otherwise (an older version, a bulk load, the importer's refresh).
+LEDGER_FIGURES_EVERY = dt.timedelta(hours=6)
+DEFAULT_FIGURES_BATCH = 500
+
+
+@dataclass(frozen=True)
+class FiguresResult:
+    scanned: int
+    corrected: int
+
+    def summary(self) -> str:
+        return f"stored figures of {self.scanned} cases checked, {self.corrected} corrected"
+
+
+def _ledger_case_ids(session: Session, after_id: int, limit: int) -> list[int]:
+    """Open cases with something in their ledger beyond the bank's figures, by id."""
+    has_ledger = (
+        exists().where(Payment.case_id == CollectionCase.id)
+        | exists().where(CreditMove.case_id == CollectionCase.id)
+        | exists().where(
+            RepaymentPlan.case_id == CollectionCase.id,
+            RepaymentPlan.status.in_((PlanStatus.ACTIVE, PlanStatus.COMPLETED)),
+        )
+    )
+    return list(
+        session.scalars(
+            select(CollectionCase.id)
+            .where(
+                CollectionCase.id > after_id,
+                CollectionCase.status == CaseStatus.OPEN,
+                has_ledger,
+            )
+            .order_by(CollectionCase.id)
+            .limit(limit)
+        )
+    )
+
+
+def sync_stored_figures(
+    db: Database,
+    now: dt.datetime,
+    *,
+    profile: str = DEFAULT_PROFILE,
+    batch_size: int = DEFAULT_FIGURES_BATCH,
+) -> FiguresResult:
+    """Compare each case's stored overdue figure with its ledger (read only) and recompute
+    the cases that differ, one transaction and one audit event per batch."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be positive")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    prof = load_profile(profile)
+    now = now.astimezone(dt.UTC)
+    scanned = corrected = 0
+    after_id = 0
+    while True:
+        with db.read() as s:
+            ids = _ledger_case_ids(s, after_id, batch_size)
+            wrong = [
+                case_id
+                for case_id, stored in s.execute(
+                    select(CollectionCase.id, CollectionCase.overdue_minor).where(
+                        CollectionCase.id.in_(ids)
+                    )
+                )
+                if read_balance(s, case_id, now, prof).overdue_minor != stored
+            ]
+        if not ids:
+            break
+        after_id = ids[-1]
+        scanned += len(ids)
+        if wrong:
+            with job_write(db) as s:
+                stmt = select(CollectionCase).where(CollectionCase.id.in_(wrong))
+                if s.get_bind().dialect.name == "postgresql":
+                    stmt = stmt.order_by(CollectionCase.id).with_for_update()
+                fixed: list[int] = []
+                for case in s.scalars(stmt):
+                    if case.status != CaseStatus.OPEN:
+                        continue
+                    before = case.overdue_minor
+                    recompute(s, case, now, prof)
+                    if case.overdue_minor != before:
+                        fixed.append(case.id)
+                if fixed:
+                    audit.record(
+                        s, None, "ledger.figures", "collection_case", None,
+                        f"stored overdue of {len(fixed)} cases brought in line with the ledger",
+                        now=now,
+                        after={"profile": profile, "cases": len(fixed),
+                               "case_ids": fixed[:_AUDIT_ID_LIMIT]},
+                    )  # fmt: skip
+                corrected += len(fixed)
+        if len(ids) < batch_size:
+            break
+    return FiguresResult(scanned=scanned, corrected=corrected)
+
+
+def ledger_figures_job(profile: str = DEFAULT_PROFILE) -> JobFunction:
+    """The worker's job function for the deployment's policy profile."""
+    load_profile(profile)
+
+    def run(db: Database, now: dt.datetime) -> str:
+        return sync_stored_figures(db, now, profile=profile).summary()
 
     return run

@@ -237,21 +237,31 @@ def _basis(session: Session, case: CollectionCase, profile: Profile, now: dt.dat
             .order_by(LoanAccount.id)
         )
     )
+    # What is left of each account after the payments so far (the ledger's balance), so a
+    # plan drafted after a payment does not ask for that money again.
+    balance = ledger.read_balance(session, case.id, now, profile)
+    left = {(o.account_id, o.component): o.amount_minor for o in balance.account_open}
+
+    def open_part(a: LoanAccount, component: str, figure: int) -> int:
+        return left.get((a.id, component), figure)
+
     lines = tuple(
-        AccountBasis(
-            account_id=a.id,
-            external_id=a.external_id,
-            product=a.product.value,
-            principal_minor=a.outstanding_principal_minor,
-            interest_minor=a.outstanding_interest_minor,
-            penalty_minor=a.outstanding_penalty_minor,
-            fees_minor=a.outstanding_fees_minor,
-            annual_rate=Decimal(a.annual_rate),
+        line
+        for line in (
+            AccountBasis(
+                account_id=a.id,
+                external_id=a.external_id,
+                product=a.product.value,
+                principal_minor=open_part(a, "principal", a.outstanding_principal_minor),
+                interest_minor=open_part(a, "interest", a.outstanding_interest_minor),
+                penalty_minor=open_part(a, "penalty", a.outstanding_penalty_minor),
+                fees_minor=open_part(a, "fees", a.outstanding_fees_minor),
+                annual_rate=Decimal(a.annual_rate),
+            )
+            for a in accounts
         )
-        for a in accounts
-        if a.outstanding_principal_minor + a.outstanding_interest_minor
-        + a.outstanding_penalty_minor + a.outstanding_fees_minor > 0
-    )  # fmt: skip
+        if line.principal_minor + line.interest_minor + line.penalty_minor + line.fees_minor > 0
+    )
     principal = sum(a.principal_minor for a in lines)
     charges = sum(a.charges_minor for a in lines)
     if principal > 0:

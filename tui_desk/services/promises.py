@@ -30,7 +30,9 @@ from tui_desk.db.models import (
     PromiseStatus,
     PromiseToPay,
 )
+from tui_desk.formatting import money
 from tui_desk.i18n import _
+from tui_desk.rules.balance import overpayment
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit, ledger
@@ -43,7 +45,7 @@ from tui_desk.services.case_state import (
 )
 from tui_desk.services.contacts import ensure_next_action, resolve_now
 from tui_desk.services.context import Context
-from tui_desk.services.errors import NotFound, ServiceError
+from tui_desk.services.errors import NotFound, Overpayment, ServiceError
 from tui_desk.services.jobs import JobFunction, job_write
 
 DEFAULT_PROFILE = "cn"
@@ -202,9 +204,13 @@ def record_payment(
     account_id: int | None = None,
     reference: str | None = None,
     override_reason: str | None = None,
+    confirm_overpayment: bool = False,
 ) -> int:
     """Record a payment the borrower made, and settle the promises it keeps.
 
+    An amount above what the case owes (its ledger balance) is refused (``Overpayment``,
+    naming what is owed) unless ``confirm_overpayment``: then the excess stays on the
+    case as a credit, for a supervisor to refund or apply.
     While another agent works the case, only a supervisor with ``override_reason`` may.
     """
     ctx.actor.require(Action.WORK_CASES)
@@ -232,6 +238,20 @@ def record_payment(
                         account=account_id, case_id=case.id
                     )
                 )
+        check = overpayment(amount_minor, ledger.read_balance(s, case.id, now, prof))
+        if check.over and not confirm_overpayment:
+            raise Overpayment(
+                _(
+                    "the case owes {owed}: {amount} is {excess} more. Confirm it as an "
+                    "overpayment to keep {excess} as a credit on the case"
+                ).format(
+                    owed=money(check.owed_minor, prof.currency),
+                    amount=money(amount_minor, prof.currency),
+                    excess=money(check.excess_minor, prof.currency),
+                ),
+                owed_minor=check.owed_minor,
+                excess_minor=check.excess_minor,
+            )
         payment = Payment(
             case_id=case.id,
             account_id=account_id,
@@ -267,6 +287,8 @@ def record_payment(
                 **over_lease(over, override_reason),
                 "promises_kept": changes.kept,
                 "promises_restored": changes.restored,
+                "owed_before_minor": check.owed_minor,
+                "overpayment_minor": check.excess_minor,
                 "plan_id": settled.plan_id if settled else None,
                 "plan_completed": settled.completed if settled else False,
                 "stage": case.stage.value,

@@ -15,6 +15,7 @@ from tui_desk.domain import (
     PlanStatus,
 )
 from tui_desk.rules.agreements import Content
+from tui_desk.rules.balance import LineShown
 from tui_desk.views.safe import SafeText
 
 
@@ -25,6 +26,8 @@ class InstalmentLine(SafeText):
     amount_minor: int
     paid_minor: int
     status: InstalmentStatus
+    shown: LineShown = LineShown.DUE
+    """As a person reads it: *upcoming* before its date, *due* only from it."""
 
     @property
     def open_minor(self) -> int:
@@ -59,10 +62,32 @@ class PlanSummary(SafeText):
 
     @property
     def next_due(self) -> InstalmentLine | None:
-        for line in self.schedule:
-            if line.status is not InstalmentStatus.PAID and line.open_minor > 0:
-                return line
-        return None
+        """The earliest unpaid instalment by due date (a missed one before a later one)."""
+        open_lines = [
+            line
+            for line in self.schedule
+            if line.status is not InstalmentStatus.PAID and line.open_minor > 0
+        ]
+        return min(open_lines, key=lambda line: (line.due_on, line.seq), default=None)
+
+    @property
+    def missed_minor(self) -> int:
+        return sum(
+            line.open_minor for line in self.schedule if line.status is InstalmentStatus.MISSED
+        )
+
+    @property
+    def missed_count(self) -> int:
+        return sum(
+            1
+            for line in self.schedule
+            if line.status is InstalmentStatus.MISSED and line.open_minor > 0
+        )
+
+    @property
+    def amounts_minor(self) -> tuple[int, ...]:
+        """The amounts of the regular instalments (the down payment #0 left out)."""
+        return tuple(line.amount_minor for line in self.schedule if line.seq > 0)
 
     @property
     def last_due_on(self) -> dt.date | None:

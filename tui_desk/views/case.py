@@ -123,10 +123,11 @@ class CaseDetail(SafeText):
     registered: bool = False
     """Registered for the home-visit service (the flag the booking rules read)."""
     documents_complete: bool = False
-
-    @property
-    def outstanding_minor(self) -> int:
-        return sum(a.outstanding_minor for a in self.accounts)
+    outstanding_minor: int = 0
+    """What is left to pay, from the ledger (the accounts' figures less the payments, or
+    the plan in force's open instalments): the same figure the archive check reads."""
+    credit_minor: int = 0
+    """Paid beyond what was owed, not yet refunded or applied."""
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,14 @@ class CaseBundle(SafeText):
     """May the borrower be called now on the preferred number (None: could not be decided)."""
     status_problem: str | None = None
     documents: tuple[DocumentItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditMoved:
+    """A supervisor's refund or application of a case's credit, as it was saved."""
+
+    move_id: int
+    kind: str
+    amount_minor: int
+    credit_left_minor: int
+    outstanding_minor: int

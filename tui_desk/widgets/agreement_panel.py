@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 
-from tui_desk.formatting import DASH, day, label, local, money
+from tui_desk.formatting import DASH, day, label, local, money, schedule_amounts
 from tui_desk.i18n import _
 from tui_desk.views.agreements import AgreementSummary, AgreementView, PlanSummary
 
@@ -61,16 +61,21 @@ class AgreementPanel(Vertical):
         t.append(f"{label('plan_kind', plan.kind)}, {label('frequency', plan.frequency)}  ")
         t.append(label("plan_status", plan.status), style="bold")
         t.append("\n")
-        t.append(
-            _("{count} instalments, last {last}").format(
-                count=plan.instalment_count, last=day(plan.last_due_on)
-            )
-        )
+        t.append(schedule_amounts(plan.amounts_minor, self.currency))
+        t.append("  " + _("last {day}").format(day=day(plan.last_due_on)))
         t.append("  " + _("total") + " ", style="dim")
         t.append(money(plan.total_minor, self.currency))
         t.append("\n")
         t.append(_("Paid") + " ", style="dim")
         t.append(money(plan.paid_minor, self.currency))
+        if plan.missed_count:
+            t.append("  " + _("Missed") + " ", style="dim")
+            t.append(
+                _("{n} instalments, {amount}").format(
+                    n=plan.missed_count, amount=money(plan.missed_minor, self.currency)
+                ),
+                style="bold red",
+            )
         if plan.down_payment_minor or plan.waiver_minor:
             t.append("  " + _("down payment") + " ", style="dim")
             t.append(money(plan.down_payment_minor, self.currency))
@@ -94,7 +99,7 @@ class AgreementPanel(Vertical):
         t.append(
             f"#{nxt.seq} {day(nxt.due_on)} {money(nxt.open_minor, self.currency)}", style="bold"
         )
-        t.append(f" ({label('instalment_status', nxt.status)})")
+        t.append(f" ({label('instalment_status', nxt.shown)})")
 
     def _agreement(self, t: Text, a: AgreementSummary | None) -> None:
         t.append(_("Agreement") + " ", style="dim")

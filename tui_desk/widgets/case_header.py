@@ -172,6 +172,8 @@ class CaseHeader(Static):
         t.append("\n")
         field(_("Overdue"), money(d.overdue_minor, d.currency), "bold")
         field(_("Outstanding"), money(d.outstanding_minor, d.currency))
+        if d.credit_minor:
+            field(_("Credit"), money(d.credit_minor, d.currency), "bold")
         field(_("Broken promises"), str(d.broken_promises))
         field(_("Why"), d.why or DASH)
         t.append("\n")

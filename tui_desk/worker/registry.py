@@ -10,7 +10,12 @@ from tui_desk.services.board import (
 )
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job
 from tui_desk.services.holds import HOLD_EXPIRY_EVERY, hold_expiry_job
-from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY, missed_instalments_job
+from tui_desk.services.ledger import (
+    LEDGER_FIGURES_EVERY,
+    MISSED_INSTALMENTS_EVERY,
+    ledger_figures_job,
+    missed_instalments_job,
+)
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY, sms_sender_job
@@ -25,6 +30,7 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("priority_refresh", PRIORITY_REFRESH_EVERY, priority_refresh_job(profile)),
         Job("broken_promises", BROKEN_PROMISES_EVERY, broken_promises_job(profile)),
         Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
+        Job("ledger_figures", LEDGER_FIGURES_EVERY, ledger_figures_job(profile)),
         Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
         Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
         Job("hold_expiry", HOLD_EXPIRY_EVERY, hold_expiry_job(profile)),

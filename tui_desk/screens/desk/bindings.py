@@ -340,6 +340,13 @@ BINDINGS: list[BindingType] = [
         "desk.archive",
     ),
     _binding(
+        "G",
+        "case_form('credit')",
+        N_("Credit"),
+        N_("Supervisors: refund the case's credit (paid beyond what was owed) or apply it"),
+        "desk.credit",
+    ),
+    _binding(
         "F",
         "follow_ups",
         N_("Follow-ups"),

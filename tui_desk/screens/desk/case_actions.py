@@ -18,6 +18,7 @@ from tui_desk.screens.casework_modals import (
     ArchiveModal,
     CaseFormModal,
     ComplaintModal,
+    CreditModal,
     DocumentModal,
     DoNotCallModal,
     HoldModal,
@@ -67,6 +68,7 @@ class CaseActions(_Host):
         "adjustment": AdjustmentModal,
         "adjustment_decision": AdjustmentDecisionModal,
         "sms": SmsModal,
+        "credit": CreditModal,
     }
 
     def action_log_contact(self) -> None:
@@ -135,6 +137,15 @@ class CaseActions(_Host):
         if name == "review" and not bundle.documents:
             self.notify(_("No document received yet: add one with u."), severity="warning")
             return
+        if name == "credit":
+            try:
+                self.service.require_credit_rights()  # the role alone decides
+            except ServiceError as exc:
+                self.notify(str(exc), title=_("Credit"), severity="error", markup=False)
+                return
+            if bundle.detail.credit_minor <= 0:
+                self.notify(_("The case has no credit."), severity="warning")
+                return
         if name == "do_not_call" and not bundle.detail.phones:
             self.notify(_("No phone number on file: add one with a."), severity="warning")
             return

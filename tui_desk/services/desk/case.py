@@ -84,7 +84,7 @@ class CaseDesk(VisitDesk):
                     all_collectors=False,
                     now=now,
                 ),
-                agreement=read_agreement_view(s, case_id, profile=self.profile),
+                agreement=read_agreement_view(s, case_id, profile=self.profile, now=now),
                 version=version or 0,
                 contact_status=status,
                 status_problem=problem,

@@ -11,6 +11,7 @@ from tui_desk.db.models import (
     Appointment,
     Channel,
     ComplaintStatus,
+    CreditMoveKind,
     DocumentChannel,
     DocumentKind,
     HoldKind,
@@ -18,7 +19,7 @@ from tui_desk.db.models import (
     Relation,
 )
 from tui_desk.rules.permissions import Action
-from tui_desk.services import archive, complaints, holds
+from tui_desk.services import archive, complaints, credit, holds
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.casework import (
     add_document,
@@ -43,6 +44,7 @@ from tui_desk.services.validation import (
     check_required_text,
     check_text,
 )
+from tui_desk.views.case import CreditMoved
 from tui_desk.views.complaints import ComplaintLine
 from tui_desk.views.holds import HeldCase, ReleasedHold
 
@@ -77,6 +79,7 @@ class CaseworkDesk(DeskPart):
         channel: str,
         reference: str | None = None,
         override_reason: str | None = None,
+        confirm_overpayment: bool = False,
     ) -> int:
         check_id("case_id", case_id)
         check_amount("amount_minor", amount_minor, self.profile)
@@ -91,6 +94,29 @@ class CaseworkDesk(DeskPart):
             channel=_enum_value(PaymentChannel, channel, "channel"),
             reference=reference or None,
             override_reason=override_reason,
+            confirm_overpayment=confirm_overpayment,
+        )
+
+    def require_credit_rights(self) -> None:
+        """Refuse at once (no database call) when the agent may not move a credit."""
+        self.ctx.actor.require(Action.MANAGE_CREDIT)
+
+    def move_credit(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        reason: str,
+        amount_minor: int | None = None,
+        expected_version: int | None = None,
+    ) -> CreditMoved:
+        return credit.move_credit(
+            self.ctx,
+            case_id,
+            kind=_enum_value(CreditMoveKind, kind, "credit move"),
+            reason=reason,
+            amount_minor=amount_minor,
+            expected_version=expected_version,
         )
 
     def set_hold(

@@ -98,7 +98,7 @@ def day_sheet(ctx: Context, collector_id: int, day: dt.date) -> DaySheet:
                     address=appt.place,
                     district=appt.district,
                     phone=phone,
-                    outstanding_minor=outstanding_minor(s, case),
+                    outstanding_minor=outstanding_minor(s, case, now, prof),
                     documents_to_check=tuple(to_check),
                     bring=tuple(bring),
                 )
