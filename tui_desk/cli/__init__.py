@@ -4,7 +4,7 @@ Every command first upgrades an empty (or older) database and refuses one newer 
 this code. Database problems are reported as one line, never as a traceback.
 
 Exit status (shown in ``--help``): 0 done; 1 refused or failed, with one line on stderr
-(``import``: also when some rows were rejected); 2 the command line could not be parsed.
+(``import``: also when some rows were rejected; ``check``: when it found problems); 2 the command line could not be parsed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
+from tui_desk.cli.check import cmd_check
 from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
 from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
 from tui_desk.cli.imports import cmd_import
@@ -60,6 +61,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return cmd_import(args, db, settings)
         elif command == "report":
             cmd_report(args, db, settings)
+        elif command == "check":
+            return cmd_check(args, db, settings)
         elif command == "worker":
             return cmd_worker(db, settings)
     finally:

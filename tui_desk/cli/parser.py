@@ -180,6 +180,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     install.add_argument("file", metavar="FILE")
 
+    chk = sub.add_parser(
+        "check",
+        parents=[common],
+        help=_("check the database is consistent (exit 1 and a list when it is not)"),
+    )
+    chk.add_argument(
+        "--only",
+        metavar="CHECK",
+        action="append",
+        help=_(
+            "run only this check (repeatable): balance, agreement, lease, hold, orphan, "
+            "follow_up, door_money"
+        ),
+    )
+    chk.add_argument(
+        "--limit", type=int, default=50, help=_("problems listed per check (default 50)")
+    )
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
 
     imp = sub.add_parser(
