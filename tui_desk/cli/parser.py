@@ -12,6 +12,18 @@ from tui_desk.db.models import Role
 from tui_desk.i18n import _
 
 DEMO_CASES = 5000
+# The checks of `tui-desk check` (services.consistency.CHECKS; a test keeps them equal).
+CHECK_NAMES = ("balance", "agreement", "lease", "hold", "orphan", "follow_up", "door_money")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(_("not a whole number: {text}").format(text=text)) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("must be at least 1: {text}").format(text=text))
+    return value
 
 
 def interface_language(argv: Sequence[str]) -> str:
@@ -189,13 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         metavar="CHECK",
         action="append",
-        help=_(
-            "run only this check (repeatable): balance, agreement, lease, hold, orphan, "
-            "follow_up, door_money"
-        ),
+        choices=CHECK_NAMES,
+        help=_("run only this check (repeatable): {names}").format(names=", ".join(CHECK_NAMES)),
     )
     chk.add_argument(
-        "--limit", type=int, default=50, help=_("problems listed per check (default 50)")
+        "--limit",
+        type=_positive,
+        default=50,
+        help=_("problems listed per check (default 50)"),
     )
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
 
