@@ -87,9 +87,7 @@ def test_each_corruption_is_named(db: Database) -> None:
             .order_by(PlanInstalment.id)
             .limit(1)
         ).one()
-        s.execute(
-            text("UPDATE plan_instalment SET paid_minor = 1 WHERE id = :id"), {"id": line_id}
-        )
+        s.execute(text("UPDATE plan_instalment SET paid_minor = 1 WHERE id = :id"), {"id": line_id})
         expected["balance"].add(plan_case)
         # agreement: a signed text changed after signing; a text the desk cannot open.
         signed = list(
@@ -139,6 +137,7 @@ def test_each_corruption_is_named(db: Database) -> None:
             .order_by(CollectionCase.id.desc())
             .limit(1)
         )
+        assert unheld is not None
         s.execute(
             text("UPDATE collection_case SET on_hold = :t WHERE id = :id"),
             {"t": True, "id": unheld},
@@ -170,9 +169,7 @@ def test_each_corruption_is_named(db: Database) -> None:
             .order_by(FollowUp.due_on)
             .limit(1)
         )
-        s.execute(
-            text("UPDATE follow_up SET status = 'cancelled' WHERE id = :id"), {"id": first}
-        )
+        s.execute(text("UPDATE follow_up SET status = 'cancelled' WHERE id = :id"), {"id": first})
         expected["follow_up"].add(followed_case)
         # door money: money reported collected on a visit weeks ago that no payment matches.
         report_id, door_case = s.execute(

@@ -20,7 +20,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(_("not a whole number: {text}").format(text=text)) from None
+        raise argparse.ArgumentTypeError(
+            _("not a whole number: {text}").format(text=text)
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(_("must be at least 1: {text}").format(text=text))
     return value

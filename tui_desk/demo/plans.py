@@ -121,9 +121,7 @@ class PlanWriter(GeneratorState):
         # What each line holds and its status are the ledger's to say (services.ledger),
         # exactly as the desk's recompute would store them.
         if status is PlanStatus.DRAFT:
-            states = [
-                LineState(seq, 0, InstalmentStatus.DUE, None) for seq, *_rest in lines
-            ]
+            states = [LineState(seq, 0, InstalmentStatus.DUE, None) for seq, *_rest in lines]
         else:
             states = settle_lines(
                 [LineFacts(seq, cal.dates[due], amount) for seq, due, _p, _i, amount in lines],

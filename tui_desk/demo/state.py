@@ -40,7 +40,9 @@ class PlanFacts:
     down_minor: int
     waiver_minor: int
     kind_rate: float = 0.0  # the annual rate (a fraction)
-    lines: tuple[tuple[int, int, int, int, int], ...] = ()  # seq, due day, principal, interest, amount
+    lines: tuple[
+        tuple[int, int, int, int, int], ...
+    ] = ()  # seq, due day, principal, interest, amount
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Literal
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
-from phonenumbers import timezone as phone_timezone
 from phonenumbers import ValidationResult as Possible
+from phonenumbers import timezone as phone_timezone
 
 from tui_desk.i18n import _
 

@@ -351,6 +351,16 @@ def merge_figures(
     )  # fmt: skip
 
 
+def _account_figures(a: LoanAccount) -> AccountFigures:
+    return AccountFigures(
+        a.external_id or str(a.id),
+        a.outstanding_principal_minor,
+        a.outstanding_interest_minor,
+        a.outstanding_penalty_minor,
+        a.outstanding_fees_minor,
+    )
+
+
 def _merge_case(
     session: Session,
     case: CollectionCase,
@@ -385,24 +395,18 @@ def _merge_case(
         id_number=borrower.id_number,
         address=borrower.address,
         phone=phone or "",
-        accounts=[
-            AccountFigures(
-                a.external_id or str(a.id), a.outstanding_principal_minor,
-                a.outstanding_interest_minor, a.outstanding_penalty_minor,
-                a.outstanding_fees_minor,
-            )
-            for a in accounts
-        ],  # fmt: skip
+        accounts=[_account_figures(a) for a in accounts],
         account_fallback=str(case.id),
         plan_frequency=plan.frequency.value,
         plan_rate=Decimal(plan.annual_rate),
         waiver_minor=plan.waiver_minor,
         down_payment_minor=plan.down_payment_minor,
         lines=[
-            ScheduleFigures(li.seq, li.due_on, li.principal_minor, li.interest_minor,
-                            li.amount_minor)
+            ScheduleFigures(
+                li.seq, li.due_on, li.principal_minor, li.interest_minor, li.amount_minor
+            )
             for li in lines
-        ],  # fmt: skip
+        ],
         special_terms=special_terms,
     )
 

@@ -27,6 +27,7 @@ runs in seconds on a large one; a problem names its case and row so someone can 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -66,6 +67,9 @@ from tui_desk.services.ledger import LineFacts, PaidFacts, missed_after_days, se
 from tui_desk.services.queue.orphaned import orphan_count, orphans
 from tui_desk.services.visits.policy import visit_policy
 
+_C = CollectionCase
+_A = LoanAccount
+_V = VisitReport
 BATCH = 2000
 # A long list is cut here per check; the count is always complete.
 DEFAULT_LIMIT = 50
@@ -182,25 +186,24 @@ def _batches(
 
 
 def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> None:
-    C, A = CollectionCase, LoanAccount
     accounts_overdue = func.coalesce(
-        func.sum(case((A.status == AccountStatus.OVERDUE, A.overdue_minor), else_=0)), 0
+        func.sum(case((_A.status == AccountStatus.OVERDUE, _A.overdue_minor), else_=0)), 0
     )
     with db.snapshot() as s:
         for case_id, stored, computed in s.execute(
-            select(C.id, C.overdue_minor, accounts_overdue)
-            .outerjoin(A, A.case_id == C.id)
-            .where(C.status == CaseStatus.OPEN)
-            .group_by(C.id, C.overdue_minor)
-            .having(C.overdue_minor != accounts_overdue)
-            .order_by(C.id)
+            select(_C.id, _C.overdue_minor, accounts_overdue)
+            .outerjoin(_A, _A.case_id == _C.id)
+            .where(_C.status == CaseStatus.OPEN)
+            .group_by(_C.id, _C.overdue_minor)
+            .having(_C.overdue_minor != accounts_overdue)
+            .order_by(_C.id)
         ):
             sink.add(
                 case_id,
                 _("case {case}: arrears stored as {stored} but its overdue accounts owe {owed}")
                 .format(case=case_id, stored=_money(stored), owed=_money(int(computed))),
             )  # fmt: skip
-        for case_id, plans in s.execute(
+        for case_id, active_plans in s.execute(
             select(RepaymentPlan.case_id, func.count())
             .where(RepaymentPlan.status == PlanStatus.ACTIVE)
             .group_by(RepaymentPlan.case_id)
@@ -210,7 +213,7 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
             sink.add(
                 case_id,
                 _("case {case} has {n} active repayment plans; the ledger settles one").format(
-                    case=case_id, n=plans
+                    case=case_id, n=active_plans
                 ),
             )
         grace = missed_after_days(profile)
@@ -236,7 +239,7 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
             lines: dict[int, list[tuple[int, dt.date, int, int, InstalmentStatus]]] = defaultdict(
                 list
             )
-            for plan_id, seq, due_on, amount, paid, status in s.execute(
+            for plan_id, seq, due_on, amount, paid, line_status in s.execute(
                 select(
                     PlanInstalment.plan_id, PlanInstalment.seq, PlanInstalment.due_on,
                     PlanInstalment.amount_minor, PlanInstalment.paid_minor, PlanInstalment.status,
@@ -244,7 +247,7 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
                 .where(PlanInstalment.plan_id.in_(ids))
                 .order_by(PlanInstalment.plan_id, PlanInstalment.due_on, PlanInstalment.seq)
             ):  # fmt: skip
-                lines[plan_id].append((seq, due_on, amount, paid, status))
+                lines[plan_id].append((seq, due_on, amount, paid, line_status))
             payments: dict[int, list[PaidFacts]] = defaultdict(list)
             for case_id, paid_on, amount in s.execute(
                 select(Payment.case_id, Payment.paid_on, Payment.amount_minor)
@@ -252,9 +255,9 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
                 .order_by(Payment.case_id, Payment.paid_on, Payment.id)
             ):
                 payments[case_id].append(PaidFacts(paid_on, amount))
-            for plan_id, case_id, status, created_at in plans:
+            for plan_id, case_id, plan_status, created_at in plans:
                 _one_plan(
-                    sink, plan_id, case_id, PlanStatus(status),
+                    sink, plan_id, case_id, PlanStatus(plan_status),
                     created_at.astimezone(zone).date(), lines.get(plan_id, []),
                     payments.get(case_id, []), today, grace,
                 )  # fmt: skip
@@ -383,15 +386,14 @@ def _agreements(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
 
 
 def _leases(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> None:
-    C = CollectionCase
     longest = now + dt.timedelta(minutes=max(1, profile.lease_minutes))
     with db.snapshot() as s:
         rows = s.execute(
-            select(C.id, C.status, C.lease_holder_id, C.lease_expires_at, Agent.login,
+            select(_C.id, _C.status, _C.lease_holder_id, _C.lease_expires_at, Agent.login,
                    Agent.active)
-            .outerjoin(Agent, Agent.id == C.lease_holder_id)
-            .where((C.lease_holder_id.is_not(None)) | (C.lease_expires_at.is_not(None)))
-            .order_by(C.id)
+            .outerjoin(Agent, Agent.id == _C.lease_holder_id)
+            .where((_C.lease_holder_id.is_not(None)) | (_C.lease_expires_at.is_not(None)))
+            .order_by(_C.id)
         )  # fmt: skip
         for case_id, status, holder, until, login, active in rows:
             if holder is None or until is None:
@@ -425,15 +427,14 @@ def _leases(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> No
 
 def _holds(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> None:
     del now, profile
-    C = CollectionCase
-    held = exists().where(CaseHold.case_id == C.id, CaseHold.released_at.is_(None))
+    held = exists().where(CaseHold.case_id == _C.id, CaseHold.released_at.is_(None))
     with db.snapshot() as s:
-        for case_id in s.scalars(select(C.id).where(C.on_hold.is_(True), ~held).order_by(C.id)):
+        for case_id in s.scalars(select(_C.id).where(_C.on_hold.is_(True), ~held).order_by(_C.id)):
             sink.add(case_id, _("case {case} is marked on hold but has no open hold").format(
                 case=case_id))  # fmt: skip
         for case_id in s.scalars(
-            select(C.id).where(C.on_hold.is_(False), C.status == CaseStatus.OPEN, held)
-            .order_by(C.id)
+            select(_C.id).where(_C.on_hold.is_(False), _C.status == CaseStatus.OPEN, held)
+            .order_by(_C.id)
         ):  # fmt: skip
             sink.add(case_id, _("case {case} has an open hold but is not marked on hold").format(
                 case=case_id))  # fmt: skip
@@ -500,11 +501,16 @@ def _follow_ups(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
                 .where(FollowUp.agreement_id.in_(ids), FollowUp.status != FollowUpStatus.CANCELLED)
                 .order_by(FollowUp.agreement_id, FollowUp.due_on)
             ):
-                dates[agreement_id].append(due_on)
+                if agreement_id is not None:
+                    dates[agreement_id].append(due_on)
             for agreement_id, case_id, effective, plan_status, case_status in rows:
                 if effective is None:
-                    sink.add(case_id, _("agreement {id} (case {case}) is signed without an "
-                                        "effective date").format(id=agreement_id, case=case_id))
+                    sink.add(
+                        case_id,
+                        _(
+                            "agreement {id} (case {case}) is signed without an effective date"
+                        ).format(id=agreement_id, case=case_id),
+                    )
                     continue  # fmt: skip
                 chain = dates.get(agreement_id, [])
                 payoff = last_due.get(agreement_id)
@@ -526,7 +532,7 @@ def _follow_ups(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
                           "later than {limit}").format(id=agreement_id, case=case_id,
                                                        day=chain[0], limit=first_by),
                     )  # fmt: skip
-                for before, after in zip(chain, chain[1:], strict=False):
+                for before, after in itertools.pairwise(chain):
                     if after > before + every:
                         sink.add(
                             case_id,
@@ -546,19 +552,18 @@ def _follow_ups(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
 
 
 def _door_money(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> None:
-    V = VisitReport
     alert = now - dt.timedelta(days=visit_policy(profile).unreconciled_alert_days)
     with db.snapshot() as s:
         for report_id, case_id, collected, pay_case, pay_amount in s.execute(
-            select(V.id, V.case_id, V.collected_minor, Payment.case_id, Payment.amount_minor)
-            .outerjoin(Payment, Payment.id == V.reconciled_payment_id)
-            .where(V.reconciled_payment_id.is_not(None))
+            select(_V.id, _V.case_id, _V.collected_minor, Payment.case_id, Payment.amount_minor)
+            .outerjoin(Payment, Payment.id == _V.reconciled_payment_id)
+            .where(_V.reconciled_payment_id.is_not(None))
             .where(
                 (Payment.id.is_(None))
-                | (Payment.case_id != V.case_id)
-                | (Payment.amount_minor != V.collected_minor)
+                | (Payment.case_id != _V.case_id)
+                | (Payment.amount_minor != _V.collected_minor)
             )
-            .order_by(V.id)
+            .order_by(_V.id)
         ):
             sink.add(
                 case_id,
@@ -568,23 +573,25 @@ def _door_money(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
             )  # fmt: skip
             del pay_case, pay_amount
         for payment_id, reports in s.execute(
-            select(V.reconciled_payment_id, func.count())
-            .where(V.reconciled_payment_id.is_not(None))
-            .group_by(V.reconciled_payment_id)
+            select(_V.reconciled_payment_id, func.count())
+            .where(_V.reconciled_payment_id.is_not(None))
+            .group_by(_V.reconciled_payment_id)
             .having(func.count() > 1)
-            .order_by(V.reconciled_payment_id)
+            .order_by(_V.reconciled_payment_id)
         ):
-            case_id = s.scalar(select(Payment.case_id).where(Payment.id == payment_id))
+            paid_case = s.scalar(select(Payment.case_id).where(Payment.id == payment_id))
             sink.add(
-                case_id,
+                paid_case,
                 _("payment {id} (case {case}) is matched to {n} door collections").format(
-                    id=payment_id, case=case_id, n=reports
+                    id=payment_id, case=paid_case, n=reports
                 ),
             )
         for report_id, case_id, collected, created_at in s.execute(
-            select(V.id, V.case_id, V.collected_minor, V.created_at)
-            .where(V.collected_minor > 0, V.reconciled_payment_id.is_(None), V.created_at < alert)
-            .order_by(V.created_at, V.id)
+            select(_V.id, _V.case_id, _V.collected_minor, _V.created_at)
+            .where(
+                _V.collected_minor > 0, _V.reconciled_payment_id.is_(None), _V.created_at < alert
+            )
+            .order_by(_V.created_at, _V.id)
         ):
             sink.add(
                 case_id,
