@@ -26,6 +26,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.demo.seeder import seed_database
 from tui_desk.rules.profile import load_profile
+from tui_desk.services import ledger
 from tui_desk.services.agreements import open_agreement
 from tui_desk.services.consistency import CHECKS, CheckReport, run_checks
 
@@ -63,6 +64,28 @@ def test_a_fresh_seed_is_consistent_and_every_agreement_opens(db: Database) -> N
         assert record.hash_ok is (True if status is AgreementStatus.SIGNED else None)
 
 
+def test_the_ledger_has_nothing_to_change_on_a_fresh_seed(db: Database) -> None:
+    seed_database(db, cases=CASES, seed=7, now=NOW)
+    with db.read() as s:  # rolled back: only whether the ledger would change anything
+        cases = list(
+            s.scalars(
+                select(CollectionCase)
+                .join(RepaymentPlan, RepaymentPlan.case_id == CollectionCase.id)
+                .where(
+                    RepaymentPlan.status == PlanStatus.ACTIVE,
+                    CollectionCase.status == CaseStatus.OPEN,
+                )
+                .order_by(CollectionCase.id)
+            )
+        )
+        assert cases
+        for case in cases:
+            before = (case.stage, case.broken_promises)
+            result = ledger.recompute(s, case, NOW, PROFILE)
+            assert result is not None and not result, (case.id, result)
+            assert (case.stage, case.broken_promises) == before
+
+
 def test_each_corruption_is_named(db: Database) -> None:
     seed_database(db, cases=CASES, seed=7, now=NOW)
     expected: dict[str, set[int]] = {name: set() for name in CHECKS}
@@ -89,6 +112,20 @@ def test_each_corruption_is_named(db: Database) -> None:
         ).one()
         s.execute(text("UPDATE plan_instalment SET paid_minor = 1 WHERE id = :id"), {"id": line_id})
         expected["balance"].add(plan_case)
+        # balance: back under follow-up while an instalment is missed.
+        missed_case = s.scalar(
+            select(RepaymentPlan.case_id)
+            .join(PlanInstalment, PlanInstalment.plan_id == RepaymentPlan.id)
+            .where(RepaymentPlan.status == PlanStatus.ACTIVE, PlanInstalment.status == "missed")
+            .order_by(RepaymentPlan.case_id)
+            .limit(1)
+        )
+        assert missed_case is not None
+        s.execute(
+            text("UPDATE collection_case SET stage = 'follow_up' WHERE id = :id"),
+            {"id": missed_case},
+        )
+        expected["balance"].add(missed_case)
         # agreement: a signed text changed after signing; a text the desk cannot open.
         signed = list(
             s.execute(

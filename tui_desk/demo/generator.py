@@ -138,7 +138,7 @@ class Generator(JourneyWriter):
                     case_id=cid, depth=depth, city=ci, district=district,
                     address=address, name=name, id_number=id_number,
                     owner=owner if owner is not None else ops[0], total_minor=0,
-                    primary_account=lid, borrower_phone=pid,
+                    primary_account=lid, borrower_phone=pid, keep_stage=position in pinned,
                 )  # fmt: skip
                 # A journey's start follows from the span of its milestones.
                 plan_span = self._journey_span(r, journey)
@@ -255,6 +255,12 @@ class Generator(JourneyWriter):
                 if close_minute is not None:
                     closed_at = day[close_minute // 1440] + hms[close_minute % 1440]
                     close_reason = "已全额结清" if depth == DEPTH[Stage.PAID] else "已结清并归档"
+                elif journey.missed_lines:
+                    # As the ledger leaves a plan with missed instalments: back in the
+                    # contact queue, one broken promise per missed line, to be called now.
+                    stage = Stage.CONTACTING.value
+                    broken += journey.missed_lines
+                    next_action = self._local(today, 540 + int(r() * 60))
             elif depth == 1:
                 attempts = 1 + (r() < 0.2) + (r() < 0.05)
                 span = today - 1 - start

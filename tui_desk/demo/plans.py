@@ -101,7 +101,7 @@ class PlanWriter(GeneratorState):
             paid = 0
             if status is not PlanStatus.DRAFT and due < self.today:
                 u = r()
-                if closed or u < 0.85:
+                if closed or c.keep_stage or u < 0.85:
                     paid = amount
                 elif u < 0.9:
                     paid = amount // 2
@@ -129,6 +129,8 @@ class PlanWriter(GeneratorState):
                 cal.dates[self.today],
                 self.missed_after_days,
             )
+        if status is PlanStatus.ACTIVE:
+            c.missed_lines = sum(st.status is InstalmentStatus.MISSED for st in states)
         for (seq, due, part, interest, amount), state in zip(lines, states, strict=True):
             self._add("plan_instalment", (
                 self._next_id("plan_instalment"), plan_id, seq, cal.day[due], part, interest,

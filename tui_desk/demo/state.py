@@ -65,6 +65,9 @@ class Case:
     # (account number, outstanding principal, interest, penalty, fees) per account.
     accounts: list[tuple[str, int, int, int, int]] = field(default_factory=list)
     phone_e164: str = ""
+    # A case pinned to its stage (so that every stage appears) keeps its plan paid.
+    keep_stage: bool = False
+    missed_lines: int = 0  # instalments of the active plan the ledger calls missed
 
 
 class GeneratorState:

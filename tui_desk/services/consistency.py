@@ -7,7 +7,8 @@ runs in seconds on a large one; a problem names its case and row so someone can 
   plan's instalments hold what the ledger (``services.ledger.settle_lines``) allocates
   from the case's payments; a completed plan is fully paid; a case has one active plan.
   A line the ledger would now call missed but that is still stored due is not reported:
-  that is the worker's next pass (``missed_instalments``), not an inconsistency.
+  that is the worker's next pass (``missed_instalments``), not an inconsistency. A case
+  under follow-up whose plan has a missed line is reported: the ledger sends it back.
 - ``agreement``: every agreement's latest text is the structured document the desk
   opens; a signed one carries its hash, and the hash matches the text.
 - ``lease``: a lease has both a holder and an expiry, is held on an open case by an
@@ -55,6 +56,7 @@ from tui_desk.db.models import (
     PlanInstalment,
     PlanStatus,
     RepaymentPlan,
+    Stage,
     VisitReport,
 )
 from tui_desk.domain import AccountStatus
@@ -216,6 +218,27 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
                     case=case_id, n=active_plans
                 ),
             )
+        missed = (
+            select(PlanInstalment.id)
+            .join(RepaymentPlan, RepaymentPlan.id == PlanInstalment.plan_id)
+            .where(
+                RepaymentPlan.case_id == _C.id,
+                RepaymentPlan.status == PlanStatus.ACTIVE,
+                PlanInstalment.status == InstalmentStatus.MISSED,
+            )
+            .exists()
+        )
+        for case_id in s.scalars(
+            select(_C.id)
+            .where(_C.status == CaseStatus.OPEN, _C.stage == Stage.FOLLOW_UP, missed)
+            .order_by(_C.id)
+        ):
+            sink.add(
+                case_id,
+                _("case {case} is under follow-up although its plan has a missed "
+                  "instalment; the ledger sends it back to the contact queue").format(
+                    case=case_id),
+            )  # fmt: skip
         grace = missed_after_days(profile)
         today = office_today(now, profile)
         zone = ZoneInfo(profile.office_timezone)
