@@ -20,13 +20,20 @@ from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Borrower, CollectionCase, Phone, Role
 from tui_desk.rules import identity
-from tui_desk.rules.imports import ACCOUNT_OPTIONAL, ACCOUNT_REQUIRED, RowError, parse_account
+from tui_desk.rules.imports import (
+    ACCOUNT_OPTIONAL,
+    ACCOUNT_REQUIRED,
+    AccountRecord,
+    RowError,
+    parse_account,
+)
 from tui_desk.rules.masking import mask_id
 from tui_desk.rules.phones import example_number, normalise_phone, number_time_zone
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.casework_modals import PhoneModal
 from tui_desk.services import importer
 from tui_desk.services.agents import add_agent
+from tui_desk.services.case_facts import known_values, scrub_text
 from tui_desk.services.contact_checks import number_zones
 from tui_desk.services.context import Actor
 
@@ -67,11 +74,12 @@ def us_row(n: int = 1, **over: str) -> dict[str, str]:
     return row
 
 
-def _parse(row: dict[str, str], profile: str) -> object:
+def _parse(row: dict[str, str], profile: str) -> AccountRecord:
     prof = CN if profile == "cn" else US
     return parse_account(
         row, 2, today=TODAY, products=PRODUCTS, phone_region=prof.country,
         identity=prof.identity, office_zone=prof.office_timezone,
+        default_currency=prof.currency,
     )  # fmt: skip
 
 
@@ -132,6 +140,13 @@ def test_cn_masking_is_unchanged() -> None:
     assert mask_id("110105194912310021", CN.masking) == "110105********0021"
 
 
+def test_an_ssn_quoted_in_a_note_is_masked() -> None:
+    borrower = Borrower(id_number="123456789", address="1200 W Madison St")
+    known = known_values(borrower, [], US.masking)
+    note = scrub_text("borrower read out 123-45-6789 on the call", US.masking, known)
+    assert "123-45-6789" not in note and "***-**-6789" in note
+
+
 def test_phones_are_read_in_the_profile_country() -> None:
     us = normalise_phone("(312) 555-0123", US.country)
     assert us.ok and us.e164 == "+13125550123"
@@ -144,17 +159,20 @@ def test_phones_are_read_in_the_profile_country() -> None:
 
 def test_the_importer_rules_follow_the_profile() -> None:
     record = _parse(us_row(), "us-regf")
-    borrower = record.borrower  # type: ignore[attr-defined]
+    borrower = record.borrower
     assert borrower.phones[0].e164 == "+13125550123"
     assert borrower.id_number == "" and borrower.zone_for_new == "America/Chicago"
+    assert record.currency == "USD"
     with_ssn = _parse(us_row(id_number="123-45-6789"), "us-regf")
-    assert with_ssn.borrower.id_number == "123456789"  # type: ignore[attr-defined]
+    assert with_ssn.borrower.id_number == "123456789"
     with pytest.raises(RowError, match="Social Security"):
         _parse(us_row(id_number="000-45-6789"), "us-regf")
     with pytest.raises(RowError, match="ZIP"):
         _parse(us_row(region_code="110105"), "us-regf")
     # The CN profile still files everyone under a resident ID, numbers as Chinese ones.
-    cn = _parse(cn_row(), "cn").borrower  # type: ignore[attr-defined]
+    cn_record = _parse(cn_row(), "cn")
+    assert cn_record.currency == "CNY"
+    cn = cn_record.borrower
     assert cn.phones[0].e164 == "+8613812348000" and cn.zone_for_new == "Asia/Shanghai"
     with pytest.raises(RowError, match="id_number"):
         _parse(cn_row(id_number=""), "cn")

@@ -299,6 +299,7 @@ def parse_account(
     phone_region: str = "CN",
     identity: IdentityPolicy = CN_IDENTITY,
     office_zone: str = "Asia/Shanghai",
+    default_currency: str = "CNY",
 ) -> AccountRecord:
     """One account row (with its borrower and phones), checked; ``RowError`` says why not.
 
@@ -352,7 +353,7 @@ def parse_account(
                 value=status, known=", ".join(ACCOUNT_STATUSES)
             )
         )
-    currency = (_text(row, "currency", required=False) or "CNY").upper()
+    currency = (_text(row, "currency", required=False) or default_currency).upper()
     if len(currency) != 3 or not currency.isalpha():
         raise RowError(_("currency must be a three-letter code: {value}").format(value=currency))
     amounts = {

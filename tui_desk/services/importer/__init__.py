@@ -30,7 +30,7 @@ Accounts file, **one row = one loan account** with its borrower and the borrower
     phone2                a second number of the borrower                   optional
     product               consumer_loan | credit_card | auto_loan | mortgage | cash_advance
     status                current | overdue | settled | written_off
-    currency              three letters, default CNY                       optional
+    currency              three letters, default the profile's (CNY, USD)  optional
     principal             yuan, e.g. 12000.00 (at most two decimals)        required
     outstanding_principal, outstanding_interest, outstanding_penalty,
     outstanding_fees      yuan                                               required

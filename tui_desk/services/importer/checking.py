@@ -50,7 +50,7 @@ def check(run: Run, raw: RawRow) -> AccountRecord | PaymentRecord | Rejected:
         record = parse_account(
             raw.fields, raw.row_no, today=run.today, products=_PRODUCTS,
             phone_region=run.profile.country, identity=run.profile.identity,
-            office_zone=run.profile.office_timezone,
+            office_zone=run.profile.office_timezone, default_currency=run.profile.currency,
         )  # fmt: skip
         run.seen.check_borrower(record)
         return record
