@@ -37,7 +37,6 @@ from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import and_, case, exists, func, select
-from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
@@ -60,6 +59,7 @@ from tui_desk.db.models import (
     VisitReport,
 )
 from tui_desk.domain import AccountStatus
+from tui_desk.formatting import amount
 from tui_desk.i18n import N_, _
 from tui_desk.rules import agreements as agreement_rules
 from tui_desk.rules.profile import Profile
@@ -166,12 +166,10 @@ def run_checks(
 
 
 def _money(minor: int) -> str:
-    return f"{minor / 100:,.2f}"
+    return amount(minor)
 
 
-def _batches(
-    session: Session, stmt_for: Callable[[int], Sequence[int]], size: int = BATCH
-) -> Iterator[list[int]]:
+def _batches(stmt_for: Callable[[int], Sequence[int]], size: int = BATCH) -> Iterator[list[int]]:
     """Ids in keyset batches: ``stmt_for(after)`` returns the next ``size`` ids."""
     after = 0
     while True:
@@ -252,7 +250,7 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
                 .limit(BATCH)
             ).all()
 
-        for ids in _batches(s, plan_ids):
+        for ids in _batches(plan_ids):
             plans = s.execute(
                 select(
                     RepaymentPlan.id, RepaymentPlan.case_id, RepaymentPlan.status,
@@ -358,7 +356,7 @@ def _agreements(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
                 .limit(BATCH)
             ).all()
 
-        for ids in _batches(s, agreement_ids):
+        for ids in _batches(agreement_ids):
             rows = s.execute(
                 select(
                     Agreement.id, Agreement.case_id, Agreement.status, Agreement.content_hash,
@@ -500,7 +498,7 @@ def _follow_ups(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
                 .limit(BATCH)
             ).all()
 
-        for ids in _batches(s, agreement_ids):
+        for ids in _batches(agreement_ids):
             rows = s.execute(
                 select(Agreement.id, Agreement.case_id, Agreement.effective_on,
                        RepaymentPlan.status, CollectionCase.status)
