@@ -243,6 +243,7 @@ def test_the_command_exit_status_and_list(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
+    assert _run(["--db", url, "db", "upgrade"]) == 0
     assert _run(["--db", url, "seed", "--cases", "200"]) == 0
     capsys.readouterr()
     assert _run(["--db", url, "check"]) == 0
