@@ -37,7 +37,9 @@ def test_cn_phone_examples() -> None:
 
 
 def test_us_profile_keeps_only_the_last_four() -> None:
-    assert mask_id("123456789", US) == "*****6789"
+    # The US profile's document is a Social Security number: masked in its own shape.
+    assert mask_id("123456789", US) == "***-**-6789"
+    assert mask_id("A1234567", US) == "****4567"
     assert mask_phone("+12025550143", US) == "+1 ******0143"
 
 

@@ -5,7 +5,7 @@ every other command checks it and refuses an old, missing or newer one in one li
 Database problems are reported as one line, never as a traceback.
 
 Exit status (shown in ``--help``): 0 done; 1 refused or failed, with one line on stderr
-(``import``: also when some rows were rejected); 2 the command line could not be parsed.
+(``import``: also when some rows were rejected; ``check``: when it found problems); 2 the command line could not be parsed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
+from tui_desk.cli.check import cmd_check
 from tui_desk.cli.common import (
     EXIT_FAILED,
     CliError,
@@ -71,6 +72,8 @@ def dispatch(args: argparse.Namespace) -> int:
             cmd_holds(args, db, settings)
         elif command == "report":
             cmd_report(args, db, settings)
+        elif command == "check":
+            return cmd_check(args, db, settings)
         elif command == "worker":
             return cmd_worker(db, settings)
     finally:

@@ -13,6 +13,20 @@ from tui_desk.domain import HoldKind
 from tui_desk.i18n import _
 
 DEMO_CASES = 5000
+# The checks of `tui-desk check` (services.consistency.CHECKS; a test keeps them equal).
+CHECK_NAMES = ("balance", "agreement", "lease", "hold", "orphan", "follow_up", "door_money")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("not a whole number: {text}").format(text=text)
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(_("must be at least 1: {text}").format(text=text))
+    return value
 
 
 def interface_language(argv: Sequence[str]) -> str:
@@ -186,6 +200,24 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("an SMS template (FILE named <key>.<language>.toml), not an agreement form"),
     )
 
+    chk = sub.add_parser(
+        "check",
+        parents=[common],
+        help=_("check the database is consistent (exit 1 and a list when it is not)"),
+    )
+    chk.add_argument(
+        "--only",
+        metavar="CHECK",
+        action="append",
+        choices=CHECK_NAMES,
+        help=_("run only this check (repeatable): {names}").format(names=", ".join(CHECK_NAMES)),
+    )
+    chk.add_argument(
+        "--limit",
+        type=_positive,
+        default=50,
+        help=_("problems listed per check (default 50)"),
+    )
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
 
     imp = sub.add_parser(

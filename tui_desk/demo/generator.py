@@ -138,7 +138,7 @@ class Generator(JourneyWriter):
                     case_id=cid, depth=depth, city=ci, district=district,
                     address=address, name=name, id_number=id_number,
                     owner=owner if owner is not None else ops[0], total_minor=0,
-                    primary_account=lid, borrower_phone=pid,
+                    primary_account=lid, borrower_phone=pid, keep_stage=position in pinned,
                 )  # fmt: skip
                 # A journey's start follows from the span of its milestones.
                 plan_span = self._journey_span(r, journey)
@@ -148,9 +148,11 @@ class Generator(JourneyWriter):
 
             # -- phones
             borrower_phone = pid
+            borrower_e164 = (
+                mobile_prefix[int(r() * 14)] + str(100_000_000 + int(r() * 100_000_000))[1:]
+            )
             phones.append((
-                pid, bid, mobile_prefix[int(r() * 14)] + str(100_000_000 + int(r() * 100_000_000))[1:],
-                "mobile", "borrower", name, r() < 0.7, False, created,
+                pid, bid, borrower_e164, "mobile", "borrower", name, r() < 0.7, False, created,
             ))  # fmt: skip
             pid += 1
             guarantor_phone: int | None = None
@@ -189,6 +191,7 @@ class Generator(JourneyWriter):
             settled = depth >= 9
             total = 0
             overdue_since_case: str | None = None
+            figures: list[tuple[str, int, int, int, int]] = []
             for k in range(n_accounts):
                 product_name, low, steps, step, rates, terms, monthly_fee = products[
                     int(r() * n_products)
@@ -213,6 +216,7 @@ class Generator(JourneyWriter):
                 )
                 overdue = overdue_principal + interest + penalty + fees
                 total += overdue
+                figures.append((f"LN{cid:010d}{k}", outstanding, interest, penalty, fees))
                 if settled:
                     loans.append((
                         lid, f"LN{cid:010d}{k}", bid, cid, product_name, "settled", principal,
@@ -243,12 +247,20 @@ class Generator(JourneyWriter):
             close_reason: str | None = None
             if journey is not None and plan_span is not None:
                 journey.total_minor = total
+                journey.accounts = figures
+                journey.phone_e164 = borrower_e164
                 next_action, broken, close_minute = self._journey(
                     r, journey, plan_span, guarantor_phone
                 )
                 if close_minute is not None:
                     closed_at = day[close_minute // 1440] + hms[close_minute % 1440]
                     close_reason = "已全额结清" if depth == DEPTH[Stage.PAID] else "已结清并归档"
+                elif journey.missed_lines:
+                    # As the ledger leaves a plan with missed instalments: back in the
+                    # contact queue, one broken promise per missed line, to be called now.
+                    stage = Stage.CONTACTING.value
+                    broken += journey.missed_lines
+                    next_action = self._local(today, 540 + int(r() * 60))
             elif depth == 1:
                 attempts = 1 + (r() < 0.2) + (r() < 0.05)
                 span = today - 1 - start

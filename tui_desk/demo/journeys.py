@@ -29,6 +29,7 @@ from tui_desk.demo.reference import (
 )
 from tui_desk.demo.state import Case
 from tui_desk.i18n import _
+from tui_desk.rules.followups import follow_up_dates
 from tui_desk.services.errors import ServiceError
 
 
@@ -342,25 +343,40 @@ class JourneyWriter(PlanWriter):
             return self._local(agree_day + 2 + int(r() * 4), 600), broken, None
         sign_day = s + p["sign"]
         close_day = s + p["close"] if "close" in p else None
-        limit = close_day if close_day is not None else self.today
-        first = sign_day + 20 + int(r() * 10)
-        due = first
-        k = 0
-        while due < limit:
-            done = r() < 0.85
+        # The chain the desk schedules at signing (services.followups): the first within
+        # a month of the effective date, then every three months until the projected
+        # payoff (the plan's last due date), moved to working days. Those past are done or
+        # missed; a closed case's chain ends on the day it was paid off.
+        payoff = max(due for due, _amount in plan.schedule)
+        dates = follow_up_dates(
+            cal.dates[sign_day], cal.dates[payoff], self.follow_up_policy,
+            self.follow_up_calendar,
+        )  # fmt: skip
+        missed_before = self.today - self.follow_up_policy.missed_after_days
+        next_due: int | None = None
+        for date in dates:
+            due = date.toordinal() - cal.base_ordinal
+            if close_day is not None and due > close_day:
+                break
+            if due < missed_before or (close_day is not None):
+                done = r() < 0.85
+                self._add("follow_up", (
+                    self._next_id("follow_up"), c.case_id, agreement_id, cal.day[due],
+                    "phone" if r() < 0.8 else "visit", owner,
+                    (FollowUpStatus.DONE if done else FollowUpStatus.MISSED).value,
+                    cal.ts(self._local(due, 600 + int(r() * 420))) if done else None,
+                    "电话回访，借款人按计划还款，无异常" if done else "多次联系未接通",
+                ))  # fmt: skip
+                continue
+            if next_due is None:
+                next_due = due
             self._add("follow_up", (
-                self._next_id("follow_up"), c.case_id, agreement_id, cal.day[due],
-                "phone" if r() < 0.8 else "visit", owner,
-                (FollowUpStatus.DONE if done else FollowUpStatus.MISSED).value,
-                cal.ts(self._local(due, 600 + int(r() * 420))) if done else None,
-                "电话回访，借款人按计划还款，无异常" if done else "多次联系未接通",
+                self._next_id("follow_up"), c.case_id, agreement_id, cal.day[due], "phone",
+                owner, FollowUpStatus.SCHEDULED.value, None, None,
             ))  # fmt: skip
-            k += 1
-            due = cal.add_months(first, 3 * k)
         if close_day is not None:
             return None, broken, self._local(close_day, 600)
-        self._add("follow_up", (
-            self._next_id("follow_up"), c.case_id, agreement_id, cal.day[due], "phone", owner,
-            FollowUpStatus.SCHEDULED.value, None, None,
-        ))  # fmt: skip
-        return self._local(due, 540 + int(r() * 60)), broken, None
+        if next_due is None:
+            # Every follow-up is behind: the case is called about its plan next office day.
+            return self._local(self.today + 1, 540 + int(r() * 60)), broken, None
+        return self._local(next_due, 540 + int(r() * 60)), broken, None

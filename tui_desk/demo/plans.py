@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from tui_desk.db.models import (
     AgreementStatus,
+    InstalmentStatus,
     PlanStatus,
 )
-from tui_desk.demo.reference import AGREEMENT_TEMPLATE, CITIES
+from tui_desk.demo.reference import CITIES
 from tui_desk.demo.state import Case, GeneratorState, PlanFacts
+from tui_desk.rules import agreements as agreement_rules
 from tui_desk.rules.adjustments import Changes
+from tui_desk.services.agreements import (
+    AccountFigures,
+    ScheduleFigures,
+    agreement_number,
+    merge_figures,
+)
+from tui_desk.services.ledger import LineFacts, LineState, PaidFacts, settle_lines
 
 
 class PlanWriter(GeneratorState):
@@ -76,6 +85,8 @@ class PlanWriter(GeneratorState):
             level = principal / n
         remaining = principal
         schedule: list[tuple[int, int]] = []
+        lines: list[tuple[int, int, int, int, int]] = []
+        paid_facts: list[PaidFacts] = []
         for seq in range(1, n + 1):
             due = cal.add_months(first_due, seq - 1)
             interest = remaining * rate_bp // 120_000
@@ -87,33 +98,47 @@ class PlanWriter(GeneratorState):
                 part = principal // n
             amount = part + interest
             remaining -= part
-            if status is PlanStatus.DRAFT or due >= self.today:
-                paid, inst_status = 0, "due"
-            else:
+            paid = 0
+            if status is not PlanStatus.DRAFT and due < self.today:
                 u = r()
-                if closed or u < 0.85:
-                    paid, inst_status = amount, "paid"
+                if closed or c.keep_stage or u < 0.85:
+                    paid = amount
                 elif u < 0.9:
-                    paid, inst_status = amount // 2, "partial"
-                else:
-                    paid, inst_status = 0, "missed"
+                    paid = amount // 2
             if paid:
+                paid_day = due - int(r() * 3)
                 self._payment(
                     c,
                     paid,
-                    due - int(r() * 3),
+                    paid_day,
                     "direct_debit" if r() < 0.6 else "bank_transfer",
                     f"第{seq}期还款",
                     None,
                 )
+                paid_facts.append(PaidFacts(cal.dates[paid_day], paid))
             schedule.append((due, amount))
+            lines.append((seq, due, part, interest, amount))
+        # What each line holds and its status are the ledger's to say (services.ledger),
+        # exactly as the desk's recompute would store them.
+        if status is PlanStatus.DRAFT:
+            states = [LineState(seq, 0, InstalmentStatus.DUE, None) for seq, *_rest in lines]
+        else:
+            states = settle_lines(
+                [LineFacts(seq, cal.dates[due], amount) for seq, due, _p, _i, amount in lines],
+                paid_facts,
+                cal.dates[self.today],
+                self.missed_after_days,
+            )
+        if status is PlanStatus.ACTIVE:
+            c.missed_lines = sum(st.status is InstalmentStatus.MISSED for st in states)
+        for (seq, due, part, interest, amount), state in zip(lines, states, strict=True):
             self._add("plan_instalment", (
                 self._next_id("plan_instalment"), plan_id, seq, cal.day[due], part, interest,
-                amount, paid, inst_status,
+                amount, state.paid_minor, state.status.value,
             ))  # fmt: skip
         if not closed and r() < 0.12:
             self._adjustment(r, c, plan_id, plan_day)
-        return PlanFacts(plan_id, schedule, down, waiver)
+        return PlanFacts(plan_id, schedule, down, waiver, rate_bp / 10_000, tuple(lines))
 
     def _adjustment(self, r: Callable[[], float], c: Case, plan_id: int, plan_day: int) -> None:
         cal = self.cal
@@ -163,29 +188,29 @@ class PlanWriter(GeneratorState):
         cal = self.cal
         agreement_id = self._next_id("agreement")
         created = self._local(agree_day, 600 + int(r() * 300))
-        content = AGREEMENT_TEMPLATE.format(
-            number=f"HK{c.case_id:010d}",
-            city=CITIES[c.city].name,
-            name=c.name,
+        # The agreement text is the bank's standard form merged with the case's figures,
+        # stored and hashed exactly as services.agreements drafts and signs it.
+        content = merge_figures(
+            self.agreement_template,
+            self.profile,
+            number=agreement_number(self.profile, c.case_id, agreement_id, cal.dates[agree_day]),
+            as_of=cal.dates[agree_day],
+            borrower_name=c.name,
             id_number=c.id_number,
             address=c.address,
-            as_of=cal.dates[agree_day].strftime("%Y年%m月%d日"),
-            total=f"{c.total_minor / 100:,.2f}",
-            down_payment=(
-                f"于本协议签署之日支付首付款人民币{plan.down_minor / 100:,.2f}元，并"
-                if plan.down_minor
-                else ""
-            ),
-            first_due=cal.dates[plan.schedule[0][0]].strftime("%Y年%m月%d日"),
-            instalments=len(plan.schedule),
-            frequency="月",
-            waiver=(
-                f"甲方同意减免罚息及费用合计人民币{plan.waiver_minor / 100:,.2f}元。"
-                if plan.waiver_minor
-                else ""
-            ),
-        )
-        digest = hashlib.sha256(content.encode()).hexdigest()
+            phone=c.phone_e164,
+            accounts=[AccountFigures(*figures) for figures in c.accounts],
+            account_fallback=str(c.case_id),
+            plan_frequency="monthly",
+            plan_rate=Decimal(str(plan.kind_rate)),
+            waiver_minor=plan.waiver_minor,
+            down_payment_minor=plan.down_minor,
+            lines=[
+                ScheduleFigures(seq, cal.dates[due], part, interest, amount)
+                for seq, due, part, interest, amount in plan.lines
+            ],
+        ).to_json()
+        digest: str | None = None
         if signed:
             sign_day = c.start + p["sign"]
             status = AgreementStatus.SIGNED.value
@@ -197,12 +222,14 @@ class PlanWriter(GeneratorState):
             signatory: int | None = self.supervisors[int(r() * len(self.supervisors))]
             confirmation: str | None = "借款人当面签字确认"
             delivery: str | None = "当面交付" if r() < 0.7 else "挂号信邮寄"
+            digest = agreement_rules.content_hash(content)
         else:
             status = (AgreementStatus.DRAFT if r() < 0.4 else AgreementStatus.READY).value
             signed_at = effective = place = confirmation = delivery = None
             signatory = None
         self._add("agreement", (
-            agreement_id, c.case_id, plan.plan_id, "repayment_agreement", "2024.1", "zh_CN", status,
+            agreement_id, c.case_id, plan.plan_id, self.agreement_template.name,
+            self.agreement_template.version, self.agreement_template.language, status,
             effective, signed_at, place, signatory, confirmation, delivery, digest, c.owner,
             cal.ts(created), 1,
         ))  # fmt: skip

@@ -209,33 +209,6 @@ STREAM_SEQ = ((0, 800), (800, 200))
 VISIT_MINUTES = 60
 TZ_OFFSET = 480  # Asia/Shanghai is UTC+8 all year (no daylight saving)
 
-AGREEMENT_TEMPLATE = """个人贷款逾期还款协议
-协议编号：{number}
-
-甲方（债权人）：示范银行股份有限公司{city}分行
-乙方（借款人）：{name}
-身份证号码：{id_number}
-住址：{address}
-
-鉴于乙方在甲方处的借款已逾期，截至{as_of}，逾期金额合计人民币{total}元。经双方平等协商，就分期偿还事宜达成如下协议：
-
-第一条 双方的权利与义务
-甲方应按本协议约定减免相关罚息、费用，并如实向乙方提供还款明细；甲方不得以暴力、威胁等不当方式催收。
-乙方应按期足额还款，保证所提供的个人信息真实有效，联系方式或住址变更时应在七日内书面通知甲方。
-
-第二条 还款期限与频率
-乙方{down_payment}自{first_due}起分{instalments}期，按{frequency}偿还本协议项下欠款，每期应还金额以附件《还款计划表》为准。{waiver}
-
-第三条 违约责任
-乙方任一期还款逾期超过三十日的，甲方有权解除本协议，要求乙方一次性清偿剩余全部欠款，并恢复计收已减免的利息与费用。
-
-第四条 法律救济
-因本协议引起的争议，双方应协商解决；协商不成的，任何一方均可向甲方所在地有管辖权的人民法院提起诉讼。
-
-第五条 其他
-本协议一式两份，甲乙双方各执一份，具有同等法律效力，自双方签字（盖章）之日起生效。
-"""
-
 
 def draw_name(r: Callable[[], float]) -> str:
     """A Chinese full name: mostly two or three characters, now and then a compound surname."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tui_desk.demo.days import Calendar, days_near
@@ -28,6 +28,9 @@ from tui_desk.demo.reference import (
 from tui_desk.demo.tables import Row
 from tui_desk.rules.idcard import WEIGHTS
 from tui_desk.rules.profile import PriorityWeights, load_profile
+from tui_desk.services.agreements import load_template
+from tui_desk.services.followups import follow_up_calendar, follow_up_policy
+from tui_desk.services.ledger import missed_after_days
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class PlanFacts:
     schedule: list[tuple[int, int]]  # (due day, amount) per instalment
     down_minor: int
     waiver_minor: int
+    kind_rate: float = 0.0  # the annual rate (a fraction)
+    lines: tuple[
+        tuple[int, int, int, int, int], ...
+    ] = ()  # seq, due day, principal, interest, amount
 
 
 @dataclass
@@ -55,6 +62,12 @@ class Case:
     borrower_phone: int
     start: int = 0  # overdue-since day
     payments: int = 0
+    # (account number, outstanding principal, interest, penalty, fees) per account.
+    accounts: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    phone_e164: str = ""
+    # A case pinned to its stage (so that every stage appears) keeps its plan paid.
+    keep_stage: bool = False
+    missed_lines: int = 0  # instalments of the active plan the ledger calls missed
 
 
 class GeneratorState:
@@ -74,7 +87,17 @@ class GeneratorState:
     ) -> None:
         self.seed = seed
         self.weights = weights
-        self.dpd_bounds = load_profile("cn").dpd_bounds
+        # The seed is written as the desk would write it under the default profile:
+        # agreements on its standard form, the ledger's grace, its follow-up cadence.
+        self.profile = load_profile("cn")
+        self.dpd_bounds = self.profile.dpd_bounds
+        settings = self.profile.section("agreement")
+        self.agreement_template = load_template(
+            str(settings.get("template", "repayment")), str(settings.get("language", "zh_CN"))
+        )
+        self.missed_after_days = missed_after_days(self.profile)
+        self.follow_up_policy = follow_up_policy(self.profile)
+        self.follow_up_calendar = follow_up_calendar(self.profile, self.follow_up_policy)
         self.operators = operators
         self.collectors_by_city = collectors_by_city
         self.supervisors = supervisors

@@ -16,9 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
 from tui_desk.i18n import _
-from tui_desk.rules.idcard import validate_id
-from tui_desk.rules.phones import normalise_phone
+from tui_desk.rules.identity import IdentityPolicy, region_code_problem, validate_document
+from tui_desk.rules.phones import normalise_phone, number_time_zone
 from tui_desk.rules.text import safe_text, unsafe_chars
+
+CN_IDENTITY = IdentityPolicy()
 
 RecordKind = Literal["account", "payment"]
 
@@ -27,7 +29,6 @@ ACCOUNT_REQUIRED = (
     "account_id",
     "borrower_id",
     "name",
-    "id_number",
     "address",
     "city",
     "district",
@@ -43,6 +44,8 @@ ACCOUNT_REQUIRED = (
     "opened_on",
 )
 ACCOUNT_OPTIONAL = (
+    # Required or not by the profile's identity document (rules.identity): checked per row.
+    "id_number",
     "phone2",
     "overdue_amount",
     "overdue_since",
@@ -85,6 +88,13 @@ class BorrowerRecord:
     region_code: str
     timezone: str | None
     phones: tuple[PhoneRecord, ...]
+    # The zone a new borrower gets when the row names none: where the first number rings
+    # (when that is one zone), else the office's.
+    home_zone: str = "Asia/Shanghai"
+
+    @property
+    def zone_for_new(self) -> str:
+        return self.timezone or self.home_zone
 
     def differences(self, other: BorrowerRecord) -> list[str]:
         """The fields in which two rows of one borrower disagree."""
@@ -308,19 +318,29 @@ def parse_account(
     today: dt.date,
     products: frozenset[str],
     phone_region: str = "CN",
+    identity: IdentityPolicy = CN_IDENTITY,
+    office_zone: str = "Asia/Shanghai",
+    default_currency: str = "CNY",
 ) -> AccountRecord:
-    """One account row (with its borrower and phones), checked; ``RowError`` says why not."""
+    """One account row (with its borrower and phones), checked; ``RowError`` says why not.
+
+    Numbers without a country code are read as ``phone_region``'s (the profile's
+    country); the ID number is the profile's document (``identity``).
+    """
     external_id = _identifier(row, "account_id")
     borrower_id = _identifier(row, "borrower_id")
-    id_raw = _text(row, "id_number", limit=18)
-    check = validate_id(id_raw, today)
+    id_raw = _text(row, "id_number", required=identity.required, limit=18)
+    check = validate_document(id_raw, identity, today)
     if not check.ok or check.normalized is None:
         raise RowError(
-            _("invalid ID number {value}: {reason}").format(value=id_raw, reason=check.reason)
+            _("invalid {document} {value}: {reason}").format(
+                document=identity.label, value=id_raw, reason=check.reason
+            )
         )
     region_code = _text(row, "region_code")
-    if len(region_code) != 6 or not (region_code.isascii() and region_code.isdigit()):
-        raise RowError(_("region_code must be six digits: {value}").format(value=region_code))
+    problem = region_code_problem(region_code, identity)
+    if problem is not None:
+        raise RowError(problem)
     phones: list[PhoneRecord] = [_phone(_text(row, "phone"), "phone", phone_region)]
     second = _text(row, "phone2", required=False)
     if second:
@@ -338,6 +358,7 @@ def parse_account(
         region_code=region_code,
         timezone=timezone,
         phones=tuple(phones),
+        home_zone=number_time_zone(phones[0].e164) or office_zone,
     )
     product = _text(row, "product").lower()
     if product not in products:
@@ -353,7 +374,7 @@ def parse_account(
                 value=status, known=", ".join(ACCOUNT_STATUSES)
             )
         )
-    currency = (_text(row, "currency", required=False) or "CNY").upper()
+    currency = (_text(row, "currency", required=False) or default_currency).upper()
     if len(currency) != 3 or not currency.isalpha():
         raise RowError(_("currency must be a three-letter code: {value}").format(value=currency))
     amounts = {

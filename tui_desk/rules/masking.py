@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui_desk.rules.identity import US_SSN
 from tui_desk.rules.profile import MaskingPolicy
 
 MASK = "*"
@@ -18,8 +19,17 @@ def _mask_middle(value: str, keep_start: int, keep_end: int) -> str:
 
 
 def mask_id(id_number: str, policy: MaskingPolicy) -> str:
-    """``110105194912310021`` -> ``110105********0021`` under the CN profile."""
-    return _mask_middle(id_number.strip(), policy.id_keep_start, policy.id_keep_end)
+    """``110105194912310021`` -> ``110105********0021`` under the CN profile.
+
+    The mask follows the profile's document: a Social Security number keeps its shape,
+    ``123456789`` -> ``***-**-6789`` (the last four digits, as US practice shows them).
+    """
+    value = id_number.strip()
+    if policy.document == US_SSN and len(value) == 9 and value.isdigit():
+        keep = min(max(policy.id_keep_end, 0), 4)
+        masked = MASK * (9 - keep) + value[9 - keep :]
+        return f"{masked[:3]}-{masked[3:5]}-{masked[5:]}"
+    return _mask_middle(value, policy.id_keep_start, policy.id_keep_end)
 
 
 def mask_phone(number: str, policy: MaskingPolicy) -> str:

@@ -13,6 +13,7 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 from phonenumbers import ValidationResult as Possible
+from phonenumbers import timezone as phone_timezone
 
 from tui_desk.i18n import _
 
@@ -102,4 +103,23 @@ def format_for_display(e164: str, home_region: str = "CN") -> str:
         return e164
     if phonenumbers.region_code_for_number(number) == home_region.upper():
         return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def number_time_zone(e164: str) -> str | None:
+    """The one time zone a number rings in (``+1 312...`` -> America/Chicago), or None
+    when the numbering plan names several (or none)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None
+    zones = [z for z in phone_timezone.time_zones_for_number(number) if "/" in z]
+    return zones[0] if len(zones) == 1 else None
+
+
+def example_number(region: str) -> str:
+    """A mobile number of ``region`` as people write it there (a form's placeholder)."""
+    number = phonenumbers.example_number_for_type(region.upper(), PhoneNumberType.MOBILE)
+    if number is None:
+        return "+"
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

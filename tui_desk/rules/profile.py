@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from tui_desk.resources import data_path
+from tui_desk.rules.identity import CN_RESIDENT_ID, IdentityPolicy
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,9 @@ class MaskingPolicy:
     phone_keep_start: int
     phone_keep_end: int
     address_keep_start: int
+    # The identity document masked (profile ``[identity] document``): masking follows
+    # its shape (a Social Security number shows as ``***-**-6789``).
+    document: str = CN_RESIDENT_ID
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Profile:
     priority: PriorityWeights
     dpd_bounds: tuple[int, ...]
     lease_minutes: int
+    identity: IdentityPolicy
     raw: dict[str, Any]
 
     def section(self, name: str) -> dict[str, Any]:
@@ -54,6 +59,7 @@ class ProfileError(ValueError):
 
 def parse_profile(raw: dict[str, Any]) -> Profile:
     try:
+        identity = IdentityPolicy.from_section(raw.get("identity", {}))
         return Profile(
             name=str(raw["name"]),
             title=str(raw["title"]),
@@ -61,13 +67,14 @@ def parse_profile(raw: dict[str, Any]) -> Profile:
             currency=str(raw["currency"]),
             country=str(raw["country"]),
             holidays_country=str(raw["holidays_country"]),
-            masking=MaskingPolicy(**raw["masking"]),
+            masking=MaskingPolicy(**raw["masking"], document=identity.document),
             priority=PriorityWeights(**raw["priority"]),
             dpd_bounds=tuple(int(b) for b in raw["dpd_buckets"]["bounds"]),
             lease_minutes=int(raw["lease"]["minutes"]),
+            identity=identity,
             raw=raw,
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ProfileError(f"invalid policy profile: {exc}") from exc
 
 

@@ -21,7 +21,7 @@ from textual.widgets import Input, Static
 
 from tui_desk.formatting import day, label, money
 from tui_desk.i18n import N_, _
-from tui_desk.rules.phones import normalise_phone
+from tui_desk.rules.phones import example_number, normalise_phone
 from tui_desk.screens.form import (
     FieldFormModal,
     FieldProblem,
@@ -481,7 +481,11 @@ class PhoneModal(CaseFormModal):
             ),
             (
                 _("Number"),
-                Input(placeholder=_("+86 138 1234 5678"), id="phone-number", compact=True),
+                Input(
+                    placeholder=example_number(self.service.phone_region),
+                    id="phone-number",
+                    compact=True,
+                ),
             ),
             (
                 _("Holder"),
@@ -495,7 +499,7 @@ class PhoneModal(CaseFormModal):
         if not event.value.strip():
             self.error("")
             return
-        check = normalise_phone(event.value)
+        check = normalise_phone(event.value, self.service.phone_region)
         if check.ok:
             self.query_one("#form-error", Static).update(Text(_("valid number"), style="green"))
         else:
@@ -503,7 +507,7 @@ class PhoneModal(CaseFormModal):
 
     def prepare(self) -> Save:
         raw = self.value("phone-number")
-        check = normalise_phone(raw)
+        check = normalise_phone(raw, self.service.phone_region)
         if not check.ok:
             raise FieldProblem("phone-number", check.reason or _("this is not a phone number"))
         relation = self.choice("phone-relation")

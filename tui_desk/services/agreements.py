@@ -316,65 +316,86 @@ def _agreed_at_the_door(session: Session, case_id: int) -> bool:
     )
 
 
-def _merge_case(
-    session: Session,
-    case: CollectionCase,
-    plan: RepaymentPlan,
+@dataclass(frozen=True)
+class AccountFigures:
+    """What one account contributes to an agreement: its number and outstanding parts."""
+
+    label: str
+    principal_minor: int
+    interest_minor: int
+    penalty_minor: int
+    fees_minor: int
+
+
+@dataclass(frozen=True)
+class ScheduleFigures:
+    """One instalment line as printed in the agreement's schedule."""
+
+    seq: int
+    due_on: dt.date
+    principal_minor: int
+    interest_minor: int
+    amount_minor: int
+
+
+def merge_figures(
     template: rules.Template,
+    profile: Profile,
     *,
     number: str,
-    now: dt.datetime,
-    profile: Profile,
+    as_of: dt.date,
+    borrower_name: str,
+    id_number: str,
+    address: str,
+    phone: str,
+    accounts: Sequence[AccountFigures],
+    account_fallback: str,
+    plan_frequency: str,
+    plan_rate: Decimal,
+    waiver_minor: int,
+    down_payment_minor: int,
+    lines: Sequence[ScheduleFigures],
     special_terms: str = "",
+    agreed_at_the_door: bool = False,
 ) -> rules.Content:
+    """The standard form filled with a case's figures (pure: the seeder uses it too).
+
+    ``agreed_at_the_door``: a collector discussed the plan (or took money) at the
+    borrower's door, and the preamble says the plan was reached at a home visit."""
     settings = _settings(profile)
     lang = template.language if template.language in _FREQUENCY else "en"
-    borrower = session.get(Borrower, case.borrower_id)
-    assert borrower is not None
-    accounts = session.scalars(
-        select(LoanAccount).where(LoanAccount.case_id == case.id).order_by(LoanAccount.id)
-    ).all()
-    phone = session.scalars(
-        select(Phone.e164)
-        .where(Phone.borrower_id == borrower.id, Phone.relation == Relation.BORROWER)
-        .order_by(Phone.verified.desc(), Phone.id)
-        .limit(1)
-    ).first()
-    principal = sum(a.outstanding_principal_minor for a in accounts)
-    interest = sum(a.outstanding_interest_minor for a in accounts)
-    penalty = sum(a.outstanding_penalty_minor for a in accounts)
-    fees = sum(a.outstanding_fees_minor for a in accounts)
+    principal = sum(a.principal_minor for a in accounts)
+    interest = sum(a.interest_minor for a in accounts)
+    penalty = sum(a.penalty_minor for a in accounts)
+    fees = sum(a.fees_minor for a in accounts)
     total = principal + interest + penalty + fees
-    lines = session.scalars(
-        select(PlanInstalment).where(PlanInstalment.plan_id == plan.id).order_by(PlanInstalment.seq)
-    ).all()
     if not lines:
         raise ServiceError(_("the repayment plan has no schedule"))
     regular = [line for line in lines if line.seq > 0]
-    free = Decimal(plan.annual_rate) == 0
+    free = plan_rate == 0
     variables = {
         "bank_name": settings["bank_name"],
         "hotline": settings["hotline"],
-        "accounts": ", ".join(a.external_id or str(a.id) for a in accounts) or str(case.id),
-        "borrower_name": borrower.name,
-        "id_number": borrower.id_number,
-        "address": borrower.address,
-        "phone": phone or "",
-        "as_of": office_today(now, profile).isoformat(),
+        "accounts": ", ".join(a.label for a in accounts) or account_fallback,
+        "borrower_name": borrower_name,
+        "id_number": id_number,
+        "address": address,
+        "phone": phone,
+        "as_of": as_of.isoformat(),
         "principal": amount(principal),
         "interest": amount(interest),
         "penalty": amount(penalty),
         "fees": amount(fees),
         "total_owed": amount(total),
-        "waiver": amount(plan.waiver_minor),
-        "to_repay": amount(total - plan.waiver_minor),
+        "waiver": amount(waiver_minor),
+        "to_repay": amount(total - waiver_minor),
         "first_due": (regular or lines)[0].due_on.isoformat(),
         "last_due": lines[-1].due_on.isoformat(),
         "instalments": str(len(regular) or len(lines)),
-        "frequency": _FREQUENCY[lang].get(plan.frequency.value, plan.frequency.value),
-        "down_payment": amount(plan.down_payment_minor),
+        "frequency": _FREQUENCY[lang].get(plan_frequency, plan_frequency),
+        "down_payment": amount(down_payment_minor),
         "interest_clause": _INTEREST_CLAUSE[lang][1 if free else 0],
-        "negotiation": _NEGOTIATION[lang][0 if _agreed_at_the_door(session, case.id) else 1],
+        "negotiation": _NEGOTIATION[lang][0 if agreed_at_the_door else 1],
     }
     schedule = tuple(
         (
@@ -399,9 +420,75 @@ def _merge_case(
     )  # fmt: skip
 
 
-def _number(profile: Profile, case_id: int, agreement_id: int, now: dt.datetime) -> str:
+def _account_figures(a: LoanAccount) -> AccountFigures:
+    return AccountFigures(
+        a.external_id or str(a.id),
+        a.outstanding_principal_minor,
+        a.outstanding_interest_minor,
+        a.outstanding_penalty_minor,
+        a.outstanding_fees_minor,
+    )
+
+
+def _merge_case(
+    session: Session,
+    case: CollectionCase,
+    plan: RepaymentPlan,
+    template: rules.Template,
+    *,
+    number: str,
+    now: dt.datetime,
+    profile: Profile,
+    special_terms: str = "",
+) -> rules.Content:
+    borrower = session.get(Borrower, case.borrower_id)
+    assert borrower is not None
+    accounts = session.scalars(
+        select(LoanAccount).where(LoanAccount.case_id == case.id).order_by(LoanAccount.id)
+    ).all()
+    phone = session.scalars(
+        select(Phone.e164)
+        .where(Phone.borrower_id == borrower.id, Phone.relation == Relation.BORROWER)
+        .order_by(Phone.verified.desc(), Phone.id)
+        .limit(1)
+    ).first()
+    lines = session.scalars(
+        select(PlanInstalment).where(PlanInstalment.plan_id == plan.id).order_by(PlanInstalment.seq)
+    ).all()
+    return merge_figures(
+        template,
+        profile,
+        number=number,
+        as_of=office_today(now, profile),
+        borrower_name=borrower.name,
+        id_number=borrower.id_number,
+        address=borrower.address,
+        phone=phone or "",
+        accounts=[_account_figures(a) for a in accounts],
+        account_fallback=str(case.id),
+        plan_frequency=plan.frequency.value,
+        plan_rate=Decimal(plan.annual_rate),
+        waiver_minor=plan.waiver_minor,
+        down_payment_minor=plan.down_payment_minor,
+        lines=[
+            ScheduleFigures(
+                li.seq, li.due_on, li.principal_minor, li.interest_minor, li.amount_minor
+            )
+            for li in lines
+        ],
+        special_terms=special_terms,
+        agreed_at_the_door=_agreed_at_the_door(session, case.id),
+    )
+
+
+def agreement_number(profile: Profile, case_id: int, agreement_id: int, day: dt.date) -> str:
+    """The agreement's number: the profile's prefix, the year it was drafted, case, id."""
     prefix = _settings(profile)["number_prefix"]
-    return f"{prefix}-{office_today(now, profile):%Y}-{case_id:06d}-{agreement_id}"
+    return f"{prefix}-{day:%Y}-{case_id:06d}-{agreement_id}"
+
+
+def _number(profile: Profile, case_id: int, agreement_id: int, now: dt.datetime) -> str:
+    return agreement_number(profile, case_id, agreement_id, office_today(now, profile))
 
 
 def _terms(text: str | None) -> str:

@@ -17,6 +17,7 @@ from tui_desk.db.models import (
     PhoneKind,
     Relation,
 )
+from tui_desk.rules.identity import US_SSN
 from tui_desk.rules.masking import mask_address, mask_id, mask_phone
 from tui_desk.rules.priority import days_past_due, dpd_bucket, priority_score
 from tui_desk.rules.profile import MaskingPolicy, Profile
@@ -78,6 +79,10 @@ def known_values(
         (borrower.id_number, mask_id(borrower.id_number, policy)),
         (borrower.address, mask_address(borrower.address, policy)),
     ]
+    number = borrower.id_number
+    if policy.document == US_SSN and len(number) == 9:
+        # Quoted in a note the way it is written: 123-45-6789.
+        pairs.append((f"{number[:3]}-{number[3:5]}-{number[5:]}", mask_id(number, policy)))
     for phone in phones:
         pairs.append((phone.e164, mask_phone(phone.e164, policy)))
         national = national_number(phone.e164)

@@ -31,7 +31,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.i18n import _
 from tui_desk.rules.documents import describe_missing, documents_complete
-from tui_desk.rules.idcard import validate_id
+from tui_desk.rules.identity import validate_document
 from tui_desk.rules.masking import mask_id, mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.phones import normalise_phone
@@ -339,7 +339,7 @@ def review_document(
         if verified and document.kind is DocumentKind.IDENTITY:
             borrower = s.get(Borrower, case.borrower_id)
             assert borrower is not None
-            check = validate_id(borrower.id_number, office_today(now, prof))
+            check = validate_document(borrower.id_number, prof.identity, office_today(now, prof))
             if not check.ok or check.normalized != borrower.id_number:
                 # A 15-digit number passes validation (it converts) but is not stored so.
                 if not check.ok:
@@ -395,7 +395,7 @@ def correct_id_number(ctx: Context, borrower_id: int, raw: str) -> str:
     ctx.actor.require(Action.WORK_CASES)
     now = ctx.now()
     prof = ctx.profile
-    check = validate_id(raw, office_today(now, prof))
+    check = validate_document(raw, prof.identity, office_today(now, prof))
     if not check.ok or check.normalized is None:
         raise ServiceError(
             _("the ID number is refused: {reason}").format(reason=check.reason or "")

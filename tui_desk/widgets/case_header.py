@@ -143,7 +143,8 @@ class CaseHeader(Static):
         t.append(f"#{d.case_id} ", style="bold")
         t.append(d.borrower_name, style="bold")
         t.append("  ")
-        field(_("ID"), d.id_number)
+        # A profile may file a borrower without an identity document (the US one does).
+        field(_("ID"), d.id_number or DASH)
         field(_("Stage"), label("stage", d.stage), "bold")
         field(_("DPD"), f"{d.dpd} ({d.bucket})")
         t.append("\n")

@@ -99,6 +99,11 @@ class DeskPart:
         return database_kind(self.db)
 
     @property
+    def phone_region(self) -> str:
+        """The country a number typed without a country code belongs to (the profile's)."""
+        return self.profile.country
+
+    @property
     def lease_minutes(self) -> int:
         """How long a claim lasts unless renewed (the policy profile says)."""
         return self.profile.lease_minutes

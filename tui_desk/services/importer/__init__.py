@@ -18,14 +18,19 @@ Accounts file, **one row = one loan account** with its borrower and the borrower
     account_id            the loan system's account number (unique)        required
     borrower_id           the loan system's customer number                 required
     name                  borrower's name                                   required
-    id_number             resident ID (GB 11643; 15-digit numbers converted) required
-    address, city, district, region_code (six digits, GB/T 2260)            required
-    timezone              e.g. Asia/Shanghai (default for new borrowers)    optional
-    phone                 the borrower's number, any usual format           required
+    id_number             the profile's identity document ([identity]): CN a resident
+                          ID (GB 11643; 15-digit numbers converted), required; US a
+                          Social Security number, optional
+    address, city, district                                                 required
+    region_code           CN six digits (GB/T 2260), US a five-digit ZIP    required
+    timezone              e.g. Asia/Shanghai; a new borrower without one gets the zone
+                          of their first number, else the office's          optional
+    phone                 the borrower's number, any usual format; without a country
+                          code it is read as the profile's country's         required
     phone2                a second number of the borrower                   optional
     product               consumer_loan | credit_card | auto_loan | mortgage | cash_advance
     status                current | overdue | settled | written_off
-    currency              three letters, default CNY                       optional
+    currency              three letters, default the profile's (CNY, USD)  optional
     principal             yuan, e.g. 12000.00 (at most two decimals)        required
     outstanding_principal, outstanding_interest, outstanding_penalty,
     outstanding_fees      yuan                                               required

@@ -105,7 +105,7 @@ def _insert_new_rows(
                             "city": b.city,
                             "district": b.district,
                             "region_code": b.region_code,
-                            "timezone": b.timezone or "Asia/Shanghai",
+                            "timezone": b.zone_for_new,
                             "created_at": run.now,
                         }
                         for b in firsts
@@ -195,7 +195,7 @@ def _insert_new_rows(
         known.borrowers[b.external_id] = BorrowerState(
             bid,
             (b.name, b.id_number, b.address, b.city, b.district, b.region_code),
-            b.timezone or "Asia/Shanghai",
+            b.zone_for_new,
             {p.e164 for p in b.phones},
         )
         out.grams.extend({"gram": g, "borrower_id": bid} for g in sorted(name_grams(b.name)))

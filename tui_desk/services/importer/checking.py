@@ -47,7 +47,11 @@ def check(run: Run, raw: RawRow) -> AccountRecord | PaymentRecord | Rejected:
             raise RowError(raw.problem or _("unknown record"))
         if raw.kind == "payment":
             return parse_payment(raw.fields, raw.row_no, today=run.today, channels=_CHANNELS)
-        record = parse_account(raw.fields, raw.row_no, today=run.today, products=_PRODUCTS)
+        record = parse_account(
+            raw.fields, raw.row_no, today=run.today, products=_PRODUCTS,
+            phone_region=run.profile.country, identity=run.profile.identity,
+            office_zone=run.profile.office_timezone, default_currency=run.profile.currency,
+        )  # fmt: skip
         run.seen.check_borrower(record)
         return record
     except RowError as exc:

@@ -122,7 +122,7 @@ def _write_borrower(
     state = known.borrowers.get(b.external_id)
     conn = s.connection()
     if state is None:
-        zone = b.timezone or "Asia/Shanghai"
+        zone = b.zone_for_new
         result = conn.execute(
             INSERT_BORROWER,
             {
