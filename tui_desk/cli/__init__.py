@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
 from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
-from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
+from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed, require_terminal
 from tui_desk.cli.imports import cmd_import
 from tui_desk.cli.parser import build_parser, interface_language
 from tui_desk.cli.reports import cmd_day_sheet, cmd_report
@@ -40,6 +40,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_sms_sandbox(args)
     if command == "pbx-sandbox":
         return cmd_pbx_sandbox(args)
+    if command == "run":
+        require_terminal()
     settings = settings_for(args)
     set_language(settings.language)
     db = open_db(settings)

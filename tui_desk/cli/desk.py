@@ -25,6 +25,19 @@ def cmd_seed(db: Database, cases: int, seed: int) -> None:
     )
 
 
+def require_terminal() -> None:
+    """The desk draws on a terminal and reads keys from it; without one it cannot work.
+
+    ``ssh -T`` or ``ssh host command`` against the desk's forced command gives it pipes:
+    refuse at once, before the database is opened, rather than run blind.
+    """
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    if not all(stream is not None and stream.isatty() for stream in streams):
+        raise CliError(
+            _("the desk needs a terminal: connect with ssh -t (not -T), from a terminal window")
+        )
+
+
 def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
     actor = acting_agent(db, settings, default_agent=default_agent)
     from tui_desk.app import run_desk
@@ -36,6 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from tui_desk.services.agents import list_agents
     from tui_desk.services.meta import set_meta
 
+    if not args.no_open:
+        require_terminal()
     settings = settings_for(args, database_url=args.db or demo_database_url())
     db = open_db(settings)
     if not list_agents(db):
