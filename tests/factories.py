@@ -10,9 +10,11 @@ import datetime as dt
 import itertools
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 
 from tui_desk.clock import utcnow
-from tui_desk.db.engine import Database
+from tui_desk.db.engine import Database, open_database
+from tui_desk.db.migrate import upgrade
 from tui_desk.db.models import (
     AccountStatus,
     Agent,
@@ -413,3 +415,15 @@ class Factory:
                     )
                 )
             return agreement.id
+
+
+def new_database(path: Path) -> str:
+    """A new SQLite database at ``path`` with the current schema (as ``db upgrade`` makes
+    it); its URL. Commands other than the creating ones refuse a file that is not there."""
+    url = f"sqlite:///{path}"
+    db = open_database(url, create=True)
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()
+    return url

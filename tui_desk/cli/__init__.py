@@ -17,7 +17,7 @@ from typing import NoReturn
 
 from tui_desk.cli.agents import cmd_agents
 from tui_desk.cli.common import EXIT_FAILED, CliError, open_db, settings_for
-from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed, require_terminal
+from tui_desk.cli.desk import cmd_demo, cmd_run, cmd_seed
 from tui_desk.cli.imports import cmd_import
 from tui_desk.cli.parser import build_parser, interface_language
 from tui_desk.cli.reports import cmd_day_sheet, cmd_report
@@ -25,8 +25,10 @@ from tui_desk.cli.sandboxes import cmd_pbx_sandbox, cmd_sms_sandbox
 from tui_desk.cli.schema import cmd_db
 from tui_desk.cli.templates import cmd_templates
 from tui_desk.cli.worker import cmd_worker
+from tui_desk.config import ConfigError
 from tui_desk.db.engine import DatabaseUrlError
 from tui_desk.db.migrate import DatabaseUnavailable, SchemaError
+from tui_desk.files import SHARED_UMASK
 from tui_desk.i18n import set_language
 from tui_desk.services.errors import ServiceError
 
@@ -40,11 +42,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return cmd_sms_sandbox(args)
     if command == "pbx-sandbox":
         return cmd_pbx_sandbox(args)
-    if command == "run":
-        require_terminal()
     settings = settings_for(args)
     set_language(settings.language)
-    db = open_db(settings)
+    creates = command == "seed" or (command == "db" and args.db_command == "upgrade")
+    db = open_db(settings, create=creates)
     try:
         if command == "run":
             cmd_run(db, settings)
@@ -75,6 +76,10 @@ def fail(message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything a command creates (the SQLite database with its -wal and -shm, folders) is
+    # shared with the desk's group and hidden from other users, whatever umask the login
+    # shell or service manager left. Files with personal data are tighter still (files.py).
+    os.umask(SHARED_UMASK)
     arguments = sys.argv[1:] if argv is None else list(argv)
     set_language(interface_language(arguments))
     args = build_parser().parse_args(arguments)
@@ -82,7 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         set_language(args.lang)
     try:
         return dispatch(args)
-    except (CliError, DatabaseUrlError, DatabaseUnavailable, SchemaError, ServiceError) as exc:
+    except (
+        CliError,
+        ConfigError,
+        DatabaseUrlError,
+        DatabaseUnavailable,
+        SchemaError,
+        ServiceError,
+    ) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -12,7 +12,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui_desk.config import Settings, load_settings
+from tui_desk.config import (
+    Settings,
+    data_dir,
+    default_database_url,
+    demo_database_url,
+    load_settings,
+)
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import ensure_schema
 from tui_desk.i18n import _
@@ -55,8 +61,14 @@ def settings_for(args: argparse.Namespace, *, database_url: str | None = None) -
     )
 
 
-def open_db(settings: Settings) -> Database:
-    db = open_database(settings.database_url)
+def open_db(settings: Settings, *, create: bool = False) -> Database:
+    """The settings' database. Only commands that create databases (``db upgrade``,
+    ``seed``, ``demo``) pass ``create``: elsewhere a missing SQLite file is a mistyped path,
+    refused in one line. The default data folder is made for them on first use; any
+    other folder must exist."""
+    if create and settings.database_url in (default_database_url(), demo_database_url()):
+        data_dir().mkdir(mode=0o770, parents=True, exist_ok=True)
+    db = open_database(settings.database_url, create=create)
     ensure_schema(db)
     return db
 

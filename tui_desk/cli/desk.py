@@ -29,7 +29,7 @@ def require_terminal() -> None:
     """The desk draws on a terminal and reads keys from it; without one it cannot work.
 
     ``ssh -T`` or ``ssh host command`` against the desk's forced command gives it pipes:
-    refuse at once, before the database is opened, rather than run blind.
+    refuse at once, before the desk takes anything, rather than run blind.
     """
     streams = (sys.stdin, sys.stdout, sys.stderr)
     if not all(stream is not None and stream.isatty() for stream in streams):
@@ -40,6 +40,7 @@ def require_terminal() -> None:
 
 def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
     actor = acting_agent(db, settings, default_agent=default_agent)
+    require_terminal()
     from tui_desk.app import run_desk
 
     run_desk(db, actor, settings)
@@ -52,7 +53,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if not args.no_open:
         require_terminal()
     settings = settings_for(args, database_url=args.db or demo_database_url())
-    db = open_db(settings)
+    db = open_db(settings, create=True)
     if not list_agents(db):
         print(_("creating the demo database at {url}").format(url=db.describe()), file=sys.stderr)
         cmd_seed(db, args.cases, 42)
