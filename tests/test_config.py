@@ -174,3 +174,15 @@ def test_a_profile_is_never_a_path(profiles_folder: Path, name: str) -> None:
 def test_an_unknown_profile_names_the_known_ones(profiles_folder: Path) -> None:
     with pytest.raises(ProfileError, match=r"unknown policy profile 'de'; the profiles are: cn, "):
         load_profile("de")
+
+
+@pytest.mark.parametrize("profile", ["../x.toml", "/tmp/x.toml", "de"])
+def test_the_command_line_refuses_a_profile_path_in_one_line(
+    profiles_folder: Path, profile: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (profiles_folder.parent / "x.toml").write_text('name = "x"\n')
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["--profile", profile, "report", "list"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tui-desk: ") and "policy profile" in err and err.count("\n") == 1

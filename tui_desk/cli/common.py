@@ -53,12 +53,16 @@ def may_choose_agent(login: str, is_demo: bool) -> bool:
 
 
 def settings_for(args: argparse.Namespace, *, database_url: str | None = None) -> Settings:
-    return load_settings(
+    """The settings of this command; a policy profile that cannot be loaded (not a name,
+    unknown, broken) is refused here, before any command starts."""
+    settings = load_settings(
         database_url=database_url or args.db,
         agent=args.agent,
         language=args.lang,
         profile=args.profile,
     )
+    policy_profile(settings)
+    return settings
 
 
 def open_db(settings: Settings, *, create: bool = False) -> Database:
