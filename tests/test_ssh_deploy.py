@@ -255,7 +255,6 @@ def host() -> Iterator[Host]:
     users = [f"tdssh{tag}a", f"tdssh{tag}b"]
     folder = Path(tempfile.mkdtemp(prefix="tui-desk-ssh-", dir="/tmp"))
     folder.chmod(0o755)  # the test users reach their homes, the settings and the data
-    made_run_dir = False
     sshd: subprocess.Popen[bytes] | None = None
     db: Database | None = None
     created: list[str] = []
@@ -328,10 +327,9 @@ def host() -> Iterator[Host]:
         port = _free_port()
         config = folder / "sshd_config"
         config.write_text(_sshd_config(folder, port, group, f"{python} -m tui_desk", system))
-        run_dir = Path("/run/sshd")  # privilege separation; systemd makes it for the service
-        if not run_dir.exists():
-            run_dir.mkdir(mode=0o755)
-            made_run_dir = True
+        # sshd's privilege separation folder, which its service would make. It stays: another
+        # sshd (a second run of this test) may be using it.
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         checked = subprocess.run(
             [str(SSHD), "-t", "-f", str(config)], capture_output=True, text=True
         )
@@ -363,9 +361,6 @@ def host() -> Iterator[Host]:
                         os.kill(pid, signal.SIGKILL)
             subprocess.run(["userdel", "-r", user], capture_output=True, timeout=60)
         subprocess.run(["groupdel", group], capture_output=True, timeout=60)
-        if made_run_dir:
-            with contextlib.suppress(OSError):
-                Path("/run/sshd").rmdir()
         shutil.rmtree(folder, ignore_errors=True)
 
 
