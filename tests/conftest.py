@@ -45,6 +45,16 @@ def _pg_admin(sql: str) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_system_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Tests never read the host's /etc/tui-desk: the system config is a file that is not there
+    (a test that wants one sets TUI_DESK_SYSTEM_CONFIG itself)."""
+    absent = tmp_path_factory.getbasetemp() / "no-system-config" / "config.toml"
+    monkeypatch.setenv("TUI_DESK_SYSTEM_CONFIG", str(absent))
+
+
+@pytest.fixture(autouse=True)
 def _english() -> Iterator[None]:
     set_language("en")
     yield

@@ -14,7 +14,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tui_desk.clock import utcnow
-from tui_desk.db.engine import Database
+from tui_desk.db.engine import Database, open_database
+from tui_desk.db.migrate import upgrade
 from tui_desk.db.models import (
     AccountStatus,
     Agent,
@@ -430,16 +431,13 @@ class Factory:
             return agreement.id
 
 
-def new_db_url(path: Path) -> str:
-    """A new SQLite database at ``path`` with the current schema (as `db upgrade` makes
-    it): commands other than `db upgrade` refuse a database without one."""
-    from tui_desk.db.engine import open_database
-    from tui_desk.db.migrate import ensure_schema
-
+def new_database(path: Path) -> str:
+    """A new SQLite database at ``path`` with the current schema (as ``db upgrade`` makes
+    it); its URL. Commands other than the creating ones refuse a file that is not there."""
     url = f"sqlite:///{path}"
-    db = open_database(url)
+    db = open_database(url, create=True)
     try:
-        ensure_schema(db)
+        upgrade(db)
     finally:
         db.dispose()
     return url

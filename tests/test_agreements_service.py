@@ -258,6 +258,7 @@ def test_both_copies_are_exported_with_chinese_text_and_the_hash(w: World, tmp_p
         Context.frozen(w.db, w.op, NOW, load_profile()), agreement_id, tmp_path
     )
     pdfs = [f for f in copies.files if f.suffix == ".pdf"]
+    assert {f.stat().st_mode & 0o777 for f in copies.files} == {0o640}
     assert len(pdfs) == 2 and {f.name.rsplit("-", 1)[-1] for f in pdfs} == {
         "bank.pdf",
         "borrower.pdf",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.factories import Factory, new_db_url
+from tests.factories import Factory, new_database
 from tui_desk import cli, clock
 from tui_desk.cli import common
 from tui_desk.db.engine import open_database
@@ -33,6 +33,7 @@ def test_only_db_upgrade_makes_the_schema(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
+    open_database(url, create=True).dispose()  # an empty database, no schema yet
     assert run(["--db", url, "agents", "list"]) == 1
     err = capsys.readouterr().err
     assert "run `tui-desk db upgrade` first" in err and err.count("\n") == 1
@@ -55,7 +56,7 @@ def test_an_old_schema_is_refused_naming_the_upgrade(
 
     from tui_desk.db.migrate import migration_connection
 
-    url = new_db_url(tmp_path / "old.db")
+    url = new_database(tmp_path / "old.db")
     db = open_database(url)
     with migration_connection(db) as cfg:
         command.downgrade(cfg, "-1")
@@ -67,8 +68,35 @@ def test_an_old_schema_is_refused_naming_the_upgrade(
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_mistyped_sqlite_path_is_refused_and_only_db_upgrade_creates_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    assert run(["--db", url, "agents", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"tui-desk: there is no database at {tmp_path / 'desk.db'} (a mistyped path?); "
+        "create one with: tui-desk db upgrade\n"
+    )
+    assert not (tmp_path / "desk.db").exists()  # nothing was made on the way
+    lost = f"sqlite:///{tmp_path / 'no-such-folder' / 'desk.db'}"
+    assert run(["--db", lost, "db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-folder does not exist" in err and err.count("\n") == 1
+    assert not (tmp_path / "no-such-folder").exists()
+
+    assert run(["--db", url, "db", "upgrade"]) == 0
+    db = open_database(url, create=False)
+    assert check_schema(db) == head_revision()
+    db.dispose()
+    # Every command runs with umask 007: the desk's group shares the database, others
+    # cannot read it.
+    assert (tmp_path / "desk.db").stat().st_mode & 0o777 == 0o660
+    assert run(["--db", url, "agents", "list"]) == 0
+
+
 def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "a.db")
+    url = new_database(tmp_path / "a.db")
     assert (
         run(["agents", "add", "wang.fang", "--name", "王芳", "--role", "collector", "--db", url])
         == 0
@@ -92,6 +120,12 @@ def test_agents_add_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ("postgresql://nobody@127.0.0.1:1/none", "cannot open database"),
         ("mysql://x@localhost/y", "unsupported database"),
         ("not a url", "not a database URL"),
+        ("postgresql://u@h:abc/db", "not a database URL"),
+        ("postgres://u@h/db", "cannot open database"),
+        ("postgresql+asyncpg://u@h/db", "unsupported PostgreSQL driver 'asyncpg'"),
+        ("sqlite://desk.db", "an SQLite URL names a file"),
+        ("sqlite:///", "an SQLite URL names a file"),
+        ("sqlite+aiosqlite:///x.db", "unsupported SQLite driver 'aiosqlite'"),
     ],
 )
 def test_bad_database_url_is_one_line(
@@ -104,13 +138,13 @@ def test_bad_database_url_is_one_line(
 
 
 def test_unknown_login_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "u.db")
+    url = new_database(tmp_path / "u.db")
     assert run(["--db", url, "--agent", "nobody"]) == 1
     assert "is not a tui-desk agent" in capsys.readouterr().err
 
 
 def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "i.db")
+    url = new_database(tmp_path / "i.db")
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     run(["--db", url, "agents", "deactivate", "li"])
     capsys.readouterr()
@@ -121,7 +155,7 @@ def test_inactive_agent_gets_no_desk(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_agent_flag_refused_for_ordinary_login_on_real_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "r.db")
+    url = new_database(tmp_path / "r.db")
     run(["--db", url, "agents", "add", "boss", "--name", "Boss", "--role", "supervisor"])
     monkeypatch.setattr(os, "getuid", lambda: 4242)
     monkeypatch.setattr(common, "current_login", lambda: "clerk")
@@ -144,7 +178,7 @@ def test_may_choose_agent_rules(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_collector_schedule_and_days_off_from_the_command_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "s.db")
+    url = new_database(tmp_path / "s.db")
     assert (
         run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
         == 0
@@ -189,7 +223,7 @@ def test_collector_schedule_and_days_off_from_the_command_line(
 def test_bad_schedule_input_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
 ) -> None:
-    url = new_db_url(tmp_path / "b.db")
+    url = new_database(tmp_path / "b.db")
     run(["--db", url, "agents", "add", "wang.fang", "--name", "王芳", "--role", "collector"])
     run(["--db", url, "agents", "add", "li", "--name", "李", "--role", "operator"])
     capsys.readouterr()
@@ -210,7 +244,7 @@ def visit_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database where collector ``col`` has two visits on Thursday 2026-12-03; the OS
     login is the supervisor ``op`` (``clerk`` is an operator), and the clock reads the
     morning of that day."""
-    url = new_db_url(tmp_path / "v.db")
+    url = new_database(tmp_path / "v.db")
     assert run(["--db", url, "agents", "list"]) == 0
     db = open_database(url)
     make = Factory(db, now=BOOKED_AT)
@@ -277,6 +311,8 @@ def test_day_sheet_as_markdown_to_a_file(
     assert capsys.readouterr().out.startswith("# Day sheet")
     assert run([*argv, "--format", "txt", "--out", str(target)]) == 0
     assert target.read_text(encoding="utf-8").startswith("Day sheet: 王芳 (col)\n")
+    # Full addresses: the desk's group may read the sheet, nobody else.
+    assert target.stat().st_mode & 0o777 == 0o640
 
 
 def test_day_sheet_of_another_day_is_empty(
@@ -433,7 +469,7 @@ def test_a_usage_error_exits_2(
 def test_a_refusal_exits_1_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "r.db")
+    url = new_database(tmp_path / "r.db")
     Factory(open_database(url)).agent(login="boss", role=Role.SUPERVISOR)
     assert run(["--db", url, "--agent", "boss", "report", "no-such-report"]) == 1
     err = capsys.readouterr().err
@@ -446,7 +482,7 @@ def test_a_refusal_exits_1_with_one_line(
 @pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A database with an administrator, a supervisor and an operator; the OS is not root."""
-    url = new_db_url(tmp_path / "team.db")
+    url = new_database(tmp_path / "team.db")
     db = open_database(url)
     make = Factory(db)
     make.agent(login="adm", role=Role.ADMIN)
@@ -530,7 +566,7 @@ def test_a_supervisor_manages_accounts_audited_as_themselves(
 def test_the_host_admin_sets_up_the_first_administrator_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "boot.db")
+    url = new_database(tmp_path / "boot.db")
     monkeypatch.setattr(common, "current_login", lambda: "root")
     monkeypatch.setattr(os, "getuid", lambda: 0)
     assert run(["--db", url, "agents", "add", "adm", "--name", "管理员", "--role", "admin"]) == 0

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories import new_db_url
+from tests.factories import new_database
 from tests.test_importer import account, accounts_csv, payments_csv
 from tui_desk import cli
 from tui_desk.db.engine import open_database
@@ -36,7 +36,7 @@ def _rows(url: str, model: type[Any]) -> int:
 
 
 def test_import_csv_files_then_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "desk.db")
+    url = new_database(tmp_path / "desk.db")
     accounts = accounts_csv(tmp_path / "accounts.csv", [account(1), account(2)])
     payments = payments_csv(
         tmp_path / "payments.csv",
@@ -58,7 +58,7 @@ def test_import_csv_files_then_again(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_rejected_rows_are_printed_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "desk.db")
+    url = new_database(tmp_path / "desk.db")
     path = accounts_csv(tmp_path / "a.csv", [account(1), account(2, product="lease")])
     assert run(["--db", url, "import", "--csv", str(path), "--batch-size", "1"]) == 1
     out = capsys.readouterr().out
@@ -67,7 +67,7 @@ def test_rejected_rows_are_printed_and_exit_1(
 
 
 def test_bad_sources_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "desk.db")
+    url = new_database(tmp_path / "desk.db")
     assert run(["--db", url, "import", "--csv", str(tmp_path / "nope.csv")]) == 1
     assert "tui-desk: the import stopped: cannot read" in capsys.readouterr().err
     assert run(["--db", url, "import", "--url", "ftp://x"]) == 1
@@ -105,7 +105,7 @@ def test_import_url(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], server: tuple[dict[str, bytes], str]
 ) -> None:
     pages, base = server
-    url = new_db_url(tmp_path / "desk.db")
+    url = new_database(tmp_path / "desk.db")
     pages["/feed"] = json.dumps({"items": [account(1)], "next": "/feed?page=2"}).encode()
     pages["/feed?page=2"] = json.dumps({"items": [account(2)], "next": None}).encode()
     assert run(["--db", url, "import", "--url", f"{base}/feed"]) == 0

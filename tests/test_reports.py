@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.factories import Factory, new_db_url
+from tests.factories import Factory, new_database
 from tui_desk import cli
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import (
@@ -403,7 +403,7 @@ def _boss(db: Database) -> None:
 
 @pytest.fixture
 def world_url(tmp_path: Path) -> str:
-    url = new_db_url(tmp_path / "r.db")
+    url = new_database(tmp_path / "r.db")
     assert cli_run(["--db", url, "agents", "list"]) == 0
     db = open_database(url)
     try:
@@ -431,6 +431,7 @@ def test_cli_writes_csv_with_a_bom(
     assert cli_run([*argv, "--csv", str(target), "--db", world_url]) == 0
     assert "wrote unreconciled-door (1 rows)" in capsys.readouterr().out
     raw = target.read_bytes()
+    assert target.stat().st_mode & 0o777 == 0o640  # names and amounts: not for others
     assert raw.startswith(b"\xef\xbb\xbf")
     assert raw.decode("utf-8-sig").splitlines() == [
         "collector,name,reports,amount,oldest",
@@ -440,7 +441,7 @@ def test_cli_writes_csv_with_a_bom(
 
 
 def test_cli_lists_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = new_db_url(tmp_path / "l.db")
+    url = new_database(tmp_path / "l.db")
     _boss(open_database(url))
     assert cli_run(["--db", url, "report", "list"]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
@@ -463,7 +464,7 @@ def test_cli_lists_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_cli_errors_are_one_line(
     args: list[str], expected: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = new_db_url(tmp_path / "e.db")
+    url = new_database(tmp_path / "e.db")
     _boss(open_database(url))
     assert cli_run(["--db", url, "report", *args]) == 1
     err = capsys.readouterr().err

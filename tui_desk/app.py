@@ -23,6 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.content import Content
+from textual.driver import Driver
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -159,18 +160,35 @@ class DeskApp(App[None], inherit_bindings=False):
         )
         # The phone system, when one is configured (else the desk shows numbers to dial).
         self.dialer = Dialer.from_settings(settings)
+        self.hung_up = False
 
     def get_default_screen(self) -> Screen[None]:
         return DeskScreen(self.service)
 
+    def get_driver_class(self) -> type[Driver]:
+        if sys.platform == "win32":
+            return super().get_driver_class()
+        from tui_desk.driver import DeskDriver
+
+        return DeskDriver
+
     def on_mount(self) -> None:
-        # An SSH session that drops sends SIGHUP (and SIGTERM on shutdown): leave the desk
-        # the normal way so the case lease is released and no process is left spinning on
-        # a dead terminal.
+        # An SSH session that drops sends SIGHUP (and SIGTERM on shutdown); the driver
+        # reports the end of input. Each leaves the desk the normal way, so the case lease
+        # is released and no process is left spinning on a dead terminal.
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self.hang_up)
+
+    def hang_up(self) -> None:
+        """The terminal is gone or the session ends: leave at once, asking nothing.
+
+        Unmounting the desk releases the case in hand and signs the agent off the board.
+        """
+        if not self.hung_up:
+            self.hung_up = True
+            self.exit()
 
     async def on_event(self, event: events.Event) -> None:
         # A key typed while a form saves belongs to what comes after the form (the next

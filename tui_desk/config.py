@@ -1,4 +1,10 @@
-"""Settings: built-in defaults < config file < environment (TUI_DESK_*) < command-line flags."""
+"""Settings: built-in defaults < the system's config file (``/etc/tui-desk/config.toml``) <
+the user's config file < environment (TUI_DESK_*) < command-line flags.
+
+An unknown key or a value of the wrong kind in either file, or a TUI_DESK_* value that
+cannot be read, is refused with its name in one line: a misspelt ``databse_url`` must not
+silently leave the desk on another database.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,27 @@ from typing import Any
 
 import platformdirs
 
+from tui_desk.i18n import N_, _
+
 APP_NAME = "tui-desk"
 ENV_PREFIX = "TUI_DESK_"
+SYSTEM_CONFIG_FILE = Path("/etc/tui-desk/config.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration file or variable cannot be used; the message is one line."""
+
+
+def system_config_file() -> Path:
+    """The administrator's settings for every user of this host (TUI_DESK_SYSTEM_CONFIG
+    moves it, for tests and unusual layouts)."""
+    override = os.environ.get(f"{ENV_PREFIX}SYSTEM_CONFIG")
+    return Path(override) if override else SYSTEM_CONFIG_FILE
+
+
+def system_config_dir() -> Path:
+    """The folder of the system config file; installed policy profiles live in profiles/."""
+    return system_config_file().parent
 
 
 def data_dir() -> Path:
@@ -70,28 +95,75 @@ class Settings:
 
 
 _CASTS: dict[str, type] = {"lease_minutes": int}
+_KIND_NAMES: dict[type, str] = {int: N_("a whole number"), str: N_("a text in quotes")}
 
 
 def load_settings(
-    *, file: Path | None = None, env: dict[str, str] | None = None, **flags: Any
+    *,
+    file: Path | None = None,
+    system_file: Path | None = None,
+    env: dict[str, str] | None = None,
+    **flags: Any,
 ) -> Settings:
-    """Settings from defaults, then the config file, then TUI_DESK_* variables, then flags."""
+    """Settings from defaults, the system's file, the user's file, TUI_DESK_*, then flags."""
     env = dict(os.environ) if env is None else env
     values: dict[str, Any] = {
         "database_url": default_database_url(),
         "language": language_from_env(),
     }
-    path = file or config_file()
-    if path.is_file():
-        with path.open("rb") as fh:
-            loaded = tomllib.load(fh)
-        values.update({k: v for k, v in loaded.items() if k in _field_names()})
+    for path in (system_file or system_config_file(), file or config_file()):
+        values.update(read_config_file(path))
     for name in _field_names():
         raw = env.get(ENV_PREFIX + name.upper())
         if raw:
-            values[name] = _CASTS.get(name, str)(raw)
+            values[name] = _from_env(name, raw)
     values.update({k: v for k, v in flags.items() if v is not None and k in _field_names()})
     return Settings(**values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of one TOML file (none when it does not exist), checked key by key."""
+    try:
+        with path.open("rb") as fh:
+            loaded = tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(
+            _("cannot read {path}: {error}").format(path=path, error=exc.strerror or exc)
+        ) from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            _("{path} is not valid TOML: {error}").format(path=path, error=exc)
+        ) from exc
+    known = {f.name: f for f in fields(Settings)}
+    for key, value in loaded.items():
+        if key not in known:
+            raise ConfigError(
+                _("unknown setting {key!r} in {path}; the settings are: {names}").format(
+                    key=key, path=path, names=", ".join(sorted(known))
+                )
+            )
+        wanted = _CASTS.get(key, str)
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            raise ConfigError(
+                _("the setting {key!r} in {path} must be {kind}").format(
+                    key=key, path=path, kind=_(_KIND_NAMES[wanted])
+                )
+            )
+    return loaded
+
+
+def _from_env(name: str, raw: str) -> Any:
+    cast = _CASTS.get(name, str)
+    try:
+        return cast(raw)
+    except ValueError:
+        raise ConfigError(
+            _("{variable}={value!r} must be {kind}").format(
+                variable=ENV_PREFIX + name.upper(), value=raw, kind=_(_KIND_NAMES[cast])
+            )
+        ) from None
 
 
 def _field_names() -> set[str]:

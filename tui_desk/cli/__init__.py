@@ -34,8 +34,10 @@ from tui_desk.cli.sandboxes import cmd_pbx_sandbox, cmd_sms_sandbox
 from tui_desk.cli.schema import cmd_db
 from tui_desk.cli.templates import cmd_templates
 from tui_desk.cli.worker import cmd_worker
+from tui_desk.config import ConfigError
 from tui_desk.db.engine import DatabaseUrlError
 from tui_desk.db.migrate import DatabaseUnavailable, SchemaError
+from tui_desk.files import SHARED_UMASK
 from tui_desk.i18n import set_language
 from tui_desk.services.errors import ServiceError
 
@@ -87,6 +89,10 @@ def fail(message: str) -> NoReturn:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything a command creates (the SQLite database with its -wal and -shm, folders) is
+    # shared with the desk's group and hidden from other users, whatever umask the login
+    # shell or service manager left. Files with personal data are tighter still (files.py).
+    os.umask(SHARED_UMASK)
     arguments = sys.argv[1:] if argv is None else list(argv)
     set_language(interface_language(arguments))
     args = build_parser().parse_args(arguments)
@@ -94,7 +100,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         set_language(args.lang)
     try:
         return dispatch(args)
-    except (CliError, DatabaseUrlError, DatabaseUnavailable, SchemaError, ServiceError) as exc:
+    except (
+        CliError,
+        ConfigError,
+        DatabaseUrlError,
+        DatabaseUnavailable,
+        SchemaError,
+        ServiceError,
+    ) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         return 130

@@ -12,7 +12,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui_desk.config import Settings, load_settings
+from tui_desk.config import (
+    Settings,
+    data_dir,
+    default_database_url,
+    demo_database_url,
+    load_settings,
+)
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import ensure_schema, require_current
 from tui_desk.i18n import _
@@ -47,19 +53,34 @@ def may_choose_agent(login: str, is_demo: bool) -> bool:
 
 
 def settings_for(args: argparse.Namespace, *, database_url: str | None = None) -> Settings:
-    return load_settings(
+    """The settings of this command; a policy profile that cannot be loaded (not a name,
+    unknown, broken) is refused here, before any command starts."""
+    settings = load_settings(
         database_url=database_url or args.db,
         agent=args.agent,
         language=args.lang,
         profile=args.profile,
     )
+    policy_profile(settings)
+    return settings
 
 
-def open_db(settings: Settings, *, migrate: bool = False) -> Database:
-    """The database, its schema checked: only ``db upgrade`` (and the demo, on its own
-    database) changes the schema; every other command refuses an old or missing one in
-    one line naming ``tui-desk db upgrade``."""
-    db = open_database(settings.database_url)
+def open_raw(settings: Settings, *, create: bool = False) -> Database:
+    """The settings' database as it is (``create``: a missing SQLite file is made)."""
+    if create and settings.database_url in (default_database_url(), demo_database_url()):
+        data_dir().mkdir(mode=0o770, parents=True, exist_ok=True)
+    return open_database(settings.database_url, create=create)
+
+
+def open_db(settings: Settings, *, create: bool = False, migrate: bool = False) -> Database:
+    """The settings' database, its schema checked.
+
+    Only ``db upgrade`` (and the demo, on its own database) changes the schema; every
+    other command refuses an old or missing one in one line naming ``tui-desk db
+    upgrade``. Only commands that create databases (``db upgrade``, ``demo``) pass
+    ``create``: elsewhere a missing SQLite file is a mistyped path, refused in one line.
+    The default data folder is made for them on first use; any other folder must exist."""
+    db = open_raw(settings, create=create)
     try:
         if migrate:
             ensure_schema(db)

@@ -25,8 +25,22 @@ def cmd_seed(db: Database, cases: int, seed: int) -> None:
     )
 
 
+def require_terminal() -> None:
+    """The desk draws on a terminal and reads keys from it; without one it cannot work.
+
+    ``ssh -T`` or ``ssh host command`` against the desk's forced command gives it pipes:
+    refuse at once, before the desk takes anything, rather than run blind.
+    """
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    if not all(stream is not None and stream.isatty() for stream in streams):
+        raise CliError(
+            _("the desk needs a terminal: connect with ssh -t (not -T), from a terminal window")
+        )
+
+
 def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
     actor = acting_agent(db, settings, default_agent=default_agent)
+    require_terminal()
     from tui_desk.app import run_desk
 
     run_desk(db, actor, settings)
@@ -36,8 +50,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from tui_desk.services.agents import list_agents
     from tui_desk.services.meta import set_meta
 
+    if not args.no_open:
+        require_terminal()
     settings = settings_for(args, database_url=args.db or demo_database_url())
-    db = open_db(settings, migrate=True)  # the demo keeps its own database current
+    db = open_db(settings, create=True, migrate=True)  # the demo keeps its own database current
     if not list_agents(db):
         print(_("creating the demo database at {url}").format(url=db.describe()), file=sys.stderr)
         cmd_seed(db, args.cases, 42)

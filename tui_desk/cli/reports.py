@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from tui_desk.cli.common import CliError, acting_agent, parse_day, policy_profile
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
+from tui_desk.files import write_private_text
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services.context import Context
@@ -59,8 +61,7 @@ def cmd_day_sheet(args: argparse.Namespace, db: Database, settings: Settings) ->
         sys.stdout.write(text)
         return
     try:
-        with open(args.out, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_private_text(Path(args.out), text)
     except OSError as exc:
         raise CliError(
             _("cannot write {path}: {error}").format(path=args.out, error=exc.strerror or exc)
@@ -104,8 +105,7 @@ def cmd_report(args: argparse.Namespace, db: Database, settings: Settings) -> No
         return
     try:
         # The BOM lets spreadsheet programs recognise UTF-8 (Chinese names) on opening.
-        with open(args.csv, "w", encoding="utf-8-sig", newline="") as fh:
-            fh.write(reports.to_csv(table))
+        write_private_text(Path(args.csv), reports.to_csv(table), encoding="utf-8-sig")
     except OSError as exc:
         raise CliError(
             _("cannot write {path}: {error}").format(path=args.csv, error=exc.strerror or exc)

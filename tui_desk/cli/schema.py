@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tui_desk.cli.common import open_raw
 from tui_desk.config import Settings
-from tui_desk.db.engine import open_database
 from tui_desk.i18n import _
 
 
@@ -15,7 +15,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     ``current``: the revision in force, changing nothing."""
     from tui_desk.db.migrate import check_schema, head_revision, upgrade_found
 
-    db = open_database(settings.database_url)
+    db = open_raw(settings, create=args.db_command == "upgrade")
     try:
         before = check_schema(db)
         if args.db_command == "upgrade":

@@ -8,6 +8,7 @@ on PostgreSQL it is an ordinary transaction and services take row locks where th
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,12 @@ from sqlalchemy.engine.url import URL
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tui_desk.i18n import _
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# A new SQLite database: read-write for its owner and the desk's group (less the umask;
+# every tui-desk command runs with umask 007), nothing for others.
+SHARED_DATABASE_MODE = 0o660
 
 
 class DatabaseUrlError(ValueError):
@@ -27,20 +33,68 @@ class DatabaseUrlError(ValueError):
 
 
 def normalise_url(raw: str) -> URL:
-    """Parse a SQLAlchemy URL; PostgreSQL URLs default to the psycopg 3 driver."""
+    """Parse a SQLAlchemy URL; PostgreSQL URLs default to the psycopg 3 driver.
+
+    Only the drivers tui-desk ships with are taken, and an SQLite URL must name a file:
+    anything else is refused in one line before any driver is loaded.
+    """
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
-        raise DatabaseUrlError(f"not a database URL: {raw!r}") from exc
-    backend = url.get_backend_name()
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise DatabaseUrlError(_("not a database URL: {url!r}").format(url=raw)) from exc
+    backend, _plus, driver = url.drivername.partition("+")
     if backend in ("postgresql", "postgres"):
-        if url.get_driver_name() in ("", "psycopg2", None) or "+" not in url.drivername:
-            url = url.set(drivername="postgresql+psycopg")
-    elif backend != "sqlite":
+        if driver not in ("", "psycopg", "psycopg2"):
+            raise DatabaseUrlError(
+                _("unsupported PostgreSQL driver {driver!r}: use postgresql://...").format(
+                    driver=driver
+                )
+            )
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend == "sqlite":
+        if driver not in ("", "pysqlite"):
+            raise DatabaseUrlError(
+                _("unsupported SQLite driver {driver!r}: use sqlite:///PATH").format(driver=driver)
+            )
+        if url.host or not url.database or url.database == ":memory:":
+            raise DatabaseUrlError(
+                _(
+                    "an SQLite URL names a file: sqlite:////absolute/path/desk.db "
+                    "(four slashes) or sqlite:///relative/path.db, not {url!r}"
+                ).format(url=raw)
+            )
+    else:
         raise DatabaseUrlError(
-            f"unsupported database {backend!r}: use sqlite:///PATH or postgresql://..."
+            _("unsupported database {backend!r}: use sqlite:///PATH or postgresql://...").format(
+                backend=backend
+            )
         )
     return url
+
+
+def check_sqlite_file(url: URL, *, create: bool) -> None:
+    """Refuse an SQLite file whose folder is missing, or that is missing when not creating.
+
+    SQLite makes an empty database for any path it is given, so a mistyped path would
+    otherwise open an empty desk; only the commands that create databases create one.
+    """
+    assert url.database
+    path = Path(url.database).expanduser()
+    if not path.parent.is_dir():
+        raise DatabaseUrlError(
+            _("the SQLite database folder {folder} does not exist (a mistyped path?)").format(
+                folder=path.parent
+            )
+        )
+    if create and not path.exists():
+        _create_shared_file(path)
+    if not create and not path.exists():
+        raise DatabaseUrlError(
+            _(
+                "there is no database at {path} (a mistyped path?); "
+                "create one with: tui-desk db upgrade"
+            ).format(path=path)
+        )
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -142,15 +196,31 @@ class Database:
         return self.url.render_as_string(hide_password=True)
 
 
-def open_database(raw_url: str, *, echo: bool = False) -> Database:
+def _create_shared_file(path: Path) -> None:
+    """Make the empty database file SQLite will fill, read-write for the desk's group.
+
+    SQLite itself creates it 0644 (less the umask), which on a shared host leaves every
+    operator but its creator a read-only database; its -wal and -shm files take the
+    database file's mode.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SHARED_DATABASE_MODE)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseUrlError(
+            _("cannot create {path}: {error}").format(path=path, error=exc.strerror or exc)
+        ) from exc
+    os.close(fd)
+
+
+def open_database(raw_url: str, *, echo: bool = False, create: bool = True) -> Database:
+    """The database at ``raw_url``. With ``create=False`` an SQLite file must exist already;
+    its folder must exist either way (nothing here makes folders)."""
     url = normalise_url(raw_url)
     kwargs: dict[str, Any] = {"echo": echo}
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            try:
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise DatabaseUrlError(f"cannot create the database folder: {exc}") from exc
+        check_sqlite_file(url, create=create)
         kwargs["connect_args"] = {
             "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
             "check_same_thread": False,
@@ -162,8 +232,11 @@ def open_database(raw_url: str, *, echo: bool = False) -> Database:
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ArgumentError, ImportError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUrlError(
-            f"cannot use {url.render_as_string(hide_password=True)}: {exc}"
+            _("cannot use {url}: {error}").format(
+                url=url.render_as_string(hide_password=True), error=first
+            )
         ) from exc
     if url.get_backend_name() == "sqlite":
         _sqlite_setup(engine)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from tui_desk.resources import data_path
+from tui_desk.resources import UnknownProfile, profile_path
 from tui_desk.rules.identity import CN_RESIDENT_ID, IdentityPolicy
 
 
@@ -80,9 +80,13 @@ def parse_profile(raw: dict[str, Any]) -> Profile:
 
 @lru_cache(maxsize=8)
 def load_profile(name: str = "cn") -> Profile:
+    """A policy profile by name: one an administrator installed, else a shipped one."""
     try:
-        path = data_path(f"profiles/{name}.toml")
-    except FileNotFoundError as exc:
-        raise ProfileError(f"unknown policy profile {name!r}") from exc
-    with path.open("rb") as fh:
-        return parse_profile(tomllib.load(fh))
+        path = profile_path(name)
+    except UnknownProfile as exc:
+        raise ProfileError(str(exc)) from exc
+    try:
+        with path.open("rb") as fh:
+            return parse_profile(tomllib.load(fh))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"policy profile {name!r} ({path}): {exc}") from exc

@@ -56,6 +56,7 @@ from tui_desk.exports.agreement_pdf import (
     render_markdown,
     render_pdf,
 )
+from tui_desk.files import private_folder, write_private_bytes, write_private_text
 from tui_desk.formatting import amount
 from tui_desk.i18n import _
 from tui_desk.resources import data_path
@@ -975,15 +976,15 @@ def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopi
             _("agreement {id}: the stored text does not match the signed hash; not exported")
             .format(id=agreement_id)
         )  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     files: list[Path] = []
     for copy in (CopyKind.BANK, CopyKind.BORROWER):
         doc = document(record, copy, prof)
         stem = folder / f"agreement-{record.content.number}-{copy.value}"
         pdf = stem.with_suffix(".pdf")
-        pdf.write_bytes(render_pdf(doc))
+        write_private_bytes(pdf, render_pdf(doc))
         md = stem.with_suffix(".md")
-        md.write_text(render_markdown(doc), encoding="utf-8")
+        write_private_text(md, render_markdown(doc))
         files += [pdf, md]
     with ctx.db.write() as s:
         audit.record(

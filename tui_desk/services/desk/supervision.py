@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tui_desk.db.models import Agent, BoardSnapshot, Channel, CollectionCase, Phone
 from tui_desk.domain import OverrideRequestStatus
+from tui_desk.files import private_folder, write_private_text
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services import board as board_service
@@ -235,7 +236,7 @@ class SupervisionDesk(DeskPart):
         """Write the report as CSV (UTF-8 with a BOM, for spreadsheet programs); the path."""
         table = self.report(name, date_from, date_to)
         folder = self.exports_folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         path = folder / f"report-{name}-{date_from.isoformat()}-{date_to.isoformat()}.csv"
-        path.write_text(to_csv(table), encoding="utf-8-sig", newline="")
+        write_private_text(path, to_csv(table), encoding="utf-8-sig")
         return path

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tui_desk.db.models import Channel, Role, Side
 from tui_desk.exports.day_sheet import render_markdown, render_text
+from tui_desk.files import private_folder, write_private_text
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
@@ -207,17 +208,15 @@ class VisitDesk(DeskPart):
         check_date("day", day)
         sheet = self.day_sheet(collector_id, day)
         folder = self.exports_folder
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)
         stem = folder / f"day-sheet-{sheet.collector_login}-{day.isoformat()}"
         region = self.profile.country
         printed = self.now()
-        stem.with_suffix(".md").write_text(
-            render_markdown(sheet, printed_at=printed, home_region=region), encoding="utf-8"
+        write_private_text(
+            stem.with_suffix(".md"), render_markdown(sheet, printed_at=printed, home_region=region)
         )
         text_path = stem.with_suffix(".txt")
-        text_path.write_text(
-            render_text(sheet, printed_at=printed, home_region=region), encoding="utf-8"
-        )
+        write_private_text(text_path, render_text(sheet, printed_at=printed, home_region=region))
         return text_path
 
     day_sheet = use_case(visits.day_sheet)
