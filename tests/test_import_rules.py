@@ -158,3 +158,11 @@ def test_duplicates_and_disagreeing_borrowers_in_one_batch() -> None:
     )
     with pytest.raises(RowError, match="borrower C1 differs from row 2 in: address"):
         seen.check_borrower(other)
+
+
+def test_a_rejected_id_number_is_shown_masked() -> None:
+    with pytest.raises(RowError) as refused:
+        parse(id_number="110105198503140010")
+    message = str(refused.value)
+    assert "110105198503140010" not in message
+    assert "**************0010" in message and "check digit should be" in message

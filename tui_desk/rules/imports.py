@@ -311,6 +311,15 @@ def _phone(raw: str, field: str, region: str) -> PhoneRecord:
 # --- rows ------------------------------------------------------------------------------------
 
 
+def masked_tail(value: str, keep: int = 4) -> str:
+    """An identity number as a rejection may show it (printed and stored): all but its
+    last ``keep`` characters masked, so the report finds the row without revealing it."""
+    value = value.strip()
+    if len(value) <= keep:
+        return "*" * len(value)
+    return "*" * (len(value) - keep) + value[-keep:]
+
+
 def parse_account(
     row: Mapping[str, Value],
     row_no: int,
@@ -334,7 +343,7 @@ def parse_account(
     if not check.ok or check.normalized is None:
         raise RowError(
             _("invalid {document} {value}: {reason}").format(
-                document=identity.label, value=id_raw, reason=check.reason
+                document=identity.label, value=masked_tail(id_raw), reason=check.reason
             )
         )
     region_code = _text(row, "region_code")
