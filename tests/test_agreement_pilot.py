@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,11 +14,19 @@ from sqlalchemy import select
 from textual.widgets import TextArea
 
 from tests.factories import Factory
-from tests.pilot import modal_text, open_case, settle, until
+from tests.pilot import desk_screen, modal_text, open_case, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
-from tui_desk.db.models import Agreement, AgreementStatus, Borrower, PlanStatus, Role, Stage
+from tui_desk.db.models import (
+    Agreement,
+    AgreementStatus,
+    AuditEvent,
+    Borrower,
+    PlanStatus,
+    Role,
+    Stage,
+)
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.agreement_modals import (
@@ -134,8 +143,35 @@ async def test_draft_terms_ready_sign_and_export_by_keys(world: World, tmp_path:
         await pilot.press("A")
         await until(pilot, lambda: isinstance(app.screen, AgreementMenuModal))
         await pilot.press("5")
-        await until(pilot, lambda: len(list(tmp_path.glob("*.pdf"))) == 2)
-        assert len(list(tmp_path.glob("*.md"))) == 2
+        mine = tmp_path / "op"  # each agent's exports go to a folder of their own
+        await until(pilot, lambda: len(list(mine.glob("*.pdf"))) == 2)
+        assert len(list(mine.glob("*.md"))) == 2
+        desk = desk_screen(app)
+        pane = desk.pane_widget("agreement")
+        await until(pilot, lambda: "copies in" in str(pane.border_subtitle))
+
+        # Printing the two originals hands both PDFs to the configured print command.
+        jobs = tmp_path / "jobs.txt"
+        fake_lp = tmp_path / "lp.py"
+        fake_lp.write_text(
+            "import sys\n"
+            f"open({str(jobs)!r}, 'a').write(sys.argv[-1] + '\\n')\n"
+            "print('request id is desk-1 (1 file(s))')\n",
+            encoding="utf-8",
+        )
+        app.service = dataclasses.replace(app.service, print_command=f"{sys.executable} {fake_lp}")
+        desk.service = app.service
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgreementMenuModal))
+        await pilot.press("6")
+        await until(pilot, lambda: jobs.exists() and len(jobs.read_text().splitlines()) == 2)
+        printed = jobs.read_text().splitlines()
+        assert all(line.endswith(".pdf") and "/op/" in line for line in printed)
+        await until(pilot, lambda: "printed" in str(pane.border_subtitle))
+        with world.db.read() as s:
+            [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "agreement.print"))
+            assert event.case_id == world.case and event.after is not None
+            assert event.after["printer"] == ["request id is desk-1 (1 file(s))"] * 2
 
 
 async def test_a_missing_clause_is_refused_on_ready(world: World, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events
@@ -157,6 +158,8 @@ class DeskApp(App[None], inherit_bindings=False):
             actor=actor,
             profile=self.profile,
             clock=clock,
+            export_dir=Path(settings.exports_dir).expanduser() if settings.exports_dir else None,
+            print_command=settings.print_command,
         )
         # The phone system, when one is configured (else the desk shows numbers to dial).
         self.dialer = Dialer.from_settings(settings)

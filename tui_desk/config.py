@@ -88,6 +88,11 @@ class Settings:
     pbx_user: str | None = None
     pbx_password: str | None = None
     pbx_context: str = "from-internal"
+    # Where exports go on a shared host (each agent gets a group-readable folder of their
+    # own under it); default: the data folder's exports/. The print command receives a
+    # file to print as its last argument (CUPS ``lp`` by default).
+    exports_dir: str | None = None
+    print_command: str = "lp"
 
     def with_overrides(self, **values: Any) -> Settings:
         clean = {k: v for k, v in values.items() if v is not None}

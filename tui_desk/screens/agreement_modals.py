@@ -39,6 +39,7 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("3", "ready", N_("Ready to sign")),
     ("4", "sign", N_("Sign")),
     ("5", "export", N_("Export copies")),
+    ("6", "print", N_("Print the two originals")),
     ("6", "compare", N_("Compare versions")),
     ("7", "delivery", N_("Copy delivered")),
 )
@@ -50,11 +51,11 @@ def available(record: AgreementRecord | None) -> set[str]:
         return {"draft"}
     status = record.status.value
     if status == "draft":
-        return {"draft", "terms", "ready", "compare", "export"}
+        return {"draft", "terms", "ready", "compare", "export", "print"}
     if status == "ready":
-        return {"draft", "terms", "sign", "compare", "export"}
+        return {"draft", "terms", "sign", "compare", "export", "print"}
     if status == "signed":
-        return {"draft", "export", "delivery", "compare"}
+        return {"draft", "export", "print", "delivery", "compare"}
     return {"draft"}
 
 

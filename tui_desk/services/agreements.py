@@ -59,6 +59,7 @@ from tui_desk.exports.agreement_pdf import (
 from tui_desk.files import private_folder, write_private_bytes, write_private_text
 from tui_desk.formatting import amount
 from tui_desk.i18n import _
+from tui_desk.integrations.printing import PrintFailed, print_file
 from tui_desk.resources import data_path
 from tui_desk.rules import agreements as rules
 from tui_desk.rules.permissions import Action
@@ -965,6 +966,13 @@ class ExportedCopies:
     content_hash: str
 
 
+@dataclass(frozen=True)
+class PrintedCopies:
+    files: tuple[Path, ...]
+    printer: tuple[str, ...]
+    """What the print command said for each file (``lp``: the job id)."""
+
+
 def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopies:
     """Bank and borrower copies as PDF and Markdown (an audited read: full personal data)."""
     ctx.actor.require(Action.WORK_CASES)
@@ -995,6 +1003,32 @@ def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopi
             after={"files": [f.name for f in files], "content_hash": record.content_hash},
         )  # fmt: skip
     return ExportedCopies(tuple(files), record.content_hash or "")
+
+
+def print_copies(
+    ctx: Context, agreement_id: int, folder: Path, print_command: str
+) -> PrintedCopies:
+    """Export the two originals (bank and borrower) and hand their PDFs to the host's
+    print command; audited with the files and what the printer said."""
+    copies = export_copies(ctx, agreement_id, folder)
+    pdfs = [f for f in copies.files if f.suffix == ".pdf"]
+    jobs: list[str] = []
+    try:
+        for pdf in pdfs:
+            jobs.append(print_file(print_command, pdf))
+    except PrintFailed as exc:
+        raise ServiceError(
+            _("not printed: {reason}; the copies are in {folder}").format(reason=exc, folder=folder)
+        ) from exc
+    with ctx.db.write() as s:
+        agreement = s.get(Agreement, agreement_id)
+        audit.record(
+            s, ctx.actor, "agreement.print", "agreement", agreement_id,
+            f"{ctx.actor.login} printed the two originals of agreement {agreement_id}",
+            now=ctx.now(), case_id=agreement.case_id if agreement else None,
+            after={"files": [p.name for p in pdfs], "printer": jobs},
+        )  # fmt: skip
+    return PrintedCopies(tuple(pdfs), tuple(jobs))
 
 
 def record_delivery(ctx: Context, agreement_id: int, how: str) -> None:

@@ -88,15 +88,35 @@ class AgreementKeys(_Host):
                 summary = _("Agreement ready to sign")
             elif action == "export" and record is not None:
                 copies = self.service.export_agreement(record.agreement_id)
+                pdfs = [f for f in copies.files if f.suffix == ".pdf"]
                 summary = _("Bank and borrower copies written: {files}").format(
-                    files=", ".join(str(f) for f in copies.files if f.suffix == ".pdf")
+                    files=", ".join(str(f) for f in pdfs)
                 )
+                where = _("copies in {folder}").format(folder=pdfs[0].parent if pdfs else "")
+                self.app.call_from_thread(self._show_where, case_id, where)
+            elif action == "print" and record is not None:
+                printed = self.service.print_agreement(record.agreement_id)
+                summary = _("The two originals went to the printer ({jobs}); copies in {folder}")
+                summary = summary.format(
+                    jobs="; ".join(j for j in printed.printer if j) or _("no job id"),
+                    folder=printed.files[0].parent if printed.files else "",
+                )
+                where = _("printed; copies in {folder}").format(
+                    folder=printed.files[0].parent if printed.files else ""
+                )
+                self.app.call_from_thread(self._show_where, case_id, where)
             else:
                 return
         except (ServiceError, OSError) as exc:
             self.app.call_from_thread(self._agreement_problem, str(exc))
             return
         self.app.call_from_thread(self._agreement_saved, case_id, summary)
+
+    def _show_where(self, case_id: int, where: str) -> None:
+        """Where the files went stays on the agreement pane while the case is shown (a
+        toast fades)."""
+        self.files_went = (case_id, where)
+        self.pane_widget("agreement").border_subtitle = where
 
     def _agreement_saved(self, case_id: int, summary: str) -> None:
         self.notify(summary, title=_("Agreement"), markup=False)

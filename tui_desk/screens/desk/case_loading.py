@@ -258,9 +258,11 @@ class CaseLoading(_Host):
             else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id)
         )
         self._calendar_subtitle()
-        self.pane_widget("agreement").border_subtitle = _("case {case_id}").format(
-            case_id=bundle.case_id
-        )
+        subtitle = _("case {case_id}").format(case_id=bundle.case_id)
+        files = self.files_went
+        if files is not None and files[0] == bundle.case_id:
+            subtitle += " | " + files[1]  # where the case's exported copies went
+        self.pane_widget("agreement").border_subtitle = subtitle
         if after_load is not None and after_load[0] == bundle.case_id:
             after_load[1](bundle)
         if not self.waiting_for_case:

@@ -66,6 +66,8 @@ class DeskHost(PanedScreen):
     """A kept key is being typed again right now (its action runs)."""
     REPLAY_WAIT_SECONDS: ClassVar[float]
     _typeahead: list[Typed]
+    files_went: tuple[int, str] | None
+    """(case, where its exported or printed copies went): shown on the agreement pane."""
     """Keys typed while a claim or a read was under way, replayed in order after it."""
     cal_span: int
     cal_all: bool

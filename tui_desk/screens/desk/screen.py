@@ -140,6 +140,7 @@ class DeskScreen(
         self._replaying_key = False
         self._replay_in_form = False
         self._typeahead: list[Typed] = []
+        self.files_went: tuple[int, str] | None = None
         self._lease_timer: Timer | None = None
         self._beaten_case: int | None = None
         self._wanted: int | None = None

@@ -40,6 +40,9 @@ class DeskService(QueueDesk, CaseDesk, CaseworkDesk, VisitDesk, PlanDesk, Superv
     profile: Profile
     clock: Clock = utcnow
     export_dir: Path | None = None
-    """Where exports are written; default: the data folder's exports/."""
+    """Where exports are written (a folder per agent under it); default: the data
+    folder's exports/."""
+    print_command: str = "lp"
+    """The command that prints a file (the file is its last argument)."""
     desk_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     """This desk (one process per SSH session) in the presence table."""

@@ -76,6 +76,7 @@ class DeskPart:
     profile: Profile
     clock: Clock
     export_dir: Path | None
+    print_command: str
     desk_id: str
 
     @property
@@ -125,5 +126,7 @@ class DeskPart:
 
     @property
     def exports_folder(self) -> Path:
-        """Where exports (day sheets, agreements, reports) are written."""
-        return self.export_dir or data_dir() / "exports"
+        """Where this agent's exports (day sheets, agreements, reports) are written: their
+        own folder under the configured exports folder, which the desk's group can read
+        (an operator restricted to the desk over SSH collects them from there)."""
+        return (self.export_dir or data_dir() / "exports") / self.actor.login

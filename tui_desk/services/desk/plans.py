@@ -178,4 +178,11 @@ class PlanDesk(DeskPart):
         check_id("agreement_id", agreement_id)
         return agreements.export_copies(self.ctx, agreement_id, self.exports_folder)
 
+    def print_agreement(self, agreement_id: int) -> agreements.PrintedCopies:
+        """The two originals to the host's printer (exported to this agent's folder)."""
+        check_id("agreement_id", agreement_id)
+        return agreements.print_copies(
+            self.ctx, agreement_id, self.exports_folder, self.print_command
+        )
+
     record_agreement_delivery = use_case(agreements.record_delivery)
