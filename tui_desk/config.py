@@ -63,6 +63,9 @@ class Settings:
     pbx_user: str | None = None
     pbx_password: str | None = None
     pbx_context: str = "from-internal"
+    # Where the desk writes its rotating log (default: the user's state folder,
+    # ~/.local/state/tui-desk); the worker logs to standard error.
+    log_dir: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         clean = {k: v for k, v in values.items() if v is not None}

@@ -117,7 +117,14 @@ def configure_desk_logging(log_dir: Path | None = None, level: int = logging.INF
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:
-    """The first line of an error's text (its type's name when it has none), cut short."""
+    """The first line of an error's text (its type's name when it has none), cut short.
+
+    For a driver's error wrapped by SQLAlchemy, the driver's own words (without the
+    wrapper's "(psycopg.OperationalError)" prefix and its statement).
+    """
+    orig = getattr(error, "orig", None)
+    if isinstance(orig, BaseException):
+        error = orig
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:limit]
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual.worker import Worker, WorkerState
 
+from tui_desk.db.engine import database_unreachable
 from tui_desk.i18n import N_, _
 from tui_desk.services.errors import ServiceError
 
@@ -66,6 +67,8 @@ TASKS: dict[str, str] = {
     "audit-page": N_("Reading the audit log"),
     "audit-actions": N_("Reading the audit actions"),
     "report": N_("Preparing the report"),
+    # the app
+    "db-probe": N_("Asking whether the database is back"),
 }
 """What a worker of each group does, in words an operator reads in a notification."""
 
@@ -87,6 +90,8 @@ def failure_text(exc: BaseException) -> str:
     """A refusal as the service wrote it; anything else as one line about the database."""
     if isinstance(exc, ServiceError):
         return str(exc)
+    if database_unreachable(exc):
+        return _("The database is unavailable; try again when it is back.")
     return _("The database did not answer: {error}").format(error=first_line(exc, 160))
 
 

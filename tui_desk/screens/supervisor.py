@@ -56,6 +56,7 @@ from tui_desk.widgets.board import (
     risk_key,
     risk_rows,
 )
+from tui_desk.widgets.outage import OutageLine
 
 PANES: tuple[Pane, ...] = (
     Pane("today", N_("Today"), "F2", None, "1"),
@@ -173,6 +174,7 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="#")
+        yield OutageLine()
         yield Static(Text(_("reading the board..."), style="dim"), id="board-status")
         yield Static(id="board-tabs")
         with Container(id="board-body"):

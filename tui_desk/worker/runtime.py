@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, case, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -238,10 +238,25 @@ class Worker:
                 _LEASE.c.acquired_at == term,
                 _LEASE.c.expires_at > now,
             )
-            .values(expires_at=now + self.ttl)
+            # Never shorter: the other renewing thread may have written a later expiry.
+            .values(
+                expires_at=case(
+                    (_LEASE.c.expires_at > now + self.ttl, _LEASE.c.expires_at),
+                    else_=now + self.ttl,
+                )
+            )
             .returning(_LEASE.c.name)
         ).first()
         return renewed is not None
+
+    def _now_in(self, session: Session) -> dt.datetime:
+        """The time once ``session``'s write transaction has begun.
+
+        On SQLite BEGIN IMMEDIATE may wait seconds for the write lock; a reading taken
+        before it would renew from the past (a shorter lease, or an expired term revived).
+        """
+        session.connection()
+        return self._clock()
 
     def _lead(self, now: dt.datetime) -> str | None:
         """Renew, acquire or observe the lease; returns the holder after this attempt."""
@@ -250,6 +265,7 @@ class Worker:
         term = self._term
         renewed = False
         with self.db.write() as session:
+            now = self._now_in(session)
             if self._renew_in(session, now):
                 renewed = True
             elif session.execute(self._insert_if_absent(now)).first() is None:
@@ -307,6 +323,7 @@ class Worker:
         if term is None or until is None or now >= until:
             return False
         with self.db.write() as session:
+            now = self._now_in(session)
             renewed = self._renew_in(session, now, term)
         if renewed:
             with self._state:
@@ -375,6 +392,7 @@ class Worker:
         if not self._renewal_due(now):
             return
         with self.db.write() as session:
+            now = self._now_in(session)
             renewed = self._renew_in(session, now)
         if not renewed:
             self._lost(_("the lease was taken over"))
