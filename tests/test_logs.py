@@ -79,8 +79,7 @@ def test_an_outage_is_one_line_when_it_starts_and_one_when_it_ends(
         "database unavailable since 2026-03-02T04:01:03+00:00, retrying: connection refused"
     ]
     assert _lines(caplog, "database back") == [
-        "database back after 25 s (unavailable since 2026-03-02T04:01:03+00:00, "
-        "25 failed attempts)"
+        "database back after 25 s (unavailable since 2026-03-02T04:01:03+00:00, 25 failed attempts)"
     ]
     assert outage.since is None
 

@@ -8,6 +8,7 @@ the job changed is ever committed without its audit event. On both engines.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -169,7 +170,7 @@ def test_kill_9_of_the_leader_mid_job(
     assert changed == audited == CASES
     # Batch after batch, each case in one batch only: nothing done twice, nothing skipped.
     assert ranges[0][0] == ids[0] and ranges[-1][1] == ids[-1]
-    assert all(prev[1] < nxt[0] for prev, nxt in zip(ranges, ranges[1:], strict=False))
+    assert all(prev[1] < nxt[0] for prev, nxt in itertools.pairwise(ranges))
     assert "resuming the run" in b.output()
 
     b.proc.send_signal(signal.SIGTERM)
