@@ -24,7 +24,7 @@ from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
-from tui_desk.services.jobs import LeaseLost, job_write
+from tui_desk.services.jobs import LeaseLost, job_write, resume_point, save_progress
 from tui_desk.services.ledger import MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
@@ -654,3 +654,81 @@ def test_run_worker_stops_on_sigterm_and_restores_handlers(
 def test_database_clock_is_utc(db: Database) -> None:
     reading = database_clock(db)()
     assert reading.utcoffset() == dt.timedelta(0)
+
+
+# --- resuming an unfinished run ------------------------------------------------------
+
+
+def _stepping_job(done: list[tuple[str, int]], who: list[str], stop_after: dict[str, int]) -> Job:
+    """Ten steps; each commits its audit event and the run's progress together. The
+    worker named in ``who[0]`` stalls (loses the lease) after ``stop_after`` steps."""
+
+    def run(job_db: Database, now: dt.datetime) -> str:
+        start = int((resume_point() or {}).get("next", 0))
+        for step in range(start, 10):
+            if step == stop_after.get(who[0]):
+                stop_after["stall"]()  # type: ignore[operator]
+            with job_write(job_db) as s:
+                audit.record(s, None, "test.step", "test", step, f"step {step}", now=now)
+                save_progress(s, {"next": step + 1})
+            done.append((who[0], step))
+        return f"10 steps from {start}"
+
+    return Job("steps", dt.timedelta(hours=1), run)
+
+
+def test_an_interrupted_run_is_resumed_by_the_next_leader_from_its_progress(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    done: list[tuple[str, int]] = []
+    who = ["a"]
+    b = Worker(db, [], ttl=TTL, clock=clock, identity="b")
+
+    def stall() -> None:
+        clock.advance(TTL * 2)  # a stalls mid-run; b takes over
+        assert b.tick().leading
+
+    stop_after: dict[str, Any] = {"a": 4, "stall": stall}
+    job = _stepping_job(done, who, stop_after)
+    a = Worker(db, [job], ttl=TTL, clock=clock, identity="a")
+    result = a.tick()
+    assert [(r.name, r.ok) for r in result.ran] == [("steps", False)]
+    assert done == [("a", n) for n in range(4)]
+    assert job_run(db, "steps").last_finished_at is None
+
+    who[0] = "b"
+    b.jobs = (job,)
+    result = b.tick()
+    assert result.ran[0].status == "10 steps from 4"
+    assert done[4:] == [("b", n) for n in range(4, 10)]
+    # Every step committed exactly once, each with its audit event.
+    with db.read() as s:
+        steps = s.scalars(
+            select(AuditEvent.entity_id)
+            .where(AuditEvent.action == "test.step")
+            .order_by(AuditEvent.id)
+        ).all()
+        progress = s.scalar(select(WorkerJobRun.progress).where(WorkerJobRun.name == "steps"))
+    assert list(steps) == list(range(10))
+    assert progress is None
+    row = job_run(db, "steps")
+    assert (row.runs, row.last_started_at) == (1, T0)
+    assert row.last_finished_at is not None
+
+
+def test_a_failed_run_is_not_resumed(db: Database) -> None:
+    clock = FakeClock()
+    calls: list[dt.datetime] = []
+
+    def fails_after_a_step(job_db: Database, now: dt.datetime) -> str:
+        calls.append(now)
+        with job_write(job_db) as s:
+            save_progress(s, {"next": 1})
+        raise RuntimeError("bug")
+
+    worker = Worker(db, [Job("f", dt.timedelta(hours=1), fails_after_a_step)], ttl=TTL, clock=clock)
+    assert worker.tick().ran[0].status == "failed: bug"
+    clock.advance(dt.timedelta(minutes=1))
+    assert worker.tick().ran == ()  # waits for its next slot, not resumed in a loop
+    assert calls == [T0]
