@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from textual.worker import Worker, WorkerState
 
-from tui_desk.db.engine import database_unreachable
 from tui_desk.i18n import N_, _
-from tui_desk.services.errors import ServiceError
+from tui_desk.services.errors import ServiceError, database_unavailable
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -90,7 +89,7 @@ def failure_text(exc: BaseException) -> str:
     """A refusal as the service wrote it; anything else as one line about the database."""
     if isinstance(exc, ServiceError):
         return str(exc)
-    if database_unreachable(exc):
+    if database_unavailable(exc):
         return _("The database is unavailable; try again when it is back.")
     return _("The database did not answer: {error}").format(error=first_line(exc, 160))
 
