@@ -24,7 +24,7 @@ from tui_desk.logs import (
     configure_desk_logging,
     configure_worker_logging,
 )
-from tui_desk.worker.runtime import TickResult, Worker
+from tui_desk.worker.runtime import OUTAGE_SETTLE, TickResult, Worker
 
 T0 = dt.datetime(2026, 3, 2, 4, 1, 3, tzinfo=dt.UTC)
 
@@ -103,24 +103,39 @@ def test_the_worker_loop_tells_an_outage_twice_not_once_per_tick(
     sqlite_db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.INFO, logger="tui_desk")
+    now = [T0]
     worker = Worker(sqlite_db, [])
+    worker.outage = Outage(
+        logging.getLogger("tui_desk.worker.runtime"),
+        clock=lambda: now[0],
+        settle=OUTAGE_SETTLE,
+    )
     stop = threading.Event()
-    ticks: list[int] = []
+    # A restarting server, one tick a second: refused for a while, then it flaps (a
+    # connection answers, the next is dropped), then it answers for good.
+    script = "x" * 20 + "oxoox" + "o" * 10
+    ticks: list[str] = []
 
     def tick() -> TickResult:
-        ticks.append(1)
-        if len(ticks) <= 30:
-            raise _refused()
-        if len(ticks) == 35:
+        now[0] += dt.timedelta(seconds=1)
+        ticks.append(script[len(ticks)])
+        if len(ticks) == len(script):
             stop.set()
+        if ticks[-1] == "x":
+            raise _refused()
         return TickResult(leading=False, holder=None)
 
     monkeypatch.setattr(worker, "tick", tick)
     worker.run_forever(stop, poll_seconds=0.001)
 
-    assert len(ticks) == 35
-    assert len(_lines(caplog, "database unavailable since")) == 1
-    assert len(_lines(caplog, "database back after")) == 1
+    assert len(ticks) == len(script)
+    assert _lines(caplog, "database unavailable since") == [
+        "database unavailable since 2026-03-02T04:01:04+00:00, retrying: connection refused"
+    ]
+    # Back once it answered for OUTAGE_SETTLE after the last dropped connection.
+    assert _lines(caplog, "database back after") == [
+        "database back after 30 s (unavailable since 2026-03-02T04:01:04+00:00, 22 failed attempts)"
+    ]
     assert not _lines(caplog, "tick failed")
 
 
@@ -183,3 +198,64 @@ def test_the_desk_log_is_a_private_rotating_file(tmp_path: Path, restore_logging
         assert "after the rollover" in path.read_text()
     finally:
         os.umask(old)
+
+
+def test_dropped_connections_on_postgresql_are_one_outage_and_the_worker_leads_on(
+    pg_db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a PostgreSQL restart does to the worker's connections, on this test's own
+    database only: every backend terminated, several times over."""
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL
+    from tui_desk.worker import runtime
+
+    caplog.set_level(logging.INFO, logger="tui_desk")
+    monkeypatch.setattr(runtime, "OUTAGE_SETTLE", dt.timedelta(seconds=1))
+    beats: list[dt.datetime] = []
+
+    def beat(_db: Database, now: dt.datetime) -> str:
+        beats.append(now)
+        return "beat"
+
+    worker = Worker(
+        pg_db,
+        [runtime.Job("beat", dt.timedelta(milliseconds=100), beat)],
+        clock=runtime.database_clock(pg_db),
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop, 0.05))
+    thread.start()
+    name = pg_db.url.database
+    try:
+        wait = 0
+        while len(beats) < 2 and wait < 400:
+            stop.wait(0.05)
+            wait += 1
+        assert worker.is_leading()
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            for _ in range(6):
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (name,),
+                )
+                stop.wait(0.15)
+        wait = 0
+        while not _lines(caplog, "database back after") and wait < 400:
+            stop.wait(0.05)
+            wait += 1
+        count = len(beats)
+        while len(beats) < count + 2 and wait < 800:
+            stop.wait(0.05)
+            wait += 1
+    finally:
+        stop.set()
+        thread.join(30)
+    starts = _lines(caplog, "database unavailable since")
+    ends = _lines(caplog, "database back after")
+    # Pooled connections are checked before use, so some drops cost nothing; those that
+    # hit a query in flight make one outage, whatever their number.
+    assert len(starts) == len(ends) <= 1, caplog.text
+    assert not any(r.exc_info for r in caplog.records), "no traceback for an outage"
+    assert len(beats) >= count + 2, "the worker leads and runs its jobs on"

@@ -133,15 +133,25 @@ class Outage:
     """Whether the database answers, told once when it stops and once when it is back.
 
     Call :meth:`failed` after each attempt that could not reach the database and
-    :meth:`answered` after each that did; only the changes are logged. Thread-safe: the
-    worker's tick and follower threads share one.
+    :meth:`answered` after each that did; only the changes are logged. An outage ends
+    once the database has answered for ``settle`` (a connection dropped again meanwhile
+    keeps the outage open): a server that flaps while it restarts is one outage, not one
+    per dropped connection. Thread-safe: the worker's tick and follower threads share one.
     """
 
-    def __init__(self, logger: logging.Logger, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        settle: dt.timedelta = dt.timedelta(0),
+    ) -> None:
         self._logger = logger
         self._clock = clock
+        self._settle = settle
         self._lock = threading.Lock()
         self._since: dt.datetime | None = None
+        self._answering_since: dt.datetime | None = None
         self._failures = 0
 
     @property
@@ -153,6 +163,7 @@ class Outage:
         """An attempt failed; True when this begins an outage (and was logged)."""
         with self._lock:
             self._failures += 1
+            self._answering_since = None
             if self._since is not None:
                 return False
             self._since = self._clock()
@@ -166,15 +177,19 @@ class Outage:
 
     def answered(self) -> bool:
         """An attempt reached the database; True when this ends an outage (and was logged)."""
+        now = self._clock()
         with self._lock:
             if self._since is None:
                 return False
+            if self._answering_since is None:
+                self._answering_since = now
+            if now - self._answering_since < self._settle:
+                return False
             since, failures = self._since, self._failures
-            self._since, self._failures = None, 0
-        lasted = (self._clock() - since).total_seconds()
+            self._since, self._answering_since, self._failures = None, None, 0
         self._logger.warning(
             "database back after %.0f s (unavailable since %s, %d failed attempts)",
-            lasted,
+            (now - since).total_seconds(),
             since.isoformat(timespec="seconds"),
             failures,
         )

@@ -67,6 +67,9 @@ LEADER = "leader"
 # stops renewing, and the fence inside every job write keeps it from committing after.
 DEFAULT_TTL = dt.timedelta(seconds=3)
 DEFAULT_POLL_SECONDS = 0.5
+# An outage ends once the database has answered this long: a restarting server that
+# drops connections a few times is one outage in the log, not one per connection.
+OUTAGE_SETTLE = dt.timedelta(seconds=5)
 # Followers poll the change marker this often (the board's 1 s target needs <= 250 ms).
 FOLLOW_POLL_SECONDS = 0.1
 
@@ -186,7 +189,7 @@ class Worker:
         self.identity = identity or default_identity()
         self._clock = clock
         # One outage, told once, whichever thread met it.
-        self.outage = Outage(logger, clock=utcnow)
+        self.outage = Outage(logger, clock=utcnow, settle=OUTAGE_SETTLE)
         # The tick thread and the heartbeat thread both renew: the term and its expiry
         # change under this lock.
         self._state = threading.Lock()
@@ -521,10 +524,23 @@ class Worker:
             # The run stays open: whoever leads next resumes it from its saved progress.
             status, ok, finished = _("interrupted: {reason}").format(reason=exc), False, False
         except Exception as exc:  # a failing job must not take the leader down
-            status, ok = _("failed: {error}").format(error=exc), False
-            logger.exception("%s failed", job.name)
+            if database_unreachable(exc):
+                # Not the job's fault: the run stays open and is resumed once the database
+                # answers; the outage is told once, not once per job and retry.
+                self.outage.failed(exc)
+                status = _("interrupted: {reason}").format(reason=_("the database is unavailable"))
+                ok, finished = False, False
+            else:
+                status, ok = _("failed: {error}").format(error=exc), False
+                logger.exception("%s failed", job.name)
         status = " ".join(status.split())[:_STATUS_LEN]
-        logger.log(logging.INFO if ok else logging.WARNING, "%s: %s", job.name, status)
+        quiet = self.outage.since is not None and not ok
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO if ok else logging.WARNING,
+            "%s: %s",
+            job.name,
+            status,
+        )
         try:
             # Not check_stop: a job that finished during shutdown still records its status.
             with self.fenced_write(self.db, check_stop=False) as session:
@@ -542,7 +558,10 @@ class Worker:
         except (SQLAlchemyError, DatabaseBusy) as exc:
             # The job's own work is committed or rolled back already; only its status line
             # is missing, and the run stays open, so it is resumed at the next tick.
-            logger.warning("could not record %s: %s", job.name, _first_line(exc))
+            if database_unreachable(exc):
+                self.outage.failed(exc)
+            else:
+                logger.warning("could not record %s: %s", job.name, _first_line(exc))
         return JobResult(job.name, ok, status)
 
     # --- the loop ---------------------------------------------------------------------
@@ -555,7 +574,10 @@ class Worker:
                     follower.run(self.db, self._clock())
                 except JobInterrupted:
                     return  # not leading (any more): the follower thread notices
-                except Exception:  # a failing follower must not take the leader down
+                except Exception as exc:  # a failing follower must not take the leader down
+                    if database_unreachable(exc):
+                        self.outage.failed(exc)
+                        return
                     logger.exception("%s failed", follower.name)
 
     def follow(self, stop_event: threading.Event) -> None:
@@ -666,9 +688,13 @@ class Worker:
         """
         interval = self.ttl.total_seconds() / 3
         while not stop_event.wait(interval):
-            # A failure here is the tick thread's to tell: it meets the same one.
-            with contextlib.suppress(SQLAlchemyError, DatabaseBusy):
+            try:
                 self.renew_now()
+            except (SQLAlchemyError, DatabaseBusy) as exc:
+                # An outage counts (it keeps one open); anything else is the tick
+                # thread's to tell, as it meets the same failure.
+                if database_unreachable(exc):
+                    self.outage.failed(exc)
 
 
 def _first_line(exc: BaseException) -> str:
