@@ -12,6 +12,12 @@ Leadership is a belief bounded in time: a worker acts only while its clock is be
 expiry it last wrote. Job code writes through ``tui_desk.services.jobs.job_write``, which
 also checks the lease inside the job's own transaction, so a leader that stalled past its
 expiry (paused VM, lost network) cannot commit work after another worker took over.
+The lease is short (3 s) so a standby takes over soon after a leader dies; a heartbeat
+thread renews it every ttl/3 while the process lives, so a slow job step does not lose it.
+
+A job run is open until its end is recorded: a run whose worker died, lost the lease,
+was stopped or lost the database stays open in ``worker_job_run`` with the progress its
+last committed batch saved, and whoever leads next resumes it at its next tick.
 
 Some work cannot wait for the next tick: the supervisor board must show a desk's write
 within a second. While it leads, a worker also runs its *followers* (the board's fast
@@ -19,8 +25,8 @@ path) on a thread of their own: one dedicated connection polls the change marker
 (``ChangeWatcher``, every ``poll_seconds`` <= 250 ms) and, when new feed events became
 readable, each follower runs once, however many events arrived (a burst is one run). A
 follower writes through :func:`job_write` too; on its thread the fence checks the lease
-row inside the transaction without renewing it (the tick thread alone renews), so a
-follower can never extend a term or outlive one.
+row inside the transaction without renewing it (only the tick and heartbeat threads
+renew), so a follower can never extend a term or outlive one.
 """
 
 from __future__ import annotations
