@@ -37,6 +37,7 @@ TASKS: dict[str, str] = {
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),
     "agreement": N_("Working on the agreement"),
+    "undo": N_("Undoing the outcome"),
     "reveal": N_("Revealing personal data"),
     "queue-window": N_("Reading the queue"),
     "queue-page": N_("Reading the queue"),
