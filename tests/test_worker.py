@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import signal
 import threading
@@ -24,7 +25,7 @@ from tui_desk.services import audit
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.holds import HOLD_EXPIRY_EVERY
-from tui_desk.services.jobs import LeaseLost, job_write
+from tui_desk.services.jobs import LeaseLost, job_write, resume_point, save_progress
 from tui_desk.services.ledger import LEDGER_FIGURES_EVERY, MISSED_INSTALMENTS_EVERY
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
@@ -235,7 +236,9 @@ def test_stop_request_interrupts_a_job_at_its_next_write_and_releases(db: Databa
     assert writes == ["batch 0"]
     row = job_run(db, "long")
     assert row.last_status == "interrupted: the worker is stopping"
-    assert row.last_finished_at == T0  # recorded even though the worker was stopping
+    # Recorded even though the worker was stopping, and left open: the next leader
+    # resumes the run instead of waiting for the job's next slot.
+    assert row.last_finished_at is None
     assert lease_row(db) is None
 
 
@@ -268,20 +271,21 @@ def test_job_cadence_is_kept_across_leaders(db: Database) -> None:
     assert row.last_status == "ran 1"
 
 
-def test_a_failing_job_is_recorded_and_the_others_still_run(db: Database) -> None:
+def test_a_failing_job_is_recorded_and_the_others_still_run(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
     clock = FakeClock()
     calls: list[dt.datetime] = []
 
     def boom(_db: Database, _now: dt.datetime) -> str:
         raise RuntimeError("boom")
 
-    logged: list[str] = []
+    caplog.set_level(logging.INFO, logger="tui_desk")
     worker = Worker(
         db,
         [Job("boom", dt.timedelta(minutes=5), boom), recording_job(calls)],
         ttl=TTL,
         clock=clock,
-        log=logged.append,
     )
     result = worker.tick()
     assert result.leading
@@ -290,7 +294,7 @@ def test_a_failing_job_is_recorded_and_the_others_still_run(db: Database) -> Non
         ("beat", True, "ran 1"),
     ]
     assert job_run(db, "boom").last_status == "failed: boom"
-    assert any("RuntimeError: boom" in line for line in logged)
+    assert any("RuntimeError: boom" in line for line in caplog.text.splitlines())
     # A failed job waits for its next slot like any other, instead of retrying in a loop.
     assert worker.tick().ran == ()
 
@@ -392,11 +396,13 @@ def test_refresh_works_in_batches_and_writes_only_changes(db: Database) -> None:
     assert (first.scanned, first.changed, first.batches) == (7, 7, 3)
     again = refresh_priorities(db, T0, batch_size=3)
     assert (again.scanned, again.changed) == (7, 0)
-    assert len(audit_actions(db, "priority.refresh")) == 1
+    # One event per batch that changed rows, written in that batch's transaction.
+    events = audit_actions(db, "priority.refresh")
+    assert [e.after["changed"] for e in events] == [3, 3, 1]
     assert [_priorities(db)[i][1] for i in ids] == [1] * 7
 
 
-def test_refresh_interrupted_by_a_lost_lease_stops_and_audits_what_it_did(
+def test_refresh_interrupted_by_a_lost_lease_is_audited_and_resumed_by_the_next_leader(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tui_desk.services import priority_refresh
@@ -429,10 +435,36 @@ def test_refresh_interrupted_by_a_lost_lease_stops_and_audits_what_it_did(
     assert result.ran[0].status.startswith("interrupted")
     priorities = _priorities(db)
     assert [priorities[i][0] > 0 for i in ids] == [True, True, False, False, False]
+    # The batch that committed came with its audit event, and with the run's progress.
     [event] = audit_actions(db, "priority.refresh")
-    assert event.summary.endswith("(interrupted)")
-    assert event.after["changed"] == 2
-    assert event.after["complete"] is False
+    assert (event.after["changed"], event.after["first_id"], event.after["last_id"]) == (
+        2,
+        ids[0],
+        ids[1],
+    )
+    assert job_run(db, "refresh").last_finished_at is None
+
+    # The new leader resumes the open run at its next tick (not an hour later), with the
+    # run's own time, after the last batch committed: no case is done twice.
+    b.jobs = (job,)
+    clock.advance(dt.timedelta(seconds=1))
+    result = b.tick()
+    assert [(r.name, r.ok) for r in result.ran] == [("refresh", True)]
+    assert (
+        result.ran[0].status
+        == "priority refresh for 2026-03-02: 5 of 5 open cases changed (3 batches)"
+    )
+    assert all(p[0] > 0 for p in _priorities(db).values())
+    events = audit_actions(db, "priority.refresh")
+    assert [(e.after["first_id"], e.after["changed"]) for e in events] == [
+        (ids[0], 2),
+        (ids[2], 2),
+        (ids[4], 1),
+    ]
+    row = job_run(db, "refresh")
+    assert (row.runs, row.last_started_at) == (1, T0)
+    assert row.last_finished_at is not None
+    assert b.tick().ran == ()  # finished: not due again before its slot
 
 
 def test_refresh_keeps_a_desk_write_made_between_its_read_and_its_write(
@@ -587,10 +619,13 @@ def _stopping_job(action: Callable[[], None]) -> Job:
     return Job("stopper", dt.timedelta(hours=1), run)
 
 
-def test_run_worker_stops_on_request_and_releases_the_lease(db: Database) -> None:
+def test_run_worker_stops_on_request_and_releases_the_lease(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tui_desk")
     stop = threading.Event()
-    lines: list[str] = []
-    code = run_worker(db, stop=stop, log=lines.append, jobs=[_stopping_job(stop.set)])
+    code = run_worker(db, stop=stop, jobs=[_stopping_job(stop.set)])
+    lines = [r.getMessage() for r in caplog.records]
     assert code == 0
     assert lease_row(db) is None
     assert job_run(db, "stopper").last_status == "asked to stop"
@@ -598,7 +633,10 @@ def test_run_worker_stops_on_request_and_releases_the_lease(db: Database) -> Non
     assert any("stopped" in line for line in lines)
 
 
-def test_run_worker_stops_on_sigterm_and_restores_handlers(sqlite_db: Database) -> None:
+def test_run_worker_stops_on_sigterm_and_restores_handlers(
+    sqlite_db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tui_desk")
     stop = threading.Event()
     stray: list[int] = []
 
@@ -609,9 +647,9 @@ def test_run_worker_stops_on_sigterm_and_restores_handlers(sqlite_db: Database) 
 
     previous = signal.signal(signal.SIGTERM, fallback)
     try:
-        lines: list[str] = []
         job = _stopping_job(lambda: os.kill(os.getpid(), signal.SIGTERM))
-        code = run_worker(sqlite_db, stop=stop, log=lines.append, jobs=[job], poll_seconds=0.01)
+        code = run_worker(sqlite_db, stop=stop, jobs=[job], poll_seconds=0.01)
+        lines = [r.getMessage() for r in caplog.records]
         assert code == 0
         assert stray == []
         assert any("SIGTERM" in line for line in lines)
@@ -624,3 +662,81 @@ def test_run_worker_stops_on_sigterm_and_restores_handlers(sqlite_db: Database) 
 def test_database_clock_is_utc(db: Database) -> None:
     reading = database_clock(db)()
     assert reading.utcoffset() == dt.timedelta(0)
+
+
+# --- resuming an unfinished run ------------------------------------------------------
+
+
+def _stepping_job(done: list[tuple[str, int]], who: list[str], stop_after: dict[str, int]) -> Job:
+    """Ten steps; each commits its audit event and the run's progress together. The
+    worker named in ``who[0]`` stalls (loses the lease) after ``stop_after`` steps."""
+
+    def run(job_db: Database, now: dt.datetime) -> str:
+        start = int((resume_point() or {}).get("next", 0))
+        for step in range(start, 10):
+            if step == stop_after.get(who[0]):
+                stop_after["stall"]()  # type: ignore[operator]
+            with job_write(job_db) as s:
+                audit.record(s, None, "test.step", "test", step, f"step {step}", now=now)
+                save_progress(s, {"next": step + 1})
+            done.append((who[0], step))
+        return f"10 steps from {start}"
+
+    return Job("steps", dt.timedelta(hours=1), run)
+
+
+def test_an_interrupted_run_is_resumed_by_the_next_leader_from_its_progress(
+    db: Database,
+) -> None:
+    clock = FakeClock()
+    done: list[tuple[str, int]] = []
+    who = ["a"]
+    b = Worker(db, [], ttl=TTL, clock=clock, identity="b")
+
+    def stall() -> None:
+        clock.advance(TTL * 2)  # a stalls mid-run; b takes over
+        assert b.tick().leading
+
+    stop_after: dict[str, Any] = {"a": 4, "stall": stall}
+    job = _stepping_job(done, who, stop_after)
+    a = Worker(db, [job], ttl=TTL, clock=clock, identity="a")
+    result = a.tick()
+    assert [(r.name, r.ok) for r in result.ran] == [("steps", False)]
+    assert done == [("a", n) for n in range(4)]
+    assert job_run(db, "steps").last_finished_at is None
+
+    who[0] = "b"
+    b.jobs = (job,)
+    result = b.tick()
+    assert result.ran[0].status == "10 steps from 4"
+    assert done[4:] == [("b", n) for n in range(4, 10)]
+    # Every step committed exactly once, each with its audit event.
+    with db.read() as s:
+        steps = s.scalars(
+            select(AuditEvent.entity_id)
+            .where(AuditEvent.action == "test.step")
+            .order_by(AuditEvent.id)
+        ).all()
+        progress = s.scalar(select(WorkerJobRun.progress).where(WorkerJobRun.name == "steps"))
+    assert list(steps) == list(range(10))
+    assert progress is None
+    row = job_run(db, "steps")
+    assert (row.runs, row.last_started_at) == (1, T0)
+    assert row.last_finished_at is not None
+
+
+def test_a_failed_run_is_not_resumed(db: Database) -> None:
+    clock = FakeClock()
+    calls: list[dt.datetime] = []
+
+    def fails_after_a_step(job_db: Database, now: dt.datetime) -> str:
+        calls.append(now)
+        with job_write(job_db) as s:
+            save_progress(s, {"next": 1})
+        raise RuntimeError("bug")
+
+    worker = Worker(db, [Job("f", dt.timedelta(hours=1), fails_after_a_step)], ttl=TTL, clock=clock)
+    assert worker.tick().ran[0].status == "failed: bug"
+    clock.advance(dt.timedelta(minutes=1))
+    assert worker.tick().ran == ()  # waits for its next slot, not resumed in a loop
+    assert calls == [T0]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.app import App
@@ -26,13 +27,15 @@ from textual.command import Provider
 from textual.content import Content
 from textual.driver import Driver
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui_desk.clock import utcnow
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
-from tui_desk.db.engine import Database, DatabaseBusy
+from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable
 from tui_desk.i18n import N_, _, set_language
+from tui_desk.logs import Outage, configure_desk_logging
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.confirm import DiscardModal
@@ -164,6 +167,56 @@ class DeskApp(App[None], inherit_bindings=False):
         # The phone system, when one is configured (else the desk shows numbers to dial).
         self.dialer = Dialer.from_settings(settings)
         self.hung_up = False
+        # The database not answering is one state of the desk, not a failure per worker:
+        # one line in the log when it starts and one when it ends, a steady line on
+        # screen meanwhile, and a probe every few seconds that notices it is back.
+        self.outage = Outage(logger, clock=self.service.now)
+        self._probe_timer: Timer | None = None
+
+    PROBE_SECONDS: ClassVar[float] = 2.0
+    """How often the desk asks whether the database is back, during an outage."""
+
+    @property
+    def outage_text(self) -> str | None:
+        """The steady line while the database does not answer (None while it does)."""
+        since = self.outage.since
+        if since is None:
+            return None
+        shown = since.astimezone(ZoneInfo(self.service.timezone)).strftime("%H:%M:%S")
+        return _("database unavailable since {time}, retrying").format(time=shown)
+
+    def database_unavailable(self, error: BaseException) -> None:
+        """A worker could not reach the database: begin the outage (once)."""
+        if not self.outage.failed(error):
+            return
+        self._show_outage()
+        if self._probe_timer is None:
+            self._probe_timer = self.set_interval(self.PROBE_SECONDS, self._probe)
+
+    def database_back(self) -> None:
+        """The database answered again: end the outage and take the line away."""
+        if self._probe_timer is not None:
+            self._probe_timer.stop()
+            self._probe_timer = None
+        if self.outage.answered():
+            self._show_outage()
+
+    def _show_outage(self) -> None:
+        from tui_desk.widgets.outage import OutageLine
+
+        text = self.outage_text
+        for screen in self.screen_stack:
+            for line in screen.query(OutageLine):
+                line.show_outage(text)
+
+    def _probe(self) -> None:
+        self.run_worker(
+            self._ask_database, thread=True, group="db-probe", exclusive=True, exit_on_error=False
+        )
+
+    def _ask_database(self) -> None:
+        self.service.database_answers()
+        self.call_from_thread(self.database_back)
 
     def get_default_screen(self) -> Screen[None]:
         return DeskScreen(self.service)
@@ -212,7 +265,11 @@ class DeskApp(App[None], inherit_bindings=False):
     def worker_failed(self, worker: Worker[Any]) -> None:
         error = worker.error
         failure = self._failure(worker, error)
-        if error is not None and not isinstance(error, ServiceError):
+        unreachable = error is not None and database_unreachable(error)
+        if unreachable and error is not None:
+            # Logged once for the whole outage (not per worker), shown as a steady line.
+            self.database_unavailable(error)
+        elif error is not None and not isinstance(error, ServiceError):
             # A refusal is the service speaking; anything else is a fault to look into.
             logger.error(
                 "worker %r (group %r) of %s failed",
@@ -229,7 +286,7 @@ class DeskApp(App[None], inherit_bindings=False):
                 shown = owner.worker_failed(failure)
             except Exception:  # a screen closing meanwhile must not take the desk down
                 logger.exception("%s could not take in a failed worker", type(owner).__name__)
-        if not shown:
+        if not shown and not unreachable:
             self.notify(failure.text, title=failure.task, severity="error", markup=False)
 
     @staticmethod
@@ -239,7 +296,9 @@ class DeskApp(App[None], inherit_bindings=False):
             reason = str(error)
             text = reason
         else:
-            if isinstance(error, DatabaseBusy):
+            if error is not None and database_unreachable(error):
+                reason = _("the database is unavailable; nothing was saved, try again")
+            elif isinstance(error, DatabaseBusy):
                 reason = _("the database is busy, try again")
             else:
                 reason = first_line(error, 160)
@@ -310,6 +369,7 @@ class DeskApp(App[None], inherit_bindings=False):
 def run_desk(db: Database, actor: Actor, settings: Settings) -> None:
     """Open the desk in this terminal until the operator quits or the session hangs up."""
     set_language(settings.language)
+    configure_desk_logging(Path(settings.log_dir) if settings.log_dir else None)
     DeskApp(db=db, actor=actor, settings=settings).run()
     _let_go_of_dead_terminal()
 

@@ -93,6 +93,9 @@ class Settings:
     # file to print as its last argument (CUPS ``lp`` by default).
     exports_dir: str | None = None
     print_command: str = "lp"
+    # Where the desk writes its rotating log (default: the user's state folder,
+    # ~/.local/state/tui-desk); the worker logs to standard error.
+    log_dir: str | None = None
 
     def with_overrides(self, **values: Any) -> Settings:
         clean = {k: v for k, v in values.items() if v is not None}

@@ -17,7 +17,13 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from tui_desk.i18n import _
@@ -119,6 +125,25 @@ def _sqlite_setup(engine: Engine) -> None:
 
 class DatabaseBusy(RuntimeError):
     """A write gave way to others (lock wait too long, deadlock victim); nothing was saved."""
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` says the database could not be reached or the connection dropped
+    (a server restarting, a closed port, a missing file): an outage to wait out, unlike a
+    lock wait (``DatabaseBusy``) or a refused statement."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DatabaseBusy):
+            return False
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (OperationalError, InterfaceError)):
+            text = str(current.orig).lower()
+            return "database is locked" not in text and "deadlock detected" not in text
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass

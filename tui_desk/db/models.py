@@ -1028,7 +1028,12 @@ class WorkerLease(Base):
 
 
 class WorkerJobRun(Base):
-    """Last run of each periodic job, so a new leader resumes the cadence."""
+    """Last run of each periodic job, so a new leader resumes the cadence.
+
+    A run not finished (``last_finished_at`` NULL: its worker was killed, lost the lease or
+    was stopped) is resumed by the next leader from ``progress``, which each job step
+    commits together with its own writes.
+    """
 
     __tablename__ = "worker_job_run"
 
@@ -1037,6 +1042,7 @@ class WorkerJobRun(Base):
     last_finished_at: Mapped[dt.datetime | None]
     last_status: Mapped[str] = mapped_column(String(200))
     runs: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[dict[str, Any] | None]
 
 
 class DeskMeta(Base):

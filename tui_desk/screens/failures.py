@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from textual.worker import Worker, WorkerState
 
 from tui_desk.i18n import N_, _
-from tui_desk.services.errors import ServiceError
+from tui_desk.services.errors import ServiceError, database_unavailable
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -37,6 +37,7 @@ TASKS: dict[str, str] = {
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),
     "agreement": N_("Working on the agreement"),
+    "undo": N_("Undoing the outcome"),
     "reveal": N_("Revealing personal data"),
     "queue-window": N_("Reading the queue"),
     "queue-page": N_("Reading the queue"),
@@ -67,6 +68,8 @@ TASKS: dict[str, str] = {
     "audit-page": N_("Reading the audit log"),
     "audit-actions": N_("Reading the audit actions"),
     "report": N_("Preparing the report"),
+    # the app
+    "db-probe": N_("Asking whether the database is back"),
 }
 """What a worker of each group does, in words an operator reads in a notification."""
 
@@ -88,6 +91,8 @@ def failure_text(exc: BaseException) -> str:
     """A refusal as the service wrote it; anything else as one line about the database."""
     if isinstance(exc, ServiceError):
         return str(exc)
+    if database_unavailable(exc):
+        return _("The database is unavailable; try again when it is back.")
     return _("The database did not answer: {error}").format(error=first_line(exc, 160))
 
 

@@ -37,10 +37,10 @@ from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.confirm import ConfirmModal as ConfirmModal
-from tui_desk.screens.failures import WorkerFailure, first_line
+from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
 from tui_desk.services.desk import DeskService
-from tui_desk.services.errors import PermissionDenied, ServiceError
+from tui_desk.services.errors import PermissionDenied
 from tui_desk.views.board import AgentLine, Board, RiskLine
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.board import (
@@ -56,6 +56,7 @@ from tui_desk.widgets.board import (
     risk_key,
     risk_rows,
 )
+from tui_desk.widgets.outage import OutageLine
 
 PANES: tuple[Pane, ...] = (
     Pane("today", N_("Today"), "F2", None, "1"),
@@ -175,6 +176,7 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="#")
+        yield OutageLine()
         yield Static(Text(_("reading the board..."), style="dim"), id="board-status")
         yield Static(id="board-tabs")
         with Container(id="board-body"):
@@ -607,7 +609,8 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
         if failure.group != "board-poll":
             return False
         error = failure.error
-        self._problem = str(error) if isinstance(error, ServiceError) else first_line(error)
+        # The reason in words (an outage as "the database is unavailable", not the driver's).
+        self._problem = failure.reason
         self._status(self.board, self.service.now())
         if isinstance(error, PermissionDenied):
             self._stop_polling()

@@ -7,6 +7,16 @@ import datetime as dt
 from tui_desk.errors import ServiceError as ServiceError  # the base, free of the services
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database could not be reached (an outage to wait out,
+    shown as such), as opposed to a refusal or a fault; for the screens, which do not
+    import the database layer. The check loads it only when an error is judged: this
+    module stays light for the widgets' and views' imports."""
+    from tui_desk.db.engine import database_unreachable
+
+    return database_unreachable(error)
+
+
 class NotFound(ServiceError):
     pass
 

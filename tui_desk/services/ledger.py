@@ -73,7 +73,7 @@ from tui_desk.rules.balance import (
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import audit
 from tui_desk.services.case_state import office_today, recompute_priority
-from tui_desk.services.jobs import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write, resume_point, save_progress
 
 DEFAULT_PROFILE = "cn"
 DEFAULT_MISSED_AFTER_DAYS = 5
@@ -422,8 +422,10 @@ def settle_missed_instalments(
     prof = load_profile(profile)
     now = now.astimezone(dt.UTC)
     cutoff = office_today(now, prof) - dt.timedelta(days=missed_after_days(prof))
-    cases = missed = 0
-    after_id = 0
+    # Resumed after a crash: from the last batch committed, with the counts so far.
+    resumed = resume_point() or {}
+    cases, missed = int(resumed.get("cases", 0)), int(resumed.get("missed", 0))
+    after_id = int(resumed.get("after_id", 0))
     while True:
         with job_write(db) as s:
             ids = unpaid_case_ids(s, cutoff, after_id, batch_size)
@@ -462,6 +464,7 @@ def settle_missed_instalments(
                 )
             cases += len(touched)
             missed += missed_here
+            save_progress(s, {"after_id": after_id, "cases": cases, "missed": missed})
         if len(ids) < batch_size:
             break
     return MissedInstalmentsResult(cutoff=cutoff, cases=cases, missed=missed)

@@ -7,10 +7,9 @@ so the worker recomputes it with the profile's formula and stores what changed.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -22,7 +21,7 @@ from tui_desk.db.models import CaseStatus, CollectionCase
 from tui_desk.rules.priority import bucket_number, days_past_due, priority_score
 from tui_desk.rules.profile import PriorityWeights, load_profile
 from tui_desk.services import audit
-from tui_desk.services.jobs import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write, resume_point, save_progress
 
 DEFAULT_PROFILE = "cn"
 DEFAULT_BATCH_SIZE = 5_000
@@ -124,10 +123,13 @@ def refresh_priorities(
     profile: str = DEFAULT_PROFILE,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> RefreshResult:
-    """Recompute the priority of every open case as of ``now``; one audit event per run.
+    """Recompute the priority of every open case as of ``now``.
 
     Works in id-ordered batches, one short transaction each, writing only rows whose
-    priority changed. Run from the worker, each batch is fenced by the leader lease.
+    priority changed; a batch that changes rows writes its audit event (what it changed)
+    in the same transaction, so no change is ever committed unaudited. Run from the
+    worker, each batch is fenced by the leader lease and commits where the run stands
+    with it, so a run interrupted by a crash is resumed after its last committed batch.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -135,47 +137,115 @@ def refresh_priorities(
     weights = policy.priority
     # Days past due count in office days: a case becomes a day older at office midnight.
     today = now.astimezone(ZoneInfo(policy.office_timezone)).date()
-    scanned = changed = batches = 0
-    after_id = 0
-    try:
-        while True:
-            if db.is_sqlite:
-                with job_write(db) as session:
-                    rows = _read_batch(session, after_id, batch_size, now)
-                    changes = _changes(rows, today, weights, policy.dpd_bounds)
-                    if changes:
-                        params = [
-                            {"b_id": c.row.id, "b_priority": c.priority, "b_bucket": c.bucket}
-                            for c in changes
-                        ]
-                        changed += _matched(session.execute(_SQLITE_WRITE_PRIORITY, params))
-            else:
-                with db.read() as session:
-                    rows = _read_batch(session, after_id, batch_size, now)
+    run = _Run.resumed(resume_point())
+    while True:
+        if db.is_sqlite:
+            with job_write(db) as session:
+                rows = _read_batch(session, run.after_id, batch_size, now)
                 changes = _changes(rows, today, weights, policy.dpd_bounds)
+                changed = 0
                 if changes:
-                    with job_write(db) as session:
-                        result = session.execute(
-                            _PG_WRITE_PRIORITY_IF_UNCHANGED, _as_arrays(changes, now)
-                        )
-                        changed += _matched(result)
-            if not rows:
-                break
-            batches += 1
-            scanned += sum(1 for row in rows if row.is_open)
-            after_id = rows[-1].id
-            if len(rows) < batch_size:
-                break
-    except BaseException:
-        # Batches already committed stay committed, so an interrupted run is audited too;
-        # the database itself may be what failed, and that error is the one to raise.
-        if changed:
-            with contextlib.suppress(Exception):
-                _audit(db, now, profile, today, scanned, changed, batches, complete=False)
-        raise
-    if changed:
-        _audit(db, now, profile, today, scanned, changed, batches, complete=True)
-    return RefreshResult(today=today, scanned=scanned, changed=changed, batches=batches)
+                    params = [
+                        {"b_id": c.row.id, "b_priority": c.priority, "b_bucket": c.bucket}
+                        for c in changes
+                    ]
+                    changed = _matched(session.execute(_SQLITE_WRITE_PRIORITY, params))
+                step = run.step(rows, changed, batch_size)
+                _record(session, step, rows, changed, now, profile, today)
+        else:
+            with db.read() as session:
+                rows = _read_batch(session, run.after_id, batch_size, now)
+            changes = _changes(rows, today, weights, policy.dpd_bounds)
+            with job_write(db) as session:
+                changed = 0
+                if changes:
+                    result = session.execute(
+                        _PG_WRITE_PRIORITY_IF_UNCHANGED, _as_arrays(changes, now)
+                    )
+                    changed = _matched(result)
+                step = run.step(rows, changed, batch_size)
+                _record(session, step, rows, changed, now, profile, today)
+        run = step
+        if run.done:
+            break
+    return RefreshResult(today=today, scanned=run.scanned, changed=run.changed, batches=run.batches)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Where a run stands: the last case id done and the counts so far (its progress)."""
+
+    after_id: int = 0
+    scanned: int = 0
+    changed: int = 0
+    batches: int = 0
+    done: bool = False
+
+    @classmethod
+    def resumed(cls, progress: Mapping[str, Any] | None) -> _Run:
+        if not progress:
+            return cls()
+        return cls(
+            after_id=int(progress.get("after_id", 0)),
+            scanned=int(progress.get("scanned", 0)),
+            changed=int(progress.get("changed", 0)),
+            batches=int(progress.get("batches", 0)),
+        )
+
+    def step(self, rows: Sequence[_CaseRow], changed: int, batch_size: int) -> _Run:
+        if not rows:
+            return replace(self, done=True)
+        return _Run(
+            after_id=rows[-1].id,
+            scanned=self.scanned + sum(1 for row in rows if row.is_open),
+            changed=self.changed + changed,
+            batches=self.batches + 1,
+            done=len(rows) < batch_size,
+        )
+
+    def progress(self) -> dict[str, int]:
+        return {
+            "after_id": self.after_id,
+            "scanned": self.scanned,
+            "changed": self.changed,
+            "batches": self.batches,
+        }
+
+
+def _record(
+    session: Session,
+    step: _Run,
+    rows: Sequence[_CaseRow],
+    changed: int,
+    now: dt.datetime,
+    profile: str,
+    today: dt.date,
+) -> None:
+    """In the batch's transaction: its audit event (when it changed rows) and the run's
+    progress, so both commit with the batch's rows or not at all."""
+    save_progress(session, step.progress())
+    if not changed:
+        return
+    audit.record(
+        session,
+        None,
+        "priority.refresh",
+        "collection_case",
+        None,
+        f"priority refresh for {today.isoformat()}: {changed} of "
+        f"{sum(1 for row in rows if row.is_open)} open cases changed "
+        f"(cases {rows[0].id}-{rows[-1].id})",
+        now=now,
+        after={
+            "profile": profile,
+            "today": today.isoformat(),
+            "scanned": sum(1 for row in rows if row.is_open),
+            "changed": changed,
+            "first_id": rows[0].id,
+            "last_id": rows[-1].id,
+            "batch": step.batches,
+        },
+    )
 
 
 def _read_batch(
@@ -232,40 +302,6 @@ def _matched(result: Any) -> int:
     # Rows skipped by the unchanged-facts guard are not counted (sqlite3 sums the rows
     # matched over an executemany).
     return int(result.rowcount)
-
-
-def _audit(
-    db: Database,
-    now: dt.datetime,
-    profile: str,
-    today: dt.date,
-    scanned: int,
-    changed: int,
-    batches: int,
-    complete: bool,
-) -> None:
-    summary = RefreshResult(today, scanned, changed, batches).summary()
-    if not complete:
-        summary += " (interrupted)"
-    # Plain write, not job_write: recording what was done must not depend on still leading.
-    with db.write() as session:
-        audit.record(
-            session,
-            None,
-            "priority.refresh",
-            "collection_case",
-            None,
-            summary,
-            now=now,
-            after={
-                "profile": profile,
-                "today": today.isoformat(),
-                "scanned": scanned,
-                "changed": changed,
-                "batches": batches,
-                "complete": complete,
-            },
-        )
 
 
 def priority_refresh_job(profile: str = DEFAULT_PROFILE) -> JobFunction:

@@ -46,7 +46,7 @@ from tui_desk.services.case_state import (
 from tui_desk.services.contacts import ensure_next_action, resolve_now
 from tui_desk.services.context import Context
 from tui_desk.services.errors import NotFound, Overpayment, ServiceError
-from tui_desk.services.jobs import JobFunction, job_write
+from tui_desk.services.jobs import JobFunction, job_write, resume_point, save_progress
 
 DEFAULT_PROFILE = "cn"
 # Promises fall due at office midnight; a quarter of an hour later the queue shows them.
@@ -356,8 +356,10 @@ def settle_overdue_promises(
     prof = load_profile(profile)
     now = resolve_now(now)
     today = office_today(now, prof)
-    cases = broken = kept = 0
-    after_id = 0
+    # Resumed after a crash: from the last batch committed, with the counts so far.
+    resumed = resume_point() or {}
+    cases, broken, kept = (int(resumed.get(k, 0)) for k in ("cases", "broken", "kept"))
+    after_id = int(resumed.get("after_id", 0))
     while True:
         with job_write(db) as s:
             ids = _overdue_case_ids(s, today, after_id, batch_size)
@@ -403,6 +405,8 @@ def settle_overdue_promises(
             cases += len(touched)
             broken += len(broken_ids)
             kept += len(kept_ids)
+            progress = {"after_id": after_id, "cases": cases, "broken": broken, "kept": kept}
+            save_progress(s, progress)
         if len(ids) < batch_size:
             break
     return BrokenPromisesResult(today=today, cases=cases, broken=broken, kept=kept)

@@ -1,11 +1,11 @@
-"""The worker process: run until a stop signal, log to stdout for the journal."""
+"""The worker process: run until a stop signal, log to standard error for the journal."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import signal
 import threading
-import traceback
 from collections.abc import Callable, Sequence
 from types import FrameType
 
@@ -17,15 +17,11 @@ from tui_desk.worker.runtime import (
     DEFAULT_TTL,
     Follower,
     Job,
-    Log,
     Worker,
     database_clock,
 )
 
-
-def _print_flushed(line: str) -> None:
-    # Under systemd stdout is a pipe, block-buffered: without flush the journal lags hours.
-    print(line, flush=True)
+logger = logging.getLogger(__name__)
 
 
 _STOP_SIGNALS = tuple(
@@ -39,7 +35,8 @@ def _install_signal_handlers(stop: threading.Event, received: list[str]) -> Call
         return lambda: None  # signals can only be handled on the main thread
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        # No logging here: print() interrupted mid-write by its own handler would raise.
+        # No logging here: a write to the log interrupted by its own handler could raise
+        # (a reentrant call on the stream's buffer).
         received.append(signal.Signals(signum).name)
         stop.set()
 
@@ -56,7 +53,6 @@ def run_worker(
     db: Database,
     *,
     stop: threading.Event | None = None,
-    log: Log | None = None,
     profile: str = "cn",
     jobs: Sequence[Job] | None = None,
     followers: Sequence[Follower] | None = None,
@@ -68,21 +64,19 @@ def run_worker(
     Returns the process exit code: 0 after a clean stop (the lease released), 1 when the
     worker itself failed (a failing job does not stop it).
 
-    ``profile`` is the policy profile the jobs apply (the desk's ``--profile`` setting);
-    ``log`` receives one line per event (default: stdout, flushed, for the journal).
+    ``profile`` is the policy profile the jobs apply (the desk's ``--profile`` setting).
+    Events go to the ``tui_desk`` loggers; the command configures them to write standard
+    error for the journal (``tui_desk.logs.configure_worker_logging``).
     ``followers`` default to :func:`default_followers` when ``jobs`` is not given, and to
     none when it is.
     """
     if stop is None:
         stop = threading.Event()
-    if log is None:
-        log = _print_flushed
     worker = Worker(
         db,
         default_jobs(profile) if jobs is None else jobs,
         ttl=ttl,
         clock=database_clock(db),
-        log=log,
         followers=(
             followers
             if followers is not None
@@ -91,7 +85,7 @@ def run_worker(
     )
     received: list[str] = []
     restore = _install_signal_handlers(stop, received)
-    log(
+    logger.info(
         _("worker {identity} started on {database}; jobs: {jobs}").format(
             identity=worker.identity,
             database=db.describe(),
@@ -101,11 +95,11 @@ def run_worker(
     try:
         worker.run_forever(stop, poll_seconds)
     except Exception:
-        log(traceback.format_exc().rstrip())
+        logger.exception(_("worker {identity} failed").format(identity=worker.identity))
         return 1
     finally:
         restore()
         if received:
-            log(_("received {signal}, stopping").format(signal=", ".join(received)))
-    log(_("worker {identity} stopped").format(identity=worker.identity))
+            logger.info(_("received {signal}, stopping").format(signal=", ".join(received)))
+    logger.info(_("worker {identity} stopped").format(identity=worker.identity))
     return 0

@@ -12,6 +12,12 @@ Leadership is a belief bounded in time: a worker acts only while its clock is be
 expiry it last wrote. Job code writes through ``tui_desk.services.jobs.job_write``, which
 also checks the lease inside the job's own transaction, so a leader that stalled past its
 expiry (paused VM, lost network) cannot commit work after another worker took over.
+The lease is short (3 s) so a standby takes over soon after a leader dies; a heartbeat
+thread renews it every ttl/3 while the process lives, so a slow job step does not lose it.
+
+A job run is open until its end is recorded: a run whose worker died, lost the lease,
+was stopped or lost the database stays open in ``worker_job_run`` with the progress its
+last committed batch saved, and whoever leads next resumes it at its next tick.
 
 Some work cannot wait for the next tick: the supervisor board must show a desk's write
 within a second. While it leads, a worker also runs its *followers* (the board's fast
@@ -19,50 +25,61 @@ path) on a thread of their own: one dedicated connection polls the change marker
 (``ChangeWatcher``, every ``poll_seconds`` <= 250 ms) and, when new feed events became
 readable, each follower runs once, however many events arrived (a burst is one run). A
 follower writes through :func:`job_write` too; on its thread the fence checks the lease
-row inside the transaction without renewing it (the tick thread alone renews), so a
-follower can never extend a term or outlive one.
+row inside the transaction without renewing it (only the tick and heartbeat threads
+renew), so a follower can never extend a term or outlive one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import socket
 import threading
-import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, case, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from tui_desk.clock import utcnow
-from tui_desk.db.engine import Database, DatabaseBusy
+from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable
 from tui_desk.db.models import WorkerJobRun, WorkerLease
 from tui_desk.i18n import _
+from tui_desk.logs import Outage
 from tui_desk.services.changes import ChangeWatcher, change_marker
 from tui_desk.services.jobs import (
     JobFunction,
     JobInterrupted,
+    JobRun,
     LeaseLost,
     WorkerStopping,
     fenced_by,
 )
 
+logger = logging.getLogger(__name__)
+
 LEADER = "leader"
-DEFAULT_TTL = dt.timedelta(seconds=30)
-DEFAULT_POLL_SECONDS = 1.0
+# A killed leader's lease runs out within DEFAULT_TTL and a standby that ticks every
+# DEFAULT_POLL_SECONDS takes it at its next tick: a takeover within 3.5 s. The leader
+# renews every ttl/3 from a heartbeat thread of its own, so a slow job step (an SMS
+# gateway that takes its time) does not cost it the lease; a paused or killed process
+# stops renewing, and the fence inside every job write keeps it from committing after.
+DEFAULT_TTL = dt.timedelta(seconds=3)
+DEFAULT_POLL_SECONDS = 0.5
+# An outage ends once the database has answered this long: a restarting server that
+# drops connections a few times is one outage in the log, not one per connection.
+OUTAGE_SETTLE = dt.timedelta(seconds=5)
 # Followers poll the change marker this often (the board's 1 s target needs <= 250 ms).
 FOLLOW_POLL_SECONDS = 0.1
 
 Clock = Callable[[], dt.datetime]
-Log = Callable[[str], None]
 
 # Core tables, not the ORM: lease and bookkeeping rows are read and written as plain rows
 # so no identity map can hold a stale copy of a row another worker just changed.
@@ -159,7 +176,6 @@ class Worker:
         ttl: dt.timedelta = DEFAULT_TTL,
         clock: Clock = utcnow,
         identity: str | None = None,
-        log: Log | None = None,
         followers: Sequence[Follower] = (),
     ) -> None:
         if ttl <= dt.timedelta(0):
@@ -178,7 +194,11 @@ class Worker:
         self.ttl = ttl
         self.identity = identity or default_identity()
         self._clock = clock
-        self._log: Log = log or (lambda _message: None)
+        # One outage, told once, whichever thread met it.
+        self.outage = Outage(logger, clock=utcnow, settle=OUTAGE_SETTLE)
+        # The tick thread and the heartbeat thread both renew: the term and its expiry
+        # change under this lock.
+        self._state = threading.Lock()
         # Our current term: the lease's acquired_at when we took it. A renewal never
         # revives an expired term, so work started in one term cannot continue in another.
         self._term: dt.datetime | None = None
@@ -211,22 +231,41 @@ class Worker:
             .returning(_LEASE.c.name)
         )
 
-    def _renew_in(self, session: Session, now: dt.datetime) -> bool:
-        """Extend our current term if it is still ours and unexpired; one atomic UPDATE."""
-        if self._term is None:
+    def _renew_in(
+        self, session: Session, now: dt.datetime, term: dt.datetime | None = None
+    ) -> bool:
+        """Extend our current term (or ``term``) if it is still ours and unexpired; one
+        atomic UPDATE."""
+        term = term if term is not None else self._term
+        if term is None:
             return False
         renewed = session.execute(
             update(_LEASE)
             .where(
                 _LEASE.c.name == LEADER,
                 _LEASE.c.holder == self.identity,
-                _LEASE.c.acquired_at == self._term,
+                _LEASE.c.acquired_at == term,
                 _LEASE.c.expires_at > now,
             )
-            .values(expires_at=now + self.ttl)
+            # Never shorter: the other renewing thread may have written a later expiry.
+            .values(
+                expires_at=case(
+                    (_LEASE.c.expires_at > now + self.ttl, _LEASE.c.expires_at),
+                    else_=now + self.ttl,
+                )
+            )
             .returning(_LEASE.c.name)
         ).first()
         return renewed is not None
+
+    def _now_in(self, session: Session) -> dt.datetime:
+        """The time once ``session``'s write transaction has begun.
+
+        On SQLite BEGIN IMMEDIATE may wait seconds for the write lock; a reading taken
+        before it would renew from the past (a shorter lease, or an expired term revived).
+        """
+        session.connection()
+        return self._clock()
 
     def _lead(self, now: dt.datetime) -> str | None:
         """Renew, acquire or observe the lease; returns the holder after this attempt."""
@@ -235,6 +274,7 @@ class Worker:
         term = self._term
         renewed = False
         with self.db.write() as session:
+            now = self._now_in(session)
             if self._renew_in(session, now):
                 renewed = True
             elif session.execute(self._insert_if_absent(now)).first() is None:
@@ -262,7 +302,7 @@ class Worker:
             self._granted(term, now)
             return self.identity
         self._granted(now, now)
-        self._log(
+        logger.info(
             _("worker {identity} now leads (lease {ttl}s)").format(
                 identity=self.identity, ttl=int(self.ttl.total_seconds())
             )
@@ -270,20 +310,45 @@ class Worker:
         return self.identity
 
     def _granted(self, term: dt.datetime | None, now: dt.datetime) -> None:
-        self._term = term
-        self._renewed_at = now
-        self._lease_until = now + self.ttl
+        with self._state:
+            self._term = term
+            self._renewed_at = now
+            self._lease_until = now + self.ttl
 
     def _forget(self) -> None:
-        self._term = None
-        self._lease_until = None
-        self._renewed_at = None
+        with self._state:
+            self._term = None
+            self._lease_until = None
+            self._renewed_at = None
+
+    def renew_now(self) -> bool:
+        """Renew the current term at once if it is still ours (the heartbeat's step).
+
+        Never takes the lease and never revives an expired term; True when renewed.
+        """
+        with self._state:
+            term, until = self._term, self._lease_until
+        now = self._clock()
+        if term is None or until is None or now >= until:
+            return False
+        with self.db.write() as session:
+            now = self._now_in(session)
+            renewed = self._renew_in(session, now, term)
+        if renewed:
+            with self._state:
+                # Unless the tick thread lost the term or renewed later meanwhile.
+                if self._term == term and (
+                    self._lease_until is None or self._lease_until < now + self.ttl
+                ):
+                    self._renewed_at = now
+                    self._lease_until = now + self.ttl
+        return renewed
 
     def _lost(self, reason: str) -> None:
         was_leading = self._term is not None
         self._forget()
         if was_leading:
-            self._log(
+            logger.info(
                 _("worker {identity} stopped leading: {reason}").format(
                     identity=self.identity, reason=reason
                 )
@@ -336,6 +401,7 @@ class Worker:
         if not self._renewal_due(now):
             return
         with self.db.write() as session:
+            now = self._now_in(session)
             renewed = self._renew_in(session, now)
         if not renewed:
             self._lost(_("the lease was taken over"))
@@ -373,7 +439,7 @@ class Worker:
                 delete(_LEASE).where(_LEASE.c.name == LEADER, _LEASE.c.holder == self.identity)
             )
         if was_leading:
-            self._log(_("worker {identity} released the lease").format(identity=self.identity))
+            logger.info(_("worker {identity} released the lease").format(identity=self.identity))
 
     # --- jobs -------------------------------------------------------------------------
 
@@ -399,58 +465,109 @@ class Worker:
         )
 
     def _run_if_due(self, job: Job) -> JobResult | None:
+        """Run ``job`` when it is due, or resume its run that did not finish.
+
+        A run is open from its start until its status is recorded with a finish time. A
+        worker killed (or fenced off, or stopped) mid-run leaves it open; the next tick of
+        whoever leads runs it again at once, with the same ``now`` and the progress its
+        steps committed, so the work continues where it stopped instead of waiting for the
+        job's next slot.
+        """
         now = self._clock()
+        resumed = False
+        progress: dict[str, Any] | None = None
         try:
             with self.fenced_write(self.db, check_stop=True) as session:
                 row = session.execute(
-                    select(_JOB_RUN.c.last_started_at, _JOB_RUN.c.runs).where(
-                        _JOB_RUN.c.name == job.name
-                    )
+                    select(
+                        _JOB_RUN.c.last_started_at,
+                        _JOB_RUN.c.last_finished_at,
+                        _JOB_RUN.c.runs,
+                        _JOB_RUN.c.progress,
+                    ).where(_JOB_RUN.c.name == job.name)
                 ).first()
-                if row is not None and row.last_started_at + job.every > now:
-                    return None
-                values = {
-                    "last_started_at": now,
-                    "last_finished_at": None,
-                    "last_status": "running",
-                    "runs": (row.runs if row is not None else 0) + 1,
-                }
-                if row is None:
-                    session.execute(_JOB_RUN.insert().values(name=job.name, **values))
-                else:
+                if row is not None and row.last_finished_at is None:
+                    resumed = True
+                    now = row.last_started_at
+                    progress = row.progress
                     session.execute(
-                        update(_JOB_RUN).where(_JOB_RUN.c.name == job.name).values(**values)
+                        update(_JOB_RUN)
+                        .where(_JOB_RUN.c.name == job.name)
+                        .values(last_status="running")
                     )
+                elif row is not None and row.last_started_at + job.every > now:
+                    return None
+                else:
+                    values = {
+                        "last_started_at": now,
+                        "last_finished_at": None,
+                        "last_status": "running",
+                        "runs": (row.runs if row is not None else 0) + 1,
+                        "progress": None,
+                    }
+                    if row is None:
+                        session.execute(_JOB_RUN.insert().values(name=job.name, **values))
+                    else:
+                        session.execute(
+                            update(_JOB_RUN).where(_JOB_RUN.c.name == job.name).values(**values)
+                        )
         except JobInterrupted:
             return None
+        if resumed:
+            logger.info(
+                "%s: resuming the run of %s%s",
+                job.name,
+                now.isoformat(timespec="seconds"),
+                f" from {progress}" if progress else "",
+            )
 
+        finished = True
         try:
-            with fenced_by(self):
+            with fenced_by(self, run=JobRun(job.name, now, progress)):
                 status = job.run(self.db, now)
             ok = True
         except JobInterrupted as exc:
-            status, ok = _("interrupted: {reason}").format(reason=exc), False
+            # The run stays open: whoever leads next resumes it from its saved progress.
+            status, ok, finished = _("interrupted: {reason}").format(reason=exc), False, False
         except Exception as exc:  # a failing job must not take the leader down
-            status, ok = _("failed: {error}").format(error=exc), False
-            self._log(traceback.format_exc().rstrip())
+            if database_unreachable(exc):
+                # Not the job's fault: the run stays open and is resumed once the database
+                # answers; the outage is told once, not once per job and retry.
+                self.outage.failed(exc)
+                status = _("interrupted: {reason}").format(reason=_("the database is unavailable"))
+                ok, finished = False, False
+            else:
+                status, ok = _("failed: {error}").format(error=exc), False
+                logger.exception("%s failed", job.name)
         status = " ".join(status.split())[:_STATUS_LEN]
-        self._log(f"{job.name}: {status}")
+        quiet = self.outage.since is not None and not ok
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO if ok else logging.WARNING,
+            "%s: %s",
+            job.name,
+            status,
+        )
         try:
             # Not check_stop: a job that finished during shutdown still records its status.
             with self.fenced_write(self.db, check_stop=False) as session:
+                outcome: dict[str, Any] = {"last_status": status}
+                if finished:
+                    # A failed run is not resumed either: it waits for its next slot.
+                    outcome.update(last_finished_at=self._clock(), progress=None)
                 session.execute(
                     update(_JOB_RUN)
                     .where(_JOB_RUN.c.name == job.name, _JOB_RUN.c.last_started_at == now)
-                    .values(last_finished_at=self._clock(), last_status=status)
+                    .values(**outcome)
                 )
         except JobInterrupted:
             pass  # the next leader owns the bookkeeping now
         except (SQLAlchemyError, DatabaseBusy) as exc:
             # The job's own work is committed or rolled back already; only its status line
-            # is missing, and the next run writes one.
-            self._log(
-                _("could not record {job}: {error}").format(job=job.name, error=_first_line(exc))
-            )
+            # is missing, and the run stays open, so it is resumed at the next tick.
+            if database_unreachable(exc):
+                self.outage.failed(exc)
+            else:
+                logger.warning("could not record %s: %s", job.name, _first_line(exc))
         return JobResult(job.name, ok, status)
 
     # --- the loop ---------------------------------------------------------------------
@@ -463,8 +580,11 @@ class Worker:
                     follower.run(self.db, self._clock())
                 except JobInterrupted:
                     return  # not leading (any more): the follower thread notices
-                except Exception:  # a failing follower must not take the leader down
-                    self._log(f"{follower.name}: {traceback.format_exc().rstrip()}")
+                except Exception as exc:  # a failing follower must not take the leader down
+                    if database_unreachable(exc):
+                        self.outage.failed(exc)
+                        return
+                    logger.exception("%s failed", follower.name)
 
     def follow(self, stop_event: threading.Event) -> None:
         """The followers' loop, on its own thread: while leading, run them after feed events.
@@ -502,8 +622,9 @@ class Worker:
                     if now_feed != feed:
                         feed = now_feed
                         self.run_followers_once()
+                    self.outage.answered()
                 except (SQLAlchemyError, DatabaseBusy) as exc:
-                    self._log(_("worker follower failed: {error}").format(error=_first_line(exc)))
+                    self._failed(_("worker follower failed: {error}"), exc)
                     if watcher is not None:
                         with contextlib.suppress(SQLAlchemyError, DatabaseBusy):
                             watcher.close()
@@ -523,30 +644,63 @@ class Worker:
         stopped and joined before the lease is released.
         """
         self._stopping = stop_event
-        follow_stop = threading.Event()
-        follower_thread: threading.Thread | None = None
-        if self.followers:
-            follower_thread = threading.Thread(
-                target=self.follow, args=(follow_stop,), name="worker-followers", daemon=True
+        helpers_stop = threading.Event()
+        helpers = [
+            threading.Thread(
+                target=self.beat, args=(helpers_stop,), name="worker-heartbeat", daemon=True
             )
-            follower_thread.start()
+        ]
+        if self.followers:
+            helpers.append(
+                threading.Thread(
+                    target=self.follow, args=(helpers_stop,), name="worker-followers", daemon=True
+                )
+            )
+        for thread in helpers:
+            thread.start()
         try:
             while not stop_event.is_set():
                 try:
                     self.tick()
+                    self.outage.answered()
                 except (SQLAlchemyError, DatabaseBusy) as exc:
                     # The database may be restarting: keep trying. Our belief in the lease
                     # still ends at the expiry we last wrote, so nothing unsafe follows.
-                    self._log(_("worker tick failed: {error}").format(error=_first_line(exc)))
+                    self._failed(_("worker tick failed: {error}"), exc)
                 stop_event.wait(poll_seconds)
         finally:
-            follow_stop.set()
-            if follower_thread is not None:
-                follower_thread.join()
+            helpers_stop.set()
+            for thread in helpers:
+                thread.join()
             try:
                 self.release()
             except (SQLAlchemyError, DatabaseBusy) as exc:
-                self._log(_("could not release the lease: {error}").format(error=_first_line(exc)))
+                logger.warning(
+                    _("could not release the lease: {error}").format(error=_first_line(exc))
+                )
+
+    def _failed(self, message: str, exc: BaseException) -> None:
+        """A database error in the loop: an outage is told once; anything else each time."""
+        if database_unreachable(exc):
+            self.outage.failed(exc)
+        else:
+            logger.warning(message.format(error=_first_line(exc)))
+
+    def beat(self, stop_event: threading.Event) -> None:
+        """The heartbeat thread: renew the current term every ttl/3 while leading.
+
+        Renewal alone: it never takes the lease nor revives an expired term, so a job
+        step that runs long keeps the lease only while this process is alive.
+        """
+        interval = self.ttl.total_seconds() / 3
+        while not stop_event.wait(interval):
+            try:
+                self.renew_now()
+            except (SQLAlchemyError, DatabaseBusy) as exc:
+                # An outage counts (it keeps one open); anything else is the tick
+                # thread's to tell, as it meets the same failure.
+                if database_unreachable(exc):
+                    self.outage.failed(exc)
 
 
 def _first_line(exc: BaseException) -> str:

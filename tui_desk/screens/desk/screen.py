@@ -52,6 +52,7 @@ from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.contact_log import ContactLogPanel
+from tui_desk.widgets.outage import OutageLine
 from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
 
 if TYPE_CHECKING:
@@ -165,6 +166,7 @@ class DeskScreen(
     def compose(self) -> ComposeResult:
         tz = self.service.timezone
         yield Header(icon="#")
+        yield OutageLine()
         with Container(id="desk-body"):
             with Vertical(id="pane-queue", classes="pane"):
                 yield QueueFilterBar(id="queue-bar")

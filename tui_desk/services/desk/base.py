@@ -94,6 +94,11 @@ class DeskPart:
     def today(self) -> dt.date:
         return office_today(self.now(), self.timezone)
 
+    def database_answers(self) -> None:
+        """Ask the database the smallest question; raises when it cannot answer."""
+        with self.db.read() as s:
+            s.execute(select(1))
+
     @property
     def database_kind(self) -> str:
         """The engine name shown in the desk's header line."""
