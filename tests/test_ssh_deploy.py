@@ -37,6 +37,7 @@ import pexpect
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import _pg_admin, _pg_dsn
 from tests.factories import Factory
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database, open_database
@@ -241,8 +242,10 @@ def _screen_text(child: pexpect.spawn[str]) -> str:
     return log.getvalue() if isinstance(log, io.StringIO) else ""
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[Host]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def host(request: pytest.FixtureRequest) -> Iterator[Host]:
+    """The team host of the README, its database on SQLite (a group-owned file in the data
+    folder) or on PostgreSQL (a database made from the migrated template)."""
     missing = _missing_tools()
     if missing:
         if IN_CI:
@@ -258,6 +261,11 @@ def host() -> Iterator[Host]:
     sshd: subprocess.Popen[bytes] | None = None
     db: Database | None = None
     created: list[str] = []
+    pg_name: str | None = None
+    if request.param == "postgresql":
+        template = request.getfixturevalue("pg_template")
+        pg_name = f"tdssh_{tag}"
+        _pg_admin(f"CREATE DATABASE {pg_name} TEMPLATE {template}")
     try:
         _run(["groupadd", group])
         for user in users:
@@ -277,7 +285,8 @@ def host() -> Iterator[Host]:
         etc = folder / "etc"
         etc.mkdir()
         system = etc / "config.toml"
-        system.write_text(f'database_url = "sqlite:///{database}"\nprofile = "cn"\n')
+        url = f"sqlite:///{database}" if pg_name is None else _pg_dsn(pg_name)
+        system.write_text(f'database_url = "{url}"\nprofile = "cn"\n')
         system.chmod(0o644)
         cli_env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -292,7 +301,7 @@ def host() -> Iterator[Host]:
                 [*tui_desk, "agents", "add", user, "--name", name, "--role", "operator"],
                 env=cli_env,
             )
-        db = open_database(f"sqlite:///{database}", create=False)
+        db = open_database(url, create=False)
         make = Factory(db, now=utcnow())
         logins = []
         for i, user in enumerate(users):
@@ -362,6 +371,8 @@ def host() -> Iterator[Host]:
             subprocess.run(["userdel", "-r", user], capture_output=True, timeout=60)
         subprocess.run(["groupdel", group], capture_output=True, timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+        if pg_name is not None:
+            _pg_admin(f"DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)")
 
 
 def _holder(db: Database, case_id: int) -> int | None:
@@ -386,7 +397,9 @@ def _mode_and_group(path: Path) -> tuple[int, str]:
 def test_two_logins_work_one_hangs_up_and_ssh_without_a_terminal_is_refused(host: Host) -> None:
     db = host.db
     first, second = host.logins
-    assert _mode_and_group(host.database) == (0o660, host.group)  # as `db upgrade` made it
+    sqlite = host.db.engine.dialect.name == "sqlite"
+    if sqlite:
+        assert _mode_and_group(host.database) == (0o660, host.group)  # as `db upgrade` made it
     env = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "PATH": os.environ.get("PATH", "/usr/bin")}
     sessions = {
         login.name: pexpect.spawn(
@@ -421,7 +434,7 @@ def test_two_logins_work_one_hangs_up_and_ssh_without_a_terminal_is_refused(host
                 *children,
             )
         # Both wrote through the shared WAL: its files belong to the group, as the database.
-        for suffix in ("-wal", "-shm"):
+        for suffix in ("-wal", "-shm") if sqlite else ():
             sidecar = host.database.with_name(host.database.name + suffix)
             assert _mode_and_group(sidecar) == (0o660, host.group), suffix
 
