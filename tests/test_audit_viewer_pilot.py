@@ -252,7 +252,9 @@ async def test_reports_screen_renders_a_report_and_exports_csv(world: World) -> 
         assert "Amount collected per agent" in text_of(app, "#reports-heading")
         await pilot.press("e")
         await wait(pilot, lambda: "CSV written to" in text_of(app, "#reports-status"))
-        path = world.export / "report-collected-by-agent-2026-03-01-2026-03-02.csv"
+        # Each agent's exports go to a folder of their own.
+        mine = world.export / world.sup.login
+        path = mine / "report-collected-by-agent-2026-03-01-2026-03-02.csv"
         assert path.read_text(encoding="utf-8-sig").splitlines()[1] == "op,坐席1,1,1,1234.56"
         # A bad period is explained, the table stays.
         await pilot.press("shift+tab", "shift+tab", "ctrl+u", *"2026-02-30", "enter")

@@ -543,7 +543,7 @@ def test_report_on_screen_and_as_csv(w: World, tmp_path: Path) -> None:
     table = desk.report("complaints-by-collector", start, end)
     assert table.rows == []
     path = desk.report_csv("collected-by-agent", start, end)
-    assert path == tmp_path / "report-collected-by-agent-2026-03-01-2026-03-02.csv"
+    assert path == tmp_path / w.sup.login / "report-collected-by-agent-2026-03-01-2026-03-02.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbfagent,name,payments")
     with pytest.raises(PermissionDenied):
         w.service(w.op).report("collected-by-agent", start, end)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tui_desk.cli import common
+import tui_desk.cli.common as common
 from tui_desk.cli.common import CliError, command_actor, parse_day
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings

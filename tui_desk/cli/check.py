@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui_desk.cli import common
+import tui_desk.cli.common as common
 from tui_desk.cli.common import EXIT_FAILED, acting_agent, policy_profile
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tui_desk.cli import common
+import tui_desk.cli.common as common
 from tui_desk.cli.common import (
     ADMIN_GROUP,
     EXIT_FAILED,
