@@ -91,3 +91,5 @@ async def test_an_outage_is_one_steady_line_and_the_form_keeps_its_text(
     ends = [r for r in caplog.records if "database back after" in r.getMessage()]
     assert len(starts) == 1 and len(ends) == 1, caplog.text
     assert NOW.isoformat(timespec="seconds") in starts[0].getMessage()
+    # The failing probes are the outage, not faults: nothing logged as an error.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

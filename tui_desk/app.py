@@ -260,9 +260,9 @@ class DeskApp(App[None], inherit_bindings=False):
         """Every worker that raised ends here (screens forward theirs, see
         ``tui_desk.screens.failures``): log it, put its screen right, tell the operator."""
         if event.state is WorkerState.ERROR:
-            self.worker_failed(event.worker)
+            self.handle_worker_error(event.worker)
 
-    def worker_failed(self, worker: Worker[Any]) -> None:
+    def handle_worker_error(self, worker: Worker[Any]) -> None:
         error = worker.error
         failure = self._failure(worker, error)
         unreachable = error is not None and database_unreachable(error)
