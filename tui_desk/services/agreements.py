@@ -133,11 +133,8 @@ def _shipped_versions(name: str, language: str) -> dict[int, Path]:
 def _stored_versions(db: Database | None, name: str, language: str) -> dict[int, str]:
     if db is None:
         return {}
-    return {
-        t.version: t.body
-        for t in template_store.stored(db, template_store.AGREEMENT)
-        if t.name == name and t.language == language
-    }
+    found = template_store.stored(db, template_store.AGREEMENT, name=name, language=language)
+    return {t.version: t.body for t in found}
 
 
 def template_versions(name: str, language: str, db: Database | None = None) -> list[str]:
@@ -160,7 +157,14 @@ def load_template(
 ) -> rules.Template:
     """One version of a form (the newest by default); one installed in the database comes
     before a shipped file of the same version."""
-    version = version or latest_template_version(name, language, db)
+    stored = _stored_versions(db, name, language)  # read once for the version and body
+    if version is None:
+        versions = set(_shipped_versions(name, language)) | set(stored)
+        if not versions:
+            raise NotFound(
+                _("no agreement template {name} in {language}").format(name=name, language=language)
+            )
+        version = str(max(versions))
     missing = NotFound(
         _("no agreement template {name} v{version} in {language}").format(
             name=name, version=version, language=language
@@ -168,7 +172,7 @@ def load_template(
     )
     if not (version.isascii() and version.isdigit()):
         raise missing
-    body = _stored_versions(db, name, language).get(int(version))
+    body = stored.get(int(version))
     if body is not None:
         return rules.parse_template(tomllib.loads(body))
     path = _shipped_versions(name, language).get(int(version))

@@ -79,18 +79,24 @@ def check_version(version: str) -> int:
     return int(version)
 
 
-def stored(db: Database, kind: str) -> list[Stored]:
-    """Every stored version of ``kind``, oldest first."""
+def stored(
+    db: Database, kind: str, *, name: str | None = None, language: str | None = None
+) -> list[Stored]:
+    """Every stored version of ``kind`` (of one name and language when given), oldest
+    first."""
+    stmt = select(
+        StoredTemplate.name,
+        StoredTemplate.language,
+        StoredTemplate.version,
+        StoredTemplate.body,
+    ).where(StoredTemplate.kind == kind)
+    if name is not None:
+        stmt = stmt.where(StoredTemplate.name == name)
+    if language is not None:
+        stmt = stmt.where(StoredTemplate.language == language)
     with db.read() as s:
         rows = s.execute(
-            select(
-                StoredTemplate.name,
-                StoredTemplate.language,
-                StoredTemplate.version,
-                StoredTemplate.body,
-            )
-            .where(StoredTemplate.kind == kind)
-            .order_by(StoredTemplate.name, StoredTemplate.language, StoredTemplate.version)
+            stmt.order_by(StoredTemplate.name, StoredTemplate.language, StoredTemplate.version)
         ).all()
     return [Stored(name, language, version, body) for name, language, version, body in rows]
 
