@@ -24,20 +24,21 @@ EXE = str(Path(sys.executable).with_name("tui-desk"))
 DESK_WATCH_SECONDS = 8.0
 
 
-def _read_all(fd: int, until: float) -> bytes:
-    out = b""
-    while time.monotonic() < until:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    return out
+def _watch(masters: list[int], seconds: float, outs: list[bytes]) -> None:
+    """Read every desk's terminal at once, until each has closed or ``seconds`` pass."""
+    open_fds = {fd: i for i, fd in enumerate(masters) if fd >= 0}
+    deadline = time.monotonic() + seconds
+    while open_fds and time.monotonic() < deadline:
+        ready, _, _ = select.select(list(open_fds), [], [], 0.1)
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the desk has gone and its terminal with it
+                chunk = b""
+            if chunk:
+                outs[open_fds[fd]] += chunk
+            else:
+                masters[open_fds.pop(fd)] = -1
 
 
 def test_four_upgrades_and_four_desks_at_once_on_an_old_database(db: Database) -> None:
@@ -75,18 +76,24 @@ def test_four_upgrades_and_four_desks_at_once_on_an_old_database(db: Database) -
 
     results = [p.communicate(timeout=120) for p in upgrades]
     statuses = [p.returncode for p in upgrades]
-    screens: list[str] = []
-    until = time.monotonic() + DESK_WATCH_SECONDS
-    for process, master in desks:
-        screens.append(_read_all(master, until).decode("utf-8", "replace"))
+    # Every desk's output is read from the start, side by side: a desk refused early
+    # has said why before the others are looked at. Desks still running when the watch
+    # ends are hung up, and what they print on the way out is read too.
+    masters = [master for _, master in desks]
+    seen: list[bytes] = [b""] * len(desks)
+    _watch(masters, DESK_WATCH_SECONDS, seen)
+    for process, _ in desks:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGHUP)
+    _watch(masters, 20.0, seen)
+    for process, master in desks:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         os.close(master)
+    screens = [out.decode("utf-8", "replace") for out in seen]
 
     outs = [out.decode() for out, _ in results]
     errs = [err.decode() for _, err in results]
