@@ -20,6 +20,7 @@ from sqlalchemy import select
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, TextArea
 
 from tests.factories import Factory
@@ -173,10 +174,23 @@ Make = Callable[[World, DeskService, pytest.MonkeyPatch], Screen[Any]]
 Submit = Callable[[Pilot[None], Screen[Any]], Awaitable[None]]
 
 
+async def focus_on(pilot: Pilot[None], screen: Screen[Any], widget: Widget | None) -> None:
+    """Focus ``widget`` (``None``: nothing) and see that it holds.
+
+    A form's own first focus (``focus()`` in its mount) is applied later, from the app's
+    queue: under load it can land after this one, and the typing would go to the keys.
+    """
+    for _ in range(100):
+        screen.set_focus(widget)
+        await pilot.pause()
+        if screen.focused is widget:
+            return
+    raise AssertionError(f"{widget} did not take the focus")
+
+
 async def type_into(pilot: Pilot[None], screen: Screen[Any], selector: str, text: str) -> None:
     widget = screen.query_one(selector)
-    screen.set_focus(widget)
-    await pilot.pause()
+    await focus_on(pilot, screen, widget)
     if isinstance(widget, Input):
         await pilot.press("end", "ctrl+u")  # what the form proposed gives way to the typing
     await pilot.press(*text)
@@ -189,8 +203,7 @@ def fields(*typed: tuple[str, str]) -> Submit:
         assert isinstance(screen, FieldFormModal)
         for selector, text in typed:
             await type_into(pilot, screen, selector, text)
-        screen.set_focus(screen.field_widgets[-1])
-        await pilot.pause()
+        await focus_on(pilot, screen, screen.field_widgets[-1])
         await pilot.press("enter")
 
     return submit
@@ -203,8 +216,7 @@ def keys(*typed: tuple[str, str], then: tuple[str, ...], unfocus: bool = False) 
         for selector, text in typed:
             await type_into(pilot, screen, selector, text)
         if unfocus:
-            screen.set_focus(None)
-            await pilot.pause()
+            await focus_on(pilot, screen, None)
         await pilot.press(*then)
 
     return submit
