@@ -47,6 +47,7 @@ from tui_desk.services import audit, supervision
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.search_index import index_borrower
+from tui_desk.widgets.case_header import CaseHeader
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -353,7 +354,7 @@ async def test_case_view_opens_without_a_lease(world: World) -> None:
         screen = app.screen
         assert isinstance(screen, CaseViewModal)
         await wait(pilot, lambda: screen.bundle is not None)
-        header = text_of(app, "#cv-header")
+        header = app.screen.query_one("#cv-header", CaseHeader).text
         assert "欧阳娜娜" in header and f"#{case}" in header
         assert "****" in header  # phones and the ID masked
         assert "Visits none" in text_of(app, "#cv-visits")

@@ -488,3 +488,64 @@ def test_any_burst_lands_on_the_case_in_hand(
             return trail(desk.db, desk.actor.id, start)
 
     check_hand(asyncio.run(run()))
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["160x50", "80x24"])
+async def test_the_next_case_is_drawn_in_place_after_its_claim(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """From one case in hand to the next (cases of the same shape), ``n`` draws the claim
+    first, reads the case once in the claim's own worker, and shows it by drawing the
+    panes' lines again: no layout of the whole screen is asked for."""
+    from textual.widget import Widget
+
+    layouts: list[str] = []
+    refresh = Widget.refresh
+
+    def counting(self: Widget, *regions: Any, **kwargs: Any) -> Widget:
+        if kwargs.get("layout") and self.is_attached and isinstance(self.screen, DeskScreen):
+            layouts.append(f"{type(self).__name__}#{self.id}")
+        return refresh(self, *regions, **kwargs)
+
+    reads: list[tuple[str, int]] = []
+    case = DeskService.case
+
+    def reading(self: DeskService, case_id: int, **kwargs: Any) -> Any:
+        reads.append((threading.current_thread().name, case_id))
+        return case(self, case_id, **kwargs)
+
+    monkeypatch.setattr(DeskService, "case", reading)
+    app = desk.app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = desk_screen(app)
+        header = app.query_one(CaseHeader)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.in_hand is not None
+        monkeypatch.setattr(Widget, "refresh", counting)
+        reads.clear()
+        seen: list[tuple[int | None, int | None]] = []  # (case in hand, case shown) per frame
+        display = app._display
+
+        def drawn(screen_: Any, renderable: Any) -> None:
+            display(screen_, renderable)
+            hand = screen.in_hand
+            shown = header.detail.case_id if header.detail is not None else None
+            seen.append((hand.case_id if hand else None, shown))
+
+        monkeypatch.setattr(app, "_display", drawn)
+        before = screen.in_hand.case_id
+        await pilot.press("n")
+        await settle(pilot)
+        after = screen.in_hand.case_id
+        assert after != before
+        assert header.detail is not None and header.detail.case_id == after
+    assert layouts == []
+    assert [case_id for _, case_id in reads] == [after]  # one read of the case
+    # A frame showed the new case in hand over the previous case's panes (the claim,
+    # drawn first), then the panes followed.
+    assert (after, before) in seen
+    assert seen.index((after, before)) < seen.index((after, after))

@@ -7,6 +7,7 @@ they carry only the plain dataclasses of ``tui_desk.views``.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -67,10 +68,15 @@ class PersonalDataRevealed(Message):
 class CaseClaimed(Message):
     """This desk now holds the lease on a case (take next, or claim the selected case)."""
 
-    def __init__(self, claim: Claim, *, taken_next: bool) -> None:
+    def __init__(
+        self, claim: Claim, *, taken_next: bool, drawn: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self.claim = claim
         self.taken_next = taken_next
+        # Set once the claim is on screen: the claim's worker reads the case after that,
+        # so the read does not compete with drawing the claim.
+        self.drawn = drawn or threading.Event()
 
 
 class NothingToTake(Message):

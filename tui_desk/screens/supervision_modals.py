@@ -373,7 +373,9 @@ class CaseViewModal(ForwardsWorkerErrors, ModalScreen[None]):
     def show_case(self, bundle: CaseBundle, visits: Sequence[CaseVisitLine]) -> None:
         self.bundle = bundle
         self.query_one("#cv-status", Static).display = False
-        self.query_one("#cv-header", CaseHeader).show_bundle(bundle, self.service.now())
+        self.query_one("#cv-header", CaseHeader).show_bundle(
+            bundle, in_hand=None, now=self.service.now()
+        )
         self.query_one("#cv-visits", Static).update(self._visits(visits))
         self.query_one("#cv-plan", Static).update(
             plan_text(bundle.agreement, bundle.detail.currency, self.service.timezone)

@@ -10,6 +10,7 @@ from textual.widgets import Static, TextArea
 from tui_desk.formatting import DASH, day, label, local, money, schedule_amounts
 from tui_desk.i18n import _
 from tui_desk.views.agreements import AgreementSummary, AgreementView, PlanSummary
+from tui_desk.widgets.in_place import update_in_place
 
 
 class AgreementPanel(Vertical):
@@ -42,7 +43,7 @@ class AgreementPanel(Vertical):
         self._plan(summary, view.plan)
         summary.append("\n")
         self._agreement(summary, view.agreement)
-        self.query_one("#agreement-summary", Static).update(summary)
+        update_in_place(self.query_one("#agreement-summary", Static), summary)
         if view.agreement is None:
             body = _("No agreement yet.")
         elif not view.agreement.text:

@@ -9,6 +9,7 @@ without visits keep a row, so the week's shape (and its holidays) stays visible.
 
 from __future__ import annotations
 
+import datetime as dt
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -20,6 +21,7 @@ from tui_desk.clock import utcnow
 from tui_desk.formatting import DASH, label, local, weekday
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.calendar import CalendarView, CalendarVisit
+from tui_desk.widgets.in_place import update_in_place
 
 COLUMNS = (
     ("day", N_("Day")),
@@ -45,6 +47,7 @@ class AppointmentCalendar(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view: CalendarView | None = None
+        self._shown: tuple[CalendarView, dt.date] | None = None
         self._visits: dict[str, CalendarVisit] = {}
 
     def compose(self) -> ComposeResult:
@@ -77,11 +80,14 @@ class AppointmentCalendar(Vertical):
 
     def show(self, view: CalendarView) -> None:
         """Show ``view``, keeping the cursor on the same visit when it is still there."""
+        today = utcnow().astimezone(ZoneInfo(view.timezone)).date()
+        if (view, today) == self._shown:
+            return  # the next case has the same collector's week: nothing to draw again
+        self._shown = (view, today)
         previous = self.selected_visit()
         self.view = view
-        self.query_one("#calendar-title", Static).update(self._title(view))
+        update_in_place(self.query_one("#calendar-title", Static), self._title(view))
         table = self.days
-        today = utcnow().astimezone(ZoneInfo(view.timezone)).date()
         self._visits = {}
         cursor_row: int | None = None
         first_visit_row: int | None = None

@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui_desk.formatting import DASH, day, label, local, money
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.views.hand import CaseInHand
+from tui_desk.widgets.in_place import update_in_place
 
 if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus
@@ -48,8 +51,12 @@ def contact_status_text(
     return t
 
 
-class CaseHeader(Static):
-    """A compact, read-only summary of the selected case."""
+class CaseHeader(Vertical):
+    """A compact, read-only summary of the selected case, below the case in hand.
+
+    The case in hand has a line of its own: moving the pin from one case to the next
+    draws that line again, not the whole summary.
+    """
 
     def __init__(self, *, timezone: str, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -60,6 +67,10 @@ class CaseHeader(Static):
         self.in_hand: CaseInHand | None = None
         self.lost: str | None = None
 
+    def compose(self) -> ComposeResult:
+        yield Static(id="case-pin")
+        yield Static(id="case-detail")
+
     def on_mount(self) -> None:
         self.show(None)
 
@@ -68,26 +79,28 @@ class CaseHeader(Static):
     ) -> None:
         """The case in hand, on the header's first line whatever case is shown below
         (``lost``: why the case in hand was dropped)."""
-        before = self._pinned_line()
         self.in_hand = in_hand
         self.lost = lost if in_hand is None else None
         if now is not None:
             self.now = now
-        after = self._pinned_line()
-        # Moving from one case in hand to the next changes one line of one row: no need to
-        # lay the screen out again (which costs a frame at the moment of a claim).
-        width = self.content_region.width
-        same_height = bool(before.plain) and bool(after.plain) and width > 0
-        same_height = same_height and max(before.cell_len, after.cell_len) <= width + 1
-        self.show(self.detail, layout=not same_height)
+        self.show(self.detail)
 
-    def show(self, detail: CaseDetail | None, *, layout: bool = True) -> None:
+    def show(self, detail: CaseDetail | None) -> None:
         self.detail = detail
-        t = self._pinned_line()
-        t.append_text(
-            self._render_detail(detail) if detail else Text(_("No case selected."), "dim")
+        self._show_pin()  # the name on it comes from the detail
+        # The summary says who works the case and until when, which the pin can change;
+        # most moves of the pin leave it as it is, and then it is not drawn again.
+        update_in_place(
+            self.query_one("#case-detail", Static),
+            self._render_detail(detail) if detail else Text(_("No case selected."), "dim"),
         )
-        self.update(t, layout=layout)
+
+    def _show_pin(self) -> None:
+        line = self._pinned_line()
+        pin = self.query_one("#case-pin", Static)
+        if bool(line.plain) != pin.display:
+            pin.display = bool(line.plain)
+        update_in_place(pin, line)
 
     def _pinned_line(self) -> Text:
         t = Text()
@@ -95,7 +108,6 @@ class CaseHeader(Static):
         if hand is None:
             if self.lost:
                 t.append(self.lost, style="bold red")
-                t.append("\n")
             return t
         t.append(_("In hand") + " ", style="dim")
         name = hand.borrower_name or (
@@ -108,18 +120,26 @@ class CaseHeader(Static):
             " "
             + _("until {time}").format(time=when_text(hand.lease_until, self.timezone, self.now))
         )
-        t.append("\n")
         return t
 
-    def show_bundle(self, bundle: CaseBundle, now: dt.datetime | None = None) -> None:
-        """The case with its contact status line (whether the borrower may be called now)."""
+    def show_bundle(
+        self, bundle: CaseBundle, *, in_hand: CaseInHand | None, now: dt.datetime | None = None
+    ) -> None:
+        """The case with its contact status line (whether the borrower may be called now),
+        below the case in hand (``pin``)."""
         self.bundle = bundle
         self.now = now
+        self.in_hand = in_hand
+        if in_hand is not None:
+            self.lost = None
         self.show(bundle.detail)
 
     @property
     def text(self) -> str:
-        return str(self.content)
+        """What the header shows, line by line (the case in hand first, when there is one)."""
+        parts = [self._pinned_line().plain]
+        parts.append(str(self.query_one("#case-detail", Static).content))
+        return "\n".join(p for p in parts if p)
 
     def _contact_line(self, t: Text) -> None:
         bundle = self.bundle

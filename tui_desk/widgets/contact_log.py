@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static
 from tui_desk.formatting import DASH, label, local
 from tui_desk.i18n import N_, _
 from tui_desk.views.case import ContactLine
+from tui_desk.widgets.in_place import update_in_place
 
 NOTE_WIDTH = 28
 
@@ -86,7 +87,7 @@ class ContactLogPanel(Vertical):
     def _show_note(self, contact: ContactLine | None) -> None:
         note = self.query_one("#contact-note", Static)
         if contact is None:
-            note.update(Text(_("No contact attempts yet."), style="dim"))
+            update_in_place(note, Text(_("No contact attempts yet."), style="dim"))
             return
         text = Text()
         text.append(local(contact.started_at, self.timezone) + " ", style="dim")
@@ -98,7 +99,7 @@ class ContactLogPanel(Vertical):
                 "  " + _("call back {time}").format(time=local(contact.callback_at, self.timezone)),
                 style="bold",
             )
-        note.update(text)
+        update_in_place(note, text)
 
 
 def _one_line(note: str | None) -> str:

@@ -201,12 +201,15 @@ class CaseLoading(_Host):
 
     def _start_case_load(self, case_id: int) -> None:
         self._debounce = None
+        self._start_loading_notice()
+        self._load_case(case_id)
+
+    def _start_loading_notice(self) -> None:
         # "loading..." only if the read is slow: repainting the side panes' borders for
         # nothing costs more than most reads.
         if self._loading_timer is not None:
             self._loading_timer.stop()
         self._loading_timer = self.set_timer(self.LOADING_NOTICE_SECONDS, self._show_loading)
-        self._load_case(case_id)
 
     def _show_loading(self) -> None:
         self._loading_timer = None
@@ -234,6 +237,9 @@ class CaseLoading(_Host):
         bundle = message.bundle
         if bundle.case_id != self._wanted:
             return
+        if self._claim_frame_pending:
+            self._held_back = message  # drawn once the claim is on screen (_claim_drawn)
+            return
         self._loaded()
         self.bundle = bundle
         after_load, self._after_load = self._after_load, None
@@ -241,9 +247,7 @@ class CaseLoading(_Host):
         if hand is not None and hand.case_id == bundle.case_id:
             self.in_hand = replace(hand, borrower_name=bundle.detail.borrower_name)
             self._hand_loading = False
-        header = self.query_one(CaseHeader)
-        header.pin(self.in_hand, now=self.service.now())
-        header.show_bundle(bundle, now=self.service.now())
+        self.query_one(CaseHeader).show_bundle(bundle, in_hand=self.in_hand, now=self.service.now())
         self.query_one(ContactLogPanel).show(bundle.contacts)
         self._calendar_for_case(bundle)
         self.query_one(AgreementPanel).show(bundle.agreement)

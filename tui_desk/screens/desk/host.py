@@ -19,6 +19,7 @@ from tui_desk.widgets.queue_view import FilterState
 if TYPE_CHECKING:
     from textual.timer import Timer
 
+    from tui_desk.messages import CaseLoaded
     from tui_desk.services.desk import DeskService
     from tui_desk.views.case import CaseBundle
     from tui_desk.views.hand import CaseInHand
@@ -42,8 +43,8 @@ class DeskFilter(FilterState):
 
 
 class DeskHost(PanedScreen):
+    CLAIM_FRAME_WAIT_SECONDS: ClassVar[float]
     DEBOUNCE_SECONDS: ClassVar[float]
-    CLAIM_DETAIL_DELAY: ClassVar[float]
     LOADING_NOTICE_SECONDS: ClassVar[float]
     ORPHAN_COUNT_DELAY: ClassVar[float]
     SEARCH_DEBOUNCE_SECONDS: ClassVar[float]
@@ -78,7 +79,8 @@ class DeskHost(PanedScreen):
     _debounce: Timer | None
     _search_timer: Timer | None
     _last_search: float
-    _load_scheduled: bool
+    _claim_frame_pending: bool
+    _held_back: CaseLoaded | None
     _loading_timer: Timer | None
     _claim_notice: Timer | None
     _after_load: tuple[int, Callable[[CaseBundle], None]] | None
@@ -100,6 +102,10 @@ class DeskHost(PanedScreen):
     def _select(self, case_id: int, *, immediate: bool) -> None: ...
 
     def _start_case_load(self, case_id: int) -> None: ...
+
+    def _start_loading_notice(self) -> None: ...
+
+    def on_case_loaded(self, message: CaseLoaded) -> None: ...
 
     def _loaded(self) -> None: ...
 

@@ -5,15 +5,23 @@ the lease while the case is open, release it when the operator moves on or leave
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import replace
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.worker import get_current_worker
 
 from tui_desk.formatting import label
 from tui_desk.i18n import _
-from tui_desk.messages import CaseClaimed, LeaseChecked, LeaseLost, LeaseRenewed, NothingToTake
+from tui_desk.messages import (
+    CaseClaimed,
+    CaseLoaded,
+    LeaseChecked,
+    LeaseLost,
+    LeaseRenewed,
+    NothingToTake,
+)
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.hand import CaseInHand
 from tui_desk.widgets.case_header import CaseHeader, when_text
@@ -49,7 +57,12 @@ class LeaseKeys(_Host):
     @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
     def _take_next(self) -> None:
         claim = self.service.take_next()
-        self.post_message(NothingToTake() if claim is None else CaseClaimed(claim, taken_next=True))
+        if claim is None:
+            self.post_message(NothingToTake())
+            return
+        claimed = CaseClaimed(claim, taken_next=True)
+        self.post_message(claimed)
+        self._read_claimed(claimed)
 
     def action_claim(self) -> None:
         case_id = self.queue.case_id
@@ -68,7 +81,20 @@ class LeaseKeys(_Host):
 
     @work(thread=True, group="claim", exclusive=True, exit_on_error=False)
     def _claim_in_worker(self, case_id: int) -> None:
-        self.post_message(CaseClaimed(self.service.claim(case_id), taken_next=False))
+        claimed = CaseClaimed(self.service.claim(case_id), taken_next=False)
+        self.post_message(claimed)
+        self._read_claimed(claimed)
+
+    def _read_claimed(self, claimed: CaseClaimed) -> None:
+        """In the claim's own worker: read the case as soon as the claim is on screen (no
+        timer, no second worker to start), not while it is drawn, which the read would
+        slow down."""
+        claimed.drawn.wait(self.CLAIM_FRAME_WAIT_SECONDS)
+        if get_current_worker().is_cancelled:
+            return
+        bundle = self.service.case(claimed.claim.case_id)
+        if not get_current_worker().is_cancelled:
+            self.post_message(CaseLoaded(bundle))
 
     def action_release_case(self) -> None:
         hand = self.in_hand
@@ -110,7 +136,6 @@ class LeaseKeys(_Host):
         if self._debounce is not None:
             self._debounce.stop()
             self._debounce = None
-        self._load_scheduled = True
         self.queue.show_case(claim.case_id)
         self._show_lease()
         if self.has_class("-narrow"):
@@ -120,15 +145,20 @@ class LeaseKeys(_Host):
         if message.taken_next:
             text += ": " + label("claim_reason", claim.reason)
         self.notify(text, title=_("Next case") if message.taken_next else _("Working this case"))
-        # Show the claim first (cursor, lease line), then read and draw the case a frame
-        # later: drawing the case panes costs tens of milliseconds and would hold up
-        # the frame that tells the operator which case is theirs.
-        self.set_timer(self.CLAIM_DETAIL_DELAY, partial(self._load_claimed, claim.case_id))
+        # The claim's worker reads the case next. The claim is drawn first (cursor, lease
+        # line), the case panes in the frame after: drawing them costs tens of
+        # milliseconds and would hold up the frame that tells the operator which case
+        # is theirs.
+        self._claim_frame_pending = True
+        self.call_after_refresh(self._claim_drawn, message.drawn)
+        self._start_loading_notice()
 
-    def _load_claimed(self, case_id: int) -> None:
-        self._load_scheduled = False
-        if case_id == self._wanted:
-            self._start_case_load(case_id)
+    def _claim_drawn(self, drawn: threading.Event) -> None:
+        drawn.set()
+        self._claim_frame_pending = False
+        held, self._held_back = self._held_back, None
+        if held is not None:
+            self.on_case_loaded(held)
 
     def _show_lease(self) -> None:
         hand = self.in_hand

@@ -35,6 +35,7 @@ from textual.worker import WorkerState
 
 from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
+from tui_desk.messages import CaseLoaded
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.desk.agreement_actions import AgreementKeys
 from tui_desk.screens.desk.bindings import BINDINGS
@@ -91,10 +92,11 @@ class DeskScreen(
     }
     """
 
+    # The longest the claim's worker waits for the claim to be drawn before reading
+    # the case anyway (a busy terminal).
+    CLAIM_FRAME_WAIT_SECONDS: ClassVar[float] = 0.25
     DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """Holding an arrow key moves the cursor ~30 rows/s; load only where it comes to rest."""
-    CLAIM_DETAIL_DELAY: ClassVar[float] = 0.04
-    """Read a claimed case this long after showing the claim (two frames at 60 fps)."""
     LOADING_NOTICE_SECONDS: ClassVar[float] = 0.3
     """Say "loading..." on the case panes only when a read takes longer than this."""
     ORPHAN_COUNT_DELAY: ClassVar[float] = 0.2
@@ -148,7 +150,8 @@ class DeskScreen(
         self._debounce: Timer | None = None
         self._search_timer: Timer | None = None
         self._last_search = 0.0
-        self._load_scheduled = False
+        self._claim_frame_pending = False
+        self._held_back: CaseLoaded | None = None
         self._loading_timer: Timer | None = None
         self._claim_notice: Timer | None = None
         self._after_load: tuple[int, Callable[[CaseBundle], None]] | None = None
@@ -246,7 +249,7 @@ class DeskScreen(
         return (
             self._debounce is None
             and self._orphan_timer is None
-            and not self._load_scheduled
+            and self._held_back is None
             and self._search_timer is None
             and not self.queue.is_loading
             and not self.claim_in_flight
@@ -267,6 +270,11 @@ class DeskScreen(
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
         elif failure.group == "claim":
+            if self.load_in_flight:  # the claim landed; reading its case failed
+                self._loaded()
+                self._hand_loading = False
+                for name in self.pane_names()[1:]:
+                    self.pane_widget(name).border_subtitle = _("not loaded")
             self.claim_in_flight = False
             self._stop_claim_notice()
             self._show_lease()
