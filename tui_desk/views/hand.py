@@ -13,13 +13,15 @@ class CaseInHand(SafeText):
     """The case the operator holds the lease on, as the desk knows it now.
 
     Case keys act on this record as it was when the key was pressed, never on the
-    queue's cursor row. ``borrower_name`` is empty until the case has been read.
+    queue's cursor row. ``borrower_name`` is empty until the case has been read;
+    ``reason`` says why take next chose it (a ``claim_reason`` code), if it did.
     """
 
     case_id: int
     borrower_name: str
     lease_until: dt.datetime
     version: int
+    reason: str | None = None
 
 
 @dataclass(frozen=True)

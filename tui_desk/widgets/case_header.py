@@ -120,6 +120,8 @@ class CaseHeader(Vertical):
             " "
             + _("until {time}").format(time=when_text(hand.lease_until, self.timezone, self.now))
         )
+        if hand.reason:
+            t.append(" | " + label("claim_reason", hand.reason), style="dim")
         return t
 
     def show_bundle(

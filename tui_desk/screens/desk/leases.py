@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.worker import get_current_worker
 
-from tui_desk.formatting import label
 from tui_desk.i18n import _
 from tui_desk.messages import (
     CaseClaimed,
@@ -128,7 +127,13 @@ class LeaseKeys(_Host):
         self.claim_in_flight = False
         self._stop_claim_notice()
         # The service released our previous lease in the same transaction.
-        self.in_hand = CaseInHand(claim.case_id, "", claim.lease_expires_at, claim.version)
+        self.in_hand = CaseInHand(
+            claim.case_id,
+            "",
+            claim.lease_expires_at,
+            claim.version,
+            reason=claim.reason if message.taken_next else None,
+        )
         self._claims += 1
         self._hand_loading = True
         self._start_renewing()
@@ -140,11 +145,8 @@ class LeaseKeys(_Host):
         self._show_lease()
         if self.has_class("-narrow"):
             self._show("contacts")
-        until = when_text(claim.lease_expires_at, self.service.timezone, self.service.now())
-        text = _("Case {case_id} is yours until {time}").format(case_id=claim.case_id, time=until)
-        if message.taken_next:
-            text += ": " + label("claim_reason", claim.reason)
-        self.notify(text, title=_("Next case") if message.taken_next else _("Working this case"))
+        # The header's pin says which case is now ours, until when and why take next
+        # chose it; a toast on every claim would only cover the screen.
         # The claim's worker reads the case next. The claim is drawn first (cursor, lease
         # line), the case panes in the frame after: drawing them costs tens of
         # milliseconds and would hold up the frame that tells the operator which case
