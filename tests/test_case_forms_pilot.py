@@ -2,75 +2,31 @@
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-
 import pytest
 from sqlalchemy import select, update
 
-from tests.factories import Factory
+from tests.one_case_desk import NOW, OneCaseDesk, one_case_fields
 from tests.pilot import modal_text, open_case, until
-from tui_desk.app import DeskApp
-from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
-    Borrower,
     CaseStatus,
-    CollectionCase,
     Complaint,
     LoanAccount,
-    Role,
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.casework_modals import ArchiveModal, ComplaintModal
-from tui_desk.services.context import Actor, Context
-from tui_desk.services.search_index import index_borrower
-
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
-
+from tui_desk.services.context import Context
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
-@dataclasses.dataclass
-class World:
-    db: Database
-    op: Actor
-    sup: Actor
-    case: int
-
-    def app(self, actor: Actor) -> DeskApp:
-        return DeskApp(
-            db=self.db,
-            actor=actor,
-            settings=Settings(database_url=str(self.db.url)),
-            clock=lambda: NOW,
-        )
-
-    def case_row(self) -> CollectionCase:
-        with self.db.read() as s:
-            row = s.get(CollectionCase, self.case)
-            assert row is not None
-            s.expunge(row)
-            return row
+class World(OneCaseDesk):
+    pass
 
 
 @pytest.fixture
 def world(sqlite_db: Database) -> World:
-    make = Factory(sqlite_db, now=NOW)
-    op = make.agent(login="op")
-    sup = make.agent(login="sup", role=Role.SUPERVISOR)
-    make.agent(login="col", role=Role.COLLECTOR)
-    case = make.case(name="欧阳娜娜")
-    with sqlite_db.write() as s:
-        for b in s.scalars(select(Borrower)):
-            index_borrower(s, b)
-    return World(
-        sqlite_db,
-        Actor(id=op, login="op", name="op", role=Role.OPERATOR),
-        Actor(id=sup, login="sup", name="sup", role=Role.SUPERVISOR),
-        case,
-    )
+    return World(*one_case_fields(sqlite_db, collector=True))
 
 
 async def test_a_complaint_is_recorded_and_holds_the_case(world: World) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -11,46 +10,22 @@ import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
 
-from tests.factories import Factory
+from tests.one_case_desk import NOW, OneCaseDesk, one_case_fields
 from tests.pilot import modal_text, open_case, until
-from tui_desk.app import DeskApp
-from tui_desk.config import Settings
 from tui_desk.db.engine import Database
-from tui_desk.db.models import Borrower, CaseHold, CollectionCase, HoldKind, Role
-from tui_desk.rules.profile import load_profile
+from tui_desk.db.models import CaseHold, CollectionCase, HoldKind
 from tui_desk.screens.casework_modals import HoldModal
 from tui_desk.screens.complaint_modal import ComplaintListModal
 from tui_desk.screens.confirm import ConfirmModal
 from tui_desk.screens.hold_modal import HoldListModal
 from tui_desk.screens.supervisor import SupervisorScreen
 from tui_desk.services import casework, complaints
-from tui_desk.services.context import Actor, Context
-from tui_desk.services.search_index import index_borrower
 from tui_desk.widgets.choice import Choice
-
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
-@dataclasses.dataclass
-class World:
-    db: Database
-    op: Actor
-    sup: Actor
-    case: int
-
-    def app(self, actor: Actor) -> DeskApp:
-        return DeskApp(
-            db=self.db,
-            actor=actor,
-            settings=Settings(database_url=str(self.db.url)),
-            clock=lambda: NOW,
-        )
-
-    def ctx(self, actor: Actor) -> Context:
-        return Context.frozen(self.db, actor, NOW, load_profile())
-
+class World(OneCaseDesk):
     def on_hold(self) -> bool:
         with self.db.read() as s:
             row = s.get(CollectionCase, self.case)
@@ -70,19 +45,7 @@ class World:
 
 @pytest.fixture
 def world(sqlite_db: Database) -> World:
-    make = Factory(sqlite_db, now=NOW)
-    op = make.agent(login="op")
-    sup = make.agent(login="sup", role=Role.SUPERVISOR)
-    case = make.case(name="欧阳娜娜")
-    with sqlite_db.write() as s:
-        for b in s.scalars(select(Borrower)):
-            index_borrower(s, b)
-    return World(
-        sqlite_db,
-        Actor(id=op, login="op", name="op", role=Role.OPERATOR),
-        Actor(id=sup, login="sup", name="sup", role=Role.SUPERVISOR),
-        case,
-    )
+    return World(*one_case_fields(sqlite_db))
 
 
 async def _wait(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5) -> None:

@@ -3,42 +3,19 @@ refunds the credit it leaves."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-
 import pytest
 from sqlalchemy import select
 
-from tests.factories import Factory
+from tests.one_case_desk import OneCaseDesk, one_case_fields
 from tests.pilot import modal_text, open_case, screen_text, until
-from tui_desk.app import DeskApp
-from tui_desk.config import Settings
 from tui_desk.db.engine import Database
-from tui_desk.db.models import Borrower, CreditMove, CreditMoveKind, Payment, Role
+from tui_desk.db.models import CreditMove, CreditMoveKind, Payment
 from tui_desk.screens.casework_modals import CreditModal, PaymentModal
-from tui_desk.services.context import Actor
-from tui_desk.services.search_index import index_borrower
-
-NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
 
 
-@dataclasses.dataclass
-class World:
-    db: Database
-    op: Actor
-    sup: Actor
-    case: int
-
-    def app(self, actor: Actor) -> DeskApp:
-        return DeskApp(
-            db=self.db,
-            actor=actor,
-            settings=Settings(database_url=str(self.db.url)),
-            clock=lambda: NOW,
-        )
-
+class World(OneCaseDesk):
     def payments(self) -> list[int]:
         with self.db.read() as s:
             return list(s.scalars(select(Payment.amount_minor)))
@@ -46,19 +23,7 @@ class World:
 
 @pytest.fixture
 def world(sqlite_db: Database) -> World:
-    make = Factory(sqlite_db, now=NOW)
-    op = make.agent(login="op")
-    sup = make.agent(login="sup", role=Role.SUPERVISOR)
-    case = make.case(name="欧阳娜娜")  # owes ¥12,345.67
-    with sqlite_db.write() as s:
-        for b in s.scalars(select(Borrower)):
-            index_borrower(s, b)
-    return World(
-        sqlite_db,
-        Actor(id=op, login="op", name="op", role=Role.OPERATOR),
-        Actor(id=sup, login="sup", name="sup", role=Role.SUPERVISOR),
-        case,
-    )
+    return World(*one_case_fields(sqlite_db))
 
 
 async def test_an_overpayment_is_named_then_confirmed_and_kept_as_credit(world: World) -> None:
