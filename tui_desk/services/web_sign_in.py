@@ -16,6 +16,7 @@ process can be started only by someone holding a valid session.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -201,10 +202,8 @@ def sign_in(
             if granted and hasher.check_needs_rehash(agent.password_hash):
                 agent.password_hash = hasher.hash(password)
         else:
-            try:
+            with contextlib.suppress(VerificationError, InvalidHashError):
                 hasher.verify(_decoy_hash(), password)
-            except (VerificationError, InvalidHashError):
-                pass
         details: dict[str, object] = {"login": login, "address": where}
         if granted:
             assert agent is not None
