@@ -35,11 +35,11 @@ def sign_in_page(*, lang: str, error: str | None = None, login: str = "") -> str
     message = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
     body = (
         f"<h1>{escape(_('tui-desk wallboard: sign in'))}</h1>{message}"
-        '<form method="post" action="/login" autocomplete="off">'
+        '<form method="post" action="/login">'
         f'<label for="login">{escape(_("Login"))}</label>'
-        f'<input id="login" name="login" value="{escape(login)}" required autofocus>'
+        f'<input id="login" name="login" value="{escape(login)}" autocomplete="username" required autofocus>'
         f'<label for="password">{escape(_("Password"))}</label>'
-        '<input id="password" name="password" type="password" required>'
+        '<input id="password" name="password" type="password" autocomplete="current-password" required>'
         f'<button type="submit" id="sign-in">{escape(_("Sign in"))}</button></form>'
         f"<p><small>{escape(_('Supervisors and administrators only.'))}</small></p>"
     )

@@ -165,7 +165,8 @@ class BoardServer:
             headers = response.headers
             headers.setdefault("X-Frame-Options", "DENY")
             headers.setdefault("X-Content-Type-Options", "nosniff")
-            headers.setdefault("Referrer-Policy", "no-referrer")
+            # Not "no-referrer": Chromium then sends "Origin: null" with the sign-in form.
+            headers.setdefault("Referrer-Policy", "same-origin")
             if not request.path.startswith("/static/"):
                 headers.setdefault("Cache-Control", "no-store")
                 headers.setdefault(

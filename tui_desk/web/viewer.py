@@ -19,6 +19,7 @@ from textual.app import App
 from textual.driver import Driver
 from textual.screen import Screen
 
+from tui_desk import app as desk_app
 from tui_desk.app import DeskApp
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings
@@ -46,6 +47,7 @@ class DeskBoardScreen(SupervisorScreen):
 class _BoardApp(DeskApp):
     """The desk's shell (styles, keys, worker-failure handling) around one board screen."""
 
+    CSS_PATH = str(Path(desk_app.__file__).with_name("app.tcss"))
     RECHECK_SECONDS: ClassVar[float] = 60.0
 
     def __init__(
