@@ -31,50 +31,63 @@ def _page(title: str, body: str, *, lang: str) -> str:
     )
 
 
+def _t(text: str) -> str:
+    return escape(text)
+
+
 def sign_in_page(*, lang: str, error: str | None = None, login: str = "") -> str:
     message = f'<p class="error" id="error">{escape(error)}</p>' if error else ""
+    heading = _t(_("tui-desk wallboard: sign in"))
+    login_label = _t(_("Login"))
+    password_label = _t(_("Password"))
+    button = _t(_("Sign in"))
+    note = _t(_("Supervisors and administrators only."))
     body = (
-        f"<h1>{escape(_('tui-desk wallboard: sign in'))}</h1>{message}"
+        f"<h1>{heading}</h1>{message}"
         '<form method="post" action="/login">'
-        f'<label for="login">{escape(_("Login"))}</label>'
-        f'<input id="login" name="login" value="{escape(login)}" autocomplete="username" required autofocus>'
-        f'<label for="password">{escape(_("Password"))}</label>'
-        '<input id="password" name="password" type="password" autocomplete="current-password" required>'
-        f'<button type="submit" id="sign-in">{escape(_("Sign in"))}</button></form>'
-        f"<p><small>{escape(_('Supervisors and administrators only.'))}</small></p>"
+        f'<label for="login">{login_label}</label>'
+        f'<input id="login" name="login" value="{escape(login)}" '
+        'autocomplete="username" required autofocus>'
+        f'<label for="password">{password_label}</label>'
+        '<input id="password" name="password" type="password" '
+        'autocomplete="current-password" required>'
+        f'<button type="submit" id="sign-in">{button}</button></form>'
+        f"<p><small>{note}</small></p>"
     )
     return _page(_("Sign in"), body, lang=lang)
 
 
 def choice_page(*, lang: str, name: str) -> str:
+    heading = _t(_("Signed in as {name}").format(name=name))
+    wall = _t(_("Wallboard"))
+    wall_note = _t(_("Large type, read-only, the sections take turns: for a wall screen"))
+    desk = _t(_("Supervisor board"))
+    desk_note = _t(_("The ordinary board with its keys: for a desk"))
+    sign_out = _t(_("Sign out"))
     body = (
-        f"<h1>{escape(_('Signed in as {name}').format(name=name))}</h1>"
+        f"<h1>{heading}</h1>"
         '<ul class="choices">'
-        f'<li><a class="button" id="wall" href="/board/wall">{escape(_("Wallboard"))}</a><br>'
-        f"<small>{escape(_('Large type, read-only, the sections take turns: for a wall screen'))}"
-        "</small></li>"
-        f'<li><a class="button" id="desk" href="/board/desk">{escape(_("Supervisor board"))}</a>'
-        f"<br><small>{escape(_('The ordinary board with its keys: for a desk'))}</small></li>"
+        f'<li><a class="button" id="wall" href="/board/wall">{wall}</a><br>'
+        f"<small>{wall_note}</small></li>"
+        f'<li><a class="button" id="desk" href="/board/desk">{desk}</a><br>'
+        f"<small>{desk_note}</small></li>"
         "</ul>"
         '<form method="post" action="/logout">'
-        f'<button type="submit" id="sign-out">{escape(_("Sign out"))}</button></form>'
+        f'<button type="submit" id="sign-out">{sign_out}</button></form>'
     )
     return _page(_("Wallboard"), body, lang=lang)
 
 
 def full_page(*, lang: str, limit: int) -> str:
-    body = (
-        f"<h1>{escape(_('The board is full'))}</h1>"
-        "<p>"
-        + escape(
-            _(
-                "{n} browsers are showing the board already, the most this server allows. "
-                "Close one of them, or try again later."
-            ).format(n=limit)
-        )
-        + "</p>"
-        f'<a class="button" href="/">{escape(_("Try again"))}</a>'
+    heading = _t(_("The board is full"))
+    text = _t(
+        _(
+            "{n} browsers are showing the board already, the most this server allows. "
+            "Close one of them, or try again later."
+        ).format(n=limit)
     )
+    again = _t(_("Try again"))
+    body = f'<h1>{heading}</h1><p>{text}</p><a class="button" href="/">{again}</a>'
     return _page(_("The board is full"), body, lang=lang)
 
 
