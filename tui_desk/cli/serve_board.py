@@ -51,7 +51,10 @@ def cmd_serve_board(args: argparse.Namespace, db: Database, settings: Settings) 
         from tui_desk.web.viewer import run_viewer
 
         return run_viewer(db, settings, args.viewer)
+    from tui_desk.logs import configure_worker_logging
     from tui_desk.web.server import BoardServer, serve
+
+    configure_worker_logging()
 
     limit = args.max_viewers if args.max_viewers is not None else settings.board_max_viewers
     if limit < 1:

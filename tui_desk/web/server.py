@@ -250,7 +250,7 @@ class BoardServer:
             page = pages.sign_in_page(lang=lang, error=str(refused), login=login)
             return self._html(page, status=401)
         self.throttle.succeeded(login)
-        response = web.HTTPSeeOther("/")
+        response = _see_other("/")
         response.set_cookie(
             COOKIE,
             session.token,
@@ -265,7 +265,7 @@ class BoardServer:
     async def logout(self, request: web.Request) -> web.StreamResponse:
         if not self._same_origin(request):
             raise web.HTTPForbidden()
-        response = web.HTTPSeeOther("/login")
+        response = _see_other("/login")
         response.del_cookie(COOKIE, path="/")
         return response
 
@@ -374,6 +374,10 @@ class BoardServer:
                 await viewer.blur()
             elif kind == "focus":
                 await viewer.focus()
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _to_int(value: object, default: int) -> int:

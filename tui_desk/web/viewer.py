@@ -10,6 +10,7 @@ expired) closes the board.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -51,9 +52,15 @@ class _BoardApp(DeskApp):
     RECHECK_SECONDS: ClassVar[float] = 60.0
 
     def __init__(
-        self, *, db: Database, actor: Actor, settings: Settings, recheck: Callable[[], object]
+        self,
+        *,
+        db: Database,
+        actor: Actor,
+        settings: Settings,
+        recheck: Callable[[], object],
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        super().__init__(db=db, actor=actor, settings=settings)
+        super().__init__(db=db, actor=actor, settings=settings, clock=clock)
         self._recheck = recheck
 
     def get_driver_class(self) -> type[Driver]:
@@ -87,9 +94,10 @@ class WallboardApp(_BoardApp):
         actor: Actor,
         settings: Settings,
         recheck: Callable[[], object],
+        clock: Callable[[], dt.datetime] = utcnow,
         cycle_seconds: float = 15.0,
     ) -> None:
-        super().__init__(db=db, actor=actor, settings=settings, recheck=recheck)
+        super().__init__(db=db, actor=actor, settings=settings, recheck=recheck, clock=clock)
         self.cycle_seconds = cycle_seconds
 
     def get_default_screen(self) -> Screen[None]:
