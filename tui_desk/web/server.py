@@ -189,6 +189,11 @@ class BoardServer:
                 return forwarded.strip()[:64]
         return request.remote or "?"
 
+    def _over_tls(self, request: web.Request) -> bool:
+        if request.secure:
+            return True
+        return self.trust_proxy and request.headers.get("X-Forwarded-Proto") == "https"
+
     def _same_origin(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
         if origin is None:
@@ -258,7 +263,7 @@ class BoardServer:
             path="/",
             httponly=True,
             samesite="Strict",
-            secure=self.secure_cookie or request.secure,
+            secure=self.secure_cookie or self._over_tls(request),
         )
         return response
 
@@ -283,10 +288,7 @@ class BoardServer:
             return self._html(
                 pages.full_page(lang=self.settings.language, limit=self.max_viewers), 503
             )
-        secure = request.secure or (
-            self.trust_proxy and request.headers.get("X-Forwarded-Proto") == "https"
-        )
-        scheme = "wss" if secure else "ws"
+        scheme = "wss" if self._over_tls(request) else "ws"
         font = FONT_SIZES[mode]
         with contextlib.suppress(ValueError):
             font = min(64, max(8, int(request.query.get("fontsize", font))))
