@@ -5,6 +5,7 @@ session is asked again and a lost one closes the board. Time frozen at 14:00 Bei
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
@@ -132,6 +133,18 @@ async def test_a_lost_session_closes_the_board(office: Office) -> None:
         await until(pilot, lambda: "Contacts today" in screen_text(app))
         office.signed_in = False
         app._still_signed_in()
+        await until(pilot, lambda: not app.is_running)
+
+
+async def test_a_viewer_whose_server_died_leaves(
+    office: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office.refresh()
+    app = office.wall()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "Contacts today" in screen_text(app))
+        monkeypatch.setattr(os, "getppid", lambda: 1)
+        app._server_still_there()
         await until(pilot, lambda: not app.is_running)
 
 

@@ -62,14 +62,24 @@ class _BoardApp(DeskApp):
     ) -> None:
         super().__init__(db=db, actor=actor, settings=settings, clock=clock)
         self._recheck = recheck
+        # A server that died without closing its viewers (killed) leaves them nobody to
+        # draw for: a viewer whose parent changed leaves.
+        self._server_pid = os.getppid()
 
     def get_driver_class(self) -> type[Driver]:
         # The web driver textual-serve names in TEXTUAL_DRIVER, not the desk's terminal one.
         return App.get_driver_class(self)
 
+    PARENT_SECONDS: ClassVar[float] = 2.0
+
     def on_mount(self) -> None:
         super().on_mount()
         self.set_interval(self.RECHECK_SECONDS, self._still_signed_in)
+        self.set_interval(self.PARENT_SECONDS, self._server_still_there)
+
+    def _server_still_there(self) -> None:
+        if os.getppid() != self._server_pid:
+            self.exit()
 
     def _still_signed_in(self) -> None:
         self.run_worker(
