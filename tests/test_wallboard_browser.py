@@ -307,11 +307,13 @@ def test_wallboard_in_a_browser(office: Office, running: Processes) -> None:
             OUTPUT.mkdir(exist_ok=True)
             page.screenshot(path=str(OUTPUT / "wallboard.png"))
             load = os.getloadavg()
-            print(
-                f"\nwallboard: change to browser {latency * 1000:.0f} ms; one viewer's "
+            figures = (
+                f"wallboard: change to browser {latency * 1000:.0f} ms; one viewer's "
                 f"process {rss / 1024:.1f} MiB resident "
                 f"(load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})"
             )
+            print("\n" + figures)
+            (OUTPUT / "wallboard-figures.txt").write_text(figures + "\n")
             context.close()
         finally:
             browser.close()

@@ -33,6 +33,7 @@ from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied
 from tui_desk.views.board import Board
+from tui_desk.views.safe import clean
 from tui_desk.widgets.board import (
     AGENT_COLUMNS,
     DEPTH_COLUMNS,
@@ -143,7 +144,7 @@ class WallboardScreen(ForwardsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         actor = self.service.actor
-        self.sub_title = _("Wallboard") + f" | {actor.name}"
+        self.sub_title = _("Wallboard") + f" | {clean(actor.name)}"
         for table in self.query(KeyedTable):
             table.can_focus = False
             table.show_cursor = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from tui_desk.i18n import _
+from tui_desk.views.safe import clean
 
 _STYLE = """
 body { background: #0c181f; color: #e8eef2; font-family: sans-serif; margin: 0; }
@@ -58,7 +59,7 @@ def sign_in_page(*, lang: str, error: str | None = None, login: str = "") -> str
 
 
 def choice_page(*, lang: str, name: str) -> str:
-    heading = _t(_("Signed in as {name}").format(name=name))
+    heading = _t(_("Signed in as {name}").format(name=clean(name)))
     wall = _t(_("Wallboard"))
     wall_note = _t(_("Large type, read-only, the sections take turns: for a wall screen"))
     desk = _t(_("Supervisor board"))
