@@ -3,11 +3,14 @@ engines (no viewer process is started here: see test_wallboard_browser.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
@@ -191,3 +194,28 @@ async def _noop(_data: Any) -> None:
 
 async def _noop_close() -> None:
     return None
+
+
+async def test_a_board_process_that_dies_closes_the_browser_socket(
+    make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "tui_desk.web.server.viewer_argv",
+        lambda mode: [sys.executable, "-c", "import sys; sys.exit(3)"],
+    )
+    client, server = await make_client()
+    granted = await sign_in(client)
+    socket = await client.ws_connect(
+        "/ws/wall", headers={"Cookie": f"{COOKIE}={cookie_of(granted)}"}
+    )
+    closing = (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING, WSMsgType.ERROR)
+    for _n in range(100):  # whatever came before the close (nothing is expected)
+        message = await asyncio.wait_for(socket.receive(), 30)
+        if message.type in closing:
+            break
+    assert message.type in closing
+    for _n in range(1500):
+        if not server.viewers:
+            break
+        await asyncio.sleep(0.02)
+    assert not server.viewers

@@ -101,6 +101,11 @@ class ViewerProcess(AppService):
         self._stdin = process.stdin
         return process
 
+    async def ended(self) -> None:
+        """Returns when the process's output has ended (it quit, crashed or was refused)."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
@@ -136,6 +141,7 @@ class BoardServer:
     throttle: SignInThrottle = field(default_factory=SignInThrottle)
     viewers: set[ViewerProcess] = field(default_factory=set)
     download_manager: DownloadManager = field(default_factory=DownloadManager)
+    _sessions: set[asyncio.Future[None]] = field(default_factory=set)
 
     # --- the application ----------------------------------------------------------------
 
@@ -179,6 +185,7 @@ class BoardServer:
 
     async def _close_all(self, _app: web.Application) -> None:
         await asyncio.gather(*(viewer.close() for viewer in list(self.viewers)))
+        await asyncio.gather(*list(self._sessions), return_exceptions=True)
 
     # --- who is asking ------------------------------------------------------------------
 
@@ -340,17 +347,41 @@ class BoardServer:
         )
         self.viewers.add(viewer)
         log.info("board (%s) opened for %s, %d viewers", mode, actor.login, len(self.viewers))
+        # The session runs in a task of its own: aiohttp cancels this handler when the
+        # browser's connection drops, and the viewer must still be closed and counted out.
+        session_task = asyncio.ensure_future(self._run_viewer(socket, viewer, width, height))
+        self._sessions.add(session_task)
+        session_task.add_done_callback(self._sessions.discard)
+        try:
+            await asyncio.shield(session_task)
+        finally:
+            log.info("board (%s) closed for %s", mode, actor.login)
+        return socket
+
+    async def _run_viewer(
+        self, socket: web.WebSocketResponse, viewer: ViewerProcess, width: int, height: int
+    ) -> None:
         try:
             await viewer.start(width, height)
-            await self._relay(socket, viewer)
-        except asyncio.CancelledError:
-            await socket.close()
-            raise
+            # Until the browser goes or the board's process ends (a crash or a refusal
+            # says no "exit" of its own): then the other side is closed too.
+            relay = asyncio.ensure_future(self._relay(socket, viewer))
+            ended = asyncio.ensure_future(viewer.ended())
+            try:
+                await asyncio.wait({relay, ended}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (relay, ended):
+                    task.cancel()
+                # The reader must be gone before closing, or close() waits for it.
+                await asyncio.gather(relay, ended, return_exceptions=True)
+                if not socket.closed:
+                    with contextlib.suppress(Exception):
+                        await socket.close()
+        except Exception:
+            log.exception("the board's process failed")
         finally:
             await viewer.close()
             self.viewers.discard(viewer)
-            log.info("board (%s) closed for %s", mode, actor.login)
-        return socket
 
     async def _relay(self, socket: web.WebSocketResponse, viewer: ViewerProcess) -> None:
         async for message in socket:
