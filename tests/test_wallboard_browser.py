@@ -2,7 +2,7 @@
 Playwright with the system browser; no browser is downloaded) against
 ``tui-desk serve-board`` and ``tui-desk worker`` on a free local port.
 
-Signs in, waits for the board, finds a figure written into the database, logs a contact
+On both engines. Signs in, waits for the board, finds a figure written into the database, logs a contact
 through the services and waits (bounded) for the board to show it; a wrong password and
 requests without the cookie get no board; a second browser beyond the cap is told the
 board is full; closing the browser leaves no viewer process. Prints the change-to-browser
@@ -176,8 +176,8 @@ class Processes:
 
 
 @pytest.fixture
-def office(sqlite_db: Database) -> Office:
-    return Office(sqlite_db)
+def office(db: Database) -> Office:
+    return Office(db)
 
 
 @pytest.fixture
@@ -305,15 +305,16 @@ def test_wallboard_in_a_browser(office: Office, running: Processes) -> None:
             office.log_inbound()
             latency = _wait_for(page, f"Contacts today {SEEDED_CONTACTS + 1}", SHOWN_WITHIN)
             OUTPUT.mkdir(exist_ok=True)
-            page.screenshot(path=str(OUTPUT / "wallboard.png"))
+            engine = "sqlite" if office.db.is_sqlite else "postgresql"
+            page.screenshot(path=str(OUTPUT / f"wallboard-{engine}.png"))
             load = os.getloadavg()
             figures = (
-                f"wallboard: change to browser {latency * 1000:.0f} ms; one viewer's "
+                f"wallboard ({engine}): change to browser {latency * 1000:.0f} ms; one viewer's "
                 f"process {rss / 1024:.1f} MiB resident "
                 f"(load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f})"
             )
             print("\n" + figures)
-            (OUTPUT / "wallboard-figures.txt").write_text(figures + "\n")
+            (OUTPUT / f"wallboard-{engine}.txt").write_text(figures + "\n")
             context.close()
         finally:
             browser.close()
