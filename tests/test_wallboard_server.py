@@ -149,8 +149,11 @@ async def test_sign_ins_are_throttled_per_login_and_per_address(
     throttled = await sign_in(client)
     assert throttled.status == 429 and "Retry-After" in throttled.headers
     assert "Too many failed attempts" in await throttled.text()
-    # The throttled attempt never reached the password check: three refusals audited.
+    # The throttled attempt never reached the password check: three refusals audited,
+    # and the hold once, however many attempts it turns away.
+    assert (await sign_in(client)).status == 429
     assert actions(office).count("agent.web_sign_in_refused") == 3
+    assert actions(office).count("agent.web_sign_in_throttled") == 1
     # Other logins from the same address: two more failures and the address is held too.
     for login in ("ann", "nobody"):
         assert (await sign_in(client, "x" * 12, login=login)).status == 401

@@ -234,6 +234,25 @@ def sign_in(
     raise SignInRefused(_("wrong login or password"))
 
 
+def record_throttled(db: Database, login: str, *, now: dt.datetime, address: str | None) -> None:
+    """Audit that sign-ins for ``login`` from ``address`` are being turned away unchecked
+    (too many failures); the server records it once per hold, not per attempt."""
+    login = "".join(ch for ch in login.strip()[:64] if ch.isprintable())
+    where = _clean_address(address)
+    with db.write() as s:
+        agent_id = s.scalar(select(Agent.id).where(Agent.login == login))
+        audit.record(
+            s,
+            None,
+            "agent.web_sign_in_throttled",
+            "agent",
+            agent_id,
+            f"wallboard sign-ins for {login!r} from {where or '?'} held back",
+            now=now,
+            after={"login": login, "address": where},
+        )
+
+
 def check_session(db: Database, token: str | None, *, now: dt.datetime) -> Actor:
     """The agent a session token belongs to, read again from the database.
 

@@ -55,6 +55,7 @@ from tui_desk.services.web_sign_in import (
     SessionRefused,
     SignInRefused,
     check_session,
+    record_throttled,
     sign_in,
 )
 from tui_desk.web import pages
@@ -142,6 +143,7 @@ class BoardServer:
     viewers: set[ViewerProcess] = field(default_factory=set)
     download_manager: DownloadManager = field(default_factory=DownloadManager)
     _sessions: set[asyncio.Future[None]] = field(default_factory=set)
+    _held: dict[tuple[str, str], dt.datetime] = field(default_factory=dict)
 
     # --- the application ----------------------------------------------------------------
 
@@ -196,6 +198,17 @@ class BoardServer:
                 return forwarded.strip()[:64]
         return request.remote or "?"
 
+    def _first_hold(self, login: str, address: str, now: dt.datetime) -> bool:
+        """Whether this turned-away attempt is the first of its hold (audited once)."""
+        key = (login, address)
+        last = self._held.get(key)
+        if last is not None and now - last < self.throttle.window:
+            return False
+        if len(self._held) > 10_000:
+            self._held.clear()
+        self._held[key] = now
+        return True
+
     def _over_tls(self, request: web.Request) -> bool:
         if request.secure:
             return True
@@ -249,6 +262,8 @@ class BoardServer:
         if wait is not None:
             minutes = max(1, int(wait.total_seconds() // 60) + 1)
             log.warning("wallboard sign-in throttled for %r from %s", login, address)
+            if self._first_hold(login, address, now):
+                await asyncio.to_thread(record_throttled, self.db, login, now=now, address=address)
             error = _("Too many failed attempts; try again in {n} minutes.").format(n=minutes)
             response = self._html(pages.sign_in_page(lang=lang, error=error, login=login), 429)
             response.headers["Retry-After"] = str(int(wait.total_seconds()) + 1)
