@@ -96,13 +96,16 @@ class Settings:
     # Where the desk writes its rotating log (default: the user's state folder,
     # ~/.local/state/tui-desk); the worker logs to standard error.
     log_dir: str | None = None
+    # The wallboard in browsers (`tui-desk serve-board`): each viewer is one process, so
+    # at most this many at once; a further browser is told the board is full.
+    board_max_viewers: int = 8
 
     def with_overrides(self, **values: Any) -> Settings:
         clean = {k: v for k, v in values.items() if v is not None}
         return replace(self, **clean)
 
 
-_CASTS: dict[str, type] = {"lease_minutes": int}
+_CASTS: dict[str, type] = {"lease_minutes": int, "board_max_viewers": int}
 _KIND_NAMES: dict[type, str] = {int: N_("a whole number"), str: N_("a text in quotes")}
 
 

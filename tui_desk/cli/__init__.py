@@ -32,6 +32,7 @@ from tui_desk.cli.parser import build_parser, interface_language
 from tui_desk.cli.reports import cmd_day_sheet, cmd_report
 from tui_desk.cli.sandboxes import cmd_pbx_sandbox, cmd_sms_sandbox
 from tui_desk.cli.schema import cmd_db
+from tui_desk.cli.serve_board import cmd_serve_board
 from tui_desk.cli.templates import cmd_templates
 from tui_desk.cli.worker import cmd_worker
 from tui_desk.config import ConfigError
@@ -78,6 +79,8 @@ def dispatch(args: argparse.Namespace) -> int:
             return cmd_check(args, db, settings)
         elif command == "worker":
             return cmd_worker(db, settings)
+        elif command == "serve-board":
+            return cmd_serve_board(args, db, settings)
     finally:
         db.dispose()
     return 0

@@ -62,6 +62,8 @@ def cmd_agents(args: argparse.Namespace, db: Database, settings: Settings) -> No
             print(_("no agents yet: tui-desk agents add LOGIN --name NAME --role ROLE"))
     elif args.agents_command == "schedule":
         cmd_schedule(args, db, actor)
+    elif args.agents_command == "password":
+        cmd_password(args, db, actor)
     elif args.agents_command == "day-off":
         schedule = agents.set_day_off(
             db,
@@ -149,3 +151,28 @@ def cmd_schedule(args: argparse.Namespace, db: Database, actor: Actor | None) ->
         now=utcnow(),
     )
     print(describe_schedule(info))
+
+
+def read_new_password() -> str:
+    """The new password: typed twice without echo on a terminal, else the first line of
+    standard input (scripts)."""
+    import getpass
+    import sys
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(_("New password: "))
+    second = getpass.getpass(_("Again: "))
+    if first != second:
+        raise CliError(_("the two passwords differ; nothing was changed"))
+    return first
+
+
+def cmd_password(args: argparse.Namespace, db: Database, actor: Actor | None) -> None:
+    from tui_desk.services.web_sign_in import set_password
+
+    password = read_new_password()
+    set_password(
+        db, args.login, password, actor=actor, now=utcnow(), host_login=common.current_login()
+    )
+    print(_("wallboard password set for {login}").format(login=args.login))

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tui_desk import __version__
+from tui_desk.cli.serve_board import add_serve_board, serve_board_help
 from tui_desk.config import language_from_env, load_settings
 from tui_desk.db.models import Role
 from tui_desk.domain import HoldKind
@@ -145,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         )
         a.add_argument("login")
 
+    password = agsub.add_parser(
+        "password",
+        parents=[common],
+        help=_("set a supervisor's or administrator's wallboard password (stdin when piped)"),
+    )
+    password.add_argument("login")
+
     schedule = agsub.add_parser(
         "schedule",
         parents=[common],
@@ -219,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("problems listed per check (default 50)"),
     )
     sub.add_parser("worker", parents=[common], help=_("run the time-driven jobs (one leader)"))
+    add_serve_board(sub.add_parser("serve-board", parents=[common], help=serve_board_help()))
 
     imp = sub.add_parser(
         "import",

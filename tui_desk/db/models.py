@@ -137,6 +137,9 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     extension: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[dt.datetime]
+    # The wallboard's sign-in (supervisors and administrators): an Argon2id hash in its
+    # PHC string form; NULL means no browser sign-in (migration 0013).
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class CollectorSchedule(Base):

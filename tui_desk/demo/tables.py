@@ -110,6 +110,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Columns with one value in every seeded row: written as SQL literals on SQLite (fewer
 # values to generate, ship between processes and bind), added to each row for COPY.
 CONSTANTS: dict[str, dict[str, Any]] = {
+    "agent": {"password_hash": None},
     "borrower": {"timezone": "Asia/Shanghai"},
     "collection_case": {
         "lease_holder_id": None, "lease_expires_at": None, "stale": False, "version": 1,
