@@ -13,6 +13,7 @@ import pytest
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
+from textual_serve.download_manager import DownloadManager
 
 from tests.factories import Factory
 from tui_desk.config import Settings
@@ -222,3 +223,48 @@ async def test_a_board_process_that_dies_closes_the_browser_socket(
             break
         await asyncio.sleep(0.02)
     assert not server.viewers
+
+
+async def test_a_viewer_is_counted_out_even_when_closing_it_fails(
+    make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "tui_desk.web.server.viewer_argv",
+        lambda mode: [sys.executable, "-c", "import sys; sys.exit(3)"],
+    )
+
+    async def broken_close(self: ViewerProcess) -> None:
+        raise RuntimeError("the process table is gone")
+
+    monkeypatch.setattr(ViewerProcess, "close", broken_close)
+    client, server = await make_client()
+    granted = await sign_in(client)
+    socket = await client.ws_connect(
+        "/ws/wall", headers={"Cookie": f"{COOKIE}={cookie_of(granted)}"}
+    )
+    for _n in range(100):
+        message = await asyncio.wait_for(socket.receive(), 30)
+        if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING):
+            break
+    for _n in range(1500):
+        if not server.viewers:
+            break
+        await asyncio.sleep(0.02)
+    assert not server.viewers
+
+
+async def test_closing_a_viewer_whose_reader_was_cancelled_still_ends_its_process() -> None:
+    viewer = ViewerProcess(
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        {},
+        write_bytes=_noop,
+        write_str=_noop,
+        close=_noop_close,
+        download_manager=DownloadManager(),
+    )
+    process = await viewer._open_app_process()
+    reader: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    reader.cancel()  # as when the server shuts down under it
+    viewer._task = reader  # type: ignore[assignment]
+    await viewer.close()  # no CancelledError escapes: this close was not cancelled
+    assert process.returncode is not None

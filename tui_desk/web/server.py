@@ -113,8 +113,16 @@ class ViewerProcess(AppService):
 
     async def close(self) -> None:
         """Ask the board to quit; terminate it, then kill it, if it does not."""
-        with contextlib.suppress(TimeoutError, OSError, RuntimeError):
+        try:
             await asyncio.wait_for(self.stop(), QUIT_SECONDS)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this close itself is cancelled
+            # Else the process's reader was cancelled (the server shutting down): the
+            # process is still ended below.
+        except Exception:  # a process that failed to start re-raises its failure here
+            log.debug("the board's process did not quit when asked", exc_info=True)
         process = self._process
         if process is None or process.returncode is not None:
             return
@@ -395,8 +403,10 @@ class BoardServer:
         except Exception:
             log.exception("the board's process failed")
         finally:
-            await viewer.close()
-            self.viewers.discard(viewer)
+            try:
+                await viewer.close()
+            finally:
+                self.viewers.discard(viewer)  # counted out whatever closing it did
 
     async def _relay(self, socket: web.WebSocketResponse, viewer: ViewerProcess) -> None:
         async for message in socket:
