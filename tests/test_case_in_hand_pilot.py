@@ -31,7 +31,7 @@ from tui_desk.rules.priority import bucket_number, days_past_due
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.contact_modal import ContactModal
 from tui_desk.screens.desk import DeskScreen
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
 from tui_desk.services.desk import DeskService
 from tui_desk.services.search_index import index_borrower, index_phone
 from tui_desk.views.queue import Claim
@@ -549,3 +549,53 @@ async def test_the_next_case_is_drawn_in_place_after_its_claim(
     # drawn first), then the panes followed.
     assert (after, before) in seen
     assert seen.index((after, before)) < seen.index((after, after))
+
+
+@pytest.mark.parametrize("size", [WIDE, NARROW], ids=["160x50", "80x24"])
+async def test_a_supervisors_answer_reaches_the_operators_desk(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    from tui_desk.services import supervision
+
+    monkeypatch.setattr(DeskScreen, "ANSWER_POLL_SECONDS", 0.05)
+    later = DAYTIME + dt.timedelta(minutes=1)
+    boss = Context.frozen(desk.db, desk.supervisor, later, load_profile())
+    asking = Context.frozen(desk.db, desk.actor, DAYTIME, load_profile())
+    app = desk.app()
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = desk_screen(app)
+        assert screen.in_hand is not None
+        case_id = screen.in_hand.case_id
+        other = next(c for c in desk.cases if c != case_id)
+        first = supervision.request_override(asking, case_id, "daily_call_cap", "she asked")
+        second = supervision.request_override(asking, other, "quiet_hours", "he asked")
+        reads: list[int] = []
+        case = DeskService.case
+
+        def reading(self: DeskService, read_id: int, **kwargs: Any) -> Any:
+            reads.append(read_id)
+            return case(self, read_id, **kwargs)
+
+        monkeypatch.setattr(DeskService, "case", reading)
+        supervision.decide_override_request(boss, first, approve=True, minutes=20)
+        supervision.decide_override_request(boss, second, approve=False, note="not at night")
+
+        def notes() -> list[str]:
+            return [f"{n.title}: {n.message}" for n in app._notifications]
+
+        await until(pilot, lambda: len([n for n in notes() if "Override" in n]) == 2)
+        approved, refused = [n for n in notes() if "Override" in n]
+        assert approved.startswith("Override approved: boss waived")
+        assert f"case {case_id}" in approved and "until 11:21" in approved
+        assert refused.startswith("Override refused: boss refused")
+        assert f"case {other}" in refused and "not at night" in refused
+        await until(pilot, lambda: case_id in reads)  # the case in hand read again
+        await settle(pilot)
+        assert other not in reads
+        told = len(notes())
+        for _ in range(5):  # told once, not again at every poll
+            await pilot.pause(0.06)
+        assert len(notes()) == told

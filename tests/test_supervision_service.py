@@ -39,6 +39,7 @@ from tui_desk.services.errors import (
 )
 from tui_desk.services.queue import claim_case
 from tui_desk.services.supervision import AuditFilter
+from tui_desk.services.validation import InvalidInput
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)  # Monday 14:00 Shanghai
@@ -316,6 +317,42 @@ def test_reject_needs_a_note_and_deciding_twice_is_stale(w: World) -> None:
         Context.frozen(w.db, w.op, NOW, load_profile()), case, "daily_call_cap", "y"
     )
     assert again != request_id
+
+
+def test_an_agent_reads_the_answers_to_their_own_requests_as_they_come(w: World) -> None:
+    def ctx(actor: Actor, minutes: int) -> Context:
+        return Context.frozen(w.db, actor, NOW + dt.timedelta(minutes=minutes), load_profile())
+
+    first = supervision.request_override(ctx(w.op, 0), w.cases[0], "daily_call_cap", "a")
+    second = supervision.request_override(ctx(w.op, 0), w.cases[1], "quiet_hours", "b")
+    other = supervision.request_override(ctx(w.op2, 0), w.cases[2], "daily_call_cap", "c")
+    assert supervision.my_answered_requests(ctx(w.op, 1), NOW) == []  # none decided yet
+    supervision.decide_override_request(
+        ctx(w.sup, 2), second, approve=False, note="the borrower complained"
+    )
+    supervision.decide_override_request(ctx(w.sup, 3), first, approve=True, minutes=20)
+    supervision.decide_override_request(ctx(w.sup, 3), other, approve=True)
+    answers = supervision.my_answered_requests(ctx(w.op, 4), NOW)
+    assert [(a.request_id, a.status) for a in answers] == [
+        (second, "rejected"),
+        (first, "approved"),
+    ]  # oldest decision first, and only the agent's own
+    rejected, approved = answers
+    assert rejected.decision_note == "the borrower complained"
+    assert rejected.override_expires_at is None
+    assert approved.decided_by_login == "sup"
+    assert approved.override_expires_at == NOW + dt.timedelta(minutes=23)
+    # Only what was decided after the answer last told (its moment and id).
+    later = supervision.my_answered_requests(ctx(w.op, 4), NOW + dt.timedelta(minutes=2), second)
+    assert [a.request_id for a in later] == [first]
+    # Decisions can share a moment: the cursor is the moment and the request's id.
+    at_three = NOW + dt.timedelta(minutes=3)
+    assert [a.request_id for a in supervision.my_answered_requests(ctx(w.op, 4), at_three)] == [
+        first
+    ]
+    assert supervision.my_answered_requests(ctx(w.op, 4), at_three, first) == []
+    with pytest.raises(InvalidInput, match="since"):
+        supervision.my_answered_requests(ctx(w.op, 4), dt.datetime(2026, 3, 2, 14, 0))
 
 
 def test_nobody_decides_their_own_request(w: World) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from textual.message import Message
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from tui_desk.views.contacts import ContactStatus, LoggedContact
     from tui_desk.views.hand import LeaseState
     from tui_desk.views.queue import Claim
+    from tui_desk.views.supervision import OverrideRequestLine
 
 
 class CaseSelected(Message):
@@ -142,3 +144,11 @@ class LeaseChecked(Message):
         self.state = state
         self.claims = claims
         """How many claims the desk had made when it asked (a later claim makes it stale)."""
+
+
+class OverridesAnswered(Message):
+    """A supervisor decided some of this operator's override requests."""
+
+    def __init__(self, lines: Sequence[OverrideRequestLine]) -> None:
+        super().__init__()
+        self.lines = tuple(lines)

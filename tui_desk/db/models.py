@@ -1002,7 +1002,10 @@ class OverrideRequest(Base):
     """An operator asks a supervisor to waive one contact rule for one case."""
 
     __tablename__ = "override_request"
-    __table_args__ = (Index("ix_override_request_status", "status", "requested_at"),)
+    __table_args__ = (
+        Index("ix_override_request_status", "status", "requested_at"),
+        Index("ix_override_request_requester", "requested_by_id", "decided_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, select, tuple_
+from sqlalchemy import Select, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from tui_desk.db.engine import Database
@@ -65,6 +65,7 @@ from tui_desk.services.errors import (
 from tui_desk.services.validation import (
     MAX_ID,
     InvalidInput,
+    check_datetime,
     check_flag,
     check_id,
     check_int,
@@ -333,6 +334,15 @@ def _request_lines(session: Session, stmt: Select[OverrideRequest]) -> list[Over
             .where(CollectionCase.id.in_({r.case_id for r in rows}))
         )
     }
+    override_ids = {r.override_id for r in rows if r.override_id}
+    expiries: dict[int, dt.datetime] = {}
+    if override_ids:
+        for override_id, expires_at in session.execute(
+            select(RuleOverride.id, RuleOverride.expires_at).where(
+                RuleOverride.id.in_(override_ids)
+            )
+        ):
+            expiries[override_id] = expires_at
     lines = []
     for r in rows:
         requester = agents[r.requested_by_id]
@@ -353,6 +363,7 @@ def _request_lines(session: Session, stmt: Select[OverrideRequest]) -> list[Over
                 decided_at=r.decided_at,
                 decision_note=r.decision_note,
                 override_id=r.override_id,
+                override_expires_at=expiries.get(r.override_id) if r.override_id else None,
             )
         )
     return lines
@@ -397,6 +408,29 @@ def override_request(ctx: Context, request_id: int) -> OverrideRequestLine:
     if line.requested_by_id != ctx.actor.id:
         ctx.actor.require(Action.OVERRIDE_CONTACT_RULE)
     return line
+
+
+def my_answered_requests(
+    ctx: Context, since: dt.datetime, after_id: int = 0
+) -> list[OverrideRequestLine]:
+    """The acting agent's own override requests decided after ``since`` (or at ``since``
+    with an id above ``after_id``: two decisions can share a moment), oldest decision
+    first: what the desk tells its operator as the answers come in (one range of
+    ``ix_override_request_requester``)."""
+    check_datetime("since", since)
+    check_int("after_id", after_id, low=0, high=MAX_ID)
+    stmt = (
+        select(OverrideRequest)
+        .where(
+            OverrideRequest.requested_by_id == ctx.actor.id,
+            OverrideRequest.decided_at >= since,
+            or_(OverrideRequest.decided_at > since, OverrideRequest.id > after_id),
+        )
+        .order_by(OverrideRequest.decided_at, OverrideRequest.id)
+        .limit(REQUEST_LIST_LIMIT)
+    )
+    with ctx.db.read() as s:
+        return _request_lines(s, stmt)
 
 
 def decide_override_request(

@@ -26,6 +26,8 @@ class OverrideRequestLine(SafeText):
     decided_at: dt.datetime | None
     decision_note: str | None
     override_id: int | None
+    override_expires_at: dt.datetime | None = None
+    """Until when the granted override waives the rule (approved requests)."""
 
 
 @dataclass(frozen=True)

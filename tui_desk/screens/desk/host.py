@@ -43,6 +43,7 @@ class DeskFilter(FilterState):
 
 
 class DeskHost(PanedScreen):
+    ANSWER_POLL_SECONDS: ClassVar[float]
     CLAIM_FRAME_WAIT_SECONDS: ClassVar[float]
     DEBOUNCE_SECONDS: ClassVar[float]
     LOADING_NOTICE_SECONDS: ClassVar[float]
@@ -80,6 +81,7 @@ class DeskHost(PanedScreen):
     _search_timer: Timer | None
     _last_search: float
     _claim_frame_pending: bool
+    _answers_since: tuple[dt.datetime, int]
     _held_back: CaseLoaded | None
     _loading_timer: Timer | None
     _claim_notice: Timer | None

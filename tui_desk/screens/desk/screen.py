@@ -38,6 +38,7 @@ from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseLoaded
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.desk.agreement_actions import AgreementKeys
+from tui_desk.screens.desk.answers import AnswerNotices
 from tui_desk.screens.desk.bindings import BINDINGS
 from tui_desk.screens.desk.calendar_actions import CalendarKeys
 from tui_desk.screens.desk.case_actions import CaseActions
@@ -75,6 +76,7 @@ class DeskScreen(
     CalendarKeys,
     CaseActions,
     AgreementKeys,
+    AnswerNotices,
     PanedScreen,
     inherit_bindings=False,
 ):
@@ -109,6 +111,8 @@ class DeskScreen(
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
     LEASE_POLL_SECONDS: ClassVar[float] = 0.75
+    # Answers to the operator's override requests are told within a second.
+    ANSWER_POLL_SECONDS: ClassVar[float] = 0.9
     REPLAY_WAIT_SECONDS: ClassVar[float] = 0.02
     """While a form opened by a kept key saves, how often to look whether it is done."""
     """While a case is in hand, how often the desk reads who holds its lease."""
@@ -151,6 +155,7 @@ class DeskScreen(
         self._search_timer: Timer | None = None
         self._last_search = 0.0
         self._claim_frame_pending = False
+        self._answers_since: tuple[dt.datetime, int] = (self.service.now(), 0)
         self._held_back: CaseLoaded | None = None
         self._loading_timer: Timer | None = None
         self._claim_notice: Timer | None = None
@@ -205,6 +210,7 @@ class DeskScreen(
         self._beat()
         self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
         self._lease_timer = self.set_interval(self.LEASE_POLL_SECONDS, self._poll_lease)
+        self.set_interval(self.ANSWER_POLL_SECONDS, self._poll_answers)
 
     def on_unmount(self) -> None:
         # Leaving the desk frees the case at once rather than when its lease runs out, and
@@ -242,7 +248,7 @@ class DeskScreen(
     @property
     def is_settled(self) -> bool:
         """No case load is waiting on a debounce and no worker is running."""
-        workers = [w for w in self.workers if w.group != "lease-poll"]
+        workers = [w for w in self.workers if w.group not in ("lease-poll", "answers")]
         workers += self.queue.workers
         if any(isinstance(s, ModalScreen) for s in self.app.screen_stack):
             workers += [w for s in self.app.screen_stack for w in s.workers]

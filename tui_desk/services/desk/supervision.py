@@ -30,6 +30,7 @@ from tui_desk.services.supervision import (
     audit_page,
     case_visits,
     decide_override_request,
+    my_answered_requests,
     override_request,
     override_requests,
     pending_request_count,
@@ -204,6 +205,7 @@ class SupervisionDesk(DeskPart):
         return pending_request_count(self.db)
 
     decide_override_request = use_case(decide_override_request)
+    my_answered_requests = use_case(my_answered_requests)
 
     def case_visits(self, case_id: int) -> list[CaseVisitLine]:
         check_id("case_id", case_id)
