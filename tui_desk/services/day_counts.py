@@ -177,13 +177,15 @@ TRACKED: dict[type, tuple[tuple[str, ...], _Counter]] = {
 # --- the flush hook -------------------------------------------------------------------------
 
 
-def _now_getter(obj: Any) -> Getter:
+def _now_getter(obj: Any, *, inserted: bool = False) -> Getter:
     values = inspect(obj).dict
 
     def get(name: str) -> Any:
-        if name not in values:
-            raise _Unknown(name)
-        return values[name]
+        if name in values:
+            return values[name]
+        if inserted:
+            return None  # never set: inserted as NULL (no counted column has a default)
+        raise _Unknown(name)
 
     return get
 
@@ -250,7 +252,7 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     handled_payments: set[int] = set()
     try:
         for obj in new:
-            add(TRACKED[type(obj)][1](_now_getter(obj), owner_now), 1)
+            add(TRACKED[type(obj)][1](_now_getter(obj, inserted=True), owner_now), 1)
         for obj in dirty:
             if type(obj) is CollectionCase:
                 continue
