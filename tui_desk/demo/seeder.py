@@ -68,7 +68,7 @@ MAX_CASES = 20_000_000
 PARALLEL_MIN_CASES = 50_000
 # From this size on, PostgreSQL indexes are rebuilt after the load rather than kept up to date.
 PG_REINDEX_MIN_CASES = 50_000
-SQLITE_CACHE_KIB = 262_144
+SQLITE_CACHE_KIB = 65_536
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def seed_database(
                     "foreign_keys": 0,
                     "ignore_check_constraints": 1,
                     "synchronous": 0,
-                    # 256 MiB of page cache: the inserts append, and the index rebuilds
+                    # 64 MiB of page cache: the inserts append, and the index rebuilds
                     # sort in temporary files, so a larger cache only adds resident memory.
                     "cache_size": -SQLITE_CACHE_KIB,
                     "temp_store": 1,
