@@ -37,6 +37,7 @@ from tui_desk.db.models import (
 )
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import board, day_counts
+from tui_desk.services.consistency import run_checks
 
 # 10:00 in Shanghai: the office day began ten hours ago (16:00 UTC the day before).
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -244,6 +245,7 @@ def test_running_counts_equal_a_full_count_after_any_writes(
     assert _still_exact(db)
     counted, recounted = _figures(db)
     assert counted == recounted
+    assert run_checks(db, now=NOW, profile=PROFILE, only=["board_count"]).clean
 
 
 def test_a_day_is_counted_once_then_kept_by_the_writes(db: Database) -> None:
@@ -258,6 +260,20 @@ def test_a_day_is_counted_once_then_kept_by_the_writes(db: Database) -> None:
     assert counted["counts"]["contacts"] == 2
     assert counted["counts"]["right_party_contacts"] == 1
     assert counted["agents"][str(book.agents[1])]["contacts"] == 1
+
+
+def test_the_check_finds_a_write_that_went_around_the_hook(db: Database) -> None:
+    book = Book(db)
+    contact = Factory(db, now=NOW).contact(book.cases[0], agent_id=book.agents[0])
+    day_counts.count_slots(db, DAY.first_slot, DAY.end_slot, NOW)
+    assert run_checks(db, now=NOW, profile=PROFILE, only=["board_count"]).clean
+    with db.write() as s:
+        s.execute(
+            update(ContactAttempt).where(ContactAttempt.id == contact).values(voided_at=NOW)
+        )
+    report = run_checks(db, now=NOW, profile=PROFILE, only=["board_count"])
+    assert report.problem_count == 1
+    assert "stored 1, counted 0" in report.results[0].problems[0].message
 
 
 def test_a_write_behind_the_hook_is_caught_by_forgetting(db: Database) -> None:
