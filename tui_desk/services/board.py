@@ -351,20 +351,13 @@ def _today(session: Session, profile: Profile, day: _Day) -> dict[str, Any]:
     the day's slots exact first (``refresh_snapshot`` does)."""
     zone = ZoneInfo(profile.office_timezone)
     tally = _Tally(day.hours)
-    hours: dict[int, int] = {}
-    for (slot, agent_id, metric), value in day_counts.read_counts(
-        session, day.first_slot, day.end_slot
-    ).items():
-        if slot not in hours:
-            hours[slot] = (
-                dt.datetime.fromtimestamp(slot * day_counts.SLOT_SECONDS, dt.UTC)
-                .astimezone(zone)
-                .hour
-            )
-        point = min(max(hours[slot], 0), day.hours - 1)
+    by_slot, by_agent = day_counts.read_day(session, day.first_slot, day.end_slot)
+    for (slot, metric), value in by_slot.items():
+        local = dt.datetime.fromtimestamp(slot * day_counts.SLOT_SECONDS, dt.UTC).astimezone(zone)
         tally.counts[metric] += value
         if metric in tally.trends:
-            tally.trends[metric][point] += value
+            tally.trends[metric][min(max(local.hour, 0), day.hours - 1)] += value
+    for (agent_id, metric), value in by_agent.items():
         if agent_id != day_counts.NOBODY and metric in _AGENT_FIGURES:
             mine = tally.agents.setdefault(agent_id, dict.fromkeys(_AGENT_KEYS, 0))
             if metric in mine:
@@ -493,24 +486,26 @@ def today_recount(session: Session, db: Database, profile: Profile, day: _Day) -
 
 
 def _last_actions(session: Session, day: _Day) -> dict[str, list[Any]]:
-    """Each active agent's last action today: one probe of ix_audit_agent_time per agent
-    (a GROUP BY would walk every event ever written). The board shows it at once, not
-    when the agent's desk next beats."""
-
-    def within(column: Any) -> ColumnElement[bool]:
-        return and_(column >= day.start, column < day.end)
-
-    last: dict[str, list[Any]] = {}
-    for agent_id in session.scalars(select(Agent.id).where(Agent.active.is_(True))):
-        row = session.execute(
-            select(AuditEvent.action, AuditEvent.occurred_at)
-            .where(AuditEvent.agent_id == agent_id, within(AuditEvent.occurred_at))
-            .order_by(AuditEvent.occurred_at.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            last[str(agent_id)] = [row.action, _iso(row.occurred_at)]
-    return last
+    """Each active agent's last action today: one statement, in which the database
+    probes ix_audit_agent_time once per agent (a GROUP BY would walk every event ever
+    written). The board shows it at once, not when the agent's desk next beats."""
+    ev = AuditEvent
+    latest = (
+        select(ev.id)
+        .where(ev.agent_id == Agent.id, ev.occurred_at >= day.start, ev.occurred_at < day.end)
+        .order_by(ev.occurred_at.desc())
+        .limit(1)
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+    return {
+        str(agent_id): [action, _iso(at)]
+        for agent_id, action, at in session.execute(
+            select(Agent.id, ev.action, ev.occurred_at)
+            .join(ev, ev.id == latest)
+            .where(Agent.active.is_(True))
+        )
+    }
 
 
 # --- cheap section: risks -------------------------------------------------------------------

@@ -429,6 +429,34 @@ def read_counts(session: Session, first_slot: int, end_slot: int) -> dict[Key, i
     }
 
 
+def read_day(
+    session: Session, first_slot: int, end_slot: int
+) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """The slots' figures summed two ways, by the database: per (slot, figure) over the
+    agents, and per (agent, figure) over the slots (zeros left out)."""
+    where = (BoardCount.slot >= first_slot, BoardCount.slot < end_slot)
+    total = func.sum(BoardCount.value)
+    by_slot = {
+        (int(slot), metric): int(value)
+        for slot, metric, value in session.execute(
+            select(BoardCount.slot, BoardCount.metric, total)
+            .where(*where)
+            .group_by(BoardCount.slot, BoardCount.metric)
+        )
+        if value
+    }
+    by_agent = {
+        (int(agent), metric): int(value)
+        for agent, metric, value in session.execute(
+            select(BoardCount.agent_id, BoardCount.metric, total)
+            .where(*where)
+            .group_by(BoardCount.agent_id, BoardCount.metric)
+        )
+        if value
+    }
+    return by_slot, by_agent
+
+
 def _exact(session: Session, first_slot: int, end_slot: int) -> bool:
     marker = session.get(BoardCountDay, first_slot)
     return marker is not None and marker.end_slot == end_slot
