@@ -11,6 +11,7 @@ lock the import holds; PostgreSQL: from the table's sequence), so no RETURNING i
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -77,15 +78,29 @@ class BulkWriter:
         given = list(rows[0])
         names, defaults = self._columns(table, given)
         processors = self._processors_for(table, names)
-        tuples = [
-            tuple(
-                value if proc is None or value is None else proc(value)
-                for value, proc in zip(
-                    (*(row[name] for name in given), *defaults), processors, strict=True
-                )
-            )
-            for row in rows
-        ]
+        pick = itemgetter(*given)
+        extra = list(defaults)
+        if len(given) == 1:
+            tuples: list[list[Any]] = [[pick(row), *extra] for row in rows]
+        else:
+            tuples = [[*pick(row), *extra] for row in rows]
+        for index, proc in enumerate(processors):
+            if proc is None:
+                continue
+            # Most values repeat (the run's time, enumeration members, flags): each
+            # distinct value is converted once.
+            seen: dict[Any, Any] = {}
+            for values in tuples:
+                value = values[index]
+                if value is None:
+                    continue
+                try:
+                    converted = seen[value]
+                except KeyError:
+                    converted = seen[value] = proc(value)
+                except TypeError:  # not hashable
+                    converted = proc(value)
+                values[index] = converted
         columns = ", ".join(names)
         if self.postgresql:
             with self.cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:

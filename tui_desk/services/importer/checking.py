@@ -116,6 +116,12 @@ def _verdict(
 Records = list[AccountRecord | PaymentRecord | Rejected]
 
 
+def _idle_core() -> bool:
+    """Whether the machine has a core to spare (the load average leaves one free)."""
+    cores = os.cpu_count() or 1
+    return cores > 1 and os.getloadavg()[0] < cores - 1
+
+
 def checked_chunks(
     run: Run, chunks: Iterable[Chunk], *, parallel: bool | None = None
 ) -> Iterator[tuple[Chunk, Records]]:
@@ -126,7 +132,9 @@ def checked_chunks(
     writes the chunk before; the checks against earlier rows (duplicate ids, a
     borrower's rows that disagree) stay here, in source order, so the verdicts are the
     same either way. A source that fails hands over the chunks before it first.
-    ``parallel`` None: when the source says it holds ``PARALLEL_MIN_ROWS`` rows or more.
+    ``parallel`` None: when the source says it holds ``PARALLEL_MIN_ROWS`` rows or more
+    and a core is idle (measured on a loaded two-core machine, the helper only took CPU
+    time from the writer: 1,500-1,600 rows/s against 2,200-2,350 without it).
     """
     chunks = iter(chunks)
     first = next(chunks, None)
@@ -134,7 +142,7 @@ def checked_chunks(
         return
     chunks = itertools.chain([first], chunks)
     if parallel is None:
-        parallel = (first.total or 0) >= PARALLEL_MIN_ROWS and (os.cpu_count() or 1) > 1
+        parallel = (first.total or 0) >= PARALLEL_MIN_ROWS and _idle_core()
     if not parallel:
         for chunk in chunks:
             yield chunk, [check(run, raw) for raw in chunk.rows]
