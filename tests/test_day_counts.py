@@ -268,9 +268,7 @@ def test_the_check_finds_a_write_that_went_around_the_hook(db: Database) -> None
     day_counts.count_slots(db, DAY.first_slot, DAY.end_slot, NOW)
     assert run_checks(db, now=NOW, profile=PROFILE, only=["board_count"]).clean
     with db.write() as s:
-        s.execute(
-            update(ContactAttempt).where(ContactAttempt.id == contact).values(voided_at=NOW)
-        )
+        s.execute(update(ContactAttempt).where(ContactAttempt.id == contact).values(voided_at=NOW))
     report = run_checks(db, now=NOW, profile=PROFILE, only=["board_count"])
     assert report.problem_count == 1
     assert "stored 1, counted 0" in report.results[0].problems[0].message
