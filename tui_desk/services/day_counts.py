@@ -291,6 +291,20 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     apply_deltas(conn, deltas)
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """The counter upsert, built once per dialect (building it costs more than running it)."""
+    if dialect not in _UPSERTS:
+        stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(BoardCount)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[BoardCount.slot, BoardCount.agent_id, BoardCount.metric],
+            set_={"value": BoardCount.value + stmt.excluded.value},
+        )
+    return _UPSERTS[dialect]
+
+
 def apply_deltas(conn: Any, deltas: dict[Key, int]) -> None:
     """Add the deltas to the counter rows (in key order, so writers lock rows alike)."""
     rows = [
@@ -300,15 +314,7 @@ def apply_deltas(conn: Any, deltas: dict[Key, int]) -> None:
     ]
     if not rows:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(BoardCount)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[BoardCount.slot, BoardCount.agent_id, BoardCount.metric],
-            set_={"value": BoardCount.value + stmt.excluded.value},
-        ),
-        rows,
-    )
+    conn.execute(_upsert(conn.dialect.name), rows)
 
 
 def forget_counts(conn: Any) -> None:
