@@ -269,7 +269,9 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
             if type(obj) is Payment:
                 handled_payments.add(obj.id)
             add(TRACKED[type(obj)][1](_before_getter(obj), owner_before), -1)
-    except _Unknown:
+    except (_Unknown, KeyError, ValueError, TypeError):
+        # A former value the session does not hold, or a row the counts cannot read: the
+        # write goes on, and the board counts its days again.
         forget_counts(conn)
         return
     handled_payments.update(o.id for o in new if type(o) is Payment)
