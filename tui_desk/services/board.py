@@ -30,7 +30,7 @@ Versions
 
 Cadences (see ``tui_desk.worker``)
     The leader's fast path watches the change feed (``ChangeWatcher``, polled every
-    ``FAST_POLL_SECONDS``) and refreshes the cheap sections after any committed business
+    ``FAST_POLL_SECONDS``; on PostgreSQL woken by a notification) and refreshes the cheap sections after any committed business
     write, a burst being one refresh; the ``board_snapshot`` job (every
     ``BOARD_SNAPSHOT_EVERY``) refreshes them for changes that time alone makes (a lease
     expiring, a callback going stale, a visit coming near) and the depth when due.

@@ -1,4 +1,5 @@
-"""running totals behind the board's "today" figures, kept by every write
+"""running totals behind the board's "today" figures, kept by every write; on PostgreSQL
+a notification when audit events are written, so the worker wakes without polling
 
 Revision ID: 0014
 Revises: 0012
@@ -35,8 +36,22 @@ def upgrade() -> None:
         sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("first_slot", name=op.f("pk_board_count_day")),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # One notification per statement that writes events, delivered at commit
+        # (several in one transaction arrive as one): services.changes.ChangeWatcher.
+        op.execute(
+            "CREATE FUNCTION tui_desk_change_notify() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_notify('tui_desk_changes', ''); RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_event_notify AFTER INSERT ON audit_event "
+            "FOR EACH STATEMENT EXECUTE FUNCTION tui_desk_change_notify()"
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_event_notify ON audit_event")
+        op.execute("DROP FUNCTION tui_desk_change_notify()")
     op.drop_table("board_count_day")
     op.drop_table("board_count")
