@@ -84,6 +84,7 @@ FOLLOW_POLL_SECONDS = 0.1
 # PostgreSQL, where the followers wait for notifications: the marker is still read this
 # often, for events a notification did not announce in time (the horizon held back).
 LISTEN_FALLBACK_SECONDS = 2.0
+LISTEN_CHASE_SECONDS = 1.0
 
 Clock = Callable[[], dt.datetime]
 
@@ -605,7 +606,7 @@ class Worker:
         watcher: ChangeWatcher | None = None
         raw: int | None = None
         feed: int | None = None
-        next_read = 0.0
+        next_read = chase_until = 0.0
         try:
             while not stop_event.is_set():
                 try:
@@ -623,10 +624,16 @@ class Worker:
                         if watcher.listening:
                             # PostgreSQL: sleep until events are committed, reading the
                             # marker on a notification and every LISTEN_FALLBACK_SECONDS.
+                            # After a notification the events may still sit above the
+                            # feed's horizon (an older transaction is open): the marker
+                            # is then read every poll for LISTEN_CHASE_SECONDS.
                             woken = watcher.wait(poll)
-                            if not woken and time.monotonic() < next_read:
+                            moment = time.monotonic()
+                            if woken:
+                                chase_until = moment + LISTEN_CHASE_SECONDS
+                            elif moment < next_read and moment >= chase_until:
                                 continue
-                            next_read = time.monotonic() + LISTEN_FALLBACK_SECONDS
+                            next_read = moment + LISTEN_FALLBACK_SECONDS
                         now_raw = watcher.marker()
                         if now_raw == raw:
                             if not watcher.listening:
