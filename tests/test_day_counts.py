@@ -262,6 +262,62 @@ def test_a_day_is_counted_once_then_kept_by_the_writes(db: Database) -> None:
     assert counted["agents"][str(book.agents[1])]["contacts"] == 1
 
 
+def test_writes_while_the_day_is_being_counted_are_not_lost(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = Book(db)
+    f = Factory(db, now=NOW)
+    f.contact(book.cases[0], agent_id=book.agents[0], minutes_ago=30)
+    counting = day_counts.recount
+    calls: list[int] = []
+
+    def count_then_write(*args: Any) -> dict[day_counts.Key, int]:
+        result = counting(*args)
+        if not calls:
+            # Committed after the snapshot the rows were counted in, before the counts
+            # are stored: the write's own delta must survive.
+            f.contact(book.cases[1], agent_id=book.agents[1], minutes_ago=20)
+            _apply(db, book, ("void", 0))
+        calls.append(1)
+        return result
+
+    monkeypatch.setattr(day_counts, "recount", count_then_write)
+    assert day_counts.count_slots(db, DAY.first_slot, DAY.end_slot, NOW)
+    assert calls == [1]  # no second count: nothing was forgotten meanwhile
+    monkeypatch.setattr(day_counts, "recount", counting)
+    counted, recounted = _figures(db)
+    assert counted == recounted
+    assert counted["counts"]["contacts"] == 1
+
+
+def test_a_bulk_load_while_the_day_is_being_counted_means_counting_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = Book(db)
+    f = Factory(db, now=NOW)
+    contact = f.contact(book.cases[0], agent_id=book.agents[0], minutes_ago=30)
+    counting = day_counts.recount
+    calls: list[int] = []
+
+    def count_then_bulk(*args: Any) -> dict[day_counts.Key, int]:
+        result = counting(*args)
+        if not calls:
+            with db.write() as s:
+                s.execute(
+                    update(ContactAttempt).where(ContactAttempt.id == contact).values(voided_at=NOW)
+                )
+                day_counts.forget_counts(s.connection())
+        calls.append(1)
+        return result
+
+    monkeypatch.setattr(day_counts, "recount", count_then_bulk)
+    assert day_counts.count_slots(db, DAY.first_slot, DAY.end_slot, NOW)
+    assert calls == [1, 1]  # counted again under the lock
+    monkeypatch.setattr(day_counts, "recount", counting)
+    counted, recounted = _figures(db)
+    assert counted == recounted and counted["counts"]["contacts"] == 0
+
+
 def test_the_check_finds_a_write_that_went_around_the_hook(db: Database) -> None:
     book = Book(db)
     contact = Factory(db, now=NOW).contact(book.cases[0], agent_id=book.agents[0])

@@ -56,7 +56,7 @@ from tui_desk.demo.team import team_plan
 from tui_desk.demo.writer import Writer
 from tui_desk.i18n import _
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import audit
+from tui_desk.services import audit, day_counts
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.search_index import bulk_name_grams_sql
 
@@ -399,7 +399,7 @@ def _seed_in_transaction(
     phases["name index"] = time.perf_counter() - mark
 
     # The rows went in behind the board's day counts: it counts its days again.
-    cursor.execute("DELETE FROM board_count_day")
+    day_counts.forget_counts(conn)
 
     mark = time.perf_counter()
     for i, sql in enumerate(dropped):

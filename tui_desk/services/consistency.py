@@ -638,9 +638,9 @@ def _board_counts(db: Database, sink: _Sink, now: dt.datetime, profile: Profile)
     zone = ZoneInfo(profile.office_timezone)
     with db.snapshot() as s:
         for first, end in s.execute(
-            select(BoardCountDay.first_slot, BoardCountDay.end_slot).order_by(
-                BoardCountDay.first_slot
-            )
+            select(BoardCountDay.first_slot, BoardCountDay.end_slot)
+            .where(BoardCountDay.first_slot != day_counts.GENERATION_SLOT)
+            .order_by(BoardCountDay.first_slot)
         ).all():
             stored = day_counts.read_counts(s, first, end)
             counted = day_counts.recount(s, db, first, end)

@@ -319,10 +319,30 @@ def apply_deltas(conn: Any, deltas: dict[Key, int]) -> None:
     conn.execute(_upsert(conn.dialect.name), rows)
 
 
+# A board_count_day row that is no range: its end_slot counts the forgets, so a count
+# made outside the write lock can tell whether one happened meanwhile.
+GENERATION_SLOT = -1
+
+
 def forget_counts(conn: Any) -> None:
     """No slot is exact any more: the board counts each day again when it next reads it.
     For writers that change counted rows behind the flush hook's back."""
-    conn.execute(delete(BoardCountDay))
+    conn.execute(delete(BoardCountDay).where(BoardCountDay.first_slot != GENERATION_SLOT))
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(BoardCountDay).values(
+        first_slot=GENERATION_SLOT, end_slot=1, built_at=dt.datetime.now(dt.UTC)
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[BoardCountDay.first_slot],
+            set_={"end_slot": BoardCountDay.end_slot + 1, "built_at": stmt.excluded.built_at},
+        )
+    )
+
+
+def _generation(session: Session) -> int:
+    marker = session.get(BoardCountDay, GENERATION_SLOT)
+    return 0 if marker is None else marker.end_slot
 
 
 event.listen(Session, "after_flush", _after_flush)
@@ -474,17 +494,32 @@ def count_slots(db: Database, first_slot: int, end_slot: int, now: dt.datetime) 
     """Make the slots ``[first_slot, end_slot)`` exact: count them from the rows unless
     that was done (and kept up) already. Returns whether a count was needed.
 
-    One write transaction; on PostgreSQL the counter table is locked against writers
-    meanwhile, so a write is either seen by the count or adds its delta after it.
+    The rows are counted in a read snapshot, with the counters as they stood in it, so
+    writers are not held up meanwhile (2.9 s at 430,000 contacts); then, in a short write
+    transaction (on PostgreSQL with the counter table locked against writers), each
+    figure becomes the count plus what the writes since the snapshot added to it. Should
+    a bulk writer have forgotten the counts meanwhile, the count is made again under the
+    lock.
     """
-    with db.read() as session:
+    with db.snapshot() as session:
         if _exact(session, first_slot, end_slot):
             return False
+        generation = _generation(session)
+        counted = recount(session, db, first_slot, end_slot)
+        then = read_counts(session, first_slot, end_slot)
     with db.write() as session:
         if db.is_postgresql:
             session.execute(text("LOCK TABLE board_count IN EXCLUSIVE MODE"))
         if _exact(session, first_slot, end_slot):
             return False
+        if _generation(session) == generation:
+            figures = dict(counted)
+            for key, value in read_counts(session, first_slot, end_slot).items():
+                figures[key] = figures.get(key, 0) + value
+            for key, value in then.items():
+                figures[key] = figures.get(key, 0) - value
+        else:
+            figures = recount(session, db, first_slot, end_slot)
         oldest = first_slot - KEEP_DAYS * 24 * 3600 // SLOT_SECONDS
         session.execute(
             delete(BoardCount).where(
@@ -496,12 +531,13 @@ def count_slots(db: Database, first_slot: int, end_slot: int, now: dt.datetime) 
         )
         session.execute(
             delete(BoardCountDay).where(
+                BoardCountDay.first_slot != GENERATION_SLOT,
                 or_(
                     BoardCountDay.first_slot < oldest,
                     and_(BoardCountDay.first_slot < end_slot, BoardCountDay.end_slot > first_slot),
-                )
+                ),
             )
         )
-        apply_deltas(session.connection(), recount(session, db, first_slot, end_slot))
+        apply_deltas(session.connection(), figures)
         session.add(BoardCountDay(first_slot=first_slot, end_slot=end_slot, built_at=now))
     return True
