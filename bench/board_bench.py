@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/board_bench.py --db sqlite:////tmp/bench-1m.db [--runs 7] [--plans]
 
-Each section is refreshed alone through ``refresh_snapshot`` (the cursor read, the
+The day's rows are first counted once (the running totals' start), and the old way of
+refreshing "today" (a full count of the day's rows) is timed beside the new one. Each
+section is refreshed alone through ``refresh_snapshot`` (the cursor read, the
 aggregates, the fenced upsert), ``runs`` times; then ``board_version`` (what every open
 board polls) and ``read_board`` (snapshot rows + live presence). ``now`` defaults to the
 newest contact attempt in the database, so "today" is the seeded data's busiest day.
-The database gains ``board_snapshot`` rows and nothing else.
+The database gains ``board_snapshot`` and ``board_count`` rows and nothing else.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy import func, select, text
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import CaseStatus, CollectionCase, ContactAttempt
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import board
+from tui_desk.services import board, day_counts
 
 
 def _ms(fn: Callable[[], Any], runs: int) -> tuple[float, float, float, float]:
@@ -58,7 +60,7 @@ def _plans(db: Database, now: dt.datetime) -> None:
     try:
         with db.read() as s:
             board._depth(s, profile)
-            board._today(s, db, profile, day)
+            board._today(s, profile, day)
             board._risks(s, now, profile, day)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
@@ -114,6 +116,19 @@ def main() -> None:
         p50, p95, worst, cpu = _ms(fn, args.runs)
         print(f"{label:34} {p50:9.1f} {p95:9.1f} {worst:9.1f} {cpu:9.1f}", flush=True)
 
+    # The day's rows counted once (what a refresh did every time before the running
+    # totals): first with the counters dropped, then what every refresh now costs.
+    with db.write() as s:
+        s.execute(text("DELETE FROM board_count_day"))
+    start = time.perf_counter()
+    day_counts.count_slots(db, day.first_slot, day.end_slot, now)
+    print(f"{'count the day once (at start)':34} {(time.perf_counter() - start) * 1000:9.1f}")
+
+    def recount() -> None:
+        with db.read() as s:
+            board.today_recount(s, db, profile, day)
+
+    show("today: full count (old refresh)", recount)
     for name in board.SECTIONS:
         show(f"refresh {name}", partial(board.refresh_snapshot, db, now, profile, sections=[name]))
     show(

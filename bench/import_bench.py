@@ -30,9 +30,11 @@ from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
 from tui_desk.demo.reference import CITIES, MOBILE_PREFIXES
 from tui_desk.rules.idcard import generate_id
+from tui_desk.rules.profile import load_profile
 from tui_desk.services.importer import ImportSummary, Progress, import_csv
 
 NOW = dt.datetime(2025, 3, 14, 6, 30, tzinfo=dt.UTC)
+PROFILE = load_profile("cn")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰文辉建国红志鹏宇浩婷雪琳晨欣怡"
 PRODUCTS = ("consumer_loan", "credit_card", "auto_loan", "cash_advance", "mortgage")
@@ -191,12 +193,22 @@ def main() -> int:
             f"({accounts_csv.stat().st_size / 1e6:.1f} MB) on {db.describe()}"
         )
         summary = import_csv(
-            db, accounts_csv, now=NOW, batch_size=args.batch_size, progress=_progress("accounts")
+            db,
+            accounts_csv,
+            now=NOW,
+            profile=PROFILE,
+            batch_size=args.batch_size,
+            progress=_progress("accounts"),
         )
         _report("accounts", summary)
         if args.again:
             again = import_csv(
-                db, accounts_csv, now=NOW, batch_size=args.batch_size, progress=_progress("again")
+                db,
+                accounts_csv,
+                now=NOW,
+                profile=PROFILE,
+                batch_size=args.batch_size,
+                progress=_progress("again"),
             )
             _report("re-import", again)
         if args.payments:
@@ -206,6 +218,7 @@ def main() -> int:
                 db,
                 payments_csv,
                 now=NOW,
+                profile=PROFILE,
                 batch_size=args.batch_size,
                 progress=_progress("payments"),
             )

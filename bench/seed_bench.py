@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/seed_bench.py [N] [--seed S] [--keep PATH] [--inline] [--check]
 
-Prints wall time, rows per second, the file size and where the time went. ``--check`` also
+Prints wall time, rows per second, the file size, peak resident memory of this process
+and of the helper process, and where the time went. ``--check`` also
 runs SQLite's foreign-key and integrity checks over the result (slow at a million cases).
 """
 
@@ -73,6 +74,10 @@ def main() -> int:
         print(
             f"cpu              {own.ru_utime + own.ru_stime:.1f} s this process, "
             f"{helper.ru_utime + helper.ru_stime:.1f} s helper process"
+        )
+        print(
+            f"peak RSS         {own.ru_maxrss / 1024:,.0f} MB this process, "
+            f"{helper.ru_maxrss / 1024:,.0f} MB helper process"
         )
         print(
             f"load average     {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "

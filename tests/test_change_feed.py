@@ -209,6 +209,31 @@ def _xact_ids(db: Database, ids: list[int]) -> dict[int, int | None]:
         return {row.id: row.xact_id for row in rows}
 
 
+def test_a_watcher_wakes_on_a_commit_instead_of_polling(pg_db: Database) -> None:
+    with ChangeWatcher(pg_db) as watcher:
+        assert watcher.listening
+        before = watcher.marker()
+        assert watcher.wait(0.05) is False  # nothing happened
+        with pg_db.write() as s:
+            record_in(s, "one")
+            record_in(s, "two")  # one transaction: one wake
+            assert watcher.wait(0.05) is False  # not committed yet
+        assert watcher.wait(WAIT_SECONDS) is True
+        assert watcher.wait(0.05) is False
+        wait_for(lambda: watcher.marker() != before)
+        # A notification read while the marker query ran is not lost.
+        write_event(pg_db, "three")
+        time.sleep(0.2)
+        watcher.marker()
+        assert watcher.wait(WAIT_SECONDS) is True
+
+
+def test_a_sqlite_watcher_never_waits(sqlite_db: Database) -> None:
+    with ChangeWatcher(sqlite_db) as watcher:
+        assert not watcher.listening
+        assert watcher.wait(WAIT_SECONDS) is False
+
+
 def test_every_event_stores_its_transaction_id(pg_db: Database) -> None:
     with pg_db.write() as s:
         xid = int(s.execute(text("SELECT (pg_current_xact_id()::text)::bigint")).scalar_one())

@@ -233,6 +233,25 @@ def test_bad_rows_are_reported_and_the_rest_imports(db: Database, tmp_path: Path
     assert count(db, Borrower) == 2
 
 
+def test_checking_in_a_helper_process_gives_the_same_verdicts(db: Database, tmp_path: Path) -> None:
+    rows = [
+        account(1),
+        account(2, phone="12345"),
+        account(3, outstanding_interest="-10.00"),
+        account(4, borrower=1),  # the same borrower as row 2, agreeing
+        account(5, borrower=1, address="上海市浦东新区世纪大道1号"),  # disagreeing
+        account(6),
+        account(6, borrower=7),  # the same account id twice
+        account(8),
+    ]
+    path = accounts_csv(tmp_path / "a.csv", rows)
+    here = run_csv(db, path, batch_size=3, parallel=False)
+    helper = run_csv(db, path, batch_size=3, parallel=True)
+    assert here.rejected == 4 and here.created == 4
+    assert helper.rejections == here.rejections
+    assert (helper.created, helper.updated, helper.unchanged) == (0, 0, here.created)
+
+
 def test_a_row_failing_half_way_leaves_nothing(db: Database, tmp_path: Path) -> None:
     run_csv(db, accounts_csv(tmp_path / "a.csv", [account(1)]))
     # Account LN00001 now claims a new borrower: the borrower is written first, then the
@@ -411,6 +430,24 @@ def test_a_malformed_page_stops_the_import_and_nothing_of_it_goes_in(
     state.page("/y", (200, {"rows": []}))
     with pytest.raises(importer.ImportFailed, match='an "items" list'):
         run_url(db, f"{base}/y")
+
+
+def test_a_failing_page_keeps_the_pages_before_it_when_checked_ahead(
+    db: Database, feed: tuple[Feed, str]
+) -> None:
+    state, base = feed
+    state.page("/x", (200, {"items": [account(1), account(2)], "next": "/x?page=2"}))
+    state.page("/x?page=2", (200, {"items": [account(3)], "next": "/x?page=3"}))
+    state.page("/x?page=3", (200, b"{not json"))
+    with pytest.raises(importer.ImportFailed, match=r"page 3") as caught:
+        run_url(db, f"{base}/x", parallel=True, batch_size=1)
+    assert caught.value.summary.created == 3
+    with db.read() as s:
+        assert sorted(s.scalars(select(LoanAccount.external_id))) == [
+            "LN00001",
+            "LN00002",
+            "LN00003",
+        ]
 
 
 def test_server_errors(db: Database, feed: tuple[Feed, str]) -> None:

@@ -94,15 +94,18 @@ def open_db(settings: Settings, *, create: bool = False, migrate: bool = False) 
 
 def progress_printer() -> Callable[[str, int, int], None]:
     last = {"t": 0.0}
+    started: dict[str, float] = {}
 
     def show(phase: str, done: int, total: int) -> None:
         now = time.monotonic()
+        begun = started.setdefault(phase, now)
         if done < total and now - last["t"] < 0.2:
             return
         last["t"] = now
         pct = 100 * done // total if total else 100
+        rate = f"{done / (now - begun):>10,.0f}/s" if now > begun and done else ""
         print(
-            f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%)",
+            f"\r  {phase:<14} {done:>10,}/{total:,} ({pct:3d}%) {rate}",
             end="",
             file=sys.stderr,
             flush=True,

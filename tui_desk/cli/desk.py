@@ -19,8 +19,11 @@ def cmd_seed(db: Database, cases: int, seed: int) -> None:
         raise CliError(_("--cases must be at least 1"))
     summary = seed_database(db, cases=cases, seed=seed, progress=progress_printer())
     print(
-        _("seeded {cases:,} cases in {secs:.1f} s").format(
-            cases=cases, secs=summary.elapsed_seconds
+        _("seeded {cases:,} cases ({rows:,} rows) in {secs:.1f} s, {rate:,.0f} rows/s").format(
+            cases=cases,
+            rows=summary.total_rows,
+            secs=summary.elapsed_seconds,
+            rate=summary.total_rows / max(summary.elapsed_seconds, 1e-9),
         )
     )
 

@@ -15,7 +15,16 @@ from tui_desk.i18n import _
 
 DEMO_CASES = 5000
 # The checks of `tui-desk check` (services.consistency.CHECKS; a test keeps them equal).
-CHECK_NAMES = ("balance", "agreement", "lease", "hold", "orphan", "follow_up", "door_money")
+CHECK_NAMES = (
+    "balance",
+    "agreement",
+    "lease",
+    "hold",
+    "orphan",
+    "follow_up",
+    "door_money",
+    "board_count",
+)
 
 
 def _positive(text: str) -> int:

@@ -928,6 +928,35 @@ class BoardSnapshot(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class BoardCount(Base):
+    """Running totals behind the board's "today": one figure per 15-minute UTC slot and agent.
+
+    Kept in the same transaction as every write of the rows they count (a flush hook in
+    ``services/day_counts.py``), so the board reads a day's few hundred rows instead of
+    scanning the day's contacts. ``agent_id`` 0 is "nobody" (figures not credited to an
+    agent). Derived data, not audited; ``BoardCountDay`` says which slots are exact.
+    """
+
+    __tablename__ = "board_count"
+
+    slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    agent_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class BoardCountDay(Base):
+    """A range of slots whose ``board_count`` rows were rebuilt from a full count (and kept
+    up to date since): the figures of these slots are exact. Bulk loads that bypass the
+    flush hook (the seeder) delete these rows, and the next board refresh counts again."""
+
+    __tablename__ = "board_count_day"
+
+    first_slot: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    end_slot: Mapped[int] = mapped_column(BigInteger)
+    built_at: Mapped[dt.datetime]
+
+
 # The board snapshot's cheap sections (services/board.py) read today's rows by time range
 # and the open risks through partial indexes that hold only what is still at risk, so a
 # refresh costs the same at a million cases as at a thousand.

@@ -131,6 +131,37 @@ def serve_generator() -> None:
         _send(out, ("error", traceback.format_exc()))
 
 
+class Spill:
+    """Chunks of rows parked in a temporary folder until their turn to be written.
+
+    The tail stream is generated while the writer would otherwise wait, but written
+    last; kept in memory it would hold a third of a large seed's rows at once.
+    """
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="tui-desk-spill-")
+        self.paths: list[str] = []
+
+    def put(self, rows: Rows) -> None:
+        path = os.path.join(self.folder, f"tail-{len(self.paths):06d}")
+        with open(path, "wb") as fh:
+            marshal.dump(rows, fh, 4)
+        self.paths.append(path)
+
+    def drain(self) -> Iterator[Rows]:
+        """The parked chunks in the order they were put, each removed once read."""
+        while self.paths:
+            path = self.paths.pop(0)
+            with open(path, "rb") as fh:
+                rows = marshal.load(fh)
+            os.unlink(path)
+            yield rows
+
+    def close(self) -> None:
+        self.paths.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 class Helper:
     """A helper process generating the main stream, a chunk ahead of the writer.
 

@@ -24,6 +24,10 @@ Speed (a million cases in under a minute on SQLite, two cores) comes from:
   transaction (always on SQLite, for large loads on PostgreSQL);
 - on SQLite, foreign-key and CHECK enforcement, synchronous writes and the small default
   page cache are set aside for the load and restored afterwards.
+
+Memory stays flat whatever the size: a chunk is written as soon as it is generated, and
+the tail chunks generated while the writer waits are parked in temporary files (not in
+memory) until their turn.
 """
 
 from __future__ import annotations
@@ -45,14 +49,14 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Role,
 )
-from tui_desk.demo.chunks import GeneratorSpec, Helper, Rows, chunk_plan, chunks_inline
+from tui_desk.demo.chunks import GeneratorSpec, Helper, Rows, Spill, chunk_plan, chunks_inline
 from tui_desk.demo.reference import CITIES, draw_name
 from tui_desk.demo.tables import DATA_TABLES, TABLES, Row
 from tui_desk.demo.team import team_plan
 from tui_desk.demo.writer import Writer
 from tui_desk.i18n import _
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import audit
+from tui_desk.services import audit, day_counts
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.search_index import bulk_name_grams_sql
 
@@ -64,6 +68,7 @@ MAX_CASES = 20_000_000
 PARALLEL_MIN_CASES = 50_000
 # From this size on, PostgreSQL indexes are rebuilt after the load rather than kept up to date.
 PG_REINDEX_MIN_CASES = 50_000
+SQLITE_CACHE_KIB = 65_536
 
 
 @dataclass(frozen=True)
@@ -150,8 +155,10 @@ def seed_database(
                     "foreign_keys": 0,
                     "ignore_check_constraints": 1,
                     "synchronous": 0,
-                    "cache_size": -1_048_576,
-                    "temp_store": 2,
+                    # 64 MiB of page cache: the inserts append, and the index rebuilds
+                    # sort in temporary files, so a larger cache only adds resident memory.
+                    "cache_size": -SQLITE_CACHE_KIB,
+                    "temp_store": 1,
                 },
             )
             journal = _leave_wal(raw) if file_backed else None
@@ -336,41 +343,43 @@ def _seed_in_transaction(
         report("cases", done, cases)
 
     report("cases", 0, cases)
-    tail_rows: list[Rows] = []
-    tail = chunks_inline(spec, tail_plan, 1)
-    if parallel:
-        helper = Helper(spec, main_plan)
-        try:
-            tail_left = len(tail_plan)
-            while True:
-                if tail_left and not helper.ready():
-                    rows, seconds = next(tail)
-                    timing["generate"] += seconds
-                    tail_rows.append(rows)
-                    tail_left -= 1
-                    continue
-                mark = time.perf_counter()
-                item = helper.next()
-                timing["wait"] += time.perf_counter() - mark
-                if item is None:
-                    break
-                timing["generate"] += item[1]
-                write(item[0], None)
-        finally:
-            helper.close()
-    else:
-        for rows, seconds in chunks_inline(spec, main_plan, 0):
+    spill = Spill()
+    try:
+        tail = chunks_inline(spec, tail_plan, 1)
+        if parallel:
+            helper = Helper(spec, main_plan)
+            try:
+                tail_left = len(tail_plan)
+                while True:
+                    if tail_left and not helper.ready():
+                        rows, seconds = next(tail)
+                        timing["generate"] += seconds
+                        spill.put(rows)
+                        tail_left -= 1
+                        continue
+                    mark = time.perf_counter()
+                    item = helper.next()
+                    timing["wait"] += time.perf_counter() - mark
+                    if item is None:
+                        break
+                    timing["generate"] += item[1]
+                    write(item[0], None)
+            finally:
+                helper.close()
+        else:
+            for rows, seconds in chunks_inline(spec, main_plan, 0):
+                timing["generate"] += seconds
+                write(rows, None)
+        # The tail numbered its rows from 0; they follow the main stream's.
+        shift = {t: next_ids[t] + counts[t] for t in DATA_TABLES}
+        shift.update(borrower=0, collection_case=0)
+        for rows in spill.drain():
+            write(rows, shift)
+        for rows, seconds in tail:
             timing["generate"] += seconds
-            write(rows, None)
-    for rows, seconds in tail:
-        timing["generate"] += seconds
-        tail_rows.append(rows)
-    # The tail numbered its rows from 0; they follow the main stream's.
-    shift = {t: next_ids[t] + counts[t] for t in DATA_TABLES}
-    shift.update(borrower=0, collection_case=0)
-    for rows in tail_rows:
-        write(rows, shift)
-    tail_rows.clear()
+            write(rows, shift)
+    finally:
+        spill.close()
     phases["generate"] = timing["generate"]
     if parallel:
         # Generation overlaps the inserts; this is only the time spent waiting for rows.
@@ -388,6 +397,9 @@ def _seed_in_transaction(
         longest = int(cursor.fetchone()[0] or 1)
         cursor.execute(bulk_name_grams_sql(first_borrower, last_borrower, longest))
     phases["name index"] = time.perf_counter() - mark
+
+    # The rows went in behind the board's day counts: it counts its days again.
+    day_counts.forget_counts(conn)
 
     mark = time.perf_counter()
     for i, sql in enumerate(dropped):

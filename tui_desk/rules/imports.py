@@ -17,7 +17,7 @@ from typing import Literal
 
 from tui_desk.i18n import _
 from tui_desk.rules.identity import IdentityPolicy, region_code_problem, validate_document
-from tui_desk.rules.phones import normalise_phone, number_time_zone
+from tui_desk.rules.phones import PhoneCheck, normalise_phone
 from tui_desk.rules.text import safe_text, unsafe_chars
 
 CN_IDENTITY = IdentityPolicy()
@@ -297,14 +297,19 @@ def to_rate(raw: Value) -> Decimal:
     return value.quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _phone(raw: str, field: str, region: str) -> PhoneRecord:
-    check = normalise_phone(raw, region)
+def _phone(raw: str, field: str, region: str, *, with_zone: bool = False) -> PhoneCheck:
+    check = normalise_phone(raw, region, with_zone=with_zone)
     if not check.ok or check.e164 is None:
         raise RowError(
             _("invalid phone in {field} ({value}): {reason}").format(
                 field=field, value=raw, reason=check.reason
             )
         )
+    return check
+
+
+def _phone_record(check: PhoneCheck) -> PhoneRecord:
+    assert check.e164 is not None
     return PhoneRecord(check.e164, check.kind or "mobile")
 
 
@@ -350,10 +355,11 @@ def parse_account(
     problem = region_code_problem(region_code, identity)
     if problem is not None:
         raise RowError(problem)
-    phones: list[PhoneRecord] = [_phone(_text(row, "phone"), "phone", phone_region)]
+    first = _phone(_text(row, "phone"), "phone", phone_region, with_zone=True)
+    phones: list[PhoneRecord] = [_phone_record(first)]
     second = _text(row, "phone2", required=False)
     if second:
-        extra = _phone(second, "phone2", phone_region)
+        extra = _phone_record(_phone(second, "phone2", phone_region))
         if extra not in phones:
             phones.append(extra)
     timezone = _text(row, "timezone", required=False, limit=40) or None
@@ -367,7 +373,7 @@ def parse_account(
         region_code=region_code,
         timezone=timezone,
         phones=tuple(phones),
-        home_zone=number_time_zone(phones[0].e164) or office_zone,
+        home_zone=first.zone or office_zone,
     )
     product = _text(row, "product").lower()
     if product not in products:

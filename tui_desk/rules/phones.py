@@ -36,6 +36,7 @@ class PhoneCheck:
     e164: str | None
     reason: str | None
     kind: PhoneKindName | None = None
+    zone: str | None = None  # with_zone only: the one time zone the number rings in
 
 
 def _refused(reason: str) -> PhoneCheck:
@@ -67,8 +68,12 @@ def _possible_problem(result: int) -> str | None:
     return _("the number has the wrong number of digits")
 
 
-def normalise_phone(raw: str, default_region: str = "CN") -> PhoneCheck:
-    """Check a typed number; numbers without ``+``/``00`` are read as ``default_region``'s."""
+def normalise_phone(raw: str, default_region: str = "CN", *, with_zone: bool = False) -> PhoneCheck:
+    """Check a typed number; numbers without ``+``/``00`` are read as ``default_region``'s.
+
+    ``with_zone`` also gives the number's time zone (see ``number_time_zone``) from the
+    same parse.
+    """
     text = raw.strip()
     if not text:
         return _refused(_("no phone number was given"))
@@ -79,16 +84,23 @@ def normalise_phone(raw: str, default_region: str = "CN") -> PhoneCheck:
     except NumberParseException as exc:
         return _refused(_parse_problem(exc))
     problem = _possible_problem(phonenumbers.is_possible_number_with_reason(number))
-    region = phonenumbers.region_code_for_number(number) or default_region.upper()
-    if problem is None and not phonenumbers.is_valid_number(number):
-        problem = _("this is not a valid number in {region}").format(region=region)
+    found = phonenumbers.region_code_for_number(number)
+    region = found or default_region.upper()
+    kind = PhoneNumberType.UNKNOWN
+    if problem is None:
+        # What is_valid_number decides (a region for the country code and a type its
+        # plan knows), with the type worked out once rather than twice.
+        kind = phonenumbers.number_type(number)
+        if found is None or kind == PhoneNumberType.UNKNOWN:
+            problem = _("this is not a valid number in {region}").format(region=region)
     if problem is not None:
         return _refused(problem)
     return PhoneCheck(
         ok=True,
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
         reason=None,
-        kind=_KINDS.get(phonenumbers.number_type(number)),
+        kind=_KINDS.get(kind),
+        zone=_zone(number) if with_zone else None,
     )
 
 
@@ -113,6 +125,10 @@ def number_time_zone(e164: str) -> str | None:
         number = phonenumbers.parse(e164, None)
     except NumberParseException:
         return None
+    return _zone(number)
+
+
+def _zone(number: phonenumbers.PhoneNumber) -> str | None:
     zones = [z for z in phone_timezone.time_zones_for_number(number) if "/" in z]
     return zones[0] if len(zones) == 1 else None
 

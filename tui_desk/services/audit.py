@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+# Every write records an event here, so every writing process keeps the board's day counts.
+import tui_desk.services.day_counts  # noqa: F401  (registers the flush hook)
 from tui_desk.db.models import AuditEvent
 from tui_desk.services.context import Actor
 

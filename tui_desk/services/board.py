@@ -12,9 +12,10 @@ Sections
     ``DEPTH_EVENT_BURST`` events, and at least every ``DEPTH_MAX_AGE`` in any case. Without
     feed events the depth cannot change (every write that moves a case is audited).
     ``today`` (cheap): the office day's contacts, promises, visits booked and done,
-    agreements signed and payments, per agent and per hour. Index range scans over the
-    day's rows (``ix_contact_started``, ``ix_promise_created`` ...), whatever the number of
-    cases.
+    agreements signed and payments, per agent and per hour. Read from the running totals
+    every write keeps (``services.day_counts``: a few hundred counter rows), so a refresh
+    costs the same at 400,000 contacts a day as at 40; the day's rows are counted once,
+    the first time a day is read (at start, after midnight, after a bulk load).
     ``risks`` (cheap): deadlines at risk, one list per kind of ``RISK_KINDS`` (the oldest
     first, ``RISK_LINES_PER_KIND`` each) with uncapped counts, the orphan count and the
     leases each agent holds. Partial indexes hold only what is at risk.
@@ -29,7 +30,7 @@ Versions
 
 Cadences (see ``tui_desk.worker``)
     The leader's fast path watches the change feed (``ChangeWatcher``, polled every
-    ``FAST_POLL_SECONDS``) and refreshes the cheap sections after any committed business
+    ``FAST_POLL_SECONDS``; on PostgreSQL woken by a notification) and refreshes the cheap sections after any committed business
     write, a burst being one refresh; the ``board_snapshot`` job (every
     ``BOARD_SNAPSHOT_EVERY``) refreshes them for changes that time alone makes (a lease
     expiring, a callback going stale, a visit coming near) and the depth when due.
@@ -111,6 +112,7 @@ from tui_desk.i18n import _
 from tui_desk.rules.contact import CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
+from tui_desk.services import day_counts
 from tui_desk.services.changes import ChangeCursor, current_cursor, read_changes
 from tui_desk.services.jobs import JobFunction, job_write
 from tui_desk.services.presence import DEFAULT_STALE_AFTER, who_is_online
@@ -197,6 +199,14 @@ class _Day:
     end: dt.datetime  # next office midnight, UTC
     hours: int  # trend points: office hours begun so far today (1-24)
     offset_minutes: int  # the office's UTC offset today (SQLite hour arithmetic)
+
+    @property
+    def first_slot(self) -> int:
+        return day_counts.slot_of(self.start)
+
+    @property
+    def end_slot(self) -> int:
+        return day_counts.slot_of(self.end)
 
 
 def _office_day(now: dt.datetime, profile: Profile) -> _Day:
@@ -328,7 +338,42 @@ class _Tally:
                 mine[key] += value
 
 
-def _today(session: Session, db: Database, profile: Profile, day: _Day) -> dict[str, Any]:
+# Counter figures that make an agent appear in the per-agent lines (as a row would).
+_AGENT_FIGURES = frozenset(
+    {"contacts", "right_party_contacts", "promises", "promised_minor", "visits_booked",
+     "payments", "collected_minor"}
+)  # fmt: skip
+
+
+def _today(session: Session, profile: Profile, day: _Day) -> dict[str, Any]:
+    """The day's figures from the running totals (``services.day_counts``): a read of the
+    day's counter rows, whatever the number of contacts. ``count_slots`` must have made
+    the day's slots exact first (``refresh_snapshot`` does)."""
+    zone = ZoneInfo(profile.office_timezone)
+    tally = _Tally(day.hours)
+    by_slot, by_agent = day_counts.read_day(session, day.first_slot, day.end_slot)
+    for (slot, metric), value in by_slot.items():
+        local = dt.datetime.fromtimestamp(slot * day_counts.SLOT_SECONDS, dt.UTC).astimezone(zone)
+        tally.counts[metric] += value
+        if metric in tally.trends:
+            tally.trends[metric][min(max(local.hour, 0), day.hours - 1)] += value
+    for (agent_id, metric), value in by_agent.items():
+        if agent_id != day_counts.NOBODY and metric in _AGENT_FIGURES:
+            mine = tally.agents.setdefault(agent_id, dict.fromkeys(_AGENT_KEYS, 0))
+            if metric in mine:
+                mine[metric] += value
+    return {
+        "day": day.today.isoformat(),
+        "counts": tally.counts,
+        "trends": tally.trends,
+        "agents": {str(agent_id): counts for agent_id, counts in sorted(tally.agents.items())},
+        "last": _last_actions(session, day),
+    }
+
+
+def today_recount(session: Session, db: Database, profile: Profile, day: _Day) -> dict[str, Any]:
+    """The "today" section counted from the day's rows (what the running totals must
+    equal; the board used this on every refresh, at a cost that grows with the day)."""
     tally = _Tally(day.hours)
 
     def hour(column: Any) -> ColumnElement[int]:
@@ -431,26 +476,35 @@ def _today(session: Session, db: Database, profile: Profile, day: _Day) -> dict[
     ):
         tally.counts[_SMS_KEYS[OutboxStatus(status)]] += _i(n)
 
-    # Each active agent's last action today: one probe of ix_audit_agent_time per agent
-    # (a GROUP BY would walk every event ever written). The board shows it at once, not
-    # when the agent's desk next beats.
-    last: dict[str, list[Any]] = {}
-    for agent_id in session.scalars(select(Agent.id).where(Agent.active.is_(True))):
-        row = session.execute(
-            select(AuditEvent.action, AuditEvent.occurred_at)
-            .where(AuditEvent.agent_id == agent_id, within(AuditEvent.occurred_at))
-            .order_by(AuditEvent.occurred_at.desc())
-            .limit(1)
-        ).first()
-        if row is not None:
-            last[str(agent_id)] = [row.action, _iso(row.occurred_at)]
-
     return {
         "day": day.today.isoformat(),
         "counts": tally.counts,
         "trends": tally.trends,
         "agents": {str(agent_id): counts for agent_id, counts in sorted(tally.agents.items())},
-        "last": last,
+        "last": _last_actions(session, day),
+    }
+
+
+def _last_actions(session: Session, day: _Day) -> dict[str, list[Any]]:
+    """Each active agent's last action today: one statement, in which the database
+    probes ix_audit_agent_time once per agent (a GROUP BY would walk every event ever
+    written). The board shows it at once, not when the agent's desk next beats."""
+    ev = AuditEvent
+    latest = (
+        select(ev.id)
+        .where(ev.agent_id == Agent.id, ev.occurred_at >= day.start, ev.occurred_at < day.end)
+        .order_by(ev.occurred_at.desc())
+        .limit(1)
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+    return {
+        str(agent_id): [action, _iso(at)]
+        for agent_id, action, at in session.execute(
+            select(Agent.id, ev.action, ev.occurred_at)
+            .join(ev, ev.id == latest)
+            .where(Agent.active.is_(True))
+        )
     }
 
 
@@ -765,13 +819,17 @@ def refresh_snapshot(
         # Before computing: the sections reflect at least every event up to this cursor.
         cursor = current_cursor(db)
         day = _office_day(now, profile)
+        if TODAY in wanted:
+            # Counted from the rows once per office day (at start, after midnight, after
+            # a bulk load); kept up to date by every write since.
+            day_counts.count_slots(db, day.first_slot, day.end_slot, now)
         computed: dict[str, dict[str, Any]] = {}
         with db.read() as session:
             if sections is None and not _depth_due(db, _stored(session).get(DEPTH), now):
                 wanted.remove(DEPTH)
             builders: dict[str, Callable[[], dict[str, Any]]] = {
                 DEPTH: lambda: _depth(session, profile),
-                TODAY: lambda: _today(session, db, profile, day),
+                TODAY: lambda: _today(session, profile, day),
                 RISKS: lambda: _risks(session, now, profile, day),
             }
             for name in wanted:

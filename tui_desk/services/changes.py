@@ -42,7 +42,9 @@ Change marker
     exactly when new events became readable. ``ChangeWatcher`` keeps one dedicated
     connection for polling: on SQLite it reads ``PRAGMA data_version`` (per connection, so
     it must stay the same connection), which changes after any commit by any other
-    connection, presence heartbeats included; on PostgreSQL it reads the feed marker.
+    connection, presence heartbeats included; on PostgreSQL it reads the feed marker, and
+    it also LISTENs for the notification a trigger sends when audit events are committed,
+    so a watcher can sleep until something happened (``wait``) instead of polling.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import AuditEvent
 
 DEFAULT_LIMIT = 500
+# PostgreSQL: the channel the audit_event trigger (migration 0014) notifies on commit.
+NOTIFY_CHANNEL = "tui_desk_changes"
 _TOKEN_PREFIX = "cf1"
 _HORIZON = text("(pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
 
@@ -218,6 +222,28 @@ class ChangeWatcher:
         self._db = db
         self._conn: Connection | None = db.engine.connect()
         self._query = "PRAGMA data_version" if db.is_sqlite else _marker_query(db)
+        self.listening = False
+        if db.is_postgresql:
+            self._conn.exec_driver_sql(f"LISTEN {NOTIFY_CHANNEL}")
+            self._conn.commit()
+            self.listening = True
+
+    def wait(self, timeout: float) -> bool:
+        """PostgreSQL: block until audit events were committed (a notification from the
+        ``audit_event`` trigger) or ``timeout`` passed; whether one came. Notifications
+        read while the marker query ran wait in the driver's backlog, so none is missed.
+        The feed's marker may still hold still (an older transaction keeps the horizon
+        back), so callers read it now and then anyway. SQLite: returns False at once."""
+        if self._conn is None:
+            raise RuntimeError("the change watcher is closed")
+        if not self.listening:
+            return False
+        raw: Any = self._conn.connection.driver_connection
+        woken = any(True for _notify in raw.notifies(timeout=timeout, stop_after=1))
+        if woken:
+            for _notify in raw.notifies(timeout=0):
+                pass  # the rest of a burst: one wake is enough
+        return woken
 
     def marker(self) -> int:
         """The current marker; equal values mean nothing was committed in between."""
@@ -232,6 +258,14 @@ class ChangeWatcher:
 
     def close(self) -> None:
         if self._conn is not None:
+            if self.listening:
+                # The connection goes back to the pool: nobody would read its backlog.
+                self._conn.exec_driver_sql("UNLISTEN *")
+                self._conn.commit()
+                raw: Any = self._conn.connection.driver_connection
+                for _notify in raw.notifies(timeout=0):
+                    pass
+                self.listening = False
             self._conn.close()
             self._conn = None
 

@@ -23,6 +23,9 @@ runs in seconds on a large one; a problem names its case and row so someone can 
 - ``door_money``: money collected on a visit is matched by one payment of the same case
   and amount, no payment matches two visits, and none waits unmatched longer than the
   profile's ``unreconciled_alert_days``.
+- ``board_count``: every range of slots the board's running day counts hold as exact
+  (``services.day_counts``) equals a count of the rows (a write that went around the
+  flush hook without saying so shows here).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from tui_desk.db.models import (
     Agreement,
     AgreementStatus,
     AgreementVersion,
+    BoardCountDay,
     CaseHold,
     CaseStatus,
     CollectionCase,
@@ -63,6 +67,7 @@ from tui_desk.formatting import amount
 from tui_desk.i18n import N_, _
 from tui_desk.rules import agreements as agreement_rules
 from tui_desk.rules.profile import Profile
+from tui_desk.services import day_counts
 from tui_desk.services.case_state import office_today
 from tui_desk.services.followups import follow_up_policy
 from tui_desk.services.ledger import LineFacts, PaidFacts, missed_after_days, settle_lines
@@ -84,6 +89,7 @@ CHECKS: dict[str, str] = {
     "orphan": N_("every open case has a next action"),
     "follow_up": N_("follow-ups follow the agreed cadence"),
     "door_money": N_("money collected at the door is matched by payments"),
+    "board_count": N_("the board's running day counts equal a count of the rows"),
 }
 
 
@@ -154,6 +160,7 @@ def run_checks(
         "orphan": _orphans,
         "follow_up": _follow_ups,
         "door_money": _door_money,
+        "board_count": _board_counts,
     }
     results: list[CheckResult] = []
     for name in names:
@@ -621,3 +628,32 @@ def _door_money(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -
                                              collected=_money(collected),
                                              day=created_at.date()),
             )  # fmt: skip
+
+
+# --- board day counts -----------------------------------------------------------------------
+
+
+def _board_counts(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> None:
+    del now
+    zone = ZoneInfo(profile.office_timezone)
+    with db.snapshot() as s:
+        for first, end in s.execute(
+            select(BoardCountDay.first_slot, BoardCountDay.end_slot)
+            .where(BoardCountDay.first_slot != day_counts.GENERATION_SLOT)
+            .order_by(BoardCountDay.first_slot)
+        ).all():
+            stored = day_counts.read_counts(s, first, end)
+            counted = day_counts.recount(s, db, first, end)
+            for key in sorted(set(stored) | set(counted)):
+                if stored.get(key, 0) == counted.get(key, 0):
+                    continue
+                slot, agent_id, metric = key
+                at = dt.datetime.fromtimestamp(slot * day_counts.SLOT_SECONDS, dt.UTC)
+                sink.add(None, _(
+                    "board count {metric} of agent {agent} at {time}: stored {stored}, "
+                    "counted {counted}"
+                ).format(
+                    metric=metric, agent=agent_id,
+                    time=at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    stored=stored.get(key, 0), counted=counted.get(key, 0),
+                ))  # fmt: skip

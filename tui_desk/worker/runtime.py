@@ -22,8 +22,10 @@ last committed batch saved, and whoever leads next resumes it at its next tick.
 Some work cannot wait for the next tick: the supervisor board must show a desk's write
 within a second. While it leads, a worker also runs its *followers* (the board's fast
 path) on a thread of their own: one dedicated connection polls the change marker
-(``ChangeWatcher``, every ``poll_seconds`` <= 250 ms) and, when new feed events became
-readable, each follower runs once, however many events arrived (a burst is one run). A
+(``ChangeWatcher``, every ``poll_seconds`` <= 250 ms; on PostgreSQL it sleeps until the
+``audit_event`` trigger's notification arrives instead, reading the marker on each one and
+every ``LISTEN_FALLBACK_SECONDS``) and, when new feed events became readable, each
+follower runs once, however many events arrived (a burst is one run). A
 follower writes through :func:`job_write` too; on its thread the fence checks the lease
 row inside the transaction without renewing it (only the tick and heartbeat threads
 renew), so a follower can never extend a term or outlive one.
@@ -37,6 +39,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -78,6 +81,10 @@ DEFAULT_POLL_SECONDS = 0.5
 OUTAGE_SETTLE = dt.timedelta(seconds=5)
 # Followers poll the change marker this often (the board's 1 s target needs <= 250 ms).
 FOLLOW_POLL_SECONDS = 0.1
+# PostgreSQL, where the followers wait for notifications: the marker is still read this
+# often, for events a notification did not announce in time (the horizon held back).
+LISTEN_FALLBACK_SECONDS = 2.0
+LISTEN_CHASE_SECONDS = 1.0
 
 Clock = Callable[[], dt.datetime]
 
@@ -599,6 +606,7 @@ class Worker:
         watcher: ChangeWatcher | None = None
         raw: int | None = None
         feed: int | None = None
+        next_read = chase_until = 0.0
         try:
             while not stop_event.is_set():
                 try:
@@ -613,9 +621,23 @@ class Worker:
                         watcher = ChangeWatcher(self.db)
                         raw, feed = watcher.marker(), None
                     else:
+                        if watcher.listening:
+                            # PostgreSQL: sleep until events are committed, reading the
+                            # marker on a notification and every LISTEN_FALLBACK_SECONDS.
+                            # After a notification the events may still sit above the
+                            # feed's horizon (an older transaction is open): the marker
+                            # is then read every poll for LISTEN_CHASE_SECONDS.
+                            woken = watcher.wait(poll)
+                            moment = time.monotonic()
+                            if woken:
+                                chase_until = moment + LISTEN_CHASE_SECONDS
+                            elif moment < next_read and moment >= chase_until:
+                                continue
+                            next_read = moment + LISTEN_FALLBACK_SECONDS
                         now_raw = watcher.marker()
                         if now_raw == raw:
-                            stop_event.wait(poll)
+                            if not watcher.listening:
+                                stop_event.wait(poll)
                             continue
                         raw = now_raw
                     now_feed = change_marker(self.db) if self.db.is_sqlite else raw

@@ -24,6 +24,7 @@ from tui_desk.rules.imports import AccountRecord, PaymentRecord, Rejected, RowEr
 from tui_desk.rules.search import name_grams, reverse_digits
 from tui_desk.services.contacts import default_next_action
 from tui_desk.services.errors import ServiceError
+from tui_desk.services.importer.bulk import BulkWriter
 from tui_desk.services.importer.checking import Run
 from tui_desk.services.importer.known import (
     AccountState,
@@ -42,16 +43,7 @@ from tui_desk.services.importer.rows import (
     commit_effects,
     phone_rows,
 )
-from tui_desk.services.importer.tables import (
-    ACCOUNT,
-    BORROWER,
-    CASE,
-    INSERT_ACCOUNT,
-    INSERT_BORROWER,
-    INSERT_CASE,
-    INSERT_GRAM,
-    INSERT_PHONE,
-)
+from tui_desk.services.importer.tables import ACCOUNT, BORROWER, CASE, GRAM, PHONE
 
 # A transaction also ends once it has held the write lock this long (and the rest of
 # its rows go into the next one): a desk's save never waits much longer than this.
@@ -88,29 +80,29 @@ def _insert_new_rows(
         groups.setdefault(rec.borrower.external_id, []).append(rec)
     if not groups:
         return set()
-    conn = s.connection()
+    bulk = BulkWriter(s.connection())
     firsts = [recs[0].borrower for recs in groups.values()]
     try:
         with _savepoint(s, "import_new_rows"):
-            ids = list(
-                conn.execute(
-                    INSERT_BORROWER.returning(BORROWER.c.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "external_id": b.external_id,
-                            "name": b.name,
-                            "id_number": b.id_number,
-                            "id_rev": reverse_digits(b.id_number),
-                            "address": b.address,
-                            "city": b.city,
-                            "district": b.district,
-                            "region_code": b.region_code,
-                            "timezone": b.zone_for_new,
-                            "created_at": run.now,
-                        }
-                        for b in firsts
-                    ],
-                ).scalars()
+            ids = bulk.new_ids(BORROWER, len(firsts))
+            bulk.insert(
+                BORROWER,
+                [
+                    {
+                        "id": bid,
+                        "external_id": b.external_id,
+                        "name": b.name,
+                        "id_number": b.id_number,
+                        "id_rev": reverse_digits(b.id_number),
+                        "address": b.address,
+                        "city": b.city,
+                        "district": b.district,
+                        "region_code": b.region_code,
+                        "timezone": b.zone_for_new,
+                        "created_at": run.now,
+                    }
+                    for bid, b in zip(ids, firsts, strict=True)
+                ],
             )
             phones: list[dict[str, Any]] = []
             cases: list[dict[str, Any]] = []
@@ -151,13 +143,12 @@ def _insert_new_rows(
                         }
                     )
                     case_owner.append(bid)
-            conn.execute(INSERT_PHONE, phones)
-            case_ids: dict[int, int] = {}
-            if cases:
-                new_cases = conn.execute(
-                    INSERT_CASE.returning(CASE.c.id, sort_by_parameter_order=True), cases
-                ).scalars()
-                case_ids = dict(zip(case_owner, new_cases, strict=True))
+            bulk.insert(PHONE, phones)
+            new_cases = bulk.new_ids(CASE, len(cases))
+            for new_id, row in zip(new_cases, cases, strict=True):
+                row["id"] = new_id
+            bulk.insert(CASE, cases)
+            case_ids = dict(zip(case_owner, new_cases, strict=True))
             rows: list[dict[str, Any]] = []
             for bid, recs in zip(ids, groups.values(), strict=True):
                 for rec in recs:
@@ -181,12 +172,11 @@ def _insert_new_rows(
                             "overdue_since": rec.overdue_since,
                         }
                     )
-            account_ids = list(
-                conn.execute(
-                    INSERT_ACCOUNT.returning(ACCOUNT.c.id, sort_by_parameter_order=True), rows
-                ).scalars()
-            )
-    except SQLAlchemyError:
+            account_ids = bulk.new_ids(ACCOUNT, len(rows))
+            for account_id, row in zip(account_ids, rows, strict=True):
+                row["id"] = account_id
+            bulk.insert(ACCOUNT, rows)
+    except (SQLAlchemyError, bulk.errors):
         return set()  # written row by row instead, where the failing row is found
     written: set[AccountRecord] = set()
     position = 0
@@ -276,7 +266,7 @@ def write_chunk(
                 s.expunge_all()
         if out.grams:
             # Search side data of the rows that went in (a failed row added none).
-            s.connection().execute(INSERT_GRAM, out.grams)
+            BulkWriter(s.connection()).insert(GRAM, out.grams)
         if out.rejections:
             s.execute(
                 insert(ImportRejection),

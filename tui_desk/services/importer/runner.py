@@ -21,7 +21,7 @@ from tui_desk.services.contacts import resolve_now
 from tui_desk.services.context import Actor
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.importer.batch import write_chunk
-from tui_desk.services.importer.checking import Run, check
+from tui_desk.services.importer.checking import Run, checked_chunks
 from tui_desk.services.importer.results import (
     LIST_LIMIT,
     DoorCollection,
@@ -122,8 +122,12 @@ def run_import(
     now: dt.datetime,
     profile: Profile,
     progress: Progress | None = None,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import the rows ``chunks`` yields as one batch; see the module docstring.
+
+    ``parallel``: check the rows in a helper process (default: for large sources; see
+    ``checking.checked_chunks``); the outcome is the same either way.
 
     Raises ``ImportFailed`` (with the summary of what went in) when the source breaks.
     An agent imports only as an administrator (``actor`` None: the system's batch).
@@ -150,11 +154,12 @@ def run_import(
     run = Run(db, actor, now, prof, office_today(now, prof), summary)
     done = 0
     try:
-        for chunk in chunks:
+        # Checked before the transaction (the lock is held only for the writes), the
+        # next chunk's rows in a helper process while this one's are written.
+        for chunk, checked in checked_chunks(run, chunks, parallel=parallel):
             if len(chunk.rows) > MAX_BATCH_SIZE:
                 raise ValueError("a chunk holds at most 1,000 rows")
-            # Checked before the transaction: the lock is held only for the writes.
-            records = [check(run, raw) for raw in chunk.rows]
+            records = checked
             while records:
                 out, seconds, records = write_chunk(run, records)
                 summary.commit_seconds.append(seconds)
@@ -194,6 +199,7 @@ def import_csv(
     profile: Profile,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import one CSV file (accounts or payments, by its header) as one batch."""
     _check_batch_size(batch_size)
@@ -206,6 +212,7 @@ def import_csv(
         now=now,
         profile=profile,
         progress=progress,
+        parallel=parallel,
     )
 
 
@@ -223,6 +230,7 @@ def import_url(
     timeout: float = HTTP_TIMEOUT,
     retries: int = HTTP_RETRIES,
     backoff: float = 0.5,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import a paginated JSON feed (accounts and payments mixed) as one batch."""
     _check_batch_size(batch_size)
@@ -239,4 +247,5 @@ def import_url(
         now=now,
         profile=profile,
         progress=progress,
+        parallel=parallel,
     )

@@ -10,7 +10,7 @@ from tui_desk.db.models import Borrower, BorrowerNameGram, CollectionCase, LoanA
 
 BORROWER = cast(Table, Borrower.__table__)
 PHONE = cast(Table, Phone.__table__)
-_GRAM = cast(Table, BorrowerNameGram.__table__)
+GRAM = cast(Table, BorrowerNameGram.__table__)
 ACCOUNT = cast(Table, LoanAccount.__table__)
 CASE = cast(Table, CollectionCase.__table__)
 
@@ -18,13 +18,13 @@ CASE = cast(Table, CollectionCase.__table__)
 # values travel as parameters (per-row ``.values(...)`` costs more than the insert).
 INSERT_BORROWER = insert(BORROWER)
 INSERT_PHONE = insert(PHONE)
-INSERT_GRAM = insert(_GRAM)
+INSERT_GRAM = insert(GRAM)
 INSERT_ACCOUNT = insert(ACCOUNT)
 INSERT_CASE = insert(CASE)
 UPDATE_BORROWER = update(BORROWER).where(BORROWER.c.id == bindparam("_id"))
 UPDATE_ACCOUNT = update(ACCOUNT).where(ACCOUNT.c.id == bindparam("_id"))
 UPDATE_CASE = update(CASE).where(CASE.c.id == bindparam("_id")).values(version=CASE.c.version + 1)
-DELETE_GRAMS = delete(_GRAM).where(_GRAM.c.borrower_id == bindparam("_id"))
+DELETE_GRAMS = delete(GRAM).where(GRAM.c.borrower_id == bindparam("_id"))
 CASE_ACCOUNTS = select(
     ACCOUNT.c.status,
     ACCOUNT.c.overdue_minor,
