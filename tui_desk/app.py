@@ -241,9 +241,14 @@ class DeskApp(App[None], inherit_bindings=False):
         """The terminal is gone or the session ends: leave at once, asking nothing.
 
         Unmounting the desk releases the case in hand and signs the agent off the board.
+        The terminal may no longer be read (a closed SSH link, a supervisor's ``kill``):
+        its output waits only a moment for it, so the desk cannot block on it.
         """
         if not self.hung_up:
             self.hung_up = True
+            leaving = getattr(self._driver, "leaving", None)
+            if callable(leaving):
+                leaving()
             self.exit()
 
     async def on_event(self, event: events.Event) -> None:
