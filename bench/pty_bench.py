@@ -119,14 +119,16 @@ def child(gc_log: str, program: str, argv: list[str]) -> int:
     import atexit
     import gc
 
-    pauses: list[tuple[int, float]] = []
+    pauses: list[tuple[int, float, float]] = []
     started = [0.0]
 
     def collected(phase: str, info: dict[str, int]) -> None:
+        # perf_counter is CLOCK_MONOTONIC here, the same clock as the parent's.
         if phase == "start":
             started[0] = time.perf_counter()
         else:
-            pauses.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+            ms = (time.perf_counter() - started[0]) * 1000
+            pauses.append((info["generation"], ms, started[0]))
 
     def write() -> None:
         with open(gc_log, "w", encoding="utf-8") as f:
@@ -182,6 +184,9 @@ class Run:
     load_start: str = ""
     load_after: str = ""
     pauses: list[tuple[int, float]] = field(default_factory=list)
+    """(generation, ms) of each collection after the first frame."""
+    start_pauses: list[tuple[int, float]] = field(default_factory=list)
+    """(generation, ms) of each collection before the first frame."""
     threshold: tuple[int, ...] = ()
 
 
@@ -262,6 +267,7 @@ def one(program: str, args: argparse.Namespace, desk_args: list[str], session: b
     term = Terminal([*argv, *desk_args], cols, rows)
     try:
         result.wall = term.until(MARKER, args.timeout)
+        first_frame = time.perf_counter()
         result.cpu = cpu_seconds(term.pid)
         result.rss_first = rss_mb(term.pid)
         if session:
@@ -277,7 +283,8 @@ def one(program: str, args: argparse.Namespace, desk_args: list[str], session: b
         term.end()
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(log.read_text())
-        result.pauses = [(int(g), float(ms)) for g, ms in data["pauses"]]
+        for g, ms, at in data["pauses"]:
+            (result.pauses if at >= first_frame else result.start_pauses).append((int(g), ms))
         result.threshold = tuple(data["threshold"])
     log.unlink(missing_ok=True)
     return result
@@ -315,6 +322,12 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
         first = med(r.rss_first for r in group)
         print(f"RSS at first frame, {name}: {first:.1f} MB (median)")
         for r in group:
+            ms = [p for _g, p in r.start_pauses]
+            print(
+                f"GC before the first frame, {name}: {len(ms)} collections, "
+                f"{sum(ms):.0f} ms in all, max {max(ms, default=0.0):.1f} ms ({r.load_start})"
+            )
+        for r in group:
             if r.load_after:
                 print(
                     f"RSS after a {args.session:.0f} s session, {name}: {r.rss_after:.1f} MB "
@@ -323,7 +336,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
                 ms = [p for _g, p in r.pauses]
                 full = [p for g, p in r.pauses if g == 2]
                 print(
-                    f"GC, {name}: {len(ms)} collections ({len(full)} full), "
+                    f"GC after the first frame, {name}: {len(ms)} collections ({len(full)} full), "
                     f"max {max(ms, default=float('nan')):.1f} ms, p95 {p95(ms):.1f} ms, "
                     f"full max {max(full, default=float('nan')):.1f} ms, "
                     f"threshold {r.threshold} ({r.load_after})"

@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
@@ -55,7 +56,7 @@ import gc, json, signal, sys
 def _report(signum, frame):
     with open({out!r}, "w", encoding="utf-8") as f:
         json.dump({{"modules": sorted(sys.modules), "threshold": gc.get_threshold(),
-                   "frozen": gc.get_freeze_count()}}, f)
+                   "frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}}, f)
 signal.signal(signal.SIGUSR1, _report)
 sys.argv = ["tui-desk", *{args!r}]
 from tui_desk.cli import main
@@ -65,7 +66,7 @@ raise SystemExit(main())
 _TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "", "LANG": "C.UTF-8", "PATH": "/usr/bin"}
 
 
-def first_frame_report(db: Database, tmp_path: Path) -> dict[str, object]:
+def first_frame_report(db: Database, tmp_path: Path) -> dict[str, Any]:
     """Start the desk in a pty, wait for queue rows on screen, return what it reported."""
     make = Factory(db, now=utcnow())
     operator = make.agent(login="op", name="王小明")
@@ -119,3 +120,17 @@ def test_first_frame_loads_only_what_it_needs(sqlite_db: Database, tmp_path: Pat
     # others only when asked for one through its registry of every country).
     countries = [m for m in modules if m.startswith("holidays.countries.")]
     assert len(countries) <= 1, countries[:5]
+
+
+def test_after_the_first_frame_the_collector_is_settled(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """What exists at the first frame is frozen (never walked again by the collector) and
+    the collector runs with the desk's thresholds."""
+    from tui_desk.collector import THRESHOLD
+
+    report = first_frame_report(sqlite_db, tmp_path)
+    assert report["enabled"] is True
+    assert tuple(report["threshold"]) == THRESHOLD
+    frozen = report["frozen"]
+    assert isinstance(frozen, int) and frozen > 50_000
