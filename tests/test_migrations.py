@@ -89,16 +89,16 @@ def test_every_migration_downgrades_and_upgrades_again_keeping_rows(empty_db: Da
 
 
 def test_known_revisions_are_the_migration_scripts_in_order() -> None:
-    """The schema check reads the revisions from constants (Alembic is not loaded for it):
-    they must be exactly the scripts' chain, oldest first, the head last."""
+    """The schema check reads the revisions from the scripts' file names (Alembic is not
+    loaded for it): they must be exactly Alembic's chain, oldest first, the head last."""
     from alembic.script import ScriptDirectory
 
-    from tui_desk.db.migrate import MIGRATIONS_DIR, REVISIONS
+    from tui_desk.db.migrate import MIGRATIONS_DIR, known_revisions
 
     script = ScriptDirectory(str(MIGRATIONS_DIR))
     chain = [s.revision for s in script.walk_revisions()][::-1]
-    assert tuple(chain) == REVISIONS
-    assert script.get_current_head() == head_revision() == REVISIONS[-1]
+    assert tuple(chain) == known_revisions()
+    assert script.get_current_head() == head_revision() == known_revisions()[-1]
 
 
 def test_schema_check_reads_the_version_without_alembic(db: Database) -> None:

@@ -1,12 +1,13 @@
 """Alembic is the only way the schema is made: upgrade, current revision, version checks.
 
 Checking the schema (what every command and the desk do first) is one read of
-``alembic_version`` compared with the revisions known here as constants; Alembic and its
-templates load only to upgrade. A test keeps the constants equal to the migration scripts.
+``alembic_version`` compared with the revisions named by the migration scripts' files;
+Alembic and its templates load only to upgrade.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,23 +23,18 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Every revision of migrations/versions, oldest first; the last is the head. A new
-# migration adds its revision here (tests/test_migrations.py compares with the scripts).
-REVISIONS = (
-    "0001",
-    "0002",
-    "0003",
-    "0004",
-    "0005",
-    "0006",
-    "0007",
-    "0008",
-    "0009",
-    "0010",
-    "0011",
-    "0012",
-)
 VERSION_TABLE = "alembic_version"
+
+
+@functools.cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision of migrations/versions, oldest first (the last is the head), from
+    the scripts' names: each is named ``<revision>_<what it does>.py``, revisions in
+    order (tests/test_migrations.py checks the names against Alembic's own chain)."""
+    names = sorted(path.name for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+    return tuple(name.split("_", 1)[0] for name in names)
+
+
 # pg_advisory_xact_lock key of schema upgrades (any fixed number unique to tui-desk).
 UPGRADE_LOCK_KEY = 7_302_447_311
 
@@ -61,7 +57,7 @@ def alembic_config(db: Database) -> Config:
 
 
 def head_revision() -> str:
-    return REVISIONS[-1]
+    return known_revisions()[-1]
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -81,7 +77,7 @@ def check_schema(db: Database) -> str | None:
             rev = current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
         raise DatabaseUnavailable(_one_line(db, exc)) from exc
-    if rev is not None and rev not in REVISIONS:
+    if rev is not None and rev not in known_revisions():
         raise SchemaError(
             f"the database {db.describe()} has schema revision {rev}, newer than this "
             f"tui-desk knows (head {head_revision()}); upgrade tui-desk first"
