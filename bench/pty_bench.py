@@ -181,6 +181,8 @@ class Run:
     cpu: float = float("nan")
     rss_first: float = float("nan")
     rss_after: float = float("nan")
+    rss_timeline: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds into the session, MB) once a minute."""
     load_start: str = ""
     load_after: str = ""
     pauses: list[tuple[int, float]] = field(default_factory=list)
@@ -271,8 +273,13 @@ def one(program: str, args: argparse.Namespace, desk_args: list[str], session: b
         result.cpu = cpu_seconds(term.pid)
         result.rss_first = rss_mb(term.pid)
         if session:
-            deadline = time.perf_counter() + args.session
+            begun = time.perf_counter()
+            deadline = begun + args.session
+            sample = begun + 60
             while time.perf_counter() < deadline:
+                if time.perf_counter() >= sample:
+                    result.rss_timeline.append((sample - begun, rss_mb(term.pid)))
+                    sample += 60
                 for key in SCRIPT:
                     term.send(key)
                     term.pump(args.key_interval)
@@ -333,6 +340,9 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
                     f"RSS after a {args.session:.0f} s session, {name}: {r.rss_after:.1f} MB "
                     f"({r.load_after})"
                 )
+                if len(r.rss_timeline) > 1:
+                    line = ", ".join(f"{t / 60:.0f} min {mb:.1f}" for t, mb in r.rss_timeline)
+                    print(f"RSS during the session, {name}: {line} MB")
                 ms = [p for _g, p in r.pauses]
                 full = [p for g, p in r.pauses if g == 2]
                 print(
