@@ -8,6 +8,7 @@ loaded (by default the queue's title); run it against a seeded database.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import pty
 import select
@@ -47,10 +48,29 @@ def one_run(argv: list[str], marker: bytes, timeout: float, cols: int, rows: int
                 elapsed = time.perf_counter() - start
                 break
     finally:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-        os.close(fd)
+        _end(pid, fd)
     return elapsed
+
+
+def _end(pid: int, fd: int, seconds: float = 20.0) -> None:
+    """SIGTERM the desk and keep reading its terminal until it has gone (a terminal
+    nobody reads fills up and the desk's last writes wait for room); SIGKILL after
+    ``seconds``."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.perf_counter() + seconds
+    try:
+        while time.perf_counter() < deadline:
+            done, _status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                with contextlib.suppress(OSError):
+                    os.read(fd, 65536)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tui_desk.exports.agreement_pdf import (
+from tui_desk.exports.agreement_document import (
     AgreementDocument,
     CopyKind,
     Party,
@@ -25,8 +25,8 @@ from tui_desk.exports.agreement_pdf import (
     break_units,
     content_digest,
     render_markdown,
-    render_pdf,
 )
+from tui_desk.exports.agreement_pdf import render_pdf
 from tui_desk.exports.fonts import CJKFontError, face_index, font_path, truetype_subset
 
 BORROWER = "欧阳晓梅"

@@ -165,6 +165,49 @@ def test_a_hang_up_signal_ends_the_desk_and_frees_its_case(
     _assert_left_cleanly(sqlite_db, operator, case_id)
 
 
+def test_sigterm_ends_the_desk_even_when_nobody_reads_its_terminal(
+    sqlite_db: Database,
+) -> None:
+    """The terminal is still open but its reader stopped (a frozen SSH client, a script
+    that read what it wanted): the desk's writes fill it up. SIGTERM must still end the
+    desk, its case released, instead of waiting forever to restore the screen."""
+    operator, case_id, command = _desk_world(sqlite_db)
+    child = pexpect.spawn(
+        command[0],
+        command[1:],
+        dimensions=(50, 160),
+        env=_TERMINAL_ENV,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=5,
+    )
+    try:
+        _wait(lambda: _online(sqlite_db, operator), "the desk did not open", child, 60)
+        child.send("n")
+        _wait(
+            lambda: _lease_holder(sqlite_db, case_id) == operator,
+            "the case was not taken",
+            child,
+            30,
+        )
+        # From here on nothing reads the terminal; keys make the desk draw into it.
+        for _ in range(20):
+            child.send("\t")
+            time.sleep(0.05)
+        time.sleep(1.0)
+        child.kill(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while child.isalive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not child.isalive(), "the desk blocked on its unread terminal"
+        assert child.signalstatus is None, f"killed by signal {child.signalstatus}"
+        assert child.exitstatus == 0
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    _assert_left_cleanly(sqlite_db, operator, case_id)
+
+
 def test_end_of_input_ends_the_desk_even_without_a_hang_up_signal(sqlite_db: Database) -> None:
     """A terminal that is not the desk's controlling one sends no SIGHUP when it closes:
     the desk sees only the end of its input (and failing writes) and must leave on that,

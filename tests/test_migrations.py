@@ -86,3 +86,37 @@ def test_every_migration_downgrades_and_upgrades_again_keeping_rows(empty_db: Da
     with empty_db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
+
+
+def test_known_revisions_are_the_migration_scripts_in_order() -> None:
+    """The schema check reads the revisions from the scripts' file names (Alembic is not
+    loaded for it): they must be exactly Alembic's chain, oldest first, the head last."""
+    from alembic.script import ScriptDirectory
+
+    from tui_desk.db.migrate import MIGRATIONS_DIR, known_revisions
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    chain = [s.revision for s in script.walk_revisions()][::-1]
+    assert tuple(chain) == known_revisions()
+    assert script.get_current_head() == head_revision() == known_revisions()[-1]
+
+
+def test_schema_check_reads_the_version_without_alembic(db: Database) -> None:
+    """A fresh interpreter checking the schema never imports Alembic or Mako."""
+    import subprocess
+    import sys
+
+    url = db.url.render_as_string(hide_password=False)
+    code = (
+        "import sys\n"
+        "from tui_desk.db.engine import open_database\n"
+        "from tui_desk.db.migrate import require_current\n"
+        f"db = open_database({url!r})\n"
+        "print(require_current(db))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split("\n")
+    assert out[0] == head_revision()
+    assert out[1] == "[]"

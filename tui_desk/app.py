@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import re
@@ -31,6 +32,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui_desk.clock import utcnow
+from tui_desk.collector import settle_collector
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable
@@ -144,8 +146,12 @@ class DeskApp(App[None], inherit_bindings=False):
         actor: Actor,
         settings: Settings,
         clock: Callable[[], dt.datetime] = utcnow,
+        settle_collector: bool = False,
     ) -> None:
+        """``settle_collector``: the desk owns the process (``run_desk``): freeze what
+        exists after the first frame and set the collector's thresholds."""
         super().__init__()
+        self._settle_collector = settle_collector
         localise_bindings(self)
         self.db = db
         self.actor = actor
@@ -236,14 +242,23 @@ class DeskApp(App[None], inherit_bindings=False):
         for sig in (signal.SIGHUP, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.hang_up)
+        if self._settle_collector:
+            # What lives for the session exists once the first frame is drawn: out of
+            # the collector's sight from then on (see tui_desk.collector).
+            self.call_after_refresh(settle_collector)
 
     def hang_up(self) -> None:
         """The terminal is gone or the session ends: leave at once, asking nothing.
 
         Unmounting the desk releases the case in hand and signs the agent off the board.
+        The terminal may no longer be read (a closed SSH link, a supervisor's ``kill``):
+        its output waits only a moment for it, so the desk cannot block on it.
         """
         if not self.hung_up:
             self.hung_up = True
+            leaving = getattr(self._driver, "leaving", None)
+            if callable(leaving):
+                leaving()
             self.exit()
 
     async def on_event(self, event: events.Event) -> None:
@@ -370,7 +385,10 @@ def run_desk(db: Database, actor: Actor, settings: Settings) -> None:
     """Open the desk in this terminal until the operator quits or the session hangs up."""
     set_language(settings.language)
     configure_desk_logging(Path(settings.log_dir) if settings.log_dir else None)
-    DeskApp(db=db, actor=actor, settings=settings).run()
+    try:
+        DeskApp(db=db, actor=actor, settings=settings, settle_collector=True).run()
+    finally:
+        gc.enable()  # off since the start (collector.quiet_start) if no frame was drawn
     _let_go_of_dead_terminal()
 
 

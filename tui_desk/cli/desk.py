@@ -44,6 +44,9 @@ def require_terminal() -> None:
 def cmd_run(db: Database, settings: Settings, *, default_agent: str | None = None) -> None:
     actor = acting_agent(db, settings, default_agent=default_agent)
     require_terminal()
+    from tui_desk.collector import quiet_start
+
+    quiet_start()  # until the first frame (see tui_desk.collector)
     from tui_desk.app import run_desk
 
     run_desk(db, actor, settings)

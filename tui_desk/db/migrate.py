@@ -1,22 +1,40 @@
-"""Alembic is the only way the schema is made: upgrade, current revision, version checks."""
+"""Alembic is the only way the schema is made: upgrade, current revision, version checks.
+
+Checking the schema (what every command and the desk do first) is one read of
+``alembic_version`` compared with the revisions named by the migration scripts' files;
+Alembic and its templates load only to upgrade.
+"""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from tui_desk.db.engine import Database
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+
+@functools.cache
+def known_revisions() -> tuple[str, ...]:
+    """Every revision of migrations/versions, oldest first (the last is the head), from
+    the scripts' names: each is named ``<revision>_<what it does>.py``, revisions in
+    order (tests/test_migrations.py checks the names against Alembic's own chain)."""
+    names = sorted(path.name for path in (MIGRATIONS_DIR / "versions").glob("[0-9]*_*.py"))
+    return tuple(name.split("_", 1)[0] for name in names)
+
+
 # pg_advisory_xact_lock key of schema upgrades (any fixed number unique to tui-desk).
 UPGRADE_LOCK_KEY = 7_302_447_311
 
@@ -30,6 +48,8 @@ class DatabaseUnavailable(RuntimeError):
 
 
 def alembic_config(db: Database) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", db.url.render_as_string(hide_password=False))
@@ -37,31 +57,31 @@ def alembic_config(db: Database) -> Config:
 
 
 def head_revision() -> str:
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    return known_revisions()[-1]
 
 
 def current_revision(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn).get_current_revision()
+    """The revision stamped in the database (None: no tui-desk schema yet)."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(revisions) > 1:
+        raise SchemaError(f"the database has several schema revisions: {sorted(revisions)}")
+    return revisions[0] if revisions else None
 
 
 def check_schema(db: Database) -> str | None:
     """Current revision, or raise SchemaError if the database is newer than this code."""
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
     try:
         with db.engine.connect() as conn:
             rev = current_revision(conn)
     except (OperationalError, DBAPIError) as exc:
         raise DatabaseUnavailable(_one_line(db, exc)) from exc
-    if rev is not None:
-        known = {s.revision for s in script.walk_revisions()}
-        if rev not in known:
-            raise SchemaError(
-                f"the database {db.describe()} has schema revision {rev}, newer than this "
-                f"tui-desk knows (head {head_revision()}); upgrade tui-desk first"
-            )
+    if rev is not None and rev not in known_revisions():
+        raise SchemaError(
+            f"the database {db.describe()} has schema revision {rev}, newer than this "
+            f"tui-desk knows (head {head_revision()}); upgrade tui-desk first"
+        )
     return rev
 
 
@@ -117,6 +137,8 @@ def upgrade_found(
 
     Several upgrades at once: one migrates, the others wait for it and find nothing left
     to do (on SQLite they retry while the database is locked, up to ``wait_seconds``)."""
+    from alembic import command
+
     check_schema(db)
     deadline = time.monotonic() + wait_seconds
     while True:

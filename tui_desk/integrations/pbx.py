@@ -30,10 +30,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from tui_desk.i18n import _
+
+if TYPE_CHECKING:  # the HTTP client loads on the first call, not with the desk
+    import httpx
 
 ORIGINATE_PATH = "/ari/channels"
 DEFAULT_TIMEOUT = 5.0
@@ -87,6 +89,8 @@ class PbxConfig:
     @property
     def where(self) -> str:
         """The address for messages: scheme, host and port only (never a password)."""
+        import httpx
+
         url = httpx.URL(self.base)
         port = f":{url.port}" if url.port else ""
         return f"{url.scheme}://{url.host}{port}"
@@ -116,6 +120,8 @@ class PbxClient:
             raise PbxError(_("the extension {ext!r} is not valid").format(ext=extension))
         if not _DIGITS.fullmatch(number):
             raise PbxError(_("the number to dial must be 3 to 20 digits"))
+        import httpx
+
         cfg = self.config
         params = {
             "endpoint": f"PJSIP/{extension}",

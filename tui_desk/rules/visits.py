@@ -31,8 +31,6 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from tui_desk.i18n import N_, _, current_language
 
 ACTIVE_STATUSES = frozenset({"booked", "confirmed", "done"})
@@ -167,7 +165,7 @@ class WorkCalendar:
     def _year(self, year: int) -> Any:
         table = self._years.get(year)
         if table is None:
-            table = holidays.country_holidays(self.country, years=year)
+            table = _country_holidays(self.country, year)
             self._years[year] = table
         return table
 
@@ -187,11 +185,18 @@ class WorkCalendar:
             key = (day.year, wanted)
             named = self._named.get(key)
             if named is None:
-                named = holidays.country_holidays(self.country, years=day.year, language=wanted)
+                named = _country_holidays(self.country, day.year, language=wanted)
                 self._named[key] = named
             table = named
         name = table.get(day)
         return None if name is None else str(name)
+
+
+def _country_holidays(country: str, year: int, *, language: str | None = None) -> Any:
+    """One year of a country's calendar; the `holidays` package loads on first use."""
+    import holidays
+
+    return holidays.country_holidays(country, years=year, language=language)
 
 
 @functools.lru_cache(maxsize=16)

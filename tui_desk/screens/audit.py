@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
@@ -33,6 +33,7 @@ from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.supervision import AuditFilter
 from tui_desk.views.supervision import AuditLine, AuditPage
+from tui_desk.widgets.footer import DeskFooter
 
 PAGE_SIZE = 50
 PREFETCH_ROWS = 5
@@ -251,7 +252,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         yield Static(id="audit-error")
         yield DataTable[Text](id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="audit-status")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.table

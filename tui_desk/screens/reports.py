@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_desk.i18n import N_, _
@@ -26,6 +26,7 @@ from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
 from tui_desk.screens.parsing import InputProblem, parse_past_date
 from tui_desk.services.desk import DeskService
 from tui_desk.views.reports import ReportTable
+from tui_desk.widgets.footer import DeskFooter
 
 
 def _numeric(value: object) -> bool:
@@ -88,7 +89,7 @@ class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
             Text(_("Enter runs the report | e export CSV | Tab moves | Esc back"), style="dim"),
             id="reports-status",
         )
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#reports-list", OptionList).focus()

@@ -31,7 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
@@ -56,6 +56,7 @@ from tui_desk.widgets.board import (
     risk_key,
     risk_rows,
 )
+from tui_desk.widgets.footer import DeskFooter
 from tui_desk.widgets.outage import OutageLine
 
 PANES: tuple[Pane, ...] = (
@@ -192,7 +193,7 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
             with Vertical(id="board-pane-risks", classes="board-pane"):
                 yield Static(id="risk-counts")
                 yield KeyedTable(RISK_COLUMNS, id="risks")
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         actor = self.service.actor

@@ -45,7 +45,7 @@ from tui_desk.db.models import (
     VisitOutcome,
     VisitReport,
 )
-from tui_desk.exports.agreement_pdf import (
+from tui_desk.exports.agreement_document import (
     AgreementDocument,
     CopyKind,
     Party,
@@ -54,7 +54,6 @@ from tui_desk.exports.agreement_pdf import (
     SectionKind,
     Signatures,
     render_markdown,
-    render_pdf,
 )
 from tui_desk.files import private_folder, write_private_bytes, write_private_text
 from tui_desk.formatting import amount
@@ -988,6 +987,9 @@ def export_copies(ctx: Context, agreement_id: int, folder: Path) -> ExportedCopi
             _("agreement {id}: the stored text does not match the signed hash; not exported")
             .format(id=agreement_id)
         )  # fmt: skip
+    # The PDF and font libraries load on the first export, not with the desk.
+    from tui_desk.exports.agreement_pdf import render_pdf
+
     private_folder(folder)
     files: list[Path] = []
     for copy in (CopyKind.BANK, CopyKind.BORROWER):

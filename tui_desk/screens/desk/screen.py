@@ -30,7 +30,7 @@ from textual.binding import BindingType
 from textual.containers import Container, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import WorkerState
 
 from tui_desk.formatting import label
@@ -54,6 +54,7 @@ from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
 from tui_desk.widgets.case_header import CaseHeader
 from tui_desk.widgets.contact_log import ContactLogPanel
+from tui_desk.widgets.footer import DeskFooter
 from tui_desk.widgets.outage import OutageLine
 from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
 
@@ -192,7 +193,7 @@ class DeskScreen(
                     timezone=tz, currency=self.service.profile.currency, id="agreement"
                 )
         # The palette key is listed in the help; at 80 columns the footer needs the room.
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         actor = self.service.actor

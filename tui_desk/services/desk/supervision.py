@@ -24,7 +24,6 @@ from tui_desk.services.contacts import (
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.queue import orphan_count, release_lease
-from tui_desk.services.reports import REPORTS, report_for, to_csv
 from tui_desk.services.supervision import (
     audit_actions,
     audit_page,
@@ -219,6 +218,8 @@ class SupervisionDesk(DeskPart):
 
     def report_names(self) -> list[tuple[str, str]]:
         """(name, translated title) of every report, in a fixed order."""
+        from tui_desk.services.reports import REPORTS  # the reports load when first asked for
+
         return [(name, _(report.title)) for name, report in REPORTS.items()]
 
     def report_period(self) -> tuple[dt.date, dt.date]:
@@ -230,12 +231,16 @@ class SupervisionDesk(DeskPart):
         check_required_text("name", name, 60)
         check_date("date_from", date_from)
         check_date("date_to", date_to)
+        from tui_desk.services.reports import report_for
+
         return report_for(
             self.actor, self.db, name, date_from=date_from, date_to=date_to, profile=self.profile
         )
 
     def report_csv(self, name: str, date_from: dt.date, date_to: dt.date) -> Path:
         """Write the report as CSV (UTF-8 with a BOM, for spreadsheet programs); the path."""
+        from tui_desk.services.reports import to_csv
+
         table = self.report(name, date_from, date_to)
         folder = self.exports_folder
         private_folder(folder)

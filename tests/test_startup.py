@@ -1,0 +1,136 @@
+"""What the desk loads before its first frame, and how it sets up the collector.
+
+The desk is started as an operator starts it, in a real pseudo-terminal at 160x50; once
+the queue's rows are on screen it is asked (SIGUSR1, handled by a few lines run before the
+desk) to write down the modules it has imported and its collector settings. What only a
+later key needs (PDF export, schema upgrades, HTTP clients, reports, the seeder, other
+countries' holidays) must not be among the modules: it is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from tests.factories import Factory
+from tui_desk.clock import utcnow
+from tui_desk.db.engine import Database
+from tui_desk.services.meta import set_meta
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+
+# Top-level packages (or modules) the first frame must do without.
+FORBIDDEN = (
+    "fpdf",
+    "fontTools",
+    "PIL",
+    "defusedxml",
+    "alembic",
+    "mako",
+    "httpx",
+    "httpcore",
+    "click",
+    "unittest",
+    "tui_desk.exports.agreement_pdf",
+    "tui_desk.exports.fonts",
+    "tui_desk.services.reports",
+    "tui_desk.services.importer",
+    "tui_desk.services.consistency",
+    "tui_desk.integrations.sms_gateway",
+    "tui_desk.demo",
+    "tui_desk.db.migrations",
+    "tui_desk.screens.supervisor",
+    "tui_desk.screens.reports",
+    "holidays.financial",
+)
+
+_PROBE = """\
+import gc, json, signal, sys
+def _report(signum, frame):
+    with open({out!r}, "w", encoding="utf-8") as f:
+        json.dump({{"modules": sorted(sys.modules), "threshold": gc.get_threshold(),
+                   "frozen": gc.get_freeze_count(), "enabled": gc.isenabled()}}, f)
+signal.signal(signal.SIGUSR1, _report)
+sys.argv = ["tui-desk", *{args!r}]
+from tui_desk.cli import main
+raise SystemExit(main())
+"""
+
+_TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "", "LANG": "C.UTF-8", "PATH": "/usr/bin"}
+
+
+def first_frame_report(db: Database, tmp_path: Path) -> dict[str, Any]:
+    """Start the desk in a pty, wait for queue rows on screen, return what it reported."""
+    make = Factory(db, now=utcnow())
+    operator = make.agent(login="op", name="王小明")
+    for i in range(5):
+        make.case(name=f"张{i}", priority=900 - i, owner_id=operator)
+    set_meta(db, "demo", "1", now=utcnow())  # --agent is honoured on a demo database
+    url = db.url.render_as_string(hide_password=False)
+    out = tmp_path / "first-frame.json"
+    args = ["--db", url, "--agent", "op", "--lang", "en", "run"]
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", _PROBE.format(out=str(out), args=args)],
+        dimensions=(50, 160),
+        env=_TERMINAL_ENV,
+        encoding="utf-8",
+        codec_errors="replace",
+        timeout=5,
+    )
+    try:
+        child.expect_exact("rows 1-", timeout=90)  # the queue's status line: rows are shown
+        child.kill(10)  # SIGUSR1
+        deadline = time.monotonic() + 30
+        while not out.exists() and time.monotonic() < deadline:
+            with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
+                child.read_nonblocking(65536, timeout=0.1)
+        child.send("q")
+        deadline = time.monotonic() + 15
+        while child.isalive() and time.monotonic() < deadline:
+            with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
+                child.read_nonblocking(65536, timeout=0.1)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert isinstance(report, dict)
+    return report
+
+
+def _loaded(modules: list[str], name: str) -> list[str]:
+    return [m for m in modules if m == name or m.startswith(name + ".")]
+
+
+def test_first_frame_loads_only_what_it_needs(sqlite_db: Database, tmp_path: Path) -> None:
+    report = first_frame_report(sqlite_db, tmp_path)
+    modules = report["modules"]
+    assert isinstance(modules, list)
+    print(len(modules), sorted({m.split(".")[0] for m in modules}))
+    loaded = {name: _loaded(modules, name) for name in FORBIDDEN}
+    assert {name: found[:3] for name, found in loaded.items() if found} == {}
+    # Of the holiday calendars, at most this country's (the package itself imports the
+    # others only when asked for one through its registry of every country).
+    countries = [m for m in modules if m.startswith("holidays.countries.")]
+    assert len(countries) <= 1, countries[:5]
+
+
+def test_after_the_first_frame_the_collector_is_settled(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """What exists at the first frame is frozen (never walked again by the collector) and
+    the collector runs with the desk's thresholds."""
+    from tui_desk.collector import THRESHOLD
+
+    report = first_frame_report(sqlite_db, tmp_path)
+    assert report["enabled"] is True
+    assert tuple(report["threshold"]) == THRESHOLD
+    frozen = report["frozen"]
+    assert isinstance(frozen, int) and frozen > 50_000
