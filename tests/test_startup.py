@@ -66,8 +66,9 @@ raise SystemExit(main())
 _TERMINAL_ENV = {"TERM": "xterm-256color", "COLORTERM": "", "LANG": "C.UTF-8", "PATH": "/usr/bin"}
 
 
-def first_frame_report(db: Database, tmp_path: Path) -> dict[str, Any]:
-    """Start the desk in a pty, wait for queue rows on screen, return what it reported."""
+def first_frame_report(db: Database, tmp_path: Path, *, settled: bool = False) -> dict[str, Any]:
+    """Start the desk in a pty, wait for queue rows on screen, return what it reported
+    then (``settled``: once the collector is settled, just after that frame)."""
     make = Factory(db, now=utcnow())
     operator = make.agent(login="op", name="王小明")
     for i in range(5):
@@ -87,11 +88,19 @@ def first_frame_report(db: Database, tmp_path: Path) -> dict[str, Any]:
     )
     try:
         child.expect_exact("rows 1-", timeout=90)  # the queue's status line: rows are shown
-        child.kill(10)  # SIGUSR1
-        deadline = time.monotonic() + 30
-        while not out.exists() and time.monotonic() < deadline:
-            with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
-                child.read_nonblocking(65536, timeout=0.1)
+        # The collector is settled just after the frame that showed the rows: ask until
+        # the report says so (or the wait runs out and the test says what it saw).
+        for _ in range(50 if settled else 1):
+            out.unlink(missing_ok=True)
+            child.kill(10)  # SIGUSR1
+            deadline = time.monotonic() + 30
+            while not out.exists() and time.monotonic() < deadline:
+                with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
+                    child.read_nonblocking(65536, timeout=0.1)
+            with contextlib.suppress(ValueError):  # read while it was being written
+                if not settled or json.loads(out.read_text(encoding="utf-8")).get("enabled"):
+                    break
+            time.sleep(0.1)
         child.send("q")
         deadline = time.monotonic() + 15
         while child.isalive() and time.monotonic() < deadline:
@@ -129,7 +138,7 @@ def test_after_the_first_frame_the_collector_is_settled(
     the collector runs with the desk's thresholds."""
     from tui_desk.collector import THRESHOLD
 
-    report = first_frame_report(sqlite_db, tmp_path)
+    report = first_frame_report(sqlite_db, tmp_path, settled=True)
     assert report["enabled"] is True
     assert tuple(report["threshold"]) == THRESHOLD
     frozen = report["frozen"]

@@ -173,6 +173,7 @@ class DeskApp(App[None], inherit_bindings=False):
         # The phone system, when one is configured (else the desk shows numbers to dial).
         self.dialer = Dialer.from_settings(settings)
         self.hung_up = False
+        self._previous_signals: dict[signal.Signals, Any] = {}
         # The database not answering is one state of the desk, not a failure per worker:
         # one line in the log when it starts and one when it ends, a steady line on
         # screen meanwhile, and a probe every few seconds that notices it is back.
@@ -238,14 +239,33 @@ class DeskApp(App[None], inherit_bindings=False):
         # An SSH session that drops sends SIGHUP (and SIGTERM on shutdown); the driver
         # reports the end of input. Each leaves the desk the normal way, so the case lease
         # is released and no process is left spinning on a dead terminal.
+        #
+        # A plain signal handler, not the event loop's: when nobody reads the terminal the
+        # loop can be stuck handing output to the driver's full writer queue, and only a
+        # handler that runs in the middle of that wait can tell the driver to stop waiting
+        # for the terminal (the loop then gets going and leaves).
         loop = asyncio.get_running_loop()
+
+        def on_signal(_signum: int, _frame: object) -> None:
+            leaving = getattr(self._driver, "leaving", None)
+            if callable(leaving):
+                leaving()
+            loop.call_soon_threadsafe(self.hang_up)
+
         for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.hang_up)
+            with contextlib.suppress(ValueError):  # not the main thread (tests)
+                self._previous_signals[sig] = signal.signal(sig, on_signal)
         if self._settle_collector:
             # What lives for the session exists once the first frame is drawn: out of
             # the collector's sight from then on (see tui_desk.collector).
             self.call_after_refresh(settle_collector)
+
+    def on_unmount(self) -> None:
+        # The process may go on (tests, the board's viewer): its signals are its own again.
+        for sig, handler in self._previous_signals.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, handler)
+        self._previous_signals.clear()
 
     def hang_up(self) -> None:
         """The terminal is gone or the session ends: leave at once, asking nothing.
