@@ -9,30 +9,81 @@ free of the database layer; they are marked with ``N_`` and translated when show
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tui_desk.i18n import N_, _
+from tui_desk.i18n import N_, _, current_language
 from tui_desk.rules.text import safe_text as safe_text
 from tui_desk.rules.text import unsafe_chars as unsafe_chars
 
+if TYPE_CHECKING:
+    from babel import Locale
+
 DASH = "-"
 
-_SYMBOLS = {"CNY": "¥", "USD": "$"}
+# The yuan is written ``¥`` in both languages (Babel's English "CN¥" reads oddly to the
+# office); other currencies take Babel's symbol for the interface's language.
+_SYMBOLS = {"CNY": "¥"}
+
+
+@functools.cache
+def _babel_locale(language: str) -> Locale:
+    """Babel's locale data for an interface language, loaded on first use only (the desk
+    starts without it)."""
+    from babel import Locale
+
+    return Locale.parse(language)
+
+
+def _locale() -> Locale:
+    return _babel_locale(current_language())
+
+
+def number(value: int | Decimal, places: int | None = None) -> str:
+    """A count or quantity with the language's grouping: ``12,345``; ``places`` fixes the
+    decimals (``12,345.60``)."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" if places is None else "#,##0." + "0" * places
+    if places is None and isinstance(value, Decimal) and value != value.to_integral_value():
+        pattern = "#,##0.###"
+    return str(format_decimal(value, format=pattern, locale=_locale()))
 
 
 def amount(minor: int) -> str:
-    """``1234567`` fen -> ``12,345.67``; integer arithmetic, no float rounding."""
-    sign = "-" if minor < 0 else ""
-    units, cents = divmod(abs(minor), 100)
-    return f"{sign}{units:,}.{cents:02d}"
+    """``1234567`` fen -> ``12,345.67``; exact decimal arithmetic, never a float."""
+    return number(Decimal(minor).scaleb(-2), places=2)
+
+
+def currency_symbol(currency: str = "CNY") -> str:
+    symbol = _SYMBOLS.get(currency)
+    if symbol is None:
+        from babel.numbers import get_currency_symbol
+
+        symbol = str(get_currency_symbol(currency, locale=_locale()))
+        if symbol == currency:
+            symbol += " "
+    return symbol
 
 
 def money(minor: int, currency: str = "CNY") -> str:
     """``1234567`` fen -> ``¥12,345.67`` (the sign before the symbol: ``-¥0.50``)."""
     sign = "-" if minor < 0 else ""
-    symbol = _SYMBOLS.get(currency, f"{currency} ")
-    return f"{sign}{symbol}{amount(abs(minor))}"
+    return f"{sign}{currency_symbol(currency)}{amount(abs(minor))}"
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage with one decimal (``12.5%``), ``-`` of nothing."""
+    if not whole:
+        return DASH
+    from babel.numbers import format_percent
+
+    value = Decimal(part) / Decimal(whole)
+    return str(format_percent(value, format="#,##0.0%", locale=_locale()))
 
 
 def schedule_amounts(amounts_minor: Sequence[int], currency: str = "CNY") -> str:
@@ -59,18 +110,77 @@ def schedule_amounts(amounts_minor: Sequence[int], currency: str = "CNY") -> str
     )
 
 
+# The few strftime directives the desk uses, as CLDR patterns: callers keep writing
+# ``"%m-%d %H:%M"`` and Babel renders it in the interface's language.
+_DIRECTIVES = {
+    "%Y": "yyyy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%M": "mm",
+    "%S": "ss",
+    "%a": "EEE",
+    "%Z": "zzz",
+}
+_DIRECTIVE = re.compile(r"%[A-Za-z]|[A-Za-z']+")
+
+
+@functools.cache
+def _pattern(fmt: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith("%"):
+            return _DIRECTIVES[token]
+        return "'" + token.replace("'", "''") + "'"
+
+    return _DIRECTIVE.sub(one, fmt)
+
+
 def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``ts`` in the office's time zone (``timezone``), as ``fmt`` says (strftime
+    directives, rendered by Babel in the interface's language)."""
     if ts is None:
         return DASH
-    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+    from babel.dates import format_datetime
+
+    moment = ts.astimezone(ZoneInfo(timezone))
+    return str(format_datetime(moment, _pattern(fmt), tzinfo=moment.tzinfo, locale=_locale()))
 
 
 def short_local(ts: dt.datetime | None, timezone: str) -> str:
     return local(ts, timezone, "%m-%d %H:%M")
 
 
+def time_of_day(ts: dt.datetime, timezone: str) -> str:
+    return local(ts, timezone, "%H:%M")
+
+
+def when(
+    ts: dt.datetime | None, timezone: str, now: dt.datetime | None = None, *, short: bool = False
+) -> str:
+    """Office time with the date only when it is not today's: ``08:00`` today, else
+    ``2026-11-29 08:00`` (``short``: ``11-29 08:00`` within ``now``'s year)."""
+    if ts is None:
+        return DASH
+    if now is not None:
+        zone = ZoneInfo(timezone)
+        at, today = ts.astimezone(zone), now.astimezone(zone)
+        if at.date() == today.date():
+            return local(ts, timezone, "%H:%M")
+        if short and at.year == today.year:
+            return local(ts, timezone, "%m-%d %H:%M")
+    return local(ts, timezone, "%m-%d %H:%M" if short and now is None else "%Y-%m-%d %H:%M")
+
+
 def day(value: dt.date | None) -> str:
     return value.isoformat() if value else DASH
+
+
+def month_day(value: dt.date, today: dt.date | None = None) -> str:
+    """``12-08``, with the year when it is not ``today``'s: ``2025-12-08``."""
+    if today is not None and value.year != today.year:
+        return value.isoformat()
+    return f"{value.month:02d}-{value.day:02d}"
 
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))

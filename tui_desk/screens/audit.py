@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tui_desk.formatting import local
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
@@ -190,7 +191,7 @@ class AuditEventModal(ModalScreen[None]):
 
 
 def _local(ts: dt.datetime, timezone: str, fmt: str) -> str:
-    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+    return local(ts, timezone, fmt)
 
 
 class AuditScreen(ForwardsWorkerErrors, Screen[None]):

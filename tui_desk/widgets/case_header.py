@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 from textual.widgets import Static
 
-from tui_desk.formatting import DASH, day, label, local, money
+from tui_desk.formatting import DASH, day, label, local, money, time_of_day
+from tui_desk.formatting import when as formatting_when
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.views.hand import CaseInHand
@@ -20,15 +21,12 @@ if TYPE_CHECKING:
 
 def when_text(at: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
     """``08:00`` today, ``tomorrow 08:00``, else ``11-29 08:00`` (office time)."""
-    zone = ZoneInfo(timezone)
-    local_at = at.astimezone(zone)
     if now is not None:
-        days = (local_at.date() - now.astimezone(zone).date()).days
-        if days == 0:
-            return local_at.strftime("%H:%M")
+        zone = ZoneInfo(timezone)
+        days = (at.astimezone(zone).date() - now.astimezone(zone).date()).days
         if days == 1:
-            return _("tomorrow {time}").format(time=local_at.strftime("%H:%M"))
-    return local_at.strftime("%m-%d %H:%M")
+            return _("tomorrow {time}").format(time=time_of_day(at, timezone))
+    return formatting_when(at, timezone, now, short=True)
 
 
 def contact_status_text(
