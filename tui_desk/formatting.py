@@ -396,6 +396,72 @@ _LABELS: dict[str, dict[str, str]] = {
         "follow_up.done": N_("did a follow-up"),
         "adjustment.request": N_("asked an adjustment"),
         "complaint.record": N_("recorded a complaint"),
+        "adjustment.approve": N_("approved an adjustment"),
+        "adjustment.reject": N_("refused an adjustment"),
+        "adjustment.early_settlement": N_("settled early"),
+        "agent.activate": N_("reactivated an agent"),
+        "agent.add": N_("added an agent"),
+        "agent.deactivate": N_("deactivated an agent"),
+        "agent.schedule": N_("changed working hours"),
+        "agreement.delivery": N_("recorded an original's delivery"),
+        "agreement.export": N_("exported an agreement"),
+        "agreement.print": N_("printed an agreement"),
+        "borrower.id_number": N_("corrected an ID number"),
+        "case.archive": N_("archived a case"),
+        "case.restore": N_("restored a case"),
+        "case.hold.expire": N_("a hold ended"),
+        "complaint.investigating": N_("took up a complaint"),
+        "complaint.resolved": N_("resolved a complaint"),
+        "complaint.dismissed": N_("dismissed a complaint"),
+        "complaint.open": N_("reopened a complaint"),
+        "contact.undo": N_("undid a contact"),
+        "credit.refund": N_("refunded a credit"),
+        "credit.apply": N_("applied a credit"),
+        "contact.dial": N_("dialled a number"),
+        "contact.dial.placed": N_("a call was placed"),
+        "contact.dial.failed": N_("a call failed"),
+        "contact.dial.unconfirmed": N_("a call went unconfirmed"),
+        "follow_up.missed": N_("a follow-up was missed"),
+        "follow_up.reassign": N_("handed over a follow-up"),
+        "import.batch": N_("imported cases"),
+        "ledger.figures": N_("checked the ledger"),
+        "meta.set": N_("changed a setting"),
+        "phone.do_not_call": N_("marked do-not-call"),
+        "phone.verified": N_("verified a phone"),
+        "plan.missed_instalments": N_("instalments were missed"),
+        "priority.refresh": N_("refreshed priorities"),
+        "promise.broken": N_("a promise was broken"),
+        "sms.defer": N_("deferred an SMS"),
+        "sms.delivered": N_("an SMS was delivered"),
+        "sms.failed": N_("an SMS failed"),
+        "sms.retry": N_("retried an SMS"),
+        "sms.sent": N_("an SMS was sent"),
+        "template.install": N_("installed a template"),
+        "visit.day_sheet": N_("printed a day sheet"),
+        "visit.reconcile": N_("reconciled visit money"),
+    },
+    # The contact rules an override waives, in a few words.
+    "rule": {
+        "quiet_hours": N_("quiet hours"),
+        "daily_call_cap": N_("daily call cap"),
+        "weekly_call_cap": N_("weekly call cap"),
+        "after_conversation": N_("rest after a conversation"),
+        "third_party": N_("third party"),
+        "daily_sms_cap": N_("daily SMS cap"),
+        "do_not_call": N_("do not call"),
+        "hold": N_("hold"),
+    },
+    "complaint_status": {
+        "open": N_("open"),
+        "investigating": N_("investigating"),
+        "resolved": N_("resolved"),
+        "dismissed": N_("dismissed"),
+    },
+    "adjustment_kind": {
+        "suspend_interest": N_("suspend interest"),
+        "extend_term": N_("extend the term"),
+        "grace_period": N_("grace period"),
+        "early_settlement": N_("early settlement"),
     },
     "role": {
         "operator": N_("operator"),
@@ -413,4 +479,11 @@ def label(kind: str, value: str | None) -> str:
     text = _LABELS.get(kind, {}).get(value)
     if text:
         return _(text)
-    return value if kind == "action" else value.replace("_", " ")
+    # An unknown code still reads as words, never as ``a.b_c``.
+    return value.replace(".", " ").replace("_", " ")
+
+
+def labels(kind: str, values: str | Sequence[str]) -> str:
+    """Several codes (a list, or a comma-separated string) as their labels, comma-joined."""
+    items = values.split(",") if isinstance(values, str) else list(values)
+    return _(", ").join(label(kind, v.strip()) for v in items if v.strip())

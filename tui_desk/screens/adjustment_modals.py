@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_desk.formatting import label, money, schedule_amounts
+from tui_desk.formatting import label, labels, money, schedule_amounts
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
@@ -74,13 +74,7 @@ def comparison_text(comparison: Comparison, currency: str) -> Text:
 
 
 def _kinds(kinds: Sequence[str]) -> str:
-    names = {
-        "suspend_interest": _("suspend interest"),
-        "extend_term": _("extend the term"),
-        "grace_period": _("grace period"),
-        "early_settlement": _("early settlement"),
-    }
-    return ", ".join(names.get(k, k) for k in kinds)
+    return labels("adjustment_kind", kinds)
 
 
 class AdjustmentModal(CaseFormModal):
