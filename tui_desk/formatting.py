@@ -457,6 +457,15 @@ _LABELS: dict[str, dict[str, str]] = {
         "resolved": N_("resolved"),
         "dismissed": N_("dismissed"),
     },
+    # The parts of a case's priority score ("why" it ranks there: ``dpd+100 amount+45``).
+    "why": {
+        "dpd": N_("days overdue"),
+        "amount": N_("amount"),
+        "broken": N_("broken promises"),
+        "due": N_("due"),
+    },
+    # The bank's standard agreement forms, by their stored name.
+    "template": {"repayment": N_("repayment form")},
     "adjustment_kind": {
         "suspend_interest": N_("suspend interest"),
         "extend_term": N_("extend the term"),
@@ -481,6 +490,17 @@ def label(kind: str, value: str | None) -> str:
         return _(text)
     # An unknown code still reads as words, never as ``a.b_c``.
     return value.replace(".", " ").replace("_", " ")
+
+
+def why(reason: str | None) -> str:
+    """A priority reason (``dpd+100 amount+45``) in words: ``days overdue +100, amount +45``."""
+    if not reason:
+        return DASH
+    parts = []
+    for part in reason.split():
+        name, plus, value = part.partition("+")
+        parts.append(f"{label('why', name)} +{value}" if plus else label("why", part))
+    return _(", ").join(parts)
 
 
 def labels(kind: str, values: str | Sequence[str]) -> str:

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from tui_desk.formatting import DASH, day, label, local, money, time_of_day
 from tui_desk.formatting import when as formatting_when
+from tui_desk.formatting import why as why_text
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.views.hand import CaseInHand
@@ -174,7 +175,7 @@ class CaseHeader(Static):
         if d.credit_minor:
             field(_("Credit"), money(d.credit_minor, d.currency), "bold")
         field(_("Broken promises"), str(d.broken_promises))
-        field(_("Why"), d.why or DASH)
+        field(_("Why"), why_text(d.why))
         t.append("\n")
         field(_("Address"), d.address)
         # Holds first: on a short pane the header is cut at the bottom, and a hold

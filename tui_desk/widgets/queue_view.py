@@ -36,6 +36,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_desk.errors import ServiceError
 from tui_desk.formatting import DASH, label, money, short_local
+from tui_desk.formatting import why as why_text
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseSelected
 from tui_desk.views.queue import QueueKey, QueueRow
@@ -767,7 +768,7 @@ class QueueView(Widget, can_focus=True):
             return short_local(row.next_action_at, self.timezone)
         if key == "phone":
             return row.phone_masked or DASH
-        return row.why or DASH
+        return why_text(row.why)
 
 
 class SearchInput(Input):
