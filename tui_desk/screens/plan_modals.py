@@ -469,7 +469,7 @@ class PlanModal(CaseFormModal):
             text.append(f"{caption:<12} {a:>18} ")
             text.append(f"{b:>18}", style=style)
 
-        dash = "—"
+        dash = "-"
         row(_("count"), str(pinned.count), str(now.count) if now else dash)
         row(
             _("instalment"),

@@ -159,7 +159,7 @@ def queue_reason(row: QueueRow) -> str:
         parts.append(_("marked stale"))
     text = ", ".join(parts)
     if row.why:
-        text += " — " + _("score {score} = {parts}").format(
+        text += " - " + _("score {score} = {parts}").format(
             score=row.priority, parts=why_text(row.why)
         )
     return text
