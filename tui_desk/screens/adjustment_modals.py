@@ -81,6 +81,11 @@ class AdjustmentModal(CaseFormModal):
     """Ask for a hardship adjustment of the case's active plan (a supervisor decides)."""
 
     FORM_TITLE = N_("Adjust the repayment plan")
+    UNITS: ClassVar[dict[str, str]] = {
+        "adj-suspend": N_("periods"),
+        "adj-extend": N_("instalments"),
+        "adj-grace": N_("periods"),
+    }
     TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-reason": adjustments.MAX_REASON}
 
     def __init__(
@@ -98,7 +103,7 @@ class AdjustmentModal(CaseFormModal):
             return Input(value=value, placeholder=placeholder, id=widget_id, compact=True)
 
         return (
-            (_("Suspend int."), box("adj-suspend", "0", _("periods without interest"))),
+            (_("Suspend interest"), box("adj-suspend", "0", _("periods without interest"))),
             (_("Extend by"), box("adj-extend", "0", _("instalments added"))),
             (_("Grace count"), box("adj-grace", "0", _("periods before repaying"))),
             (

@@ -394,6 +394,12 @@ class CancelVisitModal(CaseFormModal):
 class VisitReportModal(CaseFormModal):
     """The on-site verification: identity shown, file checked, ability to pay, money taken."""
 
+    UNITS: ClassVar[dict[str, str]] = {
+        "rep-income": "money",
+        "rep-obligations": "money",
+        "rep-affordable": "money",
+        "rep-collected": "money",
+    }
     FORM_TITLE = N_("Visit report")
     SCROLLING = True
 

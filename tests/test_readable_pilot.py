@@ -1,4 +1,5 @@
-"""F1 help at 80x24: a compact table, one line per key, grouped by pane, filtered by typing."""
+"""Readable at 80x24: F1 help is a compact table, one line per key, grouped by pane and
+filtered by typing; form captions stand apart from their values, with units."""
 
 from __future__ import annotations
 
@@ -52,3 +53,24 @@ async def test_help_at_80x24_is_one_line_per_key_and_searchable(
         await pilot.press("escape")
         await helpers.settle(pilot)
         assert not isinstance(app.screen, HelpModal)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_form_captions_stand_apart_from_their_values_with_units(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    freeze_clock(monkeypatch)
+    set_language(language)
+    place = office(sqlite_db)
+    app = desk_app(place)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await helpers.open_case(pilot, place.first)
+        await pilot.press("H")  # the hardship adjustment form
+        await helpers.settle(pilot)
+        for row in app.screen.query(".form-row"):
+            label = row.query_one(".form-label")
+            caption = str(label.render()).rstrip()
+            # The caption fits its column and leaves a blank cell before the value.
+            assert cell_len(caption) < label.size.width, caption
+        units = [str(u.render()).strip() for u in app.screen.query(".form-unit")]
+        assert len(units) == 3 and all(units)
