@@ -74,3 +74,30 @@ async def test_form_captions_stand_apart_from_their_values_with_units(
             assert cell_len(caption) < label.size.width, caption
         units = [str(u.render()).strip() for u in app.screen.query(".form-unit")]
         assert len(units) == 3 and all(units)
+
+
+async def test_every_focus_stop_of_the_plan_form_is_a_field_or_a_visible_area(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze_clock(monkeypatch)
+    place = office(sqlite_db)
+    app = desk_app(place)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await helpers.open_case(pilot, place.first)
+        await pilot.press("P")
+        await helpers.settle(pilot)
+        stops = []
+        for _ in range(14):
+            focused = app.screen.focused
+            assert focused is not None
+            stops.append(focused)
+            await pilot.press("tab")
+            await pilot.pause()
+        fields = set(app.screen.query(".form-field").results())
+        others = {w for w in stops if w not in fields}
+        # The schedule preview may take focus (to scroll it), and then shows it has it.
+        assert {w.id for w in others} <= {"plan-preview"}
+        for widget in others:
+            widget.focus()
+            await pilot.pause()
+            assert widget.styles.outline_left[0] != "", widget

@@ -386,7 +386,12 @@ class FieldFormModal(FormModal[str | None]):
             intro = self.intro()
             if intro is not None:
                 yield Static(intro, classes="form-intro")
-            rows = VerticalScroll(classes="form-rows") if self.SCROLLING else Vertical()
+            # The rows scroll to the focused field by themselves: not a focus stop of their own.
+            rows = (
+                VerticalScroll(classes="form-rows", can_focus=False)
+                if self.SCROLLING
+                else Vertical()
+            )
             rows.styles.height = "auto"
             fields = list(self.fields())
             low, high = self.LABEL_WIDTH
