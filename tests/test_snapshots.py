@@ -41,6 +41,9 @@ async def steady(pilot: Pilot[Any], *, rounds: int = 100) -> None:
     for _ in range(rounds):
         await helpers.settle(pilot)
         await pilot.pause(0.05)
+        # A toast lives for a span of wall time: never part of the picture.
+        pilot.app.clear_notifications()
+        await pilot.pause()
         now = helpers.screen_text(pilot.app, legacy_windows=False)
         same = same + 1 if now == before else 0
         if same == 2:
@@ -59,7 +62,6 @@ def _steps(case_id: int, keys: tuple[str, ...]) -> Callable[[Pilot[Any]], Any]:
         # time: keep the cursor on and take the toasts away.
         for widget in pilot.app.screen.query("Input"):
             widget.cursor_blink = False  # type: ignore[attr-defined]
-        pilot.app.clear_notifications()
         await steady(pilot)
 
     return run
