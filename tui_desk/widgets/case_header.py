@@ -169,6 +169,8 @@ class CaseHeader(Static):
             field(_("Worked by"), _("nobody"))
         field(_("Owner"), d.owner_name or DASH)
         field(_("Next action"), local(d.next_action_at, self.timezone))
+        if d.callback_at is not None and (self.now is None or d.callback_at > self.now):
+            field(_("Call back"), when_text(d.callback_at, self.timezone, self.now), "bold")
         t.append("\n")
         field(_("Overdue"), money(d.overdue_minor, d.currency), "bold")
         field(_("Outstanding"), money(d.outstanding_minor, d.currency))
