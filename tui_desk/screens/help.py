@@ -173,9 +173,10 @@ class HelpModal(ModalScreen[None]):
         return [r for r in self.rows if matches(r, self.query_text)]
 
     def _render_table(self) -> None:
-        box = self.query_one("#help-keys", VerticalScroll)
-        # Leave room for the scroll bar, which shows once the lines overflow.
-        width = max(20, (box.size.width or self.app.size.width - 6) - 3)
+        # The box's width from the terminal's (the box is as wide as the screen up to 140
+        # cells, less its border and padding), not from a layout that may not be done yet;
+        # room is left for the scroll bar, which shows once the lines overflow.
+        width = max(20, min(self.app.size.width, 140) - 4 - 2)
         self.query_one("#help-table", Static).update(help_lines(self.shown_rows, width))
 
     def on_mount(self) -> None:
