@@ -25,7 +25,7 @@ LATIN = {
     "sqlite", "postgresql", "CNY", "SHA", "Markdown", "PgUp", "PgDn", "Home", "End", "Del",
     "Backspace", "Up", "Down", "Left", "Right", "escape", "enter", "tab", "space", "left",
     "right", "up", "down", "home", "end", "pageup", "pagedown", "delete", "backspace",
-    "Escape", "Shift", "YYYY", "UCS",
+    "Escape", "Shift", "YYYY", "UCS", "CSV",
 }  # fmt: skip
 
 # Keys pressed on the desk (operator) and what they open; Esc closes each.
@@ -52,7 +52,16 @@ DESK_KEYS = [
     ("adjustment", ["Y"]),
     ("orphans", ["z"]),
 ]
-SUPERVISOR_KEYS = [("board", ["f6"]), ("audit", ["f6", "f7"])]
+SUPERVISOR_KEYS = [
+    ("board", ["f6"]),
+    ("audit", ["f6", "f7"]),
+    ("reports", ["f6", "R"]),
+    ("reassign", ["f6", "r"]),
+    ("complaints", ["K"]),
+    ("decide adjustment", ["Y"]),
+    ("agents", ["f6", "f4"]),
+    ("risks", ["f6", "f5"]),
+]
 
 
 def problems(text: str, *, chinese: bool) -> list[str]:
