@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 
 import tui_desk
 from tests.factories import Factory
@@ -163,7 +163,7 @@ async def test_audit_viewer_filters_by_case_and_shows_before_after(world: World)
         await wait(pilot, lambda: isinstance(app.screen, AuditEventModal))
         shown = text_of(app, "#ae-change")
         assert "owner_id" in shown and str(world.op.id) in shown and str(world.op2.id) in shown
-        assert "case.reassign" in text_of(app, "#ae-head")
+        assert "reassigned cases" in text_of(app, "#ae-head")  # the label, not the code
         await pilot.press("escape", "down", "enter")
         await wait(pilot, lambda: isinstance(app.screen, AuditEventModal))
         shown = text_of(app, "#ae-change")
@@ -257,9 +257,14 @@ async def test_reports_screen_renders_a_report_and_exports_csv(world: World) -> 
         mine = world.export / world.sup.login
         path = mine / "report-collected-by-agent-2026-03-01-2026-03-02.csv"
         assert path.read_text(encoding="utf-8-sig").splitlines()[1] == "op,坐席1,1,1,1234.56"
-        # A bad period is explained, the table stays.
+        # A bad period is explained, and the last result goes: it was not for these dates.
         await pilot.press("shift+tab", "shift+tab", "ctrl+u", *"2026-02-30", "enter")
         await wait(pilot, lambda: "from: not a date" in text_of(app, "#reports-status"))
+        assert table.row_count == 0 and screen.shown is None
+        assert "Amount collected per agent" not in text_of(app, "#reports-heading")
+        # All the reports are listed, the list scrolls when they do not fit.
+        listed = screen.query_one("#reports-list", OptionList)
+        assert listed.option_count == len(names)
 
 
 # --- reassign and override requests ------------------------------------------------------------

@@ -403,7 +403,7 @@ def test_risks_of_every_kind(db: Database, office: Office) -> None:
     assert by_kind["follow_up_missed"].ref_id == office.missed.id  # the closed case's is not
     assert by_kind["complaint_open"].ref_id == office.complaint.id
     assert by_kind["override_request"].ref_id == office.override.id
-    assert "daily_cap" in by_kind["override_request"].detail
+    assert "daily cap" in by_kind["override_request"].detail  # the code read as words
     assert by_kind["adjustment_pending"].ref_id == office.adjustment.id
     # The most urgent (oldest deadline) first.
     due = [r.due_at for r in board.risks]

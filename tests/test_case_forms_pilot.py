@@ -108,3 +108,30 @@ async def test_a_supervisor_works_the_complaint_list(world: World) -> None:
     [done] = complaints.complaint_list(world.db, open_only=False)
     assert done.complaint_id == complaint_id and done.status is ComplaintStatus.RESOLVED
     assert done.resolution == "apologised, retrained"
+
+
+async def test_tab_in_the_complaint_list_keeps_the_resolution_typed(world: World) -> None:
+    from tui_desk.screens.complaint_modal import ComplaintListModal
+    from tui_desk.services import complaints
+
+    complaints.record_complaint(
+        Context.frozen(world.db, world.op, NOW, load_profile()),
+        world.case,
+        description="催收员言语不当",
+        against_login="col",
+    )
+    app = world.app(world.sup)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ComplaintListModal))
+        modal = app.screen
+        assert isinstance(modal, ComplaintListModal)
+        await until(pilot, lambda: len(modal.lines) == 1)
+        await pilot.press("tab", "tab")  # from the list: the decision, then the resolution
+        await pilot.press(*"apologised", "tab")
+        assert modal.focused is modal.query_one("#cl-outcome")
+        await pilot.press("tab", *" and retrained")
+        assert modal.typed == "apologised and retrained"
+        await pilot.press("escape")  # unsaved: the dialog stays, once
+        assert modal.typed == "apologised and retrained"
+        assert app.screen is modal

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from textual.widgets import Input
 
 from tests.factories import Factory
-from tests.pilot import desk_screen, screen_text, settle
+from tests.pilot import desk_screen, screen_text, settle, until
 from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
@@ -247,6 +247,11 @@ async def test_promise_asks_amount_and_date_with_inline_checks(desk: Desk) -> No
             assert promise.due_on == dt.date(2026, 11, 28)
 
 
+def flat(text: str) -> str:
+    """Screen text as one line: borders and line breaks (a field wrapped) as spaces."""
+    return " ".join(text.replace("│", " ").split())
+
+
 async def test_callback_takes_a_time(desk: Desk) -> None:
     app = desk.app()
     target = desk.cases["top"]
@@ -261,6 +266,12 @@ async def test_callback_takes_a_time(desk: Desk) -> None:
         assert attempt.callback_at.replace(tzinfo=dt.UTC) == dt.datetime(
             2026, 11, 25, 8, 30, tzinfo=dt.UTC
         )
+        await until(pilot, lambda: "Call back 16:30" in flat(screen_text(app)))
+        # A later attempt (no answer) keeps the agreed callback in the header.
+        await pilot.press("l", "1")
+        await settle(pilot)
+        await until(pilot, lambda: len(contacts_of(desk.db, target)) == 2)
+        await until(pilot, lambda: "Call back 16:30" in flat(screen_text(app)))
 
 
 @pytest.mark.parametrize("size", [NARROW, WIDE])

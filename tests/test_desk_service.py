@@ -246,6 +246,26 @@ def test_desk_service_reads_a_whole_case_and_reveals_through_the_audit(
         )
 
 
+def test_a_case_calendar_opens_on_its_next_visit_or_this_week(db: Database, make: Factory) -> None:
+    operator = make.agent(name="王五")
+    collector = make.agent(name="赵六", role=Role.COLLECTOR)
+    past, ahead, none_ahead = (make.case(owner_id=operator) for _ in range(3))
+    for case_id, day in (
+        (past, dt.date(2023, 5, 10)),  # a year ago ...
+        (past, dt.date(2024, 6, 12)),  # ... and next month: the next one counts
+        (ahead, dt.date(2024, 6, 12)),
+        (none_ahead, dt.date(2023, 5, 10)),  # only a year ago: this week
+    ):
+        make.appointment(
+            case_id, collector_id=collector, booked_by_id=operator, starts_at=_at(day, 10)
+        )
+    service = DeskService(db, resolve_actor(db, "agent1"), PROFILE, clock=lambda: NOW)
+    this_monday = dt.date(2024, 5, 6)
+    assert service.case(past).calendar.start == dt.date(2024, 6, 10)
+    assert service.case(ahead).calendar.start == dt.date(2024, 6, 10)
+    assert service.case(none_ahead).calendar.start == this_monday
+
+
 def test_a_snapshot_sees_one_committed_state(db: Database, make: Factory) -> None:
     case_id = make.case()
 

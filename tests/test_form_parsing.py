@@ -194,3 +194,11 @@ def test_names_and_references_keep_letters_digits_and_punctuation(text: str) -> 
 @given(st.text(alphabet=st.characters(categories=["L", "M", "N", "P", "Zs"]), max_size=40))
 def test_any_name_of_letters_and_punctuation_is_kept(text: str) -> None:
     assert check_name(text) == text
+
+
+def test_a_past_date_is_never_told_to_be_plus_n_days() -> None:
+    from tui_desk.screens.parsing import InputProblem, parse_past_date
+
+    with pytest.raises(InputProblem) as refused:
+        parse_past_date("someday", dt.date(2026, 3, 2))
+    assert "-N days" in str(refused.value) and "+N" not in str(refused.value)

@@ -163,7 +163,7 @@ def test_orphan_rows_show_held_cases_marked(orphan_queue: Orphans) -> None:
 
 
 def test_the_filter_description_names_it() -> None:
-    assert QueueFilter(no_next_action=True).describe() == "all open cases · no next action"
+    assert QueueFilter(no_next_action=True).describe() == "all open cases | no next action"
     assert "no next action" not in QueueFilter().describe()
 
 
@@ -424,7 +424,7 @@ async def test_the_desk_warns_of_orphans_and_z_lists_them(
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         text = screen_text(app)
-        assert "2 open cases have no next action — press z to list them" in text
+        assert "2 open cases have no next action - press z to list them" in text
         view = app.query_one(QueueView)
         assert len(view.rows_held) == 5
         await pilot.press("z")
@@ -460,7 +460,7 @@ async def test_the_warning_goes_when_no_case_is_orphaned(desk: Desk) -> None:
             )
         await pilot.press("r")
         await settle(pilot)
-        assert "1 open case has no next action — press z to list it" in screen_text(app)
+        assert "1 open case has no next action - press z to list it" in screen_text(app)
 
 
 async def test_an_operator_pressing_y_is_refused(desk: Desk) -> None:

@@ -213,6 +213,14 @@ def test_fit_pads_and_cuts_by_cells() -> None:
     assert fit("abcdef", 4) == "abc."
 
 
+def test_a_long_amount_or_name_widens_its_column_and_others_give_way() -> None:
+    plain = dict((c.key, w) for c, w in layout(78))
+    wider = dict((c.key, w) for c, w in layout(78, {"overdue": 15, "borrower": 14}))
+    assert (wider["overdue"], wider["borrower"]) == (15, 14)
+    assert len(wider) <= len(plain)  # a column of less use is left out, nothing is cut
+    assert sum(wider.values()) + len(wider) - 1 == 78
+
+
 def test_layout_drops_columns_before_it_squeezes_why() -> None:
     narrow = [c.key for c, _w in layout(78)]
     wide = [c.key for c, _w in layout(156)]

@@ -155,6 +155,15 @@ def test_the_sms_cap_refuses_the_third_of_the_day(world: World) -> None:
     world.queue(now=NOW + dt.timedelta(days=1))
 
 
+def test_the_sms_cap_names_when_quiet_hours_allow_it_again(world: World) -> None:
+    world.queue(now=NOW - dt.timedelta(hours=2))
+    world.queue(now=NOW - dt.timedelta(hours=1))
+    capped = sms.preview_sms(Context.frozen(world.db, world.op, NOW, CN), world.case, "reminder.en")
+    assert (capped.allowed, capped.rule) == (False, "daily_sms_cap")
+    # Not midnight, when the cap lifts but the night is quiet: the morning's first hour.
+    assert capped.allowed_from == dt.datetime(2026, 3, 3, 8, 0, tzinfo=SH).astimezone(dt.UTC)
+
+
 def test_a_stale_view_and_a_wrong_role_are_refused(world: World) -> None:
     with pytest.raises(StaleEdit):
         sms.queue_sms(

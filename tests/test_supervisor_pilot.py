@@ -349,6 +349,24 @@ async def test_chinese_names_keep_the_columns_aligned(
         assert "欧阳慕容.." in rows[2]  # cut to the column, by cells
 
 
+async def test_narrow_board_keeps_collected_money_whole_beside_a_long_name(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agents = (
+        _agent(1, "op", "欧阳慕容长名字", collected_today_minor=10_000_000,
+               last_action="phone.do_not_call", last_action_at=NOW),
+        _agent(2, "lee", "Lee", collected_today_minor=0),
+    )  # fmt: skip
+    ScriptedBoard(_board(1, agents=agents, risks=())).install(monkeypatch)
+    app = world.app(world.sup)
+    async with app.run_test(size=NARROW) as pilot:
+        await open_board(pilot)
+        await pilot.press("3")
+        text = text_of(app)
+        assert "Collected" in text
+        assert "¥100,000.00" in text and "¥0.00" in text
+
+
 # --- tests: end to end (services write, refresh_snapshot plays the worker) --------------------
 
 

@@ -277,6 +277,25 @@ async def test_reschedule_inside_the_notice_period_is_refused(world: World) -> N
         assert [v.status for v in world.visits_of(world.ready)] == [AppointmentStatus.BOOKED]
 
 
+async def test_a_report_on_a_visit_ahead_is_refused_before_any_field_is_filled(
+    world: World,
+) -> None:
+    _book(world, world.ready, at(3, 9))
+    app = world.app(now=at(2, 9))
+    async with app.run_test(size=NARROW) as pilot:
+        await open_case(pilot, world.ready)
+        await open_visit_menu(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, VisitReportModal)
+        shown = modal_text(app)
+        assert "has not taken place yet" in shown and "visit 1" not in shown
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, VisitReportModal)
+
+
 async def test_visit_report_moves_the_case_on(world: World) -> None:
     appointment_id = _book(world, world.ready, at(3, 9))
     after = at(3, 11)

@@ -401,7 +401,7 @@ def test_working_hours() -> None:
     (refusal,) = check(slot(at(2026, 12, 3, 17, 30)))
     assert refusal.rule is BookingRule.WORKING_HOURS and not refusal.overridable
     assert refusal.message == (
-        "working hours: 17:30–18:30 on 2026-12-03 is outside Wang Fang's hours 09:00–18:00"
+        "working hours: 17:30-18:30 on 2026-12-03 is outside Wang Fang's hours 09:00-18:00"
     )
     assert rules(check(slot(at(2026, 12, 3, 8, 30)))) == [BookingRule.WORKING_HOURS]
     for minutes in (0, -30):
@@ -421,7 +421,7 @@ def test_hours_and_days_are_the_collectors_local_ones() -> None:
     )
     assert (
         refusal.message
-        == "collector overlap: Zhao Lei already has a visit 10:00–11:00 on 2026-12-03"
+        == "collector overlap: Zhao Lei already has a visit 10:00-11:00 on 2026-12-03"
     )
 
 
@@ -441,7 +441,7 @@ def test_collector_overlap() -> None:
     (refusal,) = check(slot(at(2026, 12, 3, 10, 30)), collector_visits=[busy])
     assert refusal.rule is BookingRule.OVERLAP and not refusal.overridable
     assert refusal.message == (
-        "collector overlap: Wang Fang already has a visit 10:00–11:00 on 2026-12-03"
+        "collector overlap: Wang Fang already has a visit 10:00-11:00 on 2026-12-03"
     )
     assert rules(check(slot(at(2026, 12, 3, 9, 30)), collector_visits=[busy])) == [
         BookingRule.OVERLAP

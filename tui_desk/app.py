@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from textual import events
 from textual.app import App
@@ -189,7 +188,9 @@ class DeskApp(App[None], inherit_bindings=False):
         since = self.outage.since
         if since is None:
             return None
-        shown = since.astimezone(ZoneInfo(self.service.timezone)).strftime("%H:%M:%S")
+        from tui_desk.formatting import local
+
+        shown = local(since, self.service.timezone, "%H:%M:%S")
         return _("database unavailable since {time}, retrying").format(time=shown)
 
     def database_unavailable(self, error: BaseException) -> None:

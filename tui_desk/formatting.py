@@ -9,30 +9,81 @@ free of the database layer; they are marked with ``N_`` and translated when show
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from tui_desk.i18n import N_, _
+from tui_desk.i18n import N_, _, current_language
 from tui_desk.rules.text import safe_text as safe_text
 from tui_desk.rules.text import unsafe_chars as unsafe_chars
 
+if TYPE_CHECKING:
+    from babel import Locale
+
 DASH = "-"
 
-_SYMBOLS = {"CNY": "¥", "USD": "$"}
+# The yuan is written ``¥`` in both languages (Babel's English "CN¥" reads oddly to the
+# office); other currencies take Babel's symbol for the interface's language.
+_SYMBOLS = {"CNY": "¥"}
+
+
+@functools.cache
+def _babel_locale(language: str) -> Locale:
+    """Babel's locale data for an interface language, loaded on first use only (the desk
+    starts without it)."""
+    from babel import Locale
+
+    return Locale.parse(language)
+
+
+def _locale() -> Locale:
+    return _babel_locale(current_language())
+
+
+def number(value: int | Decimal, places: int | None = None) -> str:
+    """A count or quantity with the language's grouping: ``12,345``; ``places`` fixes the
+    decimals (``12,345.60``)."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" if places is None else "#,##0." + "0" * places
+    if places is None and isinstance(value, Decimal) and value != value.to_integral_value():
+        pattern = "#,##0.###"
+    return str(format_decimal(value, format=pattern, locale=_locale()))
 
 
 def amount(minor: int) -> str:
-    """``1234567`` fen -> ``12,345.67``; integer arithmetic, no float rounding."""
-    sign = "-" if minor < 0 else ""
-    units, cents = divmod(abs(minor), 100)
-    return f"{sign}{units:,}.{cents:02d}"
+    """``1234567`` fen -> ``12,345.67``; exact decimal arithmetic, never a float."""
+    return number(Decimal(minor).scaleb(-2), places=2)
+
+
+def currency_symbol(currency: str = "CNY") -> str:
+    symbol = _SYMBOLS.get(currency)
+    if symbol is None:
+        from babel.numbers import get_currency_symbol
+
+        symbol = str(get_currency_symbol(currency, locale=_locale()))
+        if symbol == currency:
+            symbol += " "
+    return symbol
 
 
 def money(minor: int, currency: str = "CNY") -> str:
     """``1234567`` fen -> ``¥12,345.67`` (the sign before the symbol: ``-¥0.50``)."""
     sign = "-" if minor < 0 else ""
-    symbol = _SYMBOLS.get(currency, f"{currency} ")
-    return f"{sign}{symbol}{amount(abs(minor))}"
+    return f"{sign}{currency_symbol(currency)}{amount(abs(minor))}"
+
+
+def percent(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage with one decimal (``12.5%``), ``-`` of nothing."""
+    if not whole:
+        return DASH
+    from babel.numbers import format_percent
+
+    value = Decimal(part) / Decimal(whole)
+    return str(format_percent(value, format="#,##0.0%", locale=_locale()))
 
 
 def schedule_amounts(amounts_minor: Sequence[int], currency: str = "CNY") -> str:
@@ -59,18 +110,77 @@ def schedule_amounts(amounts_minor: Sequence[int], currency: str = "CNY") -> str
     )
 
 
+# The few strftime directives the desk uses, as CLDR patterns: callers keep writing
+# ``"%m-%d %H:%M"`` and Babel renders it in the interface's language.
+_DIRECTIVES = {
+    "%Y": "yyyy",
+    "%m": "MM",
+    "%d": "dd",
+    "%H": "HH",
+    "%M": "mm",
+    "%S": "ss",
+    "%a": "EEE",
+    "%Z": "zzz",
+}
+_DIRECTIVE = re.compile(r"%[A-Za-z]|[A-Za-z']+")
+
+
+@functools.cache
+def _pattern(fmt: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token.startswith("%"):
+            return _DIRECTIVES[token]
+        return "'" + token.replace("'", "''") + "'"
+
+    return _DIRECTIVE.sub(one, fmt)
+
+
 def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``ts`` in the office's time zone (``timezone``), as ``fmt`` says (strftime
+    directives, rendered by Babel in the interface's language)."""
     if ts is None:
         return DASH
-    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+    from babel.dates import format_datetime
+
+    moment = ts.astimezone(ZoneInfo(timezone))
+    return str(format_datetime(moment, _pattern(fmt), tzinfo=moment.tzinfo, locale=_locale()))
 
 
 def short_local(ts: dt.datetime | None, timezone: str) -> str:
     return local(ts, timezone, "%m-%d %H:%M")
 
 
+def time_of_day(ts: dt.datetime, timezone: str) -> str:
+    return local(ts, timezone, "%H:%M")
+
+
+def when(
+    ts: dt.datetime | None, timezone: str, now: dt.datetime | None = None, *, short: bool = False
+) -> str:
+    """Office time with the date only when it is not today's: ``08:00`` today, else
+    ``2026-11-29 08:00`` (``short``: ``11-29 08:00`` within ``now``'s year)."""
+    if ts is None:
+        return DASH
+    if now is not None:
+        zone = ZoneInfo(timezone)
+        at, today = ts.astimezone(zone), now.astimezone(zone)
+        if at.date() == today.date():
+            return local(ts, timezone, "%H:%M")
+        if short and at.year == today.year:
+            return local(ts, timezone, "%m-%d %H:%M")
+    return local(ts, timezone, "%m-%d %H:%M" if short and now is None else "%Y-%m-%d %H:%M")
+
+
 def day(value: dt.date | None) -> str:
     return value.isoformat() if value else DASH
+
+
+def month_day(value: dt.date, today: dt.date | None = None) -> str:
+    """``12-08``, with the year when it is not ``today``'s: ``2025-12-08``."""
+    if today is not None and value.year != today.year:
+        return value.isoformat()
+    return f"{value.month:02d}-{value.day:02d}"
 
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -286,6 +396,81 @@ _LABELS: dict[str, dict[str, str]] = {
         "follow_up.done": N_("did a follow-up"),
         "adjustment.request": N_("asked an adjustment"),
         "complaint.record": N_("recorded a complaint"),
+        "adjustment.approve": N_("approved an adjustment"),
+        "adjustment.reject": N_("refused an adjustment"),
+        "adjustment.early_settlement": N_("settled early"),
+        "agent.activate": N_("reactivated an agent"),
+        "agent.add": N_("added an agent"),
+        "agent.deactivate": N_("deactivated an agent"),
+        "agent.schedule": N_("changed working hours"),
+        "agreement.delivery": N_("recorded an original's delivery"),
+        "agreement.export": N_("exported an agreement"),
+        "agreement.print": N_("printed an agreement"),
+        "borrower.id_number": N_("corrected an ID number"),
+        "case.archive": N_("archived a case"),
+        "case.restore": N_("restored a case"),
+        "case.hold.expire": N_("a hold ended"),
+        "complaint.investigating": N_("took up a complaint"),
+        "complaint.resolved": N_("resolved a complaint"),
+        "complaint.dismissed": N_("dismissed a complaint"),
+        "complaint.open": N_("reopened a complaint"),
+        "contact.undo": N_("undid a contact"),
+        "credit.refund": N_("refunded a credit"),
+        "credit.apply": N_("applied a credit"),
+        "contact.dial": N_("dialled a number"),
+        "contact.dial.placed": N_("a call was placed"),
+        "contact.dial.failed": N_("a call failed"),
+        "contact.dial.unconfirmed": N_("a call went unconfirmed"),
+        "follow_up.missed": N_("a follow-up was missed"),
+        "follow_up.reassign": N_("handed over a follow-up"),
+        "import.batch": N_("imported cases"),
+        "ledger.figures": N_("checked the ledger"),
+        "meta.set": N_("changed a setting"),
+        "phone.do_not_call": N_("marked do-not-call"),
+        "phone.verified": N_("verified a phone"),
+        "plan.missed_instalments": N_("instalments were missed"),
+        "priority.refresh": N_("refreshed priorities"),
+        "promise.broken": N_("a promise was broken"),
+        "sms.defer": N_("deferred an SMS"),
+        "sms.delivered": N_("an SMS was delivered"),
+        "sms.failed": N_("an SMS failed"),
+        "sms.retry": N_("retried an SMS"),
+        "sms.sent": N_("an SMS was sent"),
+        "template.install": N_("installed a template"),
+        "visit.day_sheet": N_("printed a day sheet"),
+        "visit.reconcile": N_("reconciled visit money"),
+    },
+    # The contact rules an override waives, in a few words.
+    "rule": {
+        "quiet_hours": N_("quiet hours"),
+        "daily_call_cap": N_("daily call cap"),
+        "weekly_call_cap": N_("weekly call cap"),
+        "after_conversation": N_("rest after a conversation"),
+        "third_party": N_("third party"),
+        "daily_sms_cap": N_("daily SMS cap"),
+        "do_not_call": N_("do not call"),
+        "hold": N_("hold"),
+    },
+    "complaint_status": {
+        "open": N_("open"),
+        "investigating": N_("investigating"),
+        "resolved": N_("resolved"),
+        "dismissed": N_("dismissed"),
+    },
+    # The parts of a case's priority score ("why" it ranks there: ``dpd+100 amount+45``).
+    "why": {
+        "dpd": N_("days overdue"),
+        "amount": N_("amount"),
+        "broken": N_("broken promises"),
+        "due": N_("due"),
+    },
+    # The bank's standard agreement forms, by their stored name.
+    "template": {"repayment": N_("repayment form")},
+    "adjustment_kind": {
+        "suspend_interest": N_("suspend interest"),
+        "extend_term": N_("extend the term"),
+        "grace_period": N_("grace period"),
+        "early_settlement": N_("early settlement"),
     },
     "role": {
         "operator": N_("operator"),
@@ -303,4 +488,22 @@ def label(kind: str, value: str | None) -> str:
     text = _LABELS.get(kind, {}).get(value)
     if text:
         return _(text)
-    return value if kind == "action" else value.replace("_", " ")
+    # An unknown code still reads as words, never as ``a.b_c``.
+    return value.replace(".", " ").replace("_", " ")
+
+
+def why(reason: str | None) -> str:
+    """A priority reason (``dpd+100 amount+45``) in words: ``days overdue +100, amount +45``."""
+    if not reason:
+        return DASH
+    parts = []
+    for part in reason.split():
+        name, plus, value = part.partition("+")
+        parts.append(f"{label('why', name)} +{value}" if plus else label("why", part))
+    return _(", ").join(parts)
+
+
+def labels(kind: str, values: str | Sequence[str]) -> str:
+    """Several codes (a list, or a comma-separated string) as their labels, comma-joined."""
+    items = values.split(",") if isinstance(values, str) else list(values)
+    return _(", ").join(label(kind, v.strip()) for v in items if v.strip())

@@ -460,7 +460,7 @@ def check_booking(
         day_end = dt.datetime.combine(day, collector.work_end, tzinfo=zone)
         if start < day_start or end > day_end:
             message = _(
-                "working hours: {start}–{end} on {date} is outside {name}'s hours {open}–{close}"
+                "working hours: {start}-{end} on {date} is outside {name}'s hours {open}-{close}"
             )
             out.append(
                 Refusal(
@@ -501,7 +501,7 @@ def check_booking(
         out.append(
             Refusal(
                 BookingRule.OVERLAP,
-                _("collector overlap: {name} already has a visit {start}–{end} on {date}").format(
+                _("collector overlap: {name} already has a visit {start}-{end} on {date}").format(
                     name=collector.name,
                     start=local.strftime("%H:%M"),
                     end=_hm(clash.ends_at, zone),

@@ -23,7 +23,7 @@ from textual.binding import Binding, BindingType
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from tui_desk.formatting import label, money, schedule_amounts
+from tui_desk.formatting import label, labels, money, schedule_amounts
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
@@ -74,19 +74,18 @@ def comparison_text(comparison: Comparison, currency: str) -> Text:
 
 
 def _kinds(kinds: Sequence[str]) -> str:
-    names = {
-        "suspend_interest": _("suspend interest"),
-        "extend_term": _("extend the term"),
-        "grace_period": _("grace period"),
-        "early_settlement": _("early settlement"),
-    }
-    return ", ".join(names.get(k, k) for k in kinds)
+    return labels("adjustment_kind", kinds)
 
 
 class AdjustmentModal(CaseFormModal):
     """Ask for a hardship adjustment of the case's active plan (a supervisor decides)."""
 
     FORM_TITLE = N_("Adjust the repayment plan")
+    UNITS: ClassVar[dict[str, str]] = {
+        "adj-suspend": N_("periods"),
+        "adj-extend": N_("instalments"),
+        "adj-grace": N_("periods"),
+    }
     TEXT_LIMITS: ClassVar[dict[str, int]] = {"adj-reason": adjustments.MAX_REASON}
 
     def __init__(
@@ -104,7 +103,7 @@ class AdjustmentModal(CaseFormModal):
             return Input(value=value, placeholder=placeholder, id=widget_id, compact=True)
 
         return (
-            (_("Suspend int."), box("adj-suspend", "0", _("periods without interest"))),
+            (_("Suspend interest"), box("adj-suspend", "0", _("periods without interest"))),
             (_("Extend by"), box("adj-extend", "0", _("instalments added"))),
             (_("Grace count"), box("adj-grace", "0", _("periods before repaying"))),
             (

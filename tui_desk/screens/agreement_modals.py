@@ -103,7 +103,7 @@ class AgreementMenuModal(ModalScreen[str | None]):
             t.append("\n⚠ " + _("THE STORED TEXT DOES NOT MATCH THE HASH TAKEN AT SIGNING"),
                      style="bold reverse red")  # fmt: skip
         elif r.content_hash:
-            t.append("\n" + _("hash {hash}").format(hash=r.content_hash[:16] + "…"), style="dim")
+            t.append("\n" + _("hash {hash}").format(hash=r.content_hash[:16] + ".."), style="dim")
         return t
 
     def action_pick(self, action: str) -> None:
@@ -235,7 +235,7 @@ class SignAgreementModal(CaseFormModal):
                 effective_on=effective,  # type: ignore[arg-type]
                 delivery=delivery, record_version=record.record_version,
             )  # fmt: skip
-            return _("Agreement signed; hash {hash}").format(hash=digest[:16] + "…")
+            return _("Agreement signed; hash {hash}").format(hash=digest[:16] + "..")
 
         return write
 

@@ -25,6 +25,7 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Input, Static
 
+from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
@@ -32,6 +33,7 @@ from tui_desk.screens.parsing import InputProblem, parse_past_date
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import UnknownAgent
 from tui_desk.services.supervision import AuditFilter
+from tui_desk.views.audit_text import audit_sentence
 from tui_desk.views.supervision import AuditLine, AuditPage
 from tui_desk.widgets.footer import DeskFooter
 
@@ -154,25 +156,28 @@ class AuditEventModal(ModalScreen[None]):
                 id="audit.event.close"),
     ]  # fmt: skip
 
-    def __init__(self, line: AuditLine, timezone: str) -> None:
+    def __init__(self, line: AuditLine, timezone: str, names: dict[int, str] | None = None) -> None:
         super().__init__()
         localise_bindings(self)
         self.line = line
         self.timezone = timezone
+        self.names = names or {}
 
     def compose(self) -> ComposeResult:
         e = self.line
         head = Text()
-        head.append(f"#{e.event_id}  {e.action}", style="bold")
+        head.append(f"#{e.event_id}  {label('action', e.action)}", style="bold")
         head.append("  " + _local(e.occurred_at, self.timezone, "%Y-%m-%d %H:%M:%S"))
         head.append("\n" + _("Agent") + " ", style="dim")
         head.append(f"{e.agent_name} ({e.agent_login})" if e.agent_login else _("the system"))
         head.append("  " + _("Case") + " ", style="dim")
         head.append(f"#{e.case_id}" if e.case_id is not None else "-")
         head.append("  " + _("Record") + " ", style="dim")
-        head.append(f"{e.entity} {e.entity_id if e.entity_id is not None else ''}".strip())
+        head.append(
+            f"{label('entity', e.entity)} {e.entity_id if e.entity_id is not None else ''}".strip()
+        )
         head.append("\n")
-        head.append(e.summary, style="italic")
+        head.append(audit_sentence(e, self.timezone, self.names), style="italic")
         with Vertical(id="ae-box"):
             yield Static(head, id="ae-head")
             with VerticalScroll(id="ae-body"):
@@ -191,7 +196,7 @@ class AuditEventModal(ModalScreen[None]):
 
 
 def _local(ts: dt.datetime, timezone: str, fmt: str) -> str:
-    return ts.astimezone(ZoneInfo(timezone)).strftime(fmt)
+    return local(ts, timezone, fmt)
 
 
 class AuditScreen(ForwardsWorkerErrors, Screen[None]):
@@ -227,6 +232,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         self.initial_case = case_id
         self.filter = AuditFilter(case_id=case_id)
         self.lines: list[AuditLine] = []
+        self.names: dict[int, str] = {}
         self.more = False
         self.loading = False
         self.generation = 0
@@ -390,14 +396,19 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         tz = self.service.timezone
         table = self.table
         with self.app.batch_update():
+            self.names.update(page.names)
             for line in page.lines:
                 self.lines.append(line)
                 table.add_row(
                     Text(_local(line.occurred_at, tz, "%m-%d %H:%M:%S")),
                     Text(line.agent_login or "-"),
-                    Text(line.action),
+                    Text(label("action", line.action)),
                     Text(f"#{line.case_id}" if line.case_id is not None else "-"),
-                    Text(_fit(" ".join(line.summary.split()), SUMMARY_WIDTH).rstrip()),
+                    Text(
+                        _fit(
+                            " ".join(audit_sentence(line, tz, self.names).split()), SUMMARY_WIDTH
+                        ).rstrip()
+                    ),
                     key=str(line.event_id),
                 )
         self._show_count()
@@ -430,7 +441,9 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
     def _selected(self, event: DataTable.RowSelected) -> None:
         row = event.cursor_row
         if 0 <= row < len(self.lines):
-            self.app.push_screen(AuditEventModal(self.lines[row], self.service.timezone))
+            self.app.push_screen(
+                AuditEventModal(self.lines[row], self.service.timezone, self.names)
+            )
 
     # --- lines -----------------------------------------------------------------------------
 

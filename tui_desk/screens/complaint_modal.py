@@ -66,6 +66,9 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
         Binding("ctrl+s", "decide", N_("Decide"),
                 tooltip=N_("Resolve or dismiss with the resolution written"),
                 id="complaints.decide", priority=True),
+        Binding("tab", "next_field", N_("Next field"),
+                tooltip=N_("Between the resolution and the decision; the text typed stays"),
+                id="complaints.next_field", show=False, priority=True),
     ]  # fmt: skip
 
     def __init__(self, service: DeskService) -> None:
@@ -73,6 +76,7 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
         localise_bindings(self)
         self.service = service
         self.lines: list[ComplaintLine] = []
+        self._warned = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="cl-box"):
@@ -84,7 +88,12 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
                     [("resolved", _(STATUS["resolved"])), ("dismissed", _(STATUS["dismissed"]))],
                     id="cl-outcome",
                 )
-            yield Input(placeholder=_("resolution: what was found and done"), id="cl-resolution")
+            # Coming back to the resolution must not select it: the next key would replace it.
+            yield Input(
+                placeholder=_("resolution: what was found and done"),
+                id="cl-resolution",
+                select_on_focus=False,
+            )
             yield Static(id="cl-status")
             yield Static(
                 Text(
@@ -175,16 +184,49 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
         self._status(failure.reason, "bold red")
         return False
 
+    @property
+    def typed(self) -> str:
+        """The resolution typed and not yet saved."""
+        return self.query_one("#cl-resolution", Input).value.strip()
+
+    def action_next_field(self) -> None:
+        """Tab goes from the resolution to the decision and back (and from the list into
+        them): it never lands where the next letters typed would act on the list."""
+        resolution = self.query_one("#cl-resolution", Input)
+        outcome = self.query_one("#cl-outcome", Choice)
+        if self.focused is resolution:
+            outcome.focus()
+        elif self.focused is outcome or self.typed:
+            resolution.focus()
+        else:
+            self.focus_next()
+
+    def _keeps_typed(self) -> bool:
+        """Whether a resolution typed and unsaved holds the dialog open (said once)."""
+        if not self.typed or self._warned:
+            return False
+        self._warned = True
+        self._status(
+            _("The resolution typed is not saved: ctrl+s decides; press again to leave it"),
+            "bold yellow",
+        )
+        self.query_one("#cl-resolution", Input).focus()
+        return True
+
     def action_close(self) -> None:
+        if self._keeps_typed():
+            return
         self.dismiss(None)
 
     def action_open_case(self) -> None:
+        if isinstance(self.focused, Input) or self._keeps_typed():
+            return
         line = self.selected
         if line is not None:
             self.dismiss(line.case_id)
 
     def action_investigate(self) -> None:
-        if isinstance(self.focused, Input):
+        if isinstance(self.focused, Input | Choice):
             return
         line = self.selected
         if line is not None:
@@ -232,6 +274,7 @@ class ComplaintListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
 
     def _decided(self, lines: Sequence[ComplaintLine], released: Sequence[ReleasedHold]) -> None:
         self.query_one("#cl-resolution", Input).value = ""
+        self._warned = False
         self.show(lines)
         if released:
             self._status("; ".join(released_text(r) for r in released), "green")

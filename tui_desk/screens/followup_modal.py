@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
-from tui_desk.formatting import label
+from tui_desk.formatting import label, month_day
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.casework_modals import CaseFormModal
@@ -192,7 +192,7 @@ class FollowUpListModal(ForwardsWorkerErrors, ModalScreen[int | None]):
         for line in self.lines:
             late_style = "bold red" if line.status == "missed" else "yellow"
             table.add_row(
-                line.due_on.strftime("%m-%d"),
+                month_day(line.due_on),
                 Text(str(line.days_overdue), style=late_style) if line.days_overdue else "",
                 Text(status_label(line.status), style=late_style)
                 if line.status == "missed"

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, ClassVar, TypeVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -41,6 +42,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
 
+from tui_desk.formatting import currency_symbol
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.confirm import DiscardModal
@@ -354,6 +356,10 @@ class FieldFormModal(FormModal[str | None]):
     FORM_TITLE: ClassVar[str] = ""
     FORM_HINT: ClassVar[str] = N_("Enter next/save | Left/Right change a choice | Esc cancel")
     SCROLLING: ClassVar[bool] = False
+    # The unit after a field's value, by widget id ("money": the currency's symbol).
+    UNITS: ClassVar[dict[str, str]] = {}
+    # Captions are as wide as the longest (in terminal cells), within these bounds.
+    LABEL_WIDTH: ClassVar[tuple[int, int]] = (8, 24)
     """Long forms scroll their fields (the focused one is kept in view) at 80x24."""
 
     # --- what subclasses give --------------------------------------------------------
@@ -380,16 +386,35 @@ class FieldFormModal(FormModal[str | None]):
             intro = self.intro()
             if intro is not None:
                 yield Static(intro, classes="form-intro")
-            rows = VerticalScroll(classes="form-rows") if self.SCROLLING else Vertical()
+            # The rows scroll to the focused field by themselves: not a focus stop of their own.
+            rows = (
+                VerticalScroll(classes="form-rows", can_focus=False)
+                if self.SCROLLING
+                else Vertical()
+            )
             rows.styles.height = "auto"
+            fields = list(self.fields())
+            low, high = self.LABEL_WIDTH
+            # One cell between the longest caption and its value: "Name matches yes".
+            width = min(high, max([low - 1, *(cell_len(c) for c, _w in fields)]) + 1)
             with rows:
-                for caption, widget in self.fields():
+                for caption, widget in fields:
                     widget.add_class("form-field")
                     if widget.id:
                         self._captions[widget.id] = caption
+                    unit = self.UNITS.get(widget.id or "")
+                    if unit:
+                        widget.add_class("with-unit")
                     with Horizontal(classes="form-row"):
-                        yield Static(caption, classes="form-label")
+                        label = Static(caption, classes="form-label")
+                        label.styles.width = width
+                        yield label
                         yield widget
+                        if unit:
+                            yield Static(
+                                " " + (currency_symbol() if unit == "money" else _(unit)),
+                                classes="form-unit",
+                            )
             yield Static(id=self.ERROR_ID, classes="form-error")
             yield Static(Text(_(self.FORM_HINT), style="dim"), classes="form-hint")
 

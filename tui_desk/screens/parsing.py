@@ -157,7 +157,7 @@ def parse_past_date(text: str, today: dt.date, *, max_days: int = 3660) -> dt.da
     if match := _MINUS_DAYS.match(raw):
         day = today - dt.timedelta(days=int(match.group(1)))
     else:
-        day = _iso_date(raw)
+        day = _iso_date(raw, past=True)
     if day > today:
         raise InputProblem(_("the date is in the future"))
     if (today - day).days > max_days:
@@ -165,13 +165,19 @@ def parse_past_date(text: str, today: dt.date, *, max_days: int = 3660) -> dt.da
     return day
 
 
-def _iso_date(raw: str) -> dt.date:
+def _iso_date(raw: str, *, past: bool = False) -> dt.date:
+    # A date in the past is never "+N days" away: the hint names what the field takes.
+    hint = (
+        _("not a date: use YYYY-MM-DD, today or -N days")
+        if past
+        else _("not a date: use YYYY-MM-DD or +N days")
+    )
     if not _ISO_DAY.match(raw):
-        raise InputProblem(_("not a date: use YYYY-MM-DD or +N days"))
+        raise InputProblem(hint)
     try:
         return dt.date.fromisoformat(raw)
     except (ValueError, OverflowError):
-        raise InputProblem(_("not a date: use YYYY-MM-DD or +N days")) from None
+        raise InputProblem(hint) from None
 
 
 def parse_callback(text: str, now: dt.datetime, timezone: str) -> dt.datetime:

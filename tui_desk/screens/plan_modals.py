@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
@@ -400,26 +401,41 @@ class PlanModal(CaseFormModal):
             )
 
     def _lines(self, schedule: Schedule, currency: str) -> Text:
+        # Widths in terminal cells, so that Chinese headers line up with the figures.
+        widths = (4, 10, 13, 11, 13)
+
+        def row(*cells: str) -> str:
+            return " ".join(
+                _cell_pad(c, w, left=n == 1)
+                for n, (c, w) in enumerate(zip(cells, widths, strict=True))
+            )
+
         text = Text()
         text.append(
-            f"{_('No.'):>4} {_('Due'):<10} {_('Principal'):>13} {_('Interest'):>11}"
-            f" {_('Amount'):>13}",
+            row(_("No."), _("Due"), _("Principal"), _("Interest"), _("Amount")),
             style="bold dim",
         )
         for line in schedule.lines:
             seq = _("down") if line.kind == DOWN_PAYMENT else str(line.seq)
             text.append("\n")
             text.append(
-                f"{seq:>4} {line.due_on.isoformat():<10}"
-                f" {money(to_minor(line.principal), currency):>13}"
-                f" {money(to_minor(line.interest), currency):>11}"
-                f" {money(to_minor(line.amount), currency):>13}"
+                row(
+                    seq,
+                    line.due_on.isoformat(),
+                    money(to_minor(line.principal), currency),
+                    money(to_minor(line.interest), currency),
+                    money(to_minor(line.amount), currency),
+                )
             )
         text.append("\n")
         text.append(
-            f"{_('Total'):>4} {'':<10} {money(to_minor(schedule.total_principal), currency):>13}"
-            f" {money(to_minor(schedule.total_interest), currency):>11}"
-            f" {money(to_minor(schedule.total_amount), currency):>13}",
+            row(
+                _("Total"),
+                "",
+                money(to_minor(schedule.total_principal), currency),
+                money(to_minor(schedule.total_interest), currency),
+                money(to_minor(schedule.total_amount), currency),
+            ),
             style="bold",
         )
         return text
@@ -444,7 +460,8 @@ class PlanModal(CaseFormModal):
         text = Text()
         a_head = f"A: {pinned.title}"[:18]
         b_head = f"{_('draft')}: {now.title}"[:18] if now else _("draft")
-        text.append(f"{_('compare'):<12} {a_head:>18} {b_head:>18}", style="bold")
+        caption = _("compare")
+        text.append(f"{caption:<12} {a_head:>18} {b_head:>18}", style="bold")
 
         def row(caption: str, a: str, b: str) -> None:
             text.append("\n")
@@ -452,7 +469,7 @@ class PlanModal(CaseFormModal):
             text.append(f"{caption:<12} {a:>18} ")
             text.append(f"{b:>18}", style=style)
 
-        dash = "—"
+        dash = "-"
         row(_("count"), str(pinned.count), str(now.count) if now else dash)
         row(
             _("instalment"),
@@ -508,3 +525,9 @@ class PlanModal(CaseFormModal):
             )
 
         return write
+
+
+def _cell_pad(text: str, width: int, *, left: bool = False) -> str:
+    """``text`` padded to ``width`` terminal cells (never cut: a wide value pushes on)."""
+    gap = " " * max(0, width - cell_len(text))
+    return text + gap if left else gap + text

@@ -46,7 +46,9 @@ class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
     ReportsScreen #reports-period Static { width: auto; color: $text-muted; margin: 0 1 0 0; }
     ReportsScreen #reports-period Input { width: 14; margin: 0 2 0 0; background: $boost; }
     ReportsScreen #reports-period Input:focus { background: $primary 30%; }
-    ReportsScreen #reports-list { height: auto; max-height: 6; border: none; }
+    ReportsScreen #reports-list {
+        height: auto; max-height: 9; border: none; scrollbar-size-vertical: 1;
+    }
     ReportsScreen #reports-body { height: 1fr; }
     ReportsScreen #reports-heading { height: 1; padding: 0 1; }
     ReportsScreen #reports-table { height: 1fr; }
@@ -79,7 +81,7 @@ class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
             yield Static(_("To"))
             yield Input(value=end.isoformat(), id="reports-to", compact=True)
         yield OptionList(
-            *(Option(f"{title}  ({name})", id=name) for name, title in self.names),
+            *(Option(title, id=name) for name, title in self.names),
             id="reports-list",
         )
         with Vertical(id="reports-body"):
@@ -110,15 +112,23 @@ class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
             try:
                 days.append(parse_past_date(field.value, today))
             except InputProblem as problem:
+                self._clear_result()
                 self._status(f"{caption}: {problem}", "bold red")
                 field.focus()
                 return None
         start, end = days
         if end < start:
+            self._clear_result()
             self._status(_("the period ends before it starts"), "bold red")
             self.query_one("#reports-to", Input).focus()
             return None
         return start, end
+
+    def _clear_result(self) -> None:
+        """A refused period takes the last result away: it was not for the dates shown."""
+        self.shown = None
+        self.query_one("#reports-heading", Static).update("")
+        self.table.clear(columns=True)
 
     @property
     def selected(self) -> str | None:

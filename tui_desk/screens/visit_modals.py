@@ -31,6 +31,7 @@ from tui_desk.screens.parsing import parse_slot_start
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import ServiceError
 from tui_desk.services.visits import BookingRefused, VisitReportInput
+from tui_desk.services.visits.reports import report_due_from, report_too_early
 from tui_desk.views.calendar import CalendarVisit
 from tui_desk.views.case import CaseBundle
 from tui_desk.views.visits import SlotOption
@@ -394,6 +395,12 @@ class CancelVisitModal(CaseFormModal):
 class VisitReportModal(CaseFormModal):
     """The on-site verification: identity shown, file checked, ability to pay, money taken."""
 
+    UNITS: ClassVar[dict[str, str]] = {
+        "rep-income": "money",
+        "rep-obligations": "money",
+        "rep-affordable": "money",
+        "rep-collected": "money",
+    }
     FORM_TITLE = N_("Visit report")
     SCROLLING = True
 
@@ -401,13 +408,25 @@ class VisitReportModal(CaseFormModal):
         super().__init__(service, bundle)
         self.visit = visit
 
+    @property
+    def too_early(self) -> str | None:
+        """Why no report can be saved yet (the visit is ahead), or None."""
+        if self.service.now() < report_due_from(self.visit.starts_at):
+            return report_too_early(self.visit.starts_at, self.service.timezone)
+        return None
+
     def intro(self) -> Text:
-        return Text(
+        text = Text(
             _("Visit of {when}. Amounts: digits, e.g. 1500 or 1500.50.").format(
                 when=local(self.visit.starts_at, self.service.timezone, "%m-%d %H:%M")
             ),
             style="dim",
         )
+        # Said before any field is filled in, not after all fourteen are.
+        early = self.too_early
+        if early is not None:
+            text.append("\n" + early, style="bold red")
+        return text
 
     def fields(self) -> Sequence[tuple[str, Widget]]:
         def amount(widget_id: str, hint: str) -> Input:
@@ -449,6 +468,9 @@ class VisitReportModal(CaseFormModal):
         return parse_amount_field(widget_id, raw)
 
     def prepare(self) -> Save:
+        early = self.too_early
+        if early is not None:
+            raise FieldProblem("rep-outcome", early)
         # Checked in the order of the fields, so the first problem gets the focus.
         outcome = self.choice("rep-outcome")
         mismatches = self.value("rep-mismatch").strip() or None

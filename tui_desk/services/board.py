@@ -108,6 +108,7 @@ from tui_desk.db.models import (
     Stage,
     VisitReport,
 )
+from tui_desk.formatting import label, labels
 from tui_desk.i18n import _
 from tui_desk.rules.contact import CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
@@ -914,11 +915,11 @@ def _risk_detail(
     when = _local(due_at, profile)
     if kind == "follow_up_due":
         return _("follow-up by {channel}, due {day}").format(
-            channel=_(str(detail.get("channel", ""))), day=when[:10]
+            channel=label("channel", str(detail.get("channel", ""))), day=when[:10]
         )
     if kind == "follow_up_missed":
         return _("follow-up by {channel} missed, due {day}").format(
-            channel=_(str(detail.get("channel", ""))), day=when[:10]
+            channel=label("channel", str(detail.get("channel", ""))), day=when[:10]
         )
     if kind == "callback_stale":
         return _("callback promised for {time}").format(time=when)
@@ -930,12 +931,17 @@ def _risk_detail(
         )
     if kind == "complaint_open":
         return _("complaint by {channel} ({status})").format(
-            channel=_(str(detail.get("channel", ""))), status=_(str(detail.get("status", "")))
+            channel=label("channel", str(detail.get("channel", ""))),
+            status=label("complaint_status", str(detail.get("status", ""))),
         )
     if kind == "override_request":
-        return _("override of {rule} requested").format(rule=detail.get("rule", ""))
+        return _("override of {rule} requested").format(
+            rule=label("rule", str(detail.get("rule", "")))
+        )
     if kind == "adjustment_pending":
-        return _("adjustment requested: {kinds}").format(kinds=detail.get("kinds", ""))
+        return _("adjustment requested: {kinds}").format(
+            kinds=labels("adjustment_kind", str(detail.get("kinds", "")))
+        )
     return ""
 
 

@@ -224,3 +224,13 @@ def read_case_collector(s: Session, case_id: int) -> tuple[int | None, dt.dateti
     if row is None:
         return None, None
     return row[0], row[1]
+
+
+def read_next_visit_start(s: Session, case_id: int, since: dt.datetime) -> dt.datetime | None:
+    """When the case's next visit at or after ``since`` starts (None without one)."""
+    return s.scalar(
+        select(Appointment.starts_at)
+        .where(Appointment.case_id == case_id, Appointment.starts_at >= since)
+        .order_by(Appointment.starts_at, Appointment.id)
+        .limit(1)
+    )

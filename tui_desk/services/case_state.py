@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
+from tui_desk import formatting
 from tui_desk.db.models import Agent, CaseStatus, CollectionCase
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
@@ -64,11 +65,7 @@ def recompute_priority(case: CollectionCase, now: dt.datetime, profile: Profile)
 
 def local_time(moment: dt.datetime, profile: Profile, now: dt.datetime) -> str:
     """``moment`` in office time: the hour alone today, with the date otherwise."""
-    zone = ZoneInfo(profile.office_timezone)
-    local = moment.astimezone(zone)
-    if local.date() == now.astimezone(zone).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
+    return formatting.when(moment, profile.office_timezone, now)
 
 
 def agent_name(session: Session, agent_id: int) -> str:

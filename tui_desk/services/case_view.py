@@ -153,6 +153,7 @@ def read_case_detail(
         overdue_minor=balance.overdue_minor,
         broken_promises=case.broken_promises,
         next_action_at=case.next_action_at,
+        callback_at=case.callback_at,
         owner_name=names.get(case.owner_id) if case.owner_id else None,
         lease_holder_name=names.get(case.lease_holder_id) if case.lease_holder_id else None,
         lease_expires_at=case.lease_expires_at,

@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -314,6 +314,12 @@ def _decide(
         history,
         SmsPolicy.from_section(profile.section("contact")),
     )
+    if capped is not None and capped.allowed_from is not None:
+        # The cap lifts at midnight, but quiet hours may still forbid an SMS then: name
+        # the first moment every rule allows it ("from 08:00", not "from 00:00").
+        later = check_contact(replace(request, now=capped.allowed_from), history, policy)
+        if not later.allowed and later.allowed_from is not None:
+            capped = replace(capped, allowed_from=later.allowed_from)
     return capped or decision
 
 

@@ -626,7 +626,17 @@ def audit_page(
             )
             for e, login, name in rows[:limit]
         )
-    return AuditPage(lines=lines, more=len(rows) > limit)
+        holders = {
+            line.before["lease_holder_id"]
+            for line in lines
+            if line.before and isinstance(line.before.get("lease_holder_id"), int)
+        }
+        names = (
+            tuple(s.execute(select(Agent.id, Agent.name).where(Agent.id.in_(holders))).tuples())
+            if holders
+            else ()
+        )
+    return AuditPage(lines=lines, more=len(rows) > limit, agent_names=names)
 
 
 def audit_actions(db: Database, *, window: int = ACTION_WINDOW) -> list[str]:

@@ -128,6 +128,8 @@ class CaseDetail(SafeText):
     the plan in force's open instalments): the same figure the archive check reads."""
     credit_minor: int = 0
     """Paid beyond what was owed, not yet refunded or applied."""
+    callback_at: dt.datetime | None = None
+    """The callback agreed with the borrower (later contacts keep it until it is due)."""
 
 
 @dataclass(frozen=True)

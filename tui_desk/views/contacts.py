@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
+from tui_desk import formatting
 from tui_desk.i18n import _
 from tui_desk.views.safe import SafeText
 
@@ -38,8 +38,4 @@ class LoggedContact(SafeText):
 def allowed_again(moment: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
     """When contact is allowed again: the time alone when it is today in ``timezone``
     ("allowed again from 08:00"), else with the date ("... from 2026-03-03 08:00")."""
-    zone = ZoneInfo(timezone)
-    local = moment.astimezone(zone)
-    same_day = now is not None and now.astimezone(zone).date() == local.date()
-    when = local.strftime("%H:%M") if same_day else local.strftime("%Y-%m-%d %H:%M")
-    return _("allowed again from {when}").format(when=when)
+    return _("allowed again from {when}").format(when=formatting.when(moment, timezone, now))

@@ -50,6 +50,12 @@ class AuditPage(SafeText):
     lines: tuple[AuditLine, ...]
     more: bool
     """Older events match the filter: ask again with ``before_id=next_before``."""
+    agent_names: tuple[tuple[int, str], ...] = ()
+    """The names of the agents the events' data refers to by id (a lease's holder)."""
+
+    @property
+    def names(self) -> dict[int, str]:
+        return dict(self.agent_names)
 
     @property
     def next_before(self) -> int | None:

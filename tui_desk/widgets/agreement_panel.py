@@ -114,7 +114,7 @@ class AgreementPanel(Vertical):
             else _("empty draft")
         )
         t.append(f"  {version}  ")
-        t.append(f"{a.template_name} {a.template_version}", style="dim")
+        t.append(f"{label('template', a.template_name)} {a.template_version}", style="dim")
         t.append("\n")
         if a.hash_ok is False:
             t.append(

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from tui_desk.clock import utcnow
-from tui_desk.formatting import DASH, label, local, weekday
+from tui_desk.formatting import DASH, label, local, month_day, weekday
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.calendar import CalendarView, CalendarVisit
 from tui_desk.widgets.in_place import update_in_place
@@ -96,7 +96,7 @@ class AppointmentCalendar(Vertical):
             table.clear()
             for cal_day in view.days:
                 day_label = Text(
-                    f"{weekday(cal_day.day)} {cal_day.day:%m-%d}",
+                    f"{weekday(cal_day.day)} {month_day(cal_day.day, today)}",
                     style="bold" if cal_day.day == today else "",
                 )
                 if not cal_day.visits and not cal_day.follow_ups:
@@ -159,7 +159,8 @@ class AppointmentCalendar(Vertical):
 
     def _title(self, view: CalendarView) -> Text:
         if view.span_days == 7:
-            span = f"{view.start:%Y-%m-%d} ~ {view.end:%m-%d}"
+            end = view.end.isoformat() if view.end.year != view.start.year else f"{view.end:%m-%d}"
+            span = f"{view.start:%Y-%m-%d} ~ {end}"
         else:
             span = f"{weekday(view.start)} {view.start:%Y-%m-%d}"
         t = Text()

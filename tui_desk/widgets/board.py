@@ -140,17 +140,19 @@ def depth_rows(
 
 # --- agents -----------------------------------------------------------------------------
 
+# By priority, left to right: what a narrow board (80 columns) must keep in view comes
+# first (who, what they collected and did today), the rest scrolls in from the right.
 AGENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("state", ""),
-    ("login", N_("Login")),
     ("name", N_("Name")),
-    ("case", N_("Case")),
-    ("on_case", N_("On it")),
-    ("action", N_("Last action")),
+    ("collected", N_("Collected")),
     ("contacts", N_("Calls")),
     ("promises", N_("PTP")),
     ("visits", N_("Visits")),
-    ("collected", N_("Collected")),
+    ("case", N_("Case")),
+    ("on_case", N_("On it")),
+    ("action", N_("Last action")),
+    ("login", N_("Login")),
 )
 
 
@@ -174,15 +176,15 @@ def _agent_cells(a: AgentLine, now: dt.datetime, timezone: str, currency: str) -
         on_case.stylize("bold yellow")
     return (
         state,
-        Text(a.login, style="" if a.online else "dim"),
         Text(fit(a.name, NAME_WIDTH), style="" if a.online else "dim"),
-        f"#{a.case_id}" if a.case_id is not None else DASH,
-        on_case,
-        action,
+        _money(a.collected_today_minor, currency),
         _num(a.contacts_today),
         _num(a.promises_today),
         _num(a.visits_booked_today),
-        _money(a.collected_today_minor, currency),
+        f"#{a.case_id}" if a.case_id is not None else DASH,
+        on_case,
+        action,
+        Text(a.login, style="" if a.online else "dim"),
     )
 
 

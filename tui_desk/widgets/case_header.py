@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui_desk.formatting import DASH, day, label, local, money
+from tui_desk.formatting import DASH, day, label, local, money, time_of_day
+from tui_desk.formatting import when as formatting_when
+from tui_desk.formatting import why as why_text
 from tui_desk.i18n import _
 from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.views.hand import CaseInHand
@@ -23,15 +25,12 @@ if TYPE_CHECKING:
 
 def when_text(at: dt.datetime, timezone: str, now: dt.datetime | None = None) -> str:
     """``08:00`` today, ``tomorrow 08:00``, else ``11-29 08:00`` (office time)."""
-    zone = ZoneInfo(timezone)
-    local_at = at.astimezone(zone)
     if now is not None:
-        days = (local_at.date() - now.astimezone(zone).date()).days
-        if days == 0:
-            return local_at.strftime("%H:%M")
+        zone = ZoneInfo(timezone)
+        days = (at.astimezone(zone).date() - now.astimezone(zone).date()).days
         if days == 1:
-            return _("tomorrow {time}").format(time=local_at.strftime("%H:%M"))
-    return local_at.strftime("%m-%d %H:%M")
+            return _("tomorrow {time}").format(time=time_of_day(at, timezone))
+    return formatting_when(at, timezone, now, short=True)
 
 
 def contact_status_text(
@@ -192,13 +191,15 @@ class CaseHeader(Vertical):
             field(_("Worked by"), _("nobody"))
         field(_("Owner"), d.owner_name or DASH)
         field(_("Next action"), local(d.next_action_at, self.timezone))
+        if d.callback_at is not None and (self.now is None or d.callback_at > self.now):
+            field(_("Call back"), when_text(d.callback_at, self.timezone, self.now), "bold")
         t.append("\n")
         field(_("Overdue"), money(d.overdue_minor, d.currency), "bold")
         field(_("Outstanding"), money(d.outstanding_minor, d.currency))
         if d.credit_minor:
             field(_("Credit"), money(d.credit_minor, d.currency), "bold")
         field(_("Broken promises"), str(d.broken_promises))
-        field(_("Why"), d.why or DASH)
+        field(_("Why"), why_text(d.why))
         t.append("\n")
         field(_("Address"), d.address)
         # Holds first: on a short pane the header is cut at the bottom, and a hold

@@ -13,7 +13,7 @@ cached ``Strip`` per row, and the widget repaints only when what is visible chan
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal, Protocol
 
 from rich.cells import cell_len, set_cell_size
@@ -36,6 +36,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui_desk.errors import ServiceError
 from tui_desk.formatting import DASH, label, money, short_local
+from tui_desk.formatting import why as why_text
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseSelected
 from tui_desk.views.queue import QueueKey, QueueRow
@@ -107,6 +108,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("why", N_("Why"), 0, keep=8),
 )
 WHY_MIN = 14
+BORROWER_MAX = 16
+"""A borrower's name widens its column up to this many cells (eight Chinese characters)."""
 GAP = 1
 
 
@@ -133,9 +136,12 @@ def _foreground(style: Style) -> Style:
     )
 
 
-def layout(width: int) -> tuple[tuple[Column, int], ...]:
-    """The columns that fit in ``width`` cells and the width of each; "why" takes the rest."""
-    columns = list(COLUMNS)
+def layout(width: int, wider: dict[str, int] | None = None) -> tuple[tuple[Column, int], ...]:
+    """The columns that fit in ``width`` cells and the width of each; "why" takes the rest.
+
+    ``wider`` widens columns whose values need more room (a long amount or name): money
+    and names are never cut, the columns of least use are left out first instead."""
+    columns = [replace(c, width=max(c.width, (wider or {}).get(c.key, 0))) for c in COLUMNS]
 
     def fixed(cols: list[Column]) -> int:
         return sum(c.width + GAP for c in cols if c.key != "why")
@@ -278,7 +284,7 @@ class QueueView(Widget, can_focus=True):
         """Counts replaced windows (a new filter, search, Home, End, refresh)."""
         self._selected: int | None = None
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(maxsize=256)
-        self._layout: tuple[int, tuple[tuple[Column, int], ...]] | None = None
+        self._layout: tuple[object, tuple[tuple[Column, int], ...]] | None = None
 
     # --- what the screen asks ------------------------------------------------------------
 
@@ -690,8 +696,17 @@ class QueueView(Widget, can_focus=True):
             self.refresh()
 
     def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
-        if self._layout is None or self._layout[0] != width:
-            self._layout = (width, layout(width))
+        wider = {
+            "overdue": max(
+                (cell_len(money(r.overdue_minor, r.currency)) for r in self._rows), default=0
+            ),
+            "borrower": min(
+                BORROWER_MAX, max((cell_len(r.borrower_name) for r in self._rows), default=0)
+            ),
+        }
+        key = (width, tuple(sorted(wider.items())))
+        if self._layout is None or self._layout[0] != key:
+            self._layout = (key, layout(width, wider))
         return self._layout[1]
 
     def notify_style_update(self) -> None:
@@ -713,7 +728,8 @@ class QueueView(Widget, can_focus=True):
         row = self._rows[index]
         is_cursor = index == self._cursor
         focused = self.has_focus
-        key = (row, width, is_cursor, focused, index % 2, base)
+        columns = self._columns(width)
+        key = (row, width, columns, is_cursor, focused, index % 2, base)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._row_strip(row, width, base, is_cursor, focused, index % 2 == 1)
@@ -767,7 +783,7 @@ class QueueView(Widget, can_focus=True):
             return short_local(row.next_action_at, self.timezone)
         if key == "phone":
             return row.phone_masked or DASH
-        return row.why or DASH
+        return why_text(row.why)
 
 
 class SearchInput(Input):

@@ -204,4 +204,4 @@ class QueueFilterKeys(_Host):
             text += "; " + ngettext(
                 "{n} door collection unreconciled", "{n} door collections unreconciled", door
             ).format(n=door)
-        warning.update(Text(f"⚠ {text} — {hint}", no_wrap=True, overflow="ellipsis"))
+        warning.update(Text(f"⚠ {text} - {hint}", no_wrap=True, overflow="ellipsis"))

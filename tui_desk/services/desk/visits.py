@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,12 @@ from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.visits import CaseFacts as VisitCaseFacts
 from tui_desk.services import visits
-from tui_desk.services.calendar import empty_view, read_calendar_view, read_case_collector
+from tui_desk.services.calendar import (
+    empty_view,
+    read_calendar_view,
+    read_case_collector,
+    read_next_visit_start,
+)
 from tui_desk.services.case_facts import office_today
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.validation import (
@@ -180,9 +186,15 @@ class VisitDesk(DeskPart):
                 holidays_country=country,
             )  # fmt: skip
         if not all_collectors and case_id is not None:
-            collector_id, latest = read_case_collector(s, case_id)
-            if anchor is None and latest is not None:
-                anchor = office_today(latest, self.timezone)
+            collector_id, _latest = read_case_collector(s, case_id)
+            if anchor is None:
+                # The week of the case's next visit; this week when none is ahead (a visit
+                # a year ago is no reason to open on that week).
+                today = office_today(now, self.timezone)
+                midnight = dt.datetime.combine(today, dt.time(0), tzinfo=ZoneInfo(self.timezone))
+                upcoming = read_next_visit_start(s, case_id, midnight)
+                if upcoming is not None:
+                    anchor = office_today(upcoming, self.timezone)
         if anchor is None:
             anchor = office_today(now, self.timezone)
         if not all_collectors and collector_id is None:

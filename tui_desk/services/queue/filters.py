@@ -94,11 +94,11 @@ class QueueFilter:
             elif found.kind == "id_tail":
                 what = _("ID ending {tail}").format(tail=found.shown)
             else:
-                what = _("name “{name}”").format(name=found.shown)
+                what = _('name "{name}"').format(name=found.shown)
             parts = [_("search: {what}").format(what=what)]
             if self.on_hold:
                 parts.append(_("on hold only"))
-            return " · ".join(parts)
+            return " | ".join(parts)
         scope = {
             Scope.ALL: _("all open cases"),
             Scope.MINE: _("my cases"),
@@ -119,4 +119,4 @@ class QueueFilter:
             parts.append(_("no next action"))
         if self.on_hold:
             parts.append(_("on hold only"))
-        return " · ".join(parts)
+        return " | ".join(parts)

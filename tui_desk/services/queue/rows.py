@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from tui_desk.db.models import Agent, Borrower, Phone, PhoneKind, Relation
+from tui_desk.formatting import why as why_text
 from tui_desk.i18n import _, ngettext
 from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.profile import Profile
@@ -158,5 +159,7 @@ def queue_reason(row: QueueRow) -> str:
         parts.append(_("marked stale"))
     text = ", ".join(parts)
     if row.why:
-        text += " — " + _("score {score} = {parts}").format(score=row.priority, parts=row.why)
+        text += " - " + _("score {score} = {parts}").format(
+            score=row.priority, parts=why_text(row.why)
+        )
     return text

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from tui_desk.db.models import Appointment, AppointmentStatus, Stage, VisitOutcome, VisitReport
+from tui_desk.formatting import label, local
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
 from tui_desk.services import audit
@@ -35,6 +36,17 @@ MAX_RECEIPT = 40
 MAX_MISMATCHES = 1000
 # A report may be written this long before the visit's start (the collector is early).
 _REPORT_EARLY = dt.timedelta(minutes=30)
+
+
+def report_due_from(starts_at: dt.datetime) -> dt.datetime:
+    """The first moment a visit's report may be saved (shortly before it starts)."""
+    return starts_at - _REPORT_EARLY
+
+
+def report_too_early(starts_at: dt.datetime, timezone: str) -> str:
+    return _("the visit of {when} has not taken place yet: report from {start} on").format(
+        when=local(starts_at, timezone), start=local(report_due_from(starts_at), timezone)
+    )
 
 
 @dataclass(frozen=True)
@@ -101,16 +113,13 @@ def record_visit_report(ctx: Context, appointment_id: int, report: VisitReportIn
             raise ServiceError(_("visit {id} already has a report").format(id=appt.id))
         if appt.status not in OPEN_STATUSES:
             raise ServiceError(
-                _("visit {id} is {status}: there is no visit to report on").format(
-                    id=appt.id, status=appt.status.value
+                _("the visit of {when} is {status}: there is no visit to report on").format(
+                    when=local(appt.starts_at, prof.office_timezone),
+                    status=label("appointment_status", appt.status.value),
                 )
             )
         if appt.starts_at - _REPORT_EARLY > now:
-            raise ServiceError(
-                _("visit {id} has not taken place yet; report on or after the visit").format(
-                    id=appt.id
-                )
-            )
+            raise ServiceError(report_too_early(appt.starts_at, prof.office_timezone))
         case = load_for_edit(s, appt.case_id, ctx=ctx)
         row = VisitReport(
             appointment_id=appt.id,

@@ -1,0 +1,69 @@
+"""The one formatter: money from fen (exact, never a float), numbers, percentages and office
+times through Babel in the interface's language; Babel's data loads on first use only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tui_desk import formatting
+from tui_desk.i18n import set_language
+
+TZ = "Asia/Shanghai"
+AT = dt.datetime(2026, 3, 2, 1, 5, tzinfo=dt.UTC)  # 09:05 in Shanghai
+
+
+@pytest.fixture(params=["en", "zh_CN"])
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    set_language(request.param)
+    yield request.param
+    set_language("en")
+
+
+def test_money_is_exact_yuan_from_fen(language: str) -> None:
+    assert formatting.money(1234567) == "¥12,345.67"
+    assert formatting.money(-50) == "-¥0.50"
+    assert formatting.money(10_000_000_000_001) == "¥100,000,000,000.01"
+    assert formatting.amount(0) == "0.00"
+    assert formatting.money(100, "USD").endswith("1.00")
+
+
+def test_numbers_and_percentages(language: str) -> None:
+    assert formatting.number(1234567) == "1,234,567"
+    assert formatting.percent(1, 8) == "12.5%"
+    assert formatting.percent(1, 0) == formatting.DASH
+
+
+def test_times_are_in_the_office_zone(language: str) -> None:
+    assert formatting.local(AT, TZ) == "2026-03-02 09:05"
+    assert formatting.local(AT, TZ, "%H:%M:%S") == "09:05:00"
+    assert formatting.short_local(AT, TZ) == "03-02 09:05"
+    assert formatting.local(None, TZ) == formatting.DASH
+
+
+def test_when_shows_the_date_only_when_needed() -> None:
+    same_day = AT + dt.timedelta(hours=3)
+    assert formatting.when(AT, TZ, same_day) == "09:05"
+    assert formatting.when(AT, TZ, AT + dt.timedelta(days=1)) == "2026-03-02 09:05"
+    assert formatting.when(AT, TZ, AT + dt.timedelta(days=1), short=True) == "03-02 09:05"
+    next_year = AT + dt.timedelta(days=366)
+    assert formatting.when(AT, TZ, next_year, short=True) == "2026-03-02 09:05"
+
+
+def test_month_day_names_another_year() -> None:
+    assert formatting.month_day(dt.date(2026, 3, 2), dt.date(2026, 12, 1)) == "03-02"
+    assert formatting.month_day(dt.date(2025, 12, 8), dt.date(2026, 12, 7)) == "2025-12-08"
+
+
+def test_babel_loads_on_first_use_only() -> None:
+    code = (
+        "import sys, tui_desk.formatting as f\n"
+        "assert 'babel.numbers' not in sys.modules and 'babel.dates' not in sys.modules\n"
+        "f.money(1)\n"
+        "assert 'babel.numbers' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
