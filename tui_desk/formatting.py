@@ -46,12 +46,19 @@ def _locale() -> Locale:
 def number(value: int | Decimal, places: int | None = None) -> str:
     """A count or quantity with the language's grouping: ``12,345``; ``places`` fixes the
     decimals (``12,345.60``)."""
+    return _number(value, places, current_language())
+
+
+@functools.lru_cache(maxsize=16_384)
+def _number(value: int | Decimal, places: int | None, language: str) -> str:
+    # Babel parses its pattern and walks the locale's data on every call (a fraction of a
+    # millisecond): the queue draws the same amounts again on every frame.
     from babel.numbers import format_decimal
 
     pattern = "#,##0" if places is None else "#,##0." + "0" * places
     if places is None and isinstance(value, Decimal) and value != value.to_integral_value():
         pattern = "#,##0.###"
-    return str(format_decimal(value, format=pattern, locale=_locale()))
+    return str(format_decimal(value, format=pattern, locale=_babel_locale(language)))
 
 
 def amount(minor: int) -> str:

@@ -82,7 +82,13 @@ class CaseHeader(Vertical):
         self.lost = lost if in_hand is None else None
         if now is not None:
             self.now = now
-        self.show(self.detail)
+        detail = self.detail
+        if in_hand is not None and detail is not None and detail.case_id != in_hand.case_id:
+            # A claim of another case: its own summary follows in a moment, and the one
+            # shown reads the same either way (the lease it names is the one it read).
+            self._show_pin()
+            return
+        self.show(detail)
 
     def show(self, detail: CaseDetail | None) -> None:
         self.detail = detail

@@ -696,17 +696,20 @@ class QueueView(Widget, can_focus=True):
             self.refresh()
 
     def _columns(self, width: int) -> tuple[tuple[Column, int], ...]:
-        wider = {
-            "overdue": max(
-                (cell_len(money(r.overdue_minor, r.currency)) for r in self._rows), default=0
-            ),
-            "borrower": min(
-                BORROWER_MAX, max((cell_len(r.borrower_name) for r in self._rows), default=0)
-            ),
-        }
-        key = (width, tuple(sorted(wider.items())))
-        if self._layout is None or self._layout[0] != key:
-            self._layout = (key, layout(width, wider))
+        # Asked for on every line drawn: the widths are worked out again only when the
+        # rows held or the width change.
+        rows = self._rows
+        held = (id(rows), len(rows), id(rows[0]) if rows else 0, id(rows[-1]) if rows else 0)
+        if self._layout is None or self._layout[0] != (width, held):
+            wider = {
+                "overdue": max(
+                    (cell_len(money(r.overdue_minor, r.currency)) for r in rows), default=0
+                ),
+                "borrower": min(
+                    BORROWER_MAX, max((cell_len(r.borrower_name) for r in rows), default=0)
+                ),
+            }
+            self._layout = ((width, held), layout(width, wider))
         return self._layout[1]
 
     def notify_style_update(self) -> None:
