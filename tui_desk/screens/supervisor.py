@@ -20,7 +20,6 @@ while the board is covered or closed.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -29,13 +28,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Vertical
-from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 
 from tui_desk.formatting import label, local
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.board_polling import BoardPolling
 from tui_desk.screens.confirm import ConfirmModal as ConfirmModal
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
@@ -68,21 +66,6 @@ PANES: tuple[Pane, ...] = (
 _PANE_TABLE = {p.name: p.focus for p in PANES if p.focus is not None}
 
 
-class BoardRead(Message):
-    """A board came back from the database: the marker it was read at, the board, and
-    when the worker last refreshed it."""
-
-    def __init__(self, version: int, board: Board, refreshed_at: dt.datetime | None) -> None:
-        super().__init__()
-        self.version = version
-        self.board = board
-        self.refreshed_at = refreshed_at
-
-
-class BoardUnchanged(Message):
-    """The change marker did not move: nothing to read, nothing to repaint."""
-
-
 def _binding(
     key: str, action: str, description: str, tooltip: str, id: str, *, show: bool = False,
     priority: bool = False,
@@ -90,7 +73,7 @@ def _binding(
     return Binding(key, action, description, tooltip=tooltip, show=show, id=id, priority=priority)
 
 
-class SupervisorScreen(PanedScreen, inherit_bindings=False):
+class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
     """The live board; supervisors only (the service refuses everyone else)."""
 
     AUTO_FOCUS = ""  # the pane shown decides the focus (see ``_show``)
@@ -165,13 +148,7 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
         """Risk rows chosen for a bulk reassign (their keys)."""
         self.repaints = 0
         """Board reads applied to the screen so far."""
-        self._polling = False
-        self._poll_timer: Timer | None = None
-        self._seen: int | None = None
-        self._read_at = 0.0
-        self._problem: str | None = None
-        self.refreshed_at: dt.datetime | None = None
-        """The worker's last refresh of the snapshot (its newest section)."""
+        self._init_polling()  # refreshed_at: the worker's last refresh of the snapshot
 
     # --- layout ------------------------------------------------------------------------
 
@@ -227,55 +204,6 @@ class SupervisorScreen(PanedScreen, inherit_bindings=False):
 
     def on_unmount(self) -> None:
         self._stop_polling()
-
-    def _start_polling(self) -> None:
-        if self._polling:
-            return
-        self._polling = True
-        self._poll(self._seen, force=True)
-
-    def _stop_polling(self) -> None:
-        self._polling = False
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
-
-    def _schedule(self, delay: float) -> None:
-        if not self._polling:
-            return
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-        self._poll_timer = self.set_timer(delay, self._poll_tick)
-
-    def _poll_tick(self) -> None:
-        self._poll_timer = None
-        if self._polling:
-            due = time.monotonic() - self._read_at >= self.PRESENCE_SECONDS
-            self._poll(self._seen, force=due)
-
-    @work(thread=True, group="board-poll", exclusive=True, exit_on_error=False)
-    def _poll(self, seen: int | None, *, force: bool) -> None:
-        version = self.service.board_version()
-        if version == seen and not force:
-            self.post_message(BoardUnchanged())
-            return
-        # The marker is read before the board: a change landing in between is simply
-        # read again on the next poll.
-        board = self.service.board()
-        self.post_message(BoardRead(version, board, self.service.board_refreshed_at()))
-
-    def on_board_unchanged(self, _message: BoardUnchanged) -> None:
-        self._schedule(self.POLL_SECONDS)
-
-    def on_board_read(self, message: BoardRead) -> None:
-        self._seen = message.version
-        self._read_at = time.monotonic()
-        self._problem = None
-        self.refreshed_at = message.refreshed_at
-        try:
-            self.show_board(message.board)
-        finally:
-            self._schedule(self.POLL_SECONDS)
 
     def action_refresh_board(self) -> None:
         if self._polling:

@@ -17,11 +17,9 @@ import time
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Static
@@ -29,6 +27,7 @@ from textual.widgets import ContentSwitcher, Static
 from tui_desk.formatting import local, money
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.board_polling import BoardPolling
 from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied
@@ -55,21 +54,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-class WallRead(Message):
-    """A board came back from the database (with the marker it was read at)."""
-
-    def __init__(self, version: int, board: Board, refreshed_at: dt.datetime | None) -> None:
-        super().__init__()
-        self.version = version
-        self.board = board
-        self.refreshed_at = refreshed_at
-
-
-class WallUnchanged(Message):
-    """The change marker did not move."""
-
-
-class WallboardScreen(ForwardsWorkerErrors, Screen[None]):
+class WallboardScreen(BoardPolling, ForwardsWorkerErrors, Screen[None]):
     """The board in large type, its sections taking turns; it changes nothing."""
 
     DEFAULT_CSS = """
@@ -84,8 +69,6 @@ class WallboardScreen(ForwardsWorkerErrors, Screen[None]):
     WallboardScreen KeyedTable { height: 1fr; }
     """
 
-    POLL_SECONDS: ClassVar[float] = 0.25
-    PRESENCE_SECONDS: ClassVar[float] = 3.0
     RETRY_SECONDS: ClassVar[float] = 2.0
     STALE_AFTER: ClassVar[dt.timedelta] = dt.timedelta(minutes=2)
     PAUSE_SECONDS: ClassVar[float] = 60.0
@@ -117,14 +100,9 @@ class WallboardScreen(ForwardsWorkerErrors, Screen[None]):
         self.board: Board | None = None
         self.section = 0
         self.repaints = 0
-        self._polling = False
-        self._poll_timer: Timer | None = None
+        self._init_polling()
         self._cycle_timer: Timer | None = None
         self._paused_until = 0.0
-        self._seen: int | None = None
-        self._read_at = 0.0
-        self._problem: str | None = None
-        self.refreshed_at: dt.datetime | None = None
 
     def compose(self) -> ComposeResult:
         yield OutageLine()
@@ -181,56 +159,13 @@ class WallboardScreen(ForwardsWorkerErrors, Screen[None]):
     # --- the live loop (as SupervisorScreen's) ----------------------------------------------
 
     def on_screen_resume(self) -> None:
-        if not self._polling:
-            self._polling = True
-            self._poll(self._seen, force=True)
+        self._start_polling()
 
     def on_screen_suspend(self) -> None:
         self._stop_polling()
 
     def on_unmount(self) -> None:
         self._stop_polling()
-
-    def _stop_polling(self) -> None:
-        self._polling = False
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-            self._poll_timer = None
-
-    def _schedule(self, delay: float) -> None:
-        if not self._polling:
-            return
-        if self._poll_timer is not None:
-            self._poll_timer.stop()
-        self._poll_timer = self.set_timer(delay, self._poll_tick)
-
-    def _poll_tick(self) -> None:
-        self._poll_timer = None
-        if self._polling:
-            due = time.monotonic() - self._read_at >= self.PRESENCE_SECONDS
-            self._poll(self._seen, force=due)
-
-    @work(thread=True, group="board-poll", exclusive=True, exit_on_error=False)
-    def _poll(self, seen: int | None, *, force: bool) -> None:
-        version = self.service.board_version()
-        if version == seen and not force:
-            self.post_message(WallUnchanged())
-            return
-        board = self.service.board()
-        self.post_message(WallRead(version, board, self.service.board_refreshed_at()))
-
-    def on_wall_unchanged(self, _message: WallUnchanged) -> None:
-        self._schedule(self.POLL_SECONDS)
-
-    def on_wall_read(self, message: WallRead) -> None:
-        self._seen = message.version
-        self._read_at = time.monotonic()
-        self._problem = None
-        self.refreshed_at = message.refreshed_at
-        try:
-            self.show_board(message.board)
-        finally:
-            self._schedule(self.POLL_SECONDS)
 
     def worker_failed(self, failure: WorkerFailure) -> bool:
         """A failed poll is said on the status line and retried (not notified each time)."""
