@@ -285,6 +285,7 @@ async def test_forbidden_contact_is_refused_with_its_rule(
         header = app.query_one(CaseHeader)
         assert "not now" in header.text and "quiet" in header.text
         assert "until tomorrow 08:00" in header.text
+        assert "(quiet hours)" in header.text and "quiet_hours" not in header.text
         await pilot.press("l")
         await settle(pilot)
         modal = app.screen

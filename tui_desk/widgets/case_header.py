@@ -46,7 +46,7 @@ def contact_status_text(
     if status.allowed_from is not None:
         t.append(" " + _("until {time}").format(time=when_text(status.allowed_from, timezone, now)))
     if status.rule:
-        t.append(f" ({status.rule})", style="dim")
+        t.append(f" ({label('rule', status.rule)})", style="dim")
     return t
 
 
