@@ -84,6 +84,30 @@ def test_the_ledger_has_nothing_to_change_on_a_fresh_seed(db: Database) -> None:
             result = ledger.recompute(s, case, NOW, PROFILE)
             assert result is not None and not result, (case.id, result)
             assert (case.stage, case.broken_promises) == before
+    # The worker's ledger_figures job keeps the stored arrears the ledger's: on a fresh
+    # seed it has nothing to correct, and after it runs the check is still clean.
+    with db.read() as s:
+        assert ledger.ledger_case_ids(s, 0, 10_000), "the seed has cases with a ledger"
+    assert ledger.sync_stored_figures(db, NOW).corrected == 0
+    report = run_checks(db, now=NOW, profile=PROFILE, only=["balance"])
+    assert report.clean, [p.message for r in report.results for p in r.problems]
+
+
+def test_the_balance_check_reads_the_ledger_as_the_worker_does(db: Database) -> None:
+    """A case with payments owes the bank's overdue less what was paid: the check and the
+    worker's job agree on that figure, and the check names a stored figure that differs."""
+    seed_database(db, cases=CASES, seed=7, now=NOW)
+    with db.write() as s:
+        case_id = ledger.ledger_case_ids(s, 0, 1)[0]
+        s.execute(
+            text("UPDATE collection_case SET overdue_minor = overdue_minor + 7 WHERE id = :id"),
+            {"id": case_id},
+        )
+    report = run_checks(db, now=NOW, profile=PROFILE, only=["balance"])
+    assert _problems(report)["balance"] == {case_id}
+    assert "ledger" in report.results[0].problems[0].message
+    assert ledger.sync_stored_figures(db, NOW).corrected == 1
+    assert run_checks(db, now=NOW, profile=PROFILE, only=["balance"]).clean
 
 
 def test_each_corruption_is_named(db: Database) -> None:

@@ -33,6 +33,7 @@ from tui_desk.demo.reference import (
 )
 from tui_desk.demo.state import Case
 from tui_desk.demo.tables import DATA_TABLES, ON_HOLD, OPENED_AT, STARTED_AT, Row
+from tui_desk.rules.balance import PaidFacts
 from tui_desk.rules.idcard import CHECK_CHARS
 from tui_desk.rules.priority import bucket_number, priority_score
 
@@ -77,6 +78,7 @@ class Generator(JourneyWriter):
         contacts = self.rows["contact_attempt"]
         promises = self.rows["promise_to_pay"]
         payments = self.rows["payment"]
+        cal_dates = self.cal.dates
         ids = self.ids
         bid, cid = self.first_borrower + first, self.first_case + first
         pid, lid = ids["phone"], ids["loan_account"]
@@ -117,6 +119,7 @@ class Generator(JourneyWriter):
 
             # -- timeline: the overdue-since day and, for journey cases, their history
             journey: Case | None = None
+            promise_paid: list[PaidFacts] = []
             plan_span: dict[str, Any] | None = None
             if depth == 0:
                 start = today - 1 - int(r() * r() * 7)
@@ -327,6 +330,7 @@ class Generator(JourneyWriter):
                                     f"BT{cid:010d}{paid_count:02d}", None,
                                     day[promise_day] + hms[1200 - TZ_OFFSET],
                                 ))  # fmt: skip
+                                promise_paid.append(PaidFacts(cal_dates[promise_day], amount))
                             else:
                                 broken += 1
                         else:
@@ -358,10 +362,19 @@ class Generator(JourneyWriter):
             else:
                 assert next_action is not None
                 next_action_at = day[next_action // 1440] + hms[next_action % 1440]
-                case_total = total
+                if journey is not None:
+                    case_total = self.ledger_overdue(
+                        lid - n_accounts, figures, total, journey.paid, journey.plan_in_force
+                    )
+                elif promise_paid:
+                    case_total = self.ledger_overdue(
+                        lid - n_accounts, figures, total, promise_paid, None
+                    )
+                else:
+                    case_total = total
                 priority = priority_score(
                     dpd=today - start,
-                    overdue_minor=total,
+                    overdue_minor=case_total,
                     broken_promises=broken,
                     next_action_due=next_action <= now_min,
                     weights=weights,

@@ -17,6 +17,7 @@ from tui_desk.demo.reference import CITIES
 from tui_desk.demo.state import Case, GeneratorState, PlanFacts
 from tui_desk.rules import agreements as agreement_rules
 from tui_desk.rules.adjustments import Changes
+from tui_desk.rules.balance import PlanFacts as BalancePlan
 from tui_desk.services.agreements import (
     AccountFigures,
     ScheduleFigures,
@@ -131,6 +132,15 @@ class PlanWriter(GeneratorState):
             )
         if status is PlanStatus.ACTIVE:
             c.missed_lines = sum(st.status is InstalmentStatus.MISSED for st in states)
+        if status is PlanStatus.ACTIVE or (
+            status is PlanStatus.COMPLETED and not c.plan_in_force_active
+        ):
+            # The plan the ledger follows: the latest active one, else the latest completed.
+            c.plan_in_force = BalancePlan(
+                cal.dates[plan_day],
+                tuple(LineFacts(seq, cal.dates[due], amount) for seq, due, *_m, amount in lines),
+            )
+            c.plan_in_force_active = status is PlanStatus.ACTIVE
         for (seq, due, part, interest, amount), state in zip(lines, states, strict=True):
             self._add("plan_instalment", (
                 self._next_id("plan_instalment"), plan_id, seq, cal.day[due], part, interest,

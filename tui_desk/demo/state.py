@@ -26,6 +26,9 @@ from tui_desk.demo.reference import (
     weighted_table,
 )
 from tui_desk.demo.tables import Row
+from tui_desk.rules.allocation import Owed, allocation_order
+from tui_desk.rules.balance import PaidFacts, case_balance
+from tui_desk.rules.balance import PlanFacts as BalancePlan
 from tui_desk.rules.idcard import WEIGHTS
 from tui_desk.rules.profile import PriorityWeights, load_profile
 from tui_desk.services.agreements import load_template
@@ -68,6 +71,10 @@ class Case:
     # A case pinned to its stage (so that every stage appears) keeps its plan paid.
     keep_stage: bool = False
     missed_lines: int = 0  # instalments of the active plan the ledger calls missed
+    # The case's ledger as written so far, for the stored figures (``ledger_overdue``).
+    paid: list[PaidFacts] = field(default_factory=list)
+    plan_in_force: BalancePlan | None = None
+    plan_in_force_active: bool = False
 
 
 class GeneratorState:
@@ -96,6 +103,7 @@ class GeneratorState:
             str(settings.get("template", "repayment")), str(settings.get("language", "zh_CN"))
         )
         self.missed_after_days = missed_after_days(self.profile)
+        self.allocation_order = allocation_order(self.profile.section("plans"))
         self.follow_up_policy = follow_up_policy(self.profile)
         self.follow_up_calendar = follow_up_calendar(self.profile, self.follow_up_policy)
         self.operators = operators
@@ -241,6 +249,7 @@ class GeneratorState:
     ) -> int:
         payment_id = self._next_id("payment")
         case.payments += 1
+        case.paid.append(PaidFacts(self.cal.dates[paid_day], amount))
         self._add("payment", (
             payment_id, f"PY{case.case_id:010d}{case.payments:02d}", case.case_id,
             case.primary_account, amount,
@@ -248,3 +257,34 @@ class GeneratorState:
             self.cal.ts(self._local(paid_day, 1200)),
         ))  # fmt: skip
         return payment_id
+
+    def ledger_overdue(
+        self,
+        first_account: int,
+        accounts: list[tuple[str, int, int, int, int]],
+        accounts_overdue: int,
+        paid: list[PaidFacts],
+        plan: BalancePlan | None,
+    ) -> int:
+        """The case's overdue figure as the ledger computes it (``rules.balance``), so the
+        seed stores what the desk's ``recompute`` and the worker's ``ledger_figures`` would."""
+        if not paid and plan is None:
+            return accounts_overdue
+        components = ("principal", "interest", "penalty", "fees")
+        owed = [
+            Owed(first_account + k, component, figure)
+            for k, (_number, *figures) in enumerate(accounts)
+            for component, figure in zip(components, figures, strict=True)
+            if component in self.allocation_order
+        ]
+        balance = case_balance(
+            owed,
+            accounts_overdue,
+            self.allocation_order,
+            paid,
+            plan,
+            (),
+            self.cal.dates[self.today],
+            self.missed_after_days,
+        )
+        return balance.overdue_minor

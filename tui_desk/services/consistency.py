@@ -3,7 +3,10 @@
 Read-only. Each check reads in keyset batches and looks at the whole database, so it
 runs in seconds on a large one; a problem names its case and row so someone can look:
 
-- ``balance``: an open case's arrears are the sum of its overdue accounts; an active
+- ``balance``: an open case's stored arrears are what its ledger computes
+  (``services.ledger.read_balance``: the overdue accounts less what was paid since, or
+  the missed instalments of the plan in force), the same figure the worker's
+  ``ledger_figures`` job keeps; an active
   plan's instalments hold what the ledger (``services.ledger.settle_lines``) allocates
   from the case's payments; a completed plan is fully paid; a case has one active plan.
   A line the ledger would now call missed but that is still stored due is not reported:
@@ -70,7 +73,15 @@ from tui_desk.rules.profile import Profile
 from tui_desk.services import day_counts
 from tui_desk.services.case_state import office_today
 from tui_desk.services.followups import follow_up_policy
-from tui_desk.services.ledger import LineFacts, PaidFacts, missed_after_days, settle_lines
+from tui_desk.services.ledger import (
+    LineFacts,
+    PaidFacts,
+    has_ledger,
+    ledger_case_ids,
+    missed_after_days,
+    settle_lines,
+    stored_figure_mismatches,
+)
 from tui_desk.services.queue.orphaned import orphan_count, orphans
 from tui_desk.services.visits.policy import visit_policy
 
@@ -197,10 +208,11 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
         func.sum(case((_A.status == AccountStatus.OVERDUE, _A.overdue_minor), else_=0)), 0
     )
     with db.snapshot() as s:
+        # A case with nothing in its ledger owes what its overdue accounts owe ...
         for case_id, stored, computed in s.execute(
             select(_C.id, _C.overdue_minor, accounts_overdue)
             .outerjoin(_A, _A.case_id == _C.id)
-            .where(_C.status == CaseStatus.OPEN)
+            .where(_C.status == CaseStatus.OPEN, ~has_ledger())
             .group_by(_C.id, _C.overdue_minor)
             .having(_C.overdue_minor != accounts_overdue)
             .order_by(_C.id)
@@ -210,6 +222,14 @@ def _balances(db: Database, sink: _Sink, now: dt.datetime, profile: Profile) -> 
                 _("case {case}: arrears stored as {stored} but its overdue accounts owe {owed}")
                 .format(case=case_id, stored=_money(stored), owed=_money(int(computed))),
             )  # fmt: skip
+        # ... and any other what the ledger computes (payments, credit, the plan in force).
+        for ids in _batches(lambda after: ledger_case_ids(s, after, BATCH)):
+            for case_id, stored, computed in stored_figure_mismatches(s, ids, now, profile):
+                sink.add(
+                    case_id,
+                    _("case {case}: arrears stored as {stored} but its ledger says {owed}")
+                    .format(case=case_id, stored=_money(stored), owed=_money(computed)),
+                )  # fmt: skip
         for case_id, active_plans in s.execute(
             select(RepaymentPlan.case_id, func.count())
             .where(RepaymentPlan.status == PlanStatus.ACTIVE)

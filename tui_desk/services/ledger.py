@@ -33,10 +33,11 @@ the worker); the caller holds the case row.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select, text
+from sqlalchemy import ColumnElement, exists, select, text
 from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
@@ -497,9 +498,10 @@ class FiguresResult:
         return f"stored figures of {self.scanned} cases checked, {self.corrected} corrected"
 
 
-def _ledger_case_ids(session: Session, after_id: int, limit: int) -> list[int]:
-    """Open cases with something in their ledger beyond the bank's figures, by id."""
-    has_ledger = (
+def has_ledger() -> ColumnElement[bool]:
+    """A case has something in its ledger beyond the bank's figures (payments, credit
+    moves, a plan in force); without it its overdue figure is the accounts' own."""
+    return (
         exists().where(Payment.case_id == CollectionCase.id)
         | exists().where(CreditMove.case_id == CollectionCase.id)
         | exists().where(
@@ -507,18 +509,37 @@ def _ledger_case_ids(session: Session, after_id: int, limit: int) -> list[int]:
             RepaymentPlan.status.in_((PlanStatus.ACTIVE, PlanStatus.COMPLETED)),
         )
     )
+
+
+def ledger_case_ids(session: Session, after_id: int, limit: int) -> list[int]:
+    """Open cases with something in their ledger beyond the bank's figures, by id."""
     return list(
         session.scalars(
             select(CollectionCase.id)
             .where(
                 CollectionCase.id > after_id,
                 CollectionCase.status == CaseStatus.OPEN,
-                has_ledger,
+                has_ledger(),
             )
             .order_by(CollectionCase.id)
             .limit(limit)
         )
     )
+
+
+def stored_figure_mismatches(
+    session: Session, case_ids: Sequence[int], now: dt.datetime, profile: Profile
+) -> list[tuple[int, int, int]]:
+    """(case, stored overdue, the ledger's overdue) for each of ``case_ids`` that differ."""
+    return [
+        (case_id, stored, computed)
+        for case_id, stored in session.execute(
+            select(CollectionCase.id, CollectionCase.overdue_minor)
+            .where(CollectionCase.id.in_(case_ids))
+            .order_by(CollectionCase.id)
+        )
+        if (computed := read_balance(session, case_id, now, profile).overdue_minor) != stored
+    ]
 
 
 def sync_stored_figures(
@@ -540,16 +561,8 @@ def sync_stored_figures(
     after_id = 0
     while True:
         with db.read() as s:
-            ids = _ledger_case_ids(s, after_id, batch_size)
-            wrong = [
-                case_id
-                for case_id, stored in s.execute(
-                    select(CollectionCase.id, CollectionCase.overdue_minor).where(
-                        CollectionCase.id.in_(ids)
-                    )
-                )
-                if read_balance(s, case_id, now, prof).overdue_minor != stored
-            ]
+            ids = ledger_case_ids(s, after_id, batch_size)
+            wrong = [case_id for case_id, _s, _c in stored_figure_mismatches(s, ids, now, prof)]
         if not ids:
             break
         after_id = ids[-1]
