@@ -251,3 +251,13 @@ class OverrideRequestStatus(enum.StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+
+
+class AgentState(enum.StrEnum):
+    """Where an agent's time goes (``agent_state_span``)."""
+
+    READY = "ready"  # waiting for the next case
+    PAUSED = "paused"  # away, with a reason from the profile's [states] pause_reasons
+    WORKING = "working"  # a case in hand
+    WRAP_UP = "wrap_up"  # after an outcome, for the profile's wrap-up time
+    OFFLINE = "offline"  # the desk is closed, or its heartbeat stopped

@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator
 # can name them; re-exported here because the services name them next to the models.
 from tui_desk.domain import AccountStatus as AccountStatus
 from tui_desk.domain import AdjustmentKind as AdjustmentKind
+from tui_desk.domain import AgentState as AgentState
 from tui_desk.domain import AgreementStatus as AgreementStatus
 from tui_desk.domain import AppointmentStatus as AppointmentStatus
 from tui_desk.domain import ApprovalStatus as ApprovalStatus
@@ -908,6 +909,43 @@ class AgentPresence(Base):
     case_since: Mapped[dt.datetime | None]
     last_action: Mapped[str | None] = mapped_column(String(120))
     last_action_at: Mapped[dt.datetime | None]
+
+
+class AgentStateSpan(Base):
+    """One stretch of an agent's day in one state.
+
+    An agent's spans follow each other without gaps or overlaps: a change of state ends
+    the open span (``ended_at`` set to the change's time) and opens the next one in the same
+    transaction, so at most one span per agent is open (``ended_at`` NULL, a unique partial
+    index) and it is the agent's current state. No span at all means offline. Time per
+    state in a day is the sum of the spans clipped to that day (an open span counts up to
+    now). ``reason`` is the pause reason (``paused`` only), ``case_id`` the case worked or
+    wrapped up (a soft reference, like presence), ``wrap_up_until`` when a wrap-up ends by
+    itself and ``extended`` whether it was extended (once).
+    """
+
+    __tablename__ = "agent_state_span"
+    __table_args__ = (
+        Index("ix_agent_state_span_agent_started", "agent_id", "started_at"),
+        Index("ix_agent_state_span_started", "started_at"),
+        Index(
+            "uq_agent_state_span_open",
+            "agent_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    state: Mapped[AgentState] = mapped_column(_enum(AgentState, "agent_state"))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    wrap_up_until: Mapped[dt.datetime | None]
+    extended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BoardSnapshot(Base):
