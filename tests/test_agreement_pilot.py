@@ -235,7 +235,7 @@ async def test_the_compare_view_uses_the_screens_height(
         await app.push_screen(CompareModal(dataclasses.replace(record, previous=previous)))
         await settle(pilot)
         rows = app.screen.query_one("#compare-rows", VerticalScroll)
-        width, height = size
+        _width, height = size
         assert rows.region.height >= height * 0.7
         hint = app.screen.query(".form-hint").results(Static)
         assert all(h.region.bottom <= height for h in hint)
