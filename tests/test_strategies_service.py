@@ -89,7 +89,9 @@ class World:
         )
         with self.db.write() as s:
             first = s.scalars(
-                select(PlanInstalment).where(PlanInstalment.plan_id == plan, PlanInstalment.seq == 1)
+                select(PlanInstalment).where(
+                    PlanInstalment.plan_id == plan, PlanInstalment.seq == 1
+                )
             ).one()
             first.status = InstalmentStatus.MISSED
             return first.id
@@ -131,7 +133,11 @@ def test_two_no_answers_queue_the_sms_as_an_automatic_contact(world: World) -> N
         [outbox] = s.scalars(select(SmsOutbox))
         attempt = s.get(ContactAttempt, action.contact_id)
         assert attempt is not None and outbox.contact_id == attempt.id
-        assert (attempt.agent_id, attempt.channel, outbox.created_by_id) == (None, Channel.SMS, None)
+        assert (attempt.agent_id, attempt.channel, outbox.created_by_id) == (
+            None,
+            Channel.SMS,
+            None,
+        )
         assert outbox.template == "callback.zh_CN"
         [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "strategy.action"))
         assert (event.agent_id, event.case_id, event.entity_id) == (None, world.case, action.id)
@@ -329,7 +335,9 @@ def test_the_us_profile_refuses_a_callback_the_7_day_cap_forbids(db: Database) -
     op = make.agent(login="op")
     borrower = make.borrower(name="Jane Roe", phones=["+12125550123"])
     with db.write() as s:
-        s.execute(update(Borrower).where(Borrower.id == borrower).values(timezone="America/New_York"))
+        s.execute(
+            update(Borrower).where(Borrower.id == borrower).values(timezone="America/New_York")
+        )
     case = make.case(borrower_id=borrower, owner_id=op, overdue_days=5)
     [phone] = make.phone_ids(borrower)
     for i in range(7):  # seven attempts in the last day: none allowed for a week
@@ -376,3 +384,72 @@ def test_apply_to_case_takes_the_profile_it_is_given(world: World) -> None:
         assert strategies.apply_to_case(s, world.case, NOW, prof) == (0, 1)
     [action] = world.actions()
     assert action.refused_by == "daily_ceiling"
+
+
+# --- the strategy actions report ---------------------------------------------------------
+
+
+def test_the_strategy_actions_report_counts_a_scripted_two_days(db: Database) -> None:
+    make = Factory(db, now=NOW)
+    op = make.agent(login="op")
+    sup = Actor(id=make.agent(login="sup", role=Role.SUPERVISOR), login="sup", name="s",
+                role=Role.SUPERVISOR)  # fmt: skip
+    cases = {}
+    for name, number in (
+        ("甲", "+8613812340001"),
+        ("乙", "+8613812340002"),
+        ("丙", "+8613812340003"),
+    ):
+        borrower = make.borrower(name=name, phones=[number])
+        cases[name] = (make.case(borrower_id=borrower, owner_id=op, overdue_days=5), borrower)
+    a, b, c = (cases[n][0] for n in ("甲", "乙", "丙"))
+    [c_phone] = make.phone_ids(cases["丙"][1])
+    for case in (a, c):
+        make.contact(case, agent_id=op, minutes_ago=40)
+        make.contact(case, agent_id=op, minutes_ago=50)
+    make.hold(b, set_by_id=op)
+    with db.write() as s:
+        s.execute(update(Phone).where(Phone.id == c_phone).values(do_not_call=True))
+
+    def broken(case: int, at: dt.datetime) -> None:
+        with db.write() as s:
+            s.add(
+                PromiseToPay(
+                    case_id=case, amount_minor=1_000, due_on=(at - dt.timedelta(days=1)).date(),
+                    status=PromiseStatus.BROKEN, created_by_id=op,
+                    created_at=at - dt.timedelta(days=3), resolved_at=at,
+                )
+            )  # fmt: skip
+
+    # Day 1: A's SMS goes (and the gateway accepts it), C's is refused (do-not-call), B's
+    # callback is refused (hold). Day 2: A's broken promise books a callback.
+    broken(b, NOW - dt.timedelta(hours=1))
+    strategies.run_strategies(db, NOW, profile="cn")
+    with db.write() as s:
+        s.execute(update(SmsOutbox).values(status="sent"))
+    day2 = NOW + dt.timedelta(days=1)
+    broken(a, day2 - dt.timedelta(hours=1))
+    strategies.run_strategies(db, day2, profile="cn")
+
+    from tui_desk.services import reports
+    from tui_desk.services.errors import PermissionDenied
+
+    table = reports.report_for(
+        sup, db, "strategy-actions", date_from=dt.date(2026, 3, 3), date_to=dt.date(2026, 3, 4),
+        profile=CN,
+    )  # fmt: skip
+    assert table.rows == [
+        ("2026-03-03", "broken promise", 1, 1, 0, 0, 1, "hold 1"),
+        ("2026-03-03", "two no-answers", 2, 2, 1, 1, 1, "do not call 1"),
+        ("2026-03-04", "broken promise", 1, 1, 1, 0, 0, ""),
+    ]
+    assert table.total == ("total", "", 4, 4, 2, 1, 2, "")
+    csv_text = reports.to_csv(table)
+    assert csv_text.splitlines()[0] == "day,strategy,fired,actions,done,SMS sent,refused,refused by"
+    assert "2026-03-03,two no-answers,2,2,1,1,1,do not call 1" in csv_text
+    op_actor = Actor(id=op, login="op", name="op", role=Role.OPERATOR)
+    with pytest.raises(PermissionDenied):
+        reports.report_for(
+            op_actor, db, "strategy-actions", date_from=dt.date(2026, 3, 3),
+            date_to=dt.date(2026, 3, 4), profile=CN,
+        )  # fmt: skip

@@ -145,9 +145,7 @@ _moments = st.integers(min_value=0, max_value=6 * 24 * 60).map(
 _facts = st.builds(
     CaseEvents,
     opened_at=st.just(OPENED),
-    no_answers=st.lists(_moments, max_size=6).map(
-        lambda ts: tuple(enumerate(sorted(ts), start=1))
-    ),
+    no_answers=st.lists(_moments, max_size=6).map(lambda ts: tuple(enumerate(sorted(ts), start=1))),
     last_contact_at=st.none() | _moments,
     broken_promises=st.lists(_moments, max_size=3).map(lambda ts: tuple(enumerate(ts, start=1))),
     missed_instalments=st.lists(st.integers(1, 50), max_size=3, unique=True).map(tuple),
@@ -158,14 +156,15 @@ _policies = st.builds(
         {
             "strategy": {"daily_ceiling": ceiling},
             "strategies": [
-                one({"event": "no_answer_count", "count": count, "within_days": 1},
-                    *then, name="a"),
+                one(
+                    {"event": "no_answer_count", "count": count, "within_days": 1}, *then, name="a"
+                ),
                 one({"event": "promise_broken"}, *then, name="b"),
                 one({"event": "no_contact_days", "days": days}, *then, name="c"),
                 one({"event": "instalment_missed"}, *then, name="d"),
             ],
         }
-    ),  # fmt: skip
+    ),
     st.integers(0, 5),
     st.integers(1, 4),
     st.integers(1, 5),
