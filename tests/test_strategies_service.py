@@ -453,3 +453,28 @@ def test_the_strategy_actions_report_counts_a_scripted_two_days(db: Database) ->
             op_actor, db, "strategy-actions", date_from=dt.date(2026, 3, 3),
             date_to=dt.date(2026, 3, 4), profile=CN,
         )  # fmt: skip
+
+
+def test_a_run_that_dies_midway_is_completed_by_the_next_without_doubles(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = world.make.case(owner_id=world.op, overdue_days=5, name="王五")
+    world.no_answers(2)
+    world.no_answers(2, case=other)
+    real = strategies.apply_to_case
+    calls: list[int] = []
+
+    def dies_on_the_second(*args: object, **kwargs: object) -> tuple[int, int] | None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(strategies, "apply_to_case", dies_on_the_second)
+    with pytest.raises(RuntimeError):
+        strategies.run_strategies(world.db, NOW, profile="cn", batch_size=1)
+    assert len(world.actions()) == 1  # the first batch committed, with its audit event
+    monkeypatch.setattr(strategies, "apply_to_case", real)
+    assert strategies.run_strategies(world.db, NOW, profile="cn").done == 1
+    assert sorted(a.case_id for a in world.actions()) == sorted([world.case, other])
+    assert world.count(SmsOutbox) == 2

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -76,7 +77,9 @@ from tui_desk.services.ledger import missed_after_days
 
 DEFAULT_PROFILE = "cn"
 STRATEGIES_EVERY = dt.timedelta(minutes=15)
-DEFAULT_BATCH_CASES = 100
+# About 15 ms a case that fires (SQLite, 2 busy cores): a batch holds the write lock
+# for a few hundred milliseconds at most, so desk writes hardly wait.
+DEFAULT_BATCH_CASES = 20
 AUDIT_ACTION = "strategy.action"
 MAX_BOOST = 100_000
 # How many answered calls say when a borrower usually answers.
@@ -141,59 +144,59 @@ def _missed_since(now: dt.datetime, prof: Profile) -> dt.date:
     )
 
 
+def _not_fired(rule: str, case_id: Any, key: ColumnElement[str]) -> ColumnElement[bool]:
+    return ~(
+        select(StrategyAction.id)
+        .where(
+            StrategyAction.case_id == case_id,
+            StrategyAction.rule == rule,
+            StrategyAction.event_key == key,
+        )
+        .exists()
+    )
+
+
 def candidate_cases(s: Session, now: dt.datetime, prof: Profile) -> list[int]:
-    """Open cases on which some strategy's event may stand (the rules decide)."""
+    """Open cases on which some strategy's event may stand and has not fired yet (the
+    rules decide; this only keeps a run from reading every case)."""
     policy = prof.strategies
-    events = {st.when.event for st in policy.strategies}
     lookback = now - dt.timedelta(days=policy.lookback_days)
     ids: set[int] = set()
-    if rules.NO_ANSWER_COUNT in events:
-        days = _no_answer_days(policy)
-        ids.update(
-            s.scalars(
-                select(ContactAttempt.case_id).where(*_no_answer_filter(now, days)).distinct()
-            )
-        )
-    if rules.PROMISE_BROKEN in events:
-        ids.update(
-            s.scalars(
-                select(PromiseToPay.case_id)
-                .where(
-                    PromiseToPay.status == PromiseStatus.BROKEN,
-                    PromiseToPay.resolved_at >= lookback,
-                    PromiseToPay.resolved_at <= now,
-                )
-                .distinct()
-            )
-        )
-    if rules.INSTALMENT_MISSED in events:
-        ids.update(s.scalars(_missed_query(now, prof).with_only_columns(RepaymentPlan.case_id)))
-    for st in policy.strategies:
-        if st.when.event != rules.NO_CONTACT_DAYS:
-            continue
-        # A silence that reached its length within the lookback began in this window.
-        start = now - dt.timedelta(days=st.when.days + policy.lookback_days)
-        end = now - dt.timedelta(days=st.when.days)
+    counts = [st.when.count for st in policy.strategies if st.when.event == rules.NO_ANSWER_COUNT]
+    if counts:
         ids.update(
             s.scalars(
                 select(ContactAttempt.case_id)
-                .where(
-                    ContactAttempt.started_at >= start,
-                    ContactAttempt.started_at <= end,
-                    ContactAttempt.voided_at.is_(None),
-                )
-                .distinct()
+                .where(*_no_answer_filter(now, _no_answer_days(policy)))
+                .group_by(ContactAttempt.case_id)
+                .having(func.count() >= min(counts))
             )
         )
-        ids.update(
-            s.scalars(
-                select(CollectionCase.id).where(
-                    CollectionCase.status == CaseStatus.OPEN,
-                    CollectionCase.opened_at >= start,
-                    CollectionCase.opened_at <= end,
+    for st in policy.strategies:
+        event = st.when.event
+        if event == rules.PROMISE_BROKEN:
+            key = literal("promise:") + cast(PromiseToPay.id, String)
+            ids.update(
+                s.scalars(
+                    select(PromiseToPay.case_id).where(
+                        PromiseToPay.status == PromiseStatus.BROKEN,
+                        PromiseToPay.resolved_at >= lookback,
+                        PromiseToPay.resolved_at <= now,
+                        _not_fired(st.name, PromiseToPay.case_id, key),
+                    )
                 )
             )
-        )
+        elif event == rules.INSTALMENT_MISSED:
+            key = literal("instalment:") + cast(PlanInstalment.id, String)
+            ids.update(
+                s.scalars(
+                    _missed_query(now, prof)
+                    .with_only_columns(RepaymentPlan.case_id)
+                    .where(_not_fired(st.name, RepaymentPlan.case_id, key))
+                )
+            )
+        elif event == rules.NO_CONTACT_DAYS:
+            ids.update(s.scalars(_silent_cases(st, now, policy.lookback_days)))
     if not ids:
         return []
     open_ids: list[int] = []
@@ -206,6 +209,33 @@ def candidate_cases(s: Session, now: dt.datetime, prof: Profile) -> list[int]:
             )
         )
     return sorted(open_ids)
+
+
+def _silent_cases(st: rules.Strategy, now: dt.datetime, lookback_days: int) -> Select[int]:
+    """Open cases whose silence (since the last contact, else since opening) reached the
+    strategy's length within the lookback, and on which the strategy has not acted since."""
+    case = CollectionCase
+    last = (
+        select(func.max(ContactAttempt.started_at))
+        .where(ContactAttempt.case_id == case.id, ContactAttempt.voided_at.is_(None))
+        .scalar_subquery()
+    )
+    since = func.coalesce(last, case.opened_at)
+    acted = (
+        select(StrategyAction.id)
+        .where(
+            StrategyAction.case_id == case.id,
+            StrategyAction.rule == st.name,
+            StrategyAction.at >= since,
+        )
+        .exists()
+    )
+    return select(case.id).where(
+        case.status == CaseStatus.OPEN,
+        since >= now - dt.timedelta(days=st.when.days + lookback_days),
+        since <= now - dt.timedelta(days=st.when.days),
+        ~acted,
+    )
 
 
 def _missed_query(now: dt.datetime, prof: Profile) -> Select[int]:
@@ -306,18 +336,28 @@ def case_events(
 # --- applying one action ----------------------------------------------------------------
 
 
+class Templates:
+    """The SMS templates of one run, read on first use: the shipped ones and those a
+    supervisor installed in the database (the desk's catalogue)."""
+
+    def __init__(self, db: Database | None, prof: Profile) -> None:
+        self.db = db
+        self.prof = prof
+        self._catalogue: sms.TemplateCatalogue | None = None
+
+    def __call__(self) -> sms.TemplateCatalogue:
+        if self._catalogue is None:
+            self._catalogue = sms.load_sms_templates(self.prof, db=self.db)
+        return self._catalogue
+
+
 class _Applier:
-    def __init__(self, s: Session, now: dt.datetime, prof: Profile) -> None:
+    def __init__(self, s: Session, now: dt.datetime, prof: Profile, templates: Templates) -> None:
         self.s = s
         self.now = now
         self.prof = prof
         self.policy = contact_policy(prof)
-        self._catalogue: sms.TemplateCatalogue | None = None
-
-    def catalogue(self) -> sms.TemplateCatalogue:
-        if self._catalogue is None:
-            self._catalogue = sms.load_sms_templates(self.prof)
-        return self._catalogue
+        self.catalogue = templates
 
     def apply(self, case: CollectionCase, borrower: Borrower, planned: rules.Planned) -> _Result:
         if planned.refused_rule == rules.DAILY_CEILING:
@@ -338,9 +378,12 @@ class _Applier:
         name = planned.then.template or ""
         try:
             template = self.catalogue().get(name)
+        except ServiceError as exc:  # no such template (UnknownRecord)
+            return _refused("template", str(exc))
+        try:
             phone = sms.sms_phone(self.s, borrower, None)
         except ServiceError as exc:
-            return _refused("template" if "template" in str(exc).lower() else "no_phone", str(exc))
+            return _refused("no_phone", str(exc))
         decision = sms.decide_sms(self.s, case, borrower, phone, self.now, self.prof)
         if not decision.allowed:
             return _refused(decision.rule, decision.reason)
@@ -433,7 +476,7 @@ def _record(
         action=planned.then.action,
         status=result.status,
         refused_by=result.refused_by,
-        reason=(result.reason or None) and (result.reason or "")[:500],
+        reason=result.reason[:500] if result.reason else None,
         contact_id=result.contact_id,
         at=now,
     )
@@ -467,7 +510,11 @@ def _record(
 
 
 def apply_to_case(
-    s: Session, case_id: int, now: dt.datetime, prof: Profile
+    s: Session,
+    case_id: int,
+    now: dt.datetime,
+    prof: Profile,
+    templates: Templates | None = None,
 ) -> tuple[int, int] | None:
     """Fire the strategies whose events stand on one case; (done, refused), or None when
     the case is in an agent's hands (left for a later run) or no longer open."""
@@ -485,7 +532,7 @@ def apply_to_case(
     borrower = s.get(Borrower, case.borrower_id)
     assert borrower is not None  # a foreign key
     events = {st.name: st.when.event for st in prof.strategies.strategies}
-    applier = _Applier(s, now, prof)
+    applier = _Applier(s, now, prof, templates or Templates(None, prof))
     done = refused = 0
     for p in planned:
         result = applier.apply(case, borrower, p)
@@ -523,11 +570,12 @@ def run_strategies(
     counts = {k: int(resumed.get(k, 0)) for k in ("cases", "done", "refused", "leased")}
     with db.read() as s:
         ids = [i for i in candidate_cases(s, now, prof) if i > after_id]
+    templates = Templates(db, prof)
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         with job_write(db) as s:
             for case_id in batch:
-                result = apply_to_case(s, case_id, now, prof)
+                result = apply_to_case(s, case_id, now, prof, templates)
                 if result is None:
                     counts["leased"] += 1
                     continue
