@@ -645,7 +645,7 @@ def strategy_actions(
     for key in sorted(found):
         counts = found[key]
         totals = [t + c for t, c in zip(totals, counts, strict=True)]
-        by_rule = ", ".join(
+        by_rule = _(", ").join(
             f"{label('rule', rule)} {n}" for rule, n in sorted(refusals.get(key, {}).items())
         )
         rows.append((*key, *counts, by_rule))
