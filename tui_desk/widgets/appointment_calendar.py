@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -23,6 +22,7 @@ from tui_desk.formatting import DASH, label, local, month_day, weekday
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.calendar import CalendarView, CalendarVisit
 from tui_desk.widgets.in_place import update_in_place
+from tui_desk.widgets.tables import fill
 
 COLUMNS = (
     ("day", N_("Day")),
@@ -157,26 +157,10 @@ class AppointmentCalendar(Vertical):
                          style="red" if follow.status == "missed" else ""),
                     key=f"f{follow.follow_up_id}",
                 )  # fmt: skip
-        self._fill(table, rows)
+        fill(table, COLUMNS, rows)
         target = next((r for r in (cursor_row, mine_row, first_visit_row) if r is not None), None)
         if target is not None:
             table.move_cursor(row=target, animate=False)
-
-    def _fill(self, table: DataTable[Text], rows: list[tuple[str, tuple[Text, ...]]]) -> None:
-        """Put ``rows`` in the table with each column as wide as its widest cell.
-
-        The widths are set here, not measured by the table later: a table measured after
-        it was drawn showed cut values ("10:0", "已预") until its next refresh."""
-        widths = [cell_len(_(title)) for _key, title in COLUMNS]
-        for _key, cells in rows:
-            for i, cell in enumerate(cells):
-                widths[i] = max(widths[i], cell.cell_len)
-        with self.app.batch_update():
-            table.clear(columns=True)
-            for (key, title), width in zip(COLUMNS, widths, strict=True):
-                table.add_column(Text(_(title)), key=key, width=width)
-            for key, cells in rows:
-                table.add_row(*cells, key=key)
 
     def _title(self, view: CalendarView) -> Text:
         if view.span_days == 7:

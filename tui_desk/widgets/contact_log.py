@@ -14,6 +14,7 @@ from tui_desk.formatting import DASH, label, local
 from tui_desk.i18n import N_, _
 from tui_desk.views.case import ContactLine
 from tui_desk.widgets.in_place import update_in_place
+from tui_desk.widgets.tables import fill
 
 NOTE_WIDTH = 28
 
@@ -59,13 +60,14 @@ class ContactLogPanel(Vertical):
     def show(self, contacts: Sequence[ContactLine]) -> None:
         self.contacts = tuple(contacts)
         table = self.table
-        with self.app.batch_update():
-            table.clear()
-            for c in self.contacts:
-                # An undone outcome stays in the log, struck out and marked, never hidden.
-                style = "dim strike" if c.voided else ""
-                note = auto_label(c) if c.automatic else _one_line(c.note)
-                table.add_row(
+        rows: list[tuple[str, tuple[Text, ...]]] = []
+        for c in self.contacts:
+            # An undone outcome stays in the log, struck out and marked, never hidden.
+            style = "dim strike" if c.voided else ""
+            note = auto_label(c) if c.automatic else _one_line(c.note)
+            rows.append((
+                c.row_key,
+                (
                     Text(local(c.started_at, self.timezone), style=style),
                     _channel(c, style),
                     contact_outcome(c),
@@ -73,8 +75,10 @@ class ContactLogPanel(Vertical):
                     Text(c.number or c.address or DASH, style=style),
                     Text(label("relation", c.party), style=style),
                     Text(_("auto") if c.automatic else (c.agent_name or DASH), style=style),
-                    key=c.row_key,
-                )
+                ),
+            ))  # fmt: skip
+        with self.app.batch_update():
+            fill(table, COLUMNS, rows)
             self._show_note(self.contacts[0] if self.contacts else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
