@@ -633,9 +633,11 @@ def entries(w: World) -> list[Entry]:
                 "changes": _nested(
                     lambda f: Changes(**f),  # type: ignore[arg-type]
                     {
-                        "suspend_periods": number(0, 12),
-                        "extend_by": number(0, 24),
-                        "grace_periods": number(0, 6),
+                        # The boundary's bounds (check_changes); what fits the plan
+                        # (at most max_months in all) is the adjustment rules' to say.
+                        "suspend_periods": number(0, 120),
+                        "extend_by": number(0, 120),
+                        "grace_periods": number(0, 120),
                         "grace_mode": code(("none", "interest_only", "capitalised")),
                     },
                 ),
