@@ -93,3 +93,43 @@ async def test_an_outage_is_one_steady_line_and_the_form_keeps_its_text(
     assert NOW.isoformat(timespec="seconds") in starts[0].getMessage()
     # The failing probes are the outage, not faults: nothing logged as an error.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_the_board_in_an_outage_keeps_its_figures_and_says_so_in_words(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed poll of the board is a read: it says the figures are from before the
+    outage, not "nothing was saved, try again", and never the driver's text."""
+    from tui_desk.screens.supervisor import SupervisorScreen
+
+    down = [False]
+    real_version = DeskService.board_version
+
+    def version(self: DeskService) -> int:
+        if down[0]:
+            raise _down()
+        return real_version(self)
+
+    monkeypatch.setattr(DeskApp, "PROBE_SECONDS", 0.05)
+    monkeypatch.setattr(DeskService, "board_version", version)
+    monkeypatch.setattr(DeskService, "database_answers", lambda _self: None)
+    monkeypatch.setattr(SupervisorScreen, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(SupervisorScreen, "RETRY_SECONDS", 0.05)
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        board = app.screen
+        assert isinstance(board, SupervisorScreen)
+
+        def status() -> str:
+            return str(board.query_one("#board-status").render())
+
+        await until(pilot, lambda: "reading the board" not in status())
+        down[0] = True
+        await until(pilot, lambda: "stopped answering" in status())
+        assert "nothing was saved" not in status()
+        assert DRIVER_TEXT not in screen_text(app)
+        down[0] = False
+        await until(pilot, lambda: "could not be read" not in status())
