@@ -133,3 +133,40 @@ async def test_the_board_in_an_outage_keeps_its_figures_and_says_so_in_words(
         assert DRIVER_TEXT not in screen_text(app)
         down[0] = False
         await until(pilot, lambda: "could not be read" not in status())
+
+
+async def test_an_idle_desk_shows_the_outage_from_its_heartbeat(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody typing: the presence heartbeat is the desk's only query, and an outage it
+    meets is shown (the line, no notification); any other failed beat stays quiet."""
+    from tui_desk.screens.desk.screen import DeskScreen
+
+    state = ["up"]
+
+    def heartbeat(_self: DeskService, _case_id: int | None) -> None:
+        if state[0] == "down":
+            raise _down()
+        if state[0] == "odd":
+            raise RuntimeError("a beat that failed for another reason")
+
+    def answers(_self: DeskService) -> None:
+        if state[0] == "down":
+            raise _down()
+
+    monkeypatch.setattr(DeskApp, "PROBE_SECONDS", 0.05)
+    monkeypatch.setattr(DeskScreen, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(DeskService, "heartbeat", heartbeat)
+    monkeypatch.setattr(DeskService, "database_answers", answers)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        state[0] = "odd"
+        await pilot.pause(0.3)
+        assert not _line(app).display and not app._notifications
+        state[0] = "down"
+        await until(pilot, lambda: _line(app).display)
+        assert str(_line(app).render()).startswith("database unavailable since")
+        assert not app._notifications and DRIVER_TEXT not in screen_text(app)
+        state[0] = "up"
+        await until(pilot, lambda: not _line(app).display)
