@@ -6,9 +6,11 @@ database answers again. The log has one line for the start and one for the end."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from textual.pilot import Pilot
 
 from tests.pilot import desk_screen, screen_text, settle, until
 from tests.test_form_errors_pilot import FORMS, NOW, World, _busy, _inputs, make_world
@@ -33,6 +35,16 @@ def world(sqlite_db: Database) -> World:
 
 def _line(app: DeskApp) -> OutageLine:
     return desk_screen(app).query_one(OutageLine)
+
+
+async def polled(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Wait for ``condition`` without settling: tests.pilot.until waits on every worker,
+    and re-raises the failed ones an outage leaves behind."""
+    for _ in range(400):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen did not change")
 
 
 async def test_an_outage_is_one_steady_line_and_the_form_keeps_its_text(
@@ -110,9 +122,13 @@ async def test_the_board_in_an_outage_keeps_its_figures_and_says_so_in_words(
             raise _down()
         return real_version(self)
 
+    def answers(_self: DeskService) -> None:
+        if down[0]:
+            raise _down()
+
     monkeypatch.setattr(DeskApp, "PROBE_SECONDS", 0.05)
     monkeypatch.setattr(DeskService, "board_version", version)
-    monkeypatch.setattr(DeskService, "database_answers", lambda _self: None)
+    monkeypatch.setattr(DeskService, "database_answers", answers)
     monkeypatch.setattr(SupervisorScreen, "POLL_SECONDS", 0.05)
     monkeypatch.setattr(SupervisorScreen, "RETRY_SECONDS", 0.05)
     app = world.app()
@@ -126,13 +142,13 @@ async def test_the_board_in_an_outage_keeps_its_figures_and_says_so_in_words(
         def status() -> str:
             return str(board.query_one("#board-status").render())
 
-        await until(pilot, lambda: "reading the board" not in status())
+        await polled(pilot, lambda: "reading the board" not in status())
         down[0] = True
-        await until(pilot, lambda: "stopped answering" in status())
+        await polled(pilot, lambda: "stopped answering" in status())
         assert "nothing was saved" not in status()
         assert DRIVER_TEXT not in screen_text(app)
         down[0] = False
-        await until(pilot, lambda: "could not be read" not in status())
+        await polled(pilot, lambda: "could not be read" not in status())
 
 
 async def test_an_idle_desk_shows_the_outage_from_its_heartbeat(
@@ -165,8 +181,8 @@ async def test_an_idle_desk_shows_the_outage_from_its_heartbeat(
         await pilot.pause(0.3)
         assert not _line(app).display and not app._notifications
         state[0] = "down"
-        await until(pilot, lambda: _line(app).display)
+        await polled(pilot, lambda: _line(app).display)
         assert str(_line(app).render()).startswith("database unavailable since")
         assert not app._notifications and DRIVER_TEXT not in screen_text(app)
         state[0] = "up"
-        await until(pilot, lambda: not _line(app).display)
+        await polled(pilot, lambda: not _line(app).display)
