@@ -58,6 +58,7 @@ from tui_desk.db.models import (
     RepaymentPlan,
     Role,
 )
+from tui_desk.domain import DOOR_METHODS
 from tui_desk.rules.adjustments import Changes
 from tui_desk.rules.plans import PlanRequest
 from tui_desk.rules.priority import bucket_labels
@@ -785,7 +786,7 @@ def entries(w: World) -> list[Entry]:
                         "obligations_minor": amount(w, low=0, optional=True),
                         "affordable_monthly_minor": amount(w, low=0, optional=True),
                         "collected_minor": amount(w, low=0),
-                        "collected_method": code(("cash", "card", "transfer"), optional=True),
+                        "collected_method": code(DOOR_METHODS, optional=True),
                         "receipt_no": text(40),
                         "note": text(2000, multiline=True),
                     },
