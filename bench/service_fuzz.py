@@ -58,8 +58,10 @@ from tui_desk.db.models import (
     RepaymentPlan,
     Role,
 )
+from tui_desk.domain import DOOR_METHODS
 from tui_desk.rules.adjustments import Changes
 from tui_desk.rules.plans import PlanRequest
+from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services.agents import resolve_actor
 from tui_desk.services.contact_checks import OVERRIDABLE_RULES
@@ -275,14 +277,24 @@ def money(w: World, *, low: Decimal = Decimal(0)) -> st.SearchStrategy[Value]:
 
 
 def day(
-    w: World, *, earliest: int, latest: int, past: bool = True, future: bool = True
+    w: World,
+    *,
+    earliest: int,
+    latest: int,
+    past: bool = True,
+    future: bool = True,
+    optional: bool = False,
 ) -> st.SearchStrategy[Value]:
-    """A day from today+earliest to today+latest; outside (when the rule says so),
-    extreme years and wrong types break the rules."""
+    """A day from today+earliest to today+latest (or None when ``optional``); outside
+    (when the rule says so), extreme years and wrong types break the rules."""
     fine = good(st.integers(earliest, latest).map(lambda n: w.today + dt.timedelta(days=n)))
+    if optional:
+        fine = st.one_of(fine, good(st.none()))
     wrong = [
         bad(dt.date(1, 1, 1), dt.date(9999, 12, 31), "2026-01-01", 20260101),
-        bad(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None),
+        bad(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+        if optional
+        else bad(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), None),
     ]
     if past:
         wrong.append(
@@ -423,7 +435,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "scope": code(("all", "mine", "unowned")),
                 "stage": code(("new", "contacting", "registered", "plan"), optional=True),
-                "bucket": code(("0-30", "31-60", "61-90", "90+"), optional=True),
+                "bucket": code(bucket_labels(prof.dpd_bounds), optional=True),
                 "broken_only": flag(),
                 "on_hold": flag(),
                 "search": st.one_of(
@@ -457,7 +469,7 @@ def entries(w: World) -> list[Entry]:
                 "note": text(2000, multiline=True),
                 "callback_at": moment(w, earliest_hours=1, latest_hours=24 * 30, optional=True),
                 "promise_amount_minor": amount(w, optional=True),
-                "promise_due": st.one_of(good(st.none()), day(w, earliest=0, latest=30)),
+                "promise_due": day(w, earliest=0, latest=30, optional=True),
             },
             case_arg="case_id",
         ),
@@ -533,7 +545,7 @@ def entries(w: World) -> list[Entry]:
                 "case_id": record(w, w.cases),
                 "kind": code(("identity", "residence", "income", "other")),
                 "channel": code(("email", "post", "in_person")),
-                "received_on": day(w, earliest=-60, latest=0),
+                "received_on": day(w, earliest=-366, latest=0),
                 "description": text(200),
             },
             case_arg="case_id",
@@ -605,8 +617,8 @@ def entries(w: World) -> list[Entry]:
                             good(st.integers(0, 6)), bad(-1, 10**6, "3", 2.5, None, True)
                         ),
                         "grace_mode": code(("none", "interest_only", "capitalised")),
-                        "down_payment_on": st.one_of(
-                            good(st.none()), day(w, earliest=0, latest=30, future=False)
+                        "down_payment_on": day(
+                            w, earliest=0, latest=30, future=False, optional=True
                         ),
                     },
                 ),
@@ -622,19 +634,25 @@ def entries(w: World) -> list[Entry]:
                 "changes": _nested(
                     lambda f: Changes(**f),  # type: ignore[arg-type]
                     {
-                        "suspend_periods": number(0, 12),
-                        "extend_by": number(0, 24),
-                        "grace_periods": number(0, 6),
+                        # The boundary's bounds (check_changes); what fits the plan
+                        # (at most max_months in all) is the adjustment rules' to say.
+                        "suspend_periods": number(0, 120),
+                        "extend_by": number(0, 120),
+                        "grace_periods": number(0, 120),
                         "grace_mode": code(("none", "interest_only", "capitalised")),
                     },
                 ),
-                "reason": text(500, required=True),
+                "reason": text(500, required=True, multiline=True),
             },
             case_arg="case_id",
         ),
         Entry(
             "decide_adjustment",
-            {"adjustment_id": record(w, w.adjustments), "approve": flag(), "note": text(500)},
+            {
+                "adjustment_id": record(w, w.adjustments),
+                "approve": flag(),
+                "note": text(500, multiline=True),
+            },
         ),
         Entry("early_settlement", {"case_id": record(w, w.cases)}),
         Entry(
@@ -689,8 +707,8 @@ def entries(w: World) -> list[Entry]:
                 "agreement_id": record(w, w.agreements),
                 "borrower_confirmation": text(200, required=True),
                 "place": text(200, required=True),
-                "effective_on": st.one_of(
-                    good(st.none()), day(w, earliest=0, latest=30, past=False, future=False)
+                "effective_on": day(
+                    w, earliest=0, latest=30, past=False, future=False, optional=True
                 ),
                 "delivery": text(100),
                 "record_version": version(),
@@ -768,7 +786,7 @@ def entries(w: World) -> list[Entry]:
                         "obligations_minor": amount(w, low=0, optional=True),
                         "affordable_monthly_minor": amount(w, low=0, optional=True),
                         "collected_minor": amount(w, low=0),
-                        "collected_method": code(("cash", "card", "transfer"), optional=True),
+                        "collected_method": code(DOOR_METHODS, optional=True),
                         "receipt_no": text(40),
                         "note": text(2000, multiline=True),
                     },
@@ -809,7 +827,7 @@ def entries(w: World) -> list[Entry]:
                 "case_id": record(w, w.cases),
                 "rule": code(rules),
                 "granted_to": mixed(good(st.sampled_from(w.logins)), bad("x\x00", 5, None)),
-                "reason": text(OVERRIDE_REASON, required=True),
+                "reason": text(OVERRIDE_REASON, required=True, multiline=True),
                 "minutes": number(1, 240),
             },
         ),
@@ -818,7 +836,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "case_id": record(w, w.cases),
                 "rule": code(rules),
-                "reason": text(OVERRIDE_REASON, required=True),
+                "reason": text(OVERRIDE_REASON, required=True, multiline=True),
             },
         ),
         Entry(
@@ -830,7 +848,7 @@ def entries(w: World) -> list[Entry]:
             {
                 "request_id": record(w, w.requests),
                 "approve": flag(),
-                "note": text(OVERRIDE_REASON),
+                "note": text(OVERRIDE_REASON, multiline=True),
                 "minutes": number(1, 240),
             },
         ),
@@ -842,7 +860,7 @@ def entries(w: World) -> list[Entry]:
                     bad([2**70], ["1"], "1,2", None, 5, [True]),
                 ),
                 "to_login": mixed(good(st.sampled_from(w.logins)), bad("x\x1b", 5, None)),
-                "reason": text(500, required=True),
+                "reason": text(500, required=True, multiline=True),
             },
         ),
         Entry(
@@ -956,7 +974,11 @@ def judge(tally: Tally, entry: Entry, desk: DeskService, args: Args) -> None:
         if isinstance(exc, NotFound) and len(invalid) < len(offending):
             return  # an unknown record refused before another field was judged
         tally.unnamed += 1
-        tally.note("unnamed", entry.name, f"{shown} -> {type(exc).__name__}: {exc}")
+        tally.note(
+            "unnamed",
+            entry.name,
+            f"{shown} (breaks: {sorted(offending)}) -> {type(exc).__name__}: {exc}",
+        )
     except Exception as exc:
         tally.crashed += 1
         where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -228,6 +228,32 @@ def test_a_watcher_wakes_on_a_commit_instead_of_polling(pg_db: Database) -> None
         assert watcher.wait(WAIT_SECONDS) is True
 
 
+def test_a_watcher_whose_connection_dropped_reports_an_outage(pg_db: Database) -> None:
+    """A server restart drops the listening connection: the driver's own error comes out
+    as SQLAlchemy's, marked as an outage, and the watcher still closes quietly (the
+    worker's follower thread once died here with the driver's traceback)."""
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from tests.conftest import PG_ADMIN_URL
+    from tui_desk.db.engine import database_unreachable
+
+    watcher = ChangeWatcher(pg_db)
+    assert watcher.listening
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (pg_db.url.database,),
+        )
+    with pytest.raises(DBAPIError) as err:
+        watcher.wait(WAIT_SECONDS)
+    assert err.value.connection_invalidated and database_unreachable(err.value)
+    watcher.close()
+    with ChangeWatcher(pg_db) as again:  # the pool hands out a live connection again
+        assert again.wait(0.05) is False
+
+
 def test_a_sqlite_watcher_never_waits(sqlite_db: Database) -> None:
     with ChangeWatcher(sqlite_db) as watcher:
         assert not watcher.listening

@@ -34,6 +34,7 @@ from tui_desk.services.agents import resolve_actor
 from tui_desk.services.context import stopped_at
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import NotFound, UnknownAgent
+from tui_desk.services.validation import InvalidInput
 
 NOW = dt.datetime(2024, 5, 8, 6, 0, tzinfo=dt.UTC)  # Wednesday 14:00 in Shanghai
 TZ = "Asia/Shanghai"
@@ -82,6 +83,18 @@ def test_queue_row_facts(db: Database, make: Factory) -> None:
 
 
 # --- case detail ---------------------------------------------------------------------
+
+
+def test_an_unknown_bucket_is_refused_naming_the_field(db: Database, make: Factory) -> None:
+    owner = make.agent(name="李四")
+    make.case(owner_id=owner, overdue_days=45, priority=1)
+    service = DeskService(db, resolve_actor(db, "agent1"), PROFILE, clock=stopped_at(NOW))
+    for search in ("", "张"):  # a search once skipped the bucket's check
+        with pytest.raises(InvalidInput) as err:
+            service.queue_filter(bucket="0-30", search=search)
+        assert err.value.field == "bucket"
+    for label in ("1-30", "31-60", "61-90", "91+", ""):  # the profile's labels; "" = any
+        service.queue_page(service.queue_filter(bucket=label, search=""))
 
 
 def test_case_detail_is_masked_unless_asked(db: Database, make: Factory) -> None:

@@ -218,10 +218,20 @@ def test_dropped_connections_on_postgresql_are_one_outage_and_the_worker_leads_o
         beats.append(now)
         return "beat"
 
+    follows: list[dt.datetime] = []
+
+    def follow(_db: Database, now: dt.datetime) -> str:
+        follows.append(now)
+        return "followed"
+
+    died: list[str] = []  # a thread of the worker ended by an exception (its traceback)
+    monkeypatch.setattr(threading, "excepthook", lambda args: died.append(repr(args.exc_value)))
     worker = Worker(
         pg_db,
         [runtime.Job("beat", dt.timedelta(milliseconds=100), beat)],
         clock=runtime.database_clock(pg_db),
+        # The followers' thread listens on a connection of its own, dropped with the rest.
+        followers=[runtime.Follower("follow", follow, poll_seconds=0.05)],
     )
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop, 0.05))
@@ -249,6 +259,16 @@ def test_dropped_connections_on_postgresql_are_one_outage_and_the_worker_leads_o
         while len(beats) < count + 2 and wait < 800:
             stop.wait(0.05)
             wait += 1
+        # The followers still follow: a commit after the outage wakes them.
+        followed = len(follows)
+        from tui_desk.clock import utcnow
+        from tui_desk.services.audit import record
+
+        while len(follows) == followed and wait < 1200:
+            with pg_db.write() as s:
+                record(s, None, "test.after_outage", "test", 1, "after", now=utcnow())
+            stop.wait(0.2)
+            wait += 4
     finally:
         stop.set()
         thread.join(30)
@@ -258,4 +278,6 @@ def test_dropped_connections_on_postgresql_are_one_outage_and_the_worker_leads_o
     # hit a query in flight make one outage, whatever their number.
     assert len(starts) == len(ends) <= 1, caplog.text
     assert not any(r.exc_info for r in caplog.records), "no traceback for an outage"
+    assert not died, f"a worker thread died in the outage: {died}"
+    assert len(follows) > followed, "the followers follow the feed after the outage"
     assert len(beats) >= count + 2, "the worker leads and runs its jobs on"

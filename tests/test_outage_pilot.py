@@ -6,9 +6,11 @@ database answers again. The log has one line for the start and one for the end."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from textual.pilot import Pilot
 
 from tests.pilot import desk_screen, screen_text, settle, until
 from tests.test_form_errors_pilot import FORMS, NOW, World, _busy, _inputs, make_world
@@ -33,6 +35,16 @@ def world(sqlite_db: Database) -> World:
 
 def _line(app: DeskApp) -> OutageLine:
     return desk_screen(app).query_one(OutageLine)
+
+
+async def polled(pilot: Pilot[None], condition: Callable[[], bool]) -> None:
+    """Wait for ``condition`` without settling: tests.pilot.until waits on every worker,
+    and re-raises the failed ones an outage leaves behind."""
+    for _ in range(400):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen did not change")
 
 
 async def test_an_outage_is_one_steady_line_and_the_form_keeps_its_text(
@@ -93,3 +105,84 @@ async def test_an_outage_is_one_steady_line_and_the_form_keeps_its_text(
     assert NOW.isoformat(timespec="seconds") in starts[0].getMessage()
     # The failing probes are the outage, not faults: nothing logged as an error.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_the_board_in_an_outage_keeps_its_figures_and_says_so_in_words(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed poll of the board is a read: it says the figures are from before the
+    outage, not "nothing was saved, try again", and never the driver's text."""
+    from tui_desk.screens.supervisor import SupervisorScreen
+
+    down = [False]
+    real_version = DeskService.board_version
+
+    def version(self: DeskService) -> int:
+        if down[0]:
+            raise _down()
+        return real_version(self)
+
+    def answers(_self: DeskService) -> None:
+        if down[0]:
+            raise _down()
+
+    monkeypatch.setattr(DeskApp, "PROBE_SECONDS", 0.05)
+    monkeypatch.setattr(DeskService, "board_version", version)
+    monkeypatch.setattr(DeskService, "database_answers", answers)
+    monkeypatch.setattr(SupervisorScreen, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(SupervisorScreen, "RETRY_SECONDS", 0.05)
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        board = app.screen
+        assert isinstance(board, SupervisorScreen)
+
+        def status() -> str:
+            return str(board.query_one("#board-status").render())
+
+        await polled(pilot, lambda: "reading the board" not in status())
+        down[0] = True
+        await polled(pilot, lambda: "stopped answering" in status())
+        assert "nothing was saved" not in status()
+        assert DRIVER_TEXT not in screen_text(app)
+        down[0] = False
+        await polled(pilot, lambda: "could not be read" not in status())
+
+
+async def test_an_idle_desk_shows_the_outage_from_its_heartbeat(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody typing: the presence heartbeat is the desk's only query, and an outage it
+    meets is shown (the line, no notification); any other failed beat stays quiet."""
+    from tui_desk.screens.desk.screen import DeskScreen
+
+    state = ["up"]
+
+    def heartbeat(_self: DeskService, _case_id: int | None) -> None:
+        if state[0] == "down":
+            raise _down()
+        if state[0] == "odd":
+            raise RuntimeError("a beat that failed for another reason")
+
+    def answers(_self: DeskService) -> None:
+        if state[0] == "down":
+            raise _down()
+
+    monkeypatch.setattr(DeskApp, "PROBE_SECONDS", 0.05)
+    monkeypatch.setattr(DeskScreen, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(DeskService, "heartbeat", heartbeat)
+    monkeypatch.setattr(DeskService, "database_answers", answers)
+    app = world.app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        state[0] = "odd"
+        await pilot.pause(0.3)
+        assert not _line(app).display and not app._notifications
+        state[0] = "down"
+        await polled(pilot, lambda: _line(app).display)
+        assert str(_line(app).render()).startswith("database unavailable since")
+        assert not app._notifications and DRIVER_TEXT not in screen_text(app)
+        state[0] = "up"
+        await polled(pilot, lambda: not _line(app).display)

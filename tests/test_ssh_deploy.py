@@ -76,6 +76,7 @@ def test_the_example_host_settings_are_accepted(tmp_path: Path) -> None:
         system_file=CONTRIB / "config.toml", file=tmp_path / "none.toml", env={}
     )
     assert settings.database_url == "sqlite:////var/lib/tui-desk/desk.db"
+    assert settings.exports_dir == "/var/lib/tui-desk/exports"  # in the group's data folder
 
 
 # --- the live test -----------------------------------------------------------------------
@@ -219,6 +220,18 @@ LogLevel VERBOSE
     return own + snippet
 
 
+def _host_settings(url: str, exports: Path) -> str:
+    """The shipped ``contrib/config.toml`` with the test's database and exports folder."""
+    text = (CONTRIB / "config.toml").read_text(encoding="utf-8")
+    for old, new in (
+        ('database_url = "sqlite:////var/lib/tui-desk/desk.db"\n', f'database_url = "{url}"\n'),
+        ('exports_dir = "/var/lib/tui-desk/exports"\n', f'exports_dir = "{exports}"\n'),
+    ):
+        assert text.count(old) == 1, f"contrib/config.toml lost {old.strip()!r}"
+        text = text.replace(old, new)
+    return text
+
+
 def _wait(
     condition: Callable[[], bool], what: str, seconds: float, *children: pexpect.spawn[str]
 ) -> None:
@@ -286,7 +299,7 @@ def host(request: pytest.FixtureRequest) -> Iterator[Host]:
         etc.mkdir()
         system = etc / "config.toml"
         url = f"sqlite:///{database}" if pg_name is None else _pg_dsn(pg_name)
-        system.write_text(f'database_url = "{url}"\nprofile = "cn"\n')
+        system.write_text(_host_settings(url, data / "exports"))
         system.chmod(0o644)
         cli_env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

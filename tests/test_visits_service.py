@@ -31,6 +31,7 @@ from tui_desk.rules.visits import BookingRule
 from tui_desk.services import visits
 from tui_desk.services.context import Actor, Context, stopped_at
 from tui_desk.services.errors import PermissionDenied, ServiceError
+from tui_desk.services.validation import InvalidInput
 from tui_desk.services.visits import BookingRefused, VisitReportInput
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -392,6 +393,15 @@ def test_door_collection_needs_a_receipt_and_stays_unreconciled(w: World) -> Non
             appointment_id,
             report(VisitOutcome.PLAN_DISCUSSED, affordable_monthly_minor=-1),
         )
+    # The form offers the door methods only; the service refuses any other, naming it.
+    with pytest.raises(InvalidInput) as err:
+        visits.record_visit_report(
+            Context.frozen(w.db, w.op, after, load_profile()),
+            appointment_id,
+            report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000, collected_method="cheque",
+                   receipt_no="R-0001"),
+        )  # fmt: skip
+    assert err.value.field == "collected_method"
     visits.record_visit_report(Context.frozen(w.db, w.op, after, load_profile()), appointment_id, report(VisitOutcome.PAID_AT_DOOR, collected_minor=50_000, collected_method="cash",
                receipt_no="R-0001"))  # fmt: skip
     [pending] = visits.unreconciled_collections(

@@ -365,7 +365,8 @@ class DeskApp(App[None], inherit_bindings=False):
             else:
                 reason = first_line(error, 160)
             text = _("{task} failed: {reason}").format(task=task, reason=reason)
-        return WorkerFailure(worker, error, task, reason, text)
+        outage = error is not None and database_unreachable(error)
+        return WorkerFailure(worker, error, task, reason, text, outage=outage)
 
     def action_board(self) -> None:
         from tui_desk.screens.supervisor import SupervisorScreen

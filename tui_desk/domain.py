@@ -225,6 +225,11 @@ class PaymentChannel(enum.StrEnum):
     IMPORT = "import"
 
 
+DOOR_METHODS = ("cash", "card", "bank_transfer", "mobile_wallet")
+"""How a collector may take money at the door (the visit report's method; labelled as
+payment channels)."""
+
+
 class AdjustmentKind(enum.StrEnum):
     SUSPEND_INTEREST = "suspend_interest"
     EXTEND_TERM = "extend_term"

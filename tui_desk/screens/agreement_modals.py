@@ -40,8 +40,8 @@ MENU: tuple[tuple[str, str, str], ...] = (
     ("4", "sign", N_("Sign")),
     ("5", "export", N_("Export copies")),
     ("6", "print", N_("Print the two originals")),
-    ("6", "compare", N_("Compare versions")),
-    ("7", "delivery", N_("Copy delivered")),
+    ("7", "compare", N_("Compare versions")),
+    ("8", "delivery", N_("Copy delivered")),
 )
 
 

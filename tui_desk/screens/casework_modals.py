@@ -402,7 +402,9 @@ class DocumentModal(CaseFormModal):
         kind = self.choice("doc-kind")
         channel = self.choice("doc-channel")
         today = self.today
-        received = checked("doc-date", lambda: parse_past_date(self.value("doc-date"), today))
+        received = checked(
+            "doc-date", lambda: parse_past_date(self.value("doc-date"), today, max_days=366)
+        )
         assert isinstance(received, dt.date)
         description = self.value("doc-description").strip()
         case_id = self.bundle.case_id

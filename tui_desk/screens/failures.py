@@ -111,6 +111,8 @@ class WorkerFailure:
     the first line of the error."""
     text: str
     """The notification's sentence: "<task> failed: <reason>" (a refusal as it is)."""
+    outage: bool = False
+    """The database did not answer (the desk's outage line already says so)."""
 
     @property
     def group(self) -> str:
@@ -131,3 +133,10 @@ class ForwardsWorkerErrors(_Node):
     def _on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+
+OUTAGE_PROBLEM = N_(
+    "the database is unavailable; the figures shown are from before it stopped answering"
+)
+"""A board's poll in an outage: a read, so not "nothing was saved" (the header's outage
+line says since when)."""

@@ -35,7 +35,7 @@ from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.board_polling import BoardPolling
 from tui_desk.screens.confirm import ConfirmModal as ConfirmModal
-from tui_desk.screens.failures import WorkerFailure
+from tui_desk.screens.failures import OUTAGE_PROBLEM, WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen, cycle_bindings
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied
@@ -539,7 +539,7 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
             return False
         error = failure.error
         # The reason in words (an outage as "the database is unavailable", not the driver's).
-        self._problem = failure.reason
+        self._problem = _(OUTAGE_PROBLEM) if failure.outage else failure.reason
         self._status(self.board, self.service.now())
         if isinstance(error, PermissionDenied):
             self._stop_polling()

@@ -21,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
+from tui_desk.domain import DOOR_METHODS
 from tui_desk.formatting import label, local, money, weekday
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
@@ -39,7 +40,6 @@ from tui_desk.widgets.choice import Choice
 
 NOTICE_CHANNELS = ("phone", "sms", "visit", "email", "letter")
 OUTCOMES = ("plan_discussed", "paid_at_door", "borrower_absent", "refused", "wrong_address")
-DOOR_METHODS = ("cash", "card", "bank_transfer", "mobile_wallet")
 
 
 def slot_line(index: int, slot: SlotOption, timezone: str) -> Text:

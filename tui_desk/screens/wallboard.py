@@ -28,7 +28,7 @@ from tui_desk.formatting import local, money
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.screens import localise_bindings
 from tui_desk.screens.board_polling import BoardPolling
-from tui_desk.screens.failures import ForwardsWorkerErrors, WorkerFailure
+from tui_desk.screens.failures import OUTAGE_PROBLEM, ForwardsWorkerErrors, WorkerFailure
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied
 from tui_desk.views.board import Board
@@ -171,7 +171,7 @@ class WallboardScreen(BoardPolling, ForwardsWorkerErrors, Screen[None]):
         """A failed poll is said on the status line and retried (not notified each time)."""
         if failure.group != "board-poll":
             return False
-        self._problem = failure.reason
+        self._problem = _(OUTAGE_PROBLEM) if failure.outage else failure.reason
         self._status(self.board)
         if isinstance(failure.error, PermissionDenied):
             self._stop_polling()

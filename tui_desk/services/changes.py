@@ -49,12 +49,14 @@ Change marker
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Select, func, select, text, tuple_
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from tui_desk.db.engine import Database
@@ -239,10 +241,20 @@ class ChangeWatcher:
         if not self.listening:
             return False
         raw: Any = self._conn.connection.driver_connection
-        woken = any(True for _notify in raw.notifies(timeout=timeout, stop_after=1))
-        if woken:
-            for _notify in raw.notifies(timeout=0):
-                pass  # the rest of a burst: one wake is enough
+        try:
+            woken = any(True for _notify in raw.notifies(timeout=timeout, stop_after=1))
+            if woken:
+                for _notify in raw.notifies(timeout=0):
+                    pass  # the rest of a burst: one wake is enough
+        except self._db.engine.dialect.loaded_dbapi.Error as exc:
+            # The driver's own error (the server restarted, the connection dropped), raised
+            # past SQLAlchemy: the connection is dead; say so as SQLAlchemy would, so the
+            # caller treats it as an outage like any other.
+            self._conn.invalidate(exc)
+            raise DBAPIError.instance(
+                "LISTEN", None, exc, self._db.engine.dialect.loaded_dbapi.Error,
+                connection_invalidated=True,
+            ) from exc  # fmt: skip
         return woken
 
     def marker(self) -> int:
@@ -257,17 +269,21 @@ class ChangeWatcher:
         return int(value or 0)
 
     def close(self) -> None:
-        if self._conn is not None:
-            if self.listening:
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            if self.listening and not conn.invalidated:
                 # The connection goes back to the pool: nobody would read its backlog.
-                self._conn.exec_driver_sql("UNLISTEN *")
-                self._conn.commit()
-                raw: Any = self._conn.connection.driver_connection
-                for _notify in raw.notifies(timeout=0):
-                    pass
-                self.listening = False
-            self._conn.close()
-            self._conn = None
+                conn.exec_driver_sql("UNLISTEN *")
+                conn.commit()
+                raw: Any = conn.connection.driver_connection
+                with contextlib.suppress(self._db.engine.dialect.loaded_dbapi.Error):
+                    for _notify in raw.notifies(timeout=0):
+                        pass
+        finally:
+            self.listening = False
+            conn.close()
 
     def __enter__(self) -> ChangeWatcher:
         return self

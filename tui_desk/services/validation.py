@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import LoanAccount
-from tui_desk.domain import VisitOutcome
+from tui_desk.domain import DOOR_METHODS, VisitOutcome
 from tui_desk.formatting import money, unsafe_chars
 from tui_desk.i18n import N_, _
 from tui_desk.rules.adjustments import Changes
@@ -521,7 +521,9 @@ def check_visit_report(value: object, profile: Profile) -> None:
         check_flag(name, getattr(value, name))
     check_text("mismatches", getattr(value, "mismatches", None), LONG_TEXT, multiline=True)
     check_text("note", getattr(value, "note", None), LONG_TEXT, multiline=True)
-    check_text("collected_method", getattr(value, "collected_method", None), 30)
+    method = getattr(value, "collected_method", None)
+    if method is not None and method != "":
+        check_code("collected_method", method, DOOR_METHODS)  # the form's choices
     check_text("receipt_no", getattr(value, "receipt_no", None), 40)
     check_amount(
         "collected_minor", getattr(value, "collected_minor", None), profile, allow_zero=True

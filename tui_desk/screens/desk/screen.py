@@ -18,7 +18,6 @@ fails is reported by the App's handler (``tui_desk.screens.failures``), which ca
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import threading
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
 from tui_desk.services.desk import DeskService
+from tui_desk.services.errors import database_unavailable
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
@@ -235,9 +235,14 @@ class DeskScreen(
     @work(thread=True, group="presence", exit_on_error=False)
     def _send_heartbeat(self, case_id: int | None) -> None:
         # Presence is advisory: a beat that fails is retried by the next one, and the
-        # operator's own work reports any real trouble with the database.
-        with contextlib.suppress(Exception):
+        # operator's own work reports any real trouble with the database. An outage is
+        # the exception: raised, the app shows its one steady line (once) even on a desk
+        # left idle, and probes until the database answers.
+        try:
             self.service.heartbeat(case_id)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
 
     @property
     def queue(self) -> QueueView:

@@ -84,7 +84,10 @@ class QueueDesk(DeskPart):
         search: str = "",
     ) -> QueueFilter:
         check_code("scope", scope, tuple(s.value for s in Scope))
-        check_text("bucket", bucket, 20)
+        if bucket is not None and bucket != "":
+            # The profile's labels ("1-30", ..., "91+"): an unknown one is refused here,
+            # naming the field, whatever else the filter asks (a search included).
+            check_code("bucket", bucket, bucket_labels(self.profile.dpd_bounds))
         for name, value in (
             ("broken_only", broken_only),
             ("due_today", due_today),
