@@ -11,6 +11,7 @@ from tui_desk.cli.common import CliError, acting_agent, parse_day, policy_profil
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
+from tui_desk.clock import utcnow
 from tui_desk.files import write_private_text
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
@@ -99,6 +100,7 @@ def cmd_report(args: argparse.Namespace, db: Database, settings: Settings) -> No
         date_from=parse_day(args.date_from),
         date_to=parse_day(args.date_to),
         profile=policy_profile(settings),
+        now=utcnow(),
     )
     if not args.csv:
         sys.stdout.write(reports.render_text(table))
