@@ -31,7 +31,7 @@ def write_spans(
     with db.write() as s:
         for n, step in enumerate(steps):
             state, started = step[0], step[1]
-            reason = step[2] if len(step) > 2 else None  # type: ignore[misc]
+            reason = step[2] if len(step) > 2 else None
             last = n == len(steps) - 1
             ended = until if last else steps[n + 1][1]
             s.add(

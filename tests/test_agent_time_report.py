@@ -147,7 +147,7 @@ def test_supervisors_only_and_bounded(db: Database) -> None:
 
 
 def test_open_spans(db: Database) -> None:
-    op1, op2 = scripted_day(db)
+    op1, _op2 = scripted_day(db)
     with db.read() as s:
         current = open_spans(s)
     assert set(current) == {op1}

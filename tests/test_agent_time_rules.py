@@ -28,8 +28,8 @@ def at(hour: int, minute: int = 0, second: int = 0) -> dt.datetime:
 
 
 def test_window_is_the_office_day() -> None:
-    assert START == dt.datetime(2026, 3, 9, 16, tzinfo=UTC)
-    assert END - START == dt.timedelta(days=1)
+    assert dt.datetime(2026, 3, 9, 16, tzinfo=UTC) == START
+    assert dt.timedelta(days=1) == END - START
 
 
 def test_window_on_a_clock_change_day_is_23_hours() -> None:

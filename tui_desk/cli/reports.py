@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from tui_desk.cli.common import CliError, acting_agent, parse_day, policy_profile
+from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
-from tui_desk.clock import utcnow
 from tui_desk.files import write_private_text
 from tui_desk.i18n import _
 from tui_desk.rules.permissions import Action
