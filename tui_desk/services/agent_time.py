@@ -81,7 +81,15 @@ def spans_in(
 
 def open_spans(session: Session) -> dict[int, OpenSpan]:
     """Each agent's open span (its state now), through the open-span index."""
+    return open_spans_of(session, None)
+
+
+def open_spans_of(session: Session, agent_ids: Iterable[int] | None) -> dict[int, OpenSpan]:
+    """The open span of each of ``agent_ids`` (all agents when None)."""
     s = AgentStateSpan
+    stmt = select(s).where(and_(s.ended_at.is_(None)))
+    if agent_ids is not None:
+        stmt = stmt.where(s.agent_id.in_(sorted(set(agent_ids))))
     return {
         row.agent_id: OpenSpan(
             agent_id=row.agent_id,
@@ -91,5 +99,5 @@ def open_spans(session: Session) -> dict[int, OpenSpan]:
             started_at=row.started_at,
             wrap_up_until=row.wrap_up_until,
         )
-        for row in session.scalars(select(s).where(and_(s.ended_at.is_(None))))
+        for row in session.scalars(stmt)
     }
