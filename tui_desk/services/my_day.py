@@ -100,6 +100,8 @@ def _callbacks(
         .order_by(c.callback_at, c.id)
         .limit(LINES)
     ):
+        if due is None:
+            continue
         status = CALLBACK_LATER if due > now else CALLBACK_DUE if due >= cutoff else CALLBACK_MISSED
         found[(case_id, due)] = status
     a = ContactAttempt
