@@ -31,6 +31,7 @@ SCREENS: dict[str, tuple[tuple[str, ...], bool]] = {
     "visit_form": (("V",), False),
     "payment_form": (("dollar_sign",), False),
     "board": (("f6",), True),
+    "my_day": (("f7",), False),
 }
 
 
