@@ -4,10 +4,10 @@ and the worker's fast path, on both engines."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import update

@@ -25,8 +25,8 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from tui_desk.formatting import DASH, label, local, money
 from tui_desk.i18n import N_, _
-from tui_desk.widgets.agent_state import pause_reason_label, state_label
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
+from tui_desk.widgets.agent_state import pause_reason_label, state_label
 
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]
@@ -108,16 +108,17 @@ def _money(minor: int, currency: str) -> Text:
 DEPTH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", N_("Queue")),
     ("open", N_("Cases")),
+    ("callbacks", N_("Callbacks")),
     ("unowned", N_("Unowned")),
     ("hold", N_("Hold")),
     ("broken", N_("Broken")),
     ("overdue", N_("Overdue")),
-    ("callbacks", N_("Callbacks done")),
 )
 
 
 def callbacks_cell(d: DepthLine) -> Text:
-    """Today's callbacks done of those due, and the share: ``3/4 75%``."""
+    """Today's callbacks done of those due, and the share: ``3/4 75%`` (the "Callbacks"
+    column: done / due today, with the share done)."""
     if not d.callbacks_due:
         return Text(DASH, style="dim", justify="right")
     share = d.callbacks_done * 100 // d.callbacks_due
@@ -146,13 +147,13 @@ def depth_rows(
             (
                 name,
                 _num(d.open_cases),
+                callbacks_cell(d) if prefix == "bucket" else Text(DASH, style="dim",
+                                                                  justify="right"),
                 _num(d.unowned),
                 _num(d.on_hold),
                 Text(str(d.broken_promise), style="bold red" if d.broken_promise else "dim",
                      justify="right"),
                 _money(d.overdue_minor, currency),
-                callbacks_cell(d) if prefix == "bucket" else Text(DASH, style="dim",
-                                                                  justify="right"),
             ),
         )  # fmt: skip
 
