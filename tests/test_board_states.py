@@ -3,6 +3,7 @@ the shared snapshot on both engines, the cells, and the board on screen at both 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -178,19 +179,18 @@ def test_cells() -> None:
     line = DepthLine("1-30", 5, 0, 0, 0, 0, callbacks_due=4, callbacks_done=3)
     assert callbacks_cell(line).plain == "3/4 75%"
     assert callbacks_cell(DepthLine("0", 0, 0, 0, 0, 0)).plain == "-"
-    base = dict(
-        login="a", name="A", role=Role.OPERATOR, online=True, last_seen=NOW, case_id=None,
-        on_case_for=None, last_action=None, last_action_at=None, cases_held=0, cases_owned=0,
-        contacts_today=0, promises_today=0, visits_booked_today=0, collected_today_minor=0,
-    )  # fmt: skip
+
+    def agent(agent_id: int, state: str, since: dt.datetime) -> AgentLine:
+        return AgentLine(
+            agent_id, "a", "A", Role.OPERATOR, True, NOW, None, None, None, None,
+            0, 0, 0, 0, 0, 0, state=state, state_since=since,
+        )  # fmt: skip
+
     agents = [
-        AgentLine(agent_id=1, **base, state="paused", state_since=NOW - 12 * MINUTE,
-                  pause_reason="meal"),  # type: ignore[arg-type]
-        AgentLine(agent_id=2, **base, state="wrap_up", state_since=NOW - 3 * MINUTE,
-                  wrap_up_over=True),  # type: ignore[arg-type]
-        AgentLine(agent_id=3, **base, state="ready", state_since=NOW - MINUTE,
-                  nothing_to_take=True),  # type: ignore[arg-type]
-    ]  # fmt: skip
+        dataclasses.replace(agent(1, "paused", NOW - 12 * MINUTE), pause_reason="meal"),
+        dataclasses.replace(agent(2, "wrap_up", NOW - 3 * MINUTE), wrap_up_over=True),
+        dataclasses.replace(agent(3, "ready", NOW - MINUTE), nothing_to_take=True),
+    ]
     rows = {key: cells for key, cells in agent_rows(agents, NOW, "Asia/Shanghai", "CNY")}
 
     def plain(key: str) -> list[str]:
