@@ -42,10 +42,11 @@ from tui_desk.widgets.footer import DeskFooter
 
 CALLBACK_LABELS = {
     CALLBACK_DONE: N_("done"),
-    CALLBACK_MISSED: N_("missed"),
+    CALLBACK_MISSED: N_("not called"),
     CALLBACK_DUE: N_("due now"),
     CALLBACK_LATER: N_("later"),
 }
+PROMISE_LABELS = {"open": N_("due today"), "broken": N_("broken"), "kept": N_("kept")}
 CALLBACK_STYLES = {
     CALLBACK_DONE: "green",
     CALLBACK_MISSED: "bold red",
@@ -117,7 +118,7 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
             ("when", _("when")),
             ("what", _("what")),
             ("case", _("case")),
-            ("borrower", _("borrower")),
+            ("borrower", _("borrower name")),
             ("status", _("status")),
         ):
             table.add_column(caption, key=key)
@@ -261,12 +262,13 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
         heading(_("Promises due today"), len(day.promises_due))
         for p in day.promises_due:
             what = _("promise {amount}").format(amount=money(p.amount_minor, currency))
-            line(p.case_id, _("today"), what, p.borrower, Text(label("promise_status", p.status)))
+            status = Text(_(PROMISE_LABELS.get(p.status, p.status)))
+            line(p.case_id, _("today"), what, p.borrower, status)
         if day.promises_broken:
             heading(_("Promises broken yesterday"), len(day.promises_broken))
             for p in day.promises_broken:
                 what = _("promise {amount}").format(amount=money(p.amount_minor, currency))
-                status = Text(label("promise_status", p.status), style="red")
+                status = Text(_(PROMISE_LABELS.get(p.status, p.status)), style="red")
                 line(p.case_id, p.due_on.strftime("%m-%d"), what, p.borrower, status)
         if day.visits:
             heading(_("Visits today"), len(day.visits))
