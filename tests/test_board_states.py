@@ -29,7 +29,7 @@ from tui_desk.db.models import (
 from tui_desk.domain import AgentState
 from tui_desk.rules.profile import load_profile, parse_profile
 from tui_desk.screens.supervisor import SupervisorScreen
-from tui_desk.services.board import read_board, refresh_snapshot
+from tui_desk.services.board import IDLE_RECHECK, _idle_checked, read_board, refresh_snapshot
 from tui_desk.services.context import Actor, Context
 from tui_desk.services.presence import heartbeat
 from tui_desk.views.board import AgentLine, DepthLine
@@ -113,6 +113,15 @@ class Floor:
             )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_idle_checks() -> None:
+    _idle_checked.clear()
+
+
+def _states_at(db: Database, when: dt.datetime) -> dict[str, AgentLine]:
+    return {a.login: a for a in read_board(db, when, PROFILE).agents}
+
+
 def _lines(db: Database) -> dict[str, AgentLine]:
     refresh_snapshot(db, NOW, PROFILE)
     return {a.login: a for a in read_board(db, NOW, PROFILE).agents}
@@ -148,9 +157,12 @@ def test_a_state_change_reaches_the_board_with_the_cheap_refresh(db: Database) -
     floor = Floor(db)
     assert _lines(db)["idle"].nothing_to_take
     Factory(db, now=NOW).case(name="丁", overdue_days=5)  # a case in the pool
-    refresh_snapshot(db, NOW, PROFILE, sections=("states",))
-    agents = {a.login: a for a in read_board(db, NOW, PROFILE).agents}
-    assert not agents["idle"].nothing_to_take
+    # Asked again once IDLE_RECHECK has passed (not on every write's fast path).
+    refresh_snapshot(db, NOW + dt.timedelta(seconds=1), PROFILE, sections=("states",))
+    assert _states_at(db, NOW + dt.timedelta(seconds=1))["idle"].nothing_to_take
+    later = NOW + IDLE_RECHECK + dt.timedelta(seconds=1)
+    refresh_snapshot(db, later, PROFILE, sections=("states",))
+    assert not _states_at(db, later)["idle"].nothing_to_take
     with db.write() as s:
         from tui_desk.db.models import AgentStateSpan
 

@@ -23,7 +23,7 @@ Sections
     ``states`` (cheap): each agent's state now (the open span of ``agent_state_span``,
     through its partial unique index: one row per agent at most) and the agents ready with
     nothing to take (take-next's own choice, read without locks, for the ready agents
-    only). Time in the state and wrap-ups running over are worked out when the board is
+    only, each asked again at most every ``IDLE_RECHECK``). Time in the state and wrap-ups running over are worked out when the board is
     read, from the span's start, so the timers move without a refresh.
     ``risks`` (cheap): deadlines at risk, one list per kind of ``RISK_KINDS`` (the oldest
     first, ``RISK_LINES_PER_KIND`` each) with uncapped counts, the orphan count and the
@@ -389,17 +389,31 @@ def _depth(session: Session, profile: Profile, day: _Day | None = None) -> dict[
 # --- cheap section: agent states ------------------------------------------------------------
 
 
+# Whether a ready agent has something to take is asked again at most this often (the
+# board_snapshot job's cadence): asking costs a few queries per ready agent, too much for
+# the fast path after every write. Process-local; refreshes run one at a time.
+IDLE_RECHECK = dt.timedelta(seconds=5)
+_idle_checked: dict[tuple[str, int], tuple[dt.datetime, bool]] = {}
+
+
 def _states(session: Session, now: dt.datetime, profile: Profile) -> dict[str, Any]:
     """Each agent's open span, and which ready agents would find nothing to take."""
     current = open_spans(session)
     ready = sorted(agent_id for agent_id, span in current.items() if span.state is AgentState.READY)
-    idle: list[int] = []
-    if ready:
-        for agent in session.scalars(
-            select(Agent).where(Agent.id.in_(ready), Agent.active.is_(True))
-        ):
-            if not has_work(session, Actor.of(agent), now, profile):
-                idle.append(agent.id)
+    where = str(session.connection().engine.url)  # one cache per database (tests open many)
+    for key in [k for k in _idle_checked if k[0] == where and k[1] not in ready]:
+        del _idle_checked[key]
+    due = [
+        agent_id
+        for agent_id in ready
+        if (where, agent_id) not in _idle_checked
+        or not now - IDLE_RECHECK < _idle_checked[(where, agent_id)][0] <= now
+    ]
+    if due:
+        for agent in session.scalars(select(Agent).where(Agent.id.in_(due))):
+            idle_now = agent.active and not has_work(session, Actor.of(agent), now, profile)
+            _idle_checked[(where, agent.id)] = (now, idle_now)
+    idle = [a for a in ready if _idle_checked.get((where, a), (now, False))[1]]
     return {
         "agents": {
             str(agent_id): [
