@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from tests.factories import Factory
+from tests.factories import Factory, new_database
 from tests.spans import write_spans
-from tui_desk.db.engine import Database
+from tui_desk import cli
+from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import Role
 from tui_desk.domain import AgentState
 from tui_desk.rules.profile import load_profile
@@ -152,3 +154,25 @@ def test_open_spans(db: Database) -> None:
         current = open_spans(s)
     assert set(current) == {op1}
     assert current[op1].state is AgentState.READY
+
+
+def test_cli_writes_the_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = new_database(tmp_path / "r.db")
+    db = open_database(url)
+    try:
+        scripted_day(db)
+        Factory(db, now=NOW).agent(login="boss", role=Role.SUPERVISOR)
+    finally:
+        db.dispose()
+    target = tmp_path / "agent-time.csv"
+    argv = ["--db", url, "--agent", "boss", "report", "agent-time", "--from", "2026-03-10"]
+    argv += ["--to", "2026-03-10", "--csv", str(target)]
+    try:
+        status = cli.main(argv)
+    except SystemExit as exc:
+        status = int(exc.code or 0)
+    assert status == 0
+    assert "wrote agent-time" in capsys.readouterr().out
+    text = target.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("day,agent,name,ready,paused,paused: break,")
+    assert "2026-03-10,op1,王芳," in text
