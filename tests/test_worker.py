@@ -30,6 +30,7 @@ from tui_desk.services.ledger import LEDGER_FIGURES_EVERY, MISSED_INSTALMENTS_EV
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY
+from tui_desk.services.strategies import STRATEGIES_EVERY
 from tui_desk.worker.process import run_worker
 from tui_desk.worker.registry import default_jobs
 from tui_desk.worker.runtime import LEADER, Job, Worker, database_clock
@@ -339,6 +340,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "ledger_figures",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "board_snapshot",
@@ -355,6 +357,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "ledger_figures",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "board_snapshot",
@@ -379,6 +382,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "board_snapshot",
@@ -503,6 +507,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
         ("ledger_figures", LEDGER_FIGURES_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
+        ("strategies", STRATEGIES_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
         ("hold_expiry", HOLD_EXPIRY_EVERY),
         ("board_snapshot", BOARD_SNAPSHOT_EVERY),
