@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import update
@@ -298,7 +299,7 @@ def test_depth_by_bucket_and_stage_and_owned_cases(db: Database, office: Office)
         depth("1-30", 1, 0, 0, 0, 100),
         depth("31-60", 1, 0, 0, 1, 200),
         depth("61-90", 0, 0, 0, 0, 0),
-        depth("91+", 1, 1, 1, 0, 300),
+        replace(depth("91+", 1, 1, 1, 0, 300), callbacks_due=1),  # c3's, two hours late
     )
     stages = {line.key: line for line in board.stages}
     assert [line.key for line in board.stages] == [stage.value for stage in Stage]

@@ -354,7 +354,7 @@ def test_every_report_runs_on_seeded_data_with_consistent_totals(db: Database) -
     seed_database(db, cases=300, now=NOW)
     date_from, date_to = NOW.date() - dt.timedelta(days=60), NOW.date()
     tables = {
-        name: report(db, date_from=date_from, date_to=date_to, profile=PROFILE)
+        name: report(db, date_from=date_from, date_to=date_to, profile=PROFILE, now=NOW)
         for name, report in reports.REPORTS.items()
     }
     with db.read() as s:

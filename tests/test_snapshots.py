@@ -32,6 +32,7 @@ SCREENS: dict[str, tuple[tuple[str, ...], bool]] = {
     "visit_form": (("V",), False),
     "payment_form": (("dollar_sign",), False),
     "board": (("f6",), True),
+    "my_day": (("f7",), False),
     # Every other dialog of the desk, opened on the first case.
     "hold_form": (("x",), False),
     "registration_form": (("e",), False),

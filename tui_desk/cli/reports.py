@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tui_desk.cli.common import CliError, acting_agent, parse_day, policy_profile
+from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import Role
@@ -99,6 +100,7 @@ def cmd_report(args: argparse.Namespace, db: Database, settings: Settings) -> No
         date_from=parse_day(args.date_from),
         date_to=parse_day(args.date_to),
         profile=policy_profile(settings),
+        now=utcnow(),
     )
     if not args.csv:
         sys.stdout.write(reports.render_text(table))

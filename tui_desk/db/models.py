@@ -1045,6 +1045,14 @@ Index(
     # PostgreSQL only: SQLite's planner then stops using it for the day's range.
     postgresql_where=text("started_at IS NOT NULL"),
 )
+# The callbacks set for one day (the board's share of today's callbacks done).
+Index(
+    "ix_contact_callback",
+    ContactAttempt.callback_at,
+    ContactAttempt.case_id,
+    sqlite_where=text("callback_at IS NOT NULL"),
+    postgresql_where=text("callback_at IS NOT NULL"),
+)
 Index(
     "ix_promise_created",
     PromiseToPay.created_at,

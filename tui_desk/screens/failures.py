@@ -35,6 +35,7 @@ TASKS: dict[str, str] = {
     "lease": N_("Keeping the case's lease"),
     "lease-poll": N_("Following who holds the case in hand"),
     "answers": N_("Reading the answers to your override requests"),
+    "my-day": N_("Reading your day"),
     "calendar-poll": N_("Looking for visits booked or changed elsewhere"),
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),

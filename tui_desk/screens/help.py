@@ -23,6 +23,7 @@ _SCOPES = {
     "App": N_("Everywhere"),
     "DeskApp": N_("Everywhere"),
     "DeskScreen": N_("Desk"),
+    "MyDayScreen": N_("My day"),
     "QueueView": N_("Queue"),
     "SearchInput": N_("Search"),
     "ContactModal": N_("Contact"),

@@ -33,6 +33,7 @@ def _numeric(value: object) -> bool:
     if isinstance(value, int):
         return True
     text = str(value)
+    text = text.replace(":", "") if text.count(":") == 2 else text  # H:MM:SS
     return bool(text) and text.replace(".", "", 1).replace("-", "", 1).replace("%", "").isdigit()
 
 

@@ -16,6 +16,15 @@ Sections
     every write keeps (``services.day_counts``: a few hundred counter rows), so a refresh
     costs the same at 400,000 contacts a day as at 40; the day's rows are counted once,
     the first time a day is read (at start, after midnight, after a bulk load).
+    The depth section also holds, per bucket, today's callbacks and how many are done
+    (see *Callbacks* below): the set callbacks of the day come from the partial
+    ``ix_contact_callback`` (one range) and each is checked by a probe of
+    ``ix_contact_case_time``.
+    ``states`` (cheap): each agent's state now (the open span of ``agent_state_span``,
+    through its partial unique index: one row per agent at most) and the agents ready with
+    nothing to take (take-next's own choice, read without locks, for the ready agents
+    only, each asked again at most every ``IDLE_RECHECK``). Time in the state and wrap-ups running over are worked out when the board is
+    read, from the span's start, so the timers move without a refresh.
     ``risks`` (cheap): deadlines at risk, one list per kind of ``RISK_KINDS`` (the oldest
     first, ``RISK_LINES_PER_KIND`` each) with uncapped counts, the orphan count and the
     leases each agent holds. Partial indexes hold only what is at risk.
@@ -50,6 +59,12 @@ Definitions
     end of the next office day, ``complaint_open`` complaints open or investigated,
     ``override_request`` and ``adjustment_pending`` requests waiting for a decision.
     Follow-ups, callbacks and leases count on open cases only.
+    Callbacks (per DPD bucket, the case's bucket now): due today are the callbacks set for
+    a time today (by a contact, not voided, unless a later contact before that time set
+    another one) and those still on an open case for today; done are the ones whose case
+    was contacted at or after their time, today.
+    Wrap-up over: a wrap-up past its own end (``wrap_up_until``) or, without one, past
+    the profile's ``[states] wrap_up_seconds`` (60 when the profile has none).
 """
 
 from __future__ import annotations
@@ -77,13 +92,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Adjustment,
     Agent,
+    AgentState,
     Agreement,
     AgreementStatus,
     Appointment,
@@ -110,15 +126,19 @@ from tui_desk.db.models import (
 )
 from tui_desk.formatting import label, labels
 from tui_desk.i18n import _
+from tui_desk.rules.agent_time import wrap_up_over
 from tui_desk.rules.contact import CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
 from tui_desk.services import day_counts
+from tui_desk.services.agent_time import open_spans, wrap_up_seconds
 from tui_desk.services.changes import ChangeCursor, current_cursor, read_changes
+from tui_desk.services.context import Actor
 from tui_desk.services.jobs import JobFunction, job_write
 from tui_desk.services.presence import DEFAULT_STALE_AFTER, who_is_online
 from tui_desk.services.queue import callback_stale_minutes
 from tui_desk.services.queue import case_indexed_by as _case_indexed_by
+from tui_desk.services.queue.take import has_work
 from tui_desk.views.board import (
     RISK_KINDS,
     AgentLine,
@@ -134,8 +154,9 @@ from tui_desk.views.board import (
 DEPTH = "depth"
 TODAY = "today"
 RISKS = "risks"
-CHEAP_SECTIONS = (TODAY, RISKS)
-SECTIONS = (DEPTH, TODAY, RISKS)
+STATES = "states"
+CHEAP_SECTIONS = (TODAY, RISKS, STATES)
+SECTIONS = (DEPTH, TODAY, RISKS, STATES)
 
 # The job: cheap sections for time-driven changes, the depth when due.
 BOARD_SNAPSHOT_EVERY = dt.timedelta(seconds=5)
@@ -270,7 +291,61 @@ def _true(column: Any) -> ColumnElement[int]:
 # --- the heavy section: depth ---------------------------------------------------------------
 
 
-def _depth(session: Session, profile: Profile) -> dict[str, Any]:
+def _callbacks(session: Session, day: _Day, labels: list[str]) -> dict[str, list[int]]:
+    """Per bucket label: [callbacks due today, of which done] (see the module docstring)."""
+    a = ContactAttempt
+    later = aliased(ContactAttempt)
+    after = aliased(ContactAttempt)
+    superseded = (
+        select(later.id)
+        .where(
+            later.case_id == a.case_id,
+            later.started_at > a.started_at,
+            later.started_at < a.callback_at,
+            later.callback_at.is_not(None),
+            later.voided_at.is_(None),
+        )
+        .exists()
+    )
+    done = (
+        select(after.id)
+        .where(
+            after.case_id == a.case_id,
+            after.started_at >= a.callback_at,
+            after.started_at < day.end,
+            after.voided_at.is_(None),
+        )
+        .exists()
+    )
+    c = CollectionCase
+    found: dict[tuple[int, dt.datetime | None], tuple[int, bool]] = {}
+    for case_id, due, bucket, is_done in session.execute(
+        select(a.case_id, a.callback_at, c.dpd_bucket, case((done, 1), else_=0))
+        .join(c, c.id == a.case_id)
+        .where(
+            a.callback_at >= day.start,
+            a.callback_at < day.end,
+            a.voided_at.is_(None),
+            ~superseded,
+        )
+    ):
+        key = (case_id, due)
+        found[key] = (_i(bucket), bool(is_done) or found.get(key, (0, False))[1])
+    for case_id, due, bucket in session.execute(
+        select(c.id, c.callback_at, c.dpd_bucket).where(
+            c.status == _OPEN, c.callback_at >= day.start, c.callback_at < day.end
+        )
+    ):
+        found.setdefault((case_id, due), (_i(bucket), False))
+    result = {label: [0, 0] for label in labels}
+    for bucket, is_done in found.values():
+        figures = result[labels[min(max(bucket, 0), len(labels) - 1)]]
+        figures[0] += 1
+        figures[1] += int(is_done)
+    return result
+
+
+def _depth(session: Session, profile: Profile, day: _Day | None = None) -> dict[str, Any]:
     """One pass over ``ix_case_board_depth`` (index only, in GROUP BY order).
 
     SQLite is told the index: its planner prefers the narrower ix_case_bucket_queue and a
@@ -306,6 +381,51 @@ def _depth(session: Session, profile: Profile) -> dict[str, Any]:
         "buckets": [[key, *figures] for key, figures in buckets.items()],
         "stages": [[key, *figures] for key, figures in stages.items()],
         "owned": dict(sorted(owned.items())),
+        "callbacks": {} if day is None else _callbacks(session, day, labels),
+        "callbacks_day": None if day is None else day.today.isoformat(),
+    }
+
+
+# --- cheap section: agent states ------------------------------------------------------------
+
+
+# Whether a ready agent has something to take is asked again at most this often (the
+# board_snapshot job's cadence): asking costs a few queries per ready agent, too much for
+# the fast path after every write. Process-local; refreshes run one at a time.
+IDLE_RECHECK = dt.timedelta(seconds=5)
+_idle_checked: dict[tuple[str, int], tuple[dt.datetime, bool]] = {}
+
+
+def _states(session: Session, now: dt.datetime, profile: Profile) -> dict[str, Any]:
+    """Each agent's open span, and which ready agents would find nothing to take."""
+    current = open_spans(session)
+    ready = sorted(agent_id for agent_id, span in current.items() if span.state is AgentState.READY)
+    where = str(session.connection().engine.url)  # one cache per database (tests open many)
+    for key in [k for k in _idle_checked if k[0] == where and k[1] not in ready]:
+        del _idle_checked[key]
+    due = [
+        agent_id
+        for agent_id in ready
+        if (where, agent_id) not in _idle_checked
+        or not now - IDLE_RECHECK < _idle_checked[(where, agent_id)][0] <= now
+    ]
+    if due:
+        for agent in session.scalars(select(Agent).where(Agent.id.in_(due))):
+            idle_now = agent.active and not has_work(session, Actor.of(agent), now, profile)
+            _idle_checked[(where, agent.id)] = (now, idle_now)
+    idle = [a for a in ready if _idle_checked.get((where, a), (now, False))[1]]
+    return {
+        "agents": {
+            str(agent_id): [
+                span.state.value,
+                span.reason,
+                _iso(span.started_at),
+                _iso(span.wrap_up_until),
+                span.case_id,
+            ]
+            for agent_id, span in sorted(current.items())
+        },
+        "idle": sorted(idle),
     }
 
 
@@ -829,9 +949,10 @@ def refresh_snapshot(
             if sections is None and not _depth_due(db, _stored(session).get(DEPTH), now):
                 wanted.remove(DEPTH)
             builders: dict[str, Callable[[], dict[str, Any]]] = {
-                DEPTH: lambda: _depth(session, profile),
+                DEPTH: lambda: _depth(session, profile, day),
                 TODAY: lambda: _today(session, profile, day),
                 RISKS: lambda: _risks(session, now, profile, day),
+                STATES: lambda: _states(session, now, profile),
             }
             for name in wanted:
                 computed[name] = _jsonable(builders[name]())
@@ -889,7 +1010,8 @@ def _empty_board() -> Board:
     )
 
 
-def _depth_lines(raw: Any) -> tuple[DepthLine, ...]:
+def _depth_lines(raw: Any, callbacks: Mapping[str, Any] | None = None) -> tuple[DepthLine, ...]:
+    shares = callbacks or {}
     return tuple(
         DepthLine(
             key=str(key),
@@ -898,6 +1020,8 @@ def _depth_lines(raw: Any) -> tuple[DepthLine, ...]:
             on_hold=_i(held),
             broken_promise=_i(broken),
             overdue_minor=_i(minor),
+            callbacks_due=_i((shares.get(str(key)) or (0, 0))[0]),
+            callbacks_done=_i((shares.get(str(key)) or (0, 0))[1]),
         )
         for key, n, unowned, held, broken, minor in raw or ()
     )
@@ -983,8 +1107,15 @@ def read_board(
     depth = stored[DEPTH].payload if DEPTH in stored else {}
     risks = stored[RISKS].payload if RISKS in stored else {}
     today = stored[TODAY].payload if TODAY in stored else {}
-    if today.get("day") != _office_day(now, profile).today.isoformat():
+    states = stored[STATES].payload if STATES in stored else {}
+    this_day = _office_day(now, profile).today.isoformat()
+    if today.get("day") != this_day:
         today = {}
+    # Yesterday's callbacks are not today's: zeros until the depth is next refreshed.
+    callbacks = depth.get("callbacks") if depth.get("callbacks_day") == this_day else None
+    spans: Mapping[str, list[Any]] = states.get("agents") or {}
+    idle = {str(agent_id) for agent_id in states.get("idle") or ()}
+    wrap_up = wrap_up_seconds(profile.section("states"))
     counts = today.get("counts") or {}
     per_agent: Mapping[str, Mapping[str, int]] = today.get("agents") or {}
     last_actions: Mapping[str, list[Any]] = today.get("last") or {}
@@ -998,6 +1129,14 @@ def read_board(
         key = str(line.agent_id)
         mine = per_agent.get(key) or {}
         last_action, last_action_at = line.last_action, line.last_action_at
+        span = spans.get(key)
+        state = reason = None
+        since = None
+        over = False
+        if span and line.online:
+            state, reason, since = str(span[0]), span[1], _parse(span[2])
+            if since is not None:
+                over = wrap_up_over(AgentState(state), since, _parse(span[3]), wrap_up, now)
         recorded = last_actions.get(key)
         if recorded:
             at = _parse(recorded[1])
@@ -1021,6 +1160,11 @@ def read_board(
                 promises_today=_i(mine.get("promises")),
                 visits_booked_today=_i(mine.get("visits_booked")),
                 collected_today_minor=_i(mine.get("collected_minor")),
+                state=state,
+                state_since=since,
+                pause_reason=reason,
+                wrap_up_over=over,
+                nothing_to_take=state == AgentState.READY.value and key in idle,
             )
         )
     risk_counts = {kind: _i((risks.get("counts") or {}).get(kind)) for kind in RISK_KINDS}
@@ -1028,7 +1172,7 @@ def read_board(
     return Board(
         version=max(row.version for row in stored.values()),
         as_of=min(row.computed_at for row in stored.values()),
-        buckets=_depth_lines(depth.get("buckets")),
+        buckets=_depth_lines(depth.get("buckets"), callbacks),
         stages=_depth_lines(depth.get("stages")),
         agents=tuple(agents),
         today=TodayCounts(**{key: _i(counts.get(key)) for key in _COUNT_KEYS}),

@@ -485,6 +485,28 @@ def read_day(
     return by_slot, by_agent
 
 
+def agent_day(
+    session: Session, agent_id: int, first_slot: int, end_slot: int
+) -> dict[str, int] | None:
+    """One agent's figures over the slots, or None when the slots are not exact (not
+    counted since the day began: the caller counts the rows itself)."""
+    if not _exact(session, first_slot, end_slot):
+        return None
+    return {
+        metric: int(value)
+        for metric, value in session.execute(
+            select(BoardCount.metric, func.sum(BoardCount.value))
+            .where(
+                BoardCount.slot >= first_slot,
+                BoardCount.slot < end_slot,
+                BoardCount.agent_id == agent_id,
+            )
+            .group_by(BoardCount.metric)
+        )
+        if value
+    }
+
+
 def _exact(session: Session, first_slot: int, end_slot: int) -> bool:
     marker = session.get(BoardCountDay, first_slot)
     return marker is not None and marker.end_slot == end_slot

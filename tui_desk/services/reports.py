@@ -48,6 +48,14 @@ Definitions (one per report in ``REPORTS``):
 ``complaints-by-collector``
     Per agent complained about, complaints received in the period: total, open
     (open or investigating), resolved, dismissed.
+``agent-time``
+    Per agent and office day, where the time went, from the agent's state spans
+    (``agent_state_span``, ``rules.agent_time``): ready, paused (in all, then by each
+    reason of the profile's ``[states] pause_reasons`` and any other reason found),
+    working, wrap-up and offline, as ``H:MM:SS``. Spans are clipped to the day; an open
+    span counts up to now; time no span covers is offline, so a row adds up to the day
+    (24 hours, 23 or 25 on a day the clocks change; today up to now). Agents with no span
+    touching the period are left out.
 ``strategy-actions``
     Per office-local day and contact strategy (its profile name), what the worker's
     ``strategies`` job did (``strategy_action`` rows): *fired*, the events the strategy
@@ -114,10 +122,18 @@ from tui_desk.views.reports import Cell, ReportTable
 class Report:
     name: str
     title: str  # N_() marked; translate when shown
-    run: Callable[[Database, dt.date, dt.date, Profile], ReportTable]
+    run: Callable[[Database, dt.date, dt.date, Profile], ReportTable] | None = None
+    # A report about time still running (today's open spans) takes "now" as well.
+    timed: Callable[[Database, dt.date, dt.date, Profile, dt.datetime], ReportTable] | None = None
 
     def __call__(
-        self, db: Database, *, date_from: dt.date, date_to: dt.date, profile: Profile
+        self,
+        db: Database,
+        *,
+        date_from: dt.date,
+        date_to: dt.date,
+        profile: Profile,
+        now: dt.datetime | None = None,
     ) -> ReportTable:
         if date_to < date_from:
             raise ServiceError(
@@ -125,6 +141,12 @@ class Report:
                     to=date_to.isoformat(), start=date_from.isoformat()
                 )
             )
+        if self.timed is not None:
+            if now is None:
+                # No clock given: the period is taken as over (open spans run to its end).
+                now = utc_bounds(date_from, date_to, profile.office_timezone)[1]
+            return self.timed(db, date_from, date_to, profile, now)
+        assert self.run is not None
         return self.run(db, date_from, date_to, profile)
 
 
@@ -598,6 +620,93 @@ def complaints_by_collector(
     )
 
 
+MAX_AGENT_TIME_DAYS = 92
+
+
+def agent_time(
+    db: Database, date_from: dt.date, date_to: dt.date, profile: Profile, now: dt.datetime
+) -> ReportTable:
+    from tui_desk.rules.agent_time import NO_REASON, StateTime, clock, day_window, time_in_states
+    from tui_desk.services.agent_time import spans_in
+
+    days = (date_to - date_from).days + 1
+    if days > MAX_AGENT_TIME_DAYS:
+        raise ServiceError(
+            _("the agent-time report covers at most {n} days").format(n=MAX_AGENT_TIME_DAYS)
+        )
+    zone = profile.office_timezone
+    start, _end = day_window(date_from, zone)
+    _start, end = day_window(date_to, zone)
+    with db.read() as s:
+        spans = spans_in(s, start, end)
+        agents = (
+            {
+                agent_id: (login, name)
+                for agent_id, login, name in s.execute(
+                    select(Agent.id, Agent.login, Agent.name).where(Agent.id.in_(sorted(spans)))
+                )
+            }
+            if spans
+            else {}
+        )
+    times: list[tuple[str, str, dt.date, StateTime]] = []
+    for agent_id, agent_spans in spans.items():
+        login, name = agents.get(agent_id, (str(agent_id), ""))
+        for n in range(days):
+            day = date_from + dt.timedelta(days=n)
+            low, high = day_window(day, zone)
+            mine = [
+                x
+                for x in agent_spans
+                if x.started_at < high and (x.ended_at is None or x.ended_at > low)
+            ]
+            if not mine:
+                continue
+            times.append((login, name, day, time_in_states(mine, low, high, now)))
+    times.sort(key=lambda t: (t[2], t[0]))
+    configured = profile.section("states").get("pause_reasons", [])
+    reasons = [str(r) for r in configured] if isinstance(configured, list) else []
+    for *_who, _day, time in times:
+        reasons += [r for r in time.paused if r not in reasons]
+    rows: list[tuple[Cell, ...]] = []
+    totals = [0] * (6 + len(reasons))
+    for login, name, day, time in times:
+        values = [
+            time.ready,
+            time.paused_total,
+            *(time.paused.get(r, 0) for r in reasons),
+            time.working,
+            time.wrap_up,
+            time.offline,
+        ]
+        values.insert(0, time.total)
+        totals = [a + b for a, b in zip(totals, values, strict=True)]
+        rows.append(
+            (day.isoformat(), login, name, *(clock(v) for v in values[1:]), clock(values[0]))
+        )
+    reason_columns = tuple(
+        _("paused: {reason}").format(reason=r if r != NO_REASON else _("(no reason)"))
+        for r in reasons
+    )
+    return ReportTable(
+        title=_("Agent time per day (ready, paused, working, wrap-up, offline)"),
+        columns=(
+            _("day"),
+            _("agent"),
+            _("name"),
+            _("ready"),
+            _("paused"),
+            *reason_columns,
+            _("working"),
+            _("wrap-up"),
+            _("offline"),
+            _("day length"),
+        ),
+        rows=rows,
+        total=(_("total"), "", "", *(clock(v) for v in totals[1:]), clock(totals[0])),
+    )
+
+
 def strategy_actions(
     db: Database, date_from: dt.date, date_to: dt.date, profile: Profile
 ) -> ReportTable:
@@ -678,13 +787,20 @@ REPORTS: dict[str, Report] = {
         Report("follow-up-compliance", N_("Follow-up compliance per agent"), follow_up_compliance),
         Report("unreconciled-door", N_("Unreconciled door collections"), unreconciled_door),
         Report("complaints-by-collector", N_("Complaints per collector"), complaints_by_collector),
+        Report("agent-time", N_("Agent time per day"), timed=agent_time),
         Report("strategy-actions", N_("Contact strategy actions"), strategy_actions),
     )
 }
 
 
 def run_report(
-    db: Database, name: str, *, date_from: dt.date, date_to: dt.date, profile: Profile
+    db: Database,
+    name: str,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    profile: Profile,
+    now: dt.datetime | None = None,
 ) -> ReportTable:
     try:
         report = REPORTS[name]
@@ -695,7 +811,7 @@ def run_report(
                 name=name, names=", ".join(REPORTS)
             ),
         ) from None
-    return report(db, date_from=date_from, date_to=date_to, profile=profile)
+    return report(db, date_from=date_from, date_to=date_to, profile=profile, now=now)
 
 
 def report_for(
@@ -706,10 +822,12 @@ def report_for(
     date_from: dt.date,
     date_to: dt.date,
     profile: Profile,
+    now: dt.datetime | None = None,
 ) -> ReportTable:
-    """``run_report`` for an agent: reports are for supervisors and administrators."""
+    """``run_report`` for an agent: reports are for supervisors and administrators.
+    ``now`` (the caller's clock) ends the time still running today (``agent-time``)."""
     actor.require(Action.RUN_REPORTS)
-    return run_report(db, name, date_from=date_from, date_to=date_to, profile=profile)
+    return run_report(db, name, date_from=date_from, date_to=date_to, profile=profile, now=now)
 
 
 def _all_rows(table: ReportTable) -> list[tuple[Cell, ...]]:

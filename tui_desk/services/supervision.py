@@ -318,7 +318,8 @@ def request_override(ctx: Context, case_id: int, rule: str, reason: str) -> int:
         return request.id
 
 
-def _request_lines(session: Session, stmt: Select[OverrideRequest]) -> list[OverrideRequestLine]:
+def request_lines(session: Session, stmt: Select[OverrideRequest]) -> list[OverrideRequestLine]:
+    """The requests ``stmt`` selects as lines, with names, in the caller's session."""
     rows = list(session.scalars(stmt))
     if not rows:
         return []
@@ -394,14 +395,14 @@ def override_requests(
         .limit(max(1, min(limit, 1000)))
     )
     with ctx.db.read() as s:
-        return _request_lines(s, stmt)
+        return request_lines(s, stmt)
 
 
 def override_request(ctx: Context, request_id: int) -> OverrideRequestLine:
     """One request: for supervisors, and for the agent who asked."""
     check_id("request_id", request_id)
     with ctx.db.read() as s:
-        lines = _request_lines(s, select(OverrideRequest).where(OverrideRequest.id == request_id))
+        lines = request_lines(s, select(OverrideRequest).where(OverrideRequest.id == request_id))
     if not lines:
         raise NotFound(_("override request {id} does not exist").format(id=request_id))
     line = lines[0]
@@ -430,7 +431,7 @@ def my_answered_requests(
         .limit(REQUEST_LIST_LIMIT)
     )
     with ctx.db.read() as s:
-        return _request_lines(s, stmt)
+        return request_lines(s, stmt)
 
 
 def decide_override_request(

@@ -19,6 +19,9 @@ class DepthLine(SafeText):
     on_hold: int
     broken_promise: int
     overdue_minor: int
+    # Buckets only: today's callbacks on the bucket's cases, and how many are done.
+    callbacks_due: int = 0
+    callbacks_done: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ class AgentLine(SafeText):
     promises_today: int
     visits_booked_today: int
     collected_today_minor: int
+    # The agent's state now (an AgentState value; None: no state kept, or offline),
+    # since when, the pause reason, a wrap-up past its time, and ready with no case
+    # that take-next would give.
+    state: str | None = None
+    state_since: dt.datetime | None = None
+    pause_reason: str | None = None
+    wrap_up_over: bool = False
+    nothing_to_take: bool = False
 
 
 @dataclass(frozen=True)

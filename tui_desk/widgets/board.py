@@ -26,6 +26,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 from tui_desk.formatting import DASH, label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
+from tui_desk.widgets.agent_state import pause_reason_label, state_label
 
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]
@@ -55,7 +56,17 @@ RISK_SHORT: dict[str, str] = {
 }
 """The risk counts line: short, so that all of it fits two lines at 80 columns."""
 
+STATE_STYLES: dict[str, str] = {
+    "ready": "bold green",
+    "paused": "bold yellow",
+    "working": "bold",
+    "wrap_up": "cyan",
+    "offline": "dim",
+}
+
 NAME_WIDTH = 10
+NOTE_WIDTH = 16
+"""The agent's note (pause reason, wrap-up over, nothing to take) is cut to this."""
 """Agent names are cut to this many cells (a Chinese character takes two)."""
 ACTION_WIDTH = 22
 DETAIL_WIDTH = 40
@@ -97,11 +108,22 @@ def _money(minor: int, currency: str) -> Text:
 DEPTH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", N_("Queue")),
     ("open", N_("Cases")),
+    ("callbacks", N_("Callbacks")),
     ("unowned", N_("Unowned")),
     ("hold", N_("Hold")),
     ("broken", N_("Broken")),
     ("overdue", N_("Overdue")),
 )
+
+
+def callbacks_cell(d: DepthLine) -> Text:
+    """Today's callbacks done of those due, and the share: ``3/4 75%`` (the "Callbacks"
+    column: done / due today, with the share done)."""
+    if not d.callbacks_due:
+        return Text(DASH, style="dim", justify="right")
+    share = d.callbacks_done * 100 // d.callbacks_due
+    style = "bold red" if share < 50 else "" if share < 100 else "green"
+    return Text(f"{d.callbacks_done}/{d.callbacks_due} {share}%", style=style, justify="right")
 
 
 def depth_rows(
@@ -125,6 +147,8 @@ def depth_rows(
             (
                 name,
                 _num(d.open_cases),
+                callbacks_cell(d) if prefix == "bucket" else Text(DASH, style="dim",
+                                                                  justify="right"),
                 _num(d.unowned),
                 _num(d.on_hold),
                 Text(str(d.broken_promise), style="bold red" if d.broken_promise else "dim",
@@ -145,6 +169,8 @@ def depth_rows(
 AGENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("state", ""),
     ("name", N_("Name")),
+    ("in_state", N_("For")),
+    ("note", N_("Note")),
     ("collected", N_("Collected")),
     ("contacts", N_("Calls")),
     ("promises", N_("PTP")),
@@ -167,6 +193,20 @@ def agent_rows(
 def _agent_cells(a: AgentLine, now: dt.datetime, timezone: str, currency: str) -> tuple[Cell, ...]:
     # Words, not dots: a dot is "ambiguous width" and shifts the row in CJK terminals.
     state = Text(_("on"), style="bold green") if a.online else Text(_("off"), style="dim")
+    in_state = Text(DASH, style="dim", justify="right")
+    note = Text("")
+    if a.online and a.state is not None:
+        state = Text(state_label(a.state), style=STATE_STYLES.get(a.state, ""))
+        if a.state_since is not None:
+            in_state = Text(age(now - a.state_since), justify="right")
+        if a.state == "paused" and a.pause_reason:
+            note = Text(fit(pause_reason_label(a.pause_reason), NOTE_WIDTH))
+        if a.wrap_up_over:
+            state.stylize("bold red")
+            in_state.stylize("bold red")
+            note = Text(fit(_("running over"), NOTE_WIDTH), style="bold red")
+        if a.nothing_to_take:
+            note = Text(fit(_("nothing to take"), NOTE_WIDTH), style="bold yellow")
     action: Cell = DASH
     if a.last_action:
         when = local(a.last_action_at, timezone, "%H:%M") if a.last_action_at else ""
@@ -177,6 +217,8 @@ def _agent_cells(a: AgentLine, now: dt.datetime, timezone: str, currency: str) -
     return (
         state,
         Text(fit(a.name, NAME_WIDTH), style="" if a.online else "dim"),
+        in_state,
+        note,
         _money(a.collected_today_minor, currency),
         _num(a.contacts_today),
         _num(a.promises_today),

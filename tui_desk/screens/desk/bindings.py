@@ -52,6 +52,13 @@ BINDINGS: list[BindingType] = [
         N_("Show the case's repayment plan and agreement"),
         "desk.pane.agreement",
     ),
+    _binding(
+        "f7",
+        "my_day",
+        N_("My day"),
+        N_("Your day: callbacks, promises, visits, follow-ups, figures and your requests"),
+        "desk.my_day",
+    ),
     *cycle_bindings("desk.pane"),
     _binding(
         "r,ctrl+r",

@@ -44,6 +44,7 @@ from tui_desk.screens.desk.case_actions import CaseActions
 from tui_desk.screens.desk.case_loading import CaseLoading
 from tui_desk.screens.desk.host import DeskFilter, Typed
 from tui_desk.screens.desk.leases import LeaseKeys
+from tui_desk.screens.desk.my_day_keys import MyDayKeys
 from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
@@ -78,6 +79,7 @@ class DeskScreen(
     CaseActions,
     AgreementKeys,
     AnswerNotices,
+    MyDayKeys,
     PanedScreen,
     inherit_bindings=False,
 ):

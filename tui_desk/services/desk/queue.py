@@ -14,6 +14,7 @@ from tui_desk.services.case_facts import scrub_text
 from tui_desk.services.desk.base import DeskPart, use_case
 from tui_desk.services.desk.base import enum_value as _enum_value
 from tui_desk.services.errors import NotFound
+from tui_desk.services.my_day import my_day
 from tui_desk.services.queue import (
     QueueFilter,
     Scope,
@@ -116,6 +117,8 @@ class QueueDesk(DeskPart):
     # --- leases ------------------------------------------------------------------------
 
     take_next = use_case(take_next)
+    # The operator's own day (the my-day screen, F7): one snapshot.
+    my_day = use_case(my_day)
 
     claim = use_case(claim_case)
 

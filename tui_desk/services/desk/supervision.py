@@ -234,7 +234,13 @@ class SupervisionDesk(DeskPart):
         from tui_desk.services.reports import report_for
 
         return report_for(
-            self.actor, self.db, name, date_from=date_from, date_to=date_to, profile=self.profile
+            self.actor,
+            self.db,
+            name,
+            date_from=date_from,
+            date_to=date_to,
+            profile=self.profile,
+            now=self.now(),
         )
 
     def report_csv(self, name: str, date_from: dt.date, date_to: dt.date) -> Path:

@@ -187,39 +187,54 @@ def _owned_by(agent_id: int | None) -> Callable[[Any], ColumnElement[bool]]:
     return term
 
 
+def _peek(session: Session, stmt: AnySelect) -> Any:
+    """The first row, nothing locked (a read of what take-next would find)."""
+    return session.connection().execute(stmt.limit(1)).first()
+
+
 def _pick(
-    session: Session, actor: Actor, now: dt.datetime, profile: Profile
+    session: Session,
+    actor: Actor,
+    now: dt.datetime,
+    profile: Profile,
+    first: Callable[[Session, AnySelect], Any] = _first,
 ) -> tuple[Any, ClaimReason] | None:
     stale_cutoff = now - dt.timedelta(minutes=callback_stale_minutes(profile))
     can = _Claimable(actor.id, now, stale_cutoff)
 
     # 1. The actor's own callbacks that are due.
-    row = _first(session, can.callbacks())
+    row = first(session, can.callbacks())
     if row is not None:
         return row, "callback"
 
     # 2. Cases the actor owns, most urgent first.
-    row = _first(session, can.best("ix_case_owner_queue", _owned_by(actor.id)))
+    row = first(session, can.best("ix_case_owner_queue", _owned_by(actor.id)))
     if row is not None:
         return row, "owned"
 
     # 3. The pool: unowned cases, and those of someone else that fall to anyone (owner
     # inactive, case marked stale, a stale callback), merged by priority.
     best: tuple[Any, ClaimReason] | None = None
-    pool = _first(session, can.best("ix_case_unowned_queue", _owned_by(None)))
+    pool = first(session, can.best("ix_case_unowned_queue", _owned_by(None)))
     if pool is not None:
         best = (pool, "pool")
     inactive = list(session.scalars(select(Agent.id).where(Agent.active.is_(False))))
-    candidates = [_first(session, can.fallen(_rank(pool) if pool else None, inactive))]
+    candidates = [first(session, can.fallen(_rank(pool) if pool else None, inactive))]
     # Inactive owners' books are found through the owner index wherever they stand.
     candidates += [
-        _first(session, can.best("ix_case_owner_queue", _owned_by(agent_id)))
+        first(session, can.best("ix_case_owner_queue", _owned_by(agent_id)))
         for agent_id in inactive
     ]
     for row in candidates:
         if row is not None and (best is None or _rank(row) > _rank(best[0])):
             best = (row, "stale")
     return best
+
+
+def has_work(session: Session, actor: Actor, now: dt.datetime, profile: Profile) -> bool:
+    """Whether take-next would find a case for ``actor`` now: the same choice, read in the
+    caller's session with nothing locked (the board's "ready with nothing to take")."""
+    return _pick(session, actor, now, profile, first=_peek) is not None
 
 
 def take_next(ctx: Context) -> Claim | None:
