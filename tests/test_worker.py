@@ -341,6 +341,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
@@ -357,6 +358,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     assert result.ran[0].ok
@@ -381,6 +383,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_follow_ups",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2

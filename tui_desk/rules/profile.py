@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from tui_desk.resources import UnknownProfile, profile_path
 from tui_desk.rules.identity import CN_RESIDENT_ID, IdentityPolicy
+from tui_desk.rules.states import StatePolicy
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Profile:
     lease_minutes: int
     identity: IdentityPolicy
     raw: dict[str, Any]
+    # Agent states (``[states]``): pause and skip reasons, wrap-up and preview times.
+    states: StatePolicy = field(default_factory=StatePolicy)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})
@@ -73,6 +76,7 @@ def parse_profile(raw: dict[str, Any]) -> Profile:
             lease_minutes=int(raw["lease"]["minutes"]),
             identity=identity,
             raw=raw,
+            states=StatePolicy.from_section(raw.get("states", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProfileError(f"invalid policy profile: {exc}") from exc
