@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from tui_desk.messages import CaseLoaded
+    from tui_desk.screens.desk.agent_state import StateRequest
+    from tui_desk.views.agent_state import AgentStatus
+    from tui_desk.widgets.state_badge import AgentStateBadge
     from tui_desk.services.desk import DeskService
     from tui_desk.views.case import CaseBundle
     from tui_desk.views.hand import CaseInHand
@@ -90,6 +93,21 @@ class DeskHost(PanedScreen):
     _orphan_timer: Timer | None
     _orphans_shown: tuple[int, int, bool] | None
     _lease_timer: Timer | None
+    # The agent's state (agent_state.py).
+    STATE_TICK_SECONDS: ClassVar[float]
+    AUTO_RETRY_SECONDS: ClassVar[float]
+    agent_status: AgentStatus | None
+    """The agent's state as the service last stored it (None until it is read)."""
+    auto_mode: bool
+    _state_badge: AgentStateBadge
+    _state_requests: list[StateRequest]
+    _state_busy: bool
+    _preview: tuple[int, dt.datetime] | None
+    """(case auto mode gave, end of its preview)."""
+    _auto_taking: bool
+    _skipped_case: int | None
+    _wrap_up_ended: dt.datetime | None
+    _advance_tried: tuple[dt.datetime | None, dt.datetime] | None
 
     # --- the screen (screen.py)
 
@@ -150,6 +168,16 @@ class DeskHost(PanedScreen):
     def action_back_to_case(self) -> None: ...
 
     def _stop_claim_notice(self) -> None: ...
+
+    def action_take_next(self) -> None: ...
+
+    # --- the agent's state (agent_state.py)
+
+    def _state_on_claim(self, case_id: int) -> None: ...
+
+    def _state_on_outcome(self, case_id: int) -> None: ...
+
+    def _state_claim_ended(self) -> None: ...
 
     # --- the calendar (calendar_actions.py)
 

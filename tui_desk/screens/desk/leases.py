@@ -121,6 +121,7 @@ class LeaseKeys(_Host):
         self._show_lease()
         self.notify(_("No case to take right now: nothing due, nothing unowned."))
         self._drop_typeahead(_("no case was taken"))
+        self._state_claim_ended()
 
     def on_case_claimed(self, message: CaseClaimed) -> None:
         claim = message.claim
@@ -154,6 +155,7 @@ class LeaseKeys(_Host):
         self._claim_frame_pending = True
         self.call_after_refresh(self._claim_drawn, message.drawn)
         self._start_loading_notice()
+        self._state_on_claim(claim.case_id)
 
     def _claim_drawn(self, drawn: threading.Event) -> None:
         drawn.set()
@@ -276,9 +278,12 @@ class LeaseKeys(_Host):
 
     def _leave_quietly(self, case_id: int | None) -> None:
         # On the way out nothing can be shown any more; the lease expires by itself and
-        # the presence row turns stale, should the database not answer.
+        # the presence row turns stale, should the database not answer (the worker then
+        # takes the agent offline at the last heartbeat).
         if case_id is not None:
             with contextlib.suppress(Exception):
                 self.service.release(case_id)
+        with contextlib.suppress(Exception):
+            self.service.go_offline()
         with contextlib.suppress(Exception):
             self.service.sign_off()

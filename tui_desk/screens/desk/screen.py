@@ -30,13 +30,14 @@ from textual.binding import BindingType
 from textual.containers import Container, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import WorkerState
 
 from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseLoaded
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.desk.agent_state import AgentStateKeys, StateRequest
 from tui_desk.screens.desk.agreement_actions import AgreementKeys
 from tui_desk.screens.desk.answers import AnswerNotices
 from tui_desk.screens.desk.bindings import BINDINGS
@@ -49,6 +50,7 @@ from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
 from tui_desk.services.desk import DeskService
+from tui_desk.views.agent_state import AgentStatus
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
@@ -57,6 +59,7 @@ from tui_desk.widgets.contact_log import ContactLogPanel
 from tui_desk.widgets.footer import DeskFooter
 from tui_desk.widgets.outage import OutageLine
 from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
+from tui_desk.widgets.state_badge import DeskHeader
 
 if TYPE_CHECKING:
     from tui_desk.views.hand import CaseInHand
@@ -78,6 +81,7 @@ class DeskScreen(
     CaseActions,
     AgreementKeys,
     AnswerNotices,
+    AgentStateKeys,
     PanedScreen,
     inherit_bindings=False,
 ):
@@ -110,6 +114,11 @@ class DeskScreen(
     """How often the desk tells the boards it is alive (offline after 60 s of silence)."""
 
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
+
+    STATE_TICK_SECONDS: ClassVar[float] = 1.0
+    """How often the header's state timer is counted (on the desk's clock, no database)."""
+    AUTO_RETRY_SECONDS: ClassVar[float] = 15.0
+    """In auto mode with nothing to take, how long before the desk asks again."""
 
     LEASE_POLL_SECONDS: ClassVar[float] = 0.75
     # Answers to the operator's override requests are told within a second.
@@ -169,12 +178,22 @@ class DeskScreen(
         self.cal_span = 7
         self.cal_all = False
         self.cal_start: dt.date | None = None
+        # The agent's state (agent_state.py): read when it changes, timed locally.
+        self.agent_status: AgentStatus | None = None
+        self.auto_mode = False
+        self._state_requests: list[StateRequest] = []
+        self._state_busy = False
+        self._preview: tuple[int, dt.datetime] | None = None
+        self._auto_taking = False
+        self._skipped_case: int | None = None
+        self._wrap_up_ended: dt.datetime | None = None
+        self._advance_tried: tuple[dt.datetime | None, dt.datetime] | None = None
 
     # --- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         tz = self.service.timezone
-        yield Header(icon="#")
+        yield DeskHeader(icon="#")
         yield OutageLine()
         with Container(id="desk-body"):
             with Vertical(id="pane-queue", classes="pane"):
@@ -212,6 +231,7 @@ class DeskScreen(
         self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
         self._lease_timer = self.set_interval(self.LEASE_POLL_SECONDS, self._poll_lease)
         self.set_interval(self.ANSWER_POLL_SECONDS, self._poll_answers)
+        self._start_states()
 
     def on_unmount(self) -> None:
         # Leaving the desk frees the case at once rather than when its lease runs out, and
@@ -276,7 +296,10 @@ class DeskScreen(
                 self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
+        elif failure.group in ("agent-state", "skip"):
+            self._state_request_failed()
         elif failure.group == "claim":
+            self._auto_taking = False
             if self.load_in_flight:  # the claim landed; reading its case failed
                 self._loaded()
                 self._hand_loading = False
