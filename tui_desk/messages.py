@@ -159,9 +159,7 @@ class AgentStateChanged(Message):
     """The agent's state as the service stored it after a change the desk asked for
     (``request``: what was asked; ``skipped``: the case a skip recorded, if one did)."""
 
-    def __init__(
-        self, status: AgentStatus, request: str, *, skipped: int | None = None
-    ) -> None:
+    def __init__(self, status: AgentStatus, request: str, *, skipped: int | None = None) -> None:
         super().__init__()
         self.status = status
         self.request = request

@@ -19,7 +19,6 @@ a case.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -27,6 +26,7 @@ from textual import work
 from tui_desk.domain import AgentState
 from tui_desk.i18n import _
 from tui_desk.messages import AgentStateChanged, AgentStateRefused
+from tui_desk.screens.desk.host import StateRequest
 from tui_desk.screens.state_modals import ReasonModal
 from tui_desk.services.errors import ServiceError
 from tui_desk.widgets.state_badge import AgentStateBadge
@@ -37,20 +37,6 @@ if TYPE_CHECKING:
     _Host = DeskHost
 else:
     _Host = object
-
-
-@dataclass(frozen=True)
-class StateRequest:
-    """A change the desk asks of the service: ``open`` (ready unless already in a state),
-    ``change`` (to ``state``), ``extend`` or ``skip`` (``case_id``, ``reason``).
-    ``quiet``: the desk asked by itself; a refusal is not told (the badge shows the
-    state the service kept)."""
-
-    kind: str
-    state: str | None = None
-    reason: str | None = None
-    case_id: int | None = None
-    quiet: bool = False
 
 
 class AgentStateKeys(_Host):
@@ -272,9 +258,9 @@ class AgentStateKeys(_Host):
             return  # a form or a list is open: the next case waits for it
         now = self.service.now()
         tried = self._advance_tried
-        if tried is not None and tried[0] == status.since:
-            if now - tried[1] < dt.timedelta(seconds=self.AUTO_RETRY_SECONDS):
-                return  # nothing was left to take a moment ago: ask again later
+        retry = dt.timedelta(seconds=self.AUTO_RETRY_SECONDS)
+        if tried is not None and tried[0] == status.since and now - tried[1] < retry:
+            return  # nothing was left to take a moment ago: ask again later
         self._advance_tried = (status.since, now)
         self._auto_taking = True
         self.action_take_next()

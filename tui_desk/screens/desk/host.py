@@ -20,14 +20,13 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from tui_desk.messages import CaseLoaded
-    from tui_desk.screens.desk.agent_state import StateRequest
-    from tui_desk.views.agent_state import AgentStatus
-    from tui_desk.widgets.state_badge import AgentStateBadge
     from tui_desk.services.desk import DeskService
+    from tui_desk.views.agent_state import AgentStatus
     from tui_desk.views.case import CaseBundle
     from tui_desk.views.hand import CaseInHand
     from tui_desk.widgets.appointment_calendar import AppointmentCalendar
     from tui_desk.widgets.queue_view import QueueView
+    from tui_desk.widgets.state_badge import AgentStateBadge
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,20 @@ class Typed:
 
     key: str
     character: str | None
+
+
+@dataclass(frozen=True)
+class StateRequest:
+    """A change the desk asks of the service: ``open`` (ready unless already in a state),
+    ``change`` (to ``state``), ``extend`` or ``skip`` (``case_id``, ``reason``).
+    ``quiet``: the desk asked by itself; a refusal is not told (the badge shows the
+    state the service kept)."""
+
+    kind: str
+    state: str | None = None
+    reason: str | None = None
+    case_id: int | None = None
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

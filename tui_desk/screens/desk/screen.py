@@ -37,14 +37,14 @@ from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseLoaded
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.desk.agent_state import AgentStateKeys, StateRequest
+from tui_desk.screens.desk.agent_state import AgentStateKeys
 from tui_desk.screens.desk.agreement_actions import AgreementKeys
 from tui_desk.screens.desk.answers import AnswerNotices
 from tui_desk.screens.desk.bindings import BINDINGS
 from tui_desk.screens.desk.calendar_actions import CalendarKeys
 from tui_desk.screens.desk.case_actions import CaseActions
 from tui_desk.screens.desk.case_loading import CaseLoading
-from tui_desk.screens.desk.host import DeskFilter, Typed
+from tui_desk.screens.desk.host import DeskFilter, StateRequest, Typed
 from tui_desk.screens.desk.leases import LeaseKeys
 from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
