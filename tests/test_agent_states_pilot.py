@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from textual.widget import Widget
 
 from tests.factories import Factory
 from tests.pilot import desk_screen, screen_text, settle, until
@@ -331,3 +333,32 @@ async def test_a_paused_agent_is_never_given_a_case(world: World, size: tuple[in
     assert [st for st, _r, _c in spans(world.db, world.actor.id)] == [
         "ready", "paused", "ready", "working", "offline",
     ]  # fmt: skip
+
+
+async def test_the_timer_ticks_without_a_layout_or_a_database_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = world.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await until(pilot, lambda: desk_screen(app).agent_status is not None)
+        await settle(pilot)
+        screen = desk_screen(app)
+        asked: list[str] = []
+        refresh = Widget.refresh
+
+        def counting(self: Widget, *regions: Any, **kwargs: Any) -> Widget:
+            asked.append(f"{self.id}{' layout' if kwargs.get('layout') else ''}")
+            return refresh(self, *regions, **kwargs)
+
+        def no_database(*_args: Any, **_kwargs: Any) -> Any:
+            raise AssertionError("a tick read the database")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Widget, "refresh", counting)
+            for name in ("read", "write", "snapshot"):
+                patch.setattr(Database, name, no_database)
+            for second in range(1, 11):
+                world.clock.advance(1)
+                screen._tick_state()
+                assert screen.state_text == f"Ready 00:{second:02d} | manual"
+        assert asked == ["agent-state"] * 10  # the badge's own line, each second

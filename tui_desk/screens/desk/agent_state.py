@@ -29,6 +29,7 @@ from tui_desk.messages import AgentStateChanged, AgentStateRefused
 from tui_desk.screens.desk.host import StateRequest
 from tui_desk.screens.state_modals import ReasonModal
 from tui_desk.services.errors import ServiceError
+from tui_desk.views.agent_state import AgentStatus
 from tui_desk.widgets.state_badge import AgentStateBadge
 
 if TYPE_CHECKING:
@@ -62,27 +63,36 @@ class AgentStateKeys(_Host):
 
     @work(thread=True, group="agent-state", exit_on_error=False)
     def _change_state(self, request: StateRequest) -> None:
-        service, skipped = self.service, None
-        try:
-            if request.kind == "open":
-                status = service.agent_state()
-                if status.is_offline:
-                    status = service.change_state(AgentState.READY.value)
-            elif request.kind == "extend":
-                status = service.extend_wrap_up()
-            elif request.kind == "skip":
-                assert request.case_id is not None and request.reason is not None
-                result = service.skip_case(request.case_id, request.reason)
-                status, skipped = result.status, result.case_id
-            else:
-                assert request.state is not None
-                status = service.change_state(
-                    request.state, reason=request.reason, case_id=request.case_id
-                )
-        except ServiceError as exc:
-            self.post_message(AgentStateRefused(request.kind, "" if request.quiet else str(exc)))
-            return
+        # One change at a time reaches the database, and none after the desk went
+        # offline on its way out (``_leave_quietly`` takes the lock to do that).
+        with self._state_lock:
+            if self._leaving:
+                return
+            try:
+                status, skipped = self._apply_state(request)
+            except ServiceError as exc:
+                reason = "" if request.quiet else str(exc)
+                self.post_message(AgentStateRefused(request.kind, reason))
+                return
         self.post_message(AgentStateChanged(status, request.kind, skipped=skipped))
+
+    def _apply_state(self, request: StateRequest) -> tuple[AgentStatus, int | None]:
+        """In the worker: the service call ``request`` stands for."""
+        service = self.service
+        if request.kind == "open":
+            status = service.agent_state()
+            if status.is_offline:
+                status = service.change_state(AgentState.READY.value)
+            return status, None
+        if request.kind == "extend":
+            return service.extend_wrap_up(), None
+        if request.kind == "skip":
+            assert request.case_id is not None and request.reason is not None
+            result = service.skip_case(request.case_id, request.reason)
+            return result.status, result.case_id
+        assert request.state is not None
+        status = service.change_state(request.state, reason=request.reason, case_id=request.case_id)
+        return status, None
 
     def on_agent_state_changed(self, message: AgentStateChanged) -> None:
         self._state_busy = False

@@ -9,6 +9,7 @@ against the one screen it runs in, and the screen against what the groups expect
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -121,6 +122,9 @@ class DeskHost(PanedScreen):
     _skipped_case: int | None
     _wrap_up_ended: dt.datetime | None
     _advance_tried: tuple[dt.datetime | None, dt.datetime] | None
+    _state_lock: threading.Lock
+    """Held by a state change while it writes, and by the desk going offline."""
+    _leaving: bool
 
     # --- the screen (screen.py)
 

@@ -283,7 +283,14 @@ class LeaseKeys(_Host):
         if case_id is not None:
             with contextlib.suppress(Exception):
                 self.service.release(case_id)
-        with contextlib.suppress(Exception):
-            self.service.go_offline()
+        # A state change under way is let finish first (bounded), and none starts after.
+        locked = self._state_lock.acquire(timeout=1.5)
+        try:
+            self._leaving = True
+            with contextlib.suppress(Exception):
+                self.service.go_offline()
+        finally:
+            if locked:
+                self._state_lock.release()
         with contextlib.suppress(Exception):
             self.service.sign_off()

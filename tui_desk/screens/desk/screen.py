@@ -188,6 +188,8 @@ class DeskScreen(
         self._skipped_case: int | None = None
         self._wrap_up_ended: dt.datetime | None = None
         self._advance_tried: tuple[dt.datetime | None, dt.datetime] | None = None
+        self._state_lock = threading.Lock()
+        self._leaving = False
 
     # --- layout ------------------------------------------------------------------------
 
