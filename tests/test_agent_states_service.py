@@ -17,8 +17,9 @@ from tui_desk.db.models import Agent, AgentState, AgentStateSpan, AuditEvent, Ro
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import agent_states
 from tui_desk.services.context import Actor, Context
+from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import PermissionDenied, RuleRefused, ServiceError
-from tui_desk.services.presence import heartbeat
+from tui_desk.services.presence import heartbeat, who_is_online
 from tui_desk.services.queue import claim_case
 from tui_desk.services.validation import InvalidInput
 from tui_desk.views.agent_state import OFFLINE_STATUS
@@ -217,3 +218,16 @@ def test_the_worker_takes_silent_desks_offline_at_their_last_heartbeat(db: Datab
         assert sorted(e.entity_id for e in events if e.entity_id) == sorted([gone.id, never.id])
     # Run again: nothing more to close.
     assert run(db, NOW + 130 * S) == "0 agent(s) taken offline"
+
+
+def test_a_change_of_state_is_not_the_agents_last_action(
+    world: tuple[Database, Actor, int],
+) -> None:
+    db, op, case_id = world
+    agent_states.change_state(_ctx(db, op), "ready")
+    claim_case(_ctx(db, op, NOW + S), case_id)
+    agent_states.change_state(_ctx(db, op, NOW + 2 * S), "working", case_id=case_id)
+    desk = DeskService(db=db, actor=op, profile=load_profile(), clock=lambda: NOW + 3 * S)
+    desk.heartbeat(case_id)
+    [line] = [p for p in who_is_online(db, now=NOW + 3 * S) if p.agent_id == op.id]
+    assert line.last_action == "case.claim"

@@ -17,6 +17,12 @@ from dataclasses import dataclass
 
 from tui_desk.domain import AgentState
 
+STATE_ACTION = "agent.state"
+"""The audit action of a change of state (not an action on a case: boards showing what an
+agent did last leave it out)."""
+SKIP_ACTION = "case.skip"
+"""The audit action of a case skipped in auto mode's preview (with its reason)."""
+
 READY = AgentState.READY
 PAUSED = AgentState.PAUSED
 WORKING = AgentState.WORKING

@@ -139,7 +139,7 @@ def _switch(
     if why:
         summary += f": {why}"
     audit.record(
-        session, actor, "agent.state", "agent", actor.id, summary, now=now,
+        session, actor, rules.STATE_ACTION, "agent", actor.id, summary, now=now,
         case_id=case_id, before=before, after=after,
     )  # fmt: skip
     return new
@@ -220,7 +220,7 @@ def extend_wrap_up(ctx: Context) -> AgentStatus:
         span.wrap_up_until = result
         span.extended = True
         audit.record(
-            s, ctx.actor, "agent.state", "agent", ctx.actor.id,
+            s, ctx.actor, rules.STATE_ACTION, "agent", ctx.actor.id,
             f"{ctx.actor.login} extended the wrap-up", now=now, case_id=span.case_id,
             before={"state": span.state.value, "wrap_up_until": before.isoformat() if before else None},
             after={"state": span.state.value, "wrap_up_until": result.isoformat(), "extended": True},
@@ -266,7 +266,7 @@ def skip_case(ctx: Context, case_id: int, reason: str) -> SkippedCase:
             )
         span = _open_span(s, ctx.actor.id)
         audit.record(
-            s, ctx.actor, "case.skip", "collection_case", case_id,
+            s, ctx.actor, rules.SKIP_ACTION, "collection_case", case_id,
             f"{ctx.actor.login} skipped case {case_id} ({code})", now=now, case_id=case_id,
             after={"reason": code},
         )  # fmt: skip
@@ -317,7 +317,7 @@ def close_stale_states(
             )  # fmt: skip
             s.flush()
             audit.record(
-                s, None, "agent.state", "agent", agent_id,
+                s, None, rules.STATE_ACTION, "agent", agent_id,
                 f"{actor.login} is offline: the desk stopped answering", now=now,
                 before=before, after={"state": AgentState.OFFLINE.value, "at": at.isoformat()},
             )  # fmt: skip
