@@ -24,6 +24,7 @@ from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
+    Agent,
     AgentStateSpan,
     AuditEvent,
     Borrower,
@@ -31,9 +32,11 @@ from tui_desk.db.models import (
     ContactAttempt,
     Role,
 )
+from tui_desk.rules.profile import load_profile
 from tui_desk.screens.desk import DeskScreen
 from tui_desk.screens.state_modals import ReasonModal
-from tui_desk.services.context import Actor
+from tui_desk.services.context import Actor, Context
+from tui_desk.services.queue import claim_case
 from tui_desk.services.search_index import index_borrower
 
 WIDE = (160, 50)
@@ -362,3 +365,34 @@ async def test_the_timer_ticks_without_a_layout_or_a_database_read(
                 screen._tick_state()
                 assert screen.state_text == f"Ready 00:{second:02d} | manual"
         assert asked == ["agent-state"] * 10  # the badge's own line, each second
+
+
+async def test_auto_mode_with_nothing_to_take_stays_ready_and_asks_again_quietly(
+    world: World,
+) -> None:
+    make = Factory(world.db, now=DAYTIME)
+    for n, case_id in enumerate(world.cases[1:]):  # others work every other case
+        other = make.agent(login=f"other{n}")
+        with world.db.read() as s:
+            actor = Actor.of(s.get_one(Agent, other))
+        claim_case(Context.frozen(world.db, actor, DAYTIME, load_profile()), case_id)
+    app = world.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await until(pilot, lambda: desk_screen(app).agent_status is not None)
+        screen = desk_screen(app)
+        await pilot.press("N")
+        await until(pilot, lambda: "preview" in screen.state_text)
+        await pilot.press("l", "1")
+        await until(pilot, lambda: screen.state_text.startswith("Wrap-up"))
+        await tick(pilot, world, 60)
+        await until(pilot, lambda: screen.state_text.startswith("Ready"))
+        await settle(pilot)
+        nothing = "No case to take right now"
+        assert sum(nothing in str(n.message) for n in app._notifications) == 1
+        for _ in range(3):  # asked again every 15 s, without a notice each time
+            await tick(pilot, world, 16)
+        assert sum(nothing in str(n.message) for n in app._notifications) == 1
+        assert screen.state_text.startswith("Ready 00:48 | auto")
+    with world.db.read() as s:
+        tries = s.scalars(select(AuditEvent).where(AuditEvent.action == "case.claim")).all()
+    assert len(tries) == 3 + 1  # the others' three claims and the operator's one

@@ -36,7 +36,6 @@ TASKS: dict[str, str] = {
     "lease-poll": N_("Following who holds the case in hand"),
     "answers": N_("Reading the answers to your override requests"),
     "agent-state": N_("Changing your state"),
-    "skip": N_("Skipping the case"),
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),
     "agreement": N_("Working on the agreement"),

@@ -271,6 +271,7 @@ class AgentStateKeys(_Host):
         retry = dt.timedelta(seconds=self.AUTO_RETRY_SECONDS)
         if tried is not None and tried[0] == status.since and now - tried[1] < retry:
             return  # nothing was left to take a moment ago: ask again later
+        self._auto_retrying = tried is not None and tried[0] == status.since
         self._advance_tried = (status.since, now)
         self._auto_taking = True
         self.action_take_next()

@@ -122,6 +122,8 @@ class DeskHost(PanedScreen):
     _skipped_case: int | None
     _wrap_up_ended: dt.datetime | None
     _advance_tried: tuple[dt.datetime | None, dt.datetime] | None
+    _auto_retrying: bool
+    """Auto mode asks again for a case after finding none: say nothing if none comes."""
     _state_lock: threading.Lock
     """Held by a state change while it writes, and by the desk going offline."""
     _leaving: bool

@@ -119,7 +119,8 @@ class LeaseKeys(_Host):
         self.claim_in_flight = False
         self._stop_claim_notice()
         self._show_lease()
-        self.notify(_("No case to take right now: nothing due, nothing unowned."))
+        if not (self._auto_taking and self._auto_retrying):
+            self.notify(_("No case to take right now: nothing due, nothing unowned."))
         self._drop_typeahead(_("no case was taken"))
         self._state_claim_ended()
 

@@ -188,6 +188,7 @@ class DeskScreen(
         self._skipped_case: int | None = None
         self._wrap_up_ended: dt.datetime | None = None
         self._advance_tried: tuple[dt.datetime | None, dt.datetime] | None = None
+        self._auto_retrying = False
         self._state_lock = threading.Lock()
         self._leaving = False
 
@@ -298,7 +299,7 @@ class DeskScreen(
                 self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
-        elif failure.group in ("agent-state", "skip"):
+        elif failure.group == "agent-state":
             self._state_request_failed()
         elif failure.group == "claim":
             self._auto_taking = False
