@@ -107,6 +107,8 @@ def test_an_agents_day_is_a_chain_of_spans(world: tuple[Database, Actor, int]) -
     assert all(e.agent_id == op.id for e in events)
     assert events[1].after == {"state": "paused", "reason": "meal", "case_id": None}
     assert events[1].before == {"state": "ready", "reason": None, "case_id": None}
+    assert {e.case_id for e in events} == {None}  # the agent's events, not the case's
+    assert events[4].after == {"state": "working", "reason": None, "case_id": case_id}
     # Offline again is no change (a second desk closing).
     assert agent_states.go_offline(_ctx(db, op, NOW + 300 * S)).since == NOW + 200 * S
     assert len(state_events(db, op.id)) == 9

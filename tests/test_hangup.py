@@ -110,7 +110,6 @@ def test_hang_up_ends_the_desk_and_frees_its_case(sqlite_db: Database) -> None:
             s.scalars(
                 select(AuditEvent.action)
                 .where(AuditEvent.agent_id == operator, AuditEvent.case_id == case_id)
-                .where(AuditEvent.action != "agent.state")
                 .order_by(AuditEvent.id)
             )
         )
@@ -142,7 +141,6 @@ def _assert_left_cleanly(db: Database, operator: int, case_id: int) -> None:
             s.scalars(
                 select(AuditEvent.action)
                 .where(AuditEvent.agent_id == operator, AuditEvent.case_id == case_id)
-                .where(AuditEvent.action != "agent.state")
                 .order_by(AuditEvent.id)
             )
         )

@@ -22,6 +22,7 @@ from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import AuditEvent, CaseStatus, CollectionCase, WorkerJobRun, WorkerLease
 from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
+from tui_desk.services.agent_states import STALE_STATES_EVERY
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.holds import HOLD_EXPIRY_EVERY
@@ -508,6 +509,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
         ("hold_expiry", HOLD_EXPIRY_EVERY),
+        ("stale_states", STALE_STATES_EVERY),
         ("board_snapshot", BOARD_SNAPSHOT_EVERY),
     ]
     with pytest.raises(ProfileError):

@@ -6,6 +6,10 @@ transaction, with its audit event (``agent.state``). At most one span per agent 
 (a unique partial index); no span at all means offline. Going offline opens an
 ``offline`` span, so the time away counts too, until the next change.
 
+A change of state is an event of the agent, not of the case worked: its audit event
+names the case in ``after`` but not in ``case_id``, so a case's history (and the rules
+that read it, such as undoing an outcome) sees only what was done to the case.
+
 The service checks again what the desk checks: the role (``work_cases``), the change
 (``rules.states.check_change``), the pause reason against the profile, the case's lease
 for a skip. A desk that stops beating is taken offline by the worker
@@ -140,7 +144,7 @@ def _switch(
         summary += f": {why}"
     audit.record(
         session, actor, rules.STATE_ACTION, "agent", actor.id, summary, now=now,
-        case_id=case_id, before=before, after=after,
+        before=before, after=after,
     )  # fmt: skip
     return new
 
@@ -221,7 +225,7 @@ def extend_wrap_up(ctx: Context) -> AgentStatus:
         span.extended = True
         audit.record(
             s, ctx.actor, rules.STATE_ACTION, "agent", ctx.actor.id,
-            f"{ctx.actor.login} extended the wrap-up", now=now, case_id=span.case_id,
+            f"{ctx.actor.login} extended the wrap-up", now=now,
             before={"state": span.state.value, "wrap_up_until": before.isoformat() if before else None},
             after={"state": span.state.value, "wrap_up_until": result.isoformat(), "extended": True},
         )  # fmt: skip
