@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean i18n
+.PHONY: demo test lint install clean i18n holidays
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("tui-desk needs Python 3.11+") if sys.version_info < (3, 11) else None'
@@ -36,3 +36,7 @@ i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output -o $(LOCALE)/tui_desk.pot .
 	$(BIN)/pybabel update -i $(LOCALE)/tui_desk.pot -d $(LOCALE) -D tui_desk --no-fuzzy-matching
 	$(BIN)/pybabel compile -d $(LOCALE) -D tui_desk --use-fuzzy
+
+# Rebuild the shipped holiday tables (data/holidays) from the installed `holidays` package.
+holidays: $(STAMP)
+	$(BIN)/python -m tui_desk.rules.holiday_tables

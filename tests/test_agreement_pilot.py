@@ -204,3 +204,41 @@ async def test_a_missing_clause_is_refused_on_ready(world: World, tmp_path: Path
         await pilot.press("3")
         await until(pilot, lambda: any("liability for breach" in m for m in notified))
         assert world.status() is AgreementStatus.DRAFT
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+async def test_the_compare_view_uses_the_screens_height(
+    world: World, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """A long difference fills most of the screen (it showed 14 lines of a 50-row
+    terminal), and the dialog's hint line stays on screen at 80x24."""
+    from textual.containers import VerticalScroll
+    from textual.widgets import Static
+
+    from tui_desk.screens.agreement_modals import CompareModal
+
+    app = world.app(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await open_case(pilot, world.case)
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgreementMenuModal))
+        await pilot.press("1")
+        await until(pilot, lambda: world.status() is AgreementStatus.DRAFT)
+        await settle(pilot)
+        with world.db.read() as s:
+            agreement_id = s.scalars(select(Agreement.id)).one()
+        record = agreements.open_agreement(world.db, agreement_id)
+        previous = dataclasses.replace(
+            record.content,
+            special_terms="\n".join(f"旧条款第{i}条" for i in range(60)),
+        )
+        await app.push_screen(CompareModal(dataclasses.replace(record, previous=previous)))
+        await settle(pilot)
+        rows = app.screen.query_one("#compare-rows", VerticalScroll)
+        _width, height = size
+        assert rows.region.height >= height * 0.7
+        hint = app.screen.query(".form-hint").results(Static)
+        assert all(h.region.bottom <= height for h in hint)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, CompareModal)

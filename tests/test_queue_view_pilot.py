@@ -20,7 +20,15 @@ from textual.pilot import Pilot
 from tui_desk.db.models import Stage
 from tui_desk.messages import CaseSelected
 from tui_desk.views.queue import QueueKey, QueueRow
-from tui_desk.widgets.queue_view import MAX_ROWS, PAGE_ROWS, QueueView, fit, layout
+from tui_desk.widgets.queue_view import (
+    COLUMNS,
+    MAX_ROWS,
+    PAGE_ROWS,
+    QueueView,
+    fit,
+    header_title,
+    layout,
+)
 
 NAMES = ("欧阳娜娜", "张三", "Li Na", "诸葛孔明明", "王五", "李小龙", "Émile Zola")
 
@@ -227,6 +235,28 @@ def test_layout_drops_columns_before_it_squeezes_why() -> None:
     assert narrow[:4] == ["priority", "dpd", "borrower", "overdue"] and narrow[-1] == "why"
     assert set(wide) >= {"owner", "next", "phone", "stage", "why"}
     assert sum(w for _c, w in layout(78)) + len(layout(78)) - 1 == 78
+
+
+def test_a_narrow_queue_names_the_columns_it_leaves_out() -> None:
+    narrow = layout(78)
+    why = next(c for c, _w in narrow if c.key == "why")
+    title = header_title(why, narrow)
+    left_out = [c for c in COLUMNS if c.key not in {s.key for s, _w in narrow}]
+    assert left_out and title == f"Why ({len(left_out)} hidden)"
+    wide = layout(200)
+    assert header_title(next(c for c, _w in wide if c.key == "why"), wide) == "Why"
+
+
+async def test_the_header_of_a_narrow_queue_says_what_is_not_shown() -> None:
+    loader = FakeQueue(make_rows(50))
+    app = ViewApp(loader)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        view = app.query_one(QueueView)
+        assert view.rows_held
+        header = view.render_line(0).text
+        assert header.rstrip().endswith("Why (2 hidden)"), header
+        assert cell_len(header) == view.size.width
 
 
 async def test_a_reload_with_the_same_rows_does_not_repaint() -> None:

@@ -1,4 +1,5 @@
-"""What the desk draws, pinned: the desk, each pane, the main forms, the board and the help,
+"""What the desk draws, pinned: the desk, each pane, every dialog, the board with its audit
+trail, reports and holds, and the help,
 at 80x24 and 160x50, in English and Chinese, on the fixed office of ``tests/screens.py``
 with the clock frozen. A changed picture fails until it is looked at and accepted with
 ``pytest tests/test_snapshots.py --snapshot-update`` (the report shows both side by side)."""
@@ -31,6 +32,28 @@ SCREENS: dict[str, tuple[tuple[str, ...], bool]] = {
     "visit_form": (("V",), False),
     "payment_form": (("dollar_sign",), False),
     "board": (("f6",), True),
+    # Every other dialog of the desk, opened on the first case.
+    "hold_form": (("x",), False),
+    "registration_form": (("e",), False),
+    "document_form": (("u",), False),
+    "review_form": (("k",), False),
+    "phone_form": (("a",), False),
+    "do_not_call_form": (("o",), False),
+    "sms_form": (("S",), False),
+    "dial": (("D",), False),
+    "adjustment_form": (("H",), False),
+    "complaint_form": (("C",), False),
+    "complaint_list": (("K",), False),
+    "archive_form": (("Z",), False),
+    "follow_ups": (("F",), False),
+    "agreement_menu": (("A",), False),
+    "reveal": (("v",), False),
+    "override_ask": (("O",), False),
+    # A supervisor's: deciding an adjustment, and the board's audit trail, reports and holds.
+    "adjustment_decision": (("Y",), True),
+    "audit": (("f6", "a"), True),
+    "reports": (("f6", "R"), True),
+    "hold_list": (("f6", "h"), True),
 }
 
 

@@ -363,3 +363,27 @@ async def test_a_collector_sees_their_own_round(world: World) -> None:
         calendar = app.query_one(AppointmentCalendar)
         assert calendar.view is not None and calendar.view.collector_id == world.collector
         assert calendar.view.visit_count == 1
+
+
+@pytest.mark.parametrize("size", [NARROW, WIDE])
+async def test_a_visit_booked_at_another_desk_reaches_the_collectors_calendar(
+    world: World, size: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The calendar on screen follows the change feed: no `r` needed."""
+    from tui_desk.screens.desk import DeskScreen
+
+    monkeypatch.setattr(DeskScreen, "CALENDAR_POLL_SECONDS", 0.05)
+    _book(world, world.ready, at(3, 9))
+    collector = Actor(id=world.collector, login="col", name="李外勤", role=Role.COLLECTOR)
+    app = world.app(actor=collector)
+    async with app.run_test(size=size) as pilot:
+        await open_case(pilot, world.ready)
+        await pilot.press("f4")
+        await settle(pilot)
+        calendar = app.query_one(AppointmentCalendar)
+        await until(pilot, lambda: calendar.view is not None and calendar.view.visit_count == 1)
+        assert "李四" not in screen_text(app)
+        _book(world, world.other, at(3, 14))  # an operator at another desk
+        await until(pilot, lambda: calendar.view is not None and calendar.view.visit_count == 2)
+        await settle(pilot)
+        assert "李四" in screen_text(app)

@@ -31,6 +31,7 @@ from tui_desk.services.ledger import LEDGER_FIGURES_EVERY, MISSED_INSTALMENTS_EV
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, refresh_priorities
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY
+from tui_desk.services.strategies import STRATEGIES_EVERY
 from tui_desk.worker.process import run_worker
 from tui_desk.worker.registry import default_jobs
 from tui_desk.worker.runtime import LEADER, Job, Worker, database_clock
@@ -340,6 +341,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "ledger_figures",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "stale_states",
@@ -357,6 +359,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "missed_instalments",
         "ledger_figures",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "stale_states",
@@ -382,6 +385,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "broken_promises",
         "missed_instalments",
         "missed_follow_ups",
+        "strategies",
         "sms_sender",
         "hold_expiry",
         "stale_states",
@@ -507,6 +511,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("missed_instalments", MISSED_INSTALMENTS_EVERY),
         ("ledger_figures", LEDGER_FIGURES_EVERY),
         ("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY),
+        ("strategies", STRATEGIES_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
         ("hold_expiry", HOLD_EXPIRY_EVERY),
         ("stale_states", STALE_STATES_EVERY),

@@ -20,12 +20,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.errors import MarkupError
+from rich.text import Text
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.content import Content
 from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
@@ -228,6 +231,29 @@ class DeskApp(App[None], inherit_bindings=False):
 
     def get_default_screen(self) -> Screen[None]:
         return DeskScreen(self.service)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Notify as Textual does; while a form is open the message is shown on its notice
+        line instead of a toast over its fields (the toast waits for the desk)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        screen = self.screen if self._screen_stack else None
+        if isinstance(screen, FormModal):
+            text = Text(message)
+            if markup:
+                with contextlib.suppress(MarkupError):
+                    text = Text.from_markup(message)
+            if title:
+                text = Text.assemble((f"{title}: ", "bold"), text)
+            seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+            screen.show_notice(text, severity, seconds)
 
     def get_driver_class(self) -> type[Driver]:
         if sys.platform == "win32":

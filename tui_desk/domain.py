@@ -202,6 +202,13 @@ class AgreementStatus(enum.StrEnum):
     VOID = "void"
 
 
+class StrategyActionStatus(enum.StrEnum):
+    """What became of an action a contact strategy called for."""
+
+    DONE = "done"
+    REFUSED = "refused"
+
+
 class FollowUpStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     DONE = "done"

@@ -438,6 +438,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "plan.missed_instalments": N_("instalments were missed"),
         "priority.refresh": N_("refreshed priorities"),
         "promise.broken": N_("a promise was broken"),
+        "strategy.action": N_("a contact strategy acted"),
         "sms.defer": N_("deferred an SMS"),
         "sms.delivered": N_("an SMS was delivered"),
         "sms.failed": N_("an SMS failed"),
@@ -459,7 +460,19 @@ _LABELS: dict[str, dict[str, str]] = {
         "daily_sms_cap": N_("daily SMS cap"),
         "do_not_call": N_("do not call"),
         "hold": N_("hold"),
+        "daily_ceiling": N_("daily ceiling"),
+        "callback_booked": N_("callback already booked"),
+        "no_phone": N_("no phone number"),
+        "template": N_("SMS template"),
+        "archived": N_("archived"),
     },
+    # What a contact strategy does (profile [[strategies]] actions).
+    "strategy_action": {
+        "sms": N_("SMS"),
+        "callback": N_("callback"),
+        "raise_priority": N_("raise priority"),
+    },
+    "strategy_status": {"done": N_("done"), "refused": N_("refused")},
     "complaint_status": {
         "open": N_("open"),
         "investigating": N_("investigating"),
@@ -472,6 +485,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "amount": N_("amount"),
         "broken": N_("broken promises"),
         "due": N_("due"),
+        "strategy": N_("contact strategy"),
     },
     # The bank's standard agreement forms, by their stored name.
     "template": {"repayment": N_("repayment form")},

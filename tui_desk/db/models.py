@@ -70,6 +70,7 @@ from tui_desk.domain import PromiseStatus as PromiseStatus
 from tui_desk.domain import Relation as Relation
 from tui_desk.domain import Side as Side
 from tui_desk.domain import Stage as Stage
+from tui_desk.domain import StrategyActionStatus as StrategyActionStatus
 from tui_desk.domain import VisitOutcome as VisitOutcome
 from tui_desk.rules.roles import Role as Role  # re-exported: the models' role column type
 
@@ -257,6 +258,9 @@ class CollectionCase(Base):
     overdue_since: Mapped[dt.date | None] = mapped_column(Date)
     overdue_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     broken_promises: Mapped[int] = mapped_column(Integer, default=0)
+    # Priority a contact strategy added (``raise_priority``); the next contact the desk
+    # logs clears it.
+    priority_boost: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_action_at: Mapped[dt.datetime | None]
     # A callback promised to the borrower: the agent who owns it and when it is due.
     callback_at: Mapped[dt.datetime | None]
@@ -946,6 +950,37 @@ class AgentStateSpan(Base):
     ended_at: Mapped[dt.datetime | None]
     wrap_up_until: Mapped[dt.datetime | None]
     extended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StrategyAction(Base):
+    """One action a contact strategy called for on a case, done or refused (and why).
+
+    A strategy fires once per event: (case, strategy, event key, place in its ``then``
+    list) is unique, so a rerun of the worker's job, or two runs at once, records
+    nothing twice. ``contact_id`` is the contact attempt the action made (an SMS).
+    """
+
+    __tablename__ = "strategy_action"
+    __table_args__ = (
+        UniqueConstraint("case_id", "rule", "event_key", "seq"),
+        Index("ix_strategy_action_case_at", "case_id", "at"),
+        Index("ix_strategy_action_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_case.id"))
+    rule: Mapped[str] = mapped_column(String(60))
+    event: Mapped[str] = mapped_column(String(24))
+    event_key: Mapped[str] = mapped_column(String(80))
+    seq: Mapped[int] = mapped_column(SmallInteger, default=0)
+    action: Mapped[str] = mapped_column(String(24))
+    status: Mapped[StrategyActionStatus] = mapped_column(
+        _enum(StrategyActionStatus, "strategy_action_status")
+    )
+    refused_by: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_attempt.id"))
+    at: Mapped[dt.datetime]
 
 
 class BoardSnapshot(Base):

@@ -114,6 +114,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "borrower": {"timezone": "Asia/Shanghai"},
     "collection_case": {
         "lease_holder_id": None, "lease_expires_at": None, "stale": False, "version": 1,
+        "priority_boost": 0,
     },
     "loan_account": {"currency": "CNY"},
     "contact_attempt": {

@@ -56,6 +56,7 @@ class Score:
     amount_part: int
     broken_part: int
     due_part: int
+    boost_part: int = 0
 
     def reason(self) -> str:
         """Short "why" line: which factors put the case where it is."""
@@ -64,6 +65,7 @@ class Score:
             ("amount", self.amount_part),
             ("broken", self.broken_part),
             ("due", self.due_part),
+            ("strategy", self.boost_part),
         ]
         return " ".join(f"{name}+{value}" for name, value in parts if value)
 
@@ -75,11 +77,14 @@ def priority_score(
     broken_promises: int,
     next_action_due: bool,
     weights: PriorityWeights,
+    boost: int = 0,
 ) -> Score:
-    """The formula of the policy profile; higher is more urgent."""
+    """The formula of the policy profile; higher is more urgent. ``boost`` is what contact
+    strategies added (``raise_priority``)."""
     dpd_part = max(0, dpd) * weights.w_dpd
     amount_part = (max(0, overdue_minor) // weights.amount_unit_minor) * weights.w_amount
     broken_part = max(0, broken_promises) * weights.w_broken
     due_part = weights.w_due if next_action_due else 0
-    total = min(MAX_SCORE, dpd_part + amount_part + broken_part + due_part)
-    return Score(total, dpd_part, amount_part, broken_part, due_part)
+    boost_part = max(0, boost)
+    total = min(MAX_SCORE, dpd_part + amount_part + broken_part + due_part + boost_part)
+    return Score(total, dpd_part, amount_part, broken_part, due_part, boost_part)

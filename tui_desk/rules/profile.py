@@ -10,6 +10,7 @@ from typing import Any
 from tui_desk.resources import UnknownProfile, profile_path
 from tui_desk.rules.identity import CN_RESIDENT_ID, IdentityPolicy
 from tui_desk.rules.states import StatePolicy
+from tui_desk.rules.strategies import StrategyPolicy
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Profile:
     raw: dict[str, Any]
     # Agent states (``[states]``): pause and skip reasons, wrap-up and preview times.
     states: StatePolicy = field(default_factory=StatePolicy)
+    # Contact strategies (``[strategy]`` and ``[[strategies]]``, rules/strategies.py).
+    strategies: StrategyPolicy = field(default_factory=StrategyPolicy)
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.raw.get(name, {})
@@ -77,6 +80,7 @@ def parse_profile(raw: dict[str, Any]) -> Profile:
             identity=identity,
             raw=raw,
             states=StatePolicy.from_section(raw.get("states", {})),
+            strategies=StrategyPolicy.from_profile(raw),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProfileError(f"invalid policy profile: {exc}") from exc

@@ -28,10 +28,10 @@ import enum
 import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from tui_desk.i18n import N_, _, current_language
+from tui_desk.rules.holiday_tables import YearTable, year_table
 
 ACTIVE_STATUSES = frozenset({"booked", "confirmed", "done"})
 
@@ -150,53 +150,31 @@ class Refusal:
 
 
 class WorkCalendar:
-    """Public holidays and adjusted working days of one country, from the `holidays` package.
+    """Public holidays and adjusted working days of one country.
 
-    For CN this includes the adjusted working weekend days (调休) through
-    ``HolidayBase.is_working_day`` / ``weekend_workdays``.
+    For CN this includes the adjusted working weekend days (调休). The shipped profiles'
+    countries are read from tables built from the `holidays` package
+    (``rules.holiday_tables``); other countries and years load the package on first use.
     """
 
     def __init__(self, country: str) -> None:
         self.country = country
-        self._years: dict[int, Any] = {}
-        self._working: dict[dt.date, bool] = {}
-        self._named: dict[tuple[int, str], Any] = {}
+        self._years: dict[int, YearTable] = {}
 
-    def _year(self, year: int) -> Any:
+    def _year(self, year: int) -> YearTable:
         table = self._years.get(year)
         if table is None:
-            table = _country_holidays(self.country, year)
+            table = year_table(self.country, year)
             self._years[year] = table
         return table
 
     def is_working_day(self, day: dt.date) -> bool:
-        working = self._working.get(day)
-        if working is None:
-            working = bool(self._year(day.year).is_working_day(day))
-            self._working[day] = working
-        return working
+        return self._year(day.year).is_working_day(day)
 
     def holiday_name(self, day: dt.date) -> str | None:
         """The holiday's name in the desk's language where the calendar has it."""
-        table = self._year(day.year)
         wanted = "zh_CN" if current_language() == "zh_CN" else "en_US"
-        languages = getattr(table, "supported_languages", ())
-        if wanted in languages:
-            key = (day.year, wanted)
-            named = self._named.get(key)
-            if named is None:
-                named = _country_holidays(self.country, day.year, language=wanted)
-                self._named[key] = named
-            table = named
-        name = table.get(day)
-        return None if name is None else str(name)
-
-
-def _country_holidays(country: str, year: int, *, language: str | None = None) -> Any:
-    """One year of a country's calendar; the `holidays` package loads on first use."""
-    import holidays
-
-    return holidays.country_holidays(country, years=year, language=language)
+        return self._year(day.year).name(day, wanted)
 
 
 @functools.lru_cache(maxsize=16)

@@ -283,7 +283,7 @@ class CompareModal(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         r = self.record
-        with Vertical(classes="form-box"):
+        with Vertical(classes="form-box", id="compare-box"):
             yield Static(
                 Text(_("Compare versions") + f"  {r.content.number}", style="bold"),
                 classes="form-title",
@@ -299,7 +299,7 @@ class CompareModal(ModalScreen[None]):
                     style = "green" if line.startswith("+") else "red" if line.startswith("-")\
                         else "dim"  # fmt: skip
                     body.append(line + "\n", style=style)
-            with VerticalScroll(classes="form-rows"):
+            with VerticalScroll(classes="form-rows", id="compare-rows"):
                 yield Static(body, id="compare-text")
             yield Static(Text(_("Esc close"), style="dim"), classes="form-hint")
 

@@ -39,6 +39,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
 
@@ -139,6 +140,10 @@ def form_bindings(prefix: str) -> list[BindingType]:
     ]
 
 
+NOTICE_ID = "form-notice"
+"""The id of a form's notice line (``FormModal.show_notice``)."""
+
+
 class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
     """A modal form that saves in a worker and shows refusals on its error line."""
 
@@ -158,6 +163,7 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
         """Set by ``lease_lost``: why the form can no longer save."""
         self._baseline: dict[str, str] = {}
         self._asking = False
+        self._notice_timer: Timer | None = None
         self.typed_while_saving: list[tuple[str, str | None]] = []
         """Keys typed while the save was under way (``keep_typed``): they belong to what
         comes after the form, so they go to the screen below once it closes."""
@@ -254,6 +260,32 @@ class FormModal(ForwardsWorkerErrors, ModalScreen[ResultT]):
 
     def error(self, text: str, style: str = "bold red") -> None:
         self.query_one(f"#{self.ERROR_ID}", Static).update(Text(text, style=style))
+
+    def show_notice(self, message: Text, severity: str, timeout: float) -> bool:
+        """A notification that arrives while the form is open, on the form's own notice
+        line: a toast would cover its fields (the form's toasts are hidden; the desk's
+        still show it once the form closes). False when the form has no notice line."""
+        lines = self.query(f"#{NOTICE_ID}").results(Static)
+        line = next(iter(lines), None)
+        if line is None:
+            return False
+        if severity == "error":
+            message.stylize("bold red")
+        elif severity == "warning":
+            message.stylize("yellow")
+        line.update(message)
+        line.display = True
+        self.add_class("-notice-line")
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+        self._notice_timer = self.set_timer(timeout, self._clear_notice)
+        return True
+
+    def _clear_notice(self) -> None:
+        self._notice_timer = None
+        for line in self.query(f"#{NOTICE_ID}").results(Static):
+            line.update("")
+            line.display = False
 
     def clear_error(self) -> None:
         """A refusal no longer holds (the choice changed); the lost lease still does."""
@@ -416,6 +448,7 @@ class FieldFormModal(FormModal[str | None]):
                                 classes="form-unit",
                             )
             yield Static(id=self.ERROR_ID, classes="form-error")
+            yield Static(id=NOTICE_ID, classes="form-notice")
             yield Static(Text(_(self.FORM_HINT), style="dim"), classes="form-hint")
 
     @property

@@ -44,6 +44,7 @@ def dpd_and_reason(
         broken_promises=case.broken_promises,
         next_action_due=case.next_action_at is not None and case.next_action_at <= now,
         weights=profile.priority,
+        boost=case.priority_boost or 0,
     )
     return dpd, dpd_bucket(dpd, profile.dpd_bounds), score.reason()
 
@@ -54,6 +55,7 @@ class CaseFacts:
     overdue_minor: int
     broken_promises: int
     next_action_at: dt.datetime | None
+    priority_boost: int = 0
 
 
 def scrub_text(text: str, policy: MaskingPolicy, known: Iterable[tuple[str, str]] = ()) -> str:

@@ -48,6 +48,7 @@ def score_of(case: CollectionCase, now: dt.datetime, profile: Profile) -> Score:
         broken_promises=case.broken_promises,
         next_action_due=due,
         weights=profile.priority,
+        boost=case.priority_boost or 0,
     )
 
 

@@ -24,13 +24,16 @@ from tui_desk.db.models import (
     AgreementVersion,
     Borrower,
     CaseHold,
+    Channel,
     CollectionCase,
     ContactAttempt,
+    Direction,
     Document,
     DocumentKind,
     InstalmentStatus,
     LoanAccount,
     OutboxStatus,
+    Outcome,
     Payment,
     Phone,
     PlanInstalment,
@@ -38,6 +41,8 @@ from tui_desk.db.models import (
     RepaymentPlan,
     ServiceRegistration,
     SmsOutbox,
+    StrategyAction,
+    StrategyActionStatus,
 )
 from tui_desk.i18n import _
 from tui_desk.rules.agreements import Content, TemplateError, content_hash
@@ -244,10 +249,12 @@ def read_contact_log(
         .limit(1)
         .scalar_subquery()
     )
+    auto = aliased(StrategyAction)
     stmt = (
-        select(ContactAttempt, Phone.e164, agent.name, outbox)
+        select(ContactAttempt, Phone.e164, agent.name, outbox, auto.rule, auto.action)
         .outerjoin(Phone, Phone.id == ContactAttempt.phone_id)
         .outerjoin(agent, agent.id == ContactAttempt.agent_id)
+        .outerjoin(auto, auto.contact_id == ContactAttempt.id)
         .where(ContactAttempt.case_id == case_id)
         .order_by(ContactAttempt.started_at.desc(), ContactAttempt.id.desc())
         .limit(max(1, limit))
@@ -257,7 +264,7 @@ def read_contact_log(
     assert borrower is not None
     phones = s.scalars(select(Phone).where(Phone.borrower_id == borrower.id)).all()
     known = known_values(borrower, phones, policy)
-    return [
+    lines = [
         ContactLine(
             contact_id=c.id,
             started_at=c.started_at,
@@ -273,9 +280,41 @@ def read_contact_log(
             voided=c.voided_at is not None,
             agent_id=c.agent_id,
             sms_status=OutboxStatus(sms_status) if sms_status is not None else None,
+            auto_rule=rule,
+            auto_action=action,
         )
-        for c, e164, agent_name, sms_status in s.execute(stmt)
+        for c, e164, agent_name, sms_status, rule, action in s.execute(stmt)
     ]
+    # What a contact strategy did without a contact attempt (a callback booked, priority
+    # raised) or was refused: lines of their own, among the attempts by time.
+    for row in s.scalars(
+        select(StrategyAction)
+        .where(StrategyAction.case_id == case_id, StrategyAction.contact_id.is_(None))
+        .order_by(StrategyAction.at.desc(), StrategyAction.id.desc())
+        .limit(max(1, limit))
+    ):
+        refused = row.status is StrategyActionStatus.REFUSED
+        lines.append(
+            ContactLine(
+                contact_id=0,
+                started_at=row.at,
+                channel=Channel.SMS if row.action == "sms" else Channel.PHONE,
+                direction=Direction.OUTBOUND,
+                number=None,
+                address=None,
+                party=None,
+                outcome=Outcome.CALLBACK if row.action == "callback" else Outcome.SENT,
+                note=scrub_text(row.reason, policy, known) if refused and row.reason else None,
+                agent_name=None,
+                callback_at=case.callback_at if row.action == "callback" and not refused else None,
+                auto_rule=row.rule,
+                auto_action=row.action,
+                auto_id=row.id,
+                auto_refused_by=row.refused_by if refused else None,
+            )
+        )
+    lines.sort(key=lambda line: (line.started_at, line.auto_id or 0, line.contact_id), reverse=True)
+    return lines[: max(1, limit)]
 
 
 # --- plan and agreement ----------------------------------------------------------------

@@ -186,7 +186,7 @@ def _phone_preference(phone: Phone, policy: ContactPolicy) -> tuple[bool, bool, 
     )
 
 
-def _borrower_phones(session: Session, borrower_id: int, policy: ContactPolicy) -> list[Phone]:
+def borrower_phones(session: Session, borrower_id: int, policy: ContactPolicy) -> list[Phone]:
     phones = session.scalars(select(Phone).where(Phone.borrower_id == borrower_id)).all()
     return sorted(phones, key=lambda p: _phone_preference(p, policy))
 
@@ -241,7 +241,7 @@ def read_contact_status(
     if phone_id is not None:
         phones = [phone_of(s, borrower, phone_id)]
     elif channel in _DIALLED:
-        phones = _borrower_phones(s, borrower.id, policy) or [None]
+        phones = borrower_phones(s, borrower.id, policy) or [None]
     else:
         phones = [None]
     on_hold = is_on_hold(s, case)
@@ -576,7 +576,7 @@ def log_contact(
             phone = phone_of(s, borrower, phone_id)
         elif channel in _DIALLED and direction is Direction.OUTBOUND:
             # The number contact_status judged: the one an operator would dial first.
-            phones = _borrower_phones(s, borrower.id, policy)
+            phones = borrower_phones(s, borrower.id, policy)
             if not phones:
                 raise ServiceError(_("the borrower has no phone number on file"))
             phone = phones[0]
@@ -693,6 +693,8 @@ def log_contact(
             next_at = min(next_at, case.callback_at)
         case.next_action_at = next_at
         stage_at_least(case, Stage.CONTACTING)
+        # The case was worked: what a contact strategy added to its priority has done its job.
+        case.priority_boost = 0
         recompute_priority(case, now, prof)
         s.flush()
 

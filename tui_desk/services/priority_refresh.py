@@ -33,8 +33,9 @@ PRIORITY_REFRESH_EVERY = dt.timedelta(minutes=15)
 # or every operator with the case open would get a false "changed by someone else".
 _CASE = cast(Table, CollectionCase.__table__)
 
-# id, is_open, priority, dpd_bucket, overdue_since, overdue_minor, broken_promises, due
-_CaseRow = Row[int, bool, int, int, dt.date | None, int, int, bool]
+# id, is_open, priority, dpd_bucket, overdue_since, overdue_minor, broken_promises, due,
+# priority_boost
+_CaseRow = Row[int, bool, int, int, dt.date | None, int, int, bool, int]
 
 # Batches walk the primary key. Given a plain status predicate, a planner may read a
 # batch through ix_case_queue (status, priority, id) and sort every open case by id, once
@@ -56,6 +57,7 @@ _READ_BATCH = (
         and_(_CASE.c.next_action_at.is_not(None), _CASE.c.next_action_at <= bindparam("now")).label(
             "due"
         ),
+        _CASE.c.priority_boost,
     )
     .where(_CASE.c.id > bindparam("after_id"))
     .order_by(_CASE.c.id)
@@ -83,14 +85,16 @@ _PG_WRITE_PRIORITY_IF_UNCHANGED = text(
     FROM unnest(
         CAST(:ids AS integer[]), CAST(:priorities AS integer[]), CAST(:buckets AS smallint[]),
         CAST(:overdue_since AS date[]), CAST(:overdue_minor AS bigint[]),
-        CAST(:broken_promises AS integer[]), CAST(:due AS boolean[])
-    ) AS v(id, priority, bucket, overdue_since, overdue_minor, broken_promises, due)
+        CAST(:broken_promises AS integer[]), CAST(:due AS boolean[]),
+        CAST(:boosts AS integer[])
+    ) AS v(id, priority, bucket, overdue_since, overdue_minor, broken_promises, due, boost)
     WHERE c.id = v.id
       AND c.status = :open
       AND c.overdue_since IS NOT DISTINCT FROM v.overdue_since
       AND c.overdue_minor = v.overdue_minor
       AND c.broken_promises = v.broken_promises
       AND (c.next_action_at <= :now IS TRUE) = v.due
+      AND c.priority_boost = v.boost
     """
 )
 
@@ -275,6 +279,7 @@ def _changes(
             broken_promises=row.broken_promises,
             next_action_due=bool(row.due),
             weights=weights,
+            boost=int(row.priority_boost or 0),
         ).value
         if score != row.priority or bucket != row.dpd_bucket:
             changes.append(_Change(row, score, bucket))
@@ -293,6 +298,7 @@ def _as_arrays(changes: Sequence[_Change], now: dt.datetime) -> dict[str, Any]:
         "overdue_minor": [c.row.overdue_minor for c in changes],
         "broken_promises": [c.row.broken_promises for c in changes],
         "due": [bool(c.row.due) for c in changes],
+        "boosts": [int(c.row.priority_boost or 0) for c in changes],
         "open": CaseStatus.OPEN.value,
         "now": now,
     }

@@ -48,6 +48,12 @@ Definitions (one per report in ``REPORTS``):
 ``complaints-by-collector``
     Per agent complained about, complaints received in the period: total, open
     (open or investigating), resolved, dismissed.
+``strategy-actions``
+    Per office-local day and contact strategy (its profile name), what the worker's
+    ``strategies`` job did (``strategy_action`` rows): *fired*, the events the strategy
+    fired on (each event once); *actions*, the actions they called for; *done*; *SMS
+    sent*, done SMS the gateway has accepted or delivered by now; *refused*, and *refused
+    by*, each refusing rule with its count (quiet hours, do not call, hold, daily ceiling...).
 
 Amounts are printed in yuan with two decimals (``12345.67``, no separators, so a CSV
 cell is a number); rates in percent with one decimal, ``-`` when there is no denominator.
@@ -81,13 +87,18 @@ from tui_desk.db.models import (
     Direction,
     FollowUp,
     FollowUpStatus,
+    OutboxStatus,
     Payment,
     PromiseStatus,
     PromiseToPay,
     Relation,
+    SmsOutbox,
+    StrategyAction,
+    StrategyActionStatus,
     VisitOutcome,
     VisitReport,
 )
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.rules.contact import CONNECTED_OUTCOMES, CONVERSATION_OUTCOMES
 from tui_desk.rules.permissions import Action
@@ -587,6 +598,74 @@ def complaints_by_collector(
     )
 
 
+def strategy_actions(
+    db: Database, date_from: dt.date, date_to: dt.date, profile: Profile
+) -> ReportTable:
+    start, end = utc_bounds(date_from, date_to, profile.office_timezone)
+    a = StrategyAction
+    day = _local_day(db, a.at, profile, date_from)
+    sent = (
+        select(SmsOutbox.id)
+        .where(
+            SmsOutbox.contact_id == a.contact_id,
+            SmsOutbox.status.in_((OutboxStatus.SENT, OutboxStatus.DELIVERED)),
+        )
+        .exists()
+    )
+    stmt = (
+        select(
+            day,
+            a.rule,
+            a.status,
+            a.refused_by,
+            func.count(),
+            func.sum(case((a.seq == 0, 1), else_=0)),
+            func.sum(case((sent, 1), else_=0)),
+        )
+        .where(a.at >= start, a.at < end)
+        .group_by(day, a.rule, a.status, a.refused_by)
+    )
+    found: dict[tuple[str, str], list[int]] = {}
+    refusals: dict[tuple[str, str], dict[str, int]] = {}
+    with db.read() as s:
+        for on, rule, status, refused_by, n, fired, sms_sent in s.execute(stmt):
+            key = (str(on)[:10], str(rule))
+            counts = found.setdefault(key, [0, 0, 0, 0, 0])
+            counts[0] += _i(fired)
+            counts[1] += _i(n)
+            if StrategyActionStatus(status) is StrategyActionStatus.DONE:
+                counts[2] += _i(n)
+                counts[3] += _i(sms_sent)
+            else:
+                counts[4] += _i(n)
+                by = refusals.setdefault(key, {})
+                by[refused_by or ""] = by.get(refused_by or "", 0) + _i(n)
+    rows: list[tuple[Cell, ...]] = []
+    totals = [0] * 5
+    for key in sorted(found):
+        counts = found[key]
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+        by_rule = _(", ").join(
+            f"{label('rule', rule)} {n}" for rule, n in sorted(refusals.get(key, {}).items())
+        )
+        rows.append((*key, *counts, by_rule))
+    return ReportTable(
+        title=_("Contact strategy actions (per day and strategy)"),
+        columns=(
+            _("day"),
+            _("strategy"),
+            _("fired"),
+            _("actions"),
+            _("done"),
+            _("SMS sent"),
+            _("refused"),
+            _("refused by"),
+        ),
+        rows=rows,
+        total=(_("total"), "", *totals, ""),
+    )
+
+
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
@@ -599,6 +678,7 @@ REPORTS: dict[str, Report] = {
         Report("follow-up-compliance", N_("Follow-up compliance per agent"), follow_up_compliance),
         Report("unreconciled-door", N_("Unreconciled door collections"), unreconciled_door),
         Report("complaints-by-collector", N_("Complaints per collector"), complaints_by_collector),
+        Report("strategy-actions", N_("Contact strategy actions"), strategy_actions),
     )
 }
 

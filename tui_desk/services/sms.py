@@ -56,6 +56,7 @@ from tui_desk.rules.masking import mask_phone
 from tui_desk.rules.permissions import Action
 from tui_desk.rules.profile import Profile
 from tui_desk.rules.sms import (
+    SmsLength,
     SmsPolicy,
     SmsTemplate,
     SmsTemplateError,
@@ -239,12 +240,14 @@ def _due_date(session: Session, case: CollectionCase) -> dt.date | None:
 
 
 def _values(
-    session: Session, case: CollectionCase, borrower: Borrower, actor: Actor, profile: Profile,
-    language: str,
+    session: Session, case: CollectionCase, borrower: Borrower, actor: Actor | None,
+    profile: Profile, language: str,
 ) -> dict[str, str]:  # fmt: skip
+    """The template's fields; without an actor (a contact strategy) the callback line is
+    the bank's line without an extension."""
     agreement = profile.section("agreement")
     hotline = hotline_of(profile)
-    agent = session.get(Agent, actor.id)
+    agent = session.get(Agent, actor.id) if actor is not None else None
     extension = (agent.extension or "").strip() if agent is not None else ""
     due = _due_date(session, case)
     callback_line = str(profile.section("contact").get("sms_callback_number", "") or hotline)
@@ -267,7 +270,7 @@ def _values(
 # --- the rules ----------------------------------------------------------------------------
 
 
-def _phone(session: Session, borrower: Borrower, phone_id: int | None) -> Phone:
+def sms_phone(session: Session, borrower: Borrower, phone_id: int | None) -> Phone:
     if phone_id is None:
         phones = session.scalars(
             select(Phone).where(Phone.borrower_id == borrower.id).order_by(Phone.id)
@@ -282,7 +285,7 @@ def _phone(session: Session, borrower: Borrower, phone_id: int | None) -> Phone:
     return phone
 
 
-def _decide(
+def decide_sms(
     session: Session,
     case: CollectionCase,
     borrower: Borrower,
@@ -358,11 +361,11 @@ def preview_sms(
     chosen = (catalogue or load_sms_templates(prof, db=ctx.db)).get(template)
     with ctx.db.read() as s:
         case, borrower = _load(s, case_id)
-        phone = _phone(s, borrower, phone_id)
+        phone = sms_phone(s, borrower, phone_id)
         text = _merged(
             chosen, _values(s, case, borrower, ctx.actor, prof, chosen.language), hotline_of(prof)
         )
-        decision = _decide(s, case, borrower, phone, now, prof)
+        decision = decide_sms(s, case, borrower, phone, now, prof)
         return SmsPreview(
             template=chosen.name,
             text=text,
@@ -402,51 +405,18 @@ def queue_sms(
         case = load_for_edit(s, case_id, expected_version=expected_version, ctx=ctx)
         borrower = s.get(Borrower, case.borrower_id)
         assert borrower is not None
-        phone = _phone(s, borrower, phone_id)
-        decision = _decide(s, case, borrower, phone, now, prof)
+        phone = sms_phone(s, borrower, phone_id)
+        decision = decide_sms(s, case, borrower, phone, now, prof)
         if not decision.allowed:
             raise RuleRefused(
                 _("SMS refused ({rule}): {reason}").format(
                     rule=decision.rule, reason=decision.reason
                 )
             )
-        text = _merged(
-            chosen, _values(s, case, borrower, ctx.actor, prof, chosen.language), hotline_of(prof)
-        )
-        length = sms_length(text)
-        attempt = ContactAttempt(
-            case_id=case.id,
-            agent_id=ctx.actor.id,
-            channel=Channel.SMS,
-            direction=Direction.OUTBOUND,
-            phone_id=phone.id,
-            party=phone.relation,
-            outcome=Outcome.SENT,
+        attempt, outbox, length = write_sms(
+            s, case, borrower, phone, chosen, ctx.actor, now, prof,
             note=_("SMS {template} queued").format(template=chosen.name),
-            started_at=now,
-        )
-        s.add(attempt)
-        s.flush()
-        outbox = SmsOutbox(
-            case_id=case.id,
-            contact_id=attempt.id,
-            phone_id=phone.id,
-            e164=phone.e164,
-            template=chosen.name[:60],
-            body=text,
-            segments=max(1, length.segments),
-            idempotency_key=f"sms-{uuid.uuid4().hex}",
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_by_id=ctx.actor.id,
-            created_at=now,
-        )
-        s.add(outbox)
-        stage_at_least(case, Stage.CONTACTING)
-        ensure_next_action(case, now, prof)
-        recompute_priority(case, now, prof)
-        s.flush()
+        )  # fmt: skip
         masked = mask_phone(phone.e164, prof.masking)
         audit.record(
             s,
@@ -474,6 +444,61 @@ def queue_sms(
             number=masked,
             case_version=case.version,
         )
+
+
+def write_sms(
+    s: Session,
+    case: CollectionCase,
+    borrower: Borrower,
+    phone: Phone,
+    chosen: SmsTemplate,
+    actor: Actor | None,
+    now: dt.datetime,
+    prof: Profile,
+    *,
+    note: str,
+) -> tuple[ContactAttempt, SmsOutbox, SmsLength]:
+    """The contact attempt and outbox row of an SMS the rules allowed (``decide_sms``), and
+    the case's stage, next action and priority after it; the caller audits. ``actor`` None:
+    a contact strategy queued it."""
+    text = _merged(
+        chosen, _values(s, case, borrower, actor, prof, chosen.language), hotline_of(prof)
+    )
+    length = sms_length(text)
+    attempt = ContactAttempt(
+        case_id=case.id,
+        agent_id=actor.id if actor is not None else None,
+        channel=Channel.SMS,
+        direction=Direction.OUTBOUND,
+        phone_id=phone.id,
+        party=phone.relation,
+        outcome=Outcome.SENT,
+        note=note,
+        started_at=now,
+    )
+    s.add(attempt)
+    s.flush()
+    outbox = SmsOutbox(
+        case_id=case.id,
+        contact_id=attempt.id,
+        phone_id=phone.id,
+        e164=phone.e164,
+        template=chosen.name[:60],
+        body=text,
+        segments=max(1, length.segments),
+        idempotency_key=f"sms-{uuid.uuid4().hex}",
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        created_by_id=actor.id if actor is not None else None,
+        created_at=now,
+    )
+    s.add(outbox)
+    stage_at_least(case, Stage.CONTACTING)
+    ensure_next_action(case, now, prof)
+    recompute_priority(case, now, prof)
+    s.flush()
+    return attempt, outbox, length
 
 
 # --- what became of them ------------------------------------------------------------------

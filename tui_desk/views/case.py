@@ -150,6 +150,23 @@ class ContactLine(SafeText):
     sms_status: OutboxStatus | None = None
     """An SMS's place in the outbox (queued, sent, delivered, failed), not the outcome
     written when it was queued."""
+    auto_rule: str | None = None
+    """The contact strategy that did this by itself (no agent), by its profile name."""
+    auto_action: str | None = None
+    """What the strategy did: "sms", "callback" or "raise_priority"."""
+    auto_id: int | None = None
+    """A strategy's action that made no contact attempt (a callback booked, priority raised,
+    or a refusal) is a line of its own: its ``strategy_action`` id; ``contact_id`` is 0."""
+    auto_refused_by: str | None = None
+    """The rule that refused the strategy's action (quiet_hours, do_not_call, hold...)."""
+
+    @property
+    def automatic(self) -> bool:
+        return self.auto_rule is not None
+
+    @property
+    def row_key(self) -> str:
+        return f"auto-{self.auto_id}" if self.auto_id is not None else str(self.contact_id)
 
 
 @dataclass(frozen=True)

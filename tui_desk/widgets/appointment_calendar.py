@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -92,70 +93,90 @@ class AppointmentCalendar(Vertical):
         cursor_row: int | None = None
         first_visit_row: int | None = None
         mine_row: int | None = None
-        with self.app.batch_update():
-            table.clear()
-            for cal_day in view.days:
-                day_label = Text(
-                    f"{weekday(cal_day.day)} {month_day(cal_day.day, today)}",
-                    style="bold" if cal_day.day == today else "",
+        rows: list[tuple[str, tuple[Text, ...]]] = []
+
+        def add(*cells: Text, key: str) -> None:
+            rows.append((key, cells))
+
+        for cal_day in view.days:
+            day_label = Text(
+                f"{weekday(cal_day.day)} {month_day(cal_day.day, today)}",
+                style="bold" if cal_day.day == today else "",
+            )
+            if not cal_day.visits and not cal_day.follow_ups:
+                add(
+                    day_label,
+                    Text(DASH, style="dim"),
+                    Text(cal_day.holiday or _("no visits"), style="dim"),
+                    Text(""),
+                    Text(""),
+                    Text(""),
+                    key=f"d{cal_day.day.isoformat()}",
                 )
-                if not cal_day.visits and not cal_day.follow_ups:
-                    table.add_row(
-                        day_label,
-                        Text(DASH, style="dim"),
-                        Text(cal_day.holiday or _("no visits"), style="dim"),
-                        Text(""),
-                        Text(""),
-                        Text(""),
-                        key=f"d{cal_day.day.isoformat()}",
-                    )
-                    continue
-                for index, visit in enumerate(cal_day.visits):
-                    key = f"a{visit.appointment_id}"
-                    self._visits[key] = visit
-                    mine = visit.case_id == view.case_id
-                    style = "bold reverse" if mine else _STATUS_STYLE.get(visit.status.value, "")
-                    table.add_row(
-                        day_label if index == 0 else Text(""),
-                        Text(
-                            local(visit.starts_at, view.timezone, "%H:%M")
-                            + "-"
-                            + local(visit.ends_at, view.timezone, "%H:%M"),
-                            style=style,
-                        ),
-                        Text(visit.borrower_name + (" *" if mine else ""), style=style),
-                        Text(visit.district),
-                        Text(visit.collector_name, style="dim" if not view.all_collectors else ""),
-                        Text(
-                            label("appointment_status", visit.status),
-                            style=_STATUS_STYLE.get(visit.status.value, ""),
-                        ),
-                        key=key,
-                    )
-                    row = table.row_count - 1
-                    if first_visit_row is None:
-                        first_visit_row = row
-                    if mine and mine_row is None:
-                        mine_row = row
-                    if previous is not None and visit.appointment_id == previous.appointment_id:
-                        cursor_row = row
-                for index, follow in enumerate(cal_day.follow_ups):
-                    first = not cal_day.visits and index == 0
-                    mine = follow.case_id == view.case_id
-                    table.add_row(
-                        day_label if first else Text(""),
-                        Text(_("follow-up"), style="italic"),
-                        Text(follow.borrower_name + (" *" if mine else ""),
-                             style="bold" if mine else ""),
-                        Text(label("channel", follow.channel), style="dim"),
-                        Text(follow.owner_name or DASH, style="dim"),
-                        Text(label("follow_up_status", follow.status),
-                             style="red" if follow.status == "missed" else ""),
-                        key=f"f{follow.follow_up_id}",
-                    )  # fmt: skip
+                continue
+            for index, visit in enumerate(cal_day.visits):
+                key = f"a{visit.appointment_id}"
+                self._visits[key] = visit
+                mine = visit.case_id == view.case_id
+                style = "bold reverse" if mine else _STATUS_STYLE.get(visit.status.value, "")
+                add(
+                    day_label if index == 0 else Text(""),
+                    Text(
+                        local(visit.starts_at, view.timezone, "%H:%M")
+                        + "-"
+                        + local(visit.ends_at, view.timezone, "%H:%M"),
+                        style=style,
+                    ),
+                    Text(visit.borrower_name + (" *" if mine else ""), style=style),
+                    Text(visit.district),
+                    Text(visit.collector_name, style="dim" if not view.all_collectors else ""),
+                    Text(
+                        label("appointment_status", visit.status),
+                        style=_STATUS_STYLE.get(visit.status.value, ""),
+                    ),
+                    key=key,
+                )
+                row = len(rows) - 1
+                if first_visit_row is None:
+                    first_visit_row = row
+                if mine and mine_row is None:
+                    mine_row = row
+                if previous is not None and visit.appointment_id == previous.appointment_id:
+                    cursor_row = row
+            for index, follow in enumerate(cal_day.follow_ups):
+                first = not cal_day.visits and index == 0
+                mine = follow.case_id == view.case_id
+                add(
+                    day_label if first else Text(""),
+                    Text(_("follow-up"), style="italic"),
+                    Text(follow.borrower_name + (" *" if mine else ""),
+                         style="bold" if mine else ""),
+                    Text(label("channel", follow.channel), style="dim"),
+                    Text(follow.owner_name or DASH, style="dim"),
+                    Text(label("follow_up_status", follow.status),
+                         style="red" if follow.status == "missed" else ""),
+                    key=f"f{follow.follow_up_id}",
+                )  # fmt: skip
+        self._fill(table, rows)
         target = next((r for r in (cursor_row, mine_row, first_visit_row) if r is not None), None)
         if target is not None:
             table.move_cursor(row=target, animate=False)
+
+    def _fill(self, table: DataTable[Text], rows: list[tuple[str, tuple[Text, ...]]]) -> None:
+        """Put ``rows`` in the table with each column as wide as its widest cell.
+
+        The widths are set here, not measured by the table later: a table measured after
+        it was drawn showed cut values ("10:0", "已预") until its next refresh."""
+        widths = [cell_len(_(title)) for _key, title in COLUMNS]
+        for _key, cells in rows:
+            for i, cell in enumerate(cells):
+                widths[i] = max(widths[i], cell.cell_len)
+        with self.app.batch_update():
+            table.clear(columns=True)
+            for (key, title), width in zip(COLUMNS, widths, strict=True):
+                table.add_column(Text(_(title)), key=key, width=width)
+            for key, cells in rows:
+                table.add_row(*cells, key=key)
 
     def _title(self, view: CalendarView) -> Text:
         if view.span_days == 7:

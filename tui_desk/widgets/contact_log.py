@@ -64,25 +64,23 @@ class ContactLogPanel(Vertical):
             for c in self.contacts:
                 # An undone outcome stays in the log, struck out and marked, never hidden.
                 style = "dim strike" if c.voided else ""
+                note = auto_label(c) if c.automatic else _one_line(c.note)
                 table.add_row(
                     Text(local(c.started_at, self.timezone), style=style),
-                    Text(
-                        f"{label('channel', c.channel)} {label('direction', c.direction)}",
-                        style=style,
-                    ),
+                    _channel(c, style),
                     contact_outcome(c),
-                    Text(_clip(_one_line(c.note), NOTE_WIDTH), style="dim"),
+                    Text(_clip(note, NOTE_WIDTH), style="italic" if c.automatic else "dim"),
                     Text(c.number or c.address or DASH, style=style),
                     Text(label("relation", c.party), style=style),
-                    Text(c.agent_name or DASH, style=style),
-                    key=str(c.contact_id),
+                    Text(_("auto") if c.automatic else (c.agent_name or DASH), style=style),
+                    key=c.row_key,
                 )
             self._show_note(self.contacts[0] if self.contacts else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
         key = event.row_key.value
-        self._show_note(next((c for c in self.contacts if str(c.contact_id) == key), None))
+        self._show_note(next((c for c in self.contacts if c.row_key == key), None))
 
     def _show_note(self, contact: ContactLine | None) -> None:
         note = self.query_one("#contact-note", Static)
@@ -93,7 +91,17 @@ class ContactLogPanel(Vertical):
         text.append(local(contact.started_at, self.timezone) + " ", style="dim")
         if contact.voided:
             text.append(_("Undone: "), style="bold")
-        text.append(_one_line(contact.note) if contact.note else _("(no note)"))
+        if contact.automatic:
+            text.append(auto_label(contact), style="bold")
+            if contact.auto_refused_by:
+                refused = _("refused by the {rule} rule").format(
+                    rule=label("rule", contact.auto_refused_by)
+                )
+                text.append("  " + refused, style="red")
+            if contact.note:
+                text.append("  " + _one_line(contact.note))
+        else:
+            text.append(_one_line(contact.note) if contact.note else _("(no note)"))
         if contact.callback_at:
             text.append(
                 "  " + _("call back {time}").format(time=local(contact.callback_at, self.timezone)),
@@ -118,8 +126,31 @@ def _clip(text: str, width: int) -> str:
 _SMS_STYLE = {"pending": "yellow", "sending": "yellow", "failed": "red", "delivered": "green"}
 
 
+def auto_label(contact: ContactLine) -> str:
+    """What a contact strategy did, by the strategy's name: "auto: broken promise -> callback"."""
+    return _("auto: {rule} -> {action}").format(
+        rule=contact.auto_rule or DASH, action=label("strategy_action", contact.auto_action)
+    )
+
+
+def _channel(contact: ContactLine, style: str) -> Text:
+    if contact.auto_id is not None:  # a strategy's action with no contact attempt
+        return Text(_("automatic"), style="italic")
+    return Text(
+        f"{label('channel', contact.channel)} {label('direction', contact.direction)}", style=style
+    )
+
+
 def contact_outcome(contact: ContactLine) -> Text:
-    """The outcome column: an SMS shows where it is (queued, sent, delivered, failed)."""
+    """The outcome column: an SMS shows where it is (queued, sent, delivered, failed); a
+    strategy's own line what it did, or the rule that refused it."""
+    if contact.auto_id is not None:
+        if contact.auto_refused_by:
+            return Text(
+                _("refused: {rule}").format(rule=label("rule", contact.auto_refused_by)),
+                style="red",
+            )
+        return Text(label("strategy_action", contact.auto_action), style="italic")
     if contact.voided:
         outcome = label("outcome", contact.outcome)
         return Text(_("{outcome} (undone)").format(outcome=outcome), style="dim")

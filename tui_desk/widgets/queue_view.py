@@ -37,7 +37,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui_desk.errors import ServiceError
 from tui_desk.formatting import DASH, label, money, short_local
 from tui_desk.formatting import why as why_text
-from tui_desk.i18n import N_, _
+from tui_desk.i18n import N_, _, ngettext
 from tui_desk.messages import CaseSelected
 from tui_desk.views.queue import QueueKey, QueueRow
 from tui_desk.widgets.bindings import localise_bindings
@@ -153,6 +153,21 @@ def layout(width: int, wider: dict[str, int] | None = None) -> tuple[tuple[Colum
         columns.remove(min(droppable, key=lambda c: c.keep))
     why = max(0, width - fixed(columns))
     return tuple((c, why if c.key == "why" else c.width) for c in columns)
+
+
+def header_title(column: Column, shown: Sequence[tuple[Column, int]]) -> str:
+    """A column's title; the last one also counts the columns left out for want of room,
+    so a narrow pane says that it does not show everything (F3 shows the case whole)."""
+    title = _(column.title)
+    if column.key != "why":
+        return title
+    keys = {c.key for c, _w in shown}
+    hidden = sum(1 for c in COLUMNS if c.key not in keys)
+    if not hidden:
+        return title
+    return ngettext("{title} ({n} hidden)", "{title} ({n} hidden)", hidden).format(
+        title=title, n=hidden
+    )
 
 
 class QueueView(Widget, can_focus=True):
@@ -741,7 +756,8 @@ class QueueView(Widget, can_focus=True):
 
     def _header(self, width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("queue-view--header")
-        cells = [fit(_(c.title), w, right=c.right) for c, w in self._columns(width)]
+        columns = self._columns(width)
+        cells = [fit(header_title(c, columns), w, right=c.right) for c, w in columns]
         return Strip([Segment(fit(" ".join(cells), width), style)], width)
 
     def _row_strip(

@@ -20,6 +20,7 @@ from tui_desk.services.ledger import (
 from tui_desk.services.priority_refresh import PRIORITY_REFRESH_EVERY, priority_refresh_job
 from tui_desk.services.promises import BROKEN_PROMISES_EVERY, broken_promises_job
 from tui_desk.services.sms_sender import SMS_SENDER_EVERY, sms_sender_job
+from tui_desk.services.strategies import STRATEGIES_EVERY, strategies_job
 from tui_desk.worker.runtime import Follower, Job
 
 
@@ -33,6 +34,9 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("missed_instalments", MISSED_INSTALMENTS_EVERY, missed_instalments_job(profile)),
         Job("ledger_figures", LEDGER_FIGURES_EVERY, ledger_figures_job(profile)),
         Job("missed_follow_ups", MISSED_FOLLOW_UPS_EVERY, missed_follow_ups_job(profile)),
+        # After the jobs that find broken promises and missed instalments (its events), and
+        # before the sender, so an SMS it queues goes out in the same round.
+        Job("strategies", STRATEGIES_EVERY, strategies_job(profile)),
         Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
         Job("hold_expiry", HOLD_EXPIRY_EVERY, hold_expiry_job(profile)),
         # Agents whose desk stopped beating go offline at their last heartbeat.

@@ -113,6 +113,33 @@ class CalendarKeys(_Host):
             self.calendar.show(view)
             self._calendar_subtitle()
 
+    def _poll_calendar(self) -> None:
+        """The calendar follows writes made elsewhere (a visit booked for this collector at
+        another desk, a move, a report): while it is on screen, the feed's marker is read
+        every few seconds and the period is read again only when the marker moved."""
+        if self.calendar.view is None or self.pane_widget("calendar").region.area == 0:
+            return
+        if any(w.group == "calendar-poll" and not w.is_finished for w in self.workers):
+            return  # a slow database: one read at a time
+        self._check_calendar(self._calendar_marker)
+
+    @work(thread=True, group="calendar-poll", exit_on_error=False)
+    def _check_calendar(self, seen: int | None) -> None:
+        # Advisory like the lease poll: a read that fails is tried again next tick.
+        try:
+            marker = self.service.feed_marker()
+        except Exception:
+            return
+        if marker != seen:
+            self.app.call_from_thread(self._calendar_marker_moved, seen, marker)
+
+    def _calendar_marker_moved(self, seen: int | None, marker: int) -> None:
+        if self._calendar_marker != seen:
+            return  # two checks crossed: the later one decides
+        self._calendar_marker = marker
+        if seen is not None:
+            self._reload_calendar()
+
     def _calendar_subtitle(self) -> None:
         self.pane_widget("calendar").border_subtitle = _(
             "[ ] earlier/later, t today, w day/week, W all, Enter visit, V book"

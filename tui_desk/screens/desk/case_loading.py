@@ -251,7 +251,8 @@ class CaseLoading(_Host):
         self.query_one(ContactLogPanel).show(bundle.contacts)
         self._calendar_for_case(bundle)
         self.query_one(AgreementPanel).show(bundle.agreement)
-        count = len(bundle.contacts)
+        # A strategy's own lines (a callback booked, a refusal) are not contact attempts.
+        count = sum(1 for c in bundle.contacts if c.auto_id is None)
         self.pane_widget("contacts").border_subtitle = (
             ngettext(
                 "case {case_id}, {count} contact attempt",

@@ -91,6 +91,8 @@ class DeskHost(PanedScreen):
     cal_span: int
     cal_all: bool
     cal_start: dt.date | None
+    _calendar_marker: int | None
+    """The feed's marker when the calendar last looked (``CalendarKeys._poll_calendar``)."""
     _beaten_case: int | None
     _wanted: int | None
     """The case the operator chose (the cursor's, or the one claimed)."""

@@ -123,6 +123,7 @@ class DeskScreen(
     LEASE_POLL_SECONDS: ClassVar[float] = 0.75
     # Answers to the operator's override requests are told within a second.
     ANSWER_POLL_SECONDS: ClassVar[float] = 0.9
+    CALENDAR_POLL_SECONDS: ClassVar[float] = 3.0
     REPLAY_WAIT_SECONDS: ClassVar[float] = 0.02
     """While a form opened by a kept key saves, how often to look whether it is done."""
     """While a case is in hand, how often the desk reads who holds its lease."""
@@ -191,6 +192,7 @@ class DeskScreen(
         self._auto_retrying = False
         self._state_lock = threading.Lock()
         self._leaving = False
+        self._calendar_marker: int | None = None
 
     # --- layout ------------------------------------------------------------------------
 
@@ -235,6 +237,7 @@ class DeskScreen(
         self._lease_timer = self.set_interval(self.LEASE_POLL_SECONDS, self._poll_lease)
         self.set_interval(self.ANSWER_POLL_SECONDS, self._poll_answers)
         self._start_states()
+        self.set_interval(self.CALENDAR_POLL_SECONDS, self._poll_calendar)
 
     def on_unmount(self) -> None:
         # Leaving the desk frees the case at once rather than when its lease runs out, and

@@ -164,6 +164,13 @@ class VisitDesk(DeskPart):
                 all_collectors=all_collectors, now=self.now(),
             )  # fmt: skip
 
+    def feed_marker(self) -> int:
+        """The change feed's marker: it moves whenever another write was committed (the
+        calendar reads its week again only then)."""
+        from tui_desk.services.changes import change_marker
+
+        return change_marker(self.db)
+
     def read_calendar(
         self,
         s: Session,

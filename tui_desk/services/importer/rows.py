@@ -183,6 +183,7 @@ def case_priority(
     overdue_minor: int,
     broken_promises: int,
     next_action_at: dt.datetime | None,
+    boost: int = 0,
 ) -> tuple[int, int]:
     # The same rules as case_state.recompute_priority, on plain values (no ORM object).
     dpd = days_past_due(overdue_since, run.today)
@@ -192,6 +193,7 @@ def case_priority(
         broken_promises=broken_promises,
         next_action_due=next_action_at is not None and next_action_at <= run.now,
         weights=run.profile.priority,
+        boost=boost,
     )
     return score.value, bucket_number(dpd, run.profile.dpd_bounds)
 
@@ -273,6 +275,7 @@ def _refresh_case(s: Session, run: Run, case_id: int, fx: RowEffects, *, reopen:
         overdue_minor=overdue_minor,
         broken_promises=case.broken_promises,
         next_action_at=next_action,
+        boost=case.priority_boost or 0,
     )
     values.update(
         overdue_minor=overdue_minor,

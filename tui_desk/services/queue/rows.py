@@ -63,6 +63,7 @@ def page_rows(
             c.lease_holder_id,
             c.lease_expires_at,
             c.callback_at,
+            c.priority_boost,
             Borrower.name,
             owner.name,
             holder.name,
@@ -95,12 +96,13 @@ def page_rows(
             lease_holder_id,
             lease_expires_at,
             callback_at,
+            boost,
             borrower_name,
             owner_name,
             holder_name,
         ) = row
         dpd, bucket, why = dpd_and_reason(
-            CaseFacts(overdue_since, overdue_minor, broken, next_action_at), today, now, prof
+            CaseFacts(overdue_since, overdue_minor, broken, next_action_at, boost), today, now, prof
         )
         number = dial.get(borrower_id)
         live = (
