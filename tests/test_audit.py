@@ -122,6 +122,7 @@ def test_the_worker_job_audits_its_batch_once(db: Database) -> None:
         "strategies",  # no event stands on these cases: nothing fired, nothing written
         "sms_sender",
         "hold_expiry",  # no hold has an end date here: nothing written
+        "stale_states",  # no agent state is open: nothing written
         "board_snapshot",  # writes the board's own table, not audited (no business write)
     )
 

@@ -102,14 +102,19 @@ def _quick_lease_poll(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def trail(db: Database, agent_id: int, after: int = 0) -> list[tuple[str, int | None]]:
-    """The agent's audit events after event ``after``: (action, case), oldest first."""
+    """The agent's audit events after event ``after``: (action, case), oldest first
+    (keeping the lease and changing state, which every claim and outcome do, aside)."""
     with db.read() as s:
         rows = s.execute(
             select(AuditEvent.action, AuditEvent.case_id)
             .where(AuditEvent.agent_id == agent_id, AuditEvent.id > after)
             .order_by(AuditEvent.id)
         ).all()
-    return [(action, case_id) for action, case_id in rows if action != "case.lease_renew"]
+    return [
+        (action, case_id)
+        for action, case_id in rows
+        if action not in ("case.lease_renew", "agent.state")
+    ]
 
 
 def last_event(db: Database) -> int:

@@ -2,7 +2,7 @@
 (as sshd gives it one), takes a case with a key, and the terminal is hung up (its master
 closed, SIGHUP, SIGTERM, or only the end of input when no signal comes): the process must
 be gone within seconds, its lease released, its presence signed off, and what it committed
-still there. Started without a terminal, it says so in one line and exits 1."""
+still there, and the agent's state ended offline. Started without a terminal, it says so in one line and exits 1."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from tests.factories import Factory
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
-from tui_desk.db.models import AgentPresence, AuditEvent, CollectionCase
+from tui_desk.db.models import AgentPresence, AgentStateSpan, AuditEvent, CollectionCase
 from tui_desk.services.meta import set_meta
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
@@ -44,6 +44,18 @@ def _wait(
 def _lease_holder(db: Database, case_id: int) -> int | None:
     with db.read() as s:
         return s.scalar(select(CollectionCase.lease_holder_id).where(CollectionCase.id == case_id))
+
+
+def _states(db: Database, agent_id: int) -> list[str]:
+    """The agent's states in order; the last one open (ended_at NULL)."""
+    with db.read() as s:
+        rows = s.execute(
+            select(AgentStateSpan.state, AgentStateSpan.ended_at)
+            .where(AgentStateSpan.agent_id == agent_id)
+            .order_by(AgentStateSpan.id)
+        ).all()
+    assert [ended is None for _state, ended in rows][-1:] == [True]
+    return [state.value for state, _ended in rows]
 
 
 def _online(db: Database, agent_id: int) -> bool:
@@ -90,9 +102,10 @@ def test_hang_up_ends_the_desk_and_frees_its_case(sqlite_db: Database) -> None:
         if child.isalive():
             child.terminate(force=True)
 
-    assert _lease_holder(sqlite_db, case_id) is None, "the lease outlived the desk"
-    assert not _online(sqlite_db, operator), "the desk still shows online"
-    with sqlite_db.read() as s:
+    db = sqlite_db
+    assert _lease_holder(db, case_id) is None, "the lease outlived the desk"
+    assert not _online(db, operator), "the desk still shows online"
+    with db.read() as s:
         actions = list(
             s.scalars(
                 select(AuditEvent.action)
@@ -101,6 +114,9 @@ def test_hang_up_ends_the_desk_and_frees_its_case(sqlite_db: Database) -> None:
             )
         )
     assert actions == ["case.claim", "case.release"]
+    # Working, if the claim's change of state was written before the hang-up.
+    states = _states(db, operator)
+    assert states in (["ready", "working", "offline"], ["ready", "offline"]), states
 
 
 def _desk_world(db: Database) -> tuple[int, int, list[str]]:
@@ -129,6 +145,9 @@ def _assert_left_cleanly(db: Database, operator: int, case_id: int) -> None:
             )
         )
     assert actions == ["case.claim", "case.release"]
+    # Working, if the claim's change of state was written before the hang-up.
+    states = _states(db, operator)
+    assert states in (["ready", "working", "offline"], ["ready", "offline"]), states
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])

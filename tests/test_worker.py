@@ -22,6 +22,7 @@ from tui_desk.db.engine import Database, open_database
 from tui_desk.db.models import AuditEvent, CaseStatus, CollectionCase, WorkerJobRun, WorkerLease
 from tui_desk.rules.profile import ProfileError
 from tui_desk.services import audit
+from tui_desk.services.agent_states import STALE_STATES_EVERY
 from tui_desk.services.board import BOARD_SNAPSHOT_EVERY
 from tui_desk.services.followups import MISSED_FOLLOW_UPS_EVERY
 from tui_desk.services.holds import HOLD_EXPIRY_EVERY
@@ -343,6 +344,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "strategies",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     # cn weights: 10 per day past due, 5 per 1,000.00 CNY overdue, 150 per broken promise.
@@ -360,6 +362,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "strategies",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     assert result.ran[0].ok
@@ -385,6 +388,7 @@ def test_priority_refresh_job_follows_the_clock_and_audits_each_run(db: Database
         "strategies",
         "sms_sender",
         "hold_expiry",
+        "stale_states",
         "board_snapshot",
     )
     assert len(audit_actions(db, "priority.refresh")) == 2
@@ -510,6 +514,7 @@ def test_default_jobs_and_profile_check() -> None:
         ("strategies", STRATEGIES_EVERY),
         ("sms_sender", SMS_SENDER_EVERY),
         ("hold_expiry", HOLD_EXPIRY_EVERY),
+        ("stale_states", STALE_STATES_EVERY),
         ("board_snapshot", BOARD_SNAPSHOT_EVERY),
     ]
     with pytest.raises(ProfileError):

@@ -447,6 +447,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "template.install": N_("installed a template"),
         "visit.day_sheet": N_("printed a day sheet"),
         "visit.reconcile": N_("reconciled visit money"),
+        "agent.state": N_("changed state"),
+        "case.skip": N_("skipped a case"),
     },
     # The contact rules an override waives, in a few words.
     "rule": {
@@ -492,6 +494,28 @@ _LABELS: dict[str, dict[str, str]] = {
         "extend_term": N_("extend the term"),
         "grace_period": N_("grace period"),
         "early_settlement": N_("early settlement"),
+    },
+    # Agent states (``agent_state_span``), pause and skip reasons (profile ``[states]``).
+    "agent_state": {
+        "ready": N_("ready"),
+        "paused": N_("paused"),
+        "working": N_("working"),
+        "wrap_up": N_("wrap-up"),
+        "offline": N_("offline"),
+    },
+    "pause_reason": {
+        "break": N_("break"),
+        "meal": N_("meal"),
+        "training": N_("training"),
+        "meeting": N_("meeting"),
+        "coaching": N_("coaching"),
+        "system_problem": N_("system problem"),
+    },
+    "skip_reason": {
+        "needs_supervisor": N_("needs a supervisor"),
+        "borrower_asked_later": N_("borrower asked for later"),
+        "wrong_queue": N_("wrong queue"),
+        "other": N_("other"),
     },
     "role": {
         "operator": N_("operator"),

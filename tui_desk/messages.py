@@ -18,6 +18,7 @@ from tui_desk.views.case import CaseBundle
 from tui_desk.views.queue import QueueRow
 
 if TYPE_CHECKING:
+    from tui_desk.views.agent_state import AgentStatus
     from tui_desk.views.contacts import ContactStatus, LoggedContact
     from tui_desk.views.hand import LeaseState
     from tui_desk.views.queue import Claim
@@ -152,3 +153,23 @@ class OverridesAnswered(Message):
     def __init__(self, lines: Sequence[OverrideRequestLine]) -> None:
         super().__init__()
         self.lines = tuple(lines)
+
+
+class AgentStateChanged(Message):
+    """The agent's state as the service stored it after a change the desk asked for
+    (``request``: what was asked; ``skipped``: the case a skip recorded, if one did)."""
+
+    def __init__(self, status: AgentStatus, request: str, *, skipped: int | None = None) -> None:
+        super().__init__()
+        self.status = status
+        self.request = request
+        self.skipped = skipped
+
+
+class AgentStateRefused(Message):
+    """The service refused a change of state (its reason, a sentence)."""
+
+    def __init__(self, request: str, reason: str) -> None:
+        super().__init__()
+        self.request = request
+        self.reason = reason

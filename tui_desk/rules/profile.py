@@ -9,6 +9,7 @@ from typing import Any
 
 from tui_desk.resources import UnknownProfile, profile_path
 from tui_desk.rules.identity import CN_RESIDENT_ID, IdentityPolicy
+from tui_desk.rules.states import StatePolicy
 from tui_desk.rules.strategies import StrategyPolicy
 
 
@@ -47,6 +48,8 @@ class Profile:
     lease_minutes: int
     identity: IdentityPolicy
     raw: dict[str, Any]
+    # Agent states (``[states]``): pause and skip reasons, wrap-up and preview times.
+    states: StatePolicy = field(default_factory=StatePolicy)
     # Contact strategies (``[strategy]`` and ``[[strategies]]``, rules/strategies.py).
     strategies: StrategyPolicy = field(default_factory=StrategyPolicy)
 
@@ -76,6 +79,7 @@ def parse_profile(raw: dict[str, Any]) -> Profile:
             lease_minutes=int(raw["lease"]["minutes"]),
             identity=identity,
             raw=raw,
+            states=StatePolicy.from_section(raw.get("states", {})),
             strategies=StrategyPolicy.from_profile(raw),
         )
     except (KeyError, TypeError, ValueError) as exc:

@@ -36,6 +36,7 @@ TASKS: dict[str, str] = {
     "lease-poll": N_("Following who holds the case in hand"),
     "answers": N_("Reading the answers to your override requests"),
     "my-day": N_("Reading your day"),
+    "agent-state": N_("Changing your state"),
     "calendar-poll": N_("Looking for visits booked or changed elsewhere"),
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),

@@ -130,6 +130,7 @@ from tui_desk.rules.agent_time import wrap_up_over
 from tui_desk.rules.contact import CONVERSATION_OUTCOMES
 from tui_desk.rules.priority import bucket_labels
 from tui_desk.rules.profile import Profile, load_profile
+from tui_desk.rules.states import STATE_ACTION
 from tui_desk.services import day_counts
 from tui_desk.services.agent_time import open_spans, wrap_up_seconds
 from tui_desk.services.changes import ChangeCursor, current_cursor, read_changes
@@ -609,11 +610,13 @@ def today_recount(session: Session, db: Database, profile: Profile, day: _Day) -
 def _last_actions(session: Session, day: _Day) -> dict[str, list[Any]]:
     """Each active agent's last action today: one statement, in which the database
     probes ix_audit_agent_time once per agent (a GROUP BY would walk every event ever
-    written). The board shows it at once, not when the agent's desk next beats."""
+    written). The board shows it at once, not when the agent's desk next beats. Changes of
+    state (``agent.state``) are not actions: the agent's state is shown on its own."""
     ev = AuditEvent
     latest = (
         select(ev.id)
         .where(ev.agent_id == Agent.id, ev.occurred_at >= day.start, ev.occurred_at < day.end)
+        .where(ev.action != STATE_ACTION)  # a change of state is not what they last did
         .order_by(ev.occurred_at.desc())
         .limit(1)
         .correlate(Agent)

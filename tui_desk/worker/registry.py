@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tui_desk.services.agent_states import STALE_STATES_EVERY, stale_states_job
 from tui_desk.services.board import (
     BOARD_SNAPSHOT_EVERY,
     FAST_POLL_SECONDS,
@@ -38,6 +39,8 @@ def default_jobs(profile: str = "cn") -> list[Job]:
         Job("strategies", STRATEGIES_EVERY, strategies_job(profile)),
         Job("sms_sender", SMS_SENDER_EVERY, sms_sender_job(profile)),
         Job("hold_expiry", HOLD_EXPIRY_EVERY, hold_expiry_job(profile)),
+        # Agents whose desk stopped beating go offline at their last heartbeat.
+        Job("stale_states", STALE_STATES_EVERY, stale_states_job(profile)),
         # Cheap sections for changes time alone makes, the heavy depth when due; the
         # fast path (default_followers) covers desk writes between runs.
         Job("board_snapshot", BOARD_SNAPSHOT_EVERY, board_snapshot_job(profile)),

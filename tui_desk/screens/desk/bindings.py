@@ -76,6 +76,35 @@ BINDINGS: list[BindingType] = [
         "desk.take_next",
         show=True,
     ),
+    # --- the agent's state
+    _binding(
+        "B",
+        "toggle_pause",
+        N_("Pause/ready"),
+        N_("Pause (with a reason) or be ready again; the header shows your state and its time"),
+        "desk.toggle_pause",
+    ),
+    _binding(
+        "E",
+        "extend_wrap_up",
+        N_("Extend wrap-up"),
+        N_("Give the running wrap-up more time (once)"),
+        "desk.extend_wrap_up",
+    ),
+    _binding(
+        "N",
+        "toggle_auto",
+        N_("Auto/manual"),
+        N_("Auto mode: when you are ready the next case comes by itself; manual: n takes it"),
+        "desk.toggle_auto",
+    ),
+    _binding(
+        "X",
+        "skip_case",
+        N_("Skip case"),
+        N_("Skip the case auto mode just gave you, with a reason (during its preview)"),
+        "desk.skip_case",
+    ),
     _binding(
         "j",
         "back_to_case",

@@ -84,6 +84,7 @@ class CaseActions(_Host):
         if result is None:
             return
         self.notify(result.summary, title=_("Contact logged"), markup=False)
+        self._state_on_outcome(result.case_id)
         self._after_write(result.case_id)
 
     def action_undo_contact(self) -> None:

@@ -9,6 +9,7 @@ against the one screen it runs in, and the screen against what the groups expect
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -21,10 +22,12 @@ if TYPE_CHECKING:
 
     from tui_desk.messages import CaseLoaded
     from tui_desk.services.desk import DeskService
+    from tui_desk.views.agent_state import AgentStatus
     from tui_desk.views.case import CaseBundle
     from tui_desk.views.hand import CaseInHand
     from tui_desk.widgets.appointment_calendar import AppointmentCalendar
     from tui_desk.widgets.queue_view import QueueView
+    from tui_desk.widgets.state_badge import AgentStateBadge
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,20 @@ class Typed:
 
     key: str
     character: str | None
+
+
+@dataclass(frozen=True)
+class StateRequest:
+    """A change the desk asks of the service: ``open`` (ready unless already in a state),
+    ``change`` (to ``state``), ``extend`` or ``skip`` (``case_id``, ``reason``).
+    ``quiet``: the desk asked by itself; a refusal is not told (the badge shows the
+    state the service kept)."""
+
+    kind: str
+    state: str | None = None
+    reason: str | None = None
+    case_id: int | None = None
+    quiet: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,26 @@ class DeskHost(PanedScreen):
     _orphan_timer: Timer | None
     _orphans_shown: tuple[int, int, bool] | None
     _lease_timer: Timer | None
+    # The agent's state (agent_state.py).
+    STATE_TICK_SECONDS: ClassVar[float]
+    AUTO_RETRY_SECONDS: ClassVar[float]
+    agent_status: AgentStatus | None
+    """The agent's state as the service last stored it (None until it is read)."""
+    auto_mode: bool
+    _state_badge: AgentStateBadge
+    _state_requests: list[StateRequest]
+    _state_busy: bool
+    _preview: tuple[int, dt.datetime] | None
+    """(case auto mode gave, end of its preview)."""
+    _auto_taking: bool
+    _skipped_case: int | None
+    _wrap_up_ended: dt.datetime | None
+    _advance_tried: tuple[dt.datetime | None, dt.datetime] | None
+    _auto_retrying: bool
+    """Auto mode asks again for a case after finding none: say nothing if none comes."""
+    _state_lock: threading.Lock
+    """Held by a state change while it writes, and by the desk going offline."""
+    _leaving: bool
 
     # --- the screen (screen.py)
 
@@ -152,6 +189,16 @@ class DeskHost(PanedScreen):
     def action_back_to_case(self) -> None: ...
 
     def _stop_claim_notice(self) -> None: ...
+
+    def action_take_next(self) -> None: ...
+
+    # --- the agent's state (agent_state.py)
+
+    def _state_on_claim(self, case_id: int) -> None: ...
+
+    def _state_on_outcome(self, case_id: int) -> None: ...
+
+    def _state_claim_ended(self) -> None: ...
 
     # --- the calendar (calendar_actions.py)
 

@@ -119,8 +119,10 @@ class LeaseKeys(_Host):
         self.claim_in_flight = False
         self._stop_claim_notice()
         self._show_lease()
-        self.notify(_("No case to take right now: nothing due, nothing unowned."))
+        if not (self._auto_taking and self._auto_retrying):
+            self.notify(_("No case to take right now: nothing due, nothing unowned."))
         self._drop_typeahead(_("no case was taken"))
+        self._state_claim_ended()
 
     def on_case_claimed(self, message: CaseClaimed) -> None:
         claim = message.claim
@@ -154,6 +156,7 @@ class LeaseKeys(_Host):
         self._claim_frame_pending = True
         self.call_after_refresh(self._claim_drawn, message.drawn)
         self._start_loading_notice()
+        self._state_on_claim(claim.case_id)
 
     def _claim_drawn(self, drawn: threading.Event) -> None:
         drawn.set()
@@ -276,9 +279,19 @@ class LeaseKeys(_Host):
 
     def _leave_quietly(self, case_id: int | None) -> None:
         # On the way out nothing can be shown any more; the lease expires by itself and
-        # the presence row turns stale, should the database not answer.
+        # the presence row turns stale, should the database not answer (the worker then
+        # takes the agent offline at the last heartbeat).
         if case_id is not None:
             with contextlib.suppress(Exception):
                 self.service.release(case_id)
+        # A state change under way is let finish first (bounded), and none starts after.
+        locked = self._state_lock.acquire(timeout=1.5)
+        try:
+            self._leaving = True
+            with contextlib.suppress(Exception):
+                self.service.go_offline()
+        finally:
+            if locked:
+                self._state_lock.release()
         with contextlib.suppress(Exception):
             self.service.sign_off()

@@ -29,20 +29,21 @@ from textual.binding import BindingType
 from textual.containers import Container, Vertical
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import WorkerState
 
 from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.messages import CaseLoaded
 from tui_desk.screens import localise_bindings
+from tui_desk.screens.desk.agent_state import AgentStateKeys
 from tui_desk.screens.desk.agreement_actions import AgreementKeys
 from tui_desk.screens.desk.answers import AnswerNotices
 from tui_desk.screens.desk.bindings import BINDINGS
 from tui_desk.screens.desk.calendar_actions import CalendarKeys
 from tui_desk.screens.desk.case_actions import CaseActions
 from tui_desk.screens.desk.case_loading import CaseLoading
-from tui_desk.screens.desk.host import DeskFilter, Typed
+from tui_desk.screens.desk.host import DeskFilter, StateRequest, Typed
 from tui_desk.screens.desk.leases import LeaseKeys
 from tui_desk.screens.desk.my_day_keys import MyDayKeys
 from tui_desk.screens.desk.queue_filter import QueueFilterKeys
@@ -50,6 +51,7 @@ from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
 from tui_desk.services.desk import DeskService
 from tui_desk.services.errors import database_unavailable
+from tui_desk.views.agent_state import AgentStatus
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.agreement_panel import AgreementPanel
 from tui_desk.widgets.appointment_calendar import AppointmentCalendar
@@ -58,6 +60,7 @@ from tui_desk.widgets.contact_log import ContactLogPanel
 from tui_desk.widgets.footer import DeskFooter
 from tui_desk.widgets.outage import OutageLine
 from tui_desk.widgets.queue_view import QueueFilterBar, QueueView
+from tui_desk.widgets.state_badge import DeskHeader
 
 if TYPE_CHECKING:
     from tui_desk.views.hand import CaseInHand
@@ -80,6 +83,7 @@ class DeskScreen(
     AgreementKeys,
     AnswerNotices,
     MyDayKeys,
+    AgentStateKeys,
     PanedScreen,
     inherit_bindings=False,
 ):
@@ -112,6 +116,11 @@ class DeskScreen(
     """How often the desk tells the boards it is alive (offline after 60 s of silence)."""
 
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
+
+    STATE_TICK_SECONDS: ClassVar[float] = 1.0
+    """How often the header's state timer is counted (on the desk's clock, no database)."""
+    AUTO_RETRY_SECONDS: ClassVar[float] = 15.0
+    """In auto mode with nothing to take, how long before the desk asks again."""
 
     LEASE_POLL_SECONDS: ClassVar[float] = 0.75
     # Answers to the operator's override requests are told within a second.
@@ -172,13 +181,26 @@ class DeskScreen(
         self.cal_span = 7
         self.cal_all = False
         self.cal_start: dt.date | None = None
+        # The agent's state (agent_state.py): read when it changes, timed locally.
+        self.agent_status: AgentStatus | None = None
+        self.auto_mode = False
+        self._state_requests: list[StateRequest] = []
+        self._state_busy = False
+        self._preview: tuple[int, dt.datetime] | None = None
+        self._auto_taking = False
+        self._skipped_case: int | None = None
+        self._wrap_up_ended: dt.datetime | None = None
+        self._advance_tried: tuple[dt.datetime | None, dt.datetime] | None = None
+        self._auto_retrying = False
+        self._state_lock = threading.Lock()
+        self._leaving = False
         self._calendar_marker: int | None = None
 
     # --- layout ------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         tz = self.service.timezone
-        yield Header(icon="#")
+        yield DeskHeader(icon="#")
         yield OutageLine()
         with Container(id="desk-body"):
             with Vertical(id="pane-queue", classes="pane"):
@@ -216,6 +238,7 @@ class DeskScreen(
         self.set_interval(self.HEARTBEAT_SECONDS, self._beat)
         self._lease_timer = self.set_interval(self.LEASE_POLL_SECONDS, self._poll_lease)
         self.set_interval(self.ANSWER_POLL_SECONDS, self._poll_answers)
+        self._start_states()
         self.set_interval(self.CALENDAR_POLL_SECONDS, self._poll_calendar)
 
     def on_unmount(self) -> None:
@@ -286,7 +309,10 @@ class DeskScreen(
                 self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
                 self.pane_widget(name).border_subtitle = _("not loaded")
+        elif failure.group == "agent-state":
+            self._state_request_failed()
         elif failure.group == "claim":
+            self._auto_taking = False
             if self.load_in_flight:  # the claim landed; reading its case failed
                 self._loaded()
                 self._hand_loading = False

@@ -3,7 +3,7 @@
 Screens hold this instead of a ``Database`` so that nothing above the service layer can
 open a session. Every method is blocking: call it from a thread worker. It is made of
 one small part per area (``queue``, ``case``, ``casework``, ``visits``, ``plans``,
-``supervision``), each a class of this package over ``DeskPart``.
+``supervision``, ``states``), each a class of this package over ``DeskPart``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tui_desk.services.desk.case import CaseDesk
 from tui_desk.services.desk.casework import CaseworkDesk
 from tui_desk.services.desk.plans import PlanDesk
 from tui_desk.services.desk.queue import QueueDesk
+from tui_desk.services.desk.states import StateDesk
 from tui_desk.services.desk.supervision import SupervisionDesk
 from tui_desk.services.desk.visits import VisitDesk
 
@@ -27,7 +28,9 @@ __all__ = ["DeskService"]
 
 
 @dataclass(frozen=True)
-class DeskService(QueueDesk, CaseDesk, CaseworkDesk, VisitDesk, PlanDesk, SupervisionDesk):
+class DeskService(
+    QueueDesk, CaseDesk, CaseworkDesk, VisitDesk, PlanDesk, SupervisionDesk, StateDesk
+):
     """What the desk screen may ask of the database, bound to who is asking.
 
     Codes (channels, kinds, stages...) cross this boundary as their string values, so the

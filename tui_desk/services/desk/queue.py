@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tui_desk.db.models import AuditEvent, CollectionCase, Stage
 from tui_desk.i18n import _
 from tui_desk.rules.priority import bucket_labels
+from tui_desk.rules.states import STATE_ACTION
 from tui_desk.services import presence
 from tui_desk.services.case_facts import scrub_text
 from tui_desk.services.desk.base import DeskPart, use_case
@@ -41,13 +42,15 @@ class QueueDesk(DeskPart):
         """Tell the boards this desk is alive, on ``case_id``, with the agent's last action.
 
         The last action is the agent's newest audit event (one index lookup on
-        ix_audit_agent_time), so every write the desk makes shows without being reported.
+        ix_audit_agent_time), so every write the desk makes shows without being reported;
+        a change of the agent's state is not an action (the state is shown on its own).
         """
         check_optional_id("case_id", case_id)
         with self.db.read() as s:
             last = s.scalar(
                 select(AuditEvent.action)
                 .where(AuditEvent.agent_id == self.actor.id)
+                .where(AuditEvent.action != STATE_ACTION)
                 .order_by(AuditEvent.occurred_at.desc())
                 .limit(1)
             )
