@@ -162,12 +162,13 @@ MIX: dict[str, int] = {
     "book_visit": 10,
     "edit_agreement": 9,
     "edit_plan": 9,
+    "change_state": 8,
 }
 OP_KINDS = tuple(MIX)
 # One of every kind, in an order where each finds what it needs (a held case...).
 TOUR = (
     "take_next", "log_contact", "record_payment", "renew", "claim", "book_visit",
-    "edit_agreement", "edit_plan", "release", "take_next", "drop",
+    "edit_agreement", "edit_plan", "release", "take_next", "drop", "change_state",
 )  # fmt: skip
 # The audit action an applied operation must have written (None: none required).
 PRIMARY_ACTION: dict[str, str | None] = {
@@ -181,6 +182,7 @@ PRIMARY_ACTION: dict[str, str | None] = {
     "book_visit": "visit.book",
     "edit_agreement": "agreement.version",
     "edit_plan": "plan.create",
+    "change_state": "agent.state",
 }
 WRITES = frozenset(k for k, a in PRIMARY_ACTION.items() if a is not None)
 # Actions written exactly once per applied operation of one kind (compared as counts).
@@ -192,6 +194,7 @@ COUNTED_ACTIONS = (
     "agreement.version",
     "plan.create",
     "case.claim",
+    "agent.state",
 )
 # Writes that always change what the board shows (its "today" counts); a claim may not
 # (an operator moving on still holds one case), so it would only wait for another change.
@@ -901,6 +904,7 @@ class Operator:
         self.held: int | None = None
         self.version: int | None = None  # the held case's version as the desk read it
         self.serial = 0
+        self.state = "offline"  # the agent's state as this desk last set it
 
     # journal
 
@@ -1002,6 +1006,25 @@ class Operator:
             self.held = None
             if claim is not None:
                 self._opened(claim.case_id)
+
+    def do_change_state(self) -> None:
+        """The operator's day: ready, working on the case held, wrap-up, a pause."""
+        nxt = {
+            "offline": ("ready", None),
+            "ready": ("working", None) if self.held is not None else ("paused", "break"),
+            "working": ("wrap_up", None),
+            "wrap_up": ("ready", None),
+            "paused": ("ready", None),
+        }[self.state]
+        state, reason = nxt
+        case_id = self.held if state in ("working", "wrap_up") else None
+
+        def call() -> Any:
+            return self.desk.change_state(state, reason=reason, case_id=case_id)
+
+        result, _status = self.run_op("change_state", None, call)
+        if result == "applied":
+            self.state = state
 
     def do_claim(self) -> None:
         case_id = self.rng.choice(self.spec.world.hot)

@@ -685,7 +685,9 @@ def agent_time(
             (day.isoformat(), login, name, *(clock(v) for v in values[1:]), clock(values[0]))
         )
     reason_columns = tuple(
-        _("paused: {reason}").format(reason=r if r != NO_REASON else _("(no reason)"))
+        _("paused: {reason}").format(
+            reason=label("pause_reason", r) if r != NO_REASON else _("(no reason)")
+        )
         for r in reasons
     )
     return ReportTable(
