@@ -129,7 +129,7 @@ def _shipped_versions(name: str, language: str) -> dict[int, Path]:
     return found
 
 
-def _stored_versions(db: Database | None, name: str, language: str) -> dict[int, str]:
+def _stored_versions(db: Database | Session | None, name: str, language: str) -> dict[int, str]:
     if db is None:
         return {}
     found = template_store.stored(db, template_store.AGREEMENT, name=name, language=language)
@@ -152,7 +152,7 @@ def latest_template_version(name: str, language: str, db: Database | None = None
 
 
 def load_template(
-    name: str, language: str, version: str | None = None, db: Database | None = None
+    name: str, language: str, version: str | None = None, db: Database | Session | None = None
 ) -> rules.Template:
     """One version of a form (the newest by default); one installed in the database comes
     before a shipped file of the same version."""
@@ -650,7 +650,7 @@ def save_version(
         latest = _latest(s, agreement.id)
         current = _content(latest)
         template = load_template(
-            agreement.template_name, agreement.language, agreement.template_version, db=ctx.db
+            agreement.template_name, agreement.language, agreement.template_version, db=s
         )
         plan = s.get(RepaymentPlan, agreement.plan_id) if agreement.plan_id else None
         if plan is None:

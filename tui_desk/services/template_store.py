@@ -80,10 +80,11 @@ def check_version(version: str) -> int:
 
 
 def stored(
-    db: Database, kind: str, *, name: str | None = None, language: str | None = None
+    db: Database | Session, kind: str, *, name: str | None = None, language: str | None = None
 ) -> list[Stored]:
     """Every stored version of ``kind`` (of one name and language when given), oldest
-    first."""
+    first. Given a session (a write under way), read in it: a second connection per
+    writer would double what a busy PostgreSQL server must accept."""
     stmt = select(
         StoredTemplate.name,
         StoredTemplate.language,
@@ -94,10 +95,12 @@ def stored(
         stmt = stmt.where(StoredTemplate.name == name)
     if language is not None:
         stmt = stmt.where(StoredTemplate.language == language)
-    with db.read() as s:
-        rows = s.execute(
-            stmt.order_by(StoredTemplate.name, StoredTemplate.language, StoredTemplate.version)
-        ).all()
+    ordered = stmt.order_by(StoredTemplate.name, StoredTemplate.language, StoredTemplate.version)
+    if isinstance(db, Session):
+        rows = db.execute(ordered).all()
+    else:
+        with db.read() as s:
+            rows = s.execute(ordered).all()
     return [Stored(name, language, version, body) for name, language, version, body in rows]
 
 
