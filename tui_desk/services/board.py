@@ -393,7 +393,7 @@ def _depth(session: Session, profile: Profile, day: _Day | None = None) -> dict[
 # Whether a ready agent has something to take is asked again at most this often (the
 # board_snapshot job's cadence): asking costs a few queries per ready agent, too much for
 # the fast path after every write. Process-local; refreshes run one at a time.
-IDLE_RECHECK = dt.timedelta(seconds=5)
+IDLE_RECHECK = dt.timedelta(seconds=30)
 _idle_checked: dict[tuple[str, int], tuple[dt.datetime, bool]] = {}
 
 
