@@ -31,6 +31,8 @@ async def _open_my_day(pilot: Pilot[None]) -> MyDayScreen:
     screen = pilot.app.screen
     assert isinstance(screen, MyDayScreen)
     await until(pilot, lambda: screen.is_settled)
+    # The lines are drawn a frame after the read settles: wait for them, not for time.
+    await until(pilot, lambda: "Callbacks today" in screen_text(pilot.app))
     await pilot.pause()
     return screen
 

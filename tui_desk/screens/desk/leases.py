@@ -284,6 +284,10 @@ class LeaseKeys(_Host):
         if case_id is not None:
             with contextlib.suppress(Exception):
                 self.service.release(case_id)
+        # Off the boards before the state's write: leaving is bounded in time, and a state
+        # left open is closed by the worker's stale_states job, a presence row is not.
+        with contextlib.suppress(Exception):
+            self.service.sign_off()
         # A state change under way is let finish first (bounded), and none starts after.
         locked = self._state_lock.acquire(timeout=1.5)
         try:
@@ -293,5 +297,3 @@ class LeaseKeys(_Host):
         finally:
             if locked:
                 self._state_lock.release()
-        with contextlib.suppress(Exception):
-            self.service.sign_off()
