@@ -142,3 +142,9 @@ OUTAGE_PROBLEM = N_(
 )
 """A board's poll in an outage: a read, so not "nothing was saved" (the header's outage
 line says since when)."""
+
+
+def under_way(node: DOMNode, group: str) -> bool:
+    """A worker of ``group`` started by ``node`` is still running: the polls read one at a
+    time, so a slow database is not asked again before it answered."""
+    return any(w.group == group and not w.is_finished for w in node.workers)

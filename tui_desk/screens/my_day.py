@@ -26,7 +26,7 @@ from tui_desk.formatting import DASH, label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.rules.agent_time import clock
 from tui_desk.screens import localise_bindings
-from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text
+from tui_desk.screens.failures import ForwardsWorkerErrors, failure_text, under_way
 from tui_desk.screens.override_modal import rule_label
 from tui_desk.services.desk import DeskService
 from tui_desk.views.my_day import (
@@ -132,7 +132,7 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
     # --- reading ---------------------------------------------------------------------
 
     def _poll(self) -> None:
-        if any(w.group == "my-day" and not w.is_finished for w in self.workers):
+        if under_way(self, "my-day"):
             return
         self._read()
 
@@ -332,6 +332,4 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
     @property
     def is_settled(self) -> bool:
         """Read and drawn: no read under way (tests wait for this)."""
-        return self.day is not None and not any(
-            w.group == "my-day" and not w.is_finished for w in self.workers
-        )
+        return self.day is not None and not under_way(self, "my-day")

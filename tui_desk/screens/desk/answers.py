@@ -15,6 +15,7 @@ from textual import work
 from tui_desk.formatting import local
 from tui_desk.i18n import _
 from tui_desk.messages import OverridesAnswered
+from tui_desk.screens.failures import under_way
 from tui_desk.screens.override_modal import rule_label
 from tui_desk.views.supervision import OverrideRequestLine
 
@@ -30,7 +31,7 @@ class AnswerNotices(_Host):
     """Poll for this operator's answered override requests and tell them."""
 
     def _poll_answers(self) -> None:
-        if any(w.group == "answers" and not w.is_finished for w in self.workers):
+        if under_way(self, "answers"):
             return  # a slow database: one read at a time
         self._read_answers(*self._answers_since)
 

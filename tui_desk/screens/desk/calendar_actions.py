@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from tui_desk.i18n import _
 from tui_desk.messages import CalendarLoaded
+from tui_desk.screens.failures import under_way
 from tui_desk.screens.visit_modals import (
     BookVisitModal,
     CancelVisitModal,
@@ -119,7 +120,7 @@ class CalendarKeys(_Host):
         every few seconds and the period is read again only when the marker moved."""
         if self.calendar.view is None or self.pane_widget("calendar").region.area == 0:
             return
-        if any(w.group == "calendar-poll" and not w.is_finished for w in self.workers):
+        if under_way(self, "calendar-poll"):
             return  # a slow database: one read at a time
         self._check_calendar(self._calendar_marker)
 

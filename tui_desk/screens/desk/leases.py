@@ -21,6 +21,7 @@ from tui_desk.messages import (
     LeaseRenewed,
     NothingToTake,
 )
+from tui_desk.screens.failures import under_way
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.hand import CaseInHand
 from tui_desk.widgets.case_header import CaseHeader, when_text
@@ -213,7 +214,7 @@ class LeaseKeys(_Host):
         hand = self.in_hand
         if hand is None or self.claim_in_flight:
             return
-        if any(w.group == "lease-poll" and not w.is_finished for w in self.workers):
+        if under_way(self, "lease-poll"):
             return  # a slow database: one read at a time, the next tick asks again
         self._read_lease(hand.case_id, self._claims)
 
