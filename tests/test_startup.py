@@ -48,6 +48,18 @@ FORBIDDEN = (
     "tui_desk.db.migrations",
     "tui_desk.screens.supervisor",
     "tui_desk.screens.reports",
+    # the forms open on a key: each is imported when first opened
+    "tui_desk.screens.adjustment_modals",
+    "tui_desk.screens.agreement_modals",
+    "tui_desk.screens.casework_modals",
+    "tui_desk.screens.complaint_modal",
+    "tui_desk.screens.contact_modal",
+    "tui_desk.screens.dial_modal",
+    "tui_desk.screens.followup_modal",
+    "tui_desk.screens.plan_modals",
+    "tui_desk.screens.sms_modal",
+    "tui_desk.screens.state_modals",
+    "tui_desk.screens.visit_modals",
     "holidays",  # the office's countries are shipped tables (rules/holiday_tables)
 )
 
@@ -139,3 +151,13 @@ def test_after_the_first_frame_the_collector_is_settled(
     assert tuple(report["threshold"]) == THRESHOLD
     frozen = report["frozen"]
     assert isinstance(frozen, int) and frozen > 50_000
+
+
+def test_every_case_form_the_desk_names_is_a_case_form() -> None:
+    """The case forms are named, not imported, by the desk's keys: each name resolves."""
+    from tui_desk.screens.casework_modals import CaseFormModal
+    from tui_desk.screens.desk.case_actions import CaseActions, form_class
+
+    for name, (module, cls) in CaseActions.FORMS.items():
+        assert issubclass(form_class(module, cls), CaseFormModal), name
+    assert len(CaseActions.FORMS) == 14

@@ -27,7 +27,6 @@ from tui_desk.domain import AgentState
 from tui_desk.i18n import _
 from tui_desk.messages import AgentStateChanged, AgentStateRefused
 from tui_desk.screens.desk.host import StateRequest
-from tui_desk.screens.state_modals import ReasonModal
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.agent_state import AgentStatus
 from tui_desk.widgets.state_badge import AgentStateBadge
@@ -195,6 +194,8 @@ class AgentStateKeys(_Host):
             if reason is not None:
                 self._ask_state(StateRequest("change", AgentState.PAUSED.value, reason=reason))
 
+        from tui_desk.screens.state_modals import ReasonModal
+
         self.app.push_screen(
             ReasonModal(_("Pause: why?"), "pause_reason", self.service.pause_reasons), picked
         )
@@ -232,6 +233,8 @@ class AgentStateKeys(_Host):
         def picked(reason: str | None) -> None:
             if reason is not None:
                 self._ask_state(StateRequest("skip", reason=reason, case_id=case_id))
+
+        from tui_desk.screens.state_modals import ReasonModal
 
         self.app.push_screen(
             ReasonModal(

@@ -8,13 +8,6 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from tui_desk.i18n import _
-from tui_desk.screens.agreement_modals import (
-    AgreementMenuModal,
-    CompareModal,
-    DeliveryModal,
-    SignAgreementModal,
-    SpecialTermsModal,
-)
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.agreements import AgreementRecord
 from tui_desk.views.case import CaseBundle
@@ -50,6 +43,8 @@ class AgreementKeys(_Host):
         self.notify(text, title=_("Agreement"), severity="error", markup=False)
 
     def _agreement_menu(self, bundle: CaseBundle, record: AgreementRecord | None) -> None:
+        from tui_desk.screens.agreement_modals import AgreementMenuModal
+
         title = f"{bundle.detail.borrower_name} (#{bundle.case_id})"
         self.app.push_screen(
             AgreementMenuModal(title, record), partial(self._agreement_action, bundle, record)
@@ -60,6 +55,13 @@ class AgreementKeys(_Host):
     ) -> None:
         if action is None:
             return
+        from tui_desk.screens.agreement_modals import (
+            CompareModal,
+            DeliveryModal,
+            SignAgreementModal,
+            SpecialTermsModal,
+        )
+
         case_id = bundle.case_id
 
         def saved(summary: str | None) -> None:

@@ -16,7 +16,6 @@ from tui_desk.formatting import local
 from tui_desk.i18n import _
 from tui_desk.messages import OverridesAnswered
 from tui_desk.screens.failures import under_way
-from tui_desk.screens.override_modal import rule_label
 from tui_desk.views.supervision import OverrideRequestLine
 
 if TYPE_CHECKING:
@@ -59,6 +58,8 @@ class AnswerNotices(_Host):
                 self._select(line.case_id, immediate=True)
 
     def _tell_answer(self, line: OverrideRequestLine) -> None:
+        from tui_desk.screens.override_modal import rule_label
+
         values = {
             "rule": rule_label(line.rule),
             "case_id": line.case_id,

@@ -17,13 +17,6 @@ from textual.worker import get_current_worker
 from tui_desk.i18n import _
 from tui_desk.messages import CalendarLoaded
 from tui_desk.screens.failures import under_way
-from tui_desk.screens.visit_modals import (
-    BookVisitModal,
-    CancelVisitModal,
-    RescheduleVisitModal,
-    VisitMenuModal,
-    VisitReportModal,
-)
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.calendar import CalendarVisit
 from tui_desk.views.case import CaseBundle
@@ -150,6 +143,8 @@ class CalendarKeys(_Host):
         self._with_case("book_visit", self._open_booking)
 
     def _open_booking(self, bundle: CaseBundle) -> None:
+        from tui_desk.screens.visit_modals import BookVisitModal
+
         case_id = bundle.case_id
 
         def saved(summary: str | None) -> None:
@@ -170,6 +165,8 @@ class CalendarKeys(_Host):
         if visit is None:
             self.notify(_("No visit on this line: V books one."), severity="information")
             return
+        from tui_desk.screens.visit_modals import VisitMenuModal
+
         self.app.push_screen(
             VisitMenuModal(visit, self.service.timezone), partial(self._visit_action, visit)
         )
@@ -224,6 +221,12 @@ class CalendarKeys(_Host):
         self.app.call_from_thread(self._open_visit_form, visit, action, bundle)
 
     def _open_visit_form(self, visit: CalendarVisit, action: str, bundle: CaseBundle) -> None:
+        from tui_desk.screens.visit_modals import (
+            CancelVisitModal,
+            RescheduleVisitModal,
+            VisitReportModal,
+        )
+
         forms = {
             "move": RescheduleVisitModal,
             "cancel": CancelVisitModal,

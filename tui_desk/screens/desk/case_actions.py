@@ -5,6 +5,7 @@ overrides, dialing, the complaint and follow-up lists, and revealing personal da
 
 from __future__ import annotations
 
+import importlib
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -13,33 +14,13 @@ from textual import work
 from tui_desk.formatting import label, local
 from tui_desk.i18n import _
 from tui_desk.messages import PersonalDataRevealed
-from tui_desk.screens.adjustment_modals import AdjustmentDecisionModal, AdjustmentModal
-from tui_desk.screens.casework_modals import (
-    ArchiveModal,
-    CaseFormModal,
-    ComplaintModal,
-    CreditModal,
-    DocumentModal,
-    DoNotCallModal,
-    HoldModal,
-    PaymentModal,
-    PhoneModal,
-    RegistrationModal,
-    ReviewModal,
-)
-from tui_desk.screens.complaint_modal import ComplaintListModal
-from tui_desk.screens.confirm import ConfirmModal
-from tui_desk.screens.contact_modal import ContactModal, ContactSaved
-from tui_desk.screens.dial_modal import DialModal
-from tui_desk.screens.followup_modal import FollowUpListModal
-from tui_desk.screens.override_modal import OverrideModal
-from tui_desk.screens.plan_modals import PlanModal
-from tui_desk.screens.reveal_modal import RevealChoice, RevealModal
-from tui_desk.screens.sms_modal import SmsModal
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.case import CaseBundle
 
 if TYPE_CHECKING:
+    from tui_desk.screens.casework_modals import CaseFormModal
+    from tui_desk.screens.contact_modal import ContactSaved
+    from tui_desk.screens.reveal_modal import RevealChoice
     from tui_desk.views.dialing import DialResult
 
 
@@ -51,30 +32,43 @@ else:
     _Host = object
 
 
+def form_class(module: str, name: str) -> type[CaseFormModal]:
+    """The case form ``name`` of ``tui_desk.screens.<module>``, imported on first use."""
+    found: type[CaseFormModal] = getattr(
+        importlib.import_module(f"tui_desk.screens.{module}"), name
+    )
+    return found
+
+
 class CaseActions(_Host):
     """Keys that open a form or a list on the case in hand."""
 
-    FORMS: ClassVar[dict[str, type[CaseFormModal]]] = {
-        "payment": PaymentModal,
-        "hold": HoldModal,
-        "registration": RegistrationModal,
-        "document": DocumentModal,
-        "review": ReviewModal,
-        "phone": PhoneModal,
-        "do_not_call": DoNotCallModal,
-        "plan": PlanModal,
-        "complaint": ComplaintModal,
-        "archive": ArchiveModal,
-        "adjustment": AdjustmentModal,
-        "adjustment_decision": AdjustmentDecisionModal,
-        "sms": SmsModal,
-        "credit": CreditModal,
+    FORMS: ClassVar[dict[str, tuple[str, str]]] = {
+        "payment": ("casework_modals", "PaymentModal"),
+        "hold": ("casework_modals", "HoldModal"),
+        "registration": ("casework_modals", "RegistrationModal"),
+        "document": ("casework_modals", "DocumentModal"),
+        "review": ("casework_modals", "ReviewModal"),
+        "phone": ("casework_modals", "PhoneModal"),
+        "do_not_call": ("casework_modals", "DoNotCallModal"),
+        "plan": ("plan_modals", "PlanModal"),
+        "complaint": ("casework_modals", "ComplaintModal"),
+        "archive": ("casework_modals", "ArchiveModal"),
+        "adjustment": ("adjustment_modals", "AdjustmentModal"),
+        "adjustment_decision": ("adjustment_modals", "AdjustmentDecisionModal"),
+        "sms": ("sms_modal", "SmsModal"),
+        "credit": ("casework_modals", "CreditModal"),
     }
+    """Each case form by the name its key passes: the module under ``tui_desk.screens``
+    and the class. The forms are imported when first opened, not before the first frame
+    (see tests/test_startup.py)."""
 
     def action_log_contact(self) -> None:
         self._with_case("log_contact", self._open_contact)
 
     def _open_contact(self, bundle: CaseBundle) -> None:
+        from tui_desk.screens.contact_modal import ContactModal
+
         self.app.push_screen(
             ContactModal(self.service, bundle, case_changed=self._case_changed),
             self._contact_saved,
@@ -112,6 +106,8 @@ class CaseActions(_Host):
             if yes:
                 self._undo_in_worker(bundle.case_id, line.contact_id)
 
+        from tui_desk.screens.confirm import ConfirmModal
+
         self.app.push_screen(ConfirmModal(question), answered)
 
     @work(thread=True, group="undo", exit_on_error=False)
@@ -134,7 +130,7 @@ class CaseActions(_Host):
             self._with_case(f"case_form('{name}')", partial(self._open_form, name))
 
     def _open_form(self, name: str, bundle: CaseBundle) -> None:
-        form = self.FORMS[name]
+        form = form_class(*self.FORMS[name])
         if name == "review" and not bundle.documents:
             self.notify(_("No document received yet: add one with u."), severity="warning")
             return
@@ -174,6 +170,8 @@ class CaseActions(_Host):
             if summary is not None:
                 self.notify(summary, title=_("Override granted"), markup=False)
 
+        from tui_desk.screens.override_modal import OverrideModal
+
         self.app.push_screen(
             OverrideModal(self.service, bundle, case_changed=self._case_changed), saved
         )
@@ -204,6 +202,8 @@ class CaseActions(_Host):
             if result is not None:
                 self._after_write(case_id)
 
+        from tui_desk.screens.dial_modal import DialModal
+
         dialer = getattr(self.app, "dialer", None)
         self.app.push_screen(DialModal(self.service, bundle, dialer), dialled)
 
@@ -221,6 +221,8 @@ class CaseActions(_Host):
             if case_id is not None:
                 self._select(case_id, immediate=True)
 
+        from tui_desk.screens.complaint_modal import ComplaintListModal
+
         self.app.push_screen(ComplaintListModal(self.service), chosen)
 
     # --- follow-ups --------------------------------------------------------------------
@@ -233,6 +235,8 @@ class CaseActions(_Host):
                     self._show("contacts")
             elif self._wanted is not None:
                 self._after_write(self._wanted)
+
+        from tui_desk.screens.followup_modal import FollowUpListModal
 
         self.app.push_screen(FollowUpListModal(self.service), chosen)
 
@@ -247,6 +251,8 @@ class CaseActions(_Host):
         def chosen(choice: RevealChoice | None) -> None:
             if choice is not None:
                 self._load_revealed_value(detail.borrower_id, choice)
+
+        from tui_desk.screens.reveal_modal import RevealModal
 
         self.app.push_screen(RevealModal(detail), chosen)
 

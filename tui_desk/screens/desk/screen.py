@@ -219,7 +219,7 @@ class DeskScreen(
                     timezone=tz, currency=self.service.profile.currency, id="agreement"
                 )
         # The palette key is listed in the help; at 80 columns the footer needs the room.
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         actor = self.service.actor
