@@ -1,52 +1,89 @@
-"""The desk's footer composes its keys anew on every change of bindings; the keys it no
-longer shows must not stay alive through the footer's bindings (Textual's footer kept
-every key of a session: thousands of widgets after minutes of work)."""
+"""The desk's footer is one line of text made from the screen's bindings: a change of
+focus changes its text, creates no widget (Textual's footer composed a widget per key
+on every change, garbage only a full collection frees), and a click on a key presses it.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Button
-from textual.widgets._footer import FooterKey
 
 from tui_desk.widgets.footer import DeskFooter
 
 
 class _Pane(Button):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "noop", "Pane key")]
+    def __init__(self, label: str, key: str, *, id: str) -> None:
+        super().__init__(label, id=id)
+        self._bindings.bind(key, "pressed_key('" + key + "')", f"Pane {label}")
 
-    def action_noop(self) -> None:
-        return
+    def action_pressed_key(self, key: str) -> None:
+        app = self.app
+        assert isinstance(app, _FooterApp)
+        app.pressed.append(key)
 
 
 class _FooterApp(App[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("z", "noop", "App key")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("z", "zed", "App key"),
+        Binding("h", "zed", "Hidden", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pressed: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield _Pane("one", id="one")
-        yield _Pane("two", id="two")
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield _Pane("one", "x", id="one")
+        yield _Pane("two", "y", id="two")
+        yield DeskFooter()
 
-    def action_noop(self) -> None:
-        return
-
-
-def _compact_watchers(footer: DeskFooter) -> list[Any]:
-    watchers: dict[str, list[Any]] = getattr(footer, "__watchers", {})
-    return watchers.get("compact", [])
+    def action_zed(self) -> None:
+        self.pressed.append("z")
 
 
-async def test_footer_keeps_only_the_keys_it_shows() -> None:
+def _line(footer: DeskFooter) -> str:
+    return str(footer.render())
+
+
+async def test_the_footer_shows_the_focused_widgets_keys_as_one_line() -> None:
     app = _FooterApp()
     async with app.run_test(size=(80, 10)) as pilot:
         footer = app.query_one(DeskFooter)
-        for _ in range(30):  # each focus change recomposes the footer
+        app.set_focus(app.query_one("#one"))
+        await pilot.pause()
+        await pilot.pause()
+        assert _line(footer) == "x Pane one z App key "
+        app.set_focus(app.query_one("#two"))
+        await pilot.pause()
+        await pilot.pause()
+        assert _line(footer) == "y Pane two z App key "
+        assert "Hidden" not in _line(footer)
+
+
+async def test_focus_changes_create_no_widgets_in_the_footer() -> None:
+    app = _FooterApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        footer = app.query_one(DeskFooter)
+        for _ in range(30):  # each focus change changes the screen's bindings
             await pilot.press("tab")
             await pilot.pause()
+        assert list(footer.children) == []
+        assert _line(footer) in ("x Pane one z App key ", "y Pane two z App key ")
+
+
+async def test_a_click_on_a_key_presses_it() -> None:
+    app = _FooterApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        app.set_focus(app.query_one("#one"))
         await pilot.pause()
-        shown = len(footer.query(FooterKey))
-        assert shown >= 1
-        assert len(_compact_watchers(footer)) <= shown
-        assert all(not owner._closing for owner, _callback in _compact_watchers(footer))
+        await pilot.pause()
+        footer = app.query_one(DeskFooter)
+        line = _line(footer)
+        await pilot.click(DeskFooter, offset=(line.index("App key"), 0))  # a description
+        await pilot.click(DeskFooter, offset=(line.index("z"), 0))  # the key
+        await pilot.click(DeskFooter, offset=(0, 0))  # "x", the focused pane's key
+        await pilot.pause()
+        assert app.pressed == ["z", "z", "x"]

@@ -258,7 +258,7 @@ class AuditScreen(ForwardsWorkerErrors, Screen[None]):
         yield Static(id="audit-error")
         yield DataTable[Text](id="audit-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="audit-status")
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.table

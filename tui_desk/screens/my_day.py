@@ -109,7 +109,7 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
             Text(_("Enter opens the case | r refresh | Esc back"), style="dim"),
             id="my-day-status",
         )
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.title = _("My day")

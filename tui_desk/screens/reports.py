@@ -92,7 +92,7 @@ class ReportsScreen(ForwardsWorkerErrors, Screen[None]):
             Text(_("Enter runs the report | e export CSV | Tab moves | Esc back"), style="dim"),
             id="reports-status",
         )
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#reports-list", OptionList).focus()

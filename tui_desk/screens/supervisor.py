@@ -170,7 +170,7 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
             with Vertical(id="board-pane-risks", classes="board-pane"):
                 yield Static(id="risk-counts")
                 yield KeyedTable(RISK_COLUMNS, id="risks")
-        yield DeskFooter(compact=True, show_command_palette=False)
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         actor = self.service.actor
