@@ -6,7 +6,8 @@ import argparse
 import sys
 
 import tui_desk.cli.common as common
-from tui_desk.cli.common import EXIT_FAILED, acting_agent, policy_profile
+from tui_desk.cli.common import acting_agent, policy_profile
+from tui_desk.cli.parser import EXIT_FAILED
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database

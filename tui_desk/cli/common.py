@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 
 ADMIN_GROUP = "tui-desk-admin"
-# A command that was refused or failed; 0 is done, and argparse exits 2 on a usage error.
-EXIT_FAILED = 1
 
 
 class CliError(Exception):

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import tui_desk.cli.common as common
 from tui_desk.cli.common import (
     ADMIN_GROUP,
-    EXIT_FAILED,
     CliError,
     acting_agent,
     policy_profile,
     progress_printer,
 )
+from tui_desk.cli.parser import EXIT_FAILED
 from tui_desk.clock import utcnow
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database

@@ -9,9 +9,12 @@ from typing import Any
 from tui_desk import __version__
 from tui_desk.cli.serve_board import add_serve_board, serve_board_help
 from tui_desk.config import language_from_env, load_settings
-from tui_desk.db.models import Role
 from tui_desk.domain import HoldKind
 from tui_desk.i18n import _
+from tui_desk.rules.roles import Role
+
+EXIT_FAILED = 1
+"""A command that was refused or failed; 0 is done, and argparse exits 2 on a usage error."""
 
 DEMO_CASES = 5000
 # The checks of `tui-desk check` (services.consistency.CHECKS; a test keeps them equal).

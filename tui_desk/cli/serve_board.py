@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from tui_desk.cli.common import CliError
-from tui_desk.config import Settings
-from tui_desk.db.engine import Database
 from tui_desk.i18n import _
+
+if TYPE_CHECKING:
+    from tui_desk.config import Settings
+    from tui_desk.db.engine import Database
 
 
 def serve_board_help() -> str:
@@ -47,6 +49,8 @@ def add_serve_board(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve_board(args: argparse.Namespace, db: Database, settings: Settings) -> int:
+    from tui_desk.cli.common import CliError
+
     if args.viewer:
         from tui_desk.web.viewer import run_viewer
 
