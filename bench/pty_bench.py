@@ -119,16 +119,20 @@ def child(gc_log: str, program: str, argv: list[str]) -> int:
     import atexit
     import gc
 
-    pauses: list[tuple[int, float, float]] = []
-    started = [0.0]
+    pauses: list[tuple[int, float, float, float]] = []
+    started = [0.0, 0.0]
 
     def collected(phase: str, info: dict[str, int]) -> None:
-        # perf_counter is CLOCK_MONOTONIC here, the same clock as the parent's.
+        # perf_counter is CLOCK_MONOTONIC here, the same clock as the parent's. The CPU
+        # time of the collecting thread says how much of a pause was the collector's own
+        # work, and how much waiting for a core on a busy machine.
         if phase == "start":
             started[0] = time.perf_counter()
+            started[1] = time.thread_time()
         else:
             ms = (time.perf_counter() - started[0]) * 1000
-            pauses.append((info["generation"], ms, started[0]))
+            cpu_ms = (time.thread_time() - started[1]) * 1000
+            pauses.append((info["generation"], ms, started[0], cpu_ms))
 
     def write() -> None:
         with open(gc_log, "w", encoding="utf-8") as f:
@@ -185,8 +189,9 @@ class Run:
     """(seconds into the session, MB) once a minute."""
     load_start: str = ""
     load_after: str = ""
-    pauses: list[tuple[int, float]] = field(default_factory=list)
-    """(generation, ms) of each collection after the first frame."""
+    pauses: list[tuple[int, float, float]] = field(default_factory=list)
+    """(generation, ms, CPU ms of the collecting thread) of each collection after the
+    first frame."""
     start_pauses: list[tuple[int, float]] = field(default_factory=list)
     """(generation, ms) of each collection before the first frame."""
     threshold: tuple[int, ...] = ()
@@ -290,8 +295,11 @@ def one(program: str, args: argparse.Namespace, desk_args: list[str], session: b
         term.end()
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(log.read_text())
-        for g, ms, at in data["pauses"]:
-            (result.pauses if at >= first_frame else result.start_pauses).append((int(g), ms))
+        for g, ms, at, cpu_ms in data["pauses"]:
+            if at >= first_frame:
+                result.pauses.append((int(g), ms, cpu_ms))
+            else:
+                result.start_pauses.append((int(g), ms))
         result.threshold = tuple(data["threshold"])
     log.unlink(missing_ok=True)
     return result
@@ -336,21 +344,33 @@ def report(runs: list[Run], args: argparse.Namespace) -> None:
             )
         for r in group:
             if r.load_after:
-                print(
-                    f"RSS after a {args.session:.0f} s session, {name}: {r.rss_after:.1f} MB "
-                    f"({r.load_after})"
-                )
-                if len(r.rss_timeline) > 1:
-                    line = ", ".join(f"{t / 60:.0f} min {mb:.1f}" for t, mb in r.rss_timeline)
-                    print(f"RSS during the session, {name}: {line} MB")
-                ms = [p for _g, p in r.pauses]
-                full = [p for g, p in r.pauses if g == 2]
-                print(
-                    f"GC after the first frame, {name}: {len(ms)} collections ({len(full)} full), "
-                    f"max {max(ms, default=float('nan')):.1f} ms, p95 {p95(ms):.1f} ms, "
-                    f"full max {max(full, default=float('nan')):.1f} ms, "
-                    f"threshold {r.threshold} ({r.load_after})"
-                )
+                report_session(r, name, args)
+
+
+def report_session(r: Run, name: str, args: argparse.Namespace) -> None:
+    print(
+        f"RSS after a {args.session:.0f} s session, {name}: {r.rss_after:.1f} MB ({r.load_after})"
+    )
+    if len(r.rss_timeline) > 1:
+        line = ", ".join(f"{t / 60:.0f} min {mb:.1f}" for t, mb in r.rss_timeline)
+        print(f"RSS during the session, {name}: {line} MB")
+    ms = [p for _g, p, _c in r.pauses]
+    cpu = [c for _g, _p, c in r.pauses]
+    full = sorted((p for g, p, _c in r.pauses if g == 2), reverse=True)
+    print(
+        f"GC after the first frame, {name}: {len(ms)} collections ({len(full)} full), "
+        f"max {max(ms, default=float('nan')):.1f} ms, p95 {p95(ms):.1f} ms, "
+        f"full max {max(full, default=float('nan')):.1f} ms, "
+        f"threshold {r.threshold} ({r.load_after})"
+    )
+    full_cpu = sorted((c for g, _p, c in r.pauses if g == 2), reverse=True)
+    print(
+        f"  the collector's own CPU time in a collection: max "
+        f"{max(cpu, default=float('nan')):.1f} ms, p95 {p95(cpu):.1f} ms; in a full one: "
+        f"median {statistics.median(full_cpu) if full_cpu else float('nan'):.1f} ms, "
+        f"longest {', '.join(f'{c:.0f}' for c in full_cpu[:5])} ms"
+    )
+    print(f"  longest full collections (wall): {', '.join(f'{p:.0f}' for p in full[:5])} ms")
 
 
 def main() -> int:
@@ -366,6 +386,12 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     p.add_argument("--size", default="160x50")
     p.add_argument("--in-place", action="store_true", help="do not copy a SQLite database")
+    p.add_argument(
+        "--session-only",
+        action="store_true",
+        help="one run of the desk alone, with its scripted session (e.g. --session 3600 for"
+        " the memory after an hour); no start-up ratio",
+    )
     args = p.parse_args()
     db = args.db
     folder = None
@@ -382,6 +408,11 @@ def main() -> int:
     desk_args = ["--db", db, "--agent", args.agent, "--lang", "en", "run"]
     runs: list[Run] = []
     try:
+        if args.session_only:
+            run = one("desk", args, desk_args, session=True)
+            print(f"desk alone: {run.rss_first:.1f} MB at the first frame ({run.load_start})")
+            report_session(run, "desk", args)
+            return 0
         for i in range(args.runs):
             order = ("minimal", "desk") if i % 2 == 0 else ("desk", "minimal")
             for program in order:

@@ -34,7 +34,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from tui_desk.clock import utcnow
-from tui_desk.collector import settle_collector
+from tui_desk.collector import FULL_EVERY_SECONDS, PacedCollector, settle_collector
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable
@@ -154,6 +154,7 @@ class DeskApp(App[None], inherit_bindings=False):
         exists after the first frame and set the collector's thresholds."""
         super().__init__()
         self._settle_collector = settle_collector
+        self.paced_collector: PacedCollector | None = None
         localise_bindings(self)
         self.db = db
         self.actor = actor
@@ -286,6 +287,9 @@ class DeskApp(App[None], inherit_bindings=False):
             # What lives for the session exists once the first frame is drawn: out of
             # the collector's sight from then on (see tui_desk.collector).
             self.call_after_refresh(settle_collector)
+            # Full collections between keys, at the desk's pace (tui_desk.collector).
+            self.paced_collector = PacedCollector()
+            self.set_interval(FULL_EVERY_SECONDS, self.paced_collector.tick)
 
     def on_unmount(self) -> None:
         # The process may go on (tests, the board's viewer): its signals are its own again.

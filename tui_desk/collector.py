@@ -1,21 +1,33 @@
-"""The garbage collector of a desk: what lives for the session is set aside once drawn.
+"""The garbage collector of a desk: what lives for the session is set aside once drawn,
+and full collections are paced by the desk, between keys, not left to fall inside one.
 
 A desk holds a few hundred thousand objects for its whole session (modules, the app, its
 screens and widgets, Textual's caches). Python's collector walks every one of them on each
-full collection (150-400 ms on a loaded host, every few seconds of work: a key pressed
-then waits), and during start-up it runs hundreds of times over objects that all live on.
-So the desk starts with the collector off; after the first frame what exists is moved out
-of its sight for good (``gc.freeze``) and the collector is switched on with thresholds
-that keep each collection short. What the session allocates later is collected as usual.
+full collection, and during start-up it runs hundreds of times over objects that all
+live on. So the desk starts with the collector off; after the first frame what exists is
+moved out of its sight for good (``gc.freeze``) and the collector is switched on.
+
+What the session allocates later is collected as usual by the young collections. The
+cyclic garbage a desk makes (Textual's workers, the styles of component classes, each
+worth a few thousand objects a minute) outlives them, and Python's own rule lets it pile
+up until a full collection frees tens of thousands of objects at once: 100 ms and more,
+inside whatever key was being handled. The desk switches that rule off and runs a full
+collection itself, from a one-second timer on its event loop (so between two keys, never
+inside one), and only when young collections have run since the last one, so an idle
+desk spends nothing on it. Each one then has about a second's garbage to free.
 """
 
 from __future__ import annotations
 
 import gc
 
-THRESHOLD = (2_000, 10, 10)
+THRESHOLD = (2_000, 10, 1_000_000)
 """Allocations before a young collection; young collections before a middle one; middle
-ones before a full one (Python's defaults: 700, 10, 10)."""
+ones before a full one (Python's defaults: 700, 10, 10). The last is out of reach on
+purpose: full collections are the desk's (:class:`PacedCollector`)."""
+
+FULL_EVERY_SECONDS = 1.0
+"""How often the desk asks itself whether a full collection is due."""
 
 
 def quiet_start() -> None:
@@ -28,3 +40,31 @@ def settle_collector() -> None:
     gc.freeze()
     gc.set_threshold(*THRESHOLD)
     gc.enable()
+
+
+class PacedCollector:
+    """Full collections at the desk's pace (see the module's note).
+
+    :meth:`tick` is called by a timer on the event loop; it collects when middle
+    collections have run since the last full one (garbage may have moved past them).
+    """
+
+    def __init__(self) -> None:
+        self._middle_seen = _middle_collections()
+        self.full_collections = 0
+
+    def due(self) -> bool:
+        return _middle_collections() != self._middle_seen
+
+    def tick(self) -> bool:
+        """Collect if due; whether it did."""
+        if not self.due():
+            return False
+        gc.collect(2)
+        self.full_collections += 1
+        self._middle_seen = _middle_collections()
+        return True
+
+
+def _middle_collections() -> int:
+    return int(gc.get_stats()[1]["collections"])
