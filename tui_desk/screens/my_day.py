@@ -39,6 +39,7 @@ from tui_desk.views.my_day import (
 from tui_desk.views.supervision import OverrideRequestLine
 from tui_desk.widgets.agent_state import state_label
 from tui_desk.widgets.footer import DeskFooter
+from tui_desk.widgets.tables import bounded_caches
 
 CALLBACK_LABELS = {
     CALLBACK_DONE: N_("done"),
@@ -104,7 +105,9 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="#")
         yield Static(Text(_("reading your day..."), style="dim"), id="my-day-summary")
-        yield DataTable[Text](id="my-day-table", cursor_type="row", zebra_stripes=False)
+        yield bounded_caches(
+            DataTable[Text](id="my-day-table", cursor_type="row", zebra_stripes=False)
+        )
         yield Static(
             Text(_("Enter opens the case | r refresh | Esc back"), style="dim"),
             id="my-day-status",

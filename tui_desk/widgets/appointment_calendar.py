@@ -22,7 +22,7 @@ from tui_desk.formatting import DASH, label, local, month_day, weekday
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.calendar import CalendarView, CalendarVisit
 from tui_desk.widgets.in_place import update_in_place
-from tui_desk.widgets.tables import fill
+from tui_desk.widgets.tables import bounded_caches, fill
 
 COLUMNS = (
     ("day", N_("Day")),
@@ -53,7 +53,9 @@ class AppointmentCalendar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="calendar-title")
-        yield DataTable[Text](id="calendar-days", cursor_type="row", zebra_stripes=False)
+        yield bounded_caches(
+            DataTable[Text](id="calendar-days", cursor_type="row", zebra_stripes=False)
+        )
 
     def on_mount(self) -> None:
         table = self.days

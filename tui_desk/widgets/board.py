@@ -27,6 +27,7 @@ from tui_desk.formatting import DASH, label, local, money
 from tui_desk.i18n import N_, _
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
 from tui_desk.widgets.agent_state import pause_reason_label, state_label
+from tui_desk.widgets.tables import bounded_caches
 
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]
@@ -317,6 +318,7 @@ class KeyedTable(DataTable[Cell]):
 
     def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        bounded_caches(self)
         self._column_spec = tuple(columns)
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self.changes = 0

@@ -14,7 +14,7 @@ from tui_desk.formatting import DASH, label, local
 from tui_desk.i18n import N_, _
 from tui_desk.views.case import ContactLine
 from tui_desk.widgets.in_place import update_in_place
-from tui_desk.widgets.tables import fill
+from tui_desk.widgets.tables import bounded_caches, fill
 
 NOTE_WIDTH = 28
 
@@ -42,7 +42,9 @@ class ContactLogPanel(Vertical):
         self.contacts: tuple[ContactLine, ...] = ()
 
     def compose(self) -> ComposeResult:
-        yield DataTable[Text](id="contact-rows", cursor_type="row", zebra_stripes=True)
+        yield bounded_caches(
+            DataTable[Text](id="contact-rows", cursor_type="row", zebra_stripes=True)
+        )
         yield Static(id="contact-note")
 
     def on_mount(self) -> None:
