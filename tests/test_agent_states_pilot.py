@@ -396,3 +396,29 @@ async def test_auto_mode_with_nothing_to_take_stays_ready_and_asks_again_quietly
     with world.db.read() as s:
         tries = s.scalars(select(AuditEvent).where(AuditEvent.action == "case.claim")).all()
     assert len(tries) == 3 + 1  # the others' three claims and the operator's one
+
+
+async def test_a_second_desk_of_the_agent_follows_the_state_changed_on_the_first(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same agent on two desks: a pause taken on the other desk shows here within a
+    poll; the other desk left (the agent signed off) and this one, still open, is on again."""
+    from tui_desk.services import agent_states
+
+    monkeypatch.setattr(DeskScreen, "STATE_POLL_SECONDS", 0.05)
+    other_desk = Context(world.db, world.actor, world.clock, load_profile("cn"))
+    app = world.app()
+    async with app.run_test(size=NARROW) as pilot:
+        await until(pilot, lambda: "Ready 00:00 | manual" in header(app))
+        world.clock.advance(30)
+        agent_states.change_state(other_desk, "paused", reason="meal")
+        await until(pilot, lambda: "Paused: meal" in header(app))
+        assert desk_screen(app).agent_status is not None
+        world.clock.advance(30)
+        agent_states.go_offline(other_desk)  # the other desk was left
+        await until(pilot, lambda: "Ready 00:00 | manual" in header(app))
+        assert spans(world.db, world.actor.id)[-3:] == [
+            ("paused", "meal", None),
+            ("offline", None, None),
+            ("ready", None, None),
+        ]

@@ -27,6 +27,7 @@ from tui_desk.domain import AgentState
 from tui_desk.i18n import _
 from tui_desk.messages import AgentStateChanged, AgentStateRefused
 from tui_desk.screens.desk.host import StateRequest
+from tui_desk.screens.failures import under_way
 from tui_desk.services.errors import ServiceError
 from tui_desk.views.agent_state import AgentStatus
 from tui_desk.widgets.state_badge import AgentStateBadge
@@ -49,6 +50,7 @@ class AgentStateKeys(_Host):
         self._show_state()
         self._ask_state(StateRequest("open", quiet=True))
         self.set_interval(self.STATE_TICK_SECONDS, self._tick_state)
+        self.set_interval(self.STATE_POLL_SECONDS, self._poll_state)
 
     def _ask_state(self, request: StateRequest) -> None:
         self._state_requests.append(request)
@@ -101,6 +103,35 @@ class AgentStateKeys(_Host):
         self._show_state()
         self._next_state_request()
         self._maybe_advance()
+
+    def _poll_state(self) -> None:
+        if self._state_busy or self._state_requests or under_way(self, "state-poll"):
+            return  # this desk's own change is on its way, or the last read is
+        self._read_state()
+
+    @work(thread=True, group="state-poll", exit_on_error=False)
+    def _read_state(self) -> None:
+        # Advisory like the lease poll: a read that fails is tried again next time.
+        try:
+            status = self.service.agent_state()
+        except Exception:
+            return
+        self.app.call_from_thread(self._state_seen, status)
+
+    def _state_seen(self, status: AgentStatus) -> None:
+        """The stored state, read by the poll: shown if it changed elsewhere (another desk
+        of the same agent), unless this desk has a change of its own on the way."""
+        if self._state_busy or self._state_requests or status == self.agent_status:
+            return
+        if self.agent_status is None:
+            return  # not opened yet: the open request tells
+        if status.is_offline:
+            # The other desk of this agent was left and signed the agent off; this one
+            # is still here: on again, as when a desk opens.
+            self._ask_state(StateRequest("open", quiet=True))
+            return
+        self.agent_status = status
+        self._show_state()
 
     def on_agent_state_refused(self, message: AgentStateRefused) -> None:
         self._state_busy = False

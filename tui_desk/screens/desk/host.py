@@ -111,6 +111,7 @@ class DeskHost(PanedScreen):
     _lease_timer: Timer | None
     # The agent's state (agent_state.py).
     STATE_TICK_SECONDS: ClassVar[float]
+    STATE_POLL_SECONDS: ClassVar[float]
     AUTO_RETRY_SECONDS: ClassVar[float]
     agent_status: AgentStatus | None
     """The agent's state as the service last stored it (None until it is read)."""

@@ -119,6 +119,9 @@ class DeskScreen(
 
     STATE_TICK_SECONDS: ClassVar[float] = 1.0
     """How often the header's state timer is counted (on the desk's clock, no database)."""
+    STATE_POLL_SECONDS: ClassVar[float] = 3.0
+    """How often the stored state is read again: another desk of the same agent (or a
+    supervisor's tool) may have changed it."""
     AUTO_RETRY_SECONDS: ClassVar[float] = 15.0
     """In auto mode with nothing to take, how long before the desk asks again."""
 
