@@ -495,9 +495,26 @@ def test_any_burst_lands_on_the_case_in_hand(
     check_hand(asyncio.run(run()))
 
 
+@pytest.fixture
+def case_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every case the desk reads, as (thread's name, case id), in order."""
+    reads: list[tuple[str, int]] = []
+    case = DeskService.case
+
+    def reading(self: DeskService, case_id: int, **kwargs: Any) -> Any:
+        reads.append((threading.current_thread().name, case_id))
+        return case(self, case_id, **kwargs)
+
+    monkeypatch.setattr(DeskService, "case", reading)
+    return reads
+
+
 @pytest.mark.parametrize("size", [WIDE, NARROW], ids=["160x50", "80x24"])
 async def test_the_next_case_is_drawn_in_place_after_its_claim(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+    desk: Desk,
+    monkeypatch: pytest.MonkeyPatch,
+    case_reads: list[tuple[str, int]],
+    size: tuple[int, int],
 ) -> None:
     """From one case in hand to the next (cases of the same shape), ``n`` draws the claim
     first, reads the case once in the claim's own worker, and shows it by drawing the
@@ -512,14 +529,6 @@ async def test_the_next_case_is_drawn_in_place_after_its_claim(
             layouts.append(f"{type(self).__name__}#{self.id}")
         return refresh(self, *regions, **kwargs)
 
-    reads: list[tuple[str, int]] = []
-    case = DeskService.case
-
-    def reading(self: DeskService, case_id: int, **kwargs: Any) -> Any:
-        reads.append((threading.current_thread().name, case_id))
-        return case(self, case_id, **kwargs)
-
-    monkeypatch.setattr(DeskService, "case", reading)
     app = desk.app()
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
@@ -531,7 +540,7 @@ async def test_the_next_case_is_drawn_in_place_after_its_claim(
         await settle(pilot)
         assert screen.in_hand is not None
         monkeypatch.setattr(Widget, "refresh", counting)
-        reads.clear()
+        case_reads.clear()
         seen: list[tuple[int | None, int | None]] = []  # (case in hand, case shown) per frame
         display = app._display
 
@@ -549,7 +558,7 @@ async def test_the_next_case_is_drawn_in_place_after_its_claim(
         assert after != before
         assert header.detail is not None and header.detail.case_id == after
     assert layouts == []
-    assert [case_id for _, case_id in reads] == [after]  # one read of the case
+    assert [case_id for _, case_id in case_reads] == [after]  # one read of the case
     # A frame showed the new case in hand over the previous case's panes (the claim,
     # drawn first), then the panes followed.
     assert (after, before) in seen
@@ -558,7 +567,10 @@ async def test_the_next_case_is_drawn_in_place_after_its_claim(
 
 @pytest.mark.parametrize("size", [WIDE, NARROW], ids=["160x50", "80x24"])
 async def test_a_supervisors_answer_reaches_the_operators_desk(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+    desk: Desk,
+    monkeypatch: pytest.MonkeyPatch,
+    case_reads: list[tuple[str, int]],
+    size: tuple[int, int],
 ) -> None:
     from tui_desk.services import supervision
 
@@ -577,14 +589,11 @@ async def test_a_supervisors_answer_reaches_the_operators_desk(
         other = next(c for c in desk.cases if c != case_id)
         first = supervision.request_override(asking, case_id, "daily_call_cap", "she asked")
         second = supervision.request_override(asking, other, "quiet_hours", "he asked")
-        reads: list[int] = []
-        case = DeskService.case
+        case_reads.clear()
 
-        def reading(self: DeskService, read_id: int, **kwargs: Any) -> Any:
-            reads.append(read_id)
-            return case(self, read_id, **kwargs)
+        def read_ids() -> list[int]:
+            return [read_id for _thread, read_id in case_reads]
 
-        monkeypatch.setattr(DeskService, "case", reading)
         supervision.decide_override_request(boss, first, approve=True, minutes=20)
         supervision.decide_override_request(boss, second, approve=False, note="not at night")
 
@@ -597,9 +606,9 @@ async def test_a_supervisors_answer_reaches_the_operators_desk(
         assert f"case {case_id}" in approved and "until 11:21" in approved
         assert refused.startswith("Override refused: boss refused")
         assert f"case {other}" in refused and "not at night" in refused
-        await until(pilot, lambda: case_id in reads)  # the case in hand read again
+        await until(pilot, lambda: case_id in read_ids())  # the case in hand read again
         await settle(pilot)
-        assert other not in reads
+        assert other not in read_ids()
         told = len(notes())
         for _ in range(5):  # told once, not again at every poll
             await pilot.pause(0.06)
