@@ -4,6 +4,8 @@ young collections have run since the last one (an idle desk collects nothing).""
 from __future__ import annotations
 
 import gc
+import platform
+import sys
 import weakref
 from collections.abc import Iterator
 
@@ -69,3 +71,13 @@ def test_cyclic_garbage_is_freed_by_the_paced_collection(collector_state: None) 
 def test_python_never_starts_a_full_collection_by_itself() -> None:
     """The third threshold is out of reach: the desk's timer decides."""
     assert THRESHOLD[2] >= 100_000
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+    reason="malloc arenas are glibc's",
+)
+def test_the_desk_asks_glibc_for_few_malloc_arenas() -> None:
+    from tui_desk.collector import few_malloc_arenas
+
+    assert few_malloc_arenas() is True  # mallopt(M_ARENA_MAX, 2) accepted
