@@ -37,7 +37,7 @@ from tui_desk.clock import utcnow
 from tui_desk.collector import FULL_EVERY_SECONDS, PacedCollector, settle_collector
 from tui_desk.commands import DeskCommands
 from tui_desk.config import Settings
-from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable
+from tui_desk.db.engine import Database, DatabaseBusy, database_unreachable, desk_page_cache
 from tui_desk.i18n import N_, _, set_language
 from tui_desk.logs import Outage, configure_desk_logging
 from tui_desk.rules.profile import load_profile
@@ -437,6 +437,7 @@ def run_desk(db: Database, actor: Actor, settings: Settings) -> None:
     """Open the desk in this terminal until the operator quits or the session hangs up."""
     set_language(settings.language)
     configure_desk_logging(Path(settings.log_dir) if settings.log_dir else None)
+    desk_page_cache(db)
     try:
         DeskApp(db=db, actor=actor, settings=settings, settle_collector=True).run()
     finally:

@@ -123,6 +123,29 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+DESK_PAGE_CACHE_KIB = 512
+"""The pages each SQLite connection of a desk keeps (SQLite's default: 2,000 KiB). A desk
+holds five connections and reads a page of the queue or one case at a time; the
+operating system's file cache keeps the database's hot pages for every process on the
+host, so the desk's own copies only cost memory (about 10 MB of a desk's resident memory
+on a 1M-case database)."""
+
+
+def desk_page_cache(db: Database, kib: int = DESK_PAGE_CACHE_KIB) -> None:
+    """SQLite: each connection of ``db`` keeps at most ``kib`` KiB of pages, those open
+    already too (the pool is emptied; they are opened again when next asked for)."""
+    if db.engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(db.engine, "connect")
+    def _cache(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA cache_size = -{int(kib)}")
+        cur.close()
+
+    db.engine.dispose()
+
+
 class DatabaseBusy(RuntimeError):
     """A write gave way to others (lock wait too long, deadlock victim); nothing was saved."""
 
