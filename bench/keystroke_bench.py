@@ -86,7 +86,7 @@ async def desk_child(url: str, size: tuple[int, int], samples: int) -> dict[str,
 
     from tui_desk.app import DeskApp
     from tui_desk.config import Settings
-    from tui_desk.db.engine import open_database
+    from tui_desk.db.engine import desk_page_cache, open_database
     from tui_desk.db.models import Agent, CaseStatus, CollectionCase, Role
     from tui_desk.screens.desk import DeskScreen
     from tui_desk.services.context import Actor
@@ -108,7 +108,9 @@ async def desk_child(url: str, size: tuple[int, int], samples: int) -> dict[str,
             )
             or 0
         )
-    # As ``run_desk`` runs it: the collector settled after the first frame.
+    # As ``run_desk`` runs it: the desk's page cache, the collector settled after the
+    # first frame.
+    desk_page_cache(db)
     app = DeskApp(db=db, actor=actor, settings=Settings(database_url=url), settle_collector=True)
 
     # Time spent in the database services during each keystroke, to tell the query's
