@@ -99,19 +99,42 @@ class BorrowerRecord:
     def zone_for_new(self) -> str:
         return self.timezone or self.home_zone
 
+    def facts(self) -> BorrowerFacts:
+        """The fields two rows of one borrower must agree on, as plain values."""
+        return (
+            self.name,
+            self.id_number,
+            self.address,
+            self.city,
+            self.district,
+            self.region_code,
+            self.timezone,
+            tuple((p.e164, p.kind) for p in self.phones),
+        )
+
     def differences(self, other: BorrowerRecord) -> list[str]:
         """The fields in which two rows of one borrower disagree."""
-        names = (
-            "name",
-            "id_number",
-            "address",
-            "city",
-            "district",
-            "region_code",
-            "timezone",
-            "phones",
-        )
-        return [n for n in names if getattr(self, n) != getattr(other, n)]
+        return fact_differences(self.facts(), other.facts())
+
+
+# What ``BorrowerRecord.facts`` gives: a tuple of strings only, which the garbage collector
+# stops tracking (an import keeps one per borrower until its end).
+BorrowerFacts = tuple[str, str, str, str, str, str, str | None, tuple[tuple[str, str], ...]]
+_FACT_NAMES = (
+    "name",
+    "id_number",
+    "address",
+    "city",
+    "district",
+    "region_code",
+    "timezone",
+    "phones",
+)
+
+
+def fact_differences(first: BorrowerFacts, second: BorrowerFacts) -> list[str]:
+    """The names of the fields in which two borrowers' facts differ."""
+    return [n for n, a, b in zip(_FACT_NAMES, first, second, strict=True) if a != b]
 
 
 @dataclass(frozen=True)
@@ -502,7 +525,7 @@ class BatchLedger:
 
     def __init__(self) -> None:
         self._ids: dict[tuple[RecordKind, str], int] = {}
-        self._borrowers: dict[str, tuple[int, BorrowerRecord]] = {}
+        self._borrowers: dict[str, tuple[int, BorrowerFacts]] = {}
 
     def claim(self, kind: RecordKind, external_id: str | None, row_no: int) -> None:
         if not external_id:
@@ -517,12 +540,13 @@ class BatchLedger:
 
     def check_borrower(self, record: AccountRecord) -> None:
         borrower = record.borrower
+        facts = borrower.facts()
         seen = self._borrowers.get(borrower.external_id)
         if seen is None:
-            self._borrowers[borrower.external_id] = (record.row_no, borrower)
+            self._borrowers[borrower.external_id] = (record.row_no, facts)
             return
         first_row, first = seen
-        diff = first.differences(borrower)
+        diff = fact_differences(first, facts)
         if diff:
             raise RowError(
                 _("borrower {id} differs from row {row} in: {fields}").format(
