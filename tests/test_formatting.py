@@ -100,3 +100,16 @@ def test_amounts_take_the_plain_way() -> None:
     assert formatting.grouped(Decimal("1234567.80"), 2, ",", ".") == "1,234,567.80"
     assert formatting.grouped(Decimal("0.05"), 2, ",", ".") == "0.05"
     assert formatting.grouped(Decimal("1.005"), 2, ",", ".") is None  # Babel rounds that
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@given(minor=st.integers(min_value=-(10**15), max_value=10**15))
+def test_amounts_in_fen_read_as_babel_writes_them(lang: str, minor: int) -> None:
+    from babel.numbers import format_decimal
+
+    set_language(lang)
+    try:
+        expected = format_decimal(Decimal(minor).scaleb(-2), format="#,##0.00", locale=lang)
+        assert formatting.amount(minor) == expected
+    finally:
+        set_language("en")

@@ -102,7 +102,20 @@ def grouped(value: int | Decimal, places: int | None, group: str, point: str) ->
 
 def amount(minor: int) -> str:
     """``1234567`` fen -> ``12,345.67``; exact decimal arithmetic, never a float."""
+    if type(minor) is int:
+        return _amount(minor, current_language())
     return number(Decimal(minor).scaleb(-2), places=2)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _amount(minor: int, language: str) -> str:
+    # What ``number(Decimal(minor).scaleb(-2), places=2)`` writes, in integer arithmetic.
+    group, point = _separators(language)
+    whole, cents = divmod(abs(minor), 100)
+    text = f"{whole:,}"
+    if group != ",":
+        text = text.replace(",", group)
+    return ("-" if minor < 0 else "") + text + point + f"{cents:02d}"
 
 
 def currency_symbol(currency: str = "CNY") -> str:
