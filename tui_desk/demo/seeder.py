@@ -13,7 +13,7 @@ should use the database meanwhile: PostgreSQL tables are locked, SQLite holds it
 lock, and a SQLite file nobody else has open is switched to a rollback journal for the load
 and back to WAL afterwards.
 
-Speed (a million cases in under a minute on SQLite, two cores) comes from:
+Speed (the figures are in the README) comes from:
 - rows generated as plain tuples from precomputed tables, and written through the driver
   in large batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL);
 - two generators working at once, each in a helper process, while this process only
