@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/seed_bench.py [N] [--seed S] [--keep PATH] [--inline] [--check]
 
-Prints wall time, rows per second, the file size, peak resident memory of this process
-and of the helper process, and where the time went. ``--check`` also
-runs SQLite's foreign-key and integrity checks over the result (slow at a million cases).
+Prints wall time, rows per second, the file size, the CPU time of this process and of
+the helper processes together, the peak resident memory of this process and of the
+largest helper, and where the time went. ``--check`` also runs SQLite's foreign-key and
+integrity checks over the result (slow at a million cases).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> int:
     parser.add_argument("cases", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--keep", type=Path, help="write the database here and keep it")
-    parser.add_argument("--inline", action="store_true", help="no helper process")
+    parser.add_argument("--inline", action="store_true", help="no helper processes")
     parser.add_argument("--check", action="store_true", help="run foreign-key/integrity checks")
     args = parser.parse_args()
 
@@ -73,11 +74,11 @@ def main() -> int:
         print(f"file size        {size / 1e6:,.0f} MB")
         print(
             f"cpu              {own.ru_utime + own.ru_stime:.1f} s this process, "
-            f"{helper.ru_utime + helper.ru_stime:.1f} s helper process"
+            f"{helper.ru_utime + helper.ru_stime:.1f} s helper processes"
         )
         print(
             f"peak RSS         {own.ru_maxrss / 1024:,.0f} MB this process, "
-            f"{helper.ru_maxrss / 1024:,.0f} MB helper process"
+            f"{helper.ru_maxrss / 1024:,.0f} MB largest helper"
         )
         print(
             f"load average     {load_before:.2f} before, {os.getloadavg()[0]:.2f} after "

@@ -7,8 +7,11 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tui_desk import formatting
 from tui_desk.i18n import set_language
@@ -67,3 +70,46 @@ def test_babel_loads_on_first_use_only() -> None:
         "assert 'babel.numbers' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+_NUMBERS = st.one_of(
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.builds(
+        lambda n, places: Decimal(n).scaleb(-places),
+        st.integers(min_value=-(10**15), max_value=10**15),
+        st.integers(min_value=0, max_value=4),
+    ),
+    st.sampled_from([Decimal("-0"), Decimal("-0.00"), Decimal("0E+3"), Decimal("1E+3")]),
+)
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en", "de_DE", "fr_FR"])
+@given(value=_NUMBERS, places=st.sampled_from([None, 0, 1, 2, 3]))
+def test_grouped_numbers_read_as_babel_writes_them(
+    locale: str, value: int | Decimal, places: int | None
+) -> None:
+    from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
+
+    text = formatting.grouped(value, places, get_group_symbol(locale), get_decimal_symbol(locale))
+    pattern = "#,##0" if places is None else "#,##0." + "0" * places
+    if text is not None:
+        assert text == format_decimal(value, format=pattern, locale=locale)
+
+
+def test_amounts_take_the_plain_way() -> None:
+    assert formatting.grouped(Decimal("1234567.80"), 2, ",", ".") == "1,234,567.80"
+    assert formatting.grouped(Decimal("0.05"), 2, ",", ".") == "0.05"
+    assert formatting.grouped(Decimal("1.005"), 2, ",", ".") is None  # Babel rounds that
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+@given(minor=st.integers(min_value=-(10**15), max_value=10**15))
+def test_amounts_in_fen_read_as_babel_writes_them(lang: str, minor: int) -> None:
+    from babel.numbers import format_decimal
+
+    set_language(lang)
+    try:
+        expected = format_decimal(Decimal(minor).scaleb(-2), format="#,##0.00", locale=lang)
+        assert formatting.amount(minor) == expected
+    finally:
+        set_language("en")

@@ -139,3 +139,16 @@ def test_digit_strings_get_an_answer(value: str) -> None:
     if result.ok:
         assert result.normalized is not None and len(result.normalized) == 18
         assert check_digit(result.normalized[:17]) == result.normalized[17]
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_check_digit_is_the_weighted_sum_of_the_standard(first17: str) -> None:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(c) * w for c, w in zip(first17, weights, strict=True))
+    assert check_digit(first17) == "10X98765432"[total % 11]
+
+
+@pytest.mark.parametrize("bad", ["1101051949123100", "1101051949123100X", "١١٠١٠٥١٩٤٩١٢٣١٠٠٢"])
+def test_check_digit_needs_seventeen_ascii_digits(bad: str) -> None:
+    with pytest.raises(ValueError, match="17 digits"):
+        check_digit(bad)

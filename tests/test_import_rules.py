@@ -14,12 +14,15 @@ from tui_desk.rules.imports import (
     BatchLedger,
     RowError,
     Value,
+    decimal_to_minor,
     header_kind,
     parse_account,
     parse_payment,
     to_minor,
     to_rate,
 )
+from tui_desk.rules.search import reverse_digits
+from tui_desk.rules.text import first_unsafe, unsafe_chars
 
 TODAY = dt.date(2026, 3, 10)
 PRODUCTS = frozenset({"consumer_loan", "credit_card"})
@@ -116,6 +119,30 @@ def test_minor_units_round_trip(minor: int) -> None:
     assert to_minor(Decimal(text), "amount") == minor
 
 
+def _minor_or_reason(raw: str) -> int | str:
+    try:
+        return to_minor(raw, "amount")
+    except RowError as exc:
+        return str(exc)
+
+
+def _decimal_or_reason(raw: str) -> int | str:
+    try:
+        return decimal_to_minor(raw, "amount")
+    except RowError as exc:
+        return str(exc)
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A[0-9]{1,12}(\.[0-9]{0,3})?\Z"),
+        st.text(alphabet="0123456789.,- +e_", max_size=16),
+    )
+)
+def test_plain_amounts_read_as_the_decimal_way_reads_them(raw: str) -> None:
+    assert _minor_or_reason(raw) == _decimal_or_reason(raw)
+
+
 def test_payment_rows() -> None:
     row: dict[str, Value] = {
         "payment_id": "P1",
@@ -166,3 +193,16 @@ def test_a_rejected_id_number_is_shown_masked() -> None:
     message = str(refused.value)
     assert "110105198503140010" not in message
     assert "**************0010" in message and "check digit should be" in message
+
+
+@given(st.text(max_size=30))
+def test_reversed_digits_of_any_text(text: str) -> None:
+    # The character-by-character definition, against the regular-expression way for ASCII.
+    expected = "".join(ch for ch in text if ch.isdigit() or ch in "Xx").upper()[::-1]
+    assert reverse_digits(text) == expected
+
+
+@given(st.text(max_size=30))
+def test_first_unsafe_character_is_the_first_listed(text: str) -> None:
+    listed = unsafe_chars(text)
+    assert first_unsafe(text) == (listed[0] if listed else None)

@@ -30,8 +30,10 @@ from tui_desk.db.models import (
     LoanAccount,
     Payment,
     Phone,
+    PhoneKind,
     PromiseStatus,
     PromiseToPay,
+    Relation,
     Role,
     Stage,
     VisitOutcome,
@@ -40,6 +42,8 @@ from tui_desk.db.models import (
 from tui_desk.rules.profile import load_profile
 from tui_desk.services import importer, promises
 from tui_desk.services.context import Actor, Context
+from tui_desk.services.importer.bulk import BulkWriter
+from tui_desk.services.importer.tables import PHONE
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 10, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -265,6 +269,38 @@ def test_a_row_failing_half_way_leaves_nothing(db: Database, tmp_path: Path) -> 
             "C00002",
         ]
         assert s.scalar(select(func.count()).select_from(Phone)) == 2
+
+
+def _phone_row(borrower_id: int, e164: str, kind: Any) -> dict[str, Any]:
+    return {
+        "borrower_id": borrower_id, "e164": e164, "digits_rev": e164[:0:-1], "kind": kind,
+        "relation": Relation.BORROWER, "holder_name": None, "verified": False,
+        "do_not_call": False, "created_at": NOW,
+    }  # fmt: skip
+
+
+def test_driver_writes_leave_the_database_checks_on(db: Database, tmp_path: Path) -> None:
+    # Enumeration members go in with SQLite's IN-list checks set aside for that statement;
+    # a value outside the list never gets that far, and the checks hold for the next one.
+    run_csv(db, accounts_csv(tmp_path / "a.csv", [account(1)]))
+    with db.write() as s:
+        borrower_id = s.scalars(select(Borrower.id)).one()
+        writer = BulkWriter(s.connection())
+        writer.insert(PHONE, [_phone_row(borrower_id, "+8613900000001", PhoneKind.MOBILE)])
+        with pytest.raises(LookupError):
+            writer.insert(PHONE, [_phone_row(borrower_id, "+8613900000002", "fax")])
+        mark = "?" if db.is_sqlite else "%s"
+        writer.cursor.execute("SAVEPOINT refused")
+        with pytest.raises(writer.errors, match=r"(?i)check"):
+            writer.cursor.execute(
+                "INSERT INTO phone (borrower_id, e164, digits_rev, kind, relation, verified, "
+                f"do_not_call, created_at) VALUES ({', '.join([mark] * 8)})",
+                (borrower_id, "+8613900000003", "3", "fax", "borrower", False, False, NOW),
+            )
+        writer.cursor.execute("ROLLBACK TO SAVEPOINT refused")
+    with db.read() as s:
+        kinds = sorted(str(k) for k in s.scalars(select(Phone.kind)))
+    assert kinds == ["mobile", "mobile"]
 
 
 def test_a_broken_file_is_one_clear_error(db: Database, tmp_path: Path) -> None:

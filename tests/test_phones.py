@@ -8,7 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tui_desk.demo.reference import CITIES, MOBILE_PREFIXES
-from tui_desk.rules.phones import PhoneCheck, format_for_display, normalise_phone
+from tui_desk.rules.phones import (
+    PhoneCheck,
+    fast_check,
+    format_for_display,
+    full_check,
+    normalise_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +121,75 @@ def test_phone_like_text_never_raises(typed: str, region: str) -> None:
     result = normalise_phone(typed, default_region=region)
     assert isinstance(result, PhoneCheck)
     assert isinstance(format_for_display(typed), str)
+
+
+# -- the fast path gives the full parse's answer ----------------------------------------------
+
+# Digits shaped like each plan's numbers, and like what its parse would strip or refuse:
+# country codes, dialling prefixes, carrier codes, leading zeros, wrong lengths.
+_CN_STARTS = [*MOBILE_PREFIXES, "1", "10", "11", "12", "179", "17951", "0", "00", "86", "400",
+              "800", "95", "96", "2", "20", "21", "3", "5", "7", "9"]  # fmt: skip
+_US_STARTS = ["1", "011", "0", "2", "212", "312", "415", "650", "800", "900", "555", "9832",
+              "3", "4", "5", "6", "7", "8", "9", "211"]  # fmt: skip
+
+
+def _numbers(starts: list[str], codes: list[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda code, start, rest, size: code + (start + rest)[:size],
+        st.sampled_from(["", *codes]),
+        st.sampled_from(starts),
+        st.text(alphabet="0123456789", min_size=0, max_size=16),
+        st.integers(min_value=1, max_value=19),
+    )
+
+
+@given(_numbers(_CN_STARTS, ["+86", "+1", "+852", "86", "0086"]), st.booleans())
+def test_fast_path_agrees_with_the_full_parse_in_cn(typed: str, with_zone: bool) -> None:
+    quick = fast_check(typed, "CN", with_zone=with_zone)
+    full = full_check(typed, "CN", with_zone=with_zone)
+    assert quick is None or quick == full
+    assert normalise_phone(typed, "CN", with_zone=with_zone) == full
+
+
+@given(_numbers(_US_STARTS, ["+1", "+86", "1", "011"]), st.booleans())
+def test_fast_path_agrees_with_the_full_parse_in_the_us(typed: str, with_zone: bool) -> None:
+    quick = fast_check(typed, "US", with_zone=with_zone)
+    full = full_check(typed, "US", with_zone=with_zone)
+    assert quick is None or quick == full
+    assert normalise_phone(typed, "US", with_zone=with_zone) == full
+
+
+@given(mobiles, st.booleans())
+def test_plain_mobiles_take_the_fast_path(national: str, plus: bool) -> None:
+    typed = f"+86{national}" if plus else national
+    quick = fast_check(typed, "CN", with_zone=True)
+    assert quick is not None
+    assert quick == full_check(typed, "CN", with_zone=True)
+
+
+@given(
+    st.integers(min_value=2, max_value=9),
+    st.integers(min_value=0, max_value=99),
+    st.integers(min_value=2, max_value=9),
+    st.integers(min_value=0, max_value=999_999),
+    st.booleans(),
+)
+def test_north_american_numbers_agree_on_both_paths(
+    a: int, b: int, c: int, rest: int, with_zone: bool
+) -> None:
+    typed = f"{a}{b:02d}{c}{rest:06d}"
+    quick = fast_check(typed, "US", with_zone=with_zone)
+    full = full_check(typed, "US", with_zone=with_zone)
+    assert quick is None or quick == full
+    if full.ok and phonenumbers.is_valid_number_for_region(phonenumbers.parse(typed, "US"), "US"):
+        # Every plain number valid in the US itself is answered without the full parse
+        # (Canada and the Caribbean share the country code: those take the full parse).
+        assert quick is not None
+
+
+def test_the_fast_path_leaves_other_regions_and_spellings_to_the_full_parse() -> None:
+    assert fast_check("13812348000", "ZZ") is None
+    assert fast_check("138 1234 8000", "CN") is None
+    assert fast_check("17951 13812348000", "CN") is None
+    assert fast_check("020 7946 0018", "GB") is None  # a national prefix: parse strips it
+    assert fast_check("2079460018", "GB") == full_check("2079460018", "GB")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui_desk.rules.priority import bucket_labels, bucket_number, dpd_bucket, priority_score
+from tui_desk.rules.priority import (
+    bucket_labels,
+    bucket_number,
+    dpd_bucket,
+    priority_score,
+    priority_value,
+)
 from tui_desk.rules.profile import load_profile
 
 BOUNDS = load_profile("cn").dpd_bounds
@@ -42,3 +48,26 @@ def test_score_grows_with_days_past_due(
         dpd=dpd + more, overdue_minor=amount, broken_promises=broken, next_action_due=due, weights=w
     )
     assert b.value >= a.value
+
+
+@given(
+    st.integers(min_value=-10, max_value=5000),
+    st.integers(min_value=-(10**6), max_value=10**13),
+    st.integers(min_value=-2, max_value=50),
+    st.booleans(),
+    st.integers(min_value=-100, max_value=10**10),
+    st.sampled_from(["cn", "us-regf"]),
+)
+def test_the_bare_value_is_the_score_value(
+    dpd: int, overdue: int, broken: int, due: bool, boost: int, profile: str
+) -> None:
+    weights = load_profile(profile).priority
+    score = priority_score(
+        dpd=dpd, overdue_minor=overdue, broken_promises=broken, next_action_due=due,
+        weights=weights, boost=boost,
+    )  # fmt: skip
+    value = priority_value(
+        dpd=dpd, overdue_minor=overdue, broken_promises=broken, next_action_due=due,
+        weights=weights, boost=boost,
+    )  # fmt: skip
+    assert value == score.value

@@ -52,7 +52,11 @@ def number(value: int | Decimal, places: int | None = None) -> str:
 @functools.lru_cache(maxsize=16_384)
 def _number(value: int | Decimal, places: int | None, language: str) -> str:
     # Babel parses its pattern and walks the locale's data on every call (a fraction of a
-    # millisecond): the queue draws the same amounts again on every frame.
+    # millisecond): the queue draws the same amounts again on every frame, and the seed
+    # writes a few million distinct ones into its agreements.
+    plain = grouped(value, places, *_separators(language))
+    if plain is not None:
+        return plain
     from babel.numbers import format_decimal
 
     pattern = "#,##0" if places is None else "#,##0." + "0" * places
@@ -61,9 +65,57 @@ def _number(value: int | Decimal, places: int | None, language: str) -> str:
     return str(format_decimal(value, format=pattern, locale=_babel_locale(language)))
 
 
+@functools.cache
+def _separators(language: str) -> tuple[str, str]:
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    locale = _babel_locale(language)
+    return str(get_group_symbol(locale)), str(get_decimal_symbol(locale))
+
+
+def grouped(value: int | Decimal, places: int | None, group: str, point: str) -> str | None:
+    """What Babel's ``#,##0`` / ``#,##0.00`` patterns make of a whole number, or of a
+    decimal with at most ``places`` decimals (so nothing is rounded), with the locale's
+    separators; None for any other value (Babel decides those)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        scaled, negative = value * 10 ** (places or 0), value < 0
+    elif places is None or not value.is_finite():
+        return None
+    else:
+        shifted = value.scaleb(places)
+        if shifted != shifted.to_integral_value():
+            return None
+        scaled, negative = int(shifted), value.is_signed()
+    digits = str(abs(scaled))
+    if places:
+        digits = digits.rjust(places + 1, "0")
+        whole, fraction = digits[:-places], point + digits[-places:]
+    else:
+        whole, fraction = digits, ""
+    text = f"{int(whole):,}"
+    if group != ",":
+        text = text.replace(",", group)
+    return ("-" if negative else "") + text + fraction
+
+
 def amount(minor: int) -> str:
     """``1234567`` fen -> ``12,345.67``; exact decimal arithmetic, never a float."""
+    if type(minor) is int:
+        return _amount(minor, current_language())
     return number(Decimal(minor).scaleb(-2), places=2)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _amount(minor: int, language: str) -> str:
+    # What ``number(Decimal(minor).scaleb(-2), places=2)`` writes, in integer arithmetic.
+    group, point = _separators(language)
+    whole, cents = divmod(abs(minor), 100)
+    text = f"{whole:,}"
+    if group != ",":
+        text = text.replace(",", group)
+    return ("-" if minor < 0 else "") + text + point + f"{cents:02d}"
 
 
 def currency_symbol(currency: str = "CNY") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -134,6 +135,10 @@ def cmd_import(args: argparse.Namespace, db: Database, settings: Settings) -> in
         actor.require(Action.IMPORT_DATA)
     profile = policy_profile(settings)
     sources: list[str] = [f"csv:{f}" for f in args.csv] if args.csv else [args.url]
+    # What exists now (modules, metadata, the engine) lives until the process ends: out of
+    # the collector's sight, each full collection walks only what the import holds (at
+    # 100,000 rows, 26 full collections of the ~130,000 objects loaded cost 3 s).
+    gc.freeze()
     rejected = 0
     for source in sources:
         try:

@@ -1,4 +1,4 @@
-"""Producing chunks of rows, here or in a helper process, in a fixed plan."""
+"""Producing chunks of rows, here or in helper processes, in a fixed plan."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import marshal
 import os
 import pickle
 import random
-import select
 import shutil
 import subprocess
 import sys
@@ -117,8 +116,8 @@ def serve_generator() -> None:
     """
     out = sys.stdout.buffer
     try:
-        spec, plan, folder = _receive(sys.stdin.buffer, plain=False)
-        for rows, seconds in chunks_inline(spec, plan, 0):
+        spec, plan, folder, stream = _receive(sys.stdin.buffer, plain=False)
+        for rows, seconds in chunks_inline(spec, plan, stream):
             path = os.path.join(folder, f"cases-from-{rows['collection_case'][0][0]}")
             with open(path + ".part", "wb") as fh:
                 fh.write(marshal.dumps(rows, 4))
@@ -131,47 +130,15 @@ def serve_generator() -> None:
         _send(out, ("error", traceback.format_exc()))
 
 
-class Spill:
-    """Chunks of rows parked in a temporary folder until their turn to be written.
-
-    The tail stream is generated while the writer would otherwise wait, but written
-    last; kept in memory it would hold a third of a large seed's rows at once.
-    """
-
-    def __init__(self) -> None:
-        self.folder = tempfile.mkdtemp(prefix="tui-desk-spill-")
-        self.paths: list[str] = []
-
-    def put(self, rows: Rows) -> None:
-        path = os.path.join(self.folder, f"tail-{len(self.paths):06d}")
-        with open(path, "wb") as fh:
-            marshal.dump(rows, fh, 4)
-        self.paths.append(path)
-
-    def drain(self) -> Iterator[Rows]:
-        """The parked chunks in the order they were put, each removed once read."""
-        while self.paths:
-            path = self.paths.pop(0)
-            with open(path, "rb") as fh:
-                rows = marshal.load(fh)
-            os.unlink(path)
-            yield rows
-
-    def close(self) -> None:
-        self.paths.clear()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 class Helper:
-    """A helper process generating the main stream, a chunk ahead of the writer.
+    """A helper process generating one stream of chunks, ahead of the writer.
 
-    Generating rows and writing them each take about half the time of a large seed, and
-    each saturates one core; the writer also generates the tail stream while it would
-    otherwise wait. A plain subprocess (not multiprocessing), so that the caller's main
-    module is never re-run.
+    Each chunk waits in a file of the helper's folder until the writer takes it, so a
+    stream the writer takes last (the tail) is parked on disk, not in memory. A plain
+    subprocess (not multiprocessing), so that the caller's main module is never re-run.
     """
 
-    def __init__(self, spec: GeneratorSpec, plan: list[Chunk]) -> None:
+    def __init__(self, spec: GeneratorSpec, plan: list[Chunk], stream: int) -> None:
         self.folder = tempfile.mkdtemp(prefix="tui-desk-seed-")
         env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parents[2])
@@ -180,16 +147,16 @@ class Helper:
             [sys.executable, "-c", "from tui_desk.demo.chunks import serve_generator as s; s()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            bufsize=0,  # unbuffered, so select() tells whether rows are waiting
+            bufsize=0,
             env=env,
+            # ``-c`` puts the working directory first on the path: started elsewhere (in
+            # another checkout, say), the helper would import that copy of the package.
+            cwd=package_root,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
         self.stdout: IO[bytes] = self.process.stdout
-        _send(self.process.stdin, (spec, plan, self.folder), plain=False)
+        _send(self.process.stdin, (spec, plan, self.folder, stream), plain=False)
         self.process.stdin.close()
-
-    def ready(self) -> bool:
-        return bool(select.select([self.stdout], [], [], 0)[0])
 
     def next(self) -> tuple[Rows, float] | None:
         """The next chunk's rows and generation time; None once the stream is done."""

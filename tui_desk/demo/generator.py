@@ -35,7 +35,7 @@ from tui_desk.demo.state import Case
 from tui_desk.demo.tables import DATA_TABLES, ON_HOLD, OPENED_AT, STARTED_AT, Row
 from tui_desk.rules.balance import PaidFacts
 from tui_desk.rules.idcard import CHECK_CHARS
-from tui_desk.rules.priority import bucket_number, priority_score
+from tui_desk.rules.priority import bucket_number, priority_value
 
 
 class Generator(JourneyWriter):
@@ -372,13 +372,13 @@ class Generator(JourneyWriter):
                     )
                 else:
                     case_total = total
-                priority = priority_score(
+                priority = priority_value(
                     dpd=today - start,
                     overdue_minor=case_total,
                     broken_promises=broken,
                     next_action_due=next_action <= now_min,
                     weights=weights,
-                ).value
+                )
             cases.append((
                 cid, bid, status, stage, owner, False, priority, overdue_since_case,
                 case_total, broken, next_action_at, created, closed_at, close_reason,

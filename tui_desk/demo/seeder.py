@@ -13,21 +13,21 @@ should use the database meanwhile: PostgreSQL tables are locked, SQLite holds it
 lock, and a SQLite file nobody else has open is switched to a rollback journal for the load
 and back to WAL afterwards.
 
-Speed (a million cases in under a minute on SQLite, two cores) comes from:
+Speed (the figures are in the README) comes from:
 - rows generated as plain tuples from precomputed tables, and written through the driver
   in large batches (``executemany`` on SQLite, ``COPY`` on PostgreSQL);
-- two generators working at once: a helper process produces the main stream of chunks
-  while this process writes them, and generates the tail stream (the last third of the
-  chunks) whenever it would otherwise wait; the tail is numbered from 0 and shifted into
-  place when written, so the rows do not depend on how the work was shared;
+- two generators working at once, each in a helper process, while this process only
+  writes: one produces the main stream of chunks, the other the tail stream (the last
+  third of the chunks); the tail is numbered from 0 and shifted into place when written,
+  after the main stream, so the rows do not depend on how the work was shared;
 - secondary indexes dropped and rebuilt from their stored definitions in the same
   transaction (always on SQLite, for large loads on PostgreSQL);
 - on SQLite, foreign-key and CHECK enforcement, synchronous writes and the small default
   page cache are set aside for the load and restored afterwards.
 
-Memory stays flat whatever the size: a chunk is written as soon as it is generated, and
-the tail chunks generated while the writer waits are parked in temporary files (not in
-memory) until their turn.
+Memory stays flat whatever the size: a chunk is written as soon as it is its turn, and
+the chunks waiting for it (the whole tail, while the main stream is written) are parked
+in temporary files, not in memory.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from tui_desk.db.engine import Database
 from tui_desk.db.models import (
     Role,
 )
-from tui_desk.demo.chunks import GeneratorSpec, Helper, Rows, Spill, chunk_plan, chunks_inline
+from tui_desk.demo.chunks import GeneratorSpec, Helper, Rows, chunk_plan, chunks_inline
 from tui_desk.demo.reference import CITIES, draw_name
 from tui_desk.demo.tables import DATA_TABLES, TABLES, Row
 from tui_desk.demo.team import team_plan
@@ -64,7 +64,7 @@ Progress = Callable[[str, int, int], None]
 
 
 MAX_CASES = 20_000_000
-# Below this, starting the helper process costs more than it saves.
+# Below this, starting the helper processes costs more than it saves.
 PARALLEL_MIN_CASES = 50_000
 # From this size on, PostgreSQL indexes are rebuilt after the load rather than kept up to date.
 PG_REINDEX_MIN_CASES = 50_000
@@ -124,7 +124,7 @@ def seed_database(
     """Add ``cases`` demo cases (one per new borrower) with their history, in one transaction.
 
     ``progress(phase, done, total)`` is called as the work advances. ``parallel`` generates
-    rows in a second process while this one writes (default: for large seeds); the rows
+    rows in two helper processes while this one writes (default: for large seeds); the rows
     are the same either way.
     """
     if not 1 <= cases <= MAX_CASES:
@@ -209,6 +209,13 @@ def seed_database(
         case_id_range=summary_range,
         seed=seed,
     )
+
+
+def _tail_shift(next_ids: dict[str, int], counts: dict[str, int]) -> dict[str, int]:
+    """What the tail stream's ids and references move by: past the main stream's rows."""
+    shift = {t: next_ids[t] + counts[t] for t in DATA_TABLES}
+    shift.update(borrower=0, collection_case=0)
+    return shift
 
 
 def _seed_in_transaction(
@@ -343,43 +350,33 @@ def _seed_in_transaction(
         report("cases", done, cases)
 
     report("cases", 0, cases)
-    spill = Spill()
-    try:
-        tail = chunks_inline(spec, tail_plan, 1)
-        if parallel:
-            helper = Helper(spec, main_plan)
-            try:
-                tail_left = len(tail_plan)
+    # The tail numbered its rows from 0; they follow the main stream's once it is written.
+    if parallel:
+        helpers = [Helper(spec, main_plan, 0)]
+        if tail_plan:
+            helpers.append(Helper(spec, tail_plan, 1))
+        try:
+            for stream, helper in enumerate(helpers):
+                shift = _tail_shift(next_ids, counts) if stream else None
                 while True:
-                    if tail_left and not helper.ready():
-                        rows, seconds = next(tail)
-                        timing["generate"] += seconds
-                        spill.put(rows)
-                        tail_left -= 1
-                        continue
                     mark = time.perf_counter()
                     item = helper.next()
                     timing["wait"] += time.perf_counter() - mark
                     if item is None:
                         break
                     timing["generate"] += item[1]
-                    write(item[0], None)
-            finally:
+                    write(item[0], shift)
+        finally:
+            for helper in helpers:
                 helper.close()
-        else:
-            for rows, seconds in chunks_inline(spec, main_plan, 0):
-                timing["generate"] += seconds
-                write(rows, None)
-        # The tail numbered its rows from 0; they follow the main stream's.
-        shift = {t: next_ids[t] + counts[t] for t in DATA_TABLES}
-        shift.update(borrower=0, collection_case=0)
-        for rows in spill.drain():
-            write(rows, shift)
-        for rows, seconds in tail:
+    else:
+        for rows, seconds in chunks_inline(spec, main_plan, 0):
+            timing["generate"] += seconds
+            write(rows, None)
+        shift = _tail_shift(next_ids, counts)
+        for rows, seconds in chunks_inline(spec, tail_plan, 1):
             timing["generate"] += seconds
             write(rows, shift)
-    finally:
-        spill.close()
     phases["generate"] = timing["generate"]
     if parallel:
         # Generation overlaps the inserts; this is only the time spent waiting for rows.

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from operator import mul
 
 from tui_desk.i18n import _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
+_DIGIT_OFFSET = ord("0") * sum(WEIGHTS)
 
 PROVINCE_CODES = frozenset(
     {
@@ -50,7 +52,8 @@ def check_digit(first17: str) -> str:
     """The check character for the first 17 digits (ISO 7064 MOD 11-2)."""
     if len(first17) != 17 or not _is_ascii_digits(first17):
         raise ValueError("check_digit needs exactly 17 digits")
-    total = sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True))
+    # The code points less 48 are the digits: one subtraction instead of 17 int() calls.
+    total = sum(map(mul, first17.encode("ascii"), WEIGHTS)) - _DIGIT_OFFSET
     return CHECK_CHARS[total % 11]
 
 

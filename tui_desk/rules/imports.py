@@ -10,6 +10,7 @@ Every refusal is a sentence naming the field, shown to the operator with the row
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -18,7 +19,7 @@ from typing import Literal
 from tui_desk.i18n import _
 from tui_desk.rules.identity import IdentityPolicy, region_code_problem, validate_document
 from tui_desk.rules.phones import PhoneCheck, normalise_phone
-from tui_desk.rules.text import safe_text, unsafe_chars
+from tui_desk.rules.text import first_unsafe, safe_text
 
 CN_IDENTITY = IdentityPolicy()
 
@@ -61,6 +62,8 @@ MAX_ID = 64
 MAX_REFERENCE = 64
 # Upper bound of one amount (in yuan): a typo with extra digits is refused, not imported.
 MAX_AMOUNT = Decimal("1000000000")
+MAX_MINOR = int(MAX_AMOUNT * 100)
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,2}))?")
 RATE_PLACES = Decimal("0.0001")
 _FIELD_LIMITS = {"name": 100, "address": 300, "city": 50, "district": 50}
 
@@ -96,19 +99,42 @@ class BorrowerRecord:
     def zone_for_new(self) -> str:
         return self.timezone or self.home_zone
 
+    def facts(self) -> BorrowerFacts:
+        """The fields two rows of one borrower must agree on, as plain values."""
+        return (
+            self.name,
+            self.id_number,
+            self.address,
+            self.city,
+            self.district,
+            self.region_code,
+            self.timezone,
+            tuple((p.e164, p.kind) for p in self.phones),
+        )
+
     def differences(self, other: BorrowerRecord) -> list[str]:
         """The fields in which two rows of one borrower disagree."""
-        names = (
-            "name",
-            "id_number",
-            "address",
-            "city",
-            "district",
-            "region_code",
-            "timezone",
-            "phones",
-        )
-        return [n for n in names if getattr(self, n) != getattr(other, n)]
+        return fact_differences(self.facts(), other.facts())
+
+
+# What ``BorrowerRecord.facts`` gives: a tuple of strings only, which the garbage collector
+# stops tracking (an import keeps one per borrower until its end).
+BorrowerFacts = tuple[str, str, str, str, str, str, str | None, tuple[tuple[str, str], ...]]
+_FACT_NAMES = (
+    "name",
+    "id_number",
+    "address",
+    "city",
+    "district",
+    "region_code",
+    "timezone",
+    "phones",
+)
+
+
+def fact_differences(first: BorrowerFacts, second: BorrowerFacts) -> list[str]:
+    """The names of the fields in which two borrowers' facts differ."""
+    return [n for n, a, b in zip(_FACT_NAMES, first, second, strict=True) if a != b]
 
 
 @dataclass(frozen=True)
@@ -202,14 +228,14 @@ EARLIEST_DAY = dt.date(1900, 1, 1)
 
 def _text(row: Mapping[str, Value], name: str, *, required: bool = True, limit: int = 0) -> str:
     raw = row.get(name)
-    value = "" if raw is None else str(raw)
-    bad = unsafe_chars(value)
-    if bad:
+    value = raw if type(raw) is str else "" if raw is None else str(raw)
+    bad = first_unsafe(value)
+    if bad is not None:
         # Refused, not cleaned: a control character in a name or an address is a sign the
         # file is not what it claims; the row goes to the rejections with the field named.
         raise RowError(
             _("{field} contains the control character U+{code:04X}").format(
-                field=name, code=ord(bad[0])
+                field=name, code=ord(bad)
             )
         )
     value = value.strip()
@@ -229,6 +255,18 @@ def to_minor(raw: Value, field: str) -> int:
 
     At most two decimals; negative amounts are refused.
     """
+    if type(raw) is str and (plain := _PLAIN_AMOUNT.fullmatch(raw)) is not None:
+        # What the loan system writes (``12000.00``): read without a Decimal, the same
+        # value; anything else (and an amount past the limit) takes the general way.
+        whole, cents = plain.groups()
+        minor = int(whole) * 100 + (0 if cents is None else int(cents.ljust(2, "0")))
+        if minor <= MAX_MINOR:
+            return minor
+    return decimal_to_minor(raw, field)
+
+
+def decimal_to_minor(raw: Value, field: str) -> int:
+    """``to_minor`` for any value, through ``Decimal``."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise RowError(_("{field} is empty").format(field=field))
     if isinstance(raw, bool):
@@ -487,7 +525,7 @@ class BatchLedger:
 
     def __init__(self) -> None:
         self._ids: dict[tuple[RecordKind, str], int] = {}
-        self._borrowers: dict[str, tuple[int, BorrowerRecord]] = {}
+        self._borrowers: dict[str, tuple[int, BorrowerFacts]] = {}
 
     def claim(self, kind: RecordKind, external_id: str | None, row_no: int) -> None:
         if not external_id:
@@ -502,12 +540,13 @@ class BatchLedger:
 
     def check_borrower(self, record: AccountRecord) -> None:
         borrower = record.borrower
+        facts = borrower.facts()
         seen = self._borrowers.get(borrower.external_id)
         if seen is None:
-            self._borrowers[borrower.external_id] = (record.row_no, borrower)
+            self._borrowers[borrower.external_id] = (record.row_no, facts)
             return
         first_row, first = seen
-        diff = first.differences(borrower)
+        diff = fact_differences(first, facts)
         if diff:
             raise RowError(
                 _("borrower {id} differs from row {row} in: {fields}").format(

@@ -81,10 +81,37 @@ def priority_score(
 ) -> Score:
     """The formula of the policy profile; higher is more urgent. ``boost`` is what contact
     strategies added (``raise_priority``)."""
-    dpd_part = max(0, dpd) * weights.w_dpd
-    amount_part = (max(0, overdue_minor) // weights.amount_unit_minor) * weights.w_amount
-    broken_part = max(0, broken_promises) * weights.w_broken
-    due_part = weights.w_due if next_action_due else 0
-    boost_part = max(0, boost)
-    total = min(MAX_SCORE, dpd_part + amount_part + broken_part + due_part + boost_part)
-    return Score(total, dpd_part, amount_part, broken_part, due_part, boost_part)
+    parts = _parts(dpd, overdue_minor, broken_promises, next_action_due, weights, boost)
+    return Score(min(MAX_SCORE, sum(parts)), *parts)
+
+
+def priority_value(
+    *,
+    dpd: int,
+    overdue_minor: int,
+    broken_promises: int,
+    next_action_due: bool,
+    weights: PriorityWeights,
+    boost: int = 0,
+) -> int:
+    """``priority_score(...).value`` without the reason (the seed stores a million)."""
+    return min(
+        MAX_SCORE, sum(_parts(dpd, overdue_minor, broken_promises, next_action_due, weights, boost))
+    )
+
+
+def _parts(
+    dpd: int,
+    overdue_minor: int,
+    broken_promises: int,
+    next_action_due: bool,
+    weights: PriorityWeights,
+    boost: int,
+) -> tuple[int, int, int, int, int]:
+    return (
+        max(0, dpd) * weights.w_dpd,
+        (max(0, overdue_minor) // weights.amount_unit_minor) * weights.w_amount,
+        max(0, broken_promises) * weights.w_broken,
+        weights.w_due if next_action_due else 0,
+        max(0, boost),
+    )

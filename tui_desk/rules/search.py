@@ -11,6 +11,7 @@ from typing import Literal
 MAX_GRAM = 2
 
 _DIGITS = re.compile(r"\d")
+_NOT_DIGIT_OR_X = re.compile(r"[^0-9Xx]")
 _PHONE_CHARS = re.compile(r"^[\d\s+()\-.]+$")
 _ID_TAIL = re.compile(r"^\d{0,17}[\dXx]$")
 
@@ -25,6 +26,9 @@ def name_grams(name: str) -> set[str]:
 
 def reverse_digits(value: str) -> str:
     """Digits (and a trailing X of an ID) reversed, so a suffix becomes a prefix."""
+    if value.isascii():
+        # The same for ASCII text (its only digits are 0-9), without a call per character.
+        return _NOT_DIGIT_OR_X.sub("", value).upper()[::-1]
     return "".join(ch for ch in value if ch.isdigit() or ch in "Xx").upper()[::-1]
 
 

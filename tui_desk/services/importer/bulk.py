@@ -6,6 +6,12 @@ of the time of writing them. Values are converted by each column's own bind proc
 (UTC datetimes, enumerations, decimals), so they are stored exactly as a Core insert
 would store them. Ids are taken beforehand (SQLite: after ``max(id)``, under the write
 lock the import holds; PostgreSQL: from the table's sequence), so no RETURNING is needed.
+
+The only CHECK constraints of these tables are the enumerations' ``IN`` lists, which
+SQLite evaluates for every row (about a third of the insert time of a phone row). When
+every value written to an enumeration column is one of its members (checked here on the
+distinct values, before the write), SQLite is told to skip them for that statement:
+the rows are the same, and a value outside the list still meets the database's check.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import CheckConstraint, Connection, Table
+from sqlalchemy import Enum as EnumType
 from sqlalchemy.sql.schema import ColumnDefault
 
 Processor = Callable[[Any], Any] | None
@@ -32,6 +39,21 @@ class BulkWriter:
         # What a failed write raises (the caller falls back to row-by-row writes).
         self.errors: type[Exception] = dbapi.Error
         self._processors: dict[tuple[str, tuple[str, ...]], list[Processor]] = {}
+
+    @staticmethod
+    def _enum_checks(table: Table, names: list[str]) -> list[tuple[int, frozenset[str]]] | None:
+        """The enumeration columns among ``names`` with their stored values, when the
+        table's CHECK constraints are only those of its enumerations; else None."""
+        checks = [c for c in table.constraints if isinstance(c, CheckConstraint)]
+        if not all(getattr(c, "_type_bound", False) for c in checks):
+            return None
+        result: list[tuple[int, frozenset[str]]] = []
+        for column in table.columns:
+            if isinstance(column.type, EnumType):
+                if column.name not in names:
+                    return None
+                result.append((names.index(column.name), frozenset(column.type.enums)))
+        return result
 
     def new_ids(self, table: Table, count: int) -> list[int]:
         """``count`` fresh ids for ``table``."""
@@ -108,4 +130,17 @@ class BulkWriter:
                     copy.write_row(values)
             return
         marks = ", ".join("?" * len(names))
-        self.cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", tuples)
+        sql = f"INSERT INTO {table.name} ({columns}) VALUES ({marks})"
+        enums = self._enum_checks(table, names)
+        if not enums or not all(
+            {values[index] for values in tuples} <= allowed for index, allowed in enums
+        ):
+            self.cursor.executemany(sql, tuples)
+            return
+        # A flag pragma: SQLite prepares its statements again after it, so the skip holds
+        # for this statement only.
+        self.cursor.execute("PRAGMA ignore_check_constraints = 1")
+        try:
+            self.cursor.executemany(sql, tuples)
+        finally:
+            self.cursor.execute("PRAGMA ignore_check_constraints = 0")
