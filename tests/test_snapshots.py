@@ -18,7 +18,7 @@ from tui_desk.db.engine import Database
 from tui_desk.i18n import set_language
 from tui_desk.rules.adjustments import Changes
 from tui_desk.rules.profile import load_profile
-from tui_desk.services import adjustments
+from tui_desk.services import adjustments, board
 from tui_desk.services.context import Context
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
@@ -68,8 +68,16 @@ def _pending_adjustment(place: Office) -> None:
     adjustments.request_adjustment(ctx, place.first, Changes(extend_by=6), "失业 lost job")
 
 
+def _board_refreshed(place: Office) -> None:
+    """The worker's snapshot of the office, so the board shows its agents and deadlines."""
+    board.refresh_snapshot(place.db, NOW, load_profile())
+
+
 # What a screen needs besides the office, done before the desk opens.
-SETUP: dict[str, Callable[[Office], None]] = {"adjustment_decision": _pending_adjustment}
+SETUP: dict[str, Callable[[Office], None]] = {
+    "adjustment_decision": _pending_adjustment,
+    "board": _board_refreshed,
+}
 
 
 async def steady(pilot: Pilot[Any], *, rounds: int = 100) -> None:
