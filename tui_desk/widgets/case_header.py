@@ -147,7 +147,7 @@ class CaseHeader(VerticalScroll):
         self.show(detail)
 
     def show(self, detail: CaseDetail | None) -> None:
-        if (detail and detail.case_id) != (self.detail and self.detail.case_id):
+        if self.scroll_y and (detail and detail.case_id) != (self.detail and self.detail.case_id):
             self.scroll_home(animate=False)  # another case: its summary from the top
         self.detail = detail
         self._show_pin()  # the name on it comes from the detail
