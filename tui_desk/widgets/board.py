@@ -64,6 +64,7 @@ STATE_STYLES: dict[str, str] = {
     "offline": "dim",
 }
 
+NBSP = "\u00a0"  # a narrow no-break space (not ambiguous-width)
 NAME_WIDTH = 10
 NOTE_WIDTH = 16
 """The agent's note (pause reason, wrap-up over, nothing to take) is cut to this."""
@@ -312,8 +313,10 @@ def risk_counts_text(counts: dict[str, int]) -> Text:
         n = counts.get(kind, 0)
         if text:
             text.append("  ")
+        # No-break spaces inside an item: a narrow pane wraps between items, never
+        # inside one ("0 leases" on one line, "overdue" on the next).
         text.append(str(n), style=("bold " + (_risk_style(kind) or "")) if n else "dim")
-        text.append(" " + _(RISK_SHORT[kind]), style="" if n else "dim")
+        text.append(NBSP + _(RISK_SHORT[kind]).replace(" ", NBSP), style="" if n else "dim")
     return text
 
 
