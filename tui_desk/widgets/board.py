@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
-from tui_desk.formatting import DASH, label, local, money
+from tui_desk.formatting import DASH, NBSP, label, local, money
 from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
 from tui_desk.widgets.agent_state import pause_reason_label, state_label
@@ -64,7 +64,6 @@ STATE_STYLES: dict[str, str] = {
     "offline": "dim",
 }
 
-NBSP = "\u00a0"  # a narrow no-break space (not ambiguous-width)
 NAME_WIDTH = 10
 NOTE_WIDTH = 16
 """The agent's note (pause reason, wrap-up over, nothing to take) is cut to this."""

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui_desk.formatting import DASH, day, label, local, money, time_of_day
+from tui_desk.formatting import DASH, NBSP, day, label, local, money, time_of_day
 from tui_desk.formatting import when as formatting_when
 from tui_desk.formatting import why as why_text
 from tui_desk.i18n import N_, _
@@ -307,7 +307,7 @@ class CaseHeader(VerticalScroll):
         t.append("\n")
         if d.phones:
             numbers = ", ".join(
-                f"{p.number} ({label('relation', p.relation)}"
+                f"{p.number.replace(' ', NBSP)} ({label('relation', p.relation)}"
                 + (", " + _("do not call") if p.do_not_call else "")
                 + ")"
                 for p in d.phones
