@@ -172,3 +172,55 @@ async def test_reject_needs_a_note(world: World) -> None:
         await until(pilot, lambda: not isinstance(app.screen, AdjustmentDecisionModal))
     assert world.adjustments() == [(ApprovalStatus.REJECTED, "extend_term")]
     assert world.plan_states() == [(PlanStatus.ACTIVE, 12)]
+
+
+@pytest.mark.parametrize("stored_terms", [True, False], ids=["as-requested", "filed-bare"])
+async def test_the_boards_decision_shows_the_terms(
+    world: World, monkeypatch: pytest.MonkeyPatch, stored_terms: bool
+) -> None:
+    """Enter on a pending adjustment among the board's deadlines opens the desk's own
+    decision, with the terms asked for and their before and after; a request filed with
+    its changes alone (an import, the demo seed) gets them from the plan as it stands."""
+    from tui_desk.rules.adjustments import Changes
+    from tui_desk.screens.supervisor import SupervisorScreen
+    from tui_desk.services import adjustments
+    from tui_desk.services import board as board_service
+    from tui_desk.widgets.board import KeyedTable
+
+    monkeypatch.setattr(SupervisorScreen, "POLL_SECONDS", 0.02)
+    adjustments.request_adjustment(
+        Context.frozen(world.db, world.op, NOW, CN), world.case, Changes(extend_by=12), "hardship"
+    )
+    if not stored_terms:
+        with world.db.write() as s:
+            row = s.scalars(select(Adjustment)).one()
+            row.details = {"changes": Changes(extend_by=12).as_dict()}
+    board_service.refresh_snapshot(world.db, NOW, CN)
+    app = world.app(world.sup)
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        board = app.screen
+        assert isinstance(board, SupervisorScreen)
+        await pilot.press("f5")
+        risks = board.query_one("#risks", KeyedTable)
+        for _ in range(250):
+            if any(k.startswith("adjustment_pending:") for k in risks.keys):
+                break
+            await pilot.pause(0.02)
+        key = next(k for k in risks.keys if k.startswith("adjustment_pending:"))
+        risks.move_cursor(row=risks.keys.index(key))
+        await pilot.pause()
+        await pilot.press("enter")
+        for _ in range(250):
+            screen = app.screen
+            if isinstance(screen, AdjustmentDecisionModal) and screen.loaded:
+                break
+            await pilot.pause(0.02)
+        decision = app.screen
+        assert isinstance(decision, AdjustmentDecisionModal) and decision.loaded
+        text = modal_text(app)
+        assert "Terms: 12 more instalments" in text
+        # Before and after: ¥888.49 a month over 12, ¥470.73 over 24 (as the desk's Y).
+        assert "¥888.49" in text and "¥470.73" in text and "2028-03-02" in text

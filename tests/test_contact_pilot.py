@@ -295,7 +295,7 @@ async def test_forbidden_contact_is_refused_with_its_rule(
         await settle(pilot)
         assert app.screen is modal, "a refused save keeps the dialog open"
         text = screen_text(app)
-        assert "Not saved" in text and "quiet_hours" in text
+        assert "Not saved" in text and "quiet hours" in text and "quiet_hours" not in text
         assert modal.query_one("#contact-note-input", Input).value == "答应明天还款"
         assert contacts_of(desk.db, target) == []
         await pilot.press("escape")  # something typed: asked first

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import Factory
+from tests.refusals import refused_by
 from tui_desk.clock import utcnow
 from tui_desk.db.engine import Database
 from tui_desk.db.models import (
@@ -209,7 +210,7 @@ def test_status_for_another_borrowers_number_is_refused(desk: Desk) -> None:
 
 
 def test_outbound_call_at_night_is_refused_with_rule_and_time(desk: Desk) -> None:
-    with pytest.raises(RuleRefused, match=r"quiet_hours.*allowed again from 2026-03-03 08:00"):
+    with refused_by("quiet_hours", match=r"quiet hours.*allowed again from 2026-03-03 08:00"):
         desk.log(Outcome.NO_ANSWER, now=NIGHT)
     with desk.db.read() as s:
         assert s.scalar(select(ContactAttempt.id)) is None
@@ -219,7 +220,7 @@ def test_fourth_connected_call_of_the_day_is_refused(desk: Desk) -> None:
     for minutes in (0, 10, 20):
         desk.log(Outcome.REFUSED, now=NOW + dt.timedelta(minutes=minutes))
     # Unanswered calls never count toward the cap, but the fourth connected one is refused.
-    with pytest.raises(RuleRefused, match="daily_call_cap"):
+    with refused_by("daily_call_cap"):
         desk.log(Outcome.REFUSED, now=NOW + dt.timedelta(minutes=30))
     status = desk.status(NOW + dt.timedelta(minutes=30))
     assert status.rule == "daily_call_cap" and status.allowed_from == sh(3, 8)
@@ -291,7 +292,7 @@ def test_cn_only_the_debtor_and_guarantor_may_be_called(db: Database, desk: Desk
         "13912348002",
         relation=Relation.GUARANTOR,
     )
-    with pytest.raises(RuleRefused, match="third_party"):
+    with refused_by("third_party"):
         desk.log(Outcome.NO_ANSWER, phone_id=spouse)
     logged = desk.log(
         Outcome.PROMISE,
@@ -323,7 +324,7 @@ def test_override_lets_exactly_one_refused_attempt_through(desk: Desk) -> None:
         assert override is not None and override.used_at == NIGHT
         assert attempt is not None and attempt.override_by_id == desk.sup.id
         assert attempt.override_reason == "borrower asked for 23:00"
-    with pytest.raises(RuleRefused, match="quiet_hours"):
+    with refused_by("quiet_hours"):
         desk.log(Outcome.NO_ANSWER, now=NIGHT + dt.timedelta(minutes=1))
     [grant] = desk.events("contact.override.grant")
     assert grant.agent_id == desk.sup.id and grant.after is not None
@@ -366,7 +367,7 @@ def test_waiving_one_rule_does_not_waive_another(desk: Desk) -> None:
         desk.op.id,
         "asked",
     )
-    with pytest.raises(RuleRefused, match="daily_call_cap"):
+    with refused_by("daily_call_cap"):
         desk.log(Outcome.REFUSED, now=NIGHT)
     contacts.grant_override(
         Context.frozen(desk.db, desk.sup2, NIGHT, load_profile()),

@@ -203,9 +203,10 @@ def call(desk: DeskService, team: Team) -> bool:
 
 def test_supervisor_override_lets_the_refused_attempt_through(team: Team) -> None:
     op, sup = service(team.db, team.op), service(team.db, team.sup)
-    with pytest.raises(RuleRefused, match="quiet_hours") as refused:
+    with pytest.raises(RuleRefused, match="quiet hours") as refused:
         call(op, team)
     assert "ask a supervisor for a one-time override" in str(refused.value)
+    assert refused.value.rule == "quiet_hours"
     assert sup.override_grantee(team.case) == "op"
     sup.grant_override(
         team.case, rule="quiet_hours", granted_to=" op ", reason="borrower asked", minutes=30

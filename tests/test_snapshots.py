@@ -13,9 +13,13 @@ import pytest
 from textual.pilot import Pilot
 
 from tests import pilot as helpers
-from tests.screens import desk_app, freeze_clock, office
+from tests.screens import NOW, Office, desk_app, freeze_clock, office
 from tui_desk.db.engine import Database
 from tui_desk.i18n import set_language
+from tui_desk.rules.adjustments import Changes
+from tui_desk.rules.profile import load_profile
+from tui_desk.services import adjustments, board
+from tui_desk.services.context import Context
 
 pytestmark = pytest.mark.usefixtures("quick_debounce")
 
@@ -55,6 +59,24 @@ SCREENS: dict[str, tuple[tuple[str, ...], bool]] = {
     "audit": (("f6", "a"), True),
     "reports": (("f6", "R"), True),
     "hold_list": (("f6", "h"), True),
+}
+
+
+def _pending_adjustment(place: Office) -> None:
+    """A request awaiting the supervisor, so the decision shows its terms."""
+    ctx = Context.frozen(place.db, place.operator, NOW, load_profile())
+    adjustments.request_adjustment(ctx, place.first, Changes(extend_by=6), "失业 lost job")
+
+
+def _board_refreshed(place: Office) -> None:
+    """The worker's snapshot of the office, so the board shows its agents and deadlines."""
+    board.refresh_snapshot(place.db, NOW, load_profile())
+
+
+# What a screen needs besides the office, done before the desk opens.
+SETUP: dict[str, Callable[[Office], None]] = {
+    "adjustment_decision": _pending_adjustment,
+    "board": _board_refreshed,
 }
 
 
@@ -105,6 +127,8 @@ def test_snapshot(
     freeze_clock(monkeypatch)
     set_language(language)
     place = office(sqlite_db)
+    if screen in SETUP:
+        SETUP[screen](place)
     keys, supervisor = SCREENS[screen]
     app = desk_app(place, supervisor=supervisor)
     assert snap_compare(app, terminal_size=SIZES[size], run_before=_steps(place.first, keys))

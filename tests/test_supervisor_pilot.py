@@ -26,6 +26,8 @@ from tui_desk.app import DeskApp
 from tui_desk.config import Settings
 from tui_desk.db.engine import Database
 from tui_desk.db.models import CollectionCase, Role, Stage
+from tui_desk.i18n import _ as tr
+from tui_desk.i18n import ngettext
 from tui_desk.rules.profile import load_profile
 from tui_desk.screens.supervisor import ConfirmModal, SupervisorScreen
 from tui_desk.services import board as board_service
@@ -40,7 +42,7 @@ from tui_desk.views.board import (
     TodayCounts,
     Trend,
 )
-from tui_desk.widgets.board import KeyedTable
+from tui_desk.widgets.board import AGENT_COLUMNS, KeyedTable, risk_key
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 3, 2, 14, 0, tzinfo=SH).astimezone(dt.UTC)
@@ -235,7 +237,14 @@ async def test_a_change_updates_rows_in_place_and_keeps_the_cursor(
     script = ScriptedBoard(_board(1, agents=agents, risks=risks))
     script.install(monkeypatch)
     cleared: list[str] = []
-    monkeypatch.setattr(KeyedTable, "clear", lambda self, columns=False: cleared.append("x"))
+    clear = KeyedTable.clear
+
+    def counted_clear(self: KeyedTable, columns: bool = False) -> KeyedTable:
+        cleared.append(str(self.id))
+        return clear(self, columns)
+
+    # Laying the columns out for the table's width clears it once; a new board does not.
+    monkeypatch.setattr(KeyedTable, "clear", counted_clear)
     app = world.app(world.sup)
     async with app.run_test(size=size) as pilot:
         screen = await open_board(pilot)
@@ -252,6 +261,7 @@ async def test_a_change_updates_rows_in_place_and_keeps_the_cursor(
         assert table.selected_key == "3"
         before = table.changes
         reads = script.reads
+        cleared.clear()
 
         # Another desk logs a contact: agent 1's count changes, agent 3 leaves its case,
         # a new agent appears, the missed follow-up is done and a complaint comes in.
@@ -270,9 +280,9 @@ async def test_a_change_updates_rows_in_place_and_keeps_the_cursor(
         assert script.reads == reads + 1  # one read per change, not per poll
         assert table.keys == ["1", "3", "4", "2"]
         assert table.selected_key == "3"  # the cursor stayed on its agent
-        # Agent 1: contacts and last action (2 cells); agent 4 added (1 row); moved rows
-        # are reordered, not rewritten.
-        assert table.changes - before == 3
+        # Agent 1: contacts and last action (2 cells, the action only where its column
+        # has room); agent 4 added (1 row); moved rows are reordered, not rewritten.
+        assert table.changes - before == 2 + ("action" not in table.hidden_columns)
         assert screen.table("risks").keys == ["lease_overdue:12", "complaint_open:9"]
         assert cleared == []
 
@@ -283,6 +293,50 @@ async def test_a_change_updates_rows_in_place_and_keeps_the_cursor(
         assert screen.repaints == repaints
         await pilot.press("f2")
         assert "9 (RPC 3)" in text_of(app)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+async def test_a_narrow_board_leaves_whole_columns_out_and_says_how_many(
+    world: World, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    from tui_desk.i18n import set_language
+
+    set_language(language)
+    agents = (
+        _agent(1, "op", "诸葛孔明", collected_today_minor=10_000_000, contacts_today=12,
+               last_action="contact.log", last_action_at=NOW, case_id=11,
+               on_case_for=dt.timedelta(minutes=3)),
+        _agent(2, "lee", "Lee", online=False, collected_today_minor=0),
+    )  # fmt: skip
+    long_detail = dataclasses.replace(
+        _risk("follow_up_missed", 5, 11), detail="follow-up by phone missed " * 4
+    )
+    ScriptedBoard(_board(1, agents=agents, risks=(long_detail,))).install(monkeypatch)
+    app = world.app(world.sup)
+    async with app.run_test(size=NARROW) as pilot:
+        screen = await open_board(pilot)
+        await pilot.press("f4")
+        await pilot.pause()
+        table = screen.table("agents")
+        hidden = table.hidden_columns
+        # Columns go by priority: what an agent collected and their calls stay.
+        assert hidden and {"state", "name", "collected", "contacts"}.isdisjoint(hidden)
+        assert hidden[-1] == "login"
+        text = text_of(app)
+        marker = ngettext("{title} ({n} hidden)", "{title} ({n} hidden)", len(hidden))
+        last_shown = next(t for k, t in AGENT_COLUMNS[::-1] if k not in hidden)
+        assert marker.format(title=tr(last_shown), n=len(hidden)) in text
+        # Money and names whole; nothing runs off the right edge.
+        assert "¥100,000.00" in text and "诸葛孔明" in text
+        assert table.max_scroll_x == 0
+        await pilot.press("f5")
+        await pilot.pause()
+        risks = screen.table("risks")
+        assert risks.max_scroll_x == 0
+        detail = risks.get_cell(risk_key(long_detail), "detail")
+        shown = detail.plain if hasattr(detail, "plain") else str(detail)
+        assert shown.endswith("..") and cell_len(shown) < cell_len(long_detail.detail)
+        assert shown in text_of(app)
 
 
 async def test_a_board_never_computed_asks_for_the_worker(
@@ -379,7 +433,7 @@ def refresh(world: World) -> None:
 
 
 def cell(table: KeyedTable, row: str, column: str) -> str:
-    value = table.get_cell(row, column)
+    value = table.value(row, column)  # shown or left out for want of room
     return value.plain if hasattr(value, "plain") else str(value)
 
 

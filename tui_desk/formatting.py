@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from babel import Locale
 
 DASH = "-"
+NBSP = "\u00a0"
+"""A no-break space (narrow, not ambiguous-width): keeps a value such as ``+86 138****8000``
+on one line where text wraps."""
 
 # The yuan is written ``¥`` in both languages (Babel's English "CN¥" reads oddly to the
 # office); other currencies take Babel's symbol for the interface's language.

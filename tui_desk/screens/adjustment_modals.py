@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.binding import Binding, BindingType
@@ -24,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from tui_desk.formatting import label, labels, money, schedule_amounts
-from tui_desk.i18n import N_, _
+from tui_desk.i18n import N_, _, ngettext
 from tui_desk.rules.adjustments import Changes, Comparison, Figures, compare
 from tui_desk.rules.plans import GRACE_MODES, GRACE_NONE, to_minor
 from tui_desk.screens.casework_modals import CaseFormModal
@@ -54,12 +55,19 @@ def _count(field: str, text: str, what: str) -> int:
 def comparison_text(comparison: Comparison, currency: str) -> Text:
     """Before and after, one row per figure; what changes is bold."""
     text = Text()
-    text.append(f"{'':<14} {_('before'):>16} {_('after'):>16}", style="bold")
+
+    def left(value: str, width: int) -> str:  # in cells: a Chinese glyph takes two
+        return value + " " * max(0, width - cell_len(value))
+
+    def right(value: str, width: int) -> str:
+        return " " * max(0, width - cell_len(value)) + value
+
+    text.append(f"{left('', 14)} {right(_('before'), 16)} {right(_('after'), 16)}", style="bold")
 
     def row(caption: str, a: str, b: str) -> None:
         text.append("\n")
-        text.append(f"{caption:<14} {a:>16} ")
-        text.append(f"{b:>16}", style="" if a == b else "bold")
+        text.append(f"{left(caption, 14)} {right(a, 16)} ")
+        text.append(right(b, 16), style="" if a == b else "bold")
 
     def cash(amount: Decimal) -> str:
         return money(to_minor(amount), currency)
@@ -71,6 +79,26 @@ def comparison_text(comparison: Comparison, currency: str) -> Text:
     row(_("interest"), cash(before.total_interest), cash(after.total_interest))
     row(_("total"), cash(before.total_amount), cash(after.total_amount))
     return text
+
+
+def changes_text(changes: Changes) -> str:
+    """The terms asked for, in words: "no interest for 3 periods; 6 more instalments"."""
+    parts: list[str] = []
+    if changes.suspend_periods:
+        n = changes.suspend_periods
+        words = ngettext("no interest for {n} period", "no interest for {n} periods", n)
+        parts.append(words.format(n=n))
+    if changes.extend_by:
+        n = changes.extend_by
+        parts.append(ngettext("{n} more instalment", "{n} more instalments", n).format(n=n))
+    if changes.grace_periods:
+        n = changes.grace_periods
+        parts.append(
+            ngettext("{n} grace period ({mode})", "{n} grace periods ({mode})", n).format(
+                n=n, mode=label("grace_mode", changes.grace_mode)
+            )
+        )
+    return "; ".join(parts)
 
 
 def _kinds(kinds: Sequence[str]) -> str:
@@ -322,6 +350,8 @@ class AdjustmentDecisionModal(CaseFormModal):
             ),
             style="bold",
         )
+        if pending.changes is not None and pending.changes.kinds:
+            head.append("\n" + _("Terms: {terms}").format(terms=changes_text(pending.changes)))
         head.append("\n" + _("Reason: {reason}").format(reason=pending.reason))
         if not self.service.can_approve_adjustments():
             head.append("\n" + _("Only a supervisor may decide it"), style="bold red")

@@ -19,6 +19,17 @@ from textual.widgets import Input, Static
 from tui_desk.i18n import N_, _
 from tui_desk.screens import localise_bindings
 
+# Textual's own keys (tables, scrolled areas, the screen) as the help lists them: their
+# descriptions are English in Textual, so the catalogues carry their translations.
+TEXTUAL_DESCRIPTIONS = (
+    N_("Cursor up"), N_("Cursor down"), N_("Cursor left"), N_("Cursor right"),
+    N_("Home"), N_("End"), N_("Page up"), N_("Page down"), N_("Page Left"),
+    N_("Page Right"), N_("Select"), N_("Top"), N_("Bottom"), N_("Scroll Up"),
+    N_("Scroll Down"), N_("Scroll Left"), N_("Scroll Right"), N_("Scroll Home"),
+    N_("Scroll End"), N_("Page Up"), N_("Page Down"), N_("Quit"), N_("Focus Next"),
+    N_("Focus Previous"),
+)  # fmt: skip
+
 _SCOPES = {
     "App": N_("Everywhere"),
     "DeskApp": N_("Everywhere"),

@@ -43,7 +43,9 @@ from tui_desk.views.board import AgentLine, Board, RiskLine
 from tui_desk.views.case import CaseBundle
 from tui_desk.widgets.board import (
     AGENT_COLUMNS,
+    AGENT_DROP_ORDER,
     DEPTH_COLUMNS,
+    DEPTH_DROP_ORDER,
     RISK_COLUMNS,
     KeyedTable,
     TodayFigures,
@@ -164,12 +166,14 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
                 yield Static(id="today-orphans")
             # Agents before queues: the wide grid places panes row by row.
             with Vertical(id="board-pane-agents", classes="board-pane"):
-                yield KeyedTable(AGENT_COLUMNS, id="agents")
+                yield KeyedTable(AGENT_COLUMNS, id="agents", fit=True, drop_order=AGENT_DROP_ORDER)
             with Vertical(id="board-pane-queues", classes="board-pane"):
-                yield KeyedTable(DEPTH_COLUMNS, id="depth")
+                yield KeyedTable(DEPTH_COLUMNS, id="depth", fit=True, drop_order=DEPTH_DROP_ORDER)
             with Vertical(id="board-pane-risks", classes="board-pane"):
                 yield Static(id="risk-counts")
-                yield KeyedTable(RISK_COLUMNS, id="risks")
+                yield KeyedTable(
+                    RISK_COLUMNS, id="risks", fit=True, drop_order=("who",), flex="detail"
+                )
         yield DeskFooter()
 
     def on_mount(self) -> None:
@@ -248,16 +252,10 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
         self.repaints += 1
 
     def _sync_risks(self, board: Board, now: dt.datetime) -> None:
-        # The detail takes what the other columns leave, so the table fits the terminal
-        # without scrolling sideways.
-        width = max(24, self.size.width - 58)
-        rows = risk_rows(board.risks, now, self.service.timezone, self.marked, detail_width=width)
+        # Whole: the table cuts the detail to what the other columns leave, so it fits
+        # the terminal without scrolling sideways.
+        rows = risk_rows(board.risks, now, self.service.timezone, self.marked, detail_width=None)
         self.table("risks").sync(rows)
-
-    def on_resize(self) -> None:
-        if self.board is not None:
-            with self.app.batch_update():
-                self._sync_risks(self.board, self.service.now())
 
     def _update_static(self, selector: str, content: Text) -> None:
         widget = self.query_one(selector, Static)

@@ -22,7 +22,7 @@ no payment counts on both plans.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -551,6 +551,34 @@ def pending_adjustments(
         if case_id is not None:
             stmt = stmt.where(Adjustment.case_id == case_id)
         return [_pending_of(row, name) for row, name in s.execute(stmt)]
+
+
+def with_terms(
+    db: Database, rows: list[PendingAdjustment], *, now: dt.datetime, profile: Profile
+) -> list[PendingAdjustment]:
+    """The requests, each with its before and after: a request stored without them (one
+    filed by an import or the demo seed) gets them from the plan as it stands, which is
+    what an approval would apply. One that no longer applies is left without."""
+    now = resolve_now(now)
+    out: list[PendingAdjustment] = []
+    with db.read() as s:
+        for row in rows:
+            if row.comparison is not None or row.changes is None or not row.changes.kinds:
+                out.append(row)
+                continue
+            case = s.get(CollectionCase, row.case_id)
+            try:
+                if case is None:
+                    raise AdjustmentRefused([])
+                st = _standing(s, case, now, profile)
+                if st.plan_id != row.plan_id or st.before is None:
+                    raise AdjustmentRefused([])
+                after = reschedule(st.remaining, row.changes, plan_limits(profile))
+            except (AdjustmentRefused, AdjustmentError):
+                out.append(row)
+                continue
+            out.append(replace(row, comparison=compare(st.before, after)))
+    return out
 
 
 # --- early settlement ---------------------------------------------------------------------------

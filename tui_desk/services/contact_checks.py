@@ -32,6 +32,7 @@ from tui_desk.db.models import (
     Relation,
     RuleOverride,
 )
+from tui_desk.formatting import label
 from tui_desk.i18n import _
 from tui_desk.rules.contact import (
     ContactPolicy,
@@ -235,13 +236,13 @@ def _usable_override(
 
 def _refusal(decision: Decision, profile: Profile, now: dt.datetime) -> RuleRefused:
     message = _("contact refused by the {rule} rule: {reason}").format(
-        rule=decision.rule, reason=decision.reason
+        rule=label("rule", decision.rule), reason=decision.reason
     )
     if decision.allowed_from is not None:
         message += "; " + allowed_again(decision.allowed_from, profile.office_timezone, now)
     if decision.rule in OVERRIDABLE_RULES:
         message += "; " + _("you may ask a supervisor for a one-time override")
-    return RuleRefused(message)
+    return RuleRefused(message, rule=decision.rule)
 
 
 def apply_rules(

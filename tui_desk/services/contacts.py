@@ -40,6 +40,7 @@ from tui_desk.db.models import (
     RuleOverride,
     Stage,
 )
+from tui_desk.formatting import label
 from tui_desk.i18n import _
 from tui_desk.rules.contact import (
     ContactPolicy,
@@ -291,7 +292,7 @@ def grant_override(
                 _(
                     "the {rule} rule is not waived by an override: release the hold or "
                     "clear the do-not-call flag instead"
-                ).format(rule=rule)
+                ).format(rule=label("rule", rule))
             )
         raise ServiceError(
             _("unknown contact rule {rule!r}; rules that can be waived: {rules}").format(

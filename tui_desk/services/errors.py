@@ -30,7 +30,12 @@ class StaleEdit(ServiceError):
 
 
 class RuleRefused(ServiceError):
-    """A policy rule forbids the action; the message names the rule."""
+    """A policy rule forbids the action; the message names the rule in words and
+    ``rule`` holds its code, where there is one (``daily_call_cap``), for the program."""
+
+    def __init__(self, message: str = "", *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 class UnknownAgent(ServiceError):

@@ -42,6 +42,7 @@ from tui_desk.db.models import (
     RuleOverride,
     UtcDateTime,
 )
+from tui_desk.formatting import label
 from tui_desk.i18n import N_, _
 from tui_desk.rules.permissions import Action, allowed
 from tui_desk.rules.profile import MaskingPolicy, load_profile
@@ -150,7 +151,7 @@ def _check_rule(rule: str) -> str:
             _(
                 "the {rule} rule is not waived by an override: release the hold or "
                 "clear the do-not-call flag instead"
-            ).format(rule=rule),
+            ).format(rule=label("rule", rule)),
         )
     raise InvalidInput(
         "rule",
@@ -292,7 +293,7 @@ def request_override(ctx: Context, case_id: int, rule: str, reason: str) -> int:
                 _(
                     "you already asked for an override of {rule} on case {case_id} "
                     "(request #{id}); it is waiting for a supervisor"
-                ).format(rule=rule, case_id=case.id, id=waiting.id)
+                ).format(rule=label("rule", rule), case_id=case.id, id=waiting.id)
             )
         request = OverrideRequest(
             case_id=case.id,

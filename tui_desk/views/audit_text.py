@@ -98,6 +98,21 @@ def _hold(facts: Facts, who: Mapping[str, str], tz: str) -> str:
     )
 
 
+def _override_asked(facts: Facts, who: Mapping[str, str], tz: str) -> str:
+    return _("{who} asked for an override of the {rule} rule on case {case}").format(
+        rule=_code("rule", facts.get("rule")), **who
+    )
+
+
+def _override_granted(facts: Facts, who: Mapping[str, str], tz: str) -> str:
+    # The rule is in the event only when an override was granted (not on a refusal).
+    if not isinstance(facts.get("rule"), str):
+        return _("{who} refused an override on case {case}").format(**who)
+    return _("{who} waived the {rule} rule once on case {case}, until {time}").format(
+        rule=_code("rule", facts.get("rule")), time=_time(facts.get("expires_at"), tz), **who
+    )
+
+
 _SENTENCES: dict[str, Callable[[Facts, Mapping[str, str], str], str]] = {
     "payment.record": _payment,
     "case.lease_release": _lease_release,
@@ -107,6 +122,10 @@ _SENTENCES: dict[str, Callable[[Facts, Mapping[str, str], str], str]] = {
     "contact.log": _contact,
     "visit.book": _visit,
     "case.hold.set": _hold,
+    "override_request.create": _override_asked,
+    "override_request.approve": _override_granted,
+    "override_request.reject": _override_granted,
+    "contact.override.grant": _override_granted,
 }
 
 

@@ -21,10 +21,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
-from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
-from tui_desk.formatting import DASH, label, local, money
-from tui_desk.i18n import N_, _
+from tui_desk.formatting import DASH, NBSP, label, local, money
+from tui_desk.i18n import N_, _, ngettext
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
 from tui_desk.widgets.agent_state import pause_reason_label, state_label
 from tui_desk.widgets.tables import bounded_caches
@@ -115,6 +115,8 @@ DEPTH_COLUMNS: tuple[tuple[str, str], ...] = (
     ("broken", N_("Broken")),
     ("overdue", N_("Overdue")),
 )
+DEPTH_DROP_ORDER = ("hold", "broken", "unowned", "callbacks")
+"""A narrow board keeps each queue's cases and the money overdue in view."""
 
 
 def callbacks_cell(d: DepthLine) -> Text:
@@ -181,6 +183,11 @@ AGENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("action", N_("Last action")),
     ("login", N_("Login")),
 )
+
+
+AGENT_DROP_ORDER = ("login", "action", "on_case", "case", "visits", "promises", "note", "in_state")
+"""Where the board is too narrow for every column, these go first (in this order): what
+an agent collected and how many calls they made stay in view."""
 
 
 def agent_rows(
@@ -252,9 +259,10 @@ def risk_rows(
     timezone: str,
     marked: Iterable[str] = (),
     *,
-    detail_width: int = DETAIL_WIDTH,
+    detail_width: int | None = DETAIL_WIDTH,
 ) -> list[Row]:
-    """Keyed by (kind, ref id); ``marked`` rows (chosen for a bulk action) carry a tick."""
+    """Keyed by (kind, ref id); ``marked`` rows (chosen for a bulk action) carry a tick;
+    the detail cut to ``detail_width`` (None: whole, for a table that cuts it itself)."""
     chosen = set(marked)
     return [
         (risk_key(r), _risk_cells(r, now, timezone, risk_key(r) in chosen, detail_width))
@@ -274,7 +282,7 @@ def due_text(due_at: dt.datetime, now: dt.datetime, timezone: str) -> str:
 
 
 def _risk_cells(
-    r: RiskLine, now: dt.datetime, timezone: str, marked: bool, detail_width: int
+    r: RiskLine, now: dt.datetime, timezone: str, marked: bool, detail_width: int | None
 ) -> tuple[Cell, ...]:
     kind = Text("✓ " if marked else "  ", style="bold")
     kind.append(_(RISK_LABELS.get(r.kind, r.kind)), style=_risk_style(r.kind))
@@ -286,7 +294,7 @@ def _risk_cells(
         f"#{r.case_id}" if r.case_id is not None else DASH,
         r.who or DASH,
         due,
-        fit(r.detail, detail_width),
+        fit(r.detail, detail_width) if detail_width is not None else r.detail,
     )
 
 
@@ -305,8 +313,10 @@ def risk_counts_text(counts: dict[str, int]) -> Text:
         n = counts.get(kind, 0)
         if text:
             text.append("  ")
+        # No-break spaces inside an item: a narrow pane wraps between items, never
+        # inside one ("0 leases" on one line, "overdue" on the next).
         text.append(str(n), style=("bold " + (_risk_style(kind) or "")) if n else "dim")
-        text.append(" " + _(RISK_SHORT[kind]), style="" if n else "dim")
+        text.append(NBSP + _(RISK_SHORT[kind]).replace(" ", NBSP), style="" if n else "dim")
     return text
 
 
@@ -314,19 +324,73 @@ def risk_counts_text(counts: dict[str, int]) -> Text:
 
 
 class KeyedTable(DataTable[Cell]):
-    """A DataTable changed only by keyed diffs (``sync``), never cleared and refilled."""
+    """A DataTable changed only by keyed diffs (``sync``), never cleared and refilled.
 
-    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+    With ``fit``, the table never scrolls sideways: when its columns need more room than
+    it has, whole columns are left out (``drop_order`` first, else from the right) and
+    the last column shown says how many are hidden; a ``flex`` column (free text) takes
+    what the others leave, cut with "..". Its columns are laid out again only when the
+    table's width or the width its values need changes.
+    """
+
+    FLEX_MIN = 14
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        id: str | None = None,
+        fit: bool = False,
+        drop_order: Sequence[str] = (),
+        flex: str | None = None,
+    ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         bounded_caches(self)
         self._column_spec = tuple(columns)
         self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._order: list[str] = []
+        self._fit = fit
+        keys = [key for key, _title in columns]
+        self._drop = [k for k in drop_order if k in keys] + [
+            k for k in reversed(keys[1:]) if k not in drop_order and k != flex
+        ]
+        self._flex = flex
+        self._shown: tuple[int, ...] = tuple(range(len(columns)))
+        self._flex_width: int | None = None
         self.changes = 0
         """Cells written, rows added and removed so far (tests read it)."""
 
     def on_mount(self) -> None:
-        for key, title in self._column_spec:
-            self.add_column(_(title) if title else "", key=key)
+        if not self.columns:  # a sync before the mount has laid them out already
+            self._add_columns()
+
+    def _add_columns(self) -> None:
+        hidden = len(self._column_spec) - len(self._shown)
+        for n, i in enumerate(self._shown):
+            key, title = self._column_spec[i]
+            # The flex column has the width it is given; the others, their values' width.
+            width = self._flex_width if key == self._flex else None
+            title = self._title(title, hidden if n == len(self._shown) - 1 else 0)
+            self.add_column(title, key=key, width=width)
+
+    @staticmethod
+    def _title(title: str, hidden: int) -> str:
+        text = _(title) if title else ""
+        if not hidden:
+            return text
+        return ngettext("{title} ({n} hidden)", "{title} ({n} hidden)", hidden).format(
+            title=text, n=hidden
+        )
+
+    @property
+    def hidden_columns(self) -> list[str]:
+        """The keys of the columns left out for want of room."""
+        return [key for i, (key, _t) in enumerate(self._column_spec) if i not in self._shown]
+
+    def value(self, row: str, column: str) -> Cell:
+        """A row's cell by column key, shown or not (cut only where it is shown)."""
+        index = next(i for i, (key, _t) in enumerate(self._column_spec) if key == column)
+        return self._cells[row][index]
 
     @property
     def keys(self) -> list[str]:
@@ -343,11 +407,98 @@ class KeyedTable(DataTable[Cell]):
             return None
         return None if row_key.value is None else str(row_key.value)
 
+    # --- fitting the width ------------------------------------------------------------------
+
+    def _layout(self, rows: Sequence[Row]) -> tuple[tuple[int, ...], int | None]:
+        """The columns to show and the flex column's width, for ``rows`` at this width."""
+        every = tuple(range(len(self._column_spec)))
+        room = self.scrollable_content_region.width
+        if not self._fit or room <= 0:
+            return every, None
+        pad = 2 * self.cell_padding
+        need = []
+        for i, (key, title) in enumerate(self._column_spec):
+            widths = [cell_len(_(title) if title else "")]
+            if key != self._flex:
+                widths += [_cell_width(cells[i]) for _key, cells in rows]
+            need.append(max(widths) + pad)
+        flex = next((i for i, (k, _t) in enumerate(self._column_spec) if k == self._flex), None)
+        shown = list(every)
+        drop = [
+            next(i for i, (k, _t) in enumerate(self._column_spec) if k == key) for key in self._drop
+        ]
+        while True:
+            hidden = len(every) - len(shown)
+            last = shown[-1]
+            title_last = cell_len(self._title(self._column_spec[last][1], hidden)) + pad
+            widths = [max(need[i], title_last) if i == last else need[i] for i in shown]
+            fixed = sum(w for i, w in zip(shown, widths, strict=True) if i != flex)
+            flex_min = self.FLEX_MIN + pad if flex in shown else 0
+            if fixed + flex_min <= room or not drop:
+                break
+            gone = drop.pop(0)
+            if gone in shown and len(shown) > 1:
+                shown.remove(gone)
+        if flex is None or flex not in shown:
+            return tuple(shown), None
+        flex_title = need[flex] if flex != shown[-1] else title_last
+        return tuple(shown), max(flex_title, room - fixed) - pad
+
+    def _shown_cells(self, cells: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        out: list[Cell] = []
+        for i in self._shown:
+            cell = cells[i]
+            if self._flex_width is not None and self._column_spec[i][0] == self._flex:
+                cell = _fit_cell(cell, self._flex_width)
+            out.append(cell)
+        return tuple(out)
+
+    def _rebuild(self, rows: Sequence[Row]) -> None:
+        keep, keep_index = self.selected_key, self.cursor_row
+        self.clear(columns=True)
+        self._add_columns()
+        for key, cells in rows:
+            self.add_row(*self._shown_cells(cells), key=key)
+        self._restore_cursor(keep, keep_index)
+
+    def _relayout(self, rows: Sequence[Row]) -> bool:
+        """Lay the columns out for ``rows`` at this width; True if the table was drawn anew
+        (other columns shown), else the rows on screen have their flex cells re-cut."""
+        shown, flex_width = self._layout(rows)
+        if shown != self._shown:
+            self._shown, self._flex_width = shown, flex_width
+            self._rebuild(rows)
+            return True
+        if flex_width != self._flex_width and self._flex is not None:
+            self._flex_width = flex_width
+            column = self.columns[ColumnKey(self._flex)]
+            column.auto_width = flex_width is None
+            column.width = flex_width or 0
+            for key in self._order:
+                cells = self._shown_cells(self._cells[key])
+                index = [self._column_spec[i][0] for i in self._shown].index(self._flex)
+                with contextlib.suppress(CellDoesNotExist):
+                    self.update_cell(key, self._flex, cells[index], update_width=True)
+        return False
+
+    def on_resize(self) -> None:
+        if self._fit:
+            self._relayout([(key, self._cells[key]) for key in self._order])
+
+    # --- the keyed diff ---------------------------------------------------------------------
+
     def sync(self, rows: Sequence[Row]) -> int:
         """Make the table show ``rows`` (in that order); the number of changes made.
 
         Call inside ``App.batch_update()`` so the whole diff lands in one frame.
         """
+        if self._relayout(rows):
+            # Other columns shown (a narrower terminal, a longer value): drawn anew, once.
+            changes = len(rows) + len(self._cells)
+            self._cells = dict(rows)
+            self._order = [key for key, _cells in rows]
+            self.changes += changes
+            return changes
         keep = self.selected_key
         keep_index = self.cursor_row
         wanted = dict(rows)
@@ -357,19 +508,21 @@ class KeyedTable(DataTable[Cell]):
                 self.remove_row(key)
             del self._cells[key]
             changes += 1
-        columns = [key for key, _title in self._column_spec]
+        columns = [self._column_spec[i][0] for i in self._shown]
         for key, cells in rows:
             old = self._cells.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*self._shown_cells(cells), key=key)
                 changes += 1
             elif old != cells:
-                for column, before, after in zip(columns, old, cells, strict=True):
+                before_cells, after_cells = self._shown_cells(old), self._shown_cells(cells)
+                for column, before, after in zip(columns, before_cells, after_cells, strict=True):
                     if before != after:
                         self.update_cell(key, column, after, update_width=True)
                         changes += 1
             self._cells[key] = cells
         order = [key for key, _cells in rows]
+        self._order = order
         if changes and self.keys != order:
             self._reorder(rows)
         if changes:
@@ -380,7 +533,7 @@ class KeyedTable(DataTable[Cell]):
     def _reorder(self, rows: Sequence[Row]) -> None:
         # DataTable sorts by cell values only: rank each row by its cells' text. Two rows
         # with the very same text may swap, which nobody can see.
-        rank = {_plain(cells): i for i, (_key, cells) in enumerate(rows)}
+        rank = {_plain(self._shown_cells(cells)): i for i, (_key, cells) in enumerate(rows)}
         self.sort(key=lambda values: rank.get(_plain(values), len(rank)))
 
     def _restore_cursor(self, keep: str | None, index: int) -> None:
@@ -392,6 +545,23 @@ class KeyedTable(DataTable[Cell]):
             target = min(max(index, 0), self.row_count - 1)
         if target != self.cursor_row:
             self.move_cursor(row=target, animate=False)
+
+
+def _cell_width(cell: Cell) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
+
+
+def _fit_cell(cell: Cell, width: int) -> Cell:
+    """``cell`` in at most ``width`` cells, ".." where it is cut."""
+    if isinstance(cell, str):
+        return fit(cell, width)
+    if cell.cell_len <= width:
+        return cell
+    cut = cell.copy()
+    cut.truncate(max(0, width - 2))
+    cut.rstrip()
+    cut.append("..")
+    return cut
 
 
 def _plain(values: object) -> tuple[str, ...]:

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui_desk.formatting import DASH, day, label, local, money, time_of_day
+from tui_desk.formatting import DASH, NBSP, day, label, local, money, time_of_day
 from tui_desk.formatting import when as formatting_when
 from tui_desk.formatting import why as why_text
-from tui_desk.i18n import _
+from tui_desk.i18n import N_, _
 from tui_desk.views.case import CaseBundle, CaseDetail
 from tui_desk.views.hand import CaseInHand
+from tui_desk.widgets.bindings import localise_bindings
 from tui_desk.widgets.in_place import update_in_place
 
 if TYPE_CHECKING:
@@ -50,15 +52,31 @@ def contact_status_text(
     return t
 
 
-class CaseHeader(Vertical):
+class CaseHeader(VerticalScroll):
     """A compact, read-only summary of the selected case, below the case in hand.
 
     The case in hand has a line of its own: moving the pin from one case to the next
     draws that line again, not the whole summary.
+
+    On a small terminal the summary can be taller than its room (phones, several loans):
+    it then scrolls, and its bottom edge says so and names the key that reaches the rest
+    (the desk's ``i`` gives it the focus; the arrows scroll it).
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "leave_details",
+            N_("Back to the contact log"),
+            tooltip=N_("Leave the case summary for the contact log"),
+            show=False,
+            id="desk.case_details.leave",
+        ),
+    ]
+
     def __init__(self, *, timezone: str, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, can_focus=False)
+        localise_bindings(self)
         self.timezone = timezone
         self.detail: CaseDetail | None = None
         self.bundle: CaseBundle | None = None
@@ -72,6 +90,44 @@ class CaseHeader(Vertical):
 
     def on_mount(self) -> None:
         self.show(None)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._show_cue)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._show_cue()
+
+    def focus_details(self, on: bool) -> None:
+        """Give the summary the focus (``on``) so the arrows scroll it, or take it back."""
+        self.can_focus = on
+        if on:
+            self.focus()
+        self._show_cue()
+
+    def action_leave_details(self) -> None:
+        self.screen.focus_next()
+
+    def on_blur(self) -> None:
+        self.can_focus = False
+        self._show_cue()
+
+    def _show_cue(self) -> None:
+        """Name what is out of sight on the bottom edge: nothing when everything shows."""
+        below = self.max_scroll_y - round(self.scroll_y)
+        above = round(self.scroll_y)
+        if self.has_focus:
+            cue = _("arrows scroll, i or Esc returns")
+            if below > 0:
+                cue = _("{n} more lines below").format(n=below) + " | " + cue
+        elif below > 0:
+            cue = _("{n} more lines below: i shows them").format(n=below)
+        elif above > 0:
+            cue = _("{n} lines above: i shows them").format(n=above)
+        else:
+            cue = ""
+        if cue != self.border_subtitle:
+            self.border_subtitle = cue
 
     def pin(
         self, in_hand: CaseInHand | None, now: dt.datetime | None = None, lost: str | None = None
@@ -91,6 +147,8 @@ class CaseHeader(Vertical):
         self.show(detail)
 
     def show(self, detail: CaseDetail | None) -> None:
+        if self.scroll_y and (detail and detail.case_id) != (self.detail and self.detail.case_id):
+            self.scroll_home(animate=False)  # another case: its summary from the top
         self.detail = detail
         self._show_pin()  # the name on it comes from the detail
         # The summary says who works the case and until when, which the pin can change;
@@ -99,6 +157,7 @@ class CaseHeader(Vertical):
             self.query_one("#case-detail", Static),
             self._render_detail(detail) if detail else Text(_("No case selected."), "dim"),
         )
+        self.call_after_refresh(self._show_cue)
 
     def _show_pin(self) -> None:
         line = self._pinned_line()
@@ -248,7 +307,7 @@ class CaseHeader(Vertical):
         t.append("\n")
         if d.phones:
             numbers = ", ".join(
-                f"{p.number} ({label('relation', p.relation)}"
+                f"{p.number.replace(' ', NBSP)} ({label('relation', p.relation)}"
                 + (", " + _("do not call") if p.do_not_call else "")
                 + ")"
                 for p in d.phones

@@ -403,6 +403,13 @@ BINDINGS: list[BindingType] = [
         N_("Show one full ID number, address or phone number (recorded in the audit log)"),
         "desk.reveal",
     ),
+    _binding(
+        "i",
+        "case_details",
+        N_("Whole case"),
+        N_("Scroll the case summary when it is taller than its room; again to leave it"),
+        "desk.case_details",
+    ),
 ]
 
 

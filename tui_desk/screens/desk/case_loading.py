@@ -147,6 +147,15 @@ class CaseLoading(_Host):
                 markup=False,
             )
 
+    def action_case_details(self) -> None:
+        """The case summary takes the focus, so its lines out of sight can be scrolled to."""
+        header = self.query_one(CaseHeader)
+        if header.has_focus:
+            self._show("contacts")
+            return
+        self._show("contacts", focus=False)
+        header.focus_details(True)
+
     def _with_case(self, action: str, run: Callable[[CaseBundle], None]) -> None:
         """Run ``run`` on the case in hand as it is now (the key's moment).
 

@@ -63,7 +63,10 @@ class PlanDesk(DeskPart):
 
     def pending_adjustments(self, case_id: int | None = None) -> list[PendingAdjustment]:
         check_optional_id("case_id", case_id)
-        return adjustments.pending_adjustments(self.db, case_id=case_id)
+        rows = adjustments.pending_adjustments(self.db, case_id=case_id)
+        if case_id is None:
+            return rows  # the supervisors' list: its terms are read when one is opened
+        return adjustments.with_terms(self.db, rows, now=self.now(), profile=self.profile)
 
     def decide_adjustment(
         self, adjustment_id: int, *, approve: bool, note: str | None
