@@ -11,6 +11,7 @@ with that case (the desk decides what the case in hand allows); Escape or F7 goe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar
 
@@ -39,7 +40,7 @@ from tui_desk.views.my_day import (
 from tui_desk.views.supervision import OverrideRequestLine
 from tui_desk.widgets.agent_state import state_label
 from tui_desk.widgets.footer import DeskFooter
-from tui_desk.widgets.tables import bounded_caches
+from tui_desk.widgets.tables import bounded_caches, fill
 
 CALLBACK_LABELS = {
     CALLBACK_DONE: N_("done"),
@@ -47,6 +48,15 @@ CALLBACK_LABELS = {
     CALLBACK_DUE: N_("due now"),
     CALLBACK_LATER: N_("later"),
 }
+COLUMNS = (
+    ("when", N_("when")),
+    ("what", N_("what")),
+    ("case", N_("case")),
+    ("borrower", N_("borrower name")),
+    ("status", N_("status")),
+)
+"""The table's columns: (key, title before translation)."""
+
 PROMISE_LABELS = {"open": N_("due today"), "broken": N_("broken"), "kept": N_("kept")}
 CALLBACK_STYLES = {
     CALLBACK_DONE: "green",
@@ -117,14 +127,7 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
     def on_mount(self) -> None:
         self.title = _("My day")
         table = self.table
-        for key, caption in (
-            ("when", _("when")),
-            ("what", _("what")),
-            ("case", _("case")),
-            ("borrower", _("borrower name")),
-            ("status", _("status")),
-        ):
-            table.add_column(caption, key=key)
+        fill(table, COLUMNS, [])
         table.focus()
         self._read()
 
@@ -172,13 +175,15 @@ class MyDayScreen(ForwardsWorkerErrors, Screen[int | None]):
         table = self.table
         keep = self._cursor_key()
         with self.app.batch_update():
-            table.clear()
             self._cases = {}
+            filled: list[tuple[str, Sequence[Text]]] = []
             for n, (cells, case_id) in enumerate(lines):
                 key = f"{n}:{case_id}" if case_id is not None else f"{n}:-"
-                table.add_row(*cells, key=key)
+                filled.append((key, cells))
                 if case_id is not None:
                     self._cases[key] = case_id
+            # Columns as wide as their widest cell from the first frame on (tables.fill).
+            fill(table, COLUMNS, filled)
             rows = [f"{n}:{c if c is not None else '-'}" for n, (_cells, c) in enumerate(lines)]
             if keep in rows:
                 table.move_cursor(row=rows.index(keep), animate=False)
