@@ -27,6 +27,9 @@ COLUMNS = (
     ("party", N_("Party")),
     ("agent", N_("Agent")),
 )
+DROP_ORDER = ("agent", "party", "channel", "number")
+"""The columns left out first when the log has no room for all (80 columns): time,
+outcome and note stay; the whole line is under the table anyway."""
 
 
 class ContactLogPanel(Vertical):
@@ -40,6 +43,10 @@ class ContactLogPanel(Vertical):
         super().__init__(id=id)
         self.timezone = timezone
         self.contacts: tuple[ContactLine, ...] = ()
+        self._rows: list[tuple[str, tuple[Text, ...]]] = []
+        self._width = 0
+        self.hidden_columns: list[str] = []
+        """The keys of the columns left out for want of room."""
 
     def compose(self) -> ComposeResult:
         yield bounded_caches(
@@ -79,9 +86,20 @@ class ContactLogPanel(Vertical):
                     Text(_("auto") if c.automatic else (c.agent_name or DASH), style=style),
                 ),
             ))  # fmt: skip
+        self._rows = rows
         with self.app.batch_update():
-            fill(table, COLUMNS, rows)
+            self.hidden_columns = fill(table, COLUMNS, rows, drop_order=DROP_ORDER)
             self._show_note(self.contacts[0] if self.contacts else None)
+
+    def on_resize(self) -> None:
+        # Another width may show other columns (only a change of width: not each frame).
+        width = self.table.scrollable_content_region.width
+        if width != self._width:
+            self._width = width
+            if self._rows:
+                keep = self.table.cursor_row
+                self.hidden_columns = fill(self.table, COLUMNS, self._rows, drop_order=DROP_ORDER)
+                self.table.move_cursor(row=keep, animate=False)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()

@@ -22,7 +22,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from tui_desk.i18n import _
+from tui_desk.i18n import _, ngettext
 
 CACHED_CELLS = 1_000
 """Rendered cells a desk table keeps (Textual: 10,000); a 160x50 screen shows ~500."""
@@ -46,15 +46,53 @@ def fill(
     table: DataTable[Text],
     columns: Sequence[tuple[str, str]],
     rows: Sequence[tuple[str, Sequence[Text]]],
-) -> None:
-    """Replace the table's columns ``(key, untranslated title)`` and rows ``(key, cells)``."""
-    widths = [cell_len(_(title)) for _key, title in columns]
+    *,
+    drop_order: Sequence[str] | None = None,
+) -> list[str]:
+    """Replace the table's columns ``(key, untranslated title)`` and rows ``(key, cells)``;
+    returns the keys of the columns left out.
+
+    With ``drop_order`` the table never scrolls sideways nor cuts a value: when its
+    columns need more room than it has, whole columns are left out in that order, and the
+    last column shown says how many are hidden (the queue's and the board's way).
+    """
+    titles = [_(title) for _key, title in columns]
+    widths = [cell_len(title) for title in titles]
     for _key, cells in rows:
         for i, cell in enumerate(cells):
             widths[i] = max(widths[i], cell.cell_len)
+    shown = list(range(len(columns)))
+    room = table.scrollable_content_region.width
+    if drop_order is not None and room > 0:
+        pad = 2 * table.cell_padding
+        drop = [i for key in drop_order for i, (k, _t) in enumerate(columns) if k == key]
+        while len(shown) > 1:
+            last = shown[-1]
+            title = hidden_title(titles[last], len(columns) - len(shown))
+            need = sum(
+                max(widths[i], cell_len(title)) if i == last else widths[i] for i in shown
+            ) + pad * len(shown)
+            if need <= room or not drop:
+                break
+            gone = drop.pop(0)
+            if gone in shown:
+                shown.remove(gone)
+    hidden = len(columns) - len(shown)
     with table.app.batch_update():
         table.clear(columns=True)
-        for (key, title), width in zip(columns, widths, strict=True):
-            table.add_column(Text(_(title)), key=key, width=width)
+        for n, i in enumerate(shown):
+            key = columns[i][0]
+            title = hidden_title(titles[i], hidden) if n == len(shown) - 1 else titles[i]
+            table.add_column(Text(title), key=key, width=max(widths[i], cell_len(title)))
         for key, cells in rows:
-            table.add_row(*cells, key=key)
+            table.add_row(*(cells[i] for i in shown), key=key)
+    return [columns[i][0] for i in range(len(columns)) if i not in shown]
+
+
+def hidden_title(title: str, hidden: int) -> str:
+    """A column's title, saying how many columns after it are hidden for want of room."""
+    if not hidden:
+        return title
+    return ngettext("{title} ({n} hidden)", "{title} ({n} hidden)", hidden).format(
+        title=title, n=hidden
+    )
