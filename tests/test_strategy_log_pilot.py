@@ -49,8 +49,15 @@ async def test_the_contact_log_shows_an_automatic_callback_with_its_rule(
         log = app.query_one(ContactLogPanel)
         [line] = log.contacts
         assert (line.auto_rule, line.auto_action) == ("broken promise", "callback")
-        row = [str(cell) for cell in log.table.get_row_at(0)]
-        assert row[1] == "automatic" and row[2] == "callback" and row[6] == "auto"
-        assert row[3].startswith("auto: broken")
+        table = log.table
+        cells = {
+            str(column.key.value): str(cell)
+            for column, cell in zip(table.ordered_columns, table.get_row_at(0), strict=True)
+        }
+        # At 80 columns some columns are left out whole (the contact log's drop order).
+        for key, value in {"channel": "automatic", "outcome": "callback", "agent": "auto"}.items():
+            assert key in log.hidden_columns or cells[key] == value
+        assert cells["note"].startswith("auto: broken")
+        assert "outcome" in cells
         assert "auto: broken promise -> callback" in log.note_text
         assert "auto: broken promise -> callback" in screen_text(app)
