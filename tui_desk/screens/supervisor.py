@@ -49,6 +49,7 @@ from tui_desk.widgets.board import (
     RISK_COLUMNS,
     KeyedTable,
     TodayFigures,
+    WidthAwareStatic,
     age,
     agent_rows,
     depth_rows,
@@ -162,7 +163,7 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
         with Container(id="board-body"):
             with Vertical(id="board-pane-today", classes="board-pane"):
                 yield TodayFigures(id="today")
-                yield Static(id="today-risks")
+                yield WidthAwareStatic(self._show_risk_counts, id="today-risks")
                 yield Static(id="today-orphans")
             # Agents before queues: the wide grid places panes row by row.
             with Vertical(id="board-pane-agents", classes="board-pane"):
@@ -170,7 +171,7 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
             with Vertical(id="board-pane-queues", classes="board-pane"):
                 yield KeyedTable(DEPTH_COLUMNS, id="depth", fit=True, drop_order=DEPTH_DROP_ORDER)
             with Vertical(id="board-pane-risks", classes="board-pane"):
-                yield Static(id="risk-counts")
+                yield WidthAwareStatic(self._show_risk_counts, id="risk-counts")
                 yield KeyedTable(
                     RISK_COLUMNS, id="risks", fit=True, drop_order=("who",), flex="detail"
                 )
@@ -226,9 +227,7 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
         with self.app.batch_update():
             self._status(board, now)
             self.query_one(TodayFigures).show(board.today, board.trends, currency)
-            counts = risk_counts_text(board.risk_counts)
-            self._update_static("#risk-counts", counts)
-            self._update_static("#today-risks", Text.assemble((_("At risk: "), "bold"), counts))
+            self._show_risk_counts()
             orphans = (
                 Text(
                     "! "
@@ -256,6 +255,19 @@ class SupervisorScreen(BoardPolling, PanedScreen, inherit_bindings=False):
         # the terminal without scrolling sideways.
         rows = risk_rows(board.risks, now, self.service.timezone, self.marked, detail_width=None)
         self.table("risks").sync(rows)
+
+    def _show_risk_counts(self) -> None:
+        """The counts at risk, broken between items at the width each line is shown at."""
+        board = self.board
+        if board is None:
+            return
+        for selector, lead in (
+            ("#risk-counts", None),
+            ("#today-risks", Text(_("At risk: "), style="bold")),
+        ):
+            width = self.query_one(selector, Static).content_region.width
+            counts = risk_counts_text(board.risk_counts, width=width, lead=lead)
+            self._update_static(selector, counts)
 
     def _update_static(self, selector: str, content: Text) -> None:
         widget = self.query_one(selector, Static)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len, set_cell_size
@@ -306,17 +306,41 @@ def _risk_style(kind: str) -> str:
     return ""
 
 
-def risk_counts_text(counts: dict[str, int]) -> Text:
-    """Every kind with its count (uncapped), the ones above zero highlighted."""
-    text = Text()
-    for kind in RISK_KINDS:
+class WidthAwareStatic(Static):
+    """A Static whose text depends on its width: it calls ``on_width`` when its width
+    changes (a resize, its pane shown), so its owner can make the text again."""
+
+    def __init__(self, on_width: Callable[[], None], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._on_width = on_width
+        self._width = -1
+
+    def on_resize(self) -> None:
+        width = self.content_region.width
+        if width != self._width:
+            self._width = width
+            self._on_width()
+
+
+def risk_counts_text(counts: dict[str, int], *, width: int = 0, lead: Text | None = None) -> Text:
+    """Every kind with its count (uncapped), the ones above zero highlighted, after
+    ``lead``. Given the ``width`` it is shown at, lines break between items, never inside
+    one ("0 leases" on one line, "overdue" on the next): Rich breaks at any space."""
+    text = lead.copy() if lead is not None else Text()
+    column = text.cell_len
+    for i, kind in enumerate(RISK_KINDS):
         n = counts.get(kind, 0)
-        if text:
+        item = Text()
+        item.append(str(n), style=("bold " + (_risk_style(kind) or "")) if n else "dim")
+        item.append(NBSP + _(RISK_SHORT[kind]).replace(" ", NBSP), style="" if n else "dim")
+        if i and width > 0 and column + 2 + item.cell_len > width:
+            text.append("\n")
+            column = 0
+        elif i:
             text.append("  ")
-        # No-break spaces inside an item: a narrow pane wraps between items, never
-        # inside one ("0 leases" on one line, "overdue" on the next).
-        text.append(str(n), style=("bold " + (_risk_style(kind) or "")) if n else "dim")
-        text.append(NBSP + _(RISK_SHORT[kind]).replace(" ", NBSP), style="" if n else "dim")
+            column += 2
+        text.append_text(item)
+        column += item.cell_len
     return text
 
 
