@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.text import Text
 
+from tui_desk.formatting import NBSP
 from tui_desk.i18n import _, set_language
-from tui_desk.widgets.board import NBSP, RISK_KINDS, RISK_SHORT, risk_counts_text
+from tui_desk.views.board import RISK_KINDS
+from tui_desk.widgets.board import RISK_SHORT, risk_counts_text
 
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])
