@@ -37,6 +37,7 @@ TASKS: dict[str, str] = {
     "answers": N_("Reading the answers to your override requests"),
     "my-day": N_("Reading your day"),
     "agent-state": N_("Changing your state"),
+    "state-poll": N_("Reading your state (another desk of yours may have changed it)"),
     "calendar-poll": N_("Looking for visits booked or changed elsewhere"),
     "calendar": N_("Reading the visit calendar"),
     "visit-action": N_("Working on the visit"),
