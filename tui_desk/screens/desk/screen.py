@@ -285,7 +285,9 @@ class DeskScreen(
     @property
     def is_settled(self) -> bool:
         """No case load is waiting on a debounce and no worker is running."""
-        workers = [w for w in self.workers if w.group not in ("lease-poll", "answers", "state-poll")]
+        workers = [
+            w for w in self.workers if w.group not in ("lease-poll", "answers", "state-poll")
+        ]
         workers += self.queue.workers
         if any(isinstance(s, ModalScreen) for s in self.app.screen_stack):
             workers += [w for s in self.app.screen_stack for w in s.workers]
