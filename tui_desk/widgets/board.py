@@ -24,10 +24,10 @@ from textual.widgets import DataTable, Sparkline, Static
 from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowDoesNotExist
 
 from tui_desk.formatting import DASH, NBSP, label, local, money
-from tui_desk.i18n import N_, _, ngettext
+from tui_desk.i18n import N_, _
 from tui_desk.views.board import RISK_KINDS, AgentLine, DepthLine, RiskLine, TodayCounts, Trend
 from tui_desk.widgets.agent_state import pause_reason_label, state_label
-from tui_desk.widgets.tables import bounded_caches
+from tui_desk.widgets.tables import bounded_caches, hidden_title
 
 Cell = str | Text
 Row = tuple[str, tuple[Cell, ...]]
@@ -399,12 +399,7 @@ class KeyedTable(DataTable[Cell]):
 
     @staticmethod
     def _title(title: str, hidden: int) -> str:
-        text = _(title) if title else ""
-        if not hidden:
-            return text
-        return ngettext("{title} ({n} hidden)", "{title} ({n} hidden)", hidden).format(
-            title=text, n=hidden
-        )
+        return hidden_title(_(title) if title else "", hidden)
 
     @property
     def hidden_columns(self) -> list[str]:
