@@ -56,6 +56,7 @@ from tui_desk.services.context import Actor
 from tui_desk.services.desk import DeskService
 from tui_desk.services.dialing import Dialer
 from tui_desk.services.errors import ServiceError
+from tui_desk.widgets import strips
 
 logger = logging.getLogger("tui_desk")
 
@@ -80,6 +81,9 @@ _KEY_NAMES = {
     "end": "End",
     "space": "Space",
 }
+
+
+strips.install()  # lines of the screen freed by their reference count (widgets/strips)
 
 
 class DeskApp(App[None], inherit_bindings=False):
