@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tui_desk import formatting
-from tui_desk.i18n import set_language
+from tui_desk.i18n import LANGUAGES, set_language
 
 TZ = "Asia/Shanghai"
 AT = dt.datetime(2026, 3, 2, 1, 5, tzinfo=dt.UTC)  # 09:05 in Shanghai
@@ -63,13 +63,71 @@ def test_month_day_names_another_year() -> None:
 
 
 def test_babel_loads_on_first_use_only() -> None:
+    """Amounts and times in the interface's own languages need no locale data; a
+    percentage, a weekday or another language loads it."""
     code = (
-        "import sys, tui_desk.formatting as f\n"
-        "assert 'babel.numbers' not in sys.modules and 'babel.dates' not in sys.modules\n"
-        "f.money(1)\n"
+        "import sys, datetime as dt, tui_desk.formatting as f\n"
+        "f.money(1); f.number(12345); f.local(dt.datetime.now(dt.UTC), 'Asia/Shanghai')\n"
+        "assert not [m for m in sys.modules if m.startswith('babel')], 'babel loaded'\n"
+        "f.percent(1, 3)\n"
         "assert 'babel.numbers' in sys.modules\n"
+        "f.local(dt.datetime.now(dt.UTC), 'Asia/Shanghai', '%a %H:%M')\n"
+        "assert 'babel.dates' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_languages_separators_are_babels(lang: str) -> None:
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    assert formatting._SEPARATORS[lang] == (get_group_symbol(lang), get_decimal_symbol(lang))
+
+
+_ZONES = ["Asia/Shanghai", "America/Chicago", "UTC", "Asia/Kolkata", "Pacific/Chatham"]
+# Formats as the desk writes them: directives with separators between them (Babel's own
+# patterns cannot hold two directives side by side, nor a lone apostrophe).
+_FORMATS = st.builds(
+    lambda first, rest: first + "".join(sep + d for sep, d in rest),
+    st.sampled_from(sorted(formatting._DIGITS)),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["-", ":", " ", "/", "T", ".", "年", "月", "日 ", " at "]),
+            st.sampled_from(sorted(formatting._DIGITS)),
+        ),
+        max_size=5,
+    ),
+)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@given(
+    moment=st.datetimes(
+        min_value=dt.datetime(1, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.just(dt.UTC),
+    ),
+    zone=st.sampled_from(_ZONES),
+    fmt=st.one_of(
+        st.sampled_from(["%H:%M", "%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y"]), _FORMATS
+    ),
+)
+def test_times_in_digits_read_as_babel_writes_them(
+    lang: str, moment: dt.datetime, zone: str, fmt: str
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_datetime
+
+    local = moment.astimezone(ZoneInfo(zone))
+    set_language(lang)
+    try:
+        expected = format_datetime(
+            local, formatting._pattern(fmt), tzinfo=local.tzinfo, locale=lang
+        )
+        assert formatting.local(moment, zone, fmt) == expected
+    finally:
+        set_language("en")
 
 
 _NUMBERS = st.one_of(

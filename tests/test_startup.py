@@ -61,6 +61,7 @@ FORBIDDEN = (
     "tui_desk.screens.state_modals",
     "tui_desk.screens.visit_modals",
     "holidays",  # the office's countries are shipped tables (rules/holiday_tables)
+    "babel",  # amounts and times in the interface's languages need no locale data
 )
 
 _PROBE = """\

@@ -68,8 +68,17 @@ def _number(value: int | Decimal, places: int | None, language: str) -> str:
     return str(format_decimal(value, format=pattern, locale=_babel_locale(language)))
 
 
+# Babel's group and decimal symbols for the interface's own languages, so that drawing an
+# amount needs no locale data (about 4 MB and 10 ms the desk would load on its first
+# frame); a test holds them equal to Babel's. Any other language asks Babel.
+_SEPARATORS = {"en": (",", "."), "zh_CN": (",", ".")}
+
+
 @functools.cache
 def _separators(language: str) -> tuple[str, str]:
+    known = _SEPARATORS.get(language)
+    if known is not None:
+        return known
     from babel.numbers import get_decimal_symbol, get_group_symbol
 
     locale = _babel_locale(language)
@@ -203,10 +212,42 @@ def local(ts: dt.datetime | None, timezone: str, fmt: str = "%Y-%m-%d %H:%M") ->
     directives, rendered by Babel in the interface's language)."""
     if ts is None:
         return DASH
+    moment = ts.astimezone(ZoneInfo(timezone))
+    digits = _digits_only(fmt)
+    if digits is not None and current_language() in _SEPARATORS:
+        return digits.format(moment)
     from babel.dates import format_datetime
 
-    moment = ts.astimezone(ZoneInfo(timezone))
     return str(format_datetime(moment, _pattern(fmt), tzinfo=moment.tzinfo, locale=_locale()))
+
+
+# The directives whose CLDR pattern is only digits, the same in the interface's languages
+# (Latin digits, zero-padded): written without Babel. A test compares them with Babel's.
+_DIGITS = {
+    "%Y": "{0.year:04d}",
+    "%m": "{0.month:02d}",
+    "%d": "{0.day:02d}",
+    "%H": "{0.hour:02d}",
+    "%M": "{0.minute:02d}",
+    "%S": "{0.second:02d}",
+}
+
+
+@functools.cache
+def _digits_only(fmt: str) -> str | None:
+    """``fmt`` as a ``str.format`` template when every directive in it is a number (the
+    rest is copied as it stands); None when one needs the language (``%a``, ``%Z``)."""
+    parts: list[str] = []
+    pos = 0
+    for match in re.finditer(r"%[A-Za-z]", fmt):
+        field = _DIGITS.get(match.group(0))
+        if field is None:
+            return None
+        parts.append(fmt[pos : match.start()].replace("{", "{{").replace("}", "}}"))
+        parts.append(field)
+        pos = match.end()
+    parts.append(fmt[pos:].replace("{", "{{").replace("}", "}}"))
+    return "".join(parts)
 
 
 def short_local(ts: dt.datetime | None, timezone: str) -> str:

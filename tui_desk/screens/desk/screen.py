@@ -46,6 +46,7 @@ from tui_desk.screens.desk.case_loading import CaseLoading
 from tui_desk.screens.desk.host import DeskFilter, StateRequest, Typed
 from tui_desk.screens.desk.leases import LeaseKeys
 from tui_desk.screens.desk.my_day_keys import MyDayKeys
+from tui_desk.screens.desk.offered import KeysOffered
 from tui_desk.screens.desk.queue_filter import QueueFilterKeys
 from tui_desk.screens.failures import WorkerFailure
 from tui_desk.screens.paned import Pane, PanedScreen
@@ -117,6 +118,14 @@ class DeskScreen(
 
     BINDINGS: ClassVar[list[BindingType]] = BINDINGS
 
+    # Whether keys are kept for later follows these; the footer is told when it changes
+    # (screens/desk/offered.py).
+    claim_in_flight = KeysOffered(False)
+    _hand_loading = KeysOffered(False)
+    _replaying = KeysOffered(False)
+    _replaying_key = KeysOffered(False)
+    in_hand: KeysOffered[CaseInHand | None] = KeysOffered(None)
+
     STATE_TICK_SECONDS: ClassVar[float] = 1.0
     """How often the header's state timer is counted (on the desk's clock, no database)."""
     STATE_POLL_SECONDS: ClassVar[float] = 3.0
@@ -155,7 +164,7 @@ class DeskScreen(
         self.side_pane = "contacts"
         self.bundle: CaseBundle | None = None
         self.filter = DeskFilter()
-        self.in_hand: CaseInHand | None = None
+        self.in_hand = None
         self.claim_in_flight = False
         self._hand_loading = False
         self._claims = 0
