@@ -47,8 +47,9 @@ class WalCopier:
         self._conn = sqlite3.connect(db.url.database, check_same_thread=False)
         self._wake = threading.Event()
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="import-walcopy", daemon=True)
-        self._thread.start()
+        # Started at the first commit: by then the checking helper (a fork of this
+        # process) has started, so it is never forked while the thread is inside SQLite.
+        self._thread: threading.Thread | None = None
 
     @staticmethod
     def hand_over(conn: Connection) -> None:
@@ -60,21 +61,27 @@ class WalCopier:
 
     def nudge(self) -> None:
         """Something was committed: copy it."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="import-walcopy", daemon=True)
+            self._thread.start()
         self._wake.set()
 
     def _run(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()
+            # Read before copying: a close during this copy means one more round.
+            last = self._stopping
             # Busy or interrupted: the next nudge (or any desk's commit) copies it.
             with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            if self._stopping:
+            if last:
                 return
 
     def close(self) -> None:
         """Copy what is left, and stop."""
         self._stopping = True
-        self._wake.set()
-        self._thread.join()
+        if self._thread is not None:
+            self._wake.set()
+            self._thread.join()
         self._conn.close()
