@@ -114,8 +114,9 @@ no bank payment has matched, oldest first), and the cases opened, reopened or mo
 toward the archive. The ledger's own ``visit.reconcile`` events name each match.
 
 Benchmark: ``bench/import_bench.py`` (100,000 accounts on SQLite, two cores shared with
-other work: about 110 us of CPU a row, some 25 of them checking it, 35 the driver's
-inserts and 15 the commits; the README has the figures and where the rest goes).
+other work: about 125 us of CPU a row, some 30 of them checking it, 20 the driver's
+inserts, 13 the commits and 18 the log copier's thread; the README has the figures and
+where the rest goes).
 
 Modules: ``sources`` (reading), ``checking`` (a row's verdict, before any transaction),
 ``known`` (what is on file), ``rows`` (one row's writes), ``batch`` (a transaction of
