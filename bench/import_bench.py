@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import gc
 import os
 import random
 import resource
@@ -32,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tui_desk.collector import paced_for_import
 from tui_desk.db.engine import Database, open_database
 from tui_desk.db.migrate import upgrade
 from tui_desk.demo.reference import CITIES, MOBILE_PREFIXES
@@ -223,48 +223,49 @@ def main() -> int:
             f"generated {args.accounts:,} accounts in {time.perf_counter() - started:.1f} s "
             f"({accounts_csv.stat().st_size / 1e6:.1f} MB) on {db.describe()}"
         )
-        # As ``tui-desk import`` does: what is loaded now lives on, out of the collector's way.
-        gc.freeze()
-        _timed(
-            "accounts",
-            lambda: import_csv(
-                db,
-                accounts_csv,
-                now=NOW,
-                profile=PROFILE,
-                batch_size=args.batch_size,
-                progress=_progress("accounts"),
-                parallel=parallel,
-            ),
-        )
-        if args.again:
+        # As ``tui-desk import`` does: what is loaded now lives on, out of the collector's
+        # way, and young collections are spaced for the import's chunks.
+        with paced_for_import():
             _timed(
-                "re-import",
+                "accounts",
                 lambda: import_csv(
                     db,
                     accounts_csv,
                     now=NOW,
                     profile=PROFILE,
                     batch_size=args.batch_size,
-                    progress=_progress("again"),
+                    progress=_progress("accounts"),
                     parallel=parallel,
                 ),
             )
-        if args.payments:
-            payments_csv = folder / "payments.csv"
-            write_payments(payments_csv, overdue, args.payments)
-            _timed(
-                "payments",
-                lambda: import_csv(
-                    db,
-                    payments_csv,
-                    now=NOW,
-                    profile=PROFILE,
-                    batch_size=args.batch_size,
-                    progress=_progress("payments"),
-                    parallel=parallel,
-                ),
-            )
+            if args.again:
+                _timed(
+                    "re-import",
+                    lambda: import_csv(
+                        db,
+                        accounts_csv,
+                        now=NOW,
+                        profile=PROFILE,
+                        batch_size=args.batch_size,
+                        progress=_progress("again"),
+                        parallel=parallel,
+                    ),
+                )
+            if args.payments:
+                payments_csv = folder / "payments.csv"
+                write_payments(payments_csv, overdue, args.payments)
+                _timed(
+                    "payments",
+                    lambda: import_csv(
+                        db,
+                        payments_csv,
+                        now=NOW,
+                        profile=PROFILE,
+                        batch_size=args.batch_size,
+                        progress=_progress("payments"),
+                        parallel=parallel,
+                    ),
+                )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS {peak:.0f} MB")
         db.dispose()

@@ -80,14 +80,23 @@ def _savepoint(s: Session, name: str = "import_row") -> Iterator[None]:
     conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
 
+class _BulkRefused(Exception):
+    """The driver refused a multi-row write: the transaction is rolled back and the chunk
+    is written again, row by row."""
+
+
 def _insert_new_rows(
     s: Session, run: Run, accounts: list[AccountRecord], known: Known, out: ChunkResult
 ) -> set[int]:
     """New accounts of new borrowers, written together: a few multi-row statements.
 
     The rows are already checked, so such a batch practically never fails; when it
-    does, its savepoint is rolled back and the caller writes the same rows one by one,
-    each in its own savepoint (so a failing row still leaves nothing behind).
+    does, ``_BulkRefused`` rolls the whole transaction back (these statements are its
+    first writes) and the caller writes the same rows one by one, each in its own
+    savepoint (so a failing row still leaves nothing behind). No savepoint of their own:
+    SQLite would copy every page they touch into its statement journal first, and at
+    100,000 accounts a chunk's new rows touch some 2,800 pages of the random-key indexes
+    (the queues' priorities, reversed phone and ID digits).
     Returns the ``id()`` of each row written here (records are frozen dataclasses whose
     hash walks every field, the borrower's included: the rows' identities are cheaper).
     """
@@ -101,101 +110,100 @@ def _insert_new_rows(
     bulk = BulkWriter(s.connection())
     firsts = [recs[0].borrower for recs in groups.values()]
     try:
-        with _savepoint(s, "import_new_rows"):
-            ids = bulk.new_ids(BORROWER, len(firsts))
-            bulk.insert(
-                BORROWER,
-                [
+        ids = bulk.new_ids(BORROWER, len(firsts))
+        bulk.insert(
+            BORROWER,
+            [
+                {
+                    "id": bid,
+                    "external_id": b.external_id,
+                    "name": b.name,
+                    "id_number": b.id_number,
+                    "id_rev": reverse_digits(b.id_number),
+                    "address": b.address,
+                    "city": b.city,
+                    "district": b.district,
+                    "region_code": b.region_code,
+                    "timezone": b.zone_for_new,
+                    "created_at": run.now,
+                }
+                for bid, b in zip(ids, firsts, strict=True)
+            ],
+        )
+        phones: list[dict[str, Any]] = []
+        cases: list[dict[str, Any]] = []
+        case_owner: list[int] = []
+        next_action = default_next_action(run.now, run.profile)
+        for bid, recs in zip(ids, groups.values(), strict=True):
+            b = recs[0].borrower
+            phones += phone_rows(bid, ((p.e164, p.kind) for p in b.phones), run.now)
+            overdue = [r for r in recs if r.status == AccountStatus.OVERDUE.value]
+            if overdue:
+                since = min(r.overdue_since for r in overdue if r.overdue_since is not None)
+                amount = sum(r.overdue_minor for r in overdue)
+                priority, bucket = case_priority(
+                    run,
+                    overdue_since=since,
+                    overdue_minor=amount,
+                    broken_promises=0,
+                    next_action_at=next_action,
+                )
+                cases.append(
                     {
-                        "id": bid,
-                        "external_id": b.external_id,
-                        "name": b.name,
-                        "id_number": b.id_number,
-                        "id_rev": reverse_digits(b.id_number),
-                        "address": b.address,
-                        "city": b.city,
-                        "district": b.district,
-                        "region_code": b.region_code,
-                        "timezone": b.zone_for_new,
-                        "created_at": run.now,
+                        "borrower_id": bid,
+                        "status": CaseStatus.OPEN,
+                        "stage": Stage.NEW,
+                        "owner_id": None,
+                        "stale": False,
+                        "on_hold": False,
+                        "priority": priority,
+                        "dpd_bucket": bucket,
+                        "overdue_since": since,
+                        "overdue_minor": amount,
+                        "broken_promises": 0,
+                        "next_action_at": next_action,
+                        "registered": False,
+                        "documents_complete": False,
+                        "opened_at": run.now,
+                        "version": 1,
                     }
-                    for bid, b in zip(ids, firsts, strict=True)
-                ],
-            )
-            phones: list[dict[str, Any]] = []
-            cases: list[dict[str, Any]] = []
-            case_owner: list[int] = []
-            next_action = default_next_action(run.now, run.profile)
-            for bid, recs in zip(ids, groups.values(), strict=True):
-                b = recs[0].borrower
-                phones += phone_rows(bid, ((p.e164, p.kind) for p in b.phones), run.now)
-                overdue = [r for r in recs if r.status == AccountStatus.OVERDUE.value]
-                if overdue:
-                    since = min(r.overdue_since for r in overdue if r.overdue_since is not None)
-                    amount = sum(r.overdue_minor for r in overdue)
-                    priority, bucket = case_priority(
-                        run,
-                        overdue_since=since,
-                        overdue_minor=amount,
-                        broken_promises=0,
-                        next_action_at=next_action,
-                    )
-                    cases.append(
-                        {
-                            "borrower_id": bid,
-                            "status": CaseStatus.OPEN,
-                            "stage": Stage.NEW,
-                            "owner_id": None,
-                            "stale": False,
-                            "on_hold": False,
-                            "priority": priority,
-                            "dpd_bucket": bucket,
-                            "overdue_since": since,
-                            "overdue_minor": amount,
-                            "broken_promises": 0,
-                            "next_action_at": next_action,
-                            "registered": False,
-                            "documents_complete": False,
-                            "opened_at": run.now,
-                            "version": 1,
-                        }
-                    )
-                    case_owner.append(bid)
-            bulk.insert(PHONE, phones)
-            new_cases = bulk.new_ids(CASE, len(cases))
-            for new_id, row in zip(new_cases, cases, strict=True):
-                row["id"] = new_id
-            bulk.insert(CASE, cases)
-            case_ids = dict(zip(case_owner, new_cases, strict=True))
-            rows: list[dict[str, Any]] = []
-            for bid, recs in zip(ids, groups.values(), strict=True):
-                for rec in recs:
-                    overdue_account = rec.status == AccountStatus.OVERDUE.value
-                    rows.append(
-                        {
-                            "external_id": rec.external_id,
-                            "borrower_id": bid,
-                            "case_id": case_ids[bid] if overdue_account else None,
-                            "product": Product(rec.product),
-                            "status": AccountStatus(rec.status),
-                            "currency": rec.currency,
-                            "principal_minor": rec.principal_minor,
-                            "outstanding_principal_minor": rec.outstanding_principal_minor,
-                            "outstanding_interest_minor": rec.outstanding_interest_minor,
-                            "outstanding_penalty_minor": rec.outstanding_penalty_minor,
-                            "outstanding_fees_minor": rec.outstanding_fees_minor,
-                            "overdue_minor": rec.overdue_minor,
-                            "annual_rate": rec.annual_rate,
-                            "opened_on": rec.opened_on,
-                            "overdue_since": rec.overdue_since,
-                        }
-                    )
-            account_ids = bulk.new_ids(ACCOUNT, len(rows))
-            for account_id, row in zip(account_ids, rows, strict=True):
-                row["id"] = account_id
-            bulk.insert(ACCOUNT, rows)
-    except (SQLAlchemyError, bulk.errors):
-        return set()  # written row by row instead, where the failing row is found
+                )
+                case_owner.append(bid)
+        bulk.insert(PHONE, phones)
+        new_cases = bulk.new_ids(CASE, len(cases))
+        for new_id, row in zip(new_cases, cases, strict=True):
+            row["id"] = new_id
+        bulk.insert(CASE, cases)
+        case_ids = dict(zip(case_owner, new_cases, strict=True))
+        rows: list[dict[str, Any]] = []
+        for bid, recs in zip(ids, groups.values(), strict=True):
+            for rec in recs:
+                overdue_account = rec.status == AccountStatus.OVERDUE.value
+                rows.append(
+                    {
+                        "external_id": rec.external_id,
+                        "borrower_id": bid,
+                        "case_id": case_ids[bid] if overdue_account else None,
+                        "product": Product(rec.product),
+                        "status": AccountStatus(rec.status),
+                        "currency": rec.currency,
+                        "principal_minor": rec.principal_minor,
+                        "outstanding_principal_minor": rec.outstanding_principal_minor,
+                        "outstanding_interest_minor": rec.outstanding_interest_minor,
+                        "outstanding_penalty_minor": rec.outstanding_penalty_minor,
+                        "outstanding_fees_minor": rec.outstanding_fees_minor,
+                        "overdue_minor": rec.overdue_minor,
+                        "annual_rate": rec.annual_rate,
+                        "opened_on": rec.opened_on,
+                        "overdue_since": rec.overdue_since,
+                    }
+                )
+        account_ids = bulk.new_ids(ACCOUNT, len(rows))
+        for account_id, row in zip(account_ids, rows, strict=True):
+            row["id"] = account_id
+        bulk.insert(ACCOUNT, rows)
+    except (SQLAlchemyError, bulk.errors) as exc:
+        raise _BulkRefused from exc  # written row by row instead, where the failing row is found
     written: set[int] = set()
     position = 0
     for bid, recs in zip(ids, groups.values(), strict=True):
@@ -226,10 +234,24 @@ def _insert_new_rows(
 
 
 def write_chunk(
-    run: Run, records: list[AccountRecord | PaymentRecord | Rejected]
+    run: Run, records: list[AccountRecord | PaymentRecord | Rejected], *, bulk: bool = True
 ) -> tuple[ChunkResult, float, list[AccountRecord | PaymentRecord | Rejected]]:
     """Write the rows in one transaction; returns what it did, its duration and the rows
-    it left for the next transaction (when it ran past ``TRANSACTION_SECONDS``)."""
+    it left for the next transaction (when it ran past ``TRANSACTION_SECONDS``).
+
+    ``bulk``: new accounts of new borrowers go in through the driver's multi-row writes
+    first; should those fail, the transaction is rolled back and the chunk is written
+    again with ``bulk`` False (every row on its own, as any other row).
+    """
+    try:
+        return _write_chunk(run, records, bulk=bulk)
+    except _BulkRefused:
+        return _write_chunk(run, records, bulk=False)
+
+
+def _write_chunk(
+    run: Run, records: list[AccountRecord | PaymentRecord | Rejected], *, bulk: bool
+) -> tuple[ChunkResult, float, list[AccountRecord | PaymentRecord | Rejected]]:
     out = ChunkResult()
     left: list[AccountRecord | PaymentRecord | Rejected] = []
     accounts = [r for r in records if isinstance(r, AccountRecord)]
@@ -237,8 +259,10 @@ def write_chunk(
     started = time.perf_counter()
     with run.db.write() as s:
         _sqlite_cache(s)
+        if run.walcopy is not None:
+            run.walcopy.hand_over(s.connection())
         known = load_known(s, accounts, payments)
-        fast = _insert_new_rows(s, run, accounts, known, out)
+        fast = _insert_new_rows(s, run, accounts, known, out) if bulk else set()
         deadline = started + TRANSACTION_SECONDS
         handled = 0
         for position, rec in enumerate(records):
@@ -312,4 +336,7 @@ def write_chunk(
                 rejected=ImportBatch.rejected + len(out.rejections),
             )
         )
-    return out, time.perf_counter() - started, left
+    seconds = time.perf_counter() - started
+    if run.walcopy is not None:
+        run.walcopy.nudge()
+    return out, seconds, left

@@ -28,6 +28,7 @@ from tui_desk.rules.profile import Profile
 from tui_desk.services.context import Actor
 from tui_desk.services.importer.results import ImportSummary
 from tui_desk.services.importer.sources import Chunk, RawRow, SourceError
+from tui_desk.services.importer.walcopy import WalCopier
 
 # From this many rows on, the rows' own checks run in a helper process (it costs ~0.1 s).
 PARALLEL_MIN_ROWS = 5_000
@@ -44,6 +45,8 @@ class Run:
     today: dt.date
     summary: ImportSummary
     seen: BatchLedger = field(default_factory=BatchLedger)
+    # SQLite: copies the log into the database after each commit (``walcopy``).
+    walcopy: WalCopier | None = None
 
 
 def check(run: Run, raw: RawRow) -> AccountRecord | PaymentRecord | Rejected:

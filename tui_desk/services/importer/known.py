@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, ColumnElement, ColumnExpressionArgument, any_, bindparam, select
 from sqlalchemy.orm import Session
 
 from tui_desk.db.models import Payment
 from tui_desk.rules.imports import AccountRecord, PaymentRecord
-from tui_desk.services.importer.tables import ACCOUNT, BORROWER, CASE, PHONE
+from tui_desk.services.importer.tables import ACCOUNT, BORROWER, CASE, PAYMENT, PHONE
 
 
 @dataclass
@@ -95,11 +95,23 @@ def _in_chunks(values: Sequence[str], size: int = 500) -> Iterator[Sequence[str]
         yield values[start : start + size]
 
 
+def _among(
+    column: ColumnElement[Any], values: Sequence[Any], postgresql: bool
+) -> ColumnExpressionArgument[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, where a
+    list of 500 took the server three times as long to plan and run (and the driver
+    and SQLAlchemy as long again to render and bind)."""
+    if postgresql:
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def load_known(s: Session, accounts: list[AccountRecord], payments: list[PaymentRecord]) -> Known:
     known = Known()
+    pg = s.get_bind().dialect.name == "postgresql"
     borrower_ids = sorted({r.borrower.external_id for r in accounts})
     for part in _in_chunks(borrower_ids):
-        for row in s.execute(select(BORROWER).where(BORROWER.c.external_id.in_(part))):
+        for row in s.execute(select(BORROWER).where(_among(BORROWER.c.external_id, part, pg))):
             known.borrowers[row.external_id] = BorrowerState(
                 row.id, _borrower_values(row), row.timezone, set()
             )
@@ -108,14 +120,16 @@ def load_known(s: Session, accounts: list[AccountRecord], payments: list[Payment
     for start in range(0, len(ids), 500):
         part_ids = ids[start : start + 500]
         for bid, e164 in s.execute(
-            select(PHONE.c.borrower_id, PHONE.c.e164).where(PHONE.c.borrower_id.in_(part_ids))
+            select(PHONE.c.borrower_id, PHONE.c.e164).where(
+                _among(PHONE.c.borrower_id, part_ids, pg)
+            )
         ):
             by_id[bid].phones.add(e164)
     account_ids = sorted(
         {r.external_id for r in accounts} | {r.account_external_id for r in payments}
     )
     for part in _in_chunks(account_ids):
-        for row in s.execute(select(ACCOUNT).where(ACCOUNT.c.external_id.in_(part))):
+        for row in s.execute(select(ACCOUNT).where(_among(ACCOUNT.c.external_id, part, pg))):
             known.accounts[row.external_id] = AccountState(
                 row.id, row.borrower_id, row.case_id, _account_values(row)
             )
@@ -123,13 +137,13 @@ def load_known(s: Session, accounts: list[AccountRecord], payments: list[Payment
     for start in range(0, len(borrower_pks), 500):
         for case_id, borrower_id in s.execute(
             select(CASE.c.id, CASE.c.borrower_id).where(
-                CASE.c.borrower_id.in_(borrower_pks[start : start + 500])
+                _among(CASE.c.borrower_id, borrower_pks[start : start + 500], pg)
             )
         ):
             known.cases[borrower_id] = case_id
     payment_ids = sorted({r.external_id for r in payments})
     for part in _in_chunks(payment_ids):
-        for p in s.scalars(select(Payment).where(Payment.external_id.in_(part))):
+        for p in s.scalars(select(Payment).where(_among(PAYMENT.c.external_id, part, pg))):
             assert p.external_id is not None
             known.payments[p.external_id] = PaymentState(
                 p.id, p.account_id, _payment_values(p.account_id, p)

@@ -37,6 +37,7 @@ from tui_desk.services.importer.sources import (
     csv_chunks,
     url_chunks,
 )
+from tui_desk.services.importer.walcopy import WalCopier
 
 DEFAULT_BATCH_SIZE = 500
 MAX_BATCH_SIZE = 1000
@@ -152,6 +153,10 @@ def run_import(
         batch_id = batch.id
     summary = ImportSummary(batch_id=batch_id, source=source)
     run = Run(db, actor, now, prof, office_today(now, prof), summary)
+    import os
+
+    if db.is_sqlite and not os.environ.get("NOWALCOPY"):
+        run.walcopy = WalCopier(db)
     done = 0
     try:
         # Checked before the transaction (the lock is held only for the writes), the
@@ -178,6 +183,9 @@ def run_import(
                 progress(done, chunk.total)
     except SourceError as exc:
         summary.error = str(exc)
+    finally:
+        if run.walcopy is not None:
+            run.walcopy.close()
     _finish(run, started)
     if summary.error:
         raise ImportFailed(summary.error, summary)

@@ -6,13 +6,21 @@ from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 
-from tui_desk.db.models import Borrower, BorrowerNameGram, CollectionCase, LoanAccount, Phone
+from tui_desk.db.models import (
+    Borrower,
+    BorrowerNameGram,
+    CollectionCase,
+    LoanAccount,
+    Payment,
+    Phone,
+)
 
 BORROWER = cast(Table, Borrower.__table__)
 PHONE = cast(Table, Phone.__table__)
 GRAM = cast(Table, BorrowerNameGram.__table__)
 ACCOUNT = cast(Table, LoanAccount.__table__)
 CASE = cast(Table, CollectionCase.__table__)
+PAYMENT = cast(Table, Payment.__table__)
 
 # Built once: the same statement objects keep SQLAlchemy's compiled cache hot, and the
 # values travel as parameters (per-row ``.values(...)`` costs more than the insert).
