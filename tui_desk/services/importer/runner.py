@@ -153,9 +153,7 @@ def run_import(
         batch_id = batch.id
     summary = ImportSummary(batch_id=batch_id, source=source)
     run = Run(db, actor, now, prof, office_today(now, prof), summary)
-    import os
-
-    if db.is_sqlite and not os.environ.get("NOWALCOPY"):
+    if db.is_sqlite:
         run.walcopy = WalCopier(db)
     done = 0
     try:
