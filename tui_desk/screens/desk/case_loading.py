@@ -223,7 +223,7 @@ class CaseLoading(_Host):
     def _show_loading(self) -> None:
         self._loading_timer = None
         for name in self.pane_names()[1:]:
-            self.pane_widget(name).border_subtitle = _("loading...")
+            self.set_pane_subtitle(name, _("loading..."))
 
     def _loaded(self) -> None:
         if self._loading_timer is not None:
@@ -262,21 +262,22 @@ class CaseLoading(_Host):
         self.query_one(AgreementPanel).show(bundle.agreement)
         # A strategy's own lines (a callback booked, a refusal) are not contact attempts.
         count = sum(1 for c in bundle.contacts if c.auto_id is None)
-        self.pane_widget("contacts").border_subtitle = (
+        self.set_pane_subtitle(
+            "contacts",
             ngettext(
                 "case {case_id}, {count} contact attempt",
                 "case {case_id}, {count} contact attempts",
                 count,
             ).format(case_id=bundle.case_id, count=count)
             if count
-            else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id)
+            else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id),
         )
         self._calendar_subtitle()
         subtitle = _("case {case_id}").format(case_id=bundle.case_id)
         files = self.files_went
         if files is not None and files[0] == bundle.case_id:
             subtitle += " | " + files[1]  # where the case's exported copies went
-        self.pane_widget("agreement").border_subtitle = subtitle
+        self.set_pane_subtitle("agreement", subtitle)
         if after_load is not None and after_load[0] == bundle.case_id:
             after_load[1](bundle)
         if not self.waiting_for_case:

@@ -322,7 +322,7 @@ class DeskScreen(
                 self._hand_loading = False
                 self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
-                self.pane_widget(name).border_subtitle = _("not loaded")
+                self.set_pane_subtitle(name, _("not loaded"))
         elif failure.group == "agent-state":
             self._state_request_failed()
         elif failure.group == "claim":
@@ -331,7 +331,7 @@ class DeskScreen(
                 self._loaded()
                 self._hand_loading = False
                 for name in self.pane_names()[1:]:
-                    self.pane_widget(name).border_subtitle = _("not loaded")
+                    self.set_pane_subtitle(name, _("not loaded"))
             self.claim_in_flight = False
             self._stop_claim_notice()
             self._show_lease()
