@@ -59,6 +59,10 @@ class AgentStateKeys(_Host):
     def _next_state_request(self) -> None:
         if self._state_busy or not self._state_requests:
             return
+        if self.load_in_flight:
+            # In order, after the claimed case is on screen (``_after_claimed_case``).
+            self._after_claimed_case(self._next_state_request)
+            return
         self._state_busy = True
         self._change_state(self._state_requests.pop(0))
 
