@@ -463,3 +463,42 @@ async def test_a_claims_own_writes_wait_for_its_case_and_keep_their_order(
     assert spans(world.db, world.actor.id)[:3] == [
         ("ready", None, None), ("working", None, case_id), ("wrap_up", None, case_id),
     ]  # fmt: skip
+
+
+async def test_a_claims_state_waits_for_a_slow_read_of_its_case_only_so_long(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold has an end: a case read that takes longer than HOLD_WRITES_SECONDS does
+    not hold the agent's state back with it."""
+    import threading
+
+    from tui_desk.services.desk import DeskService
+
+    monkeypatch.setattr(DeskScreen, "HOLD_WRITES_SECONDS", 0.05)
+    release = threading.Event()
+    calls: list[str] = []
+    original_case = DeskService.case
+    original_change = DeskService.change_state
+
+    def slow_case(self: DeskService, *args: Any, **kwargs: Any) -> Any:
+        release.wait(5.0)  # until the state was written
+        calls.append("case read")
+        return original_case(self, *args, **kwargs)
+
+    def change_state(self: DeskService, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"state {args[0]}")
+        if args[0] == "working":
+            release.set()
+        return original_change.__get__(self, DeskService)(*args, **kwargs)
+
+    monkeypatch.setattr(DeskService, "change_state", change_state)
+    app = world.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await until(pilot, lambda: desk_screen(app).agent_status is not None)
+        await settle(pilot)
+        monkeypatch.setattr(DeskService, "case", slow_case)
+        calls.clear()
+        await pilot.press("n")
+        await until(pilot, lambda: "case read" in calls)
+        await settle(pilot)
+    assert calls[:2] == ["state working", "case read"]
