@@ -422,3 +422,83 @@ async def test_a_second_desk_of_the_agent_follows_the_state_changed_on_the_first
             ("offline", None, None),
             ("ready", None, None),
         ]
+
+
+async def test_a_claims_own_writes_wait_for_its_case_and_keep_their_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The presence and the state a claim writes run after the claimed case is read (they
+    would slow its read down), and in their order: ``n l 1`` typed in one go is working,
+    then wrap-up."""
+    from tui_desk.services.desk import DeskService
+
+    calls: list[tuple[str, object]] = []
+
+    def record(name: str) -> None:
+        original = getattr(DeskService, name)
+
+        def wrapper(self: DeskService, *args: Any, **kwargs: Any) -> Any:
+            calls.append((name, args[0] if args else kwargs.get("case_id")))
+            return original.__get__(self, DeskService)(*args, **kwargs)
+
+        monkeypatch.setattr(DeskService, name, wrapper)
+
+    for name in ("case", "change_state", "heartbeat"):
+        record(name)
+    app = world.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await until(pilot, lambda: desk_screen(app).agent_status is not None)
+        screen = desk_screen(app)
+        await settle(pilot)
+        calls.clear()
+        await pilot.press("n", "l", "1")
+        await until(pilot, lambda: screen.state_text.startswith("Wrap-up"))
+        await settle(pilot)
+        assert screen.in_hand is not None
+        case_id = screen.in_hand.case_id
+        read = calls.index(("case", case_id))
+        assert calls.index(("heartbeat", case_id)) > read
+        assert calls.index(("change_state", "working")) > read
+        assert calls.index(("change_state", "wrap_up")) > calls.index(("change_state", "working"))
+    assert spans(world.db, world.actor.id)[:3] == [
+        ("ready", None, None), ("working", None, case_id), ("wrap_up", None, case_id),
+    ]  # fmt: skip
+
+
+async def test_a_claims_state_waits_for_a_slow_read_of_its_case_only_so_long(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hold has an end: a case read that takes longer than HOLD_WRITES_SECONDS does
+    not hold the agent's state back with it."""
+    import threading
+
+    from tui_desk.services.desk import DeskService
+
+    monkeypatch.setattr(DeskScreen, "HOLD_WRITES_SECONDS", 0.05)
+    release = threading.Event()
+    calls: list[str] = []
+    original_case = DeskService.case
+    original_change = DeskService.change_state
+
+    def slow_case(self: DeskService, *args: Any, **kwargs: Any) -> Any:
+        release.wait(5.0)  # until the state was written
+        calls.append("case read")
+        return original_case(self, *args, **kwargs)
+
+    def change_state(self: DeskService, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"state {args[0]}")
+        if args[0] == "working":
+            release.set()
+        return original_change.__get__(self, DeskService)(*args, **kwargs)
+
+    monkeypatch.setattr(DeskService, "change_state", change_state)
+    app = world.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await until(pilot, lambda: desk_screen(app).agent_status is not None)
+        await settle(pilot)
+        monkeypatch.setattr(DeskService, "case", slow_case)
+        calls.clear()
+        await pilot.press("n")
+        await until(pilot, lambda: "case read" in calls)
+        await settle(pilot)
+    assert calls[:2] == ["state working", "case read"]

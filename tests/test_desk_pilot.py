@@ -213,6 +213,48 @@ async def test_moving_the_cursor_updates_the_other_panes(desk_data: Desk) -> Non
         assert "No visit booked for this case" in calendar.title_text
 
 
+async def test_the_next_case_leaves_what_reads_the_same_as_it_is(
+    desk_data: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two cases without visits or agreement show the same empty week and the same words
+    in the agreement pane: those are not filled nor drawn again, and read as a fresh
+    fill leaves them (cursor at the top); what names the case follows it."""
+    monkeypatch.setattr(DeskScreen, "LOADING_NOTICE_SECONDS", 60.0)  # no "loading..." here
+    app = desk_data.app()
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        screen = desk_screen(app)
+        for _ in range(2):  # to the third case: no visit, no agreement
+            await pilot.press("down")
+            await settle(pilot)
+        third = screen.bundle.case_id if screen.bundle else None
+        days = app.query_one(AppointmentCalendar).days
+        area = app.query_one(AgreementPanel).text_area
+        week = [days.get_row_at(row) for row in range(days.row_count)]
+        assert days.row_count == 7
+        days.move_cursor(row=3, animate=False)
+        area.move_cursor((0, 5))
+        refreshed: list[object] = []
+        calendar_pane = screen.pane_widget("calendar")
+        monkeypatch.setattr(calendar_pane, "refresh", lambda *a, **k: refreshed.append(a))
+
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.bundle is not None and screen.bundle.case_id not in (third, None)
+        # The same week: not filled again (the very cells it held are there).
+        again = [days.get_row_at(row) for row in range(days.row_count)]
+        assert all(
+            a is b
+            for old, new in zip(week, again, strict=True)
+            for a, b in zip(old, new, strict=True)
+        )
+        assert days.cursor_row == 0  # where a fresh fill leaves it
+        assert area.text == "No agreement yet." and area.cursor_location == (0, 0)
+        assert refreshed == []  # the calendar pane's subtitle was the same: not redrawn
+        subtitle = str(screen.pane_widget("contacts").border_subtitle)
+        assert f"case {screen.bundle.case_id}" in subtitle
+
+
 async def test_holding_the_arrow_key_does_not_flood_queries(
     desk_data: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -324,6 +324,31 @@ def test_a_whole_case_is_read_in_one_snapshot(
     assert bundle.contacts and bundle.detail.case_id == case_id
 
 
+def test_a_whole_case_reads_the_case_and_its_borrower_once(db: Database, make: Factory) -> None:
+    """Every part of the case's read gets the case and its borrower again: from the
+    session's identity map, not from the database (it holds them only weakly)."""
+    from sqlalchemy import event
+
+    operator = make.agent(name="王五")
+    case_id = make.case(owner_id=operator)
+    make.contact(case_id, agent_id=operator)
+    service = DeskService(db, resolve_actor(db, "agent1"), PROFILE, clock=stopped_at(NOW))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        bundle = service.case(case_id)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert bundle.detail.case_id == case_id and bundle.version == service.case_version(case_id)
+    for table in ("collection_case", "borrower"):
+        whole_rows = [q for q in statements if q.startswith(f"SELECT {table}.id, ")]
+        assert len(whole_rows) == 1, (table, whole_rows)
+
+
 # --- identity and house rules -----------------------------------------------------------
 
 

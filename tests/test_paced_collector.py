@@ -81,3 +81,32 @@ def test_the_desk_asks_glibc_for_few_malloc_arenas() -> None:
     from tui_desk.collector import few_malloc_arenas
 
     assert few_malloc_arenas() is True  # mallopt(M_ARENA_MAX, 2) accepted
+
+
+def test_a_due_collection_waits_while_a_key_is_worked_on(collector_state: None) -> None:
+    """A key's work spans several turns of the event loop: a collection due then waits
+    for a quiet tick, but never longer than MAX_DEFER_SECONDS."""
+    from tui_desk.collector import MAX_DEFER_SECONDS
+
+    now = [100.0]
+    busy = [True]
+    paced = PacedCollector(busy=lambda: busy[0], clock=lambda: now[0])
+    gc.collect(1)
+    before = _full()
+    assert paced.tick() is False  # due, but a key was just typed
+    now[0] += 1.0
+    assert paced.tick() is False
+    assert _full() == before and paced.deferred == 2
+    busy[0] = False
+    now[0] += 1.0
+    assert paced.tick() is True  # the first quiet tick
+    assert _full() == before + 1
+    # Typing that never stops holds a due collection back MAX_DEFER_SECONDS at most.
+    busy[0] = True
+    gc.collect(1)
+    waited = 0.0
+    while not paced.tick():
+        now[0] += 1.0
+        waited += 1.0
+        assert waited <= MAX_DEFER_SECONDS
+    assert _full() == before + 2

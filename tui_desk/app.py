@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -59,6 +60,10 @@ from tui_desk.services.errors import ServiceError
 from tui_desk.widgets import strips
 
 logger = logging.getLogger("tui_desk")
+
+KEY_WORK_SECONDS = 0.5
+"""How long after a key its work (a claim, the case read and drawn) may still be under
+way: the desk's paced full collection waits that long (``tui_desk.collector``)."""
 
 _FUNCTION_KEY = re.compile(r"f[0-9]{1,2}")
 _KEY_NAMES = {
@@ -159,6 +164,7 @@ class DeskApp(App[None], inherit_bindings=False):
         super().__init__()
         self._settle_collector = settle_collector
         self.paced_collector: PacedCollector | None = None
+        self._last_key_at = -KEY_WORK_SECONDS
         localise_bindings(self)
         self.db = db
         self.actor = actor
@@ -292,7 +298,7 @@ class DeskApp(App[None], inherit_bindings=False):
             # the collector's sight from then on (see tui_desk.collector).
             self.call_after_refresh(settle_collector)
             # Full collections between keys, at the desk's pace (tui_desk.collector).
-            self.paced_collector = PacedCollector()
+            self.paced_collector = PacedCollector(busy=self._typed_just_now)
             self.set_interval(FULL_EVERY_SECONDS, self.paced_collector.tick)
 
     def on_unmount(self) -> None:
@@ -316,7 +322,13 @@ class DeskApp(App[None], inherit_bindings=False):
                 leaving()
             self.exit()
 
+    def _typed_just_now(self) -> bool:
+        """A key came in the last :data:`KEY_WORK_SECONDS`: its work may be under way."""
+        return time.monotonic() - self._last_key_at < KEY_WORK_SECONDS
+
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._last_key_at = time.monotonic()
         # A key typed while a form saves belongs to what comes after the form (the next
         # case, the next form): the form keeps it and hands it on when it closes.
         if isinstance(event, events.Key) and not event.is_forwarded:

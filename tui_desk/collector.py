@@ -15,13 +15,19 @@ inside whatever key was being handled. The desk switches that rule off and runs 
 collection itself, from a one-second timer on its event loop (so between two keys, never
 inside one), and only when young collections have run since the last one, so an idle
 desk spends nothing on it. Each one then has about a second's garbage to free.
+
+A key's work (a claim, the case read and drawn) spans tens of milliseconds and several
+turns of the event loop: a timer may fire in between. A collection due while the operator
+has just typed waits for a quiet tick (at most :data:`MAX_DEFER_SECONDS`), so that it
+does not land between a key and what the key shows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 THRESHOLD = (2_000, 10, 1_000_000)
 """Allocations before a young collection; young collections before a middle one; middle
@@ -30,6 +36,9 @@ purpose: full collections are the desk's (:class:`PacedCollector`)."""
 
 FULL_EVERY_SECONDS = 1.0
 """How often the desk asks itself whether a full collection is due."""
+
+MAX_DEFER_SECONDS = 5.0
+"""The longest a due collection waits for the operator to stop typing."""
 
 
 def quiet_start() -> None:
@@ -73,9 +82,21 @@ class PacedCollector:
     collections have run since the last full one (garbage may have moved past them).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        busy: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``busy``: whether a key's work may be under way (the desk: a key typed just
+        now); a due collection then waits for the next tick, up to
+        :data:`MAX_DEFER_SECONDS`."""
         self._middle_seen = _middle_collections()
+        self._busy = busy
+        self._clock = clock
+        self._due_since: float | None = None
         self.full_collections = 0
+        self.deferred = 0
+        """Ticks on which a due collection waited for a quiet moment."""
 
     def due(self) -> bool:
         return _middle_collections() != self._middle_seen
@@ -84,9 +105,16 @@ class PacedCollector:
         """Collect if due; whether it did."""
         if not self.due():
             return False
+        now = self._clock()
+        if self._due_since is None:
+            self._due_since = now
+        if self._busy is not None and self._busy() and now - self._due_since < MAX_DEFER_SECONDS:
+            self.deferred += 1
+            return False
         gc.collect(2)
         self.full_collections += 1
         self._middle_seen = _middle_collections()
+        self._due_since = None
         return True
 
 

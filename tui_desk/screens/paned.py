@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import ClassVar
+from weakref import WeakKeyDictionary
 
 from textual import on
 from textual.binding import Binding
@@ -19,6 +20,10 @@ from textual.widget import Widget
 
 from tui_desk.i18n import N_
 from tui_desk.screens.failures import ForwardsWorkerErrors
+
+_SUBTITLES: WeakKeyDictionary[Widget, tuple[str, str | None]] = WeakKeyDictionary()
+"""The subtitle last set on a pane by ``set_pane_subtitle``, and what the pane then read
+back (a subtitle set another way since reads back differently: it is set again)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,16 @@ class PanedScreen(ForwardsWorkerErrors, Screen[None], inherit_bindings=False):
 
     def pane_widget(self, name: str) -> Widget:
         return self.query_one(f"#{self.PANE_ID_PREFIX}{name}")
+
+    def set_pane_subtitle(self, name: str, subtitle: str) -> None:
+        """The line on the pane's bottom edge; the pane is drawn again only if it changes
+        (Textual redraws a pane on every assignment, the same words or not)."""
+        pane = self.pane_widget(name)
+        said = _SUBTITLES.get(pane)
+        if said is not None and said == (subtitle, pane.border_subtitle):
+            return
+        pane.border_subtitle = subtitle
+        _SUBTITLES[pane] = (subtitle, pane.border_subtitle)
 
     def _show(self, name: str, *, focus: bool = True) -> None:
         """Make ``name`` the active pane; with ``focus``, its widget takes the focus."""

@@ -52,7 +52,13 @@ class AgreementPanel(Vertical):
             body = view.agreement.text
             if view.agreement.special_terms:
                 body += "\n\n" + _("Special terms") + "\n" + view.agreement.special_terms
-        self.text_area.load_text(body)
+        area = self.text_area
+        if area.text == body:
+            # The same text (most cases have no agreement yet): as loading it again
+            # leaves it, cursor at the top, without drawing it again.
+            area.move_cursor((0, 0))
+        else:
+            area.load_text(body)
 
     def _plan(self, t: Text, plan: PlanSummary | None) -> None:
         t.append(_("Plan") + " ", style="dim")

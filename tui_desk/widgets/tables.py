@@ -11,15 +11,23 @@ the table's update count: on the desk, where the contact log and the calendar ar
 again for every case, nearly all of them are stale, yet live on for the whole session,
 tens of thousands of small objects every full collection walks. ``bounded_caches`` sizes
 them for a few screens of rows.
+
+Filling a table again draws every line it shows again (and measures every cell): the
+desk fills the contact log and the calendar for every case it shows, and the calendar of
+one case is often the calendar of the next (the same empty week). ``fill`` leaves a table
+that already shows exactly those columns and rows as it is, only putting its cursor and
+scroll where a fresh fill puts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from rich.cells import cell_len
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui_desk.i18n import _, ngettext
@@ -40,6 +48,12 @@ def bounded_caches(table: DataTable[Any]) -> DataTable[Any]:
     for cache in (table._row_render_cache, table._row_renderable_cache, table._line_cache):
         cache.maxsize = CACHED_LINES
     return table
+
+
+_FILLED: WeakKeyDictionary[DataTable[Any], tuple[Hashable, list[Text]]] = WeakKeyDictionary()
+"""What ``fill`` last put in a table: the columns and rows it was asked for, and the very
+cells it added (a table changed since by other means, a cell updated, a row added or the
+table cleared, holds other cells: it is filled again)."""
 
 
 def fill(
@@ -78,15 +92,70 @@ def fill(
             if gone in shown:
                 shown.remove(gone)
     hidden = len(columns) - len(shown)
+    header: list[tuple[str, str, int]] = []
+    for n, i in enumerate(shown):
+        title = hidden_title(titles[i], hidden) if n == len(shown) - 1 else titles[i]
+        header.append((columns[i][0], title, max(widths[i], cell_len(title))))
+    content = (
+        tuple(header),
+        tuple((key, tuple(_cell_key(cells[i]) for i in shown)) for key, cells in rows),
+    )
+    left_out = [columns[i][0] for i in range(len(columns)) if i not in shown]
+    filled = _FILLED.get(table)
+    if filled is not None and filled[0] == content and _holds(table, header, filled[1]):
+        _as_filled(table)
+        return left_out
     with table.app.batch_update():
         table.clear(columns=True)
-        for n, i in enumerate(shown):
-            key = columns[i][0]
-            title = hidden_title(titles[i], hidden) if n == len(shown) - 1 else titles[i]
-            table.add_column(Text(title), key=key, width=max(widths[i], cell_len(title)))
+        for key, title, width in header:
+            table.add_column(Text(title), key=key, width=width)
         for key, cells in rows:
             table.add_row(*(cells[i] for i in shown), key=key)
-    return [columns[i][0] for i in range(len(columns)) if i not in shown]
+        # Every column has its width and every row one line: nothing is left for the
+        # table to measure on its next idle (Rich's measure of every cell, CJK included).
+        table._new_rows.clear()
+    _FILLED[table] = (content, [cell for row in table._data.values() for cell in row.values()])
+    return left_out
+
+
+def _cell_key(cell: Text) -> Hashable:
+    """All that decides how a cell is drawn (``Text.__eq__`` compares the text and spans
+    only, not the style of the whole cell)."""
+    return (
+        cell.plain,
+        str(cell.style),
+        tuple(cell.spans),
+        cell.justify,
+        cell.overflow,
+        cell.no_wrap,
+        cell.end,
+    )
+
+
+def _holds(
+    table: DataTable[Text], header: Sequence[tuple[str, str, int]], cells: list[Text]
+) -> bool:
+    """Whether the table still holds what ``fill`` put in it: these columns, these cells."""
+    columns = table.ordered_columns
+    if len(columns) != len(header) or any(
+        column.key.value != key or column.width != width or column.label.plain != title
+        for column, (key, title, width) in zip(columns, header, strict=True)
+    ):
+        return False
+    held = [cell for row in table._data.values() for cell in row.values()]
+    return len(held) == len(cells) and all(a is b for a, b in zip(held, cells, strict=True))
+
+
+def _as_filled(table: DataTable[Text]) -> None:
+    """Cursor and scroll where a fresh fill leaves them (``DataTable.clear``): nothing is
+    drawn again when they are there already."""
+    if table.cursor_coordinate != Coordinate(0, 0):
+        table.cursor_coordinate = Coordinate(0, 0)
+    table.hover_coordinate = Coordinate(0, 0)
+    table.scroll_x = 0
+    table.scroll_y = 0
+    table.scroll_target_x = 0
+    table.scroll_target_y = 0
 
 
 def hidden_title(title: str, hidden: int) -> str:

@@ -19,6 +19,7 @@ a case.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -56,8 +57,13 @@ class AgentStateKeys(_Host):
         self._state_requests.append(request)
         self._next_state_request()
 
-    def _next_state_request(self) -> None:
+    def _next_state_request(self, *, held: bool = False) -> None:
         if self._state_busy or not self._state_requests:
+            return
+        if self.load_in_flight and not held:
+            # In order, after the claimed case is on screen (``_after_claimed_case``),
+            # or when the hold ends even if its read is still under way.
+            self._after_claimed_case(partial(self._next_state_request, held=True))
             return
         self._state_busy = True
         self._change_state(self._state_requests.pop(0))

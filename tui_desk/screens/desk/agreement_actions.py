@@ -118,7 +118,7 @@ class AgreementKeys(_Host):
         """Where the files went stays on the agreement pane while the case is shown (a
         toast fades)."""
         self.files_went = (case_id, where)
-        self.pane_widget("agreement").border_subtitle = where
+        self.set_pane_subtitle("agreement", where)
 
     def _agreement_saved(self, case_id: int, summary: str) -> None:
         self.notify(summary, title=_("Agreement"), markup=False)

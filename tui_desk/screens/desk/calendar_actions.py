@@ -135,8 +135,8 @@ class CalendarKeys(_Host):
             self._reload_calendar()
 
     def _calendar_subtitle(self) -> None:
-        self.pane_widget("calendar").border_subtitle = _(
-            "[ ] earlier/later, t today, w day/week, W all, Enter visit, V book"
+        self.set_pane_subtitle(
+            "calendar", _("[ ] earlier/later, t today, w day/week, W all, Enter visit, V book")
         )
 
     def action_book_visit(self) -> None:

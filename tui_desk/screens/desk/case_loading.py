@@ -223,7 +223,7 @@ class CaseLoading(_Host):
     def _show_loading(self) -> None:
         self._loading_timer = None
         for name in self.pane_names()[1:]:
-            self.pane_widget(name).border_subtitle = _("loading...")
+            self.set_pane_subtitle(name, _("loading..."))
 
     def _loaded(self) -> None:
         if self._loading_timer is not None:
@@ -256,31 +256,65 @@ class CaseLoading(_Host):
         if hand is not None and hand.case_id == bundle.case_id:
             self.in_hand = replace(hand, borrower_name=bundle.detail.borrower_name)
             self._hand_loading = False
+        if self._held_writes:
+            # After the frame that shows the case (drawn within a few frame periods):
+            # ``call_after_refresh`` may run before it, the screen's updates being paced.
+            if self._held_timer is not None:
+                self._held_timer.stop()
+            self._held_timer = self.set_timer(
+                self.HELD_AFTER_LOAD_SECONDS, self._release_held_writes
+            )
         self.query_one(CaseHeader).show_bundle(bundle, in_hand=self.in_hand, now=self.service.now())
         self.query_one(ContactLogPanel).show(bundle.contacts)
         self._calendar_for_case(bundle)
         self.query_one(AgreementPanel).show(bundle.agreement)
         # A strategy's own lines (a callback booked, a refusal) are not contact attempts.
         count = sum(1 for c in bundle.contacts if c.auto_id is None)
-        self.pane_widget("contacts").border_subtitle = (
+        self.set_pane_subtitle(
+            "contacts",
             ngettext(
                 "case {case_id}, {count} contact attempt",
                 "case {case_id}, {count} contact attempts",
                 count,
             ).format(case_id=bundle.case_id, count=count)
             if count
-            else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id)
+            else _("case {case_id}, no contact attempts yet").format(case_id=bundle.case_id),
         )
         self._calendar_subtitle()
         subtitle = _("case {case_id}").format(case_id=bundle.case_id)
         files = self.files_went
         if files is not None and files[0] == bundle.case_id:
             subtitle += " | " + files[1]  # where the case's exported copies went
-        self.pane_widget("agreement").border_subtitle = subtitle
+        self.set_pane_subtitle("agreement", subtitle)
         if after_load is not None and after_load[0] == bundle.case_id:
             after_load[1](bundle)
         if not self.waiting_for_case:
             self._replay_typeahead()
+
+    # --- background writes while the claimed case is read --------------------------------
+
+    def _after_claimed_case(self, run: Callable[[], None]) -> None:
+        """Run ``run`` (a background write a claim starts: presence, the agent's state)
+        once the claimed case's panes are drawn, or now when no claimed case is being read.
+
+        Those writes are not waited for by anyone, but run beside the case's read they
+        slow it down (one interpreter lock, one database): the case comes first. They
+        wait ``HOLD_WRITES_SECONDS`` at most, and run in the order they were asked for.
+        """
+        if not self.load_in_flight:
+            run()
+            return
+        self._held_writes.append(run)
+        if self._held_timer is None:
+            self._held_timer = self.set_timer(self.HOLD_WRITES_SECONDS, self._release_held_writes)
+
+    def _release_held_writes(self) -> None:
+        if self._held_timer is not None:
+            self._held_timer.stop()
+            self._held_timer = None
+        held, self._held_writes = self._held_writes, []
+        for run in held:
+            run()
 
     def _with_bundle(self, run: Callable[[CaseBundle], None]) -> None:
         """Run ``run`` on the selected case, now or as soon as it has been read.

@@ -105,6 +105,10 @@ class DeskHost(PanedScreen):
     _loading_timer: Timer | None
     _claim_notice: Timer | None
     _after_load: tuple[int, Callable[[CaseBundle], None]] | None
+    HOLD_WRITES_SECONDS: ClassVar[float]
+    HELD_AFTER_LOAD_SECONDS: ClassVar[float]
+    _held_writes: list[Callable[[], None]]
+    _held_timer: Timer | None
     _renew_timer: Timer | None
     _orphan_timer: Timer | None
     _orphans_shown: tuple[int, int, bool] | None
@@ -172,6 +176,10 @@ class DeskHost(PanedScreen):
     def _drop_typeahead(self, reason: str) -> None: ...
 
     def _after_write(self, case_id: int) -> None: ...
+
+    def _after_claimed_case(self, run: Callable[[], None]) -> None: ...
+
+    def _release_held_writes(self) -> None: ...
 
     def _case_changed(self, case_id: int) -> None: ...
 

@@ -47,7 +47,7 @@ class LeaseKeys(_Host):
 
     def _show_taking(self) -> None:
         self._claim_notice = None
-        self.pane_widget("queue").border_subtitle = _("taking the next case...")
+        self.set_pane_subtitle("queue", _("taking the next case..."))
 
     def _stop_claim_notice(self) -> None:
         if self._claim_notice is not None:
@@ -171,13 +171,15 @@ class LeaseKeys(_Host):
         if (hand.case_id if hand is not None else None) != self._beaten_case:
             self._beat()  # the boards see the operator move to another case at once
         self.query_one(CaseHeader).pin(hand, now=self.service.now())
-        pane = self.pane_widget("queue")
         if hand is None:
-            pane.border_subtitle = _("n takes the next case")
+            self.set_pane_subtitle("queue", _("n takes the next case"))
             return
-        pane.border_subtitle = _("working case {case_id} until {time}").format(
-            case_id=hand.case_id,
-            time=when_text(hand.lease_until, self.service.timezone, self.service.now()),
+        self.set_pane_subtitle(
+            "queue",
+            _("working case {case_id} until {time}").format(
+                case_id=hand.case_id,
+                time=when_text(hand.lease_until, self.service.timezone, self.service.now()),
+            ),
         )
 
     def _start_renewing(self) -> None:

@@ -108,6 +108,11 @@ class DeskScreen(
     DEBOUNCE_SECONDS: ClassVar[float] = 0.15
     """Holding an arrow key moves the cursor ~30 rows/s; load only where it comes to rest."""
     LOADING_NOTICE_SECONDS: ClassVar[float] = 0.3
+    HOLD_WRITES_SECONDS: ClassVar[float] = 0.5
+    """The longest the background writes a claim starts (presence, the agent's state) wait
+    for the claimed case's panes to be drawn (see ``_after_claimed_case``)."""
+    HELD_AFTER_LOAD_SECONDS: ClassVar[float] = 0.03
+    """...and how long after the claimed case was read: its frame is drawn by then."""
     """Say "loading..." on the case panes only when a read takes longer than this."""
     ORPHAN_COUNT_DELAY: ClassVar[float] = 0.2
     """Read the orphan count this long after the queue's rows changed (after the frame)."""
@@ -185,6 +190,8 @@ class DeskScreen(
         self._loading_timer: Timer | None = None
         self._claim_notice: Timer | None = None
         self._after_load: tuple[int, Callable[[CaseBundle], None]] | None = None
+        self._held_writes: list[Callable[[], None]] = []
+        self._held_timer: Timer | None = None
         self._renew_timer: Timer | None = None
         self._orphan_timer: Timer | None = None
         self._orphans_shown: tuple[int, int, bool] | None = None
@@ -267,7 +274,11 @@ class DeskScreen(
     def _beat(self) -> None:
         case_id = self.in_hand.case_id if self.in_hand is not None else None
         self._beaten_case = case_id
-        self._send_heartbeat(case_id)
+
+        def send() -> None:
+            self._send_heartbeat(case_id)
+
+        self._after_claimed_case(send)
 
     @work(thread=True, group="presence", exit_on_error=False)
     def _send_heartbeat(self, case_id: int | None) -> None:
@@ -309,6 +320,7 @@ class DeskScreen(
             and not self.claim_in_flight
             and not self._typeahead
             and not self._replaying
+            and not self._held_writes
             and not any(w.is_running or w.state is WorkerState.PENDING for w in workers)
         )
 
@@ -316,13 +328,15 @@ class DeskScreen(
 
     def worker_failed(self, failure: WorkerFailure) -> bool:
         """Called by the App's handler: put the panes right; the App tells the operator."""
+        if failure.group in ("case", "claim"):
+            self._release_held_writes()
         if failure.group == "case":
             self._loaded()
             if self.load_in_flight:
                 self._hand_loading = False
                 self._drop_typeahead(failure.reason)
             for name in self.pane_names()[1:]:
-                self.pane_widget(name).border_subtitle = _("not loaded")
+                self.set_pane_subtitle(name, _("not loaded"))
         elif failure.group == "agent-state":
             self._state_request_failed()
         elif failure.group == "claim":
@@ -331,7 +345,7 @@ class DeskScreen(
                 self._loaded()
                 self._hand_loading = False
                 for name in self.pane_names()[1:]:
-                    self.pane_widget(name).border_subtitle = _("not loaded")
+                    self.set_pane_subtitle(name, _("not loaded"))
             self.claim_in_flight = False
             self._stop_claim_notice()
             self._show_lease()

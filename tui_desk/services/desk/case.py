@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from tui_desk.db.models import Channel, CollectionCase, Direction, Document, Outcome
+from tui_desk.db.models import Borrower, Channel, CollectionCase, Direction, Document, Outcome
 from tui_desk.i18n import _
 from tui_desk.services import dialing, personal
 from tui_desk.services.case_view import read_agreement_view, read_case_detail, read_contact_log
@@ -53,7 +53,13 @@ class CaseDesk(VisitDesk):
         check_optional_date("week_start", week_start)
         now = self.now()
         with self.db.snapshot() as s:
-            version = s.scalar(select(CollectionCase.version).where(CollectionCase.id == case_id))
+            # The case and its borrower are held (by these names) for the whole read: every
+            # part gets them again (``Session.get``), and the session keeps only weak
+            # references, so each get was a query of its own once the part before had let
+            # go of them.
+            case = s.get(CollectionCase, case_id)
+            version = case.version if case is not None else None
+            _borrower = s.get(Borrower, case.borrower_id) if case is not None else None
             detail = read_case_detail(s, case_id, profile=self.profile, now=now)
             status: ContactStatus | None = None
             problem: str | None = None
