@@ -94,11 +94,11 @@ def test_a_due_collection_waits_while_a_key_is_worked_on(collector_state: None) 
     gc.collect(1)
     before = _full()
     assert paced.tick() is False  # due, but a key was just typed
-    now[0] += 1.0
+    now[0] += MAX_DEFER_SECONDS / 2
     assert paced.tick() is False
     assert _full() == before and paced.deferred == 2
     busy[0] = False
-    now[0] += 1.0
+    now[0] += MAX_DEFER_SECONDS / 4
     assert paced.tick() is True  # the first quiet tick
     assert _full() == before + 1
     # Typing that never stops holds a due collection back MAX_DEFER_SECONDS at most.
@@ -106,7 +106,7 @@ def test_a_due_collection_waits_while_a_key_is_worked_on(collector_state: None) 
     gc.collect(1)
     waited = 0.0
     while not paced.tick():
-        now[0] += 1.0
-        waited += 1.0
+        now[0] += 0.25
+        waited += 0.25
         assert waited <= MAX_DEFER_SECONDS
     assert _full() == before + 2
