@@ -248,8 +248,11 @@ class Terminal:
                 break
             if not chunk:
                 break
-            self.seen = (self.seen + chunk)[-4096:]
-            if marker in self.seen:
+            # Looked for before the tail is cut: a frame read in one large chunk may hold
+            # the marker further back than the tail kept.
+            data = self.seen + chunk
+            self.seen = data[-4096:]
+            if marker in data:
                 return time.perf_counter() - self.started
         raise RuntimeError(f"no {marker!r} on screen within {seconds} s")
 
