@@ -171,3 +171,14 @@ def test_amounts_in_fen_read_as_babel_writes_them(lang: str, minor: int) -> None
         assert formatting.amount(minor) == expected
     finally:
         set_language("en")
+
+
+def test_written_amounts_kept_are_bounded() -> None:
+    """A day of new cases does not grow the desk: the amounts and numbers kept written
+    are the last FORMATTED_KEPT of each."""
+    for i in range(formatting.FORMATTED_KEPT + 500):
+        formatting.amount(1_000_003 * i)
+        formatting.number(7 * i)
+    assert formatting._amount.cache_info().currsize <= formatting.FORMATTED_KEPT
+    assert formatting._number.cache_info().currsize <= formatting.FORMATTED_KEPT
+    assert formatting.amount(1_000_003) == "10,000.03"
