@@ -34,6 +34,24 @@ else:
     _Host = object
 
 
+CLAIM_FRAME_TRIES = 3
+"""How many more refreshes the claim's frame is waited for (see ``_not_drawn_yet``)."""
+
+
+def _not_drawn_yet(screen: Any, *widgets: Any) -> bool:
+    """Whether the claim's changes still wait to be drawn.
+
+    Textual runs an after-refresh callback once the screen is idle with nothing to draw,
+    which can come before a widget's repaint has reached the screen (a widget posts it
+    from its own idle): the case's read would then start before the claim was drawn, and
+    both would show in one frame. Those widgets' and the screen's pending work say so.
+    """
+    for node in (screen, *widgets):
+        if getattr(node, "_repaint_required", False) or getattr(node, "_layout_required", False):
+            return True
+    return bool(getattr(screen, "_dirty_widgets", None))
+
+
 class LeaseKeys(_Host):
     """Take next, claim, renew, release."""
 
@@ -159,7 +177,12 @@ class LeaseKeys(_Host):
         self._start_loading_notice()
         self._state_on_claim(claim.case_id)
 
-    def _claim_drawn(self, drawn: threading.Event) -> None:
+    def _claim_drawn(self, drawn: threading.Event, tries: int = 0) -> None:
+        if tries < CLAIM_FRAME_TRIES and _not_drawn_yet(
+            self, self.query_one(CaseHeader), self.queue
+        ):
+            self.call_after_refresh(self._claim_drawn, drawn, tries + 1)
+            return
         drawn.set()
         self._claim_frame_pending = False
         held, self._held_back = self._held_back, None
