@@ -17,7 +17,6 @@ from tui_desk.db.models import (
     CaseStatus,
     ImportBatch,
     ImportRejection,
-    Product,
     Stage,
 )
 from tui_desk.i18n import _
@@ -38,6 +37,7 @@ from tui_desk.services.importer.rows import (
     ChunkResult,
     Outcome,
     RowEffects,
+    account_columns,
     apply_account,
     apply_payment,
     case_priority,
@@ -179,25 +179,10 @@ def _insert_new_rows(
         for bid, recs in zip(ids, groups.values(), strict=True):
             for rec in recs:
                 overdue_account = rec.status == AccountStatus.OVERDUE.value
-                rows.append(
-                    {
-                        "external_id": rec.external_id,
-                        "borrower_id": bid,
-                        "case_id": case_ids[bid] if overdue_account else None,
-                        "product": Product(rec.product),
-                        "status": AccountStatus(rec.status),
-                        "currency": rec.currency,
-                        "principal_minor": rec.principal_minor,
-                        "outstanding_principal_minor": rec.outstanding_principal_minor,
-                        "outstanding_interest_minor": rec.outstanding_interest_minor,
-                        "outstanding_penalty_minor": rec.outstanding_penalty_minor,
-                        "outstanding_fees_minor": rec.outstanding_fees_minor,
-                        "overdue_minor": rec.overdue_minor,
-                        "annual_rate": rec.annual_rate,
-                        "opened_on": rec.opened_on,
-                        "overdue_since": rec.overdue_since,
-                    }
-                )
+                row = account_columns(rec, case_ids[bid] if overdue_account else None)
+                row["external_id"] = rec.external_id
+                row["borrower_id"] = bid
+                rows.append(row)
         account_ids = bulk.new_ids(ACCOUNT, len(rows))
         for account_id, row in zip(account_ids, rows, strict=True):
             row["id"] = account_id

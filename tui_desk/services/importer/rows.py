@@ -288,6 +288,25 @@ def _refresh_case(s: Session, run: Run, case_id: int, fx: RowEffects, *, reopen:
     conn.execute(UPDATE_CASE, {"_id": case_id, **values})
 
 
+def account_columns(rec: AccountRecord, case_id: int | None) -> dict[str, Any]:
+    """An account's stored columns from its record (all but its ids), on ``case_id``."""
+    return {
+        "product": Product(rec.product),
+        "status": AccountStatus(rec.status),
+        "currency": rec.currency,
+        "principal_minor": rec.principal_minor,
+        "outstanding_principal_minor": rec.outstanding_principal_minor,
+        "outstanding_interest_minor": rec.outstanding_interest_minor,
+        "outstanding_penalty_minor": rec.outstanding_penalty_minor,
+        "outstanding_fees_minor": rec.outstanding_fees_minor,
+        "overdue_minor": rec.overdue_minor,
+        "annual_rate": rec.annual_rate,
+        "opened_on": rec.opened_on,
+        "overdue_since": rec.overdue_since,
+        "case_id": case_id,
+    }
+
+
 def apply_account(s: Session, run: Run, rec: AccountRecord, known: Known, fx: RowEffects) -> str:
     existing = known.accounts.get(rec.external_id)
     borrower_id, borrower_changed = _write_borrower(s, run, rec, known, fx)
@@ -314,21 +333,7 @@ def apply_account(s: Session, run: Run, rec: AccountRecord, known: Known, fx: Ro
             opened_here = True
         else:
             case_id = known_case
-    columns = {
-        "product": Product(rec.product),
-        "status": AccountStatus(rec.status),
-        "currency": rec.currency,
-        "principal_minor": rec.principal_minor,
-        "outstanding_principal_minor": rec.outstanding_principal_minor,
-        "outstanding_interest_minor": rec.outstanding_interest_minor,
-        "outstanding_penalty_minor": rec.outstanding_penalty_minor,
-        "outstanding_fees_minor": rec.outstanding_fees_minor,
-        "overdue_minor": rec.overdue_minor,
-        "annual_rate": rec.annual_rate,
-        "opened_on": rec.opened_on,
-        "overdue_since": rec.overdue_since,
-        "case_id": case_id,
-    }
+    columns = account_columns(rec, case_id)
     conn = s.connection()
     if existing is None:
         result = conn.execute(
